@@ -1,0 +1,141 @@
+//! BENCH.md's workloads, printing the peers' `RESULT`/`CHECK` lines so that
+//! `shared/peers/summarize.py` merges gradsign's figures with theirs.
+//!
+//! ```sh
+//! cargo run --release --example workloads              # every workload, 1 then 2 threads
+//! PEERS_ONLY=W1 cargo run --release --example workloads
+//! PEERS_THREAD_LIST=1 cargo run --release --example workloads
+//! ```
+//!
+//! Thread count: `PEERS_THREAD_LIST` (default `1,2`), as for the peers.
+
+use std::time::Instant;
+
+use gradsign::Tape;
+
+/// SplitMix64 exactly as BENCH.md specifies.
+struct SplitMix64(u64);
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform01(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+    }
+    fn pm1(&mut self) -> f64 {
+        2.0 * self.uniform01() - 1.0
+    }
+}
+
+fn wants(w: &str) -> bool {
+    match std::env::var("PEERS_ONLY") {
+        Ok(only) if !only.trim().is_empty() => only.split(',').any(|x| x.trim() == w),
+        _ => true,
+    }
+}
+
+/// Median, min, max of samples.
+fn summarize(samples: &mut [f64]) -> (f64, f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    (
+        samples[samples.len() / 2],
+        samples[0],
+        samples[samples.len() - 1],
+    )
+}
+
+fn fmt(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 {
+        "0".into()
+    } else if a >= 100.0 {
+        format!("{v:.1}")
+    } else if a >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn result(workload: &str, peer: &str, samples: &mut [f64], unit: &str, extra: &str) {
+    let (med, lo, hi) = summarize(samples);
+    println!(
+        "RESULT {workload} {peer} {} {unit} min={} max={} {extra}",
+        fmt(med),
+        fmt(lo),
+        fmt(hi)
+    );
+}
+
+fn w1(peer: &str) {
+    const N: usize = 10_000;
+    let mut rng = SplitMix64(1);
+    let w: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
+    let b: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
+    let mut tape = Tape::<f64>::new();
+    let mut grads = gradsign::Gradients::new();
+    let mut run = |check: bool| {
+        tape.clear();
+        let ws: Vec<_> = w.iter().map(|&v| tape.var_scalar(v)).collect();
+        let bs: Vec<_> = b.iter().map(|&v| tape.var_scalar(v)).collect();
+        let x0 = tape.var_scalar(0.5);
+        let mut x = x0;
+        for i in 0..N {
+            x = (x * ws[i] + bs[i]).tanh();
+        }
+        x.backward_into(&mut grads).expect("scalar root");
+        if check {
+            let sw: f64 = ws.iter().map(|&v| grads.get(v).unwrap()[0]).sum();
+            let sb: f64 = bs.iter().map(|&v| grads.get(v).unwrap()[0]).sum();
+            println!(
+                "CHECK W1-scalar-chain {peer} x={:.6} dx0={:.6} sum_dw={sw:.6} sum_db={sb:.6}",
+                x.item().unwrap(),
+                grads.get(x0).unwrap()[0]
+            );
+        }
+    };
+    run(true);
+    let mut samples = Vec::new();
+    for k in 0..1 + 7 {
+        let t0 = Instant::now();
+        run(false);
+        if k > 0 {
+            samples.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    let ops = (3 * N) as f64;
+    let mut per_op: Vec<f64> = samples.iter().map(|s| s * 1e9 / ops).collect();
+    result(
+        "W1-scalar-chain",
+        peer,
+        &mut per_op,
+        "ns/op",
+        "dtype=f64 0-d",
+    );
+    let mut ms: Vec<f64> = samples.iter().map(|s| s * 1e3).collect();
+    result(
+        "W1-scalar-chain-total",
+        peer,
+        &mut ms,
+        "ms",
+        "dtype=f64 0-d",
+    );
+}
+
+fn main() {
+    let list = std::env::var("PEERS_THREAD_LIST").unwrap_or_else(|_| "1,2".into());
+    println!("INFO gradsign {} threads={list}", env!("CARGO_PKG_VERSION"));
+    for t in list
+        .split(',')
+        .filter_map(|t| t.trim().parse::<usize>().ok())
+    {
+        let peer = format!("gradsign-{t}t");
+        if wants("W1") {
+            w1(&peer);
+        }
+    }
+}

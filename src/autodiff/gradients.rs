@@ -1,0 +1,101 @@
+//! `Gradients<F>`: the store the backward sweep fills, keyed by variable.
+
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+use super::Var;
+
+/// The gradients of one backward sweep: `∂root/∂v` for every variable `v`
+/// that needs one (differentiable leaves and every intermediate that depends
+/// on them), looked up by the [`Var`].
+///
+/// Gradients live here, not on the values, so there is no `zero_grad`
+/// ritual. A `Gradients` can be reused across steps with
+/// [`Var::backward_into`], which keeps its buffer: no allocation once warm.
+///
+/// ```
+/// use gradsign::Tape;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var_scalar(2.0);
+/// let h = x * x;            // an intermediate
+/// let y = h * 3.0;
+/// let g = y.backward()?;
+/// assert_eq!(g.get(x)?, &[12.0]); // d(3x²)/dx = 6x
+/// assert_eq!(g.get(h)?, &[3.0]);  // dy/dh
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Gradients<F> {
+    tape_id: u64,
+    generation: u64,
+    pub(crate) data: Vec<F>,
+}
+
+impl<F: Element> Gradients<F> {
+    /// An empty store, to be filled by [`Var::backward_into`].
+    pub fn new() -> Self {
+        Gradients {
+            tape_id: 0,
+            generation: 0,
+            data: Vec::new(),
+        }
+    }
+
+    pub(crate) fn reset(&mut self, tape_id: u64, generation: u64, len: usize) {
+        self.tape_id = tape_id;
+        self.generation = generation;
+        self.data.clear();
+        self.data.resize(len, F::zero());
+    }
+
+    /// `∂root/∂v` as a flat row-major slice of `v`'s shape.
+    ///
+    /// # Errors
+    /// [`Error::ForeignVar`] if `v` is not from the tape (and the graph)
+    /// these gradients were computed on; [`Error::InvalidArgument`] if `v`
+    /// is a constant, or depends only on constants, and so has no gradient.
+    pub fn get(&self, v: Var<'_, F>) -> Result<&[F]> {
+        let tape = v.tape();
+        if tape.id() != self.tape_id || tape.generation() != self.generation {
+            return Err(Error::ForeignVar {
+                op: "gradient lookup",
+                expected: self.tape_id,
+                found: tape.id(),
+            });
+        }
+        let inner = tape.inner.borrow();
+        let node = &inner.nodes[v.id() as usize];
+        if !node.needs_grad() {
+            return Err(Error::InvalidArgument {
+                op: "gradient lookup",
+                message: format!(
+                    "variable #{} ({} {}) does not depend on any differentiable leaf, so it has no gradient",
+                    v.id(),
+                    node.op,
+                    node.shape
+                ),
+            });
+        }
+        let (start, n) = (node.grad_offset, node.shape.numel());
+        Ok(&self.data[start..start + n])
+    }
+
+    /// `∂root/∂v` as a tensor of `v`'s shape.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f32>::new();
+    /// let w = tape.var(&Tensor::ones(&[2, 2])?);
+    /// let g = w.sum().backward()?;
+    /// assert_eq!(g.tensor(w)?, Tensor::ones(&[2, 2])?);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
+    pub fn tensor(&self, v: Var<'_, F>) -> Result<Tensor<F>> {
+        let data = self.get(v)?.to_vec();
+        Tensor::from_vec_shape(data, v.shape())
+    }
+}

@@ -1,0 +1,609 @@
+//! `Tape<F>`: an append-only list of nodes whose order is a topological
+//! order, so the backward sweep is one loop from the last node to the first.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+use super::{Gradients, Var};
+
+/// Marks a node that receives no gradient.
+pub(crate) const NO_GRAD: usize = usize::MAX;
+
+/// Up to this many parents per node.
+pub(crate) const MAX_PARENTS: usize = 3;
+
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The backward rule of an op: reads the node's inputs, output and `grad_out`
+/// from the context and **adds** each input's vector-Jacobian product into
+/// its gradient slot.
+pub type BackwardFn<F> = fn(&mut BackwardCtx<'_, F>);
+
+/// The small saved state of an op, stored inline in its node (no allocation):
+/// two scalars and four integers whose meaning each op documents (an axis, a
+/// slope, an offset into the tape's index buffer...).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Params<F> {
+    /// Scalar parameters (a constant operand, an α, a β...).
+    pub f: [F; 2],
+    /// Integer parameters (axes, sizes, offsets).
+    pub u: [usize; 4],
+}
+
+impl<F: Element> Params<F> {
+    /// No parameters.
+    pub fn none() -> Self {
+        Params {
+            f: [F::zero(); 2],
+            u: [0; 4],
+        }
+    }
+
+    /// One scalar parameter.
+    pub fn scalar(c: F) -> Self {
+        Params {
+            f: [c, F::zero()],
+            u: [0; 4],
+        }
+    }
+
+    /// Integer parameters only.
+    pub fn ints(u: [usize; 4]) -> Self {
+        Params {
+            f: [F::zero(); 2],
+            u,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Node<F> {
+    pub(crate) shape: Shape,
+    /// Start of the value in `values`.
+    pub(crate) offset: usize,
+    /// Start of the gradient in the gradient buffer, or [`NO_GRAD`].
+    pub(crate) grad_offset: usize,
+    pub(crate) parents: [u32; MAX_PARENTS],
+    pub(crate) backward: Option<BackwardFn<F>>,
+    pub(crate) params: Params<F>,
+    pub(crate) op: &'static str,
+}
+
+impl<F> Node<F> {
+    #[inline]
+    pub(crate) fn needs_grad(&self) -> bool {
+        self.grad_offset != NO_GRAD
+    }
+}
+
+pub(crate) struct Inner<F> {
+    pub(crate) nodes: Vec<Node<F>>,
+    pub(crate) values: Vec<F>,
+    /// Integer side data of ops (labels, gather indices).
+    pub(crate) indices: Vec<usize>,
+    pub(crate) grad_len: usize,
+    pub(crate) threads: usize,
+    pub(crate) checked: bool,
+}
+
+/// An append-only record of a computation, for reverse-mode differentiation.
+///
+/// Values live in one buffer owned by the tape; a [`Var`] is a `Copy` handle
+/// (an index) that borrows the tape, so it cannot outlive it. Recording an op
+/// appends one node and, only if some input needs a gradient, its backward
+/// rule. [`Var::backward`] then runs one loop from the last node to the
+/// first: no recursion, so a chain of a million nodes is fine.
+///
+/// [`clear`](Self::clear) forgets every node but keeps the buffers, so a
+/// training loop that reuses one tape allocates nothing once warm.
+///
+/// ```
+/// use gradsign::{Tape, Tensor};
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?);
+/// let y = (x * x).sum();             // Σ x²
+/// let grads = y.backward()?;
+/// assert_eq!(grads.get(x)?, &[2.0, 4.0, 6.0]); // 2x
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+pub struct Tape<F: Element> {
+    id: u64,
+    /// Bumped by `clear`, so gradients from before cannot be read with the
+    /// variables of after.
+    generation: u64,
+    pub(crate) inner: RefCell<Inner<F>>,
+}
+
+impl<F: Element> Default for Tape<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F: Element> std::fmt::Debug for Tape<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner.borrow();
+        f.debug_struct("Tape")
+            .field("id", &self.id)
+            .field("nodes", &inner.nodes.len())
+            .field("values", &inner.values.len())
+            .field("threads", &inner.threads)
+            .finish()
+    }
+}
+
+/// What an op's forward kernel reads: its inputs' values and shapes.
+pub struct ForwardInputs<'a, F> {
+    values: &'a [F],
+    nodes: &'a [Node<F>],
+    parents: &'a [u32],
+    indices: &'a [usize],
+    threads: usize,
+}
+
+impl<'a, F: Element> ForwardInputs<'a, F> {
+    /// Input `i`'s values.
+    #[inline]
+    pub fn value(&self, i: usize) -> &'a [F] {
+        let n = &self.nodes[self.parents[i] as usize];
+        &self.values[n.offset..n.offset + n.shape.numel()]
+    }
+
+    /// Input `i`'s shape.
+    #[inline]
+    pub fn shape(&self, i: usize) -> Shape {
+        self.nodes[self.parents[i] as usize].shape
+    }
+
+    /// The tape's integer side buffer (see [`Params`]).
+    #[inline]
+    pub fn indices(&self) -> &'a [usize] {
+        self.indices
+    }
+
+    /// Threads the kernels may use.
+    #[inline]
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+/// What an op's backward rule sees: its inputs, its output, the gradient
+/// flowing into the output, and mutable gradient slots of the inputs.
+pub struct BackwardCtx<'a, F> {
+    pub(crate) node: &'a Node<F>,
+    pub(crate) nodes: &'a [Node<F>],
+    pub(crate) values: &'a [F],
+    pub(crate) indices: &'a [usize],
+    pub(crate) grad_out: &'a [F],
+    /// The gradient buffer below this node's slot: every parent's slot lies
+    /// here, because parents were recorded first.
+    pub(crate) grads: &'a mut [F],
+    pub(crate) threads: usize,
+}
+
+impl<'a, F: Element> BackwardCtx<'a, F> {
+    #[inline]
+    fn parent(&self, i: usize) -> &'a Node<F> {
+        &self.nodes[self.node.parents[i] as usize]
+    }
+
+    /// Input `i`'s value.
+    #[inline]
+    pub fn input(&self, i: usize) -> &'a [F] {
+        let p = self.parent(i);
+        &self.values[p.offset..p.offset + p.shape.numel()]
+    }
+
+    /// Input `i`'s shape.
+    #[inline]
+    pub fn input_shape(&self, i: usize) -> Shape {
+        self.parent(i).shape
+    }
+
+    /// The op's output value.
+    #[inline]
+    pub fn output(&self) -> &'a [F] {
+        &self.values[self.node.offset..self.node.offset + self.node.shape.numel()]
+    }
+
+    /// The op's output shape.
+    #[inline]
+    pub fn output_shape(&self) -> Shape {
+        self.node.shape
+    }
+
+    /// `∂L/∂output`.
+    #[inline]
+    pub fn grad_out(&self) -> &'a [F] {
+        self.grad_out
+    }
+
+    /// The op's saved parameters.
+    #[inline]
+    pub fn params(&self) -> &'a Params<F> {
+        &self.node.params
+    }
+
+    /// The tape's integer side buffer.
+    #[inline]
+    pub fn indices(&self) -> &'a [usize] {
+        self.indices
+    }
+
+    /// Threads the kernels may use.
+    #[inline]
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Input `i`'s gradient slot, to add into; `None` when that input needs no
+    /// gradient (a constant), so the rule can skip the work.
+    #[inline]
+    pub fn grad_input(&mut self, i: usize) -> Option<&mut [F]> {
+        let p = self.parent(i);
+        if p.needs_grad() {
+            Some(&mut self.grads[p.grad_offset..p.grad_offset + p.shape.numel()])
+        } else {
+            None
+        }
+    }
+
+    /// Input `i`'s gradient slot together with the read-only pieces a
+    /// backward kernel needs at the same time.
+    #[inline]
+    pub fn split(&mut self, i: usize) -> (Option<&mut [F]>, &'a [F], &'a [F]) {
+        let (gout, out) = (self.grad_out, self.output());
+        (self.grad_input(i), gout, out)
+    }
+}
+
+impl<F: Element> Tape<F> {
+    /// An empty tape using one thread for its kernels.
+    pub fn new() -> Self {
+        Tape {
+            id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: 0,
+            inner: RefCell::new(Inner {
+                nodes: Vec::new(),
+                values: Vec::new(),
+                indices: Vec::new(),
+                grad_len: 0,
+                threads: 1,
+                checked: false,
+            }),
+        }
+    }
+
+    /// This tape's unique id (named in [`Error::ForeignVar`]).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Sets how many threads the large kernels (matrix products) may use.
+    /// Results do not depend on it beyond floating-point reassociation inside
+    /// a product. Small graphs are fastest at 1, the default.
+    ///
+    /// ```
+    /// let mut tape = gradsign::Tape::<f32>::new();
+    /// tape.set_threads(2);
+    /// assert_eq!(tape.threads(), 2);
+    /// ```
+    pub fn set_threads(&mut self, threads: usize) {
+        self.inner.get_mut().threads = threads.max(1);
+    }
+
+    /// Threads the kernels may use.
+    pub fn threads(&self) -> usize {
+        self.inner.borrow().threads
+    }
+
+    /// Checked mode (like an anomaly detector): when on, every op checks its
+    /// output and fails with [`Error::NonFinite`] at the first NaN or
+    /// infinity, naming the op and where its inputs came from. Off by
+    /// default; operators panic with that message instead.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor, Error};
+    /// let mut tape = Tape::<f64>::new();
+    /// tape.set_checked(true);
+    /// let x = tape.var(&Tensor::from_vec(vec![-1.0], &[1])?);
+    /// let err = x.try_ln().unwrap_err();
+    /// assert!(matches!(err, Error::NonFinite { op: "ln", .. }));
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    pub fn set_checked(&mut self, checked: bool) {
+        self.inner.get_mut().checked = checked;
+    }
+
+    /// Forgets every node but keeps the allocated buffers: a training loop
+    /// that clears one tape each step allocates nothing once warm. Taking
+    /// `&mut self` guarantees no [`Var`] of the old graph survives.
+    ///
+    /// ```
+    /// let mut tape = gradsign::Tape::<f64>::new();
+    /// for _ in 0..3 {
+    ///     tape.clear();
+    ///     let x = tape.var_scalar(3.0);
+    ///     let g = (x * x).backward()?;
+    ///     assert_eq!(g.get(x)?, &[6.0]);
+    /// }
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    pub fn clear(&mut self) {
+        let inner = self.inner.get_mut();
+        inner.nodes.clear();
+        inner.values.clear();
+        inner.indices.clear();
+        inner.grad_len = 0;
+        self.generation += 1;
+    }
+
+    /// The number of nodes recorded.
+    pub fn len(&self) -> usize {
+        self.inner.borrow().nodes.len()
+    }
+
+    /// Whether nothing has been recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Records a leaf with the given data.
+    fn leaf(&self, op: &'static str, data: &[F], shape: Shape, needs_grad: bool) -> Var<'_, F> {
+        let mut inner = self.inner.borrow_mut();
+        let offset = inner.values.len();
+        inner.values.extend_from_slice(data);
+        let grad_offset = if needs_grad {
+            let g = inner.grad_len;
+            inner.grad_len += shape.numel();
+            g
+        } else {
+            NO_GRAD
+        };
+        let id = inner.nodes.len() as u32;
+        inner.nodes.push(Node {
+            shape,
+            offset,
+            grad_offset,
+            parents: [0; MAX_PARENTS],
+            backward: None,
+            params: Params::none(),
+            op,
+        });
+        Var::new(self, id)
+    }
+
+    /// A differentiable leaf holding a copy of `value`: its gradient is
+    /// available from [`Gradients`] after backward.
+    pub fn var(&self, value: &Tensor<F>) -> Var<'_, F> {
+        self.leaf("var", value.as_slice(), value.shape(), true)
+    }
+
+    /// A differentiable leaf from a slice and a shape (no intermediate
+    /// [`Tensor`]).
+    ///
+    /// # Errors
+    /// [`Error::DataLength`] on a length mismatch.
+    pub fn var_from_slice(&self, data: &[F], dims: &[usize]) -> Result<Var<'_, F>> {
+        let shape = checked_shape("var_from_slice", data.len(), dims)?;
+        Ok(self.leaf("var", data, shape, true))
+    }
+
+    /// A differentiable 0-d leaf.
+    pub fn var_scalar(&self, value: F) -> Var<'_, F> {
+        self.leaf("var", &[value], Shape::scalar(), true)
+    }
+
+    /// A constant: recorded, but never differentiated (no gradient slot, and
+    /// ops whose inputs are all constants record no backward rule).
+    pub fn constant(&self, value: &Tensor<F>) -> Var<'_, F> {
+        self.leaf("constant", value.as_slice(), value.shape(), false)
+    }
+
+    /// A constant from a slice and a shape.
+    ///
+    /// # Errors
+    /// [`Error::DataLength`] on a length mismatch.
+    pub fn constant_from_slice(&self, data: &[F], dims: &[usize]) -> Result<Var<'_, F>> {
+        let shape = checked_shape("constant_from_slice", data.len(), dims)?;
+        Ok(self.leaf("constant", data, shape, false))
+    }
+
+    /// A 0-d constant.
+    pub fn constant_scalar(&self, value: F) -> Var<'_, F> {
+        self.leaf("constant", &[value], Shape::scalar(), false)
+    }
+
+    /// Appends integer side data (labels, indices) for an op's forward and
+    /// backward, returning its offset in the tape's index buffer.
+    pub fn push_indices(&self, data: &[usize]) -> usize {
+        let mut inner = self.inner.borrow_mut();
+        let off = inner.indices.len();
+        inner.indices.extend_from_slice(data);
+        off
+    }
+
+    /// Records one op: checks every input comes from this tape, runs
+    /// `forward` into a fresh output slot of `shape`, and stores `backward`
+    /// only if some input needs a gradient.
+    ///
+    /// This is how every op in the crate is written, and how a user writes
+    /// their own: see the crate docs, "Writing your own op".
+    ///
+    /// # Errors
+    /// [`Error::ForeignVar`] if an input belongs to another tape;
+    /// [`Error::NonFinite`] in checked mode when the output is not finite.
+    pub fn record<'t>(
+        &'t self,
+        op: &'static str,
+        inputs: &[Var<'t, F>],
+        shape: Shape,
+        params: Params<F>,
+        backward: BackwardFn<F>,
+        forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
+    ) -> Result<Var<'t, F>> {
+        self.record_impl(op, inputs, shape, params, Some(backward), forward)
+    }
+
+    /// [`record`](Self::record) for an op that is never differentiated and
+    /// never checked (`detach`): its node is a constant whatever its inputs.
+    pub(crate) fn record_constant<'t>(
+        &'t self,
+        op: &'static str,
+        inputs: &[Var<'t, F>],
+        shape: Shape,
+        forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
+    ) -> Result<Var<'t, F>> {
+        self.record_impl(op, inputs, shape, Params::none(), None, forward)
+    }
+
+    fn record_impl<'t>(
+        &'t self,
+        op: &'static str,
+        inputs: &[Var<'t, F>],
+        shape: Shape,
+        params: Params<F>,
+        backward: Option<BackwardFn<F>>,
+        forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
+    ) -> Result<Var<'t, F>> {
+        debug_assert!(inputs.len() <= MAX_PARENTS);
+        let mut parents = [0u32; MAX_PARENTS];
+        for (slot, v) in parents.iter_mut().zip(inputs) {
+            if !std::ptr::eq(v.tape(), self) {
+                return Err(Error::ForeignVar {
+                    op,
+                    expected: self.id,
+                    found: v.tape().id,
+                });
+            }
+            *slot = v.id();
+        }
+        let mut guard = self.inner.borrow_mut();
+        let inner = &mut *guard;
+        let offset = inner.values.len();
+        let n = shape.numel();
+        inner.values.resize(offset + n, F::zero());
+        let (before, out) = inner.values.split_at_mut(offset);
+        let fwd = ForwardInputs {
+            values: before,
+            nodes: &inner.nodes,
+            parents: &parents[..inputs.len()],
+            indices: &inner.indices,
+            threads: inner.threads,
+        };
+        forward(out, &fwd);
+        let first_bad = (inner.checked && backward.is_some())
+            .then(|| out.iter().position(|x| !x.is_finite()))
+            .flatten();
+        {
+            if let Some(pos) = first_bad {
+                let from: Vec<String> = parents[..inputs.len()]
+                    .iter()
+                    .map(|&p| {
+                        let node = &inner.nodes[p as usize];
+                        format!("{} #{p} {}", node.op, node.shape)
+                    })
+                    .collect();
+                let what = format!(
+                    "{} at element {pos} of the output {shape}; inputs: {}",
+                    out[pos],
+                    from.join(", ")
+                );
+                inner.values.truncate(offset);
+                return Err(Error::NonFinite { op, what });
+            }
+        }
+        let needs_grad = backward.is_some()
+            && parents[..inputs.len()]
+                .iter()
+                .any(|&p| inner.nodes[p as usize].needs_grad());
+        let grad_offset = if needs_grad {
+            let g = inner.grad_len;
+            inner.grad_len += n;
+            g
+        } else {
+            NO_GRAD
+        };
+        let id = inner.nodes.len() as u32;
+        inner.nodes.push(Node {
+            shape,
+            offset,
+            grad_offset,
+            parents,
+            backward: backward.filter(|_| needs_grad),
+            params,
+            op,
+        });
+        drop(guard);
+        Ok(Var::new(self, id))
+    }
+
+    /// The backward sweep from `root`, seeded with `seed`, into `grads`.
+    pub(crate) fn backward_into(
+        &self,
+        root: u32,
+        seed: Option<&[F]>,
+        grads: &mut Gradients<F>,
+    ) -> Result<()> {
+        let inner = self.inner.borrow();
+        let root_node = &inner.nodes[root as usize];
+        grads.reset(self.id, self.generation, inner.grad_len);
+        if !root_node.needs_grad() {
+            // A constant root: every gradient is zero.
+            return Ok(());
+        }
+        let n = root_node.shape.numel();
+        let slot = &mut grads.data[root_node.grad_offset..root_node.grad_offset + n];
+        match seed {
+            Some(s) => slot.copy_from_slice(s),
+            None => slot[0] = F::one(),
+        }
+        for node in inner.nodes[..=root as usize].iter().rev() {
+            let Some(backward) = node.backward else {
+                continue;
+            };
+            let n = node.shape.numel();
+            let (before, rest) = grads.data.split_at_mut(node.grad_offset);
+            let mut ctx = BackwardCtx {
+                node,
+                nodes: &inner.nodes,
+                values: &inner.values,
+                indices: &inner.indices,
+                grad_out: &rest[..n],
+                grads: before,
+                threads: inner.threads,
+            };
+            backward(&mut ctx);
+        }
+        Ok(())
+    }
+
+    /// The value of a node, copied into a tensor.
+    pub(crate) fn value_of(&self, id: u32) -> Tensor<F> {
+        let inner = self.inner.borrow();
+        let n = &inner.nodes[id as usize];
+        Tensor::from_vec_shape(
+            inner.values[n.offset..n.offset + n.shape.numel()].to_vec(),
+            n.shape,
+        )
+        .expect("a node's value matches its shape")
+    }
+}
+
+fn checked_shape(op: &'static str, len: usize, dims: &[usize]) -> Result<Shape> {
+    let shape = Shape::new(dims)?;
+    if shape.numel() != len {
+        return Err(Error::DataLength { op, len, shape });
+    }
+    Ok(shape)
+}

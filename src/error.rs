@@ -1,0 +1,149 @@
+//! The crate's one error type.
+//!
+//! Policy, written down once: every named method whose validity depends on its
+//! input (shapes, axes, labels, files) returns [`Result`]; the arithmetic
+//! operators (`+ - * /` and unary `-`) panic with the same message the `try_`
+//! twin would return as an [`Error`], so that `x * x + x` stays readable. Every
+//! variant names the operation and the shapes or values involved, so a message
+//! explains itself without a backtrace.
+
+use crate::shape::Shape;
+
+/// Everything that can go wrong in `gradsign`.
+///
+/// The enum is `#[non_exhaustive]`: new variants may be added in minor
+/// releases, so match with a wildcard arm.
+///
+/// ```
+/// use gradsign::{Error, Tensor};
+/// let err = Tensor::<f64>::from_vec(vec![1.0, 2.0, 3.0], &[2, 2]).unwrap_err();
+/// assert!(matches!(err, Error::DataLength { .. }));
+/// assert_eq!(err.to_string(), "from_vec: 3 values cannot fill shape [2, 2] (needs 4)");
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two shapes that the operation cannot combine (NumPy broadcasting, or an
+    /// operation that needs equal shapes).
+    #[error("{op}: shapes {lhs} and {rhs} are not compatible{}{}", if .reason.is_empty() { "" } else { ": " }, .reason)]
+    ShapeMismatch {
+        /// The operation.
+        op: &'static str,
+        /// The left operand's shape.
+        lhs: Shape,
+        /// The right operand's shape.
+        rhs: Shape,
+        /// Why, when it is not plain broadcasting (may be empty).
+        reason: &'static str,
+    },
+    /// A data buffer whose length does not match the product of a shape.
+    #[error("{op}: {len} values cannot fill shape {shape} (needs {})", .shape.numel())]
+    DataLength {
+        /// The operation.
+        op: &'static str,
+        /// The number of values supplied.
+        len: usize,
+        /// The requested shape.
+        shape: Shape,
+    },
+    /// An axis beyond the rank of the tensor.
+    #[error("{op}: axis {axis} is out of range for shape {shape} (rank {})", .shape.rank())]
+    AxisOutOfRange {
+        /// The operation.
+        op: &'static str,
+        /// The axis requested.
+        axis: usize,
+        /// The tensor's shape.
+        shape: Shape,
+    },
+    /// An operation that needs a tensor of a particular rank.
+    #[error("{op}: expected a tensor of rank {expected}, got shape {shape}")]
+    RankMismatch {
+        /// The operation.
+        op: &'static str,
+        /// The rank the operation needs (as text: "2", "2 or 3", "at most 6").
+        expected: &'static str,
+        /// The shape received.
+        shape: Shape,
+    },
+    /// An index (a label, a gather index, a slice bound) outside its range.
+    #[error("{op}: index {index} is out of range {bound} for shape {shape}")]
+    IndexOutOfRange {
+        /// The operation.
+        op: &'static str,
+        /// The offending index.
+        index: usize,
+        /// The exclusive upper bound it had to respect.
+        bound: usize,
+        /// The shape it indexes.
+        shape: Shape,
+    },
+    /// An empty tensor or batch where the result would be meaningless
+    /// (the mean of nothing, a batch of zero examples).
+    #[error("{op}: empty input of shape {shape}")]
+    Empty {
+        /// The operation.
+        op: &'static str,
+        /// The empty shape.
+        shape: Shape,
+    },
+    /// `backward` from a root that is not a scalar, without a seed.
+    #[error(
+        "backward: the root has shape {shape}; a non-scalar root needs an explicit seed of that shape (use backward_with_seed)"
+    )]
+    NonScalarRoot {
+        /// The root's shape.
+        shape: Shape,
+    },
+    /// A variable used with a tape it does not belong to.
+    #[error("{op}: a variable from tape #{found} was used with tape #{expected}")]
+    ForeignVar {
+        /// The operation.
+        op: &'static str,
+        /// The tape the operation runs on.
+        expected: u64,
+        /// The tape the variable came from.
+        found: u64,
+    },
+    /// An argument outside its valid domain (a negative β, a probability
+    /// outside [0, 1], a zero batch size...).
+    #[error("{op}: {message}")]
+    InvalidArgument {
+        /// The operation.
+        op: &'static str,
+        /// What was wrong, with the value.
+        message: String,
+    },
+    /// A non-finite value where a finite one is required (checked mode, data
+    /// that would make a result meaningless).
+    #[error("{op}: non-finite value {what}")]
+    NonFinite {
+        /// The operation.
+        op: &'static str,
+        /// Which value and where.
+        what: String,
+    },
+    /// A text or binary input (CSV, .npy, JSON) that cannot be parsed.
+    #[error("{source_name}: line {line}, column {column}: {message}")]
+    Parse {
+        /// The input's name (a file path or "csv").
+        source_name: String,
+        /// One-based line number.
+        line: usize,
+        /// One-based column number.
+        column: usize,
+        /// What was wrong.
+        message: String,
+    },
+    /// An I/O failure reading or writing a file.
+    #[error("{op}: {message}")]
+    Io {
+        /// The operation.
+        op: &'static str,
+        /// The underlying error's message.
+        message: String,
+    },
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,25 @@
+//! # gradsign
+//!
+//! Reverse-mode automatic differentiation over dense tensors, and the tools
+//! that make one classic claim about neural-network training measurable.
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms)]
+
+pub mod autodiff;
+pub mod element;
+pub mod error;
+pub mod kernels;
+pub mod ops;
+pub mod shape;
+pub mod tensor;
+
+pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Params, Tape, Var};
+pub use element::Element;
+pub use error::{Error, Result};
+pub use shape::Shape;
+pub use tensor::Tensor;
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,370 @@
+//! Arithmetic: `+ - * /` (broadcasting), their scalar forms, element-wise
+//! maximum and minimum, and the operator impls.
+//!
+//! Operators panic on shapes that do not broadcast, with the message of the
+//! [`Error`](crate::Error) their `try_` twin returns.
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
+
+use crate::autodiff::{Params, Var};
+use crate::element::Element;
+use crate::error::Result;
+
+use super::{BinaryOp, UnaryOp};
+
+/// `a + b`; ∂/∂a = 1, ∂/∂b = 1.
+pub struct AddOp;
+impl<F: Element> BinaryOp<F> for AddOp {
+    const NAME: &'static str = "add";
+    #[inline]
+    fn f(a: F, b: F) -> F {
+        a + b
+    }
+    #[inline]
+    fn da(_: F, _: F, _: F) -> F {
+        F::one()
+    }
+    #[inline]
+    fn db(_: F, _: F, _: F) -> F {
+        F::one()
+    }
+}
+
+/// `a − b`; ∂/∂a = 1, ∂/∂b = −1.
+pub struct SubOp;
+impl<F: Element> BinaryOp<F> for SubOp {
+    const NAME: &'static str = "sub";
+    #[inline]
+    fn f(a: F, b: F) -> F {
+        a - b
+    }
+    #[inline]
+    fn da(_: F, _: F, _: F) -> F {
+        F::one()
+    }
+    #[inline]
+    fn db(_: F, _: F, _: F) -> F {
+        -F::one()
+    }
+}
+
+/// `a · b`; ∂/∂a = b, ∂/∂b = a.
+pub struct MulOp;
+impl<F: Element> BinaryOp<F> for MulOp {
+    const NAME: &'static str = "mul";
+    #[inline]
+    fn f(a: F, b: F) -> F {
+        a * b
+    }
+    #[inline]
+    fn da(_: F, b: F, _: F) -> F {
+        b
+    }
+    #[inline]
+    fn db(a: F, _: F, _: F) -> F {
+        a
+    }
+}
+
+/// `a / b`; ∂/∂a = 1/b, ∂/∂b = −a/b².
+pub struct DivOp;
+impl<F: Element> BinaryOp<F> for DivOp {
+    const NAME: &'static str = "div";
+    #[inline]
+    fn f(a: F, b: F) -> F {
+        a / b
+    }
+    #[inline]
+    fn da(_: F, b: F, _: F) -> F {
+        b.recip()
+    }
+    #[inline]
+    fn db(_: F, b: F, y: F) -> F {
+        -y / b
+    }
+}
+
+/// Element-wise `max(a, b)`. The gradient goes to the larger input; at a tie
+/// it is split in half (so `max(x, x)` has derivative 1). NaN rule: if either
+/// input is NaN the output is NaN and both partials are NaN, so a NaN is
+/// never silently dropped.
+pub struct MaximumOp;
+impl<F: Element> BinaryOp<F> for MaximumOp {
+    const NAME: &'static str = "maximum";
+    #[inline]
+    fn f(a: F, b: F) -> F {
+        if a.is_nan() || b.is_nan() {
+            F::nan()
+        } else if a >= b {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline]
+    fn da(a: F, b: F, _: F) -> F {
+        pick(a, b)
+    }
+    #[inline]
+    fn db(a: F, b: F, _: F) -> F {
+        pick(b, a)
+    }
+}
+
+/// Element-wise `min(a, b)`: the mirror of [`MaximumOp`] (same tie and NaN
+/// rules).
+pub struct MinimumOp;
+impl<F: Element> BinaryOp<F> for MinimumOp {
+    const NAME: &'static str = "minimum";
+    #[inline]
+    fn f(a: F, b: F) -> F {
+        if a.is_nan() || b.is_nan() {
+            F::nan()
+        } else if a <= b {
+            a
+        } else {
+            b
+        }
+    }
+    #[inline]
+    fn da(a: F, b: F, _: F) -> F {
+        pick(b, a)
+    }
+    #[inline]
+    fn db(a: F, b: F, _: F) -> F {
+        pick(a, b)
+    }
+}
+
+/// The share of a max's gradient that goes to `x` when competing with `y`.
+#[inline]
+fn pick<F: Element>(x: F, y: F) -> F {
+    if x.is_nan() || y.is_nan() {
+        F::nan()
+    } else if x > y {
+        F::one()
+    } else if x == y {
+        F::from_f64(0.5)
+    } else {
+        F::zero()
+    }
+}
+
+/// `x + c` for a constant `c = p.f[0]`; d/dx = 1.
+pub struct AddScalar;
+impl<F: Element> UnaryOp<F> for AddScalar {
+    const NAME: &'static str = "add_scalar";
+    #[inline]
+    fn f(x: F, p: &Params<F>) -> F {
+        x + p.f[0]
+    }
+    #[inline]
+    fn df(_: F, _: F, _: &Params<F>) -> F {
+        F::one()
+    }
+}
+
+/// `x · c` for a constant `c = p.f[0]`; d/dx = c.
+pub struct MulScalar;
+impl<F: Element> UnaryOp<F> for MulScalar {
+    const NAME: &'static str = "mul_scalar";
+    #[inline]
+    fn f(x: F, p: &Params<F>) -> F {
+        x * p.f[0]
+    }
+    #[inline]
+    fn df(_: F, _: F, p: &Params<F>) -> F {
+        p.f[0]
+    }
+}
+
+/// `c − x` for a constant `c = p.f[0]`; d/dx = −1.
+pub struct RsubScalar;
+impl<F: Element> UnaryOp<F> for RsubScalar {
+    const NAME: &'static str = "rsub_scalar";
+    #[inline]
+    fn f(x: F, p: &Params<F>) -> F {
+        p.f[0] - x
+    }
+    #[inline]
+    fn df(_: F, _: F, _: &Params<F>) -> F {
+        -F::one()
+    }
+}
+
+/// `c / x` for a constant `c = p.f[0]`; d/dx = −c/x² = −y/x.
+pub struct RdivScalar;
+impl<F: Element> UnaryOp<F> for RdivScalar {
+    const NAME: &'static str = "rdiv_scalar";
+    #[inline]
+    fn f(x: F, p: &Params<F>) -> F {
+        p.f[0] / x
+    }
+    #[inline]
+    fn df(x: F, y: F, _: &Params<F>) -> F {
+        -y / x
+    }
+}
+
+impl<'t, F: Element> Var<'t, F> {
+    /// `self + rhs` with broadcasting.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if the shapes do
+    /// not broadcast, [`Error::ForeignVar`](crate::Error::ForeignVar) if
+    /// `rhs` is from another tape.
+    pub fn try_add(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        self.try_binary::<AddOp>(rhs)
+    }
+
+    /// `self − rhs` with broadcasting.
+    ///
+    /// # Errors
+    /// As [`try_add`](Self::try_add).
+    pub fn try_sub(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        self.try_binary::<SubOp>(rhs)
+    }
+
+    /// `self · rhs` (element-wise) with broadcasting.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let a = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
+    /// let b = tape.var(&Tensor::from_vec(vec![10.0, 100.0], &[2])?);
+    /// assert_eq!(a.try_mul(b)?.value().as_slice(), &[10.0, 200.0, 30.0, 400.0]);
+    /// let c = tape.var(&Tensor::<f64>::zeros(&[3])?);
+    /// assert!(a.try_mul(c).is_err());
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`try_add`](Self::try_add).
+    pub fn try_mul(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        self.try_binary::<MulOp>(rhs)
+    }
+
+    /// `self / rhs` with broadcasting.
+    ///
+    /// # Errors
+    /// As [`try_add`](Self::try_add).
+    pub fn try_div(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        self.try_binary::<DivOp>(rhs)
+    }
+
+    /// Element-wise maximum with broadcasting (tie and NaN rules:
+    /// [`MaximumOp`]).
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let a = tape.var(&Tensor::from_vec(vec![1.0, 5.0], &[2])?);
+    /// let b = tape.constant_scalar(3.0);
+    /// assert_eq!(a.maximum(b)?.value().as_slice(), &[3.0, 5.0]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`try_add`](Self::try_add).
+    pub fn maximum(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        self.try_binary::<MaximumOp>(rhs)
+    }
+
+    /// Element-wise minimum with broadcasting (rules: [`MinimumOp`]).
+    ///
+    /// # Errors
+    /// As [`try_add`](Self::try_add).
+    pub fn minimum(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        self.try_binary::<MinimumOp>(rhs)
+    }
+
+    /// `self + c`.
+    pub fn add_scalar(self, c: F) -> Var<'t, F> {
+        self.unary::<AddScalar>(Params::scalar(c))
+    }
+
+    /// `self · c`.
+    pub fn mul_scalar(self, c: F) -> Var<'t, F> {
+        self.unary::<MulScalar>(Params::scalar(c))
+    }
+
+    /// `c − self`.
+    pub fn rsub_scalar(self, c: F) -> Var<'t, F> {
+        self.unary::<RsubScalar>(Params::scalar(c))
+    }
+
+    /// `c / self`.
+    pub fn rdiv_scalar(self, c: F) -> Var<'t, F> {
+        self.unary::<RdivScalar>(Params::scalar(c))
+    }
+}
+
+macro_rules! var_operator {
+    ($trait:ident, $method:ident, $try:ident, $scalar:expr) => {
+        impl<'t, F: Element> $trait<Var<'t, F>> for Var<'t, F> {
+            type Output = Var<'t, F>;
+            /// # Panics
+            /// If the shapes do not broadcast or the operands come from
+            /// different tapes (the message names the op and both shapes);
+            /// the `try_` method returns that error instead.
+            #[track_caller]
+            fn $method(self, rhs: Var<'t, F>) -> Var<'t, F> {
+                self.$try(rhs).unwrap_or_else(|e| panic!("{e}"))
+            }
+        }
+        impl<'t, F: Element> $trait<F> for Var<'t, F> {
+            type Output = Var<'t, F>;
+            #[track_caller]
+            fn $method(self, rhs: F) -> Var<'t, F> {
+                #[allow(clippy::redundant_closure_call)]
+                ($scalar)(self, rhs)
+            }
+        }
+    };
+}
+
+var_operator!(Add, add, try_add, |v: Var<'t, F>, c| v.add_scalar(c));
+var_operator!(Sub, sub, try_sub, |v: Var<'t, F>, c: F| v.add_scalar(-c));
+var_operator!(Mul, mul, try_mul, |v: Var<'t, F>, c| v.mul_scalar(c));
+var_operator!(Div, div, try_div, |v: Var<'t, F>, c: F| v
+    .mul_scalar(c.recip()));
+
+macro_rules! scalar_lhs_operator {
+    ($f:ty) => {
+        impl<'t> Add<Var<'t, $f>> for $f {
+            type Output = Var<'t, $f>;
+            fn add(self, rhs: Var<'t, $f>) -> Var<'t, $f> {
+                rhs.add_scalar(self)
+            }
+        }
+        impl<'t> Sub<Var<'t, $f>> for $f {
+            type Output = Var<'t, $f>;
+            fn sub(self, rhs: Var<'t, $f>) -> Var<'t, $f> {
+                rhs.rsub_scalar(self)
+            }
+        }
+        impl<'t> Mul<Var<'t, $f>> for $f {
+            type Output = Var<'t, $f>;
+            fn mul(self, rhs: Var<'t, $f>) -> Var<'t, $f> {
+                rhs.mul_scalar(self)
+            }
+        }
+        impl<'t> Div<Var<'t, $f>> for $f {
+            type Output = Var<'t, $f>;
+            fn div(self, rhs: Var<'t, $f>) -> Var<'t, $f> {
+                rhs.rdiv_scalar(self)
+            }
+        }
+    };
+}
+
+scalar_lhs_operator!(f32);
+scalar_lhs_operator!(f64);
+
+impl<'t, F: Element> Neg for Var<'t, F> {
+    type Output = Var<'t, F>;
+    /// `−x` ([`NegOp`](super::unary::NegOp)); keeps the sign of zero.
+    fn neg(self) -> Var<'t, F> {
+        self.unary::<super::unary::NegOp>(Params::none())
+    }
+}

@@ -1,0 +1,291 @@
+//! Matrix products: `matmul` (2-D and batched 3-D) and the fused dense layer
+//! `linear` (`x·Wᵀ + b`, weights stored `(out, in)`).
+//!
+//! The VJPs use accumulate-mode strided products: `dA += G·Bᵀ` and
+//! `dB += Aᵀ·G` read `A`, `B` and `G` in place, so a backward copies nothing.
+
+use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::kernels::matmul::GemmArgs;
+use crate::shape::Shape;
+
+/// `C (+)= A·B` for row-major contiguous `A` (m×k) and `B` (k×n).
+#[allow(clippy::too_many_arguments)]
+fn gemm<F: Element>(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: (&[F], usize, usize),
+    b: (&[F], usize, usize),
+    c: &mut [F],
+    accumulate: bool,
+    threads: usize,
+) {
+    F::gemm(GemmArgs {
+        m,
+        n,
+        k,
+        a: a.0,
+        a_rs: a.1,
+        a_cs: a.2,
+        b: b.0,
+        b_rs: b.1,
+        b_cs: b.2,
+        c,
+        c_rs: n,
+        accumulate,
+        threads,
+    });
+}
+
+/// Backward of `C = A·B` over `p.u = [batch, m, k, n]` (batch stride 0 for a
+/// shared 2-D right operand is `p.u` unused: `B` batched iff its rank is 3).
+fn matmul_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
+    let [batch, m, k, n] = ctx.params().u;
+    let (a, b, g) = (ctx.input(0), ctx.input(1), ctx.grad_out());
+    let b_batched = ctx.input_shape(1).rank() == 3;
+    let threads = ctx.threads();
+    let bstride = if b_batched { k * n } else { 0 };
+    if let Some(ga) = ctx.grad_input(0) {
+        for t in 0..batch {
+            // dA_t += G_t · B_tᵀ   (m×n · n×k)
+            gemm(
+                m,
+                k,
+                n,
+                (&g[t * m * n..], n, 1),
+                (&b[t * bstride..], 1, n),
+                &mut ga[t * m * k..(t + 1) * m * k],
+                true,
+                threads,
+            );
+        }
+    }
+    if let Some(gb) = ctx.grad_input(1) {
+        for t in 0..batch {
+            // dB_t += A_tᵀ · G_t   (k×m · m×n)
+            gemm(
+                k,
+                n,
+                m,
+                (&a[t * m * k..], 1, k),
+                (&g[t * m * n..], n, 1),
+                &mut gb[t * bstride..t * bstride + k * n],
+                true,
+                threads,
+            );
+        }
+    }
+}
+
+/// Backward of `Y = X·Wᵀ (+ b)` over `p.u = [m, in, out, has_bias]`.
+fn linear_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
+    let [m, fan_in, fan_out, has_bias] = ctx.params().u;
+    let (x, w, g) = (ctx.input(0), ctx.input(1), ctx.grad_out());
+    let threads = ctx.threads();
+    if let Some(gx) = ctx.grad_input(0) {
+        // dX += G·W   (m×out · out×in)
+        gemm(
+            m,
+            fan_in,
+            fan_out,
+            (g, fan_out, 1),
+            (w, fan_in, 1),
+            gx,
+            true,
+            threads,
+        );
+    }
+    if let Some(gw) = ctx.grad_input(1) {
+        // dW += Gᵀ·X   (out×m · m×in)
+        gemm(
+            fan_out,
+            fan_in,
+            m,
+            (g, 1, fan_out),
+            (x, fan_in, 1),
+            gw,
+            true,
+            threads,
+        );
+    }
+    if has_bias == 1 && fan_out > 0 {
+        let gb = ctx.grad_input(2);
+        if let Some(gb) = gb {
+            // db += column sums of G
+            for row in g.chunks_exact(fan_out) {
+                for (b, &gi) in gb.iter_mut().zip(row) {
+                    *b += gi;
+                }
+            }
+        }
+    }
+}
+
+impl<'t, F: Element> Var<'t, F> {
+    /// The matrix product: `(m×k)·(k×n)`, or batched `(b×m×k)·(b×k×n)` and
+    /// `(b×m×k)·(k×n)`. VJP: `dA = G·Bᵀ`, `dB = Aᵀ·G`.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let a = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
+    /// let b = tape.var(&Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2])?);
+    /// assert_eq!(a.matmul(b)?.value().as_slice(), &[1.0, 2.0, 3.0, 4.0]);
+    /// let c = tape.var(&Tensor::<f64>::zeros(&[3, 2])?);
+    /// assert!(a.matmul(c).is_err()); // k = 2 vs 3
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the inner dimensions differ or the batch
+    /// sizes differ; [`Error::RankMismatch`] for ranks other than 2 and 3.
+    pub fn matmul(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        let (sa, sb) = (self.shape(), rhs.shape());
+        let mismatch = |reason: &'static str| Error::ShapeMismatch {
+            op: "matmul",
+            lhs: sa,
+            rhs: sb,
+            reason,
+        };
+        let (batch, m, k, n, out) = match (sa.dims(), sb.dims()) {
+            (&[m, k], &[k2, n]) => {
+                if k != k2 {
+                    return Err(mismatch("inner dimensions differ"));
+                }
+                (1, m, k, n, Shape::matrix(m, n))
+            }
+            (&[bt, m, k], &[k2, n]) | (&[bt, m, k], &[_, k2, n]) => {
+                if k != k2 {
+                    return Err(mismatch("inner dimensions differ"));
+                }
+                if sb.rank() == 3 && sb.dims()[0] != bt {
+                    return Err(mismatch("batch sizes differ"));
+                }
+                (bt, m, k, n, Shape::new(&[bt, m, n])?)
+            }
+            _ => {
+                let bad = if matches!(sa.rank(), 2 | 3) { sb } else { sa };
+                return Err(Error::RankMismatch {
+                    op: "matmul",
+                    expected: "2 or 3 (and 2 or 3 on the right)",
+                    shape: bad,
+                });
+            }
+        };
+        if sa.rank() == 2 && sb.rank() == 3 {
+            return Err(mismatch("a 2-D left operand needs a 2-D right operand"));
+        }
+        let bstride = if sb.rank() == 3 { k * n } else { 0 };
+        self.tape().record(
+            "matmul",
+            &[self, rhs],
+            out,
+            Params::ints([batch, m, k, n]),
+            matmul_backward,
+            |c, inp| {
+                let (a, b) = (inp.value(0), inp.value(1));
+                for t in 0..batch {
+                    gemm(
+                        m,
+                        n,
+                        k,
+                        (&a[t * m * k..], k, 1),
+                        (&b[t * bstride..], n, 1),
+                        &mut c[t * m * n..(t + 1) * m * n],
+                        false,
+                        inp.threads(),
+                    );
+                }
+            },
+        )
+    }
+
+    /// A dense layer: `x·Wᵀ + b` with `x` (batch × in), `W` (out × in), row
+    /// `j` of `W` being neuron `j`'s weights, and an optional bias (out).
+    /// One fused op; its VJP is `dx = G·W`, `dW = Gᵀ·x`, `db = Σ_rows G`,
+    /// all computed in place with strided products.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.constant(&Tensor::from_vec(vec![1.0, 2.0], &[1, 2])?);
+    /// let w = tape.var(&Tensor::from_vec(vec![1.0, 1.0, 0.0, -1.0], &[2, 2])?);
+    /// let b = tape.var(&Tensor::from_vec(vec![0.5, 0.0], &[2])?);
+    /// let y = x.linear(w, Some(b))?;
+    /// assert_eq!(y.value().as_slice(), &[3.5, -2.0]);
+    /// // dΣy/dW: each row is x, the whole row has x's signs.
+    /// assert_eq!(y.sum().backward()?.get(w)?, &[1.0, 2.0, 1.0, 2.0]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `x` is not `(batch, in)`, `W` not
+    /// `(out, in)` or `b` not `(out)`.
+    pub fn linear(self, w: Var<'t, F>, b: Option<Var<'t, F>>) -> Result<Var<'t, F>> {
+        let (sx, sw) = (self.shape(), w.shape());
+        let (m, fan_in) = match sx.dims() {
+            &[m, k] => (m, k),
+            _ => {
+                return Err(Error::RankMismatch {
+                    op: "linear",
+                    expected: "2 (batch, in) for the input",
+                    shape: sx,
+                });
+            }
+        };
+        let fan_out = match sw.dims() {
+            &[o, k] if k == fan_in => o,
+            _ => {
+                return Err(Error::ShapeMismatch {
+                    op: "linear",
+                    lhs: sx,
+                    rhs: sw,
+                    reason: "the weight must be (out, in) with the input's in",
+                });
+            }
+        };
+        if let Some(b) = b.filter(|b| b.shape() != Shape::vector(fan_out)) {
+            {
+                return Err(Error::ShapeMismatch {
+                    op: "linear",
+                    lhs: sw,
+                    rhs: b.shape(),
+                    reason: "the bias must be (out)",
+                });
+            }
+        }
+        let p = Params::ints([m, fan_in, fan_out, usize::from(b.is_some())]);
+        let forward = |y: &mut [F], inp: &crate::autodiff::ForwardInputs<'_, F>| {
+            let (x, w) = (inp.value(0), inp.value(1));
+            if b.is_some() && fan_out > 0 {
+                let bias = inp.value(2);
+                for row in y.chunks_exact_mut(fan_out) {
+                    row.copy_from_slice(bias);
+                }
+            }
+            // Y (+)= X·Wᵀ, Wᵀ read through strides.
+            gemm(
+                m,
+                fan_out,
+                fan_in,
+                (x, fan_in, 1),
+                (w, 1, fan_in),
+                y,
+                b.is_some(),
+                inp.threads(),
+            );
+        };
+        let out = Shape::matrix(m, fan_out);
+        match b {
+            Some(b) => {
+                self.tape()
+                    .record("linear", &[self, w, b], out, p, linear_backward, forward)
+            }
+            None => self
+                .tape()
+                .record("linear", &[self, w], out, p, linear_backward, forward),
+        }
+    }
+}

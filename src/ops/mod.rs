@@ -1,0 +1,175 @@
+//! Differentiable ops. Each op's forward and its vector-Jacobian product sit
+//! side by side in the file of its family.
+//!
+//! Element-wise ops are written once as a zero-sized type implementing
+//! [`UnaryOp`] or [`BinaryOp`] (value and derivative together); the shared
+//! recording and broadcasting machinery lives here.
+
+pub mod arith;
+pub mod matmul;
+pub mod reduce;
+pub mod shape_ops;
+pub mod unary;
+
+use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::element::Element;
+use crate::error::Result;
+use crate::shape::{broadcast_shapes, broadcast_strides, for_each_broadcast2};
+
+/// An element-wise function of one variable, with its derivative.
+///
+/// `df` receives the input `x`, the output `y = f(x)` and the parameters, so
+/// a derivative that is cheaper from the output (`tanh`, `sigmoid`, `exp`)
+/// uses `y`.
+///
+/// ```
+/// use gradsign::{ops::UnaryOp, Params, Tape};
+/// /// x³; d/dx = 3x².
+/// struct Cube;
+/// impl UnaryOp<f64> for Cube {
+///     const NAME: &'static str = "cube";
+///     fn f(x: f64, _: &Params<f64>) -> f64 { x * x * x }
+///     fn df(x: f64, _y: f64, _: &Params<f64>) -> f64 { 3.0 * x * x }
+/// }
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var_scalar(2.0);
+/// let y = x.unary::<Cube>(Params::none());
+/// assert_eq!(y.item()?, 8.0);
+/// assert_eq!(y.backward()?.get(x)?, &[12.0]);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+pub trait UnaryOp<F: Element> {
+    /// The op's name, used in errors.
+    const NAME: &'static str;
+    /// The value.
+    fn f(x: F, p: &Params<F>) -> F;
+    /// The derivative `dy/dx`, given `x` and `y = f(x)`.
+    fn df(x: F, y: F, p: &Params<F>) -> F;
+}
+
+/// An element-wise function of two broadcast variables, with its partial
+/// derivatives.
+pub trait BinaryOp<F: Element> {
+    /// The op's name, used in errors.
+    const NAME: &'static str;
+    /// The value.
+    fn f(a: F, b: F) -> F;
+    /// `∂y/∂a` given `a`, `b` and `y = f(a, b)`.
+    fn da(a: F, b: F, y: F) -> F;
+    /// `∂y/∂b` given `a`, `b` and `y = f(a, b)`.
+    fn db(a: F, b: F, y: F) -> F;
+}
+
+/// The backward rule shared by every [`UnaryOp`]: `dx += df(x, y)·grad_out`.
+fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
+    let x = ctx.input(0);
+    let p = *ctx.params();
+    let (gx, g, y) = ctx.split(0);
+    if let Some(gx) = gx {
+        for i in 0..gx.len() {
+            gx[i] += U::df(x[i], y[i], &p) * g[i];
+        }
+    }
+}
+
+/// The backward rule shared by every [`BinaryOp`]: each input's partial
+/// times `grad_out`, summed back over broadcast axes.
+fn binary_backward<F: Element, B: BinaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
+    let (a, b) = (ctx.input(0), ctx.input(1));
+    let (sa, sb, so) = (ctx.input_shape(0), ctx.input_shape(1), ctx.output_shape());
+    let (g, y) = (ctx.grad_out(), ctx.output());
+    if sa == so && sb == so {
+        if let Some(ga) = ctx.grad_input(0) {
+            for i in 0..ga.len() {
+                ga[i] += B::da(a[i], b[i], y[i]) * g[i];
+            }
+        }
+        if let Some(gb) = ctx.grad_input(1) {
+            for i in 0..gb.len() {
+                gb[i] += B::db(a[i], b[i], y[i]) * g[i];
+            }
+        }
+        return;
+    }
+    let (stra, strb) = (broadcast_strides(sa, so), broadcast_strides(sb, so));
+    if let Some(ga) = ctx.grad_input(0) {
+        for_each_broadcast2(so, &stra, &strb, |o, ia, ib| {
+            ga[ia] += B::da(a[ia], b[ib], y[o]) * g[o];
+        });
+    }
+    if let Some(gb) = ctx.grad_input(1) {
+        for_each_broadcast2(so, &stra, &strb, |o, ia, ib| {
+            gb[ib] += B::db(a[ia], b[ib], y[o]) * g[o];
+        });
+    }
+}
+
+impl<'t, F: Element> Var<'t, F> {
+    /// Applies an element-wise [`UnaryOp`] (the building block of every
+    /// activation; also the way to add your own).
+    ///
+    /// # Panics
+    /// In checked mode (see [`Tape::set_checked`](crate::Tape::set_checked))
+    /// when the output is not finite; use [`try_unary`](Self::try_unary).
+    #[track_caller]
+    pub fn unary<U: UnaryOp<F>>(self, p: Params<F>) -> Var<'t, F> {
+        self.try_unary::<U>(p).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Applies an element-wise [`UnaryOp`], returning errors.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
+    pub fn try_unary<U: UnaryOp<F>>(self, p: Params<F>) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        self.tape().record(
+            U::NAME,
+            &[self],
+            shape,
+            p,
+            unary_backward::<F, U>,
+            |out, inp| {
+                let x = inp.value(0);
+                for (o, &xi) in out.iter_mut().zip(x) {
+                    *o = U::f(xi, &p);
+                }
+            },
+        )
+    }
+
+    /// Applies an element-wise [`BinaryOp`] with NumPy broadcasting.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if the shapes do
+    /// not broadcast; [`Error::ForeignVar`](crate::Error::ForeignVar) if
+    /// `rhs` is from another tape.
+    pub fn try_binary<B: BinaryOp<F>>(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        let (sa, sb) = (self.shape(), rhs.shape());
+        let so = broadcast_shapes(B::NAME, sa, sb)?;
+        self.tape().record(
+            B::NAME,
+            &[self, rhs],
+            so,
+            Params::none(),
+            binary_backward::<F, B>,
+            |out, inp| {
+                let (a, b) = (inp.value(0), inp.value(1));
+                if sa == so && sb == so {
+                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                        *o = B::f(x, y);
+                    }
+                } else if sb.numel() == 1 && sa == so {
+                    let y = b[0];
+                    for (o, &x) in out.iter_mut().zip(a) {
+                        *o = B::f(x, y);
+                    }
+                } else {
+                    let (stra, strb) = (broadcast_strides(sa, so), broadcast_strides(sb, so));
+                    for_each_broadcast2(so, &stra, &strb, |o, ia, ib| {
+                        out[o] = B::f(a[ia], b[ib]);
+                    });
+                }
+            },
+        )
+    }
+}

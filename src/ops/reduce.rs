@@ -1,0 +1,167 @@
+//! Reductions: sum and mean, over everything or along one axis.
+
+use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+
+/// Backward of a full reduction `y = c·Σx`: `dx_i += c·g` (`c = p.f[0]`).
+fn reduce_all_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
+    let g = ctx.grad_out()[0] * ctx.params().f[0];
+    if let Some(gx) = ctx.grad_input(0) {
+        gx.iter_mut().for_each(|x| *x += g);
+    }
+}
+
+/// Backward of an axis reduction `y[o, i] = c·Σ_k x[o, k, i]`: every `x[o, k, i]`
+/// receives `c·g[o, i]`. `p.u = [outer, len, inner]`.
+fn reduce_axis_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
+    let p = *ctx.params();
+    let [outer, len, inner, _] = p.u;
+    let g = ctx.grad_out();
+    if let Some(gx) = ctx.grad_input(0) {
+        for o in 0..outer {
+            let grow = &g[o * inner..(o + 1) * inner];
+            for k in 0..len {
+                let xrow = &mut gx[(o * len + k) * inner..(o * len + k + 1) * inner];
+                for (x, &gi) in xrow.iter_mut().zip(grow) {
+                    *x += gi * p.f[0];
+                }
+            }
+        }
+    }
+}
+
+impl<'t, F: Element> Var<'t, F> {
+    fn reduce_all(self, op: &'static str, scale: F) -> Result<Var<'t, F>> {
+        self.tape().record(
+            op,
+            &[self],
+            Shape::scalar(),
+            Params::scalar(scale),
+            reduce_all_backward,
+            |out, inp| {
+                let s = inp.value(0).iter().fold(F::zero(), |a, &x| a + x);
+                out[0] = s * scale;
+            },
+        )
+    }
+
+    fn reduce_axis(
+        self,
+        op: &'static str,
+        axis: usize,
+        keepdim: bool,
+        mean: bool,
+    ) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        shape.check_axis(op, axis)?;
+        let (outer, len, inner) = shape.split_at_axis(axis);
+        if mean && len == 0 {
+            return Err(Error::Empty { op, shape });
+        }
+        let scale = if mean {
+            F::from_f64(len as f64).recip()
+        } else {
+            F::one()
+        };
+        let out_shape = shape.with_axis(axis, keepdim.then_some(1));
+        let p = Params {
+            f: [scale, F::zero()],
+            u: [outer, len, inner, 0],
+        };
+        self.tape().record(
+            op,
+            &[self],
+            out_shape,
+            p,
+            reduce_axis_backward,
+            |out, inp| {
+                let x = inp.value(0);
+                for o in 0..outer {
+                    let orow = &mut out[o * inner..(o + 1) * inner];
+                    for k in 0..len {
+                        let xrow = &x[(o * len + k) * inner..(o * len + k + 1) * inner];
+                        for (a, &xi) in orow.iter_mut().zip(xrow) {
+                            *a += xi;
+                        }
+                    }
+                    orow.iter_mut().for_each(|a| *a *= scale);
+                }
+            },
+        )
+    }
+
+    /// The sum of every element, as a 0-d variable; d/dxᵢ = 1.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?);
+    /// assert_eq!(x.sum().item()?, 6.0);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// Only in checked mode, on a non-finite sum ([`try_sum`](Self::try_sum)
+    /// returns the error).
+    #[track_caller]
+    pub fn sum(self) -> Var<'t, F> {
+        self.try_sum().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`sum`](Self::sum), returning errors.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] in checked mode.
+    pub fn try_sum(self) -> Result<Var<'t, F>> {
+        self.reduce_all("sum", F::one())
+    }
+
+    /// The mean of every element; d/dxᵢ = 1/n.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 6.0], &[3])?);
+    /// assert_eq!(x.mean()?.item()?, 3.0);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Empty`] for an empty tensor (the mean of nothing).
+    pub fn mean(self) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        if shape.numel() == 0 {
+            return Err(Error::Empty { op: "mean", shape });
+        }
+        self.reduce_all("mean", F::from_f64(shape.numel() as f64).recip())
+    }
+
+    /// The sum along `axis`; the axis is kept with length 1 if `keepdim`.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?);
+    /// assert_eq!(x.sum_axis(0, false)?.value().as_slice(), &[5.0, 7.0, 9.0]);
+    /// assert_eq!(x.sum_axis(1, true)?.dims(), vec![2, 1]);
+    /// assert!(x.sum_axis(2, false).is_err());
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::AxisOutOfRange`] if `axis ≥ rank`.
+    pub fn sum_axis(self, axis: usize, keepdim: bool) -> Result<Var<'t, F>> {
+        self.reduce_axis("sum_axis", axis, keepdim, false)
+    }
+
+    /// The mean along `axis`; the axis is kept with length 1 if `keepdim`.
+    ///
+    /// # Errors
+    /// [`Error::AxisOutOfRange`] if `axis ≥ rank`; [`Error::Empty`] if the
+    /// axis has length 0.
+    pub fn mean_axis(self, axis: usize, keepdim: bool) -> Result<Var<'t, F>> {
+        self.reduce_axis("mean_axis", axis, keepdim, true)
+    }
+}
