@@ -11,7 +11,7 @@ use crate::kernels::matmul::{GemmArgs, gemm_naive};
 /// engine dispatches to.
 ///
 /// `f32` and `f64` run on tuned kernels; any other type (for instance
-/// [`crate::Dual`] for exact Hessian-vector products) runs on the generic
+/// a dual-number type for exact Hessian-vector products) runs on the generic
 /// fallback that the provided methods implement, so a new type needs only
 /// `impl Element for MyFloat {}`.
 ///

@@ -5,9 +5,11 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms)]
 
+pub mod activation;
 pub mod autodiff;
 pub mod element;
 pub mod error;
+pub mod gradcheck;
 pub mod kernels;
 pub mod ops;
 pub mod shape;
