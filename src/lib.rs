@@ -11,6 +11,7 @@ pub mod element;
 pub mod error;
 pub mod gradcheck;
 pub mod kernels;
+pub mod loss;
 pub mod nn;
 pub mod ops;
 pub mod shape;
