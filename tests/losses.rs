@@ -453,3 +453,115 @@ fn checked_mode_reports_an_infinite_loss() {
         "{e}"
     );
 }
+
+/// SplitMix64 exactly as BENCH.md specifies.
+struct SplitMix64(u64);
+impl SplitMix64 {
+    fn u(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+    fn pm1(&mut self) -> f64 {
+        2.0 * self.u() - 1.0
+    }
+}
+
+/// BENCH.md's MLP initialisation: per layer `W[in][out]` then `b[out]`, each
+/// `pm1/√in`, with `W` transposed on load to the crate's `(out, in)`.
+fn mlp(rng: &mut SplitMix64, sizes: &[usize]) -> Vec<(Tensor<f32>, Tensor<f32>)> {
+    sizes
+        .windows(2)
+        .map(|io| {
+            let (fan_in, fan_out) = (io[0], io[1]);
+            let s = (fan_in as f64).sqrt();
+            let w: Vec<f64> = (0..fan_in * fan_out).map(|_| rng.pm1() / s).collect();
+            let b: Vec<f32> = (0..fan_out).map(|_| (rng.pm1() / s) as f32).collect();
+            let wt = Tensor::from_fn(&[fan_out, fan_in], |ix| w[ix[1] * fan_out + ix[0]] as f32);
+            (wt.unwrap(), Tensor::from_vec(b, &[fan_out]).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn w2_mean_squared_error_reproduces_the_peers_check_values() {
+    // MLP 2-8-8-1, tanh hidden, linear output, y = ±1 by the sign of x₀x₁;
+    // SGD lr 0.03 on the same batch: loss 1.00202 at the initial weights and
+    // 0.875522 after 100 steps (BENCH.md, 6 significant digits).
+    let mut rng = SplitMix64(2);
+    let mut params = mlp(&mut rng, &[2, 8, 8, 1]);
+    let x: Vec<f32> = (0..64).map(|_| rng.pm1() as f32).collect();
+    let y: Vec<f32> = x
+        .chunks(2)
+        .map(|p| if p[0] * p[1] > 0.0 { 1.0 } else { -1.0 })
+        .collect();
+    let (x, y) = (
+        Tensor::from_vec(x, &[32, 2]).unwrap(),
+        Tensor::from_vec(y, &[32, 1]).unwrap(),
+    );
+    let mut tape = Tape::<f32>::new();
+    let mut losses = Vec::new();
+    for _ in 0..=100 {
+        tape.clear();
+        let vars: Vec<_> = params
+            .iter()
+            .map(|(w, b)| (tape.var(w), tape.var(b)))
+            .collect();
+        let mut h = tape.constant(&x);
+        for (i, &(w, b)) in vars.iter().enumerate() {
+            h = h.linear(w, Some(b)).unwrap();
+            if i + 1 < vars.len() {
+                h = h.tanh();
+            }
+        }
+        let l = loss::mse(h, tape.constant(&y), Reduction::Mean).unwrap();
+        losses.push(l.item().unwrap());
+        let g = l.backward().unwrap();
+        for ((w, b), &(vw, vb)) in params.iter_mut().zip(&vars) {
+            for (p, d) in w.as_mut_slice().iter_mut().zip(g.get(vw).unwrap()) {
+                *p -= 0.03 * d;
+            }
+            for (p, d) in b.as_mut_slice().iter_mut().zip(g.get(vb).unwrap()) {
+                *p -= 0.03 * d;
+            }
+        }
+    }
+    assert!(
+        (losses[0] - 1.00202).abs() < 5e-6,
+        "initial loss {}",
+        losses[0]
+    );
+    assert!(
+        (losses[100] - 0.875522).abs() < 5e-7,
+        "after 100 steps {}",
+        losses[100]
+    );
+}
+
+#[test]
+fn w3_softmax_cross_entropy_reproduces_the_peers_initial_loss() {
+    // MLP 784-256-128-10, sigmoid hidden, x = u, labels = min(9, ⌊10u⌋):
+    // mean softmax cross-entropy 2.38819 at the initial weights (BENCH.md).
+    let mut rng = SplitMix64(3);
+    let params = mlp(&mut rng, &[784, 256, 128, 10]);
+    let x: Vec<f32> = (0..128 * 784).map(|_| rng.u() as f32).collect();
+    let labels: Vec<usize> = (0..128)
+        .map(|_| ((10.0 * rng.u()) as usize).min(9))
+        .collect();
+    let tape = Tape::<f32>::new();
+    let mut h = tape.constant(&Tensor::from_vec(x, &[128, 784]).unwrap());
+    for (i, (w, b)) in params.iter().enumerate() {
+        h = h.linear(tape.var(w), Some(tape.var(b))).unwrap();
+        if i < 2 {
+            h = h.sigmoid();
+        }
+    }
+    let l = loss::softmax_cross_entropy(h, &labels, Reduction::Mean)
+        .unwrap()
+        .item()
+        .unwrap();
+    assert!((l - 2.38819).abs() < 5e-6, "initial loss {l}");
+}

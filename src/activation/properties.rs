@@ -57,7 +57,7 @@ impl Interval {
     }
 
     /// `[a, ∞)` or `(a, ∞)`.
-    pub const fn from(lower: Bound<f64>) -> Self {
+    pub const fn starting_at(lower: Bound<f64>) -> Self {
         Interval::new(lower, Bound::Unbounded)
     }
 
@@ -188,19 +188,19 @@ impl Activation {
         match self {
             Activation::Identity => Interval::real_line(),
             Activation::Sigmoid => Interval::open(0.0, 1.0),
-            Activation::Softplus(_) => Interval::from(Excluded(0.0)),
+            Activation::Softplus(_) => Interval::starting_at(Excluded(0.0)),
             Activation::Tanh | Activation::Softsign => Interval::open(-1.0, 1.0),
-            Activation::Relu => Interval::from(Included(0.0)),
+            Activation::Relu => Interval::starting_at(Included(0.0)),
             Activation::LeakyRelu(a) | Activation::Elu(a) if a == 0.0 => {
-                Interval::from(Included(0.0))
+                Interval::starting_at(Included(0.0))
             }
             Activation::LeakyRelu(_) => Interval::real_line(),
-            Activation::Elu(a) => Interval::from(Excluded(-a)),
-            Activation::Selu => Interval::from(Excluded(-SELU_LAMBDA * SELU_ALPHA)),
-            Activation::Gelu => Interval::from(Included(GELU_MIN)),
-            Activation::GeluTanh => Interval::from(Included(GELU_TANH_MIN)),
-            Activation::Silu => Interval::from(Included(SILU_MIN)),
-            Activation::Mish => Interval::from(Included(MISH_MIN)),
+            Activation::Elu(a) => Interval::starting_at(Excluded(-a)),
+            Activation::Selu => Interval::starting_at(Excluded(-SELU_LAMBDA * SELU_ALPHA)),
+            Activation::Gelu => Interval::starting_at(Included(GELU_MIN)),
+            Activation::GeluTanh => Interval::starting_at(Included(GELU_TANH_MIN)),
+            Activation::Silu => Interval::starting_at(Included(SILU_MIN)),
+            Activation::Mish => Interval::starting_at(Included(MISH_MIN)),
             Activation::HardTanh => Interval::closed(-1.0, 1.0),
             Activation::HardSigmoid => Interval::closed(0.0, 1.0),
             Activation::LecunTanh => Interval::open(-LECUN_TANH_SCALE, LECUN_TANH_SCALE),

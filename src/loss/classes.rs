@@ -45,13 +45,12 @@ fn check_labels(op: &'static str, shape: Shape, labels: &[usize]) -> Result<(usi
 
 /// Backward of softmax cross-entropy, `p.u = [batch, classes, labels
 /// offset]`, `p.f[0]` the reduction's scale: per row
-/// `dx += g·s·(softmax(x) − onehot(label))`, the softmax rebuilt from the
-/// saved row statistics `(max, ln Σ e^{x − max})` with one exponential per
-/// element.
+/// `dx += g·s·(softmax(x) − onehot(label))`, the softmax read from the saved
+/// row record (no exponential in the backward pass).
 fn softmax_cross_entropy_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let p = *ctx.params();
     let [batch, classes, off, _] = p.u;
-    let (x, stats) = (ctx.input(0), ctx.input(1));
+    let record = ctx.input(1);
     let labels = &ctx.indices()[off..off + batch];
     let gs = ctx.grad_out()[0] * p.f[0];
     let Some(gx) = ctx.grad_input(0) else {
@@ -60,11 +59,12 @@ fn softmax_cross_entropy_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     if classes == 0 {
         return;
     }
-    let rows = x.chunks_exact(classes).zip(gx.chunks_exact_mut(classes));
-    for (((row, grow), st), &label) in rows.zip(stats.chunks_exact(2)).zip(labels) {
-        let (m, ln_s) = (st[0], st[1]);
-        for (g, &xi) in grow.iter_mut().zip(row) {
-            *g += gs * (shifted(xi, m) - ln_s).exp();
+    let rows = gx
+        .chunks_exact_mut(classes)
+        .zip(record.chunks_exact(classes + 2));
+    for ((grow, rec), &label) in rows.zip(labels) {
+        for (g, &prob) in grow.iter_mut().zip(&rec[..classes]) {
+            *g += gs * prob;
         }
         grow[label] -= gs;
     }
@@ -77,9 +77,10 @@ fn softmax_cross_entropy_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 /// gradient `softmax(x) − onehot(label)` per row, times the reduction's
 /// scale ([`Reduction::Mean`] divides by the batch size).
 ///
-/// Recorded as two nodes: the row statistics `(m, ln Σ e^{x − m})` (a
-/// constant node of shape `(batch, 2)`) and the loss, whose backward
-/// rebuilds each softmax from them in one pass. See the
+/// Recorded as two nodes: a constant row record of shape
+/// `(batch, classes + 2)` holding each row's softmax, its maximum `m` and
+/// `ln Σ e^{x − m}` (one exponential per logit, computed once), and the
+/// loss, whose backward reads the softmax back. See the
 /// [module docs](super#infinite-logits) for `±∞` logits.
 ///
 /// ```
@@ -108,29 +109,37 @@ pub fn softmax_cross_entropy<'t, F: Element>(
     let (batch, classes) = check_labels(OP, shape, labels)?;
     let scale = reduction.scale::<F>(OP, batch, shape)?;
     let tape = logits.tape();
-    let stats = tape.record_constant(
-        "softmax_cross_entropy_stats",
+    let width = classes + 2;
+    let record = tape.record_constant(
+        "softmax_cross_entropy_record",
         &[logits],
-        Shape::matrix(batch, 2),
+        Shape::matrix(batch, width),
         |out, inp| {
             if classes == 0 {
                 return;
             }
             let x = inp.value(0);
-            for (row, st) in x.chunks_exact(classes).zip(out.chunks_exact_mut(2)) {
+            for (row, rec) in x.chunks_exact(classes).zip(out.chunks_exact_mut(width)) {
                 let m = row
                     .iter()
                     .fold(F::neg_infinity(), |m, &v| if v > m { v } else { m });
-                let s = row.iter().fold(F::zero(), |s, &v| s + shifted(v, m).exp());
-                st[0] = m;
-                st[1] = s.ln();
+                let (probs, tail) = rec.split_at_mut(classes);
+                let mut s = F::zero();
+                for (p, &v) in probs.iter_mut().zip(row) {
+                    *p = shifted(v, m).exp();
+                    s += *p;
+                }
+                let inv = s.recip();
+                probs.iter_mut().for_each(|p| *p *= inv);
+                tail[0] = m;
+                tail[1] = s.ln();
             }
         },
     )?;
     let off = tape.push_indices(labels);
     tape.record(
         OP,
-        &[logits, stats],
+        &[logits, record],
         Shape::scalar(),
         Params {
             f: [scale, F::zero()],
@@ -138,13 +147,14 @@ pub fn softmax_cross_entropy<'t, F: Element>(
         },
         softmax_cross_entropy_backward,
         |out, inp| {
-            let (x, stats) = (inp.value(0), inp.value(1));
+            let (x, record) = (inp.value(0), inp.value(1));
             let labels = &inp.indices()[off..off + batch];
             let mut total = F::zero();
-            for (r, (st, &label)) in stats.chunks_exact(2).zip(labels).enumerate() {
+            for (r, &label) in labels.iter().enumerate() {
                 // (m − x_label) + ln s, with m − x_label = 0 when the label
                 // holds the maximum (even an infinite one).
-                total += st[1] - shifted(x[r * classes + label], st[0]);
+                let (m, ln_s) = (record[r * width + classes], record[r * width + classes + 1]);
+                total += ln_s - shifted(x[r * classes + label], m);
             }
             out[0] = total * scale;
         },
