@@ -7,12 +7,14 @@
 
 pub mod activation;
 pub mod autodiff;
+pub mod data;
 pub mod element;
 pub mod error;
 pub mod gradcheck;
 pub mod kernels;
 pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod shape;
 pub mod tensor;
 
