@@ -12,6 +12,7 @@ pub mod element;
 pub mod error;
 pub mod gradcheck;
 pub mod kernels;
+pub mod metrics;
 pub mod nn;
 pub mod ops;
 pub mod optim;
