@@ -18,6 +18,7 @@ pub mod ops;
 pub mod optim;
 pub mod shape;
 pub mod tensor;
+pub mod train;
 
 pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Params, Tape, Var};
 pub use element::Element;

@@ -10,6 +10,8 @@ mod init;
 mod linear;
 mod mlp;
 mod param;
+#[cfg(feature = "serde")]
+mod serde_json_io;
 mod trace;
 
 pub use init::Init;
