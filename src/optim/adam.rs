@@ -21,7 +21,8 @@ use super::{LrSchedule, Optimizer, StateBuffer, check};
 /// ```
 ///
 /// Defaults: `β₁ = 0.9`, `β₂ = 0.999`, `ε = 1e-8`, `λ = 0`. For decay
-/// decoupled from the gradient, use [`AdamW`].
+/// decoupled from the gradient, use [`AdamW`]. Decay applies to every
+/// parameter handed in, biases included.
 ///
 /// ```
 /// use gradsign::optim::{Adam, Optimizer};

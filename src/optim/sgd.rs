@@ -19,7 +19,9 @@ use super::{LrSchedule, Optimizer, StateBuffer, check};
 /// θ ← θ − η_t·g
 /// ```
 ///
-/// These are PyTorch's equations (no dampening). Plain SGD (`μ = λ = 0`)
+/// These are PyTorch's equations (no dampening). Decay applies to every
+/// parameter handed in, biases included; filter the iterator to spare some.
+/// Plain SGD (`μ = λ = 0`)
 /// is `θ ← θ − η∇`: the only case where a one-example step keeps a neuron's
 /// weight change within the two orthants of its input's sign pattern.
 ///
