@@ -1,11 +1,57 @@
 //! Losses: finite-difference checks (proptest, f64) with points on the
 //! kinks, closed forms at logits of ±10⁴ in f32 and f64, the limits at ±∞,
-//! agreement between the fused and the composed forms, and every error path.
+//! agreement between the fused and the composed forms, BENCH.md's W2/W3
+//! check values, no allocation in a warm step, and every error path.
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use gradsign::data::bench_data;
 use gradsign::gradcheck::{GradcheckConfig, gradcheck};
 use gradsign::loss::{self, Reduction};
-use gradsign::{Element, Error, Tape, Tensor, Var};
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::{Element, Error, Gradients, Tape, Tensor, Var};
 use proptest::prelude::*;
+
+thread_local! {
+    /// Allocations (and reallocations) made by this thread: tests run on
+    /// several threads at once.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Counting;
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is a thread-local `Cell` with a const initialiser, which neither
+// allocates nor needs a destructor.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `alloc` is passed on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `realloc` is passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 const REDUCTIONS: [Reduction; 2] = [Reduction::Mean, Reduction::Sum];
 
@@ -454,80 +500,24 @@ fn checked_mode_reports_an_infinite_loss() {
     );
 }
 
-/// SplitMix64 exactly as BENCH.md specifies.
-struct SplitMix64(u64);
-impl SplitMix64 {
-    fn u(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-    fn pm1(&mut self) -> f64 {
-        2.0 * self.u() - 1.0
-    }
-}
-
-/// BENCH.md's MLP initialisation: per layer `W[in][out]` then `b[out]`, each
-/// `pm1/√in`, with `W` transposed on load to the crate's `(out, in)`.
-fn mlp(rng: &mut SplitMix64, sizes: &[usize]) -> Vec<(Tensor<f32>, Tensor<f32>)> {
-    sizes
-        .windows(2)
-        .map(|io| {
-            let (fan_in, fan_out) = (io[0], io[1]);
-            let s = (fan_in as f64).sqrt();
-            let w: Vec<f64> = (0..fan_in * fan_out).map(|_| rng.pm1() / s).collect();
-            let b: Vec<f32> = (0..fan_out).map(|_| (rng.pm1() / s) as f32).collect();
-            let wt = Tensor::from_fn(&[fan_out, fan_in], |ix| w[ix[1] * fan_out + ix[0]] as f32);
-            (wt.unwrap(), Tensor::from_vec(b, &[fan_out]).unwrap())
-        })
-        .collect()
-}
-
 #[test]
 fn w2_mean_squared_error_reproduces_the_peers_check_values() {
-    // MLP 2-8-8-1, tanh hidden, linear output, y = ±1 by the sign of x₀x₁;
-    // SGD lr 0.03 on the same batch: loss 1.00202 at the initial weights and
-    // 0.875522 after 100 steps (BENCH.md, 6 significant digits).
-    let mut rng = SplitMix64(2);
-    let mut params = mlp(&mut rng, &[2, 8, 8, 1]);
-    let x: Vec<f32> = (0..64).map(|_| rng.pm1() as f32).collect();
-    let y: Vec<f32> = x
-        .chunks(2)
-        .map(|p| if p[0] * p[1] > 0.0 { 1.0 } else { -1.0 })
-        .collect();
-    let (x, y) = (
-        Tensor::from_vec(x, &[32, 2]).unwrap(),
-        Tensor::from_vec(y, &[32, 1]).unwrap(),
-    );
-    let mut tape = Tape::<f32>::new();
+    // BENCH.md's W2 (MLP 2-8-8-1, tanh, f32), SGD lr 0.03 on one batch: mean
+    // squared error 1.00202 at the initial weights, 0.875522 after 100 steps
+    // (6 significant digits).
+    let mut w2 = bench_data::w2::<f32>();
+    let mut opt = Sgd::new(bench_data::W2_LR as f32);
+    let mut tape = Tape::new();
     let mut losses = Vec::new();
     for _ in 0..=100 {
         tape.clear();
-        let vars: Vec<_> = params
-            .iter()
-            .map(|(w, b)| (tape.var(w), tape.var(b)))
-            .collect();
-        let mut h = tape.constant(&x);
-        for (i, &(w, b)) in vars.iter().enumerate() {
-            h = h.linear(w, Some(b)).unwrap();
-            if i + 1 < vars.len() {
-                h = h.tanh();
-            }
-        }
-        let l = loss::mse(h, tape.constant(&y), Reduction::Mean).unwrap();
+        let (x, y) = (tape.constant(&w2.x), tape.constant(&w2.y));
+        let (out, trace) = w2.mlp.forward(&tape, x).unwrap();
+        let l = loss::mse(out, y, Reduction::Mean).unwrap();
         losses.push(l.item().unwrap());
-        let g = l.backward().unwrap();
-        for ((w, b), &(vw, vb)) in params.iter_mut().zip(&vars) {
-            for (p, d) in w.as_mut_slice().iter_mut().zip(g.get(vw).unwrap()) {
-                *p -= 0.03 * d;
-            }
-            for (p, d) in b.as_mut_slice().iter_mut().zip(g.get(vb).unwrap()) {
-                *p -= 0.03 * d;
-            }
-        }
+        let grads = l.backward().unwrap();
+        opt.step(w2.mlp.params_with_grads(&trace, &grads).unwrap())
+            .unwrap();
     }
     assert!(
         (losses[0] - 1.00202).abs() < 5e-6,
@@ -542,26 +532,62 @@ fn w2_mean_squared_error_reproduces_the_peers_check_values() {
 }
 
 #[test]
-fn w3_softmax_cross_entropy_reproduces_the_peers_initial_loss() {
-    // MLP 784-256-128-10, sigmoid hidden, x = u, labels = min(9, ⌊10u⌋):
-    // mean softmax cross-entropy 2.38819 at the initial weights (BENCH.md).
-    let mut rng = SplitMix64(3);
-    let params = mlp(&mut rng, &[784, 256, 128, 10]);
-    let x: Vec<f32> = (0..128 * 784).map(|_| rng.u() as f32).collect();
-    let labels: Vec<usize> = (0..128)
-        .map(|_| ((10.0 * rng.u()) as usize).min(9))
-        .collect();
-    let tape = Tape::<f32>::new();
-    let mut h = tape.constant(&Tensor::from_vec(x, &[128, 784]).unwrap());
-    for (i, (w, b)) in params.iter().enumerate() {
-        h = h.linear(tape.var(w), Some(tape.var(b))).unwrap();
-        if i < 2 {
-            h = h.sigmoid();
-        }
+fn w3_softmax_cross_entropy_reproduces_the_peers_check_values() {
+    // BENCH.md's W3 (MLP 784-256-128-10, sigmoid, f32), SGD lr 0.1 on one
+    // batch: mean softmax cross-entropy 2.38819 at the initial weights,
+    // 2.2771 after 10 steps.
+    let mut w3 = bench_data::w3::<f32>();
+    let mut opt = Sgd::new(bench_data::W3_LR as f32);
+    let mut tape = Tape::new();
+    let mut losses = Vec::new();
+    for _ in 0..=10 {
+        tape.clear();
+        let x = tape.constant(&w3.x);
+        let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+        let l = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean).unwrap();
+        losses.push(l.item().unwrap());
+        let grads = l.backward().unwrap();
+        opt.step(w3.mlp.params_with_grads(&trace, &grads).unwrap())
+            .unwrap();
     }
-    let l = loss::softmax_cross_entropy(h, &labels, Reduction::Mean)
-        .unwrap()
-        .item()
-        .unwrap();
-    assert!((l - 2.38819).abs() < 5e-6, "initial loss {l}");
+    assert!(
+        (losses[0] - 2.38819).abs() < 5e-6,
+        "initial loss {}",
+        losses[0]
+    );
+    assert!(
+        (losses[10] - 2.2771).abs() < 5e-5,
+        "after 10 steps {}",
+        losses[10]
+    );
+}
+
+#[test]
+fn a_warm_loss_step_allocates_nothing() {
+    // W3's loss (128 × 10 logits, mean softmax cross-entropy, labels pushed
+    // to the tape's index buffer) and W2's (32 × 1, mean squared error):
+    // after one warm-up, recording and backward reuse the tape's and the
+    // gradients' buffers.
+    let logits = Tensor::<f32>::rand_normal(&[128, 10], 0.0, 1.0, 3).unwrap();
+    let labels: Vec<usize> = (0..128).map(|i| (i * 7) % 10).collect();
+    let pred = Tensor::<f32>::rand_normal(&[32, 1], 0.0, 1.0, 4).unwrap();
+    let target = Tensor::<f32>::rand_normal(&[32, 1], 0.0, 1.0, 5).unwrap();
+    let mut tape = Tape::<f32>::new();
+    let mut grads = Gradients::new();
+    let step = |tape: &mut Tape<f32>, grads: &mut Gradients<f32>| {
+        tape.clear();
+        let x = tape.var(&logits);
+        let l = loss::softmax_cross_entropy(x, &labels, Reduction::Mean).unwrap();
+        l.backward_into(grads).unwrap();
+        tape.clear();
+        let (p, t) = (tape.var(&pred), tape.constant(&target));
+        let l = loss::mse(p, t, Reduction::Mean).unwrap();
+        l.backward_into(grads).unwrap();
+    };
+    step(&mut tape, &mut grads);
+    let before = allocations();
+    for _ in 0..3 {
+        step(&mut tape, &mut grads);
+    }
+    assert_eq!(allocations() - before, 0);
 }
