@@ -3,6 +3,7 @@
 //! Reverse-mode automatic differentiation over dense tensors, and the tools
 //! that make one classic claim about neural-network training measurable.
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 #![warn(rust_2018_idioms)]
 
 pub mod activation;
