@@ -7,6 +7,8 @@
 
 pub mod activation;
 pub mod autodiff;
+pub mod curvature;
+pub mod dual;
 pub mod element;
 pub mod error;
 pub mod gradcheck;
