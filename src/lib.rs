@@ -9,6 +9,7 @@ pub mod activation;
 pub mod autodiff;
 pub mod curvature;
 pub mod dual;
+pub mod dynamics;
 pub mod element;
 pub mod error;
 pub mod gradcheck;
