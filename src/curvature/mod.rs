@@ -9,4 +9,6 @@
 //! every step when `η > 1/λmax`: the zig-zag.
 
 pub mod hvp;
+pub mod likelihood;
+pub mod natural;
 pub mod spectrum;
