@@ -350,3 +350,45 @@ fn the_report_renders_a_table() {
         "{shown}"
     );
 }
+
+#[test]
+fn feeding_updates_matches_feeding_weights() {
+    // u_t = W_t − W_{t−1}: a recorder fed the weights and one fed the
+    // differences see the same updates.
+    let (j, k) = (3, 5);
+    let ws: Vec<_> = (0..6)
+        .map(|s| Tensor::<f64>::rand_normal(&[j, k], 0.0, 1.0, 200 + s).unwrap())
+        .collect();
+    let dir = [0.3, -0.2, 0.9, 0.1, 0.4];
+    let mut by_weights = TrajectoryRecorder::new(j, k, false)
+        .unwrap()
+        .track_update_along(&dir)
+        .unwrap();
+    let mut by_updates = by_weights.clone();
+    by_weights.observe(&ws[0], None, None).unwrap();
+    for pair in ws.windows(2) {
+        by_weights.observe(&pair[1], None, None).unwrap();
+        let u: Vec<f64> = pair[1]
+            .as_slice()
+            .iter()
+            .zip(pair[0].as_slice())
+            .map(|(a, b)| a - b)
+            .collect();
+        by_updates
+            .observe_update(&Tensor::from_vec(u, &[j, k]).unwrap(), None, None)
+            .unwrap();
+    }
+    for n in 0..j {
+        let (a, b) = (by_weights.neuron(n), by_updates.neuron(n));
+        assert_eq!(a.updates, b.updates);
+        assert_eq!(a.orthants, b.orthants);
+        assert!((a.mean_cosine.unwrap() - b.mean_cosine.unwrap()).abs() < 1e-12);
+        assert!((a.path_efficiency.unwrap() - b.path_efficiency.unwrap()).abs() < 1e-12);
+        assert!(
+            (by_weights.component(n).unwrap() - by_updates.component(n).unwrap()).abs() < 1e-12
+        );
+    }
+    // One recorder, one kind of feed.
+    let err = by_updates.observe(&ws[0], None, None).unwrap_err();
+    assert!(err.to_string().contains("not both"), "{err}");
+}

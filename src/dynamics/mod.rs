@@ -11,6 +11,7 @@
 mod orthant;
 mod recorder;
 mod report;
+mod row;
 
 pub use orthant::{Orthant, OrthantCounts};
 pub use recorder::TrajectoryRecorder;

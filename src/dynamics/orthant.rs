@@ -42,6 +42,11 @@ impl Orthant {
                 zero = true;
             }
         }
+        Orthant::from_signs(pos, neg, zero)
+    }
+
+    /// The class from which signs occur among the components.
+    pub(crate) fn from_signs(pos: bool, neg: bool, zero: bool) -> Orthant {
         match (pos, neg, zero) {
             (true, true, _) => Orthant::Mixed,
             (true, false, false) => Orthant::Positive,
@@ -95,18 +100,4 @@ impl OrthantCounts {
             (self.count(Orthant::Positive) + self.count(Orthant::Negative)) as f64 / total as f64
         })
     }
-}
-
-/// How two consecutive update rows' strict sign patterns relate.
-pub(crate) fn relation(prev: &[f64], cur: &[f64]) -> (bool, bool) {
-    let (mut same, mut opposite) = (true, true);
-    for (&a, &b) in prev.iter().zip(cur) {
-        // Signs, not the product, which could underflow to 0.
-        same &= (a > 0.0 && b > 0.0) || (a < 0.0 && b < 0.0);
-        opposite &= (a > 0.0 && b < 0.0) || (a < 0.0 && b > 0.0);
-        if !same && !opposite {
-            break;
-        }
-    }
-    (same, opposite)
 }

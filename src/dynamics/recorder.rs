@@ -6,8 +6,16 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-use super::orthant::{Orthant, OrthantCounts, relation};
+use super::orthant::{Orthant, OrthantCounts};
 use super::report::{DirectionTrajectory, NeuronTrajectory, Tracked, TrajectoryReport};
+use super::row::Lanes;
+
+/// What the recorder is fed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Feed {
+    Weights,
+    Updates,
+}
 
 /// Running statistics of one neuron.
 #[derive(Clone, Debug, Default)]
@@ -17,6 +25,8 @@ struct NeuronStats {
     cos_count: usize,
     cos_negative: usize,
     last_cos: Option<f64>,
+    /// `‖u_{t−1}‖`, so the cosine needs no second pass.
+    last_norm: f64,
     orthants: OrthantCounts,
     delta_flips: usize,
     delta_pairs: usize,
@@ -49,9 +59,12 @@ struct Direction {
 /// the weight of a constant input 1), so directions and targets have
 /// `fan_in + 1` entries then.
 ///
-/// Cheap enough for every step: `O(out × in)` work per call, and no
-/// allocation after the first call (the δ buffer is sized on the first call
-/// that passes deltas).
+/// Cheap enough for every step: one fused, branch-free pass over the layer
+/// per call (each weight read once, `W_{t−1}` and `u_{t−1}` updated in
+/// place; `Σ_t u_t` is `W_t − W_0`, never summed), and no allocation after
+/// the first call (the δ buffer is sized on the first call that passes
+/// deltas). A recorder is fed either weights ([`observe`](Self::observe)) or
+/// updates ([`observe_update`](Self::observe_update)), not both.
 ///
 /// ```
 /// use gradsign::dynamics::TrajectoryRecorder;
@@ -77,11 +90,16 @@ pub struct TrajectoryRecorder {
     fan_in: usize,
     bias: bool,
     row: usize,
+    /// How the layer is fed, fixed by the first call.
+    feed: Option<Feed>,
+    /// `W_t` (fed updates: `Σ_s u_s`, from 0).
     weights: Vec<f64>,
-    has_weights: bool,
-    update: Vec<f64>,
+    /// `W_0`, so that `Σ_t u_t = W_t − W_0` needs no running sum.
+    start: Vec<f64>,
     previous_update: Vec<f64>,
-    sum_update: Vec<f64>,
+    /// A zero row: the direction and target when none is tracked, so the
+    /// fused loop has no branches.
+    zeros: Vec<f64>,
     updates: usize,
     stats: Vec<NeuronStats>,
     delta_signs: Vec<i8>,
@@ -109,11 +127,11 @@ impl TrajectoryRecorder {
             fan_in,
             bias,
             row,
+            feed: None,
             weights: vec![0.0; n],
-            has_weights: false,
-            update: vec![0.0; n],
+            start: vec![0.0; n],
             previous_update: vec![0.0; n],
-            sum_update: vec![0.0; n],
+            zeros: vec![0.0; row],
             updates: 0,
             stats: vec![NeuronStats::default(); neurons],
             delta_signs: Vec::new(),
@@ -229,6 +247,10 @@ impl TrajectoryRecorder {
             }
             _ => {}
         }
+        let all_finite = |t: &[F]| t.iter().fold(true, |ok, x| ok & x.is_finite());
+        if all_finite(weight.as_slice()) && bias.is_none_or(|b| all_finite(b.as_slice())) {
+            return Ok(());
+        }
         let values = weight
             .as_slice()
             .iter()
@@ -305,37 +327,15 @@ impl TrajectoryRecorder {
         bias: Option<&Tensor<F>>,
         deltas: Option<&Tensor<F>>,
     ) -> Result<()> {
+        self.check_feed("observe", Feed::Weights)?;
         self.check_layer("observe", "weights", weight, bias)?;
         self.check_deltas("observe", deltas)?;
-        let mut update = std::mem::take(&mut self.update);
-        self.gather(&mut update, weight, bias);
-        // `update` holds W_t for now; the error along the direction is read
-        // from it before it becomes W_t − W_{t−1}.
-        if let Some(dir) = self.direction.as_mut()
-            && let Some(target) = &dir.target
-        {
-            for (j, row) in update.chunks_exact(self.row).enumerate() {
-                let t = &target[j * self.row..(j + 1) * self.row];
-                dir.component[j] = row
-                    .iter()
-                    .zip(t)
-                    .zip(&dir.unit)
-                    .map(|((w, s), u)| (w - s) * u)
-                    .sum();
-            }
-            dir.advance();
+        if self.feed.is_none() {
+            self.gather_first(weight, bias);
+        } else {
+            self.fold(weight, bias, Feed::Weights);
         }
-        let had_weights = self.has_weights;
-        for (u, w) in update.iter_mut().zip(self.weights.iter_mut()) {
-            let new = *u;
-            *u = new - *w;
-            *w = new;
-        }
-        self.update = update;
-        self.has_weights = true;
-        if had_weights {
-            self.record_update();
-        }
+        self.feed = Some(Feed::Weights);
         self.record_deltas(deltas);
         Ok(())
     }
@@ -345,7 +345,8 @@ impl TrajectoryRecorder {
     ///
     /// # Errors
     /// As [`observe`](Self::observe), and [`Error::InvalidArgument`] if the
-    /// recorder tracks the weight error (which needs the weights themselves).
+    /// recorder tracks the weight error (which needs the weights themselves)
+    /// or was fed weights before.
     pub fn observe_update<F: Element>(
         &mut self,
         update: &Tensor<F>,
@@ -360,54 +361,115 @@ impl TrajectoryRecorder {
                         .into(),
             });
         }
+        self.check_feed("observe_update", Feed::Updates)?;
         self.check_layer("observe_update", "update", update, bias_update)?;
         self.check_deltas("observe_update", deltas)?;
-        let mut buf = std::mem::take(&mut self.update);
-        self.gather(&mut buf, update, bias_update);
-        self.update = buf;
-        self.record_update();
+        self.fold(update, bias_update, Feed::Updates);
+        self.feed = Some(Feed::Updates);
         self.record_deltas(deltas);
         Ok(())
     }
 
-    /// Folds `self.update` into the statistics.
-    fn record_update(&mut self) {
-        let r = self.row;
-        let first = self.updates == 0;
-        for (j, s) in self.stats.iter_mut().enumerate() {
-            let u = &self.update[j * r..(j + 1) * r];
-            let p = &self.previous_update[j * r..(j + 1) * r];
-            let norm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
-            s.path_length += norm;
-            for (acc, x) in self.sum_update[j * r..(j + 1) * r].iter_mut().zip(u) {
-                *acc += x;
+    fn check_feed(&self, op: &'static str, feed: Feed) -> Result<()> {
+        match self.feed {
+            Some(f) if f != feed => Err(Error::InvalidArgument {
+                op,
+                message: "a recorder is fed either weights (observe) or updates (observe_update), not both".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The first weights: stored as `W_0`; no update yet.
+    fn gather_first<F: Element>(&mut self, weight: &Tensor<F>, bias: Option<&Tensor<F>>) {
+        let mut w = std::mem::take(&mut self.weights);
+        self.gather(&mut w, weight, bias);
+        self.start.copy_from_slice(&w);
+        self.weights = w;
+        if let Some(dir) = self.direction.as_mut()
+            && let Some(target) = &dir.target
+        {
+            for (j, row) in self.weights.chunks_exact(self.row).enumerate() {
+                let t = &target[j * self.row..(j + 1) * self.row];
+                dir.component[j] = row
+                    .iter()
+                    .zip(t)
+                    .zip(&dir.unit)
+                    .map(|((w, s), u)| (w - s) * u)
+                    .sum();
             }
-            s.orthants.add(Orthant::of(u));
+            dir.advance();
+        }
+    }
+
+    /// One fused pass over the layer: reads the new weights (or the
+    /// update) once, updates `W_t` and the previous update in place, and
+    /// accumulates each neuron's norm, dot product with the previous update,
+    /// sign flags and components along the direction. About one read of the
+    /// layer and two read-writes of `f64` state per weight.
+    fn fold<F: Element>(&mut self, values: &Tensor<F>, bias: Option<&Tensor<F>>, feed: Feed) {
+        let (r, k) = (self.row, self.fan_in);
+        let first = self.updates == 0;
+        let vals = values.as_slice();
+        // Take the direction out so its fields and `self`'s buffers can be
+        // borrowed side by side.
+        let mut dir = self.direction.take();
+        let (unit, target, mut components) = match dir.as_mut() {
+            Some(d) => (
+                d.unit.as_slice(),
+                d.target.as_deref(),
+                Some(d.component.as_mut_slice()),
+            ),
+            None => (self.zeros.as_slice(), None, None),
+        };
+        for (j, s) in self.stats.iter_mut().enumerate() {
+            let w = &mut self.weights[j * r..(j + 1) * r];
+            let p = &mut self.previous_update[j * r..(j + 1) * r];
+            let t = target.map_or(self.zeros.as_slice(), |t| &t[j * r..(j + 1) * r]);
+            let mut lanes = Lanes::default();
+            let row = &vals[j * k..(j + 1) * k];
+            match feed {
+                Feed::Weights => lanes.fold::<true, F>(row, w, p, t, unit),
+                Feed::Updates => lanes.fold::<false, F>(row, w, p, t, unit),
+            }
+            if let Some(b) = bias {
+                let x = [b.as_slice()[j]];
+                let (w, p, t, unit) = (&mut w[k..], &mut p[k..], &t[k..], &unit[k..]);
+                match feed {
+                    Feed::Weights => lanes.fold::<true, F>(&x, w, p, t, unit),
+                    Feed::Updates => lanes.fold::<false, F>(&x, w, p, t, unit),
+                }
+            }
+            let acc = lanes.total(r);
+            let norm = acc.norm2.sqrt();
+            s.path_length += norm;
+            s.orthants
+                .add(Orthant::from_signs(acc.pos, acc.neg, acc.zero));
             s.last_cos = None;
             if !first {
-                let (same, opposite) = relation(p, u);
-                s.orthants.same_as_previous += usize::from(same);
-                s.orthants.opposite_to_previous += usize::from(opposite);
-                let pn = p.iter().map(|x| x * x).sum::<f64>().sqrt();
-                if norm > 0.0 && pn > 0.0 {
-                    let dot: f64 = u.iter().zip(p).map(|(a, b)| a * b).sum();
-                    let cos = (dot / (norm * pn)).clamp(-1.0, 1.0);
+                s.orthants.same_as_previous += usize::from(acc.same);
+                s.orthants.opposite_to_previous += usize::from(acc.opposite);
+                if norm > 0.0 && s.last_norm > 0.0 {
+                    let cos = (acc.dot / (norm * s.last_norm)).clamp(-1.0, 1.0);
                     s.cos_sum += cos;
                     s.cos_count += 1;
                     s.cos_negative += usize::from(cos < 0.0);
                     s.last_cos = Some(cos);
                 }
             }
-        }
-        if let Some(dir) = self.direction.as_mut()
-            && dir.target.is_none()
-        {
-            for (j, u) in self.update.chunks_exact(r).enumerate() {
-                dir.component[j] = u.iter().zip(&dir.unit).map(|(a, b)| a * b).sum();
+            s.last_norm = norm;
+            if let Some(c) = components.as_mut() {
+                c[j] = if target.is_some() {
+                    acc.error_along
+                } else {
+                    acc.update_along
+                };
             }
-            dir.advance();
         }
-        std::mem::swap(&mut self.update, &mut self.previous_update);
+        if let Some(d) = dir.as_mut() {
+            d.advance();
+        }
+        self.direction = dir;
         self.updates += 1;
     }
 
@@ -419,25 +481,20 @@ impl TrajectoryRecorder {
             self.delta_signs.resize(d.numel(), 0);
         }
         let j = self.neurons;
-        for (i, (&x, prev)) in d
+        for (row, prev_row) in d
             .as_slice()
-            .iter()
-            .zip(self.delta_signs.iter_mut())
-            .enumerate()
+            .chunks_exact(j)
+            .zip(self.delta_signs.chunks_exact_mut(j))
         {
-            let sign = if x > F::zero() {
-                1
-            } else if x < F::zero() {
-                -1
-            } else {
-                0
-            };
-            if !first && sign != 0 && *prev != 0 {
-                let s = &mut self.stats[i % j];
-                s.delta_pairs += 1;
-                s.delta_flips += usize::from(sign != *prev);
+            for ((&x, prev), s) in row.iter().zip(prev_row).zip(&mut self.stats) {
+                let sign = i8::from(x > F::zero()) - i8::from(x < F::zero());
+                if !first {
+                    let comparable = sign != 0 && *prev != 0;
+                    s.delta_pairs += usize::from(comparable);
+                    s.delta_flips += usize::from(comparable && sign != *prev);
+                }
+                *prev = sign;
             }
-            *prev = sign;
         }
     }
 
@@ -446,7 +503,8 @@ impl TrajectoryRecorder {
         self.updates
     }
 
-    /// Neuron `j`'s statistics so far (no allocation).
+    /// Neuron `j`'s statistics so far (no allocation; `O(fan_in)` for the
+    /// path efficiency).
     ///
     /// # Panics
     /// If `j` is not a neuron of the layer.
@@ -458,8 +516,14 @@ impl TrajectoryRecorder {
             self.neurons
         );
         let s = &self.stats[j];
-        let sum = &self.sum_update[j * self.row..(j + 1) * self.row];
-        let net = sum.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let range = j * self.row..(j + 1) * self.row;
+        // Σ_t u_t = W_t − W_0.
+        let net = self.weights[range.clone()]
+            .iter()
+            .zip(&self.start[range])
+            .map(|(w, s)| (w - s).powi(2))
+            .sum::<f64>()
+            .sqrt();
         let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
         NeuronTrajectory {
             updates: self.updates,

@@ -56,7 +56,7 @@ fn norm(v: &[f64]) -> f64 {
 }
 
 /// `(∇f(x + hv) − ∇f(x − hv)) / 2h`, flattened.
-fn fd_of_gradients(f: &MlpLoss, x: &[Tensor<f64>], v: &[Tensor<f64>], h: f64) -> Vec<f64> {
+fn fd_of_gradients<S: ScalarFn>(f: &S, x: &[Tensor<f64>], v: &[Tensor<f64>], h: f64) -> Vec<f64> {
     let shifted = |s: f64| -> Vec<f64> {
         let xs: Vec<_> = x
             .iter()
@@ -176,6 +176,51 @@ fn hvp_value_parts_are_the_gradient() {
             assert_eq!(d.value, *w);
         }
     }
+}
+
+/// A composition of every differentiable op family, at a point away from
+/// the kinks of `abs`, `relu`, `clamp` and `maximum`: the dual numbers must
+/// carry second derivatives through each op's first-derivative rule.
+struct OpZoo;
+impl ScalarFn for OpZoo {
+    fn eval<'t, E: Element>(&self, tape: &'t Tape<E>, p: &[Var<'t, E>]) -> Result<Var<'t, E>> {
+        let (a, b) = (p[0], p[1]); // a: 2×3, b: 3×2
+        let c = a.matmul(b)?; // 2×2
+        let t = c.transpose()?.reshape(&[4])?;
+        let pos = t.square().add_scalar(E::from_f64(0.5));
+        let u =
+            pos.sqrt() + pos.powi(3) * E::from_f64(0.01) + pos.powf(E::from_f64(1.5)) + pos.recip();
+        let v = (t.exp() / pos).ln() + t.abs() + t.relu() + t.sigmoid();
+        let w = t
+            .clamp(E::from_f64(-100.0), E::from_f64(100.0))?
+            .maximum(tape.constant_scalar(E::from_f64(-50.0)))?;
+        let m = a.sum_axis(0, false)?.mean_axis(0, true)?
+            * b.mean_axis(1, false)?
+                .minimum(tape.constant_scalar(E::from_f64(10.0)))?
+                .sum();
+        Ok((u * v + w.tanh() - t).sum() + (-m).exp())
+    }
+}
+
+#[test]
+fn hvp_flows_through_every_op_family() {
+    let x = vec![
+        Tensor::<f64>::rand_normal(&[2, 3], 0.0, 0.7, 1).unwrap(),
+        Tensor::<f64>::rand_normal(&[3, 2], 0.0, 0.7, 2).unwrap(),
+    ];
+    let v = vec![
+        Tensor::<f64>::rand_normal(&[2, 3], 0.0, 1.0, 3).unwrap(),
+        Tensor::<f64>::rand_normal(&[3, 2], 0.0, 1.0, 4).unwrap(),
+    ];
+    let exact = flat(&hvp(&OpZoo, &x, &v).unwrap());
+    let numeric = fd_of_gradients(&OpZoo, &x, &v, 1e-5);
+    let diff: Vec<f64> = exact.iter().zip(&numeric).map(|(a, b)| a - b).collect();
+    assert!(
+        norm(&diff) <= 1e-6 * norm(&numeric),
+        "‖Hv − FD‖ = {:e}, ‖FD‖ = {:e}",
+        norm(&diff),
+        norm(&numeric)
+    );
 }
 
 /// Mean softmax cross-entropy of the logits `Z·Wᵀ` against one-hot labels,
