@@ -46,12 +46,43 @@ fn the_top_eigenvector_of_uniform_inputs_is_the_mean_direction() {
 
 #[test]
 fn centred_uniform_inputs_are_perfectly_conditioned() {
-    // Cov = I/12: κ = 1.
-    for n in [2, 10, 64] {
-        let cov =
-            Tensor::from_fn(&[n, n], |ix| if ix[0] == ix[1] { 1.0 / 12.0 } else { 0.0 }).unwrap();
-        let s = Spectrum::of(&cov).unwrap();
-        assert!((s.condition_number() - 1.0).abs() < 1e-12, "n = {n}");
+    // Centring removes μμᵀ: Cov = E[x xᵀ] − μμᵀ = I/12, κ = 1. Population
+    // (n = 64) from the second moment minus the mean's outer product:
+    let n = 64;
+    let m = uniform_second_moment(n, false).unwrap();
+    let cov = Tensor::from_fn(&[n, n], |ix| m.as_slice()[ix[0] * n + ix[1]] - 0.25).unwrap();
+    let s = Spectrum::of(&cov).unwrap();
+    assert!(
+        (s.condition_number() - 1.0).abs() < 1e-12,
+        "κ = {}",
+        s.condition_number()
+    );
+    // Exact construction (n = 2, 10): the two-point factorial design on
+    // {½ ± 1/√12}ⁿ has the U(0,1)ⁿ mean and covariance exactly, and its
+    // sample covariance is I/12 to rounding.
+    for n in [2usize, 10] {
+        let h = 1.0 / 12f64.sqrt();
+        let x = Tensor::from_fn(&[1 << n, n], |ix| {
+            if (ix[0] >> ix[1]) & 1 == 1 {
+                0.5 + h
+            } else {
+                0.5 - h
+            }
+        })
+        .unwrap();
+        let raw = Spectrum::of(&second_moment(&x, false).unwrap()).unwrap();
+        let centred = Spectrum::of(&covariance(&x, false).unwrap()).unwrap();
+        let kappa = (3 * n + 1) as f64;
+        assert!(
+            (raw.condition_number() - kappa).abs() <= 1e-12 * kappa,
+            "n = {n}: κ = {}",
+            raw.condition_number()
+        );
+        assert!(
+            (centred.condition_number() - 1.0).abs() < 1e-12,
+            "n = {n}: centred κ = {}",
+            centred.condition_number()
+        );
     }
 }
 
