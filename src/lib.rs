@@ -8,16 +8,21 @@
 pub mod activation;
 pub mod autodiff;
 pub mod curvature;
+pub mod data;
 pub mod dual;
 pub mod dynamics;
 pub mod element;
 pub mod error;
 pub mod gradcheck;
 pub mod kernels;
+pub mod loss;
+pub mod metrics;
 pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod shape;
 pub mod tensor;
+pub mod train;
 
 pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Params, Tape, Var};
 pub use element::Element;

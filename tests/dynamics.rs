@@ -1,10 +1,54 @@
 //! The dynamics figures of issue 6: gradient descent's error ratio, the sign
 //! flips of the error along the top eigenvector of `E[x̃x̃ᵀ]`, and the
-//! trajectory recorder's per-neuron measures.
+//! trajectory recorder's per-neuron measures (and that observing a step
+//! allocates nothing, counted by a global allocator that tallies the calling
+//! thread's allocations).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 
 use gradsign::curvature::spectrum::{Spectrum, second_moment};
 use gradsign::dynamics::{Orthant, Tracked, TrajectoryRecorder};
 use gradsign::{Error, Tape, Tensor};
+
+thread_local! {
+    /// Allocations (and reallocations) made by this thread.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+struct Counting;
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is a thread-local `Cell` with a const initialiser, which neither
+// allocates nor needs a destructor.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `alloc` is passed on.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `realloc` is passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
 
 /// The full factorial two-point design on `{½ ± 1/√12}ⁿ`: every coordinate
 /// has mean ½ and variance 1/12 and the coordinates are exactly independent
@@ -391,4 +435,36 @@ fn feeding_updates_matches_feeding_weights() {
     // One recorder, one kind of feed.
     let err = by_updates.observe(&ws[0], None, None).unwrap_err();
     assert!(err.to_string().contains("not both"), "{err}");
+}
+
+#[test]
+fn observing_allocates_nothing_after_the_first_call() {
+    let (j, k, b) = (16, 32, 8);
+    let weights: Vec<_> = (0..4)
+        .map(|s| Tensor::<f32>::rand_normal(&[j, k], 0.0, 1.0, 300 + s).unwrap())
+        .collect();
+    let bias = Tensor::<f32>::zeros(&[j]).unwrap();
+    let deltas = Tensor::<f32>::rand_normal(&[b, j], 0.0, 1.0, 309).unwrap();
+    let target = Tensor::<f32>::zeros(&[j, k]).unwrap();
+    let dir = vec![1.0; k + 1];
+    let by_update = TrajectoryRecorder::new(j, k, true)
+        .unwrap()
+        .track_update_along(&dir)
+        .unwrap();
+    let by_error = TrajectoryRecorder::new(j, k, true)
+        .unwrap()
+        .track_error_along(&dir, &target, Some(&bias))
+        .unwrap();
+    for mut rec in [by_update, by_error] {
+        rec.observe(&weights[0], Some(&bias), Some(&deltas))
+            .unwrap();
+        let before = allocations();
+        for w in &weights[1..] {
+            rec.observe(w, Some(&bias), Some(&deltas)).unwrap();
+            let _ = rec.neuron(3);
+            let _ = rec.component_ratio(3);
+        }
+        assert_eq!(allocations() - before, 0);
+        assert_eq!(rec.updates(), 3);
+    }
 }

@@ -5,6 +5,7 @@ use gradsign::activation::Activation;
 use gradsign::curvature::hvp::{ScalarFn, gradient, hessian, hvp};
 use gradsign::curvature::spectrum::second_moment;
 use gradsign::dual::Dual;
+use gradsign::loss::{Reduction, softmax_cross_entropy};
 use gradsign::{Element, Result, Tape, Tensor, Var};
 
 /// A two-layer perceptron `x → act(x·W1ᵀ + b1) → h·W2ᵀ + b2` under mean
@@ -225,7 +226,8 @@ fn hvp_flows_through_every_op_family() {
 
 /// Mean softmax cross-entropy of the logits `Z·Wᵀ` against one-hot labels,
 /// written from primitives: `mean_n [ln Σ_c exp(l_nc) − Σ_c y_nc l_nc]`. No
-/// max-shift: it is evaluated at `W = 0`, where every logit is 0.
+/// max-shift: it is evaluated at `W = 0` and at small `W`, where the logits
+/// are small.
 struct SoftmaxRegression {
     inputs: Tensor<f64>,
     one_hot: Tensor<f64>,
@@ -242,30 +244,24 @@ impl ScalarFn for SoftmaxRegression {
     }
 }
 
-#[test]
-fn softmax_regression_hessian_at_zero_is_a_kronecker_product() {
-    // At W = 0 every p = 1/C, and ∇²L = E[(diag p − ppᵀ) ⊗ zzᵀ]
-    // = (1/C)(I − 11ᵀ/C) ⊗ E[zzᵀ], whatever the labels.
-    let (c, n, b) = (3usize, 4usize, 40usize);
+/// Inputs with a bias column (`B×(n+1)`) and labels for the softmax
+/// regression figure.
+fn softmax_data(c: usize, n: usize, b: usize) -> (Tensor<f64>, Vec<usize>) {
     let x = Tensor::<f64>::rand_uniform(&[b, n], 0.0, 1.0, 77).unwrap();
     let mut z = Vec::with_capacity(b * (n + 1));
     for row in x.as_slice().chunks_exact(n) {
         z.extend_from_slice(row);
         z.push(1.0);
     }
-    let z = Tensor::from_vec(z, &[b, n + 1]).unwrap();
-    let labels = Tensor::<f64>::rand_uniform(&[b], 0.0, c as f64, 78).unwrap();
-    let one_hot = Tensor::from_fn(&[b, c], |ix| {
-        f64::from(labels.as_slice()[ix[0]].floor() as usize == ix[1])
-    })
-    .unwrap();
-    let f = SoftmaxRegression {
-        inputs: z.clone(),
-        one_hot,
-    };
-    let h = hessian(&f, &[Tensor::<f64>::zeros(&[c, n + 1]).unwrap()]).unwrap();
-    let m = second_moment(&z, false).unwrap(); // z already holds the bias column
-    let d = n + 1;
+    let u = Tensor::<f64>::rand_uniform(&[b], 0.0, c as f64, 78).unwrap();
+    let labels = u.as_slice().iter().map(|v| v.floor() as usize).collect();
+    (Tensor::from_vec(z, &[b, n + 1]).unwrap(), labels)
+}
+
+/// Checks `h` against `(1/C)(I − 11ᵀ/C) ⊗ E[zzᵀ]` to 1e-8.
+fn assert_softmax_kronecker(h: &Tensor<f64>, z: &Tensor<f64>, c: usize) {
+    let m = second_moment(z, false).unwrap(); // z already holds the bias column
+    let d = z.dims()[1];
     let p = c * d;
     assert_eq!(h.dims(), &[p, p]);
     for (i, j) in (0..p).flat_map(|i| (0..p).map(move |j| (i, j))) {
@@ -277,5 +273,57 @@ fn softmax_regression_hessian_at_zero_is_a_kronecker_product() {
             (got - want).abs() <= 1e-8,
             "H[{i}, {j}] = {got}, want {want}"
         );
+    }
+}
+
+#[test]
+fn softmax_regression_hessian_at_zero_is_a_kronecker_product() {
+    // At W = 0 every p = 1/C, and ∇²L = E[(diag p − ppᵀ) ⊗ zzᵀ]
+    // = (1/C)(I − 11ᵀ/C) ⊗ E[zzᵀ], whatever the labels.
+    let (c, n, b) = (3usize, 4usize, 40usize);
+    let (z, labels) = softmax_data(c, n, b);
+    let one_hot = Tensor::from_fn(&[b, c], |ix| f64::from(labels[ix[0]] == ix[1])).unwrap();
+    let f = SoftmaxRegression {
+        inputs: z.clone(),
+        one_hot,
+    };
+    let h = hessian(&f, &[Tensor::<f64>::zeros(&[c, n + 1]).unwrap()]).unwrap();
+    assert_softmax_kronecker(&h, &z, c);
+}
+
+/// The same model through the crate's fused `loss::softmax_cross_entropy`.
+struct FusedSoftmaxRegression {
+    inputs: Tensor<f64>,
+    labels: Vec<usize>,
+}
+
+impl ScalarFn for FusedSoftmaxRegression {
+    fn eval<'t, E: Element>(&self, tape: &'t Tape<E>, p: &[Var<'t, E>]) -> Result<Var<'t, E>> {
+        let logits = tape.constant(&self.inputs.cast::<E>()).linear(p[0], None)?;
+        softmax_cross_entropy(logits, &self.labels, Reduction::Mean)
+    }
+}
+
+#[test]
+fn the_fused_softmax_cross_entropy_gives_the_same_hessian_as_primitives() {
+    // The loss module's fused op has only a first-derivative rule; dual
+    // numbers differentiate it once more. Checked at a generic W: at W = 0
+    // every logit ties with the row maximum, where the fused op's shift
+    // helper returns a constant 0 and so drops the tangent.
+    let (c, n, b) = (3usize, 4usize, 40usize);
+    let (z, labels) = softmax_data(c, n, b);
+    let one_hot = Tensor::from_fn(&[b, c], |ix| f64::from(labels[ix[0]] == ix[1])).unwrap();
+    let w = [Tensor::<f64>::rand_normal(&[c, n + 1], 0.0, 0.5, 79).unwrap()];
+    let fused = FusedSoftmaxRegression {
+        inputs: z.clone(),
+        labels,
+    };
+    let primitive = SoftmaxRegression { inputs: z, one_hot };
+    let (h1, h2) = (
+        hessian(&fused, &w).unwrap(),
+        hessian(&primitive, &w).unwrap(),
+    );
+    for (a, e) in h1.as_slice().iter().zip(h2.as_slice()) {
+        assert!((a - e).abs() <= 1e-12, "fused {a} vs primitives {e}");
     }
 }
