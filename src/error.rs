@@ -123,6 +123,21 @@ pub enum Error {
         /// Which value and where.
         what: String,
     },
+    /// A matrix that a solve needs positive definite (a Fisher, Gauss–Newton
+    /// or Hessian matrix) is singular or indefinite, to working precision.
+    #[error(
+        "{op}: the {size}×{size} {what} matrix is not positive definite ({detail}); add damping (λ > 0) or remove the redundant parameters"
+    )]
+    NotPositiveDefinite {
+        /// The operation.
+        op: &'static str,
+        /// Which matrix ("Fisher", "Gauss–Newton"...).
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// Where the factorisation failed, with the pivot.
+        detail: String,
+    },
     /// A text or binary input (CSV, .npy, JSON) that cannot be parsed.
     #[error("{source_name}: line {line}, column {column}: {message}")]
     Parse {

@@ -8,7 +8,10 @@
 
 pub mod activation;
 pub mod autodiff;
+pub mod curvature;
 pub mod data;
+pub mod dual;
+pub mod dynamics;
 pub mod element;
 pub mod error;
 pub mod gradcheck;
