@@ -278,7 +278,7 @@ impl<F: Element> Tensor<F> {
     /// The flat offset of a multi-index.
     ///
     /// # Errors
-    /// [`Error::RankMismatch`] if `index` has the wrong length,
+    /// [`Error::InvalidArgument`] if `index` has the wrong length,
     /// [`Error::IndexOutOfRange`] if a component is too large.
     pub fn offset(&self, index: &[usize]) -> Result<usize> {
         if index.len() != self.rank() {
@@ -335,7 +335,9 @@ impl<F: Element> Tensor<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::DataLength`] when the sizes differ.
+    /// [`Error::ShapeMismatch`] when the sizes differ;
+    /// [`Error::RankMismatch`] for more than
+    /// [`MAX_RANK`](crate::shape::MAX_RANK) dimensions.
     pub fn reshape(self, dims: &[usize]) -> Result<Self> {
         let shape = Shape::new(dims)?;
         if shape.numel() != self.data.len() {

@@ -69,6 +69,9 @@ pub(crate) struct Node<F> {
     /// Start of the gradient in the gradient buffer, or [`NO_GRAD`].
     pub(crate) grad_offset: usize,
     pub(crate) parents: [u32; MAX_PARENTS],
+    /// How many of `parents` are real: reading past them is a bug in an
+    /// op's code, caught instead of silently reading node 0.
+    pub(crate) n_parents: u8,
     pub(crate) backward: Option<BackwardFn<F>>,
     pub(crate) params: Params<F>,
     pub(crate) op: &'static str,
@@ -189,11 +192,22 @@ pub struct BackwardCtx<'a, F> {
 
 impl<'a, F: Element> BackwardCtx<'a, F> {
     #[inline]
+    #[track_caller]
     fn parent(&self, i: usize) -> &'a Node<F> {
+        let n = self.node.n_parents as usize;
+        assert!(
+            i < n,
+            "{}: the backward rule asked for input {i} of an op with {n} input(s)",
+            self.node.op
+        );
         &self.nodes[self.node.parents[i] as usize]
     }
 
     /// Input `i`'s value.
+    ///
+    /// # Panics
+    /// If `i` is not below the op's number of inputs (a bug in the op's
+    /// backward rule); so do the other accessors taking an input number.
     #[inline]
     pub fn input(&self, i: usize) -> &'a [F] {
         let p = self.parent(i);
@@ -376,6 +390,7 @@ impl<F: Element> Tape<F> {
             offset,
             grad_offset,
             parents: [0; MAX_PARENTS],
+            n_parents: 0,
             backward: None,
             params: Params::none(),
             op,
@@ -442,6 +457,7 @@ impl<F: Element> Tape<F> {
     ///
     /// # Errors
     /// [`Error::ForeignVar`] if an input belongs to another tape;
+    /// [`Error::InvalidArgument`] for more than three inputs;
     /// [`Error::NonFinite`] in checked mode when the output is not finite.
     pub fn record<'t>(
         &'t self,
@@ -476,7 +492,20 @@ impl<F: Element> Tape<F> {
         backward: Option<BackwardFn<F>>,
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
-        debug_assert!(inputs.len() <= MAX_PARENTS);
+        if inputs.len() > MAX_PARENTS {
+            return Err(Error::InvalidArgument {
+                op,
+                message: format!(
+                    "an op takes at most {MAX_PARENTS} inputs, got {} (shapes {})",
+                    inputs.len(),
+                    inputs
+                        .iter()
+                        .map(|v| v.shape().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
         let mut parents = [0u32; MAX_PARENTS];
         for (slot, v) in parents.iter_mut().zip(inputs) {
             if !std::ptr::eq(v.tape(), self) {
@@ -540,6 +569,7 @@ impl<F: Element> Tape<F> {
             offset,
             grad_offset,
             parents,
+            n_parents: inputs.len() as u8,
             backward: backward.filter(|_| needs_grad),
             params,
             op,
@@ -557,7 +587,7 @@ impl<F: Element> Tape<F> {
     ) -> Result<()> {
         let inner = self.inner.borrow();
         let root_node = &inner.nodes[root as usize];
-        grads.reset(self.id, self.generation, inner.grad_len);
+        grads.reset(self.id, self.generation, inner.nodes.len(), inner.grad_len);
         if !root_node.needs_grad() {
             // A constant root: every gradient is zero.
             return Ok(());

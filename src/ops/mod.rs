@@ -6,10 +6,14 @@
 //! recording and broadcasting machinery lives here.
 
 pub mod arith;
+pub mod index;
 pub mod matmul;
 pub mod reduce;
 pub mod shape_ops;
 pub mod unary;
+
+pub use index::select;
+pub use shape_ops::concat;
 
 use crate::autodiff::{BackwardCtx, Params, Var};
 use crate::element::Element;
