@@ -316,3 +316,96 @@ impl<'t, F: Element> Var<'t, F> {
             .expect("mask records on the variable's own tape")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Tape, Tensor};
+
+    fn t(data: &[f64]) -> Tensor<f64> {
+        Tensor::from_slice(data, &[data.len()]).unwrap()
+    }
+
+    #[test]
+    fn select_keeps_non_finite_unselected_values_out_of_value_and_gradient() {
+        let tape = Tape::<f64>::new();
+        let cond = tape.constant(&t(&[1.0, 0.0]));
+        let a = tape.var(&t(&[1.0, f64::NAN]));
+        let b = tape.var(&t(&[f64::INFINITY, 2.0]));
+        let y = select(cond, a, b).unwrap();
+        assert_eq!(y.value().as_slice(), &[1.0, 2.0]);
+        // Upstream weights 3 and 5: each goes whole to the chosen branch,
+        // and the other branch gets exactly 0, not 0·g.
+        let w = tape.constant(&t(&[3.0, 5.0]));
+        let g = (y * w).sum().backward().unwrap();
+        assert_eq!(g.get(a).unwrap(), &[3.0, 0.0]);
+        assert_eq!(g.get(b).unwrap(), &[0.0, 5.0]);
+    }
+
+    #[test]
+    fn select_gives_the_unselected_branch_zero_even_for_an_infinite_upstream() {
+        // grad_out = ∞ at an element: 0·∞ would be NaN in the other branch.
+        let tape = Tape::<f64>::new();
+        let cond = tape.constant(&t(&[1.0]));
+        let (a, b) = (tape.var(&t(&[0.0])), tape.var(&t(&[0.0])));
+        let y = select(cond, a, b).unwrap();
+        let g = y.backward_with_seed(&t(&[f64::INFINITY])).unwrap();
+        assert_eq!(g.get(a).unwrap(), &[f64::INFINITY]);
+        assert_eq!(g.get(b).unwrap(), &[0.0]);
+    }
+
+    #[test]
+    fn select_treats_any_non_zero_condition_including_nan_as_true() {
+        let tape = Tape::<f64>::new();
+        let cond = tape.constant(&t(&[f64::NAN, -0.5, 0.0, -0.0]));
+        let a = tape.constant(&t(&[1.0; 4]));
+        let b = tape.constant(&t(&[2.0; 4]));
+        let y = select(cond, a, b).unwrap();
+        assert_eq!(y.value().as_slice(), &[1.0, 1.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn a_differentiable_condition_receives_zero_gradient() {
+        let tape = Tape::<f64>::new();
+        let c = tape.var(&t(&[1.0, 0.0]));
+        let a = tape.var(&t(&[4.0, 5.0]));
+        let g = select(c, a, a * 2.0).unwrap().sum().backward().unwrap();
+        assert_eq!(g.get(c).unwrap(), &[0.0, 0.0]);
+        // Element 0 from a, element 1 from 2a.
+        assert_eq!(g.get(a).unwrap(), &[1.0, 2.0]);
+    }
+
+    #[test]
+    fn select_broadcasts_a_scalar_branch_and_sums_its_gradient() {
+        let tape = Tape::<f64>::new();
+        let cond = tape.constant(&Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2]).unwrap());
+        let a = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
+        let zero = tape.var_scalar(0.0);
+        let y = select(cond, a, zero).unwrap();
+        assert_eq!(y.value().as_slice(), &[1.0, 0.0, 0.0, 4.0]);
+        let g = y.sum().backward().unwrap();
+        // The scalar was chosen at two elements: dΣy/dzero = 2.
+        assert_eq!(g.get(zero).unwrap(), &[2.0]);
+        assert_eq!(g.get(a).unwrap(), &[1.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn gather_on_a_rank_3_input_picks_along_the_last_axis() {
+        let tape = Tape::<f64>::new();
+        let x = tape
+            .var(&Tensor::from_fn(&[2, 2, 3], |i| (i[0] * 6 + i[1] * 3 + i[2]) as f64).unwrap());
+        let y = x.gather(&[2, 0, 1, 1]).unwrap();
+        assert_eq!(y.dims(), vec![2, 2]);
+        // Row r starts at 3r: picks 0+2, 3+0, 6+1, 9+1.
+        assert_eq!(y.value().as_slice(), &[2.0, 3.0, 7.0, 10.0]);
+    }
+
+    #[test]
+    fn index_select_with_no_indices_gives_an_empty_axis_and_zero_gradient() {
+        let tape = Tape::<f64>::new();
+        let x = tape.var(&Tensor::<f64>::ones(&[2, 3]).unwrap());
+        let y = x.index_select(1, &[]).unwrap();
+        assert_eq!(y.dims(), vec![2, 0]);
+        assert_eq!(y.sum().backward().unwrap().get(x).unwrap(), &[0.0; 6]);
+    }
+}

@@ -340,3 +340,64 @@ impl<'t, F: Element> Var<'t, F> {
             .expect("detach records on the variable's own tape")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Tape, Tensor};
+
+    #[test]
+    fn concat_of_many_parts_is_a_tree_of_three_input_nodes() {
+        let tape = Tape::<f64>::new();
+        let parts: Vec<_> = (0..10)
+            .map(|i| tape.var_scalar(i as f64).reshape(&[1]).unwrap())
+            .collect();
+        let before = tape.len();
+        let c = concat(&parts, 0).unwrap();
+        // 10 = 4 + 3 + 3; 4 = 2 + 1 + 1: nodes for 10, 4, 2, 3 and 3.
+        assert_eq!(tape.len() - before, 5);
+        let expected: Vec<f64> = (0..10).map(f64::from).collect();
+        assert_eq!(c.value().as_slice(), &expected[..]);
+        // Weight part i by i + 1: its gradient is i + 1.
+        let w = tape.constant(&Tensor::from_fn(&[10], |i| (i[0] + 1) as f64).unwrap());
+        let g = (c * w).sum().backward().unwrap();
+        for (i, p) in parts.iter().enumerate() {
+            assert_eq!(g.get(*p).unwrap(), &[(i + 1) as f64]);
+        }
+    }
+
+    #[test]
+    fn concat_of_one_part_records_nothing() {
+        let tape = Tape::<f64>::new();
+        let x = tape.var(&Tensor::<f64>::ones(&[2]).unwrap());
+        let before = tape.len();
+        assert_eq!(concat(&[x], 0).unwrap().id(), x.id());
+        assert_eq!(tape.len(), before);
+    }
+
+    #[test]
+    fn concat_along_a_middle_axis_interleaves_the_blocks() {
+        let tape = Tape::<f64>::new();
+        let a = tape.var(&Tensor::from_fn(&[2, 1, 2], |i| (10 * i[0] + i[2]) as f64).unwrap());
+        let b = tape.var(
+            &Tensor::from_fn(&[2, 2, 2], |i| (100 + 10 * i[0] + 2 * i[1] + i[2]) as f64).unwrap(),
+        );
+        let c = concat(&[a, b], 1).unwrap();
+        assert_eq!(c.dims(), vec![2, 3, 2]);
+        assert_eq!(
+            c.value().as_slice(),
+            &[
+                0.0, 1.0, 100.0, 101.0, 102.0, 103.0, 10.0, 11.0, 110.0, 111.0, 112.0, 113.0
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_slice_has_zero_length_and_gives_zero_gradient() {
+        let tape = Tape::<f64>::new();
+        let x = tape.var(&Tensor::<f64>::ones(&[3, 2]).unwrap());
+        let s = x.slice(0, 2, 2).unwrap();
+        assert_eq!(s.dims(), vec![0, 2]);
+        assert_eq!(s.sum().backward().unwrap().get(x).unwrap(), &[0.0; 6]);
+    }
+}
