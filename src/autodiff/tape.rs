@@ -192,14 +192,10 @@ pub struct BackwardCtx<'a, F> {
 
 impl<'a, F: Element> BackwardCtx<'a, F> {
     #[inline]
-    #[track_caller]
     fn parent(&self, i: usize) -> &'a Node<F> {
-        let n = self.node.n_parents as usize;
-        assert!(
-            i < n,
-            "{}: the backward rule asked for input {i} of an op with {n} input(s)",
-            self.node.op
-        );
+        if i >= self.node.n_parents as usize {
+            missing_input(self.node.op, i, self.node.n_parents);
+        }
         &self.nodes[self.node.parents[i] as usize]
     }
 
@@ -275,6 +271,15 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
         let (gout, out) = (self.grad_out, self.output());
         (self.grad_input(i), gout, out)
     }
+}
+
+/// The panic of a backward rule that reads an input its op does not have
+/// (a bug in the op, never user input); out of line to keep the accessors
+/// small.
+#[cold]
+#[inline(never)]
+fn missing_input(op: &str, i: usize, n: u8) -> ! {
+    panic!("{op}: the backward rule asked for input {i} of an op with {n} input(s)")
 }
 
 impl<F: Element> Tape<F> {
@@ -521,7 +526,12 @@ impl<F: Element> Tape<F> {
         let inner = &mut *guard;
         let offset = inner.values.len();
         let n = shape.numel();
-        inner.values.resize(offset + n, F::zero());
+        if n == 1 {
+            // The common scalar case, without resize's call to memset.
+            inner.values.push(F::zero());
+        } else {
+            inner.values.resize(offset + n, F::zero());
+        }
         let (before, out) = inner.values.split_at_mut(offset);
         let fwd = ForwardInputs {
             values: before,
