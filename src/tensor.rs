@@ -180,7 +180,16 @@ impl<F: Element> Tensor<F> {
             })?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let data = (0..shape.numel())
-            .map(|_| F::from_f64(dist.sample(&mut rng)))
+            .map(|_| {
+                loop {
+                    // A draw just below `high` can round up to it in a narrower
+                    // `F` (f32): draw again, so the interval stays half-open.
+                    let x = F::from_f64(dist.sample(&mut rng));
+                    if x < high {
+                        break x;
+                    }
+                }
+            })
             .collect();
         Ok(Tensor { data, shape })
     }

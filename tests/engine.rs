@@ -564,3 +564,37 @@ fn powi_of_the_smallest_exponent_has_a_gradient() {
         &[f64::from(i32::MIN)]
     );
 }
+
+#[test]
+fn an_f32_sum_of_many_small_terms_keeps_them() {
+    // Regression: a running f32 total stops growing once the terms fall
+    // below half an ulp of it: 1 + 10⁶ × 1e-8 summed left to right is 1.0.
+    // Pairwise summation gives 1.01 within a few ulps.
+    let mut data = vec![1e-8f32; 1_000_000];
+    data[0] = 1.0;
+    let tape = Tape::<f32>::new();
+    let x = tape.var_from_slice(&data, &[data.len()]).unwrap();
+    let s = x.sum().item().unwrap();
+    let exact = 1.0 + 999_999.0 * f64::from(1e-8f32);
+    assert!((f64::from(s) - exact).abs() < 1e-5, "{s} vs {exact}");
+}
+
+#[test]
+fn f32_uniform_draws_stay_below_the_upper_bound() {
+    // Regression: an f64 draw just below `high` rounded up to it in f32.
+    // With high one ulp above low, half of all draws did.
+    let high = 1.0 + f32::EPSILON;
+    let t = Tensor::<f32>::rand_uniform(&[1000], 1.0, high, 0).unwrap();
+    assert!(t.as_slice().iter().all(|&x| x == 1.0));
+}
+
+#[test]
+fn a_shape_whose_size_overflows_is_an_error() {
+    // Regression: the element count wrapped around in release builds.
+    let err = Tensor::<f64>::zeros(&[1 << 40, 1 << 40]).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }));
+    assert_names(&err, &["shape:", "[1099511627776, 1099511627776]"]);
+    let tape = Tape::<f64>::new();
+    let err = tape.var_scalar(1.0).reshape(&[usize::MAX, 2]).unwrap_err();
+    assert_names(&err, &["reshape:", "[]", "more elements"]);
+}

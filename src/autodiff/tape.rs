@@ -458,12 +458,43 @@ impl<F: Element> Tape<F> {
     /// only if some input needs a gradient.
     ///
     /// This is how every op in the crate is written, and how a user writes
-    /// their own: see the crate docs, "Writing your own op".
+    /// their own. `forward` fills the output (which starts zeroed) from the
+    /// inputs; `backward` **adds** each input's vector-Jacobian product into
+    /// its slot.
+    ///
+    /// ```
+    /// use gradsign::{BackwardCtx, Params, Tape, Tensor};
+    /// /// y = c·x with c in the params; dx += c·g.
+    /// fn scale_backward(ctx: &mut BackwardCtx<'_, f64>) {
+    ///     let c = ctx.params().f[0];
+    ///     let g = ctx.grad_out();
+    ///     if let Some(gx) = ctx.grad_input(0) {
+    ///         for (d, &gi) in gx.iter_mut().zip(g) {
+    ///             *d += c * gi;
+    ///         }
+    ///     }
+    /// }
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0], &[2])?);
+    /// let y = tape.record("scale", &[x], x.shape(), Params::scalar(3.0), scale_backward, |out, inp| {
+    ///     for (o, &xi) in out.iter_mut().zip(inp.value(0)) {
+    ///         *o = 3.0 * xi;
+    ///     }
+    /// })?;
+    /// assert_eq!(y.value().as_slice(), &[3.0, 6.0]);
+    /// assert_eq!(y.sum().backward()?.get(x)?, &[3.0, 3.0]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::ForeignVar`] if an input belongs to another tape;
     /// [`Error::InvalidArgument`] for more than three inputs;
     /// [`Error::NonFinite`] in checked mode when the output is not finite.
+    ///
+    /// # Panics
+    /// If `forward` reaches the tape through a [`Var`] (its `shape`, `value`,
+    /// or another op): the tape is being written. Read inputs through the
+    /// [`ForwardInputs`] it receives.
     pub fn record<'t>(
         &'t self,
         op: &'static str,

@@ -247,15 +247,21 @@ impl<'t, F: Element> Var<'t, F> {
     /// # Errors
     /// [`Error::ShapeMismatch`] if the sizes differ;
     /// [`Error::InvalidArgument`] for more than
-    /// [`MAX_RANK`](crate::shape::MAX_RANK) dimensions.
+    /// [`MAX_RANK`](crate::shape::MAX_RANK) dimensions or more elements than
+    /// a `usize` counts.
     pub fn reshape(self, dims: &[usize]) -> Result<Var<'t, F>> {
         let from = self.shape();
-        let to = Shape::new(dims).map_err(|_| Error::InvalidArgument {
+        let to = Shape::new(dims).map_err(|e| Error::InvalidArgument {
             op: "reshape",
-            message: format!(
-                "cannot reshape {from} to {dims:?}: a tensor has rank at most {}",
-                crate::shape::MAX_RANK
-            ),
+            message: match e {
+                Error::InvalidArgument { message, .. } => {
+                    format!("cannot reshape {from}: {message}")
+                }
+                _ => format!(
+                    "cannot reshape {from} to {dims:?}: a tensor has rank at most {}",
+                    crate::shape::MAX_RANK
+                ),
+            },
         })?;
         if from.numel() != to.numel() {
             return Err(Error::ShapeMismatch {
