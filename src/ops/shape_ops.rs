@@ -103,9 +103,9 @@ fn concat_tree<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<
 ///
 /// A node takes at most three inputs, so more parts are joined as a balanced
 /// tree of three-input nodes: no heap allocation (recursion over sub-slices
-/// of `parts`, depth ⌈log₃ n⌉), and every value is copied ⌈log₃ n⌉ times
-/// instead of up to n − 1 times along a left fold. One part is returned
-/// as is.
+/// of `parts`, depth ⌈log₃ n⌉), and every value is copied at most ⌈log₃ n⌉
+/// times instead of up to n − 1 times along a left fold. One part is
+/// returned as is.
 ///
 /// ```
 /// use gradsign::{ops::concat, Tape, Tensor};
