@@ -20,7 +20,7 @@ impl<'a, F: Element> ForwardInputs<'a, F> {
     #[inline]
     pub fn value(&self, i: usize) -> &'a [F] {
         let n = &self.nodes[self.parents[i] as usize];
-        &self.values[n.offset..n.offset + n.shape.numel()]
+        &self.values[n.offset..n.offset + n.len]
     }
 
     /// Input `i`'s shape.
@@ -73,7 +73,7 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
     #[inline]
     pub fn input(&self, i: usize) -> &'a [F] {
         let p = self.parent(i);
-        &self.values[p.offset..p.offset + p.shape.numel()]
+        &self.values[p.offset..p.offset + p.len]
     }
 
     /// Input `i`'s shape.
@@ -85,7 +85,7 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
     /// The op's output value.
     #[inline]
     pub fn output(&self) -> &'a [F] {
-        &self.values[self.node.offset..self.node.offset + self.node.shape.numel()]
+        &self.values[self.node.offset..self.node.offset + self.node.len]
     }
 
     /// The op's output shape.
@@ -124,7 +124,7 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
     pub fn grad_input(&mut self, i: usize) -> Option<&mut [F]> {
         let p = self.parent(i);
         if p.needs_grad() {
-            Some(&mut self.grads[p.grad_offset..p.grad_offset + p.shape.numel()])
+            Some(&mut self.grads[p.grad_offset..p.grad_offset + p.len])
         } else {
             None
         }

@@ -114,7 +114,7 @@ impl<F: Element> Gradients<F> {
                 ),
             });
         }
-        let (start, n) = (node.grad_offset, node.shape.numel());
+        let (start, n) = (node.grad_offset, node.len);
         Ok(&self.data[start..start + n])
     }
 

@@ -64,6 +64,8 @@ impl<F: Element> Params<F> {
 #[derive(Clone, Copy)]
 pub(crate) struct Node<F> {
     pub(crate) shape: Shape,
+    /// `shape.numel()`, read on every access to the value or gradient.
+    pub(crate) len: usize,
     /// Start of the value in `values`.
     pub(crate) offset: usize,
     /// Start of the gradient in the gradient buffer, or [`NO_GRAD`].
@@ -238,11 +240,12 @@ impl<F: Element> Tape<F> {
     /// Records a leaf with the given data.
     fn leaf(&self, op: &'static str, data: &[F], shape: Shape, needs_grad: bool) -> Var<'_, F> {
         let mut inner = self.inner.borrow_mut();
+        debug_assert_eq!(data.len(), shape.numel());
         let offset = inner.values.len();
         inner.values.extend_from_slice(data);
         let grad_offset = if needs_grad {
             let g = inner.grad_len;
-            inner.grad_len += shape.numel();
+            inner.grad_len += data.len();
             g
         } else {
             NO_GRAD
@@ -250,6 +253,7 @@ impl<F: Element> Tape<F> {
         let id = inner.nodes.len() as u32;
         inner.nodes.push(Node {
             shape,
+            len: data.len(),
             offset,
             grad_offset,
             parents: [0; MAX_PARENTS],
@@ -465,6 +469,7 @@ impl<F: Element> Tape<F> {
         let id = inner.nodes.len() as u32;
         inner.nodes.push(Node {
             shape,
+            len: n,
             offset,
             grad_offset,
             parents,
@@ -491,7 +496,7 @@ impl<F: Element> Tape<F> {
             // A constant root: every gradient is zero.
             return Ok(());
         }
-        let n = root_node.shape.numel();
+        let n = root_node.len;
         let slot = &mut grads.data[root_node.grad_offset..root_node.grad_offset + n];
         match seed {
             Some(s) => slot.copy_from_slice(s),
@@ -501,7 +506,7 @@ impl<F: Element> Tape<F> {
             let Some(backward) = node.backward else {
                 continue;
             };
-            let n = node.shape.numel();
+            let n = node.len;
             let (before, rest) = grads.data.split_at_mut(node.grad_offset);
             let mut ctx = BackwardCtx {
                 node,
@@ -521,11 +526,8 @@ impl<F: Element> Tape<F> {
     pub(crate) fn value_of(&self, id: u32) -> Tensor<F> {
         let inner = self.inner.borrow();
         let n = &inner.nodes[id as usize];
-        Tensor::from_vec_shape(
-            inner.values[n.offset..n.offset + n.shape.numel()].to_vec(),
-            n.shape,
-        )
-        .expect("a node's value matches its shape")
+        Tensor::from_vec_shape(inner.values[n.offset..n.offset + n.len].to_vec(), n.shape)
+            .expect("a node's value matches its shape")
     }
 }
 
