@@ -61,7 +61,7 @@ pub enum Error {
     RankMismatch {
         /// The operation.
         op: &'static str,
-        /// The rank the operation needs (as text: "2", "2 or 3", "at most 6").
+        /// The rank the operation needs (as text: "2", "2 or 3", "at most 4").
         expected: &'static str,
         /// The shape received.
         shape: Shape,
