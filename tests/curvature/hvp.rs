@@ -304,26 +304,44 @@ impl ScalarFn for FusedSoftmaxRegression {
     }
 }
 
-#[test]
-fn the_fused_softmax_cross_entropy_gives_the_same_hessian_as_primitives() {
-    // The loss module's fused op has only a first-derivative rule; dual
-    // numbers differentiate it once more. Checked at a generic W: at W = 0
-    // every logit ties with the row maximum, where the fused op's shift
-    // helper returns a constant 0 and so drops the tangent.
+/// The fused and the primitive softmax cross-entropy have the same exact
+/// Hessian at `w`.
+fn assert_fused_hessian_matches_primitives(w: Tensor<f64>) {
     let (c, n, b) = (3usize, 4usize, 40usize);
     let (z, labels) = softmax_data(c, n, b);
     let one_hot = Tensor::from_fn(&[b, c], |ix| f64::from(labels[ix[0]] == ix[1])).unwrap();
-    let w = [Tensor::<f64>::rand_normal(&[c, n + 1], 0.0, 0.5, 79).unwrap()];
     let fused = FusedSoftmaxRegression {
         inputs: z.clone(),
         labels,
     };
     let primitive = SoftmaxRegression { inputs: z, one_hot };
+    let w = [w];
     let (h1, h2) = (
         hessian(&fused, &w).unwrap(),
         hessian(&primitive, &w).unwrap(),
     );
+    assert!(
+        h2.as_slice().iter().any(|&e| e.abs() > 1e-3),
+        "a non-trivial Hessian"
+    );
     for (a, e) in h1.as_slice().iter().zip(h2.as_slice()) {
         assert!((a - e).abs() <= 1e-12, "fused {a} vs primitives {e}");
     }
+}
+
+#[test]
+fn the_fused_softmax_cross_entropy_gives_the_same_hessian_as_primitives() {
+    // The loss module's fused op has only a first-derivative rule; dual
+    // numbers differentiate it once more.
+    let (c, n) = (3usize, 4usize);
+    assert_fused_hessian_matches_primitives(
+        Tensor::<f64>::rand_normal(&[c, n + 1], 0.0, 0.5, 79).unwrap(),
+    );
+}
+
+#[test]
+fn the_fused_softmax_cross_entropy_keeps_tangents_when_logits_tie() {
+    // At W = 0 every logit ties with its row maximum: the max-shift must
+    // keep each tangent (ẋ − ṁ), or the Hessian comes out as zero.
+    assert_fused_hessian_matches_primitives(Tensor::<f64>::zeros(&[3, 5]).unwrap());
 }
