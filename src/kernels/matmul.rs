@@ -78,6 +78,24 @@ pub fn gemm_naive<F: crate::Element>(args: GemmArgs<'_, F>) {
         accumulate,
         ..
     } = args;
+    if b_cs != 1 && a_cs == 1 && b_rs == 1 {
+        // Both operands contiguous along k (`X·Wᵀ` of a dense layer): dot
+        // products of contiguous rows instead of a strided gather. The sum
+        // runs over p in the same order as below: identical results.
+        for i in 0..m {
+            let arow = &a[i * a_rs..i * a_rs + k];
+            let row = &mut c[i * c_rs..i * c_rs + n];
+            for (j, cj) in row.iter_mut().enumerate() {
+                let brow = &b[j * b_cs..j * b_cs + k];
+                let mut acc = if accumulate { *cj } else { F::zero() };
+                for (&x, &y) in arow.iter().zip(brow) {
+                    acc += x * y;
+                }
+                *cj = acc;
+            }
+        }
+        return;
+    }
     for i in 0..m {
         let row = &mut c[i * c_rs..i * c_rs + n];
         if !accumulate {
