@@ -6,6 +6,7 @@
 #![warn(rust_2018_idioms)]
 
 pub mod activation;
+pub mod analysis;
 pub mod autodiff;
 pub mod element;
 pub mod error;
