@@ -86,6 +86,23 @@ fn batch_rows<F: Element>(d: &LayerData<'_, F>) -> Vec<F> {
     g
 }
 
+/// `Δᵀ` (J×B) from `Δ` (B×J), in tiles, so that each neuron's deltas are
+/// contiguous for the per-neuron pass.
+fn transpose_into<F: Element>(deltas: &[F], batch: usize, fan_out: usize, out: &mut Vec<F>) {
+    const TILE: usize = 32;
+    out.clear();
+    out.resize(batch * fan_out, F::zero());
+    for n0 in (0..batch).step_by(TILE) {
+        for j0 in (0..fan_out).step_by(TILE) {
+            for n in n0..(n0 + TILE).min(batch) {
+                for j in j0..(j0 + TILE).min(fan_out) {
+                    out[j * batch + n] = deltas[n * fan_out + j];
+                }
+            }
+        }
+    }
+}
+
 /// Whether the row of an input meeting the (weak) precondition `a_n ≥ 0` is
 /// coherent with `sign(δ)`: its non-zero entries carry `δ`'s sign. Zeros are
 /// allowed: they come from zero inputs (ReLU) or from products that vanish
@@ -117,6 +134,9 @@ pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f6
         }
     };
 
+    let mut by_neuron = Vec::new();
+    transpose_into(d.deltas, b, j, &mut by_neuron);
+
     let mut neurons = Vec::with_capacity(j);
     let mut per_example = CategoryCounts::default();
     let mut batch_cats = CategoryCounts::default();
@@ -130,8 +150,8 @@ pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f6
         let mut violations = 0usize;
         let mut bias_sum = F::zero();
         orthants.reset();
-        for (n, r) in rows.iter().enumerate() {
-            let dv = d.deltas[n * j + jj];
+        let column = &by_neuron[jj * b..(jj + 1) * b];
+        for (n, (r, &dv)) in rows.iter().zip(column).enumerate() {
             bias_sum += dv;
             match Sign::of(dv, tol) {
                 Sign::Positive => delta.positive += 1,
@@ -315,9 +335,80 @@ impl GradientSignAnalyzer {
     }
 }
 
+impl GradientSignAnalyzer {
+    /// The category of each batch row `G_j = Σ_n Δ_nj·a_n` (with the bias
+    /// entry `Σ_n Δ_nj` when the bias is included), from one product and
+    /// nothing else: the cheap way to follow batch coherence step by step.
+    ///
+    /// ```
+    /// use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
+    /// use gradsign::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 0.1, 0.1, 1.0], &[2, 2])?;
+    /// let d = Tensor::from_vec(vec![1.0, -1.0], &[2, 1])?;
+    /// // G = (1, 0.1) − (0.1, 1) = (0.9, −0.9)
+    /// let cats = GradientSignAnalyzer::default().without_bias().batch_row_categories(&a, &d)?;
+    /// assert_eq!(cats, [SignCategory::Mixed]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`analyze_layer`](Self::analyze_layer).
+    pub fn batch_row_categories<F: Element>(
+        &self,
+        inputs: &Tensor<F>,
+        deltas: &Tensor<F>,
+    ) -> Result<Vec<SignCategory>> {
+        let (batch, fan_in, fan_out) =
+            check_matrices("batch_row_categories", inputs.shape(), deltas.shape())?;
+        let tol = self.tolerance::<F>("batch_row_categories")?;
+        let data = LayerData {
+            inputs: inputs.as_slice(),
+            deltas: deltas.as_slice(),
+            batch,
+            fan_in,
+            fan_out,
+            bias: self.config().include_bias,
+            known_batch_rows: None,
+            threads: self.config().threads.max(1),
+        };
+        let g = batch_rows(&data);
+        let mut bias_sums = vec![F::zero(); fan_out];
+        for row in deltas.as_slice().chunks_exact(fan_out.max(1)) {
+            for (s, &x) in bias_sums.iter_mut().zip(row) {
+                *s += x;
+            }
+        }
+        Ok((0..fan_out)
+            .map(|j| {
+                let mut c = SignCounts::default();
+                for &x in &g[j * fan_in..(j + 1) * fan_in] {
+                    c.add(Sign::of(x, tol));
+                }
+                if data.bias {
+                    c.add(Sign::of(bias_sums[j], tol));
+                }
+                c.category()
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_row_categories_match_the_report() {
+        let a = Tensor::rand_uniform(&[40, 3], 0.0, 1.0, 12).unwrap();
+        let d = Tensor::rand_normal(&[40, 30], 0.0, 1.0, 13).unwrap();
+        for bias in [false, true] {
+            let an = GradientSignAnalyzer::default().with_bias(bias);
+            let cats = an.batch_row_categories(&a, &d).unwrap();
+            let r = an.analyze_layer(&a, &d).unwrap();
+            let from_report: Vec<SignCategory> = r.neurons.iter().map(|n| n.batch_row).collect();
+            assert_eq!(cats, from_report);
+        }
+    }
 
     fn t(data: &[f64], dims: &[usize]) -> Tensor<f64> {
         Tensor::from_slice(data, dims).unwrap()
