@@ -16,6 +16,8 @@ pub mod nn;
 pub mod ops;
 pub mod shape;
 pub mod tensor;
+#[cfg(feature = "proptest")]
+pub mod testing;
 
 pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Params, Tape, Var};
 pub use element::Element;
