@@ -8,9 +8,9 @@
 //! 5. a batch row can be mixed while every per-example row is coherent;
 //! 6. the analyzer's categories equal brute force from B backward passes.
 
-mod common;
+mod sign_nets;
 
-use common::{Act, LayerVars, any_act, batch_of, brute_rows, forward, inputs_and_deltas, net};
+use sign_nets::{Act, LayerVars, any_act, batch_of, brute_rows, forward, inputs_and_deltas, net};
 use gradsign::activation::Activation;
 use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
 use gradsign::nn::{LayerTrace, Trace};
@@ -35,7 +35,7 @@ fn same_sign(g: f64, delta: f64) -> bool {
 }
 
 /// Positive data into a network whose hidden layers output positive values.
-fn positive_case() -> impl Strategy<Value = (Tensor<f64>, common::Net)> {
+fn positive_case() -> impl Strategy<Value = (Tensor<f64>, sign_nets::Net)> {
     (1usize..=5, 1usize..=4).prop_flat_map(|(b, k)| {
         let hidden = prop_oneof![Just(Act::Sigmoid), Just(Act::Softplus)].boxed();
         (batch_of(b, k, 0.01f64..2.0), net(k, b, 4, hidden))
@@ -43,7 +43,7 @@ fn positive_case() -> impl Strategy<Value = (Tensor<f64>, common::Net)> {
 }
 
 /// Any data into a network with ReLU hidden layers.
-fn relu_case() -> impl Strategy<Value = (Tensor<f64>, common::Net)> {
+fn relu_case() -> impl Strategy<Value = (Tensor<f64>, sign_nets::Net)> {
     (1usize..=6, 1usize..=4).prop_flat_map(|(b, k)| {
         (
             batch_of(b, k, -2.0f64..2.0),
@@ -53,7 +53,7 @@ fn relu_case() -> impl Strategy<Value = (Tensor<f64>, common::Net)> {
 }
 
 /// Signed data with exact zeros into any network, a tolerance and a bias flag.
-fn any_case() -> impl Strategy<Value = (Tensor<f64>, common::Net, f64, bool)> {
+fn any_case() -> impl Strategy<Value = (Tensor<f64>, sign_nets::Net, f64, bool)> {
     (1usize..=5, 1usize..=4).prop_flat_map(|(b, k)| {
         let value = prop_oneof![4 => -2.0f64..2.0, 1 => Just(0.0), 1 => Just(-0.0)];
         (
