@@ -61,6 +61,24 @@ fn fmt(v: f64) -> String {
     }
 }
 
+/// Six significant digits, as the peers' `g6`.
+fn g6(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = 5 - v.abs().log10().floor() as i32;
+    if (-5..=15).contains(&digits) {
+        let s = format!("{:.*}", digits.max(0) as usize, v);
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{v:.5e}")
+    }
+}
+
 fn result(workload: &str, peer: &str, samples: &mut [f64], unit: &str, extra: &str) {
     let (med, lo, hi) = summarize(samples);
     println!(
@@ -80,22 +98,33 @@ fn w1(peer: &str) {
     let mut grads = gradsign::Gradients::new();
     let mut run = |check: bool| {
         tape.clear();
-        let ws: Vec<_> = w.iter().map(|&v| tape.var_scalar(v)).collect();
-        let bs: Vec<_> = b.iter().map(|&v| tape.var_scalar(v)).collect();
         let x0 = tape.var_scalar(0.5);
         let mut x = x0;
-        for i in 0..N {
-            x = (x * ws[i] + bs[i]).tanh();
-        }
-        x.backward_into(&mut grads).expect("scalar root");
         if check {
+            // Keep the leaves to sum their gradients.
+            let ws: Vec<_> = w.iter().map(|&v| tape.var_scalar(v)).collect();
+            let bs: Vec<_> = b.iter().map(|&v| tape.var_scalar(v)).collect();
+            for i in 0..N {
+                x = (x * ws[i] + bs[i]).tanh();
+            }
+            x.backward_into(&mut grads).expect("scalar root");
             let sw: f64 = ws.iter().map(|&v| grads.get(v).unwrap()[0]).sum();
             let sb: f64 = bs.iter().map(|&v| grads.get(v).unwrap()[0]).sum();
             println!(
-                "CHECK W1-scalar-chain {peer} x={:.6} dx0={:.6} sum_dw={sw:.6} sum_db={sb:.6}",
-                x.item().unwrap(),
-                grads.get(x0).unwrap()[0]
+                "CHECK W1-scalar-chain {peer} x={} dx0={} sum_dw={} sum_db={}",
+                g6(x.item().unwrap()),
+                g6(grads.get(x0).unwrap()[0]),
+                g6(sw),
+                g6(sb)
             );
+        } else {
+            // The same graph (2N + 1 scalar leaves, 3N ops), leaves recorded
+            // as they are used: no buffer outside the tape.
+            for i in 0..N {
+                let (wi, bi) = (tape.var_scalar(w[i]), tape.var_scalar(b[i]));
+                x = (x * wi + bi).tanh();
+            }
+            x.backward_into(&mut grads).expect("scalar root");
         }
     };
     run(true);

@@ -8,16 +8,20 @@
 pub mod activation;
 pub mod analysis;
 pub mod autodiff;
+pub mod data;
 pub mod element;
 pub mod error;
 pub mod gradcheck;
 pub mod kernels;
+pub mod metrics;
 pub mod nn;
 pub mod ops;
+pub mod optim;
 pub mod shape;
 pub mod tensor;
 #[cfg(feature = "proptest")]
 pub mod testing;
+pub mod train;
 
 pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Params, Tape, Var};
 pub use element::Element;

@@ -25,7 +25,7 @@ pub const MAX_RANK: usize = 4;
 /// assert_eq!(Shape::scalar().numel(), 1);
 /// # Ok::<(), gradsign::Error>(())
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, Default)]
 pub struct Shape {
     dims: [usize; MAX_RANK],
     rank: u8,
@@ -166,6 +166,29 @@ impl Shape {
         let outer = d[..axis].iter().product();
         let inner = d[axis + 1..].iter().product();
         (outer, d[axis], inner)
+    }
+}
+
+impl PartialEq for Shape {
+    /// Element-wise, without a `memcmp` call: shapes are compared on every
+    /// recorded op. Unused dimensions are always 0, so comparing all of them
+    /// is exact.
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.rank == other.rank
+            && self
+                .dims
+                .iter()
+                .zip(&other.dims)
+                .fold(true, |acc, (a, b)| acc & (a == b))
+    }
+}
+
+impl Eq for Shape {}
+
+impl std::hash::Hash for Shape {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.dims().hash(state);
     }
 }
 

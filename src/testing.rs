@@ -30,9 +30,9 @@
 //!     .unwrap();
 //! ```
 //!
-//! The network type of the crate is not used here yet: architectures are
-//! plain layer sizes and activations ([`MlpArchitecture`]), which
-//! [`MlpArchitecture::record`] turns into a traced forward pass.
+//! Architectures are layer sizes and activations ([`MlpArchitecture`]);
+//! [`random_mlp`] builds them into [`Mlp`]s, and
+//! [`MlpArchitecture::record`] runs a traced forward pass.
 
 use proptest::collection::{SizeRange, vec};
 use proptest::prelude::*;
@@ -43,7 +43,7 @@ use crate::analysis::{GradientSignAnalyzer, SignCategory};
 use crate::autodiff::{Tape, Var};
 use crate::element::Element;
 use crate::error::Result;
-use crate::nn::{LayerTrace, Trace};
+use crate::nn::{Init, Linear, Mlp, Trace};
 use crate::tensor::Tensor;
 
 /// `(batch, width)` drawn from two size ranges.
@@ -224,9 +224,31 @@ impl MlpArchitecture {
         self.activations.len()
     }
 
+    /// The network: layer `l` maps `sizes[l] → sizes[l+1]` with weights
+    /// drawn by `init` from `seed + l`, zero biases, and `activations[l]`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a zero
+    /// size or no layer.
+    pub fn build<F: Element>(&self, init: Init, seed: u64) -> Result<Mlp<F>> {
+        let layers = self
+            .activations
+            .iter()
+            .enumerate()
+            .map(|(l, &act)| {
+                let s = seed.wrapping_add(l as u64);
+                Ok((
+                    Linear::init(self.sizes[l], self.sizes[l + 1], init, true, s)?,
+                    act,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Mlp::from_layers(layers)
+    }
+
     /// Records a forward pass of `input` (batch × `sizes[0]`) on `tape`
-    /// through layers with weights `N(0, 1/fan_in)` and biases `N(0, 0.1²)`
-    /// drawn from `seed`, returning the trace the analyzer reads.
+    /// through [`build`](Self::build)`(Init::LecunNormal, seed)`, returning
+    /// the trace the analyzer reads.
     ///
     /// ```
     /// use gradsign::activation::Activation;
@@ -245,6 +267,7 @@ impl MlpArchitecture {
     /// ```
     ///
     /// # Errors
+    /// As [`build`](Self::build), and
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `input` does
     /// not have `sizes[0]` columns.
     pub fn record<'t, F: Element>(
@@ -253,32 +276,8 @@ impl MlpArchitecture {
         input: Var<'t, F>,
         seed: u64,
     ) -> Result<Trace<'t, F>> {
-        let mut trace = Trace::new();
-        let mut h = input;
-        for (l, &activation) in self.activations.iter().enumerate() {
-            let (k, j) = (self.sizes[l], self.sizes[l + 1]);
-            let s = seed.wrapping_mul(1000).wrapping_add(2 * l as u64);
-            let std = F::from_f64(1.0 / (k.max(1) as f64).sqrt());
-            let w = tape.var(&Tensor::rand_normal(&[j, k], F::zero(), std, s)?);
-            let b = tape.var(&Tensor::rand_normal(
-                &[j],
-                F::zero(),
-                F::from_f64(0.1),
-                s + 1,
-            )?);
-            let z = h.linear(w, Some(b))?;
-            let y = activation.apply(z)?;
-            trace.push(LayerTrace {
-                input: h,
-                pre_activation: z,
-                output: y,
-                weight: w,
-                bias: Some(b),
-                activation,
-            });
-            h = y;
-        }
-        Ok(trace)
+        let mlp = self.build::<F>(Init::LecunNormal, seed)?;
+        Ok(mlp.forward(tape, input)?.1)
     }
 }
 
@@ -304,6 +303,20 @@ pub fn mlp_architecture(
                 sizes.extend(widths);
                 MlpArchitecture { sizes, activations }
             })
+    })
+}
+
+/// Random networks: [`mlp_architecture`] built with LeCun-normal weights
+/// from a random seed.
+pub fn random_mlp(
+    inputs: impl Into<SizeRange>,
+    depth: impl Into<SizeRange>,
+    width: impl Into<SizeRange>,
+    hidden: impl Strategy<Value = Activation> + Clone,
+) -> impl Strategy<Value = Mlp<f64>> {
+    (mlp_architecture(inputs, depth, width, hidden), any::<u64>()).prop_map(|(arch, seed)| {
+        arch.build(Init::LecunNormal, seed)
+            .expect("architectures have non-zero sizes")
     })
 }
 
@@ -455,6 +468,12 @@ mod tests {
         #[test]
         fn extreme_logits_are_finite(t in extreme_logits(1..=3, 2..=5)) {
             prop_assert!(t.all_finite());
+        }
+
+        #[test]
+        fn random_networks_have_the_drawn_shape(mlp in random_mlp(2, 1..=3, 1..=4, any_activation())) {
+            prop_assert_eq!(mlp.input_width(), 2);
+            prop_assert!((1..=3).contains(&mlp.layers().len()));
         }
 
         #[test]

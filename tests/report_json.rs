@@ -3,19 +3,23 @@
 
 use gradsign::activation::Activation;
 use gradsign::analysis::GradientSignAnalyzer;
-use gradsign::testing::MlpArchitecture;
+use gradsign::nn::{Init, Mlp};
 use gradsign::{Tape, Tensor};
 
 #[test]
 fn network_report_serialises_to_json() {
-    let arch = MlpArchitecture {
-        sizes: vec![3, 4, 2],
-        activations: vec![Activation::Sigmoid, Activation::Identity],
-    };
-    let tape = Tape::<f64>::new();
+    let mlp = Mlp::<f64>::new(
+        &[3, 4, 2],
+        Activation::Sigmoid,
+        Activation::Identity,
+        Init::LecunNormal,
+        3,
+    )
+    .unwrap();
+    let tape = Tape::new();
     let x = tape.constant(&Tensor::rand_uniform(&[6, 3], 0.0, 1.0, 1).unwrap());
-    let trace = arch.record(&tape, x, 3).unwrap();
-    let grads = trace.output().unwrap().square().sum().backward().unwrap();
+    let (y, trace) = mlp.forward(&tape, x).unwrap();
+    let grads = y.square().sum().backward().unwrap();
     let report = GradientSignAnalyzer::default()
         .analyze(&trace, &grads)
         .unwrap();

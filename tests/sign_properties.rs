@@ -10,13 +10,13 @@
 
 mod sign_nets;
 
-use sign_nets::{Act, LayerVars, any_act, batch_of, brute_rows, forward, inputs_and_deltas, net};
 use gradsign::activation::Activation;
 use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
 use gradsign::nn::{LayerTrace, Trace};
 use gradsign::{Tape, Tensor};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestError, TestRng, TestRunner};
+use sign_nets::{Act, LayerVars, any_act, batch_of, brute_rows, forward, inputs_and_deltas, net};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

@@ -137,23 +137,21 @@ impl GradientSignAnalyzer {
     ///
     /// ```
     /// use gradsign::activation::Activation;
-    /// use gradsign::analysis::GradientSignAnalyzer;
-    /// use gradsign::nn::{LayerTrace, Trace};
+    /// use gradsign::analysis::{GradientSignAnalyzer, InputSource};
+    /// use gradsign::nn::{Init, Mlp};
     /// use gradsign::{Tape, Tensor};
-    /// let tape = Tape::<f64>::new();
-    /// let x = tape.constant(&Tensor::rand_uniform(&[16, 3], 0.0, 1.0, 1)?); // raw positive data
-    /// let w = tape.var(&Tensor::rand_normal(&[4, 3], 0.0, 1.0, 2)?);
-    /// let b = tape.var(&Tensor::zeros(&[4])?);
-    /// let z = x.linear(w, Some(b))?;
-    /// let y = Activation::Sigmoid.apply(z)?;
-    /// let mut trace = Trace::new();
-    /// trace.push(LayerTrace { input: x, pre_activation: z, output: y, weight: w, bias: Some(b),
-    ///                         activation: Activation::Sigmoid });
+    /// let mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Sigmoid, Activation::Identity, Init::LecunNormal, 1)?;
+    /// let tape = Tape::new();
+    /// let x = tape.constant(&Tensor::rand_uniform(&[16, 3], 0.0, 1.0, 2)?); // raw positive data
+    /// let (y, trace) = mlp.forward(&tape, x)?;
     /// let grads = (y - 0.5).square().sum().backward()?;
     /// let report = GradientSignAnalyzer::default().analyze(&trace, &grads)?;
-    /// let layer = &report.layers[0];
-    /// assert_eq!(layer.per_example_coherence(), 1.0); // positive inputs: every row one-signed
-    /// assert_eq!(layer.theorem.violations, 0);
+    /// for layer in &report.layers {
+    ///     // Positive data, then sigmoid outputs: every per-example row is one-signed.
+    ///     assert_eq!(layer.per_example_coherence(), 1.0);
+    ///     assert_eq!(layer.theorem.violations, 0);
+    /// }
+    /// assert_eq!(report.layers[1].input_source, InputSource::Activation(Activation::Sigmoid));
     /// println!("{report}");
     /// # Ok::<(), gradsign::Error>(())
     /// ```

@@ -1,0 +1,186 @@
+//! Saving and loading an [`Mlp`] as JSON (feature `serde`), without loss.
+
+use serde::{Deserialize, Serialize};
+
+use crate::activation::Activation;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+use super::{Linear, Mlp};
+
+const FORMAT: &str = "gradsign-mlp";
+const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct MlpFile {
+    format: String,
+    version: u32,
+    /// The element type the parameters were saved from (`f32`, `f64`).
+    dtype: String,
+    layers: Vec<LayerFile>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LayerFile {
+    fan_in: usize,
+    fan_out: usize,
+    activation: Activation,
+    /// Row-major `(fan_out, fan_in)`: row `j` is neuron `j`.
+    weight: Vec<f64>,
+    bias: Option<Vec<f64>>,
+}
+
+impl<F: Element> Mlp<F> {
+    /// The network (sizes, activations, parameters) as JSON.
+    ///
+    /// Every parameter is written as the shortest decimal that reads back
+    /// to the same `f64`, and `f32 → f64` is exact, so
+    /// [`from_json`](Self::from_json) restores `f32` and `f64` parameters
+    /// bit for bit.
+    ///
+    /// ```
+    /// use gradsign::{activation::Activation, nn::{Init, Mlp}};
+    /// let mlp = Mlp::<f32>::new(&[2, 3, 1], Activation::Tanh, Activation::Sigmoid, Init::GlorotNormal, 5)?;
+    /// let json = mlp.to_json()?;
+    /// assert_eq!(Mlp::<f32>::from_json(&json)?, mlp);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] if a parameter is NaN or infinite (JSON has no
+    /// such numbers).
+    pub fn to_json(&self) -> Result<String> {
+        let to_f64 = |name: String, t: &Tensor<F>| -> Result<Vec<f64>> {
+            t.as_slice()
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| {
+                    let v = Element::to_f64(x);
+                    if v.is_finite() {
+                        Ok(v)
+                    } else {
+                        Err(Error::NonFinite {
+                            op: "Mlp::to_json",
+                            what: format!("{v} at element {i} of {name}"),
+                        })
+                    }
+                })
+                .collect()
+        };
+        let layers = self
+            .layers()
+            .iter()
+            .enumerate()
+            .map(|(l, layer)| {
+                let lin = &layer.linear;
+                Ok(LayerFile {
+                    fan_in: lin.fan_in(),
+                    fan_out: lin.fan_out(),
+                    activation: layer.activation,
+                    weight: to_f64(format!("layers.{l}.weight"), &lin.weight)?,
+                    bias: match &lin.bias {
+                        Some(b) => Some(to_f64(format!("layers.{l}.bias"), b)?),
+                        None => None,
+                    },
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let file = MlpFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            dtype: F::NAME.into(),
+            layers,
+        };
+        serde_json::to_string_pretty(&file).map_err(|e| Error::Io {
+            op: "Mlp::to_json",
+            message: e.to_string(),
+        })
+    }
+
+    /// A network read from [`to_json`](Self::to_json)'s format. Loading
+    /// `f64` parameters as `f32` rounds them; every other combination is
+    /// exact.
+    ///
+    /// # Errors
+    /// [`Error::Parse`] naming the line and column of malformed JSON;
+    /// [`Error::InvalidArgument`] for another format or version, or
+    /// parameter counts that do not match the sizes;
+    /// [`Error::ShapeMismatch`] if the layers do not chain.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let file: MlpFile = serde_json::from_str(text).map_err(|e| Error::Parse {
+            source_name: "json".into(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        let bad = |message: String| Error::InvalidArgument {
+            op: "Mlp::from_json",
+            message,
+        };
+        if file.format != FORMAT || file.version != VERSION {
+            return Err(bad(format!(
+                "expected format {FORMAT} version {VERSION}, found {} version {}",
+                file.format, file.version
+            )));
+        }
+        let mut layers = Vec::with_capacity(file.layers.len());
+        for (l, lf) in file.layers.into_iter().enumerate() {
+            if lf.weight.len() != lf.fan_in * lf.fan_out {
+                return Err(bad(format!(
+                    "layers.{l}.weight has {} values for ({}, {})",
+                    lf.weight.len(),
+                    lf.fan_out,
+                    lf.fan_in
+                )));
+            }
+            let weight = Tensor::from_vec(
+                lf.weight.into_iter().map(F::from_f64).collect(),
+                &[lf.fan_out, lf.fan_in],
+            )?;
+            let bias = match lf.bias {
+                Some(b) if b.len() != lf.fan_out => {
+                    return Err(bad(format!(
+                        "layers.{l}.bias has {} values for {} outputs",
+                        b.len(),
+                        lf.fan_out
+                    )));
+                }
+                Some(b) => Some(Tensor::from_vec(
+                    b.into_iter().map(F::from_f64).collect(),
+                    &[lf.fan_out],
+                )?),
+                None => None,
+            };
+            layers.push((Linear::new(weight, bias)?, lf.activation));
+        }
+        Mlp::from_layers(layers)
+    }
+
+    /// Writes [`to_json`](Self::to_json) to a file.
+    ///
+    /// # Errors
+    /// As [`to_json`](Self::to_json), and [`Error::Io`] if the file cannot
+    /// be written.
+    pub fn save_json(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let path = path.as_ref();
+        std::fs::write(path, self.to_json()?).map_err(|e| Error::Io {
+            op: "Mlp::save_json",
+            message: format!("{}: {e}", path.display()),
+        })
+    }
+
+    /// Reads a network saved by [`save_json`](Self::save_json).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be read; otherwise as
+    /// [`from_json`](Self::from_json).
+    pub fn load_json(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            op: "Mlp::load_json",
+            message: format!("{}: {e}", path.display()),
+        })?;
+        Self::from_json(&text)
+    }
+}

@@ -1,0 +1,249 @@
+//! Stochastic gradient descent with momentum, Nesterov momentum and weight
+//! decay.
+
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::nn::Param;
+
+use super::{LrSchedule, Optimizer, StateBuffer, check};
+
+/// Stochastic gradient descent. With learning rate `η_t` (the base rate
+/// times the [schedule](LrSchedule)), momentum `μ`, weight decay `λ` and
+/// velocity `b` (zero before the first step), each step computes, per
+/// parameter value `θ` with gradient `∇`:
+///
+/// ```text
+/// g ← ∇ + λ·θ
+/// b ← μ·b + g                       (when μ > 0)
+/// g ← g + μ·b  (Nesterov)   or   g ← b  (classical momentum)
+/// θ ← θ − η_t·g
+/// ```
+///
+/// These are PyTorch's equations (no dampening). Decay applies to every
+/// parameter handed in, biases included; filter the iterator to spare some.
+/// Plain SGD (`μ = λ = 0`)
+/// is `θ ← θ − η∇`: the only case where a one-example step keeps a neuron's
+/// weight change within the two orthants of its input's sign pattern.
+///
+/// ```
+/// use gradsign::optim::{LrSchedule, Optimizer, Sgd};
+/// use gradsign::nn::{Param, ParamKind, ParamName};
+/// let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(0.0);
+/// let mut theta = [1.0f64];
+/// let name = ParamName { layer: 0, kind: ParamKind::Weight };
+/// opt.step([Param { name, value: &mut theta, grad: &[2.0] }])?;
+/// // b = 2, g = 2 + 0.9·2 = 3.8, θ = 1 − 0.38
+/// assert!((theta[0] - 0.62).abs() < 1e-15);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Sgd<F: Element> {
+    lr: F,
+    momentum: F,
+    nesterov: bool,
+    weight_decay: F,
+    schedule: LrSchedule,
+    steps: usize,
+    velocity: StateBuffer<F>,
+}
+
+impl<F: Element> Sgd<F> {
+    /// Plain SGD with learning rate `lr`.
+    pub fn new(lr: F) -> Self {
+        Sgd {
+            lr,
+            momentum: F::zero(),
+            nesterov: false,
+            weight_decay: F::zero(),
+            schedule: LrSchedule::Constant,
+            steps: 0,
+            velocity: StateBuffer::default(),
+        }
+    }
+
+    /// Sets the momentum `μ ∈ [0, 1)`.
+    pub fn momentum(mut self, momentum: F) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Uses Nesterov momentum (needs `μ > 0`).
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// Sets the L2 weight decay `λ ≥ 0` (added to the gradient).
+    pub fn weight_decay(mut self, weight_decay: F) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Sets the learning-rate schedule.
+    pub fn schedule(mut self, schedule: LrSchedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        let (lr, mu, wd) = (
+            self.lr.to_f64(),
+            self.momentum.to_f64(),
+            self.weight_decay.to_f64(),
+        );
+        check("Sgd", "learning rate (needs ≥ 0)", lr, lr >= 0.0)?;
+        check(
+            "Sgd",
+            "momentum (needs [0, 1))",
+            mu,
+            (0.0..1.0).contains(&mu),
+        )?;
+        check("Sgd", "weight decay (needs ≥ 0)", wd, wd >= 0.0)?;
+        if self.nesterov && mu == 0.0 {
+            return Err(Error::InvalidArgument {
+                op: "Sgd",
+                message: "Nesterov momentum needs a momentum > 0".into(),
+            });
+        }
+        self.schedule.validate()
+    }
+}
+
+impl<F: Element> Optimizer<F> for Sgd<F> {
+    fn step<'a>(&mut self, params: impl IntoIterator<Item = Param<'a, F>>) -> Result<()>
+    where
+        F: 'a,
+    {
+        self.validate()?;
+        let lr = self.learning_rate();
+        let (mu, wd, nesterov) = (self.momentum, self.weight_decay, self.nesterov);
+        let with_momentum = mu > F::zero();
+        for (i, p) in params.into_iter().enumerate() {
+            check_lengths(&p)?;
+            if with_momentum {
+                let b = self.velocity.slot(i, p.name, p.value.len(), 1)?;
+                for ((theta, &grad), b) in p.value.iter_mut().zip(p.grad).zip(b) {
+                    let g = grad + wd * *theta;
+                    *b = mu * *b + g;
+                    let step = if nesterov { g + mu * *b } else { *b };
+                    *theta -= lr * step;
+                }
+            } else {
+                for (theta, &grad) in p.value.iter_mut().zip(p.grad) {
+                    let g = grad + wd * *theta;
+                    *theta -= lr * g;
+                }
+            }
+        }
+        self.steps += 1;
+        Ok(())
+    }
+
+    fn learning_rate(&self) -> F {
+        self.lr * F::from_f64(self.schedule.factor(self.steps))
+    }
+
+    fn steps_taken(&self) -> usize {
+        self.steps
+    }
+}
+
+/// A parameter and its gradient must have the same number of values.
+pub(super) fn check_lengths<F>(p: &Param<'_, F>) -> Result<()> {
+    if p.value.len() != p.grad.len() {
+        return Err(Error::InvalidArgument {
+            op: "optimizer step",
+            message: format!(
+                "{} has {} values but its gradient {}",
+                p.name,
+                p.value.len(),
+                p.grad.len()
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{ParamKind, ParamName};
+
+    const NAME: ParamName = ParamName {
+        layer: 0,
+        kind: ParamKind::Weight,
+    };
+
+    fn run(opt: &mut Sgd<f64>, theta: &mut [f64], grads: &[&[f64]]) {
+        for g in grads {
+            opt.step([Param {
+                name: NAME,
+                value: theta,
+                grad: g,
+            }])
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn classical_momentum_accumulates_velocity() {
+        // b1 = 1, θ1 = 0 − 0.1·1; b2 = 0.5·1 + 1 = 1.5, θ2 = −0.1 − 0.15.
+        let mut opt = Sgd::new(0.1).momentum(0.5);
+        let mut theta = [0.0];
+        run(&mut opt, &mut theta, &[&[1.0], &[1.0]]);
+        assert!((theta[0] + 0.25).abs() < 1e-15, "{}", theta[0]);
+    }
+
+    #[test]
+    fn weight_decay_adds_lambda_theta_to_the_gradient() {
+        // g = 0 + 0.5·2 = 1, θ = 2 − 0.1
+        let mut opt = Sgd::new(0.1).weight_decay(0.5);
+        let mut theta = [2.0];
+        run(&mut opt, &mut theta, &[&[0.0]]);
+        assert!((theta[0] - 1.9).abs() < 1e-15);
+    }
+
+    #[test]
+    fn nesterov_without_momentum_is_rejected() {
+        let mut opt = Sgd::new(0.1).nesterov(true);
+        let mut theta = [0.0];
+        let e = opt
+            .step([Param {
+                name: NAME,
+                value: &mut theta,
+                grad: &[1.0],
+            }])
+            .unwrap_err();
+        assert!(e.to_string().contains("Nesterov"), "{e}");
+    }
+
+    #[test]
+    fn a_parameter_that_changes_size_is_an_error() {
+        let mut opt = Sgd::new(0.1).momentum(0.9);
+        let mut a = [0.0; 2];
+        run(&mut opt, &mut a, &[&[1.0, 1.0]]);
+        let mut b = [0.0; 3];
+        let e = opt
+            .step([Param {
+                name: NAME,
+                value: &mut b,
+                grad: &[1.0; 3],
+            }])
+            .unwrap_err();
+        assert!(e.to_string().contains("layers.0.weight"), "{e}");
+    }
+
+    #[test]
+    fn the_schedule_scales_the_rate() {
+        let mut opt = Sgd::new(1.0).schedule(LrSchedule::Step {
+            every: 1,
+            gamma: 0.5,
+        });
+        let mut theta = [0.0];
+        // steps use rates 1, 0.5, 0.25 on gradient 1
+        run(&mut opt, &mut theta, &[&[1.0], &[1.0], &[1.0]]);
+        assert_eq!(theta[0], -1.75);
+        assert_eq!(opt.steps_taken(), 3);
+        assert_eq!(opt.learning_rate(), 0.125);
+    }
+}

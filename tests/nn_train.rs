@@ -1,0 +1,128 @@
+//! The training helper: shuffled minibatches, per-step callback, early stop.
+
+use gradsign::activation::Activation;
+use gradsign::data::{Dataset, LabelEncoding, Playground, PlaygroundConfig};
+use gradsign::nn::{Init, Mlp};
+use gradsign::optim::{Adam, Sgd};
+use gradsign::train::{StepInfo, TrainConfig, TrainReport, train};
+use gradsign::{Error, Result, Var};
+
+fn circle() -> Dataset<f64> {
+    let cfg = PlaygroundConfig {
+        samples: 200,
+        noise: 0.0,
+        encoding: LabelEncoding::PlusMinusOne,
+        seed: 4,
+    };
+    Playground::Circle.generate(&cfg).unwrap()
+}
+
+fn mse<'t>(out: Var<'t, f64>, b: &gradsign::train::Batch<'_, f64>) -> Result<Var<'t, f64>> {
+    (out - b.targets_on(out.tape())?).square().mean()
+}
+
+fn run(config: &TrainConfig) -> (TrainReport, Vec<StepInfo>) {
+    let data = circle();
+    let mut mlp = Mlp::new(
+        &[2, 8, 1],
+        Activation::Tanh,
+        Activation::Tanh,
+        Init::LecunNormal,
+        2,
+    )
+    .unwrap();
+    let mut opt = Adam::new(0.03);
+    let mut steps = Vec::new();
+    let report = train(&mut mlp, &mut opt, &data, config, mse, |s| steps.push(s)).unwrap();
+    (report, steps)
+}
+
+#[test]
+fn minibatch_training_learns_the_circle() {
+    let config = TrainConfig {
+        epochs: 60,
+        batch_size: 20,
+        seed: 1,
+        ..Default::default()
+    };
+    let (report, steps) = run(&config);
+    // 200 examples in batches of 20: 10 steps an epoch, numbered 0, 1, 2, …
+    assert_eq!(report.steps, 600);
+    assert_eq!(steps.len(), 600);
+    assert!(
+        steps
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.step == i && s.epoch == i / 10)
+    );
+    let last_epoch: f64 = steps[590..].iter().map(|s| s.accuracy).sum::<f64>() / 10.0;
+    assert!(last_epoch >= 0.95, "accuracy {last_epoch}");
+    assert!(
+        report.epoch_losses[59] < report.epoch_losses[0] / 4.0,
+        "{:?}",
+        report.epoch_losses
+    );
+}
+
+#[test]
+fn the_same_seed_reproduces_the_run_and_another_seed_reshuffles() {
+    let config = TrainConfig {
+        epochs: 3,
+        batch_size: 16,
+        seed: 9,
+        ..Default::default()
+    };
+    let (a, _) = run(&config);
+    let (b, _) = run(&config);
+    assert_eq!(a, b);
+    let (c, _) = run(&TrainConfig { seed: 10, ..config });
+    assert_ne!(a.epoch_losses, c.epoch_losses);
+}
+
+#[test]
+fn training_stops_at_the_first_epoch_below_the_loss_threshold() {
+    let config = TrainConfig {
+        epochs: 50,
+        batch_size: 50,
+        stop_below: Some(0.5),
+        ..Default::default()
+    };
+    let (report, _) = run(&config);
+    assert!(report.stopped_early);
+    let n = report.epoch_losses.len();
+    assert!(n < 50);
+    assert!(report.epoch_losses[n - 1] < 0.5);
+    assert!(report.epoch_losses[..n - 1].iter().all(|&l| l >= 0.5));
+    assert_eq!(report.steps, 4 * n);
+}
+
+#[test]
+fn a_batch_size_of_zero_is_an_error() {
+    let data = circle();
+    let mut mlp = Mlp::new(&[2, 1], Activation::Tanh, Activation::Tanh, Init::Zeros, 0).unwrap();
+    let config = TrainConfig {
+        batch_size: 0,
+        ..Default::default()
+    };
+    let e = train(&mut mlp, &mut Sgd::new(0.1), &data, &config, mse, |_| {}).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument { op: "train", .. }),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_network_of_the_wrong_width_fails_on_the_first_step() {
+    let data = circle();
+    let mut mlp = Mlp::new(&[3, 1], Activation::Tanh, Activation::Tanh, Init::Zeros, 0).unwrap();
+    let e = train(
+        &mut mlp,
+        &mut Sgd::new(0.1),
+        &data,
+        &TrainConfig::default(),
+        mse,
+        |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+}
