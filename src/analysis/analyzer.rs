@@ -278,18 +278,26 @@ fn check_parameters<F: Element>(
 /// [`SATURATION_THRESHOLD`] times its maximum, read from the output `y`
 /// (`σ′ = y(1 − y)`, max ¼; `tanh′ = 1 − y²`, max 1).
 fn saturation<F: Element>(lt: &LayerTrace<'_, F>) -> Option<Saturation> {
-    let derivative: fn(f64) -> f64 = if lt.activation == Activation::Sigmoid {
-        |y| 4.0 * y * (1.0 - y)
+    let sigmoid = if lt.activation == Activation::Sigmoid {
+        true
     } else if lt.activation == Activation::Tanh {
-        |y| 1.0 - y * y
+        false
     } else {
         return None;
     };
+    // Thresholds on the output itself, so the loop is a comparison per
+    // element: 4y(1 − y) < t  ⇔  |y − ½| > ½√(1 − t);  1 − y² < t  ⇔  |y| > √(1 − t).
+    let (centre, radius) = if sigmoid {
+        (0.5, 0.5 * (1.0 - SATURATION_THRESHOLD).sqrt())
+    } else {
+        (0.0, (1.0 - SATURATION_THRESHOLD).sqrt())
+    };
+    let (centre, radius) = (F::from_f64(centre), F::from_f64(radius));
     let (saturated, total) = lt.output.with_value(|y| {
-        let s = y
+        let s: usize = y
             .iter()
-            .filter(|&&v| v.is_finite() && derivative(v.to_f64()) < SATURATION_THRESHOLD)
-            .count();
+            .map(|&v| usize::from((v - centre).abs() > radius && v.is_finite()))
+            .sum();
         (s, y.len())
     });
     Some(Saturation {
@@ -297,4 +305,108 @@ fn saturation<F: Element>(lt: &LayerTrace<'_, F>) -> Option<Saturation> {
         share: super::report::share(saturated, total),
         threshold: SATURATION_THRESHOLD,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{LayerTrace, Trace};
+    use crate::{Tape, Tensor};
+
+    /// One layer `z = x·w` (a 3×1 input, weight 1) with `activation`.
+    fn one_layer_report(z: [f64; 3], activation: Activation) -> LayerReport {
+        let tape = Tape::<f64>::new();
+        let x = tape.constant(&Tensor::from_vec(z.to_vec(), &[3, 1]).unwrap());
+        let w = tape.var(&Tensor::from_vec(vec![1.0], &[1, 1]).unwrap());
+        let pre = x.linear(w, None).unwrap();
+        let out = activation.apply(pre).unwrap();
+        let mut trace = Trace::new();
+        trace.push(LayerTrace {
+            input: x,
+            pre_activation: pre,
+            output: out,
+            weight: w,
+            bias: None,
+            activation,
+        });
+        let grads = out.sum().backward().unwrap();
+        let mut r = GradientSignAnalyzer::default()
+            .analyze(&trace, &grads)
+            .unwrap();
+        r.layers.remove(0)
+    }
+
+    #[test]
+    fn sigmoid_saturation_counts_outputs_with_a_small_derivative() {
+        // σ′(±10) = 4.5e-5 < 0.1·¼; σ′(0) = ¼.
+        let s = one_layer_report([-10.0, 0.0, 10.0], Activation::Sigmoid)
+            .saturation
+            .unwrap();
+        assert_eq!(s.share, 2.0 / 3.0);
+    }
+
+    #[test]
+    fn tanh_saturation_uses_its_own_threshold() {
+        // tanh′(2) = 1 − tanh²(2) = 0.0707 < 0.1; tanh′(1) = 0.42; tanh′(0) = 1.
+        let s = one_layer_report([0.0, 1.0, 2.0], Activation::Tanh)
+            .saturation
+            .unwrap();
+        assert_eq!(s.share, 1.0 / 3.0);
+    }
+
+    #[test]
+    fn relu_layers_report_no_saturation() {
+        assert!(
+            one_layer_report([1.0, 2.0, 3.0], Activation::Relu)
+                .saturation
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn layer_errors_name_the_layer() {
+        let tape = Tape::<f64>::new();
+        let x = tape.constant(&Tensor::ones(&[2, 3]).unwrap());
+        let w = tape.constant(&Tensor::ones(&[4, 3]).unwrap());
+        let z = x.linear(w, None).unwrap(); // constant: no gradient
+        let mut trace = Trace::new();
+        trace.push(LayerTrace {
+            input: x,
+            pre_activation: z,
+            output: z,
+            weight: w,
+            bias: None,
+            activation: Activation::Identity,
+        });
+        let other = tape.var_scalar(1.0);
+        let grads = (other * 2.0).backward().unwrap();
+        let err = GradientSignAnalyzer::default()
+            .analyze(&trace, &grads)
+            .unwrap_err();
+        assert!(matches!(err, Error::Layer { layer: 0, .. }), "{err}");
+        assert!(err.to_string().starts_with("layer 0: "), "{err}");
+    }
+
+    #[test]
+    fn selecting_a_missing_layer_is_an_error() {
+        let tape = Tape::<f64>::new();
+        let x = tape.constant(&Tensor::ones(&[2, 1]).unwrap());
+        let w = tape.var(&Tensor::ones(&[1, 1]).unwrap());
+        let z = x.linear(w, None).unwrap();
+        let mut trace = Trace::new();
+        trace.push(LayerTrace {
+            input: x,
+            pre_activation: z,
+            output: z,
+            weight: w,
+            bias: None,
+            activation: Activation::Identity,
+        });
+        let grads = z.sum().backward().unwrap();
+        let err = GradientSignAnalyzer::default()
+            .with_layers(LayerSelection::Only(vec![3]))
+            .analyze(&trace, &grads)
+            .unwrap_err();
+        assert!(err.to_string().contains("layer 3 was selected"), "{err}");
+    }
 }

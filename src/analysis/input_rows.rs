@@ -7,7 +7,7 @@ use crate::element::Element;
 
 use super::orthants::PatternHasher;
 use super::report::InputStats;
-use super::sign::{Sign, SignCategory};
+use super::sign::{self, SignCategory};
 
 /// One input row, reduced to what classifies `fl(d·a_n)` for any `d`.
 ///
@@ -42,38 +42,170 @@ pub(crate) struct InputRow<F> {
 }
 
 impl<F: Element> InputRow<F> {
-    /// The category of the per-example gradient row `fl(d·a_n)` under `tol`,
-    /// in `O(1)`.
+    /// The presence code (see [`sign::presence`]) of the per-example
+    /// gradient row `fl(d·a_n)` under `tol`, in `O(1)` and without branches
+    /// on the signs (which are close to random and would mispredict).
     ///
-    /// `entries` is the row length (`K`, plus one with a bias); a row with no
-    /// entries is zero.
+    /// The caller handles rows with no entries (they are zero).
+    #[inline]
+    pub(crate) fn presence_times(&self, d: F, tol: F) -> u8 {
+        let m = d.abs();
+        let up = m * self.max_pos;
+        let down = m * self.max_neg;
+        // NaN or ±∞ in d, or fl(d·a_i) overflowing for the largest entries.
+        let non_finite = !self.finite | !up.is_finite() | !down.is_finite() | !m.is_finite();
+        let d_pos = d > F::zero();
+        let (big_up, big_down) = (up > tol, down > tol);
+        let has_pos = (d_pos & big_up) | (!d_pos & big_down);
+        let has_neg = (d_pos & big_down) | (!d_pos & big_up);
+        let zero = m * self.min_abs <= tol;
+        sign::code(has_pos, has_neg, zero, non_finite)
+    }
+
+    /// The category of the per-example gradient row `fl(d·a_n)` under `tol`;
+    /// `entries` is the row length (`K`, plus one with a bias), and a row
+    /// with no entries is zero.
     #[inline]
     pub(crate) fn category_times(&self, d: F, tol: F, entries: usize) -> SignCategory {
         if entries == 0 {
             return SignCategory::Zero;
         }
-        if !self.finite || !d.is_finite() {
-            return SignCategory::NonFinite;
-        }
-        let m = d.abs();
-        let up = m * self.max_pos;
-        let down = m * self.max_neg;
-        if !up.is_finite() || !down.is_finite() {
-            // fl(d·a_i) overflowed for the largest entries.
-            return SignCategory::NonFinite;
-        }
-        let zero = m * self.min_abs <= tol;
-        let (has_pos, has_neg) = if d > F::zero() {
-            (up > tol, down > tol)
-        } else {
-            (down > tol, up > tol)
-        };
-        SignCategory::from_presence(has_pos, has_neg, zero, false)
+        SignCategory::from_code(self.presence_times(d, tol))
     }
 }
 
+/// The 2-bit orthant code of one input (see `orthants`): negative `10`,
+/// non-finite `11`, otherwise `01` — a zero input counts as positive (see
+/// [`OrthantOccupancy`](super::OrthantOccupancy)).
+#[inline]
+fn orthant_code<F: Element>(x: F, tol: F) -> u64 {
+    let non_finite = !x.is_finite();
+    (1 + u64::from(x < -tol)) | (3 * u64::from(non_finite))
+}
+
+/// Per-feature accumulators, updated one row at a time. Counts are `u32`
+/// (a batch of 4·10⁹ examples is out of reach) to halve the memory traffic.
+struct FeatureSums {
+    sum: Vec<f64>,
+    positive: Vec<u32>,
+    zero: Vec<u32>,
+    non_finite: Vec<u32>,
+}
+
+impl FeatureSums {
+    fn new(k: usize) -> Self {
+        FeatureSums {
+            sum: vec![0.0; k],
+            positive: vec![0; k],
+            zero: vec![0; k],
+            non_finite: vec![0; k],
+        }
+    }
+
+    /// Adds one row: a plain loop without data-dependent branches.
+    #[inline]
+    fn add_finite<F: Element>(&mut self, a: &[F]) {
+        let it = self
+            .sum
+            .iter_mut()
+            .zip(&mut self.positive)
+            .zip(&mut self.zero);
+        for (((s, p), z), &x) in it.zip(a) {
+            *s += x.to_f64();
+            *p += u32::from(x > F::zero());
+            *z += u32::from(x == F::zero());
+        }
+    }
+
+    /// Adds a row holding NaN or infinities (rare): those entries are counted
+    /// apart and left out of the sums.
+    fn add_with_non_finite<F: Element>(&mut self, a: &[F]) -> usize {
+        let mut bad = 0;
+        for (k, &x) in a.iter().enumerate() {
+            if x.is_finite() {
+                self.sum[k] += x.to_f64();
+                self.positive[k] += u32::from(x > F::zero());
+                self.zero[k] += u32::from(x == F::zero());
+            } else {
+                self.non_finite[k] += 1;
+                bad += 1;
+            }
+        }
+        bad
+    }
+}
+
+/// `(max of positive entries, max |negative entry|, min |entry|)` of a
+/// finite row (0, 0, +∞ for none), over eight lanes so that the loop
+/// vectorises; plain comparisons suffice since the row has no NaN.
+#[inline]
+fn extremes<F: Element>(a: &[F]) -> (F, F, F) {
+    let (mut mp, mut mn, mut ma) = ([F::zero(); 8], [F::zero(); 8], [F::infinity(); 8]);
+    let chunks = a.chunks_exact(8);
+    let rest = chunks.remainder();
+    let mut lane = |i: usize, x: F| {
+        let (ax, neg) = (x.abs(), -x);
+        mp[i] = if x > mp[i] { x } else { mp[i] };
+        mn[i] = if neg > mn[i] { neg } else { mn[i] };
+        ma[i] = if ax < ma[i] { ax } else { ma[i] };
+    };
+    for chunk in chunks {
+        for (i, &x) in chunk.iter().enumerate() {
+            lane(i, x);
+        }
+    }
+    for (i, &x) in rest.iter().enumerate() {
+        lane(i, x);
+    }
+    let max = |v: [F; 8]| v.iter().fold(F::zero(), |m, &x| if x > m { x } else { m });
+    let min = ma
+        .iter()
+        .fold(F::infinity(), |m, &x| if x < m { x } else { m });
+    (max(mp), max(mn), min)
+}
+
+/// `(Σx, Σx²)` of a row in `f64`, over eight independent partial sums: a
+/// single running sum would make every addition wait for the previous one.
+#[inline]
+fn sums<F: Element>(a: &[F]) -> (f64, f64) {
+    let (mut s, mut ss) = ([0.0f64; 8], [0.0f64; 8]);
+    let chunks = a.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for i in 0..8 {
+            let v = chunk[i].to_f64();
+            s[i] += v;
+            ss[i] += v * v;
+        }
+    }
+    for (i, &x) in rest.iter().enumerate() {
+        let v = x.to_f64();
+        s[i] += v;
+        ss[i] += v * v;
+    }
+    (s.iter().sum(), ss.iter().sum())
+}
+
+/// The hashes of a row's orthant pattern (see [`orthant_code`]) and of its
+/// negation.
+fn orthant_hash<F: Element>(a: &[F], bias: bool, tol: F) -> (u64, u64) {
+    let mut hasher = PatternHasher::new();
+    for chunk in a.chunks(32) {
+        let word = chunk
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (i, &x)| w | (orthant_code(x, tol) << (2 * i)));
+        hasher.push_word(word, chunk.len() as u32);
+    }
+    if bias {
+        hasher.push_word(orthant_code(F::one(), tol), 1);
+    }
+    hasher.finish()
+}
+
 /// Summarises every input row (row-major `B×K`), appending an input equal
-/// to 1 when `bias`, and gathers the per-feature statistics.
+/// to 1 when `bias`, and gathers the per-feature statistics. Each pass over
+/// a row is a simple loop without branches on the data, so it vectorises.
 pub(crate) fn summarize_rows<F: Element>(
     inputs: &[F],
     batch: usize,
@@ -84,99 +216,86 @@ pub(crate) fn summarize_rows<F: Element>(
 ) -> InputStats {
     rows.clear();
     rows.reserve(batch);
-    let mut sum = vec![0.0f64; fan_in];
-    let mut finite_count = vec![0usize; fan_in];
-    let mut positive = vec![0usize; fan_in];
-    let mut zero = vec![0usize; fan_in];
+    let mut feat = FeatureSums::new(fan_in);
     let mut non_finite = 0usize;
     let entries = fan_in + usize::from(bias);
     let sqrt_entries = (entries as f64).sqrt();
+    // A row without negative or non-finite entries has the all-positive
+    // orthant pattern (zeros count as positive): hash it once.
+    let positive_pattern = {
+        let ones = vec![F::one(); fan_in];
+        orthant_hash(&ones, bias, F::zero())
+    };
     for n in 0..batch {
         let a = &inputs[n * fan_in..(n + 1) * fan_in];
+        let finite = a.iter().fold(true, |ok, &x| ok & x.is_finite());
+        // For a finite row the extremes give the presence code too: some
+        // x > tol iff max a⁺ > tol, some x < −tol iff max |a⁻| > tol, some
+        // |x| ≤ tol iff min |a| ≤ tol.
+        let ext = if finite {
+            extremes(a)
+        } else {
+            (F::zero(), F::zero(), F::infinity())
+        };
+        let mut code = if finite {
+            sign::code(ext.0 > tol, ext.1 > tol, ext.2 <= tol, false)
+        } else {
+            sign::row_presence(a, tol)
+        };
+        if bias {
+            code |= sign::presence(F::one(), tol);
+        }
         let mut row = InputRow {
             max_pos: F::zero(),
             max_neg: F::zero(),
             min_abs: F::infinity(),
-            finite: true,
-            strictly_positive: true,
-            non_negative: true,
-            definite: true,
+            finite,
+            strictly_positive: code == sign::POSITIVE,
+            non_negative: code & (sign::NEGATIVE | sign::NON_FINITE) == 0,
+            definite: code & (sign::ZERO | sign::NON_FINITE) == 0,
             abs_cos_ones: f64::NAN,
-            pattern: (0, 0),
+            pattern: if code & (sign::NEGATIVE | sign::NON_FINITE) == 0 {
+                positive_pattern
+            } else {
+                orthant_hash(a, bias, tol)
+            },
         };
-        let mut hasher = PatternHasher::new();
-        let (mut s, mut ss) = (0.0f64, 0.0f64);
-        for (k, &x) in a.iter().enumerate() {
-            let sign = Sign::of(x, tol);
-            // A zero entry lies in both closed orthants: take the positive one
-            // (see `OrthantOccupancy`).
-            hasher.push(if sign == Sign::Zero {
-                Sign::Positive
-            } else {
-                sign
-            });
-            if x.is_finite() {
-                let v = x.to_f64();
-                s += v;
-                ss += v * v;
-                sum[k] += v;
-                finite_count[k] += 1;
-                let m = x.abs();
-                if m < row.min_abs {
-                    row.min_abs = m;
-                }
-                if x > F::zero() {
-                    positive[k] += 1;
-                    if x > row.max_pos {
-                        row.max_pos = x;
-                    }
-                } else if x < F::zero() {
-                    if m > row.max_neg {
-                        row.max_neg = m;
-                    }
-                } else {
-                    zero[k] += 1;
-                }
-            } else {
-                row.finite = false;
-                non_finite += 1;
+        if finite {
+            feat.add_finite(a);
+            let (mut max_pos, max_neg, mut min_abs) = ext;
+            let (mut s, mut ss) = sums(a);
+            if bias {
+                max_pos = max_pos.max(F::one());
+                min_abs = min_abs.min(F::one());
+                s += 1.0;
+                ss += 1.0;
             }
-            row.strictly_positive &= sign == Sign::Positive;
-            row.non_negative &= matches!(sign, Sign::Positive | Sign::Zero);
-            row.definite &= matches!(sign, Sign::Positive | Sign::Negative);
+            row.max_pos = max_pos;
+            row.max_neg = max_neg;
+            row.min_abs = min_abs;
+            if ss > 0.0 {
+                row.abs_cos_ones = s.abs() / (sqrt_entries * ss.sqrt());
+            }
+        } else {
+            non_finite += feat.add_with_non_finite(a);
         }
-        if bias {
-            let one = F::one();
-            let sign = Sign::of(one, tol);
-            hasher.push(if sign == Sign::Zero {
-                Sign::Positive
-            } else {
-                sign
-            });
-            s += 1.0;
-            ss += 1.0;
-            row.max_pos = row.max_pos.max(one);
-            row.min_abs = row.min_abs.min(one);
-            row.strictly_positive &= sign == Sign::Positive;
-            row.non_negative &= sign != Sign::Negative;
-            row.definite &= sign == Sign::Positive;
-        }
-        if row.finite && ss > 0.0 {
-            row.abs_cos_ones = s.abs() / (sqrt_entries * ss.sqrt());
-        }
-        row.pattern = hasher.finish();
         rows.push(row);
     }
-    let share = |c: &[usize]| -> Vec<f64> { c.iter().map(|&c| c as f64 / batch as f64).collect() };
-    let mean = sum
+    let share =
+        |c: &[u32]| -> Vec<f64> { c.iter().map(|&c| f64::from(c) / batch as f64).collect() };
+    let mean = feat
+        .sum
         .iter()
-        .zip(&finite_count)
-        .map(|(&s, &n)| if n > 0 { s / n as f64 } else { 0.0 })
+        .zip(&feat.non_finite)
+        .map(|(&s, &bad)| {
+            let n = batch - bad as usize;
+            if n > 0 { s / n as f64 } else { 0.0 }
+        })
         .collect();
     InputStats {
         mean,
-        positive_share: share(&positive),
-        zero_share: share(&zero),
+        positive_share: share(&feat.positive),
+        zero_share: share(&feat.zero),
         non_finite,
     }
 }

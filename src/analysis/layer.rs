@@ -15,7 +15,8 @@ use super::report::{
     CategoryCounts, DeltaBalance, InputSource, LayerReport, NeuronReport, OrthantOccupancy,
     Precondition, TheoremCheck,
 };
-use super::sign::{Sign, SignCategory, SignCounts};
+use super::sign::{SignCategory, presence, row_presence};
+use super::tally::{Tallies, codes_of_example, moves};
 
 /// A layer's matrices as borrowed slices (row-major), whatever they came from.
 pub(crate) struct LayerData<'a, F> {
@@ -86,37 +87,6 @@ fn batch_rows<F: Element>(d: &LayerData<'_, F>) -> Vec<F> {
     g
 }
 
-/// `Δᵀ` (J×B) from `Δ` (B×J), in tiles, so that each neuron's deltas are
-/// contiguous for the per-neuron pass.
-fn transpose_into<F: Element>(deltas: &[F], batch: usize, fan_out: usize, out: &mut Vec<F>) {
-    const TILE: usize = 32;
-    out.clear();
-    out.resize(batch * fan_out, F::zero());
-    for n0 in (0..batch).step_by(TILE) {
-        for j0 in (0..fan_out).step_by(TILE) {
-            for n in n0..(n0 + TILE).min(batch) {
-                for j in j0..(j0 + TILE).min(fan_out) {
-                    out[j * batch + n] = deltas[n * fan_out + j];
-                }
-            }
-        }
-    }
-}
-
-/// Whether the row of an input meeting the (weak) precondition `a_n ≥ 0` is
-/// coherent with `sign(δ)`: its non-zero entries carry `δ`'s sign. Zeros are
-/// allowed: they come from zero inputs (ReLU) or from products that vanish
-/// under the tolerance.
-#[inline]
-fn coherent_with_delta<F: Element>(cat: SignCategory, d: F) -> bool {
-    match cat.sign() {
-        Some(Sign::Zero) => true,
-        Some(Sign::Positive) => d > F::zero(),
-        Some(Sign::Negative) => d < F::zero(),
-        Some(Sign::NonFinite) | None => false,
-    }
-}
-
 /// The whole per-layer analysis. `tol` is the tolerance in `F`, `tol_f64`
 /// the same for the report.
 pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f64) -> LayerReport {
@@ -134,59 +104,56 @@ pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f6
         }
     };
 
-    let mut by_neuron = Vec::new();
-    transpose_into(d.deltas, b, j, &mut by_neuron);
-
     let mut neurons = Vec::with_capacity(j);
     let mut per_example = CategoryCounts::default();
     let mut batch_cats = CategoryCounts::default();
     let mut delta_all = DeltaBalance::default();
     let mut theorem = TheoremCheck::default();
     let (mut cos_sum_all, mut cos_n_all) = (0.0f64, 0usize);
+
+    // Example by example: Δ's rows are contiguous, so the codes of all J
+    // neurons and their counters are plain loops over j.
+    let need_bias_sums = d.bias && g_bias.is_none();
+    let mut bias_sums = vec![F::zero(); if need_bias_sums { j } else { 0 }];
+    let mut tallies = Tallies::new(j);
+    let mut codes = vec![0u8; b * j];
+    for (n, row) in rows.iter().enumerate() {
+        let deltas = &d.deltas[n * j..(n + 1) * j];
+        let out = &mut codes[n * j..(n + 1) * j];
+        codes_of_example(row, deltas, tol, entries == 0, out);
+        tallies.add_example(row, out);
+        for (s, &x) in bias_sums.iter_mut().zip(deltas) {
+            *s += x;
+        }
+    }
+
     for jj in 0..j {
-        let mut counts = CategoryCounts::default();
-        let mut delta = DeltaBalance::default();
-        let (mut cos_sum, mut cos_n) = (0.0f64, 0usize);
-        let mut violations = 0usize;
-        let mut bias_sum = F::zero();
         orthants.reset();
-        let column = &by_neuron[jj * b..(jj + 1) * b];
-        for (n, (r, &dv)) in rows.iter().zip(column).enumerate() {
-            bias_sum += dv;
-            match Sign::of(dv, tol) {
-                Sign::Positive => delta.positive += 1,
-                Sign::Negative => delta.negative += 1,
-                Sign::Zero => delta.zero += 1,
-                Sign::NonFinite => delta.non_finite += 1,
-            }
-            let cat = r.category_times(dv, tol, entries);
-            counts.add(cat);
-            if !matches!(cat, SignCategory::Zero | SignCategory::NonFinite) {
-                orthants.visit(n, dv > F::zero());
-                if !r.abs_cos_ones.is_nan() {
-                    cos_sum += r.abs_cos_ones;
-                    cos_n += 1;
-                }
-            }
-            if r.non_negative && r.finite && cat != SignCategory::NonFinite {
-                theorem.rows_checked += 1;
-                if !coherent_with_delta(cat, dv) {
-                    violations += 1;
-                }
-            }
-        }
-        let mut batch_signs = SignCounts::default();
-        for &x in &g[jj * k..(jj + 1) * k] {
-            batch_signs.add(Sign::of(x, tol));
-        }
+        orthants.visit_column(&codes, jj, j, moves);
+        let bias_sum = if need_bias_sums {
+            bias_sums[jj]
+        } else {
+            F::zero()
+        };
+        let at = |v: &Vec<u32>| v[jj] as usize;
+        let (cos_sum, cos_n) = (tallies.cos_sum[jj], at(&tallies.cos_n));
+        let (checked, violations) = (at(&tallies.checked), at(&tallies.violations));
+        let mut code = row_presence(&g[jj * k..(jj + 1) * k], tol);
         if d.bias {
-            let gb = g_bias.map_or(bias_sum, |gb| gb[jj]);
-            batch_signs.add(Sign::of(gb, tol));
+            code |= presence(g_bias.map_or(bias_sum, |gb| gb[jj]), tol);
         }
-        let batch_row = batch_signs.category();
+        let batch_row = SignCategory::from_code(code);
+        let counts = CategoryCounts::from_array(tallies.categories.each_ref().map(at));
+        let delta = DeltaBalance {
+            positive: at(&tallies.deltas[0]),
+            negative: at(&tallies.deltas[1]),
+            zero: at(&tallies.deltas[2]),
+            non_finite: at(&tallies.deltas[3]),
+        };
         batch_cats.add(batch_row);
         per_example.merge(&counts);
         delta_all.merge(&delta);
+        theorem.rows_checked += checked;
         theorem.violations += violations;
         cos_sum_all += cos_sum;
         cos_n_all += cos_n;
@@ -380,14 +347,11 @@ impl GradientSignAnalyzer {
         }
         Ok((0..fan_out)
             .map(|j| {
-                let mut c = SignCounts::default();
-                for &x in &g[j * fan_in..(j + 1) * fan_in] {
-                    c.add(Sign::of(x, tol));
-                }
+                let mut code = row_presence(&g[j * fan_in..(j + 1) * fan_in], tol);
                 if data.bias {
-                    c.add(Sign::of(bias_sums[j], tol));
+                    code |= presence(bias_sums[j], tol);
                 }
-                c.category()
+                SignCategory::from_code(code)
             })
             .collect())
     }

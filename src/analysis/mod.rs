@@ -46,9 +46,11 @@ mod orthants;
 mod per_sample;
 mod report;
 mod sign;
+mod tally;
 
 pub use analyzer::{AnalyzerConfig, GradientSignAnalyzer, LayerSelection, SATURATION_THRESHOLD};
 pub use diagnosis::{Cause, Caveat, Diagnosis, Evidence, Fix, LayerDiagnosis, Verdict};
+pub use per_sample::PerSampleGradients;
 pub use report::{
     CategoryCounts, DeltaBalance, InputSource, InputStats, LayerReport, NetworkReport,
     NeuronReport, NeuronTable, OrthantOccupancy, Precondition, Saturation, TheoremCheck,

@@ -8,10 +8,14 @@
 //! `O(B)` per neuron with a bitset of `2B` bits reused for every neuron,
 //! never a set per neuron and never a `B×J×K` tensor.
 
+#[cfg(test)]
 use super::sign::Sign;
 
 /// 2-bit codes chosen so that negating a pattern swaps the two bits of every
 /// code: positive `01` ↔ negative `10`; zero `00` and non-finite `11` stay.
+/// (The analysis packs inputs' codes directly, zeros taken as positive: see
+/// `input_rows::orthant_code`.)
+#[cfg(test)]
 const fn code(s: Sign) -> u64 {
     match s {
         Sign::Zero => 0b00,
@@ -69,13 +73,33 @@ impl PatternHasher {
     }
 
     /// Appends one sign.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn push(&mut self, s: Sign) {
         self.word |= code(s) << (2 * self.filled);
         self.filled += 1;
         self.len += 1;
         if self.filled == 32 {
             self.flush();
+        }
+    }
+
+    /// Appends `len ≤ 32` signs already packed as 2-bit codes (code `i` in
+    /// bits `2i..2i+2`): a whole word at once when the current word is empty.
+    #[inline]
+    pub(crate) fn push_word(&mut self, word: u64, len: u32) {
+        if self.filled == 0 && len == 32 {
+            self.word = word;
+            self.len += 32;
+            self.flush();
+            return;
+        }
+        for i in 0..len {
+            self.word |= ((word >> (2 * i)) & 3) << (2 * self.filled);
+            self.filled += 1;
+            self.len += 1;
+            if self.filled == 32 {
+                self.flush();
+            }
         }
     }
 
@@ -94,15 +118,18 @@ impl PatternHasher {
 pub(crate) struct OrthantCounter {
     /// For each example, the number of its pattern and of the negation.
     ids: Vec<(u32, u32)>,
+    /// One bit per orthant number, plus a last one where rows that visit no
+    /// orthant are marked (so that marking needs no branch).
     visited: Vec<u64>,
-    count: usize,
+    /// The number of the extra slot.
+    sink: usize,
     /// Examples sharing the most frequent definite pattern.
     modal: usize,
 }
 
 impl OrthantCounter {
-    /// Numbers the patterns `(hash, negated hash)` of every example;
-    /// `definite[n]` says whether example `n` has no zero or non-finite entry.
+    /// Numbers the patterns `(hash, negated hash)` of every example, each
+    /// given with whether it is definite (no zero or non-finite entry).
     pub(crate) fn new(patterns: impl Iterator<Item = ((u64, u64), bool)> + Clone) -> Self {
         let mut all: Vec<u64> = patterns.clone().flat_map(|((p, q), _)| [p, q]).collect();
         all.sort_unstable();
@@ -118,10 +145,11 @@ impl OrthantCounter {
             }
         }
         let modal = frequency.iter().copied().max().unwrap_or(0) as usize;
+        let sink = all.len();
         OrthantCounter {
             ids,
-            visited: vec![0; all.len().div_ceil(64)],
-            count: 0,
+            visited: vec![0; (sink + 1).div_ceil(64)],
+            sink,
             modal,
         }
     }
@@ -135,26 +163,52 @@ impl OrthantCounter {
     #[inline]
     pub(crate) fn reset(&mut self) {
         self.visited.iter_mut().for_each(|w| *w = 0);
-        self.count = 0;
     }
 
     /// Records the row of example `n` whose `δ` is positive (`true`) or
-    /// negative (`false`).
+    /// negative (`false`), if it `moves` (is neither zero nor non-finite).
     #[inline]
-    pub(crate) fn visit(&mut self, n: usize, delta_positive: bool) {
+    pub(crate) fn visit(&mut self, n: usize, delta_positive: bool, moves: bool) {
         let (p, q) = self.ids[n];
         let id = if delta_positive { p } else { q } as usize;
-        let (word, bit) = (id / 64, 1u64 << (id % 64));
-        if self.visited[word] & bit == 0 {
-            self.visited[word] |= bit;
-            self.count += 1;
+        let id = if moves { id } else { self.sink };
+        self.visited[id / 64] |= 1u64 << (id % 64);
+    }
+
+    /// Marks the rows of every example for one neuron, from the code bytes
+    /// of its column `j` in a B×`stride` code matrix (bit 4: `δ > 0`) and
+    /// whether each row moves. When all orthant numbers fit in one word,
+    /// the bits gather in a register instead of memory.
+    #[inline]
+    pub(crate) fn visit_column(
+        &mut self,
+        codes: &[u8],
+        j: usize,
+        stride: usize,
+        moves: impl Fn(u8) -> bool,
+    ) {
+        let column = codes[j..].iter().step_by(stride);
+        if self.sink < 64 {
+            let mut word = 0u64;
+            for (&(p, q), &code) in self.ids.iter().zip(column) {
+                let id = if code & 16 != 0 { p } else { q } as usize;
+                let id = if moves(code) { id } else { self.sink };
+                word |= 1u64 << id;
+            }
+            self.visited[0] |= word;
+        } else {
+            for (n, &code) in column.enumerate() {
+                self.visit(n, code & 16 != 0, moves(code));
+            }
         }
     }
 
     /// Distinct orthants visited since the last [`reset`](Self::reset).
     #[inline]
     pub(crate) fn visited(&self) -> usize {
-        self.count
+        let marked: u32 = self.visited.iter().map(|w| w.count_ones()).sum();
+        let sink = (self.visited[self.sink / 64] >> (self.sink % 64)) & 1;
+        (marked - sink as u32) as usize
     }
 }
 
@@ -188,6 +242,29 @@ mod tests {
     }
 
     #[test]
+    fn packed_words_hash_like_single_signs() {
+        use Sign::*;
+        let signs: Vec<Sign> = (0..45)
+            .map(|i| [Positive, Negative, NonFinite][i % 3])
+            .collect();
+        let mut packed = PatternHasher::new();
+        for chunk in signs.chunks(32) {
+            let word = chunk
+                .iter()
+                .enumerate()
+                .fold(0u64, |w, (i, &s)| w | (code(s) << (2 * i)));
+            packed.push_word(word, chunk.len() as u32);
+        }
+        packed.push_word(code(Negative), 1);
+        let mut one_by_one = PatternHasher::new();
+        signs
+            .iter()
+            .chain([&Negative])
+            .for_each(|&s| one_by_one.push(s));
+        assert_eq!(packed.finish(), one_by_one.finish());
+    }
+
+    #[test]
     fn patterns_of_different_lengths_differ() {
         // Zero codes are 00: without the length, [0] and [0, 0] would collide.
         assert_ne!(hash(&[Sign::Zero]).0, hash(&[Sign::Zero, Sign::Zero]).0);
@@ -203,10 +280,12 @@ mod tests {
         ];
         let mut c = OrthantCounter::new(rows.iter().copied());
         c.reset();
-        c.visit(0, true);
-        c.visit(1, false);
+        c.visit(0, true, true);
+        c.visit(1, false, true);
         assert_eq!(c.visited(), 1);
-        c.visit(1, true);
+        c.visit(1, true, true);
+        assert_eq!(c.visited(), 2);
+        c.visit(0, false, false); // a zero row visits nothing
         assert_eq!(c.visited(), 2);
         c.reset();
         assert_eq!(c.visited(), 0);

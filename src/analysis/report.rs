@@ -61,6 +61,19 @@ impl CategoryCounts {
         }
     }
 
+    /// Counts in [`SignCategory::ALL`] order.
+    pub fn from_array(c: [usize; 7]) -> Self {
+        CategoryCounts {
+            positive: c[0],
+            negative: c[1],
+            weakly_positive: c[2],
+            weakly_negative: c[3],
+            zero: c[4],
+            mixed: c[5],
+            non_finite: c[6],
+        }
+    }
+
     /// The count of one category.
     pub fn get(&self, c: SignCategory) -> usize {
         let mut copy = *self;
