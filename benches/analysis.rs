@@ -7,36 +7,9 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::data::bench_data;
+use gradsign::loss::{self, Reduction};
 use gradsign::optim::{Optimizer, Sgd};
-use gradsign::{Gradients, Tape, Var};
-
-/// Softmax cross-entropy, summed over the batch or averaged, with the
-/// row maximum held constant (see the `workloads` example).
-fn softmax_cross_entropy<'t>(logits: Var<'t, f32>, labels: &[usize], mean: bool) -> Var<'t, f32> {
-    let tape = logits.tape();
-    let (b, c) = (labels.len(), logits.dims()[1]);
-    let (max, mask) = logits.with_value(|z| {
-        let max: Vec<f32> = z
-            .chunks_exact(c)
-            .map(|r| r.iter().copied().fold(f32::NEG_INFINITY, f32::max))
-            .collect();
-        let mut mask = vec![0.0f32; b * c];
-        for (n, &y) in labels.iter().enumerate() {
-            mask[n * c + y] = 1.0;
-        }
-        (max, mask)
-    });
-    let m = tape.constant_from_slice(&max, &[b, 1]).unwrap();
-    let mask = tape.constant_from_slice(&mask, &[b, c]).unwrap();
-    let shifted = logits - m;
-    let lse = shifted.exp().sum_axis(1, true).unwrap().ln();
-    let total = -((shifted - lse) * mask).sum();
-    if mean {
-        total * (1.0 / b as f32)
-    } else {
-        total
-    }
-}
+use gradsign::{Gradients, Tape};
 
 fn w4(c: &mut Criterion) {
     let w3 = bench_data::w3::<f32>();
@@ -50,7 +23,8 @@ fn w4(c: &mut Criterion) {
                 tape.clear();
                 let x = tape.constant(&w3.x);
                 let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
-                softmax_cross_entropy(out, &w3.labels, false)
+                loss::softmax_cross_entropy(out, &w3.labels, Reduction::Sum)
+                    .expect("W3 labels")
                     .backward_into(&mut grads)
                     .unwrap();
                 per_sample.compute(&trace, &grads).unwrap();
@@ -66,7 +40,8 @@ fn w5(c: &mut Criterion) {
     let tape = Tape::<f32>::new();
     let x = tape.constant(&w3.x);
     let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
-    let grads = softmax_cross_entropy(out, &w3.labels, true)
+    let grads = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
+        .expect("W3 labels")
         .backward()
         .unwrap();
     c.bench_function("W5 report alone", |bench| {
@@ -88,7 +63,8 @@ fn w5(c: &mut Criterion) {
                 tape.clear();
                 let x = tape.constant(&w3.x);
                 let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
-                softmax_cross_entropy(out, &w3.labels, true)
+                loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
+                    .expect("W3 labels")
                     .backward_into(&mut grads)
                     .unwrap();
                 if report {

@@ -13,8 +13,9 @@ use std::time::Instant;
 
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::data::bench_data;
+use gradsign::loss::{self, Reduction};
 use gradsign::optim::{Optimizer, Sgd};
-use gradsign::{Gradients, Tape, Var};
+use gradsign::{Gradients, Tape};
 
 /// SplitMix64 exactly as BENCH.md specifies.
 struct SplitMix64(u64);
@@ -158,39 +159,6 @@ fn w1(peer: &str) {
     );
 }
 
-/// Softmax cross-entropy of `logits` (B × C) against `labels`, summed over
-/// the batch (each example's Δ is then its own gradient) or averaged:
-/// `ℓ_n = ln Σ_c e^{z_nc − m_n} − (z_{n,y_n} − m_n)` with `m_n = max_c z_nc`
-/// held constant (it changes neither the value nor the gradient).
-fn softmax_cross_entropy<'t>(logits: Var<'t, f32>, labels: &[usize], mean: bool) -> Var<'t, f32> {
-    let tape = logits.tape();
-    let c = logits.dims()[1];
-    let b = labels.len();
-    let (max, mask) = logits.with_value(|z| {
-        let max: Vec<f32> = z
-            .chunks_exact(c)
-            .map(|r| r.iter().copied().fold(f32::NEG_INFINITY, f32::max))
-            .collect();
-        let mut mask = vec![0.0f32; b * c];
-        for (n, &y) in labels.iter().enumerate() {
-            mask[n * c + y] = 1.0;
-        }
-        (max, mask)
-    });
-    let m = tape.constant_from_slice(&max, &[b, 1]).expect("b values");
-    let mask = tape
-        .constant_from_slice(&mask, &[b, c])
-        .expect("b·c values");
-    let shifted = logits - m;
-    let lse = shifted.exp().sum_axis(1, true).expect("axis 1").ln();
-    let total = -((shifted - lse) * mask).sum();
-    if mean {
-        total * (1.0 / b as f32)
-    } else {
-        total
-    }
-}
-
 /// Runs `f` `warmup` times, then times `reps` calls (seconds).
 fn time_reps(warmup: usize, reps: usize, mut f: impl FnMut()) -> Vec<f64> {
     for _ in 0..warmup {
@@ -215,15 +183,16 @@ fn w4(peer: &str, threads: usize) {
     tape.set_threads(threads);
     let mut grads = Gradients::new();
     let mut per_sample = PerSampleGradients::new().with_threads(threads);
-    let run =
-        |tape: &mut Tape<f32>, grads: &mut Gradients<f32>, ps: &mut PerSampleGradients<f32>| {
-            tape.clear();
-            let x = tape.constant(&w3.x);
-            let (out, trace) = w3.mlp.forward(tape, x).expect("W3 shapes");
-            let loss = softmax_cross_entropy(out, &w3.labels, false);
-            loss.backward_into(grads).expect("scalar loss");
-            ps.compute(&trace, grads).expect("traced layers");
-        };
+    let run = |tape: &mut Tape<f32>,
+               grads: &mut Gradients<f32>,
+               ps: &mut PerSampleGradients<f32>| {
+        tape.clear();
+        let x = tape.constant(&w3.x);
+        let (out, trace) = w3.mlp.forward(tape, x).expect("W3 shapes");
+        let l = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Sum).expect("W3 labels");
+        l.backward_into(grads).expect("scalar loss");
+        ps.compute(&trace, grads).expect("traced layers");
+    };
     run(&mut tape, &mut grads, &mut per_sample);
     let row0: f64 = (0..per_sample.len())
         .map(|l| {
@@ -262,7 +231,8 @@ fn w4(peer: &str, threads: usize) {
     tape.clear();
     let x = tape.constant(&w3.x);
     let (out, trace) = w3.mlp.forward(&tape, x).expect("W3 shapes");
-    softmax_cross_entropy(out, &w3.labels, false)
+    loss::softmax_cross_entropy(out, &w3.labels, Reduction::Sum)
+        .expect("W3 labels")
         .backward_into(&mut grads)
         .expect("scalar loss");
     let mut fill: Vec<f64> = time_reps(3, 30, || {
@@ -294,8 +264,8 @@ fn w5(peer: &str, threads: usize) {
         tape.clear();
         let x = tape.constant(&w3.x);
         let (out, trace) = w3.mlp.forward(tape, x).expect("W3 shapes");
-        let loss = softmax_cross_entropy(out, &w3.labels, true);
-        loss.backward_into(&mut grads).expect("scalar loss");
+        let l = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean).expect("W3 labels");
+        l.backward_into(&mut grads).expect("scalar loss");
         let mut analysis = 0.0;
         if report {
             let t0 = Instant::now();
@@ -311,7 +281,7 @@ fn w5(peer: &str, threads: usize) {
         step(i % 2 == 1, &mut tape);
     }
     let (mut plain, mut reported, mut analysis) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..80 {
+    for i in 0..200 {
         let t0 = Instant::now();
         let a = step(i % 2 == 1, &mut tape);
         let dt = t0.elapsed().as_secs_f64() * 1e3;
@@ -322,8 +292,8 @@ fn w5(peer: &str, threads: usize) {
             plain.push(dt);
         }
     }
-    let (p, _, _) = summarize(&mut plain.clone());
-    let (r, _, _) = summarize(&mut reported.clone());
+    let (p, p_min, _) = summarize(&mut plain.clone());
+    let (r, r_min, _) = summarize(&mut reported.clone());
     result(
         "W5-step",
         peer,
@@ -345,9 +315,11 @@ fn w5(peer: &str, threads: usize) {
         "ms",
         "GradientSignAnalyzer::analyze alone",
     );
+    // On a noisy machine the minima are the steadier figures (BENCH.md).
     println!(
-        "RESULT W5-ratio {peer} {:.3} ratio step-with-report/step target<=1.5",
-        r / p
+        "RESULT W5-ratio {peer} {:.3} ratio min={:.3} step-with-report/step (medians; min: of the minima) target<=1.5",
+        r / p,
+        r_min / p_min
     );
 }
 

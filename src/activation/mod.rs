@@ -1,80 +1,92 @@
-//! Activation functions: each a differentiable element-wise op, and a value
-//! of the [`Activation`] enum that layers take.
+//! Activation functions: each a differentiable element-wise op ([`UnaryOp`],
+//! value beside derivative) with a `Var` method, and a value of the
+//! [`Activation`] enum that layers take, carrying the analytic facts the sign
+//! analysis reasons with.
+//!
+//! | activation | `f(x)` | output range | one-signed | zero-centred |
+//! | --- | --- | --- | --- | --- |
+//! | identity | `x` | (−∞, ∞) | no | yes |
+//! | sigmoid | `1/(1 + e⁻ˣ)` | (0, 1) | strictly positive | no |
+//! | centred sigmoid | `σ(x) − ½ = ½·tanh(x/2)` | (−½, ½) | no | yes |
+//! | tanh | `tanh x` | (−1, 1) | no | yes |
+//! | LeCun tanh | `1.7159·tanh(2x/3)` | (−1.7159, 1.7159) | no | yes |
+//! | softsign | `x/(1 + \|x\|)` | (−1, 1) | no | yes |
+//! | hard tanh | `clamp(x, −1, 1)` | [−1, 1] | no | yes |
+//! | hard sigmoid | `clamp(x/6 + ½, 0, 1)` | [0, 1] | non-negative | no |
+//! | ReLU | `max(x, 0)` | [0, ∞) | non-negative | no |
+//! | leaky ReLU (α) | `x` or `αx` | (−∞, ∞) | no | no |
+//! | ELU (α) | `x` or `α(eˣ − 1)` | (−α, ∞) | no | no |
+//! | SELU | `λx` or `λα(eˣ − 1)` | (−1.7581, ∞) | no | no |
+//! | softplus (β) | `ln(1 + e^{βx})/β` | (0, ∞) | strictly positive | no |
+//! | GELU | `x·Φ(x)` | [−0.16997, ∞) | no | no |
+//! | GELU (tanh) | `½x(1 + tanh(√(2/π)(x + 0.044715x³)))` | [−0.17004, ∞) | no | no |
+//! | SiLU / swish | `x·σ(x)` | [−0.27846, ∞) | no | no |
+//! | mish | `x·tanh(ln(1 + eˣ))` | [−0.30884, ∞) | no | no |
+//!
+//! `softmax` and `log_softmax` along an axis are [`Var`] methods (they are
+//! not element-wise, so they have no enum value; a classifier's last layer
+//! is `Identity` followed by a loss on logits, see [`crate::loss`]).
+//!
+//! Every function is stable over the whole finite `f32`/`f64` range
+//! (`sigmoid(−1000) = 0` without overflow, `softplus(1000) = 1000`), and
+//! where it is cheaper and stable the derivative is read from the output.
+
+use std::fmt;
 
 use crate::autodiff::{Params, Var};
 use crate::element::Element;
 use crate::error::Result;
 use crate::ops::UnaryOp;
+use crate::ops::unary::TanhOp;
 
-/// The logistic sigmoid `σ(x) = 1/(1 + e⁻ˣ)`; `σ'(x) = σ(x)(1 − σ(x))`,
-/// read from the output. Stable for every finite `x`: `σ(−1000) = 0`.
-pub struct SigmoidOp;
-impl<F: Element> UnaryOp<F> for SigmoidOp {
-    const NAME: &'static str = "sigmoid";
-    #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
-        if x >= F::zero() {
-            (F::one() + (-x).exp()).recip()
-        } else {
-            let e = x.exp();
-            e / (F::one() + e)
+/// Generates, for each parameterless op, a method that panics only in
+/// checked mode and its `try_` twin.
+macro_rules! activation_methods {
+    ($($(#[$doc:meta])* $name:ident, $try:ident, $op:ty;)*) => {
+        impl<'t, F: $crate::element::Element> $crate::autodiff::Var<'t, F> {
+            $(
+                $(#[$doc])*
+                ///
+                /// # Panics
+                /// Only in checked mode, on a non-finite output; the `try_`
+                /// twin returns that error.
+                #[track_caller]
+                pub fn $name(self) -> $crate::autodiff::Var<'t, F> {
+                    self.unary::<$op>($crate::autodiff::Params::none())
+                }
+
+                $(#[$doc])*
+                ///
+                /// # Errors
+                /// [`Error::NonFinite`](crate::Error::NonFinite) in checked
+                /// mode, on a non-finite output.
+                pub fn $try(self) -> $crate::error::Result<$crate::autodiff::Var<'t, F>> {
+                    self.try_unary::<$op>($crate::autodiff::Params::none())
+                }
+            )*
         }
-    }
-    #[inline]
-    fn df(_: F, y: F, _: &Params<F>) -> F {
-        y * (F::one() - y)
-    }
+    };
 }
 
-/// The rectifier `max(x, 0)`; derivative 1 for `x > 0`, 0 for `x ≤ 0` (a
-/// kink at 0). Outputs are non-negative with exact zeros.
-pub struct ReluOp;
-impl<F: Element> UnaryOp<F> for ReluOp {
-    const NAME: &'static str = "relu";
-    #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
-        if x > F::zero() { x } else { x * F::zero() }
-    }
-    #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
-        if x > F::zero() {
-            F::one()
-        } else if x.is_nan() {
-            x
-        } else {
-            F::zero()
-        }
-    }
-}
+mod gated;
+mod properties;
+mod quadrature;
+mod rectifiers;
+mod sigmoidal;
+mod softmax;
 
-impl<'t, F: Element> Var<'t, F> {
-    /// The logistic sigmoid ([`SigmoidOp`]).
-    ///
-    /// ```
-    /// let tape = gradsign::Tape::<f64>::new();
-    /// assert_eq!(tape.var_scalar(0.0).sigmoid().item()?, 0.5);
-    /// assert_eq!(tape.var_scalar(-1000.0).sigmoid().item()?, 0.0);
-    /// # Ok::<(), gradsign::Error>(())
-    /// ```
-    ///
-    /// # Panics
-    /// Only in checked mode, on a non-finite output.
-    #[track_caller]
-    pub fn sigmoid(self) -> Var<'t, F> {
-        self.unary::<SigmoidOp>(Params::none())
-    }
+pub use gated::{GeluOp, GeluTanhOp, MishOp, SiluOp};
+pub use properties::{GaussianMoments, Interval, OutputSign};
+pub use rectifiers::{EluOp, LeakyReluOp, ReluOp, SELU_ALPHA, SELU_LAMBDA, SeluOp, SoftplusOp};
+pub use sigmoidal::{
+    CentredSigmoidOp, HardSigmoidOp, HardTanhOp, LECUN_TANH_GAIN, LECUN_TANH_SCALE, LecunTanhOp,
+    SigmoidOp, SoftsignOp,
+};
+pub(crate) use softmax::shifted;
 
-    /// The rectifier ([`ReluOp`]).
-    ///
-    /// # Panics
-    /// Only in checked mode, on a non-finite output.
-    #[track_caller]
-    pub fn relu(self) -> Var<'t, F> {
-        self.unary::<ReluOp>(Params::none())
-    }
-}
-
-/// An activation function, as layers take it.
+/// An activation function, as layers take it. Parameterised ones carry their
+/// parameter (`LeakyRelu(α)`, `Elu(α)`, `Softplus(β)`), checked by
+/// [`validate`](Self::validate) and [`apply`](Self::apply).
 ///
 /// ```
 /// use gradsign::{activation::Activation, Tape};
@@ -82,6 +94,8 @@ impl<'t, F: Element> Var<'t, F> {
 /// let x = tape.var_scalar(0.0);
 /// assert_eq!(Activation::Sigmoid.apply(x)?.item()?, 0.5);
 /// assert_eq!(Activation::Tanh.apply(x)?.item()?, 0.0);
+/// assert_eq!(Activation::LeakyRelu(0.01).to_string(), "leaky_relu(α = 0.01)");
+/// assert!(Activation::Softplus(-1.0).apply(x).is_err());
 /// # Ok::<(), gradsign::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -90,25 +104,195 @@ impl<'t, F: Element> Var<'t, F> {
 pub enum Activation {
     /// `f(x) = x`.
     Identity,
-    /// The logistic sigmoid.
+    /// The logistic sigmoid ([`SigmoidOp`]).
     Sigmoid,
-    /// The hyperbolic tangent.
+    /// The hyperbolic tangent ([`TanhOp`]).
     Tanh,
-    /// The rectifier.
+    /// The rectifier ([`ReluOp`]).
     Relu,
+    /// The leaky rectifier with slope `α ≥ 0` for `x ≤ 0` ([`LeakyReluOp`]).
+    LeakyRelu(f64),
+    /// The exponential linear unit with `α ≥ 0` ([`EluOp`]).
+    Elu(f64),
+    /// The scaled ELU ([`SeluOp`]).
+    Selu,
+    /// GELU, exact erf form ([`GeluOp`]).
+    Gelu,
+    /// GELU, tanh approximation ([`GeluTanhOp`]).
+    GeluTanh,
+    /// SiLU, also called swish ([`SiluOp`]).
+    Silu,
+    /// Softplus with sharpness `β > 0` ([`SoftplusOp`]).
+    Softplus(f64),
+    /// Softsign ([`SoftsignOp`]).
+    Softsign,
+    /// The hard tanh ([`HardTanhOp`]).
+    HardTanh,
+    /// The hard sigmoid ([`HardSigmoidOp`]).
+    HardSigmoid,
+    /// Mish ([`MishOp`]).
+    Mish,
+    /// LeCun's scaled tanh `1.7159·tanh(2x/3)` ([`LecunTanhOp`]).
+    LecunTanh,
+    /// The centred sigmoid `σ(x) − ½` ([`CentredSigmoidOp`]).
+    CentredSigmoid,
 }
 
 impl Activation {
-    /// Applies the activation to a variable.
+    /// One value of every variant, with the usual parameters (leaky ReLU
+    /// α = 0.01, ELU α = 1, softplus β = 1): for tables and tests.
+    pub const ALL: [Activation; 17] = [
+        Activation::Identity,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::LeakyRelu(0.01),
+        Activation::Elu(1.0),
+        Activation::Selu,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+        Activation::Softplus(1.0),
+        Activation::Softsign,
+        Activation::HardTanh,
+        Activation::HardSigmoid,
+        Activation::Mish,
+        Activation::LecunTanh,
+        Activation::CentredSigmoid,
+    ];
+
+    /// The activation's name, as its op is named on the tape (`"sigmoid"`,
+    /// `"leaky_relu"`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::LeakyRelu(_) => "leaky_relu",
+            Activation::Elu(_) => "elu",
+            Activation::Selu => "selu",
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
+            Activation::Silu => "silu",
+            Activation::Softplus(_) => "softplus",
+            Activation::Softsign => "softsign",
+            Activation::HardTanh => "hard_tanh",
+            Activation::HardSigmoid => "hard_sigmoid",
+            Activation::Mish => "mish",
+            Activation::LecunTanh => "lecun_tanh",
+            Activation::CentredSigmoid => "centred_sigmoid",
+        }
+    }
+
+    /// Checks the parameter: `α` finite and `≥ 0` for leaky ReLU and ELU,
+    /// `β` finite and `> 0` for softplus.
     ///
     /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
+    /// activation and the value.
+    pub fn validate(self) -> Result<()> {
+        match self {
+            Activation::LeakyRelu(a) => rectifiers::check_alpha("leaky_relu", a),
+            Activation::Elu(a) => rectifiers::check_alpha("elu", a),
+            Activation::Softplus(b) => rectifiers::check_beta(b),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies the activation to a variable (the identity records nothing
+    /// and returns `x`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an
+    /// invalid parameter (see [`validate`](Self::validate));
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
     pub fn apply<'t, F: Element>(self, x: Var<'t, F>) -> Result<Var<'t, F>> {
+        self.validate()?;
+        let none = Params::none();
+        let p = |a: f64| Params::scalar(F::from_f64(a));
         match self {
             Activation::Identity => Ok(x),
-            Activation::Sigmoid => x.try_unary::<SigmoidOp>(Params::none()),
-            Activation::Tanh => x.try_tanh(),
-            Activation::Relu => x.try_unary::<ReluOp>(Params::none()),
+            Activation::Sigmoid => x.try_unary::<SigmoidOp>(none),
+            Activation::Tanh => x.try_unary::<TanhOp>(none),
+            Activation::Relu => x.try_unary::<ReluOp>(none),
+            Activation::LeakyRelu(a) => x.try_unary::<LeakyReluOp>(p(a)),
+            Activation::Elu(a) => x.try_unary::<EluOp>(p(a)),
+            Activation::Selu => x.try_unary::<SeluOp>(none),
+            Activation::Gelu => x.try_unary::<GeluOp>(none),
+            Activation::GeluTanh => x.try_unary::<GeluTanhOp>(none),
+            Activation::Silu => x.try_unary::<SiluOp>(none),
+            Activation::Softplus(b) => x.try_unary::<SoftplusOp>(p(b)),
+            Activation::Softsign => x.try_unary::<SoftsignOp>(none),
+            Activation::HardTanh => x.try_unary::<HardTanhOp>(none),
+            Activation::HardSigmoid => x.try_unary::<HardSigmoidOp>(none),
+            Activation::Mish => x.try_unary::<MishOp>(none),
+            Activation::LecunTanh => x.try_unary::<LecunTanhOp>(none),
+            Activation::CentredSigmoid => x.try_unary::<CentredSigmoidOp>(none),
+        }
+    }
+
+    /// `(f(x), f'(x))` in `f64`, by the same op code the tape runs.
+    fn scalar(self, x: f64) -> (f64, f64) {
+        fn run<U: UnaryOp<f64>>(x: f64, p: Params<f64>) -> (f64, f64) {
+            let y = U::f(x, &p);
+            (y, U::df(x, y, &p))
+        }
+        let none = Params::none();
+        match self {
+            Activation::Identity => (x, 1.0),
+            Activation::Sigmoid => run::<SigmoidOp>(x, none),
+            Activation::Tanh => run::<TanhOp>(x, none),
+            Activation::Relu => run::<ReluOp>(x, none),
+            Activation::LeakyRelu(a) => run::<LeakyReluOp>(x, Params::scalar(a)),
+            Activation::Elu(a) => run::<EluOp>(x, Params::scalar(a)),
+            Activation::Selu => run::<SeluOp>(x, none),
+            Activation::Gelu => run::<GeluOp>(x, none),
+            Activation::GeluTanh => run::<GeluTanhOp>(x, none),
+            Activation::Silu => run::<SiluOp>(x, none),
+            Activation::Softplus(b) => run::<SoftplusOp>(x, Params::scalar(b)),
+            Activation::Softsign => run::<SoftsignOp>(x, none),
+            Activation::HardTanh => run::<HardTanhOp>(x, none),
+            Activation::HardSigmoid => run::<HardSigmoidOp>(x, none),
+            Activation::Mish => run::<MishOp>(x, none),
+            Activation::LecunTanh => run::<LecunTanhOp>(x, none),
+            Activation::CentredSigmoid => run::<CentredSigmoidOp>(x, none),
+        }
+    }
+
+    /// `f(x)` for one `f64`, with no tape (for parameters that
+    /// [`validate`](Self::validate) accepts).
+    ///
+    /// ```
+    /// use gradsign::activation::Activation;
+    /// assert_eq!(Activation::Relu.value_at(-2.0), 0.0);
+    /// assert_eq!(Activation::Softplus(1.0).value_at(1000.0), 1000.0);
+    /// ```
+    pub fn value_at(self, x: f64) -> f64 {
+        self.scalar(x).0
+    }
+
+    /// `f'(x)` for one `f64`, with no tape, using the op's one-sided choice
+    /// at a kink.
+    ///
+    /// ```
+    /// use gradsign::activation::Activation;
+    /// assert_eq!(Activation::Sigmoid.derivative_at(0.0), 0.25);
+    /// assert_eq!(Activation::Relu.derivative_at(0.0), 0.0);
+    /// ```
+    pub fn derivative_at(self, x: f64) -> f64 {
+        self.scalar(x).1
+    }
+}
+
+/// The name, with the parameter when there is one: `sigmoid`,
+/// `leaky_relu(α = 0.01)`, `softplus(β = 2)`.
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Activation::LeakyRelu(a) | Activation::Elu(a) => write!(f, "{}(α = {a})", self.name()),
+            Activation::Softplus(b) => write!(f, "{}(β = {b})", self.name()),
+            _ => f.write_str(self.name()),
         }
     }
 }
