@@ -38,7 +38,7 @@ use proptest::collection::{SizeRange, vec};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
-use crate::activation::Activation;
+use crate::activation::{Activation, OutputSign};
 use crate::analysis::{GradientSignAnalyzer, SignCategory};
 use crate::autodiff::{Tape, Var};
 use crate::element::Element;
@@ -198,14 +198,34 @@ pub fn extreme_logits(
     )
 }
 
-/// Any of the crate's activations.
+/// Any of the crate's activations ([`Activation::ALL`]).
 pub fn any_activation() -> impl Strategy<Value = Activation> + Clone {
+    prop::sample::select(Activation::ALL.to_vec())
+}
+
+/// The activations whose outputs are strictly positive (sigmoid, softplus
+/// with β from 0.5 to 4): the layer after one meets the precondition.
+pub fn positive_activation() -> impl Strategy<Value = Activation> + Clone {
+    let fixed: Vec<Activation> = Activation::ALL
+        .into_iter()
+        .filter(|a| a.output_sign() == OutputSign::StrictlyPositive)
+        .collect();
     prop_oneof![
-        Just(Activation::Identity),
-        Just(Activation::Sigmoid),
-        Just(Activation::Tanh),
-        Just(Activation::Relu),
+        prop::sample::select(fixed),
+        (0.5f64..4.0).prop_map(Activation::Softplus),
     ]
+}
+
+/// The activations whose outputs are `≥ 0` with exact zeros (ReLU, hard
+/// sigmoid, leaky ReLU with α = 0): the layer after one gets weakly
+/// coherent rows.
+pub fn non_negative_activation() -> impl Strategy<Value = Activation> + Clone {
+    let mut v: Vec<Activation> = Activation::ALL
+        .into_iter()
+        .filter(|a| a.output_sign() == OutputSign::NonNegative)
+        .collect();
+    v.push(Activation::LeakyRelu(0.0));
+    prop::sample::select(v)
 }
 
 /// A dense network's shape: `sizes[0]` inputs, then one layer per further
@@ -468,6 +488,16 @@ mod tests {
         #[test]
         fn extreme_logits_are_finite(t in extreme_logits(1..=3, 2..=5)) {
             prop_assert!(t.all_finite());
+        }
+
+        #[test]
+        fn activation_strategies_keep_their_output_sign(
+            p in positive_activation(),
+            n in non_negative_activation(),
+        ) {
+            prop_assert_eq!(p.output_sign(), OutputSign::StrictlyPositive);
+            prop_assert_eq!(n.output_sign(), OutputSign::NonNegative);
+            prop_assert!(p.validate().is_ok() && n.validate().is_ok());
         }
 
         #[test]

@@ -10,13 +10,15 @@
 
 mod sign_nets;
 
-use gradsign::activation::Activation;
+use gradsign::activation::{Activation, OutputSign};
 use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
 use gradsign::nn::{LayerTrace, Trace};
 use gradsign::{Tape, Tensor};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestError, TestRng, TestRunner};
-use sign_nets::{Act, LayerVars, any_act, batch_of, brute_rows, forward, inputs_and_deltas, net};
+use sign_nets::{
+    LayerVars, acts_with, any_act, batch_of, brute_rows, forward, inputs_and_deltas, net,
+};
 
 fn config() -> ProptestConfig {
     ProptestConfig {
@@ -37,7 +39,8 @@ fn same_sign(g: f64, delta: f64) -> bool {
 /// Positive data into a network whose hidden layers output positive values.
 fn positive_case() -> impl Strategy<Value = (Tensor<f64>, sign_nets::Net)> {
     (1usize..=5, 1usize..=4).prop_flat_map(|(b, k)| {
-        let hidden = prop_oneof![Just(Act::Sigmoid), Just(Act::Softplus)].boxed();
+        // Every activation whose outputs are strictly positive (sigmoid, softplus).
+        let hidden = acts_with(OutputSign::StrictlyPositive).boxed();
         (batch_of(b, k, 0.01f64..2.0), net(k, b, 4, hidden))
     })
 }
@@ -47,7 +50,8 @@ fn relu_case() -> impl Strategy<Value = (Tensor<f64>, sign_nets::Net)> {
     (1usize..=6, 1usize..=4).prop_flat_map(|(b, k)| {
         (
             batch_of(b, k, -2.0f64..2.0),
-            net(k, b, 4, Just(Act::Relu).boxed()),
+            // ReLU and the other activations with outputs ≥ 0 and exact zeros.
+            net(k, b, 4, acts_with(OutputSign::NonNegative).boxed()),
         )
     })
 }
@@ -226,7 +230,7 @@ proptest! {
     #[test]
     fn analyze_on_a_trace_equals_analyze_layer_on_its_matrices(
         (data, net) in (1usize..=5, 1usize..=4).prop_flat_map(|(b, k)| {
-            let hidden = prop_oneof![Just(Act::Sigmoid), Just(Act::Tanh), Just(Act::Relu)].boxed();
+            let hidden = any_act().boxed();
             (batch_of(b, k, -2.0f64..2.0), net(k, b, 3, hidden))
         })
     ) {
@@ -234,12 +238,7 @@ proptest! {
         let rec = forward(&tape, &data, &net);
         let mut trace = Trace::new();
         for (l, lay) in rec.layers.iter().enumerate() {
-            let activation = match net.acts[l] {
-                Act::Sigmoid => Activation::Sigmoid,
-                Act::Tanh => Activation::Tanh,
-                Act::Relu => Activation::Relu,
-                _ => Activation::Identity,
-            };
+            let activation: Activation = net.acts[l];
             let output = rec.layers.get(l + 1).map_or(lay.z, |next| next.input);
             trace.push(LayerTrace {
                 input: lay.input, pre_activation: lay.z, output, weight: lay.w, bias: Some(lay.b), activation,

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::activation::Activation;
+use crate::activation::{Activation, OutputSign};
 
 use super::report::{InputSource, LayerReport};
 
@@ -279,22 +279,27 @@ fn layer_name(l: Option<usize>) -> String {
     l.map_or_else(|| "the layer".to_string(), |l| format!("layer {l}"))
 }
 
-/// Why an activation's outputs are one-signed: an explanation of what was
-/// measured, not a verdict.
+/// Why an activation's outputs were one-signed, from its analytic
+/// properties: an explanation of what was measured, never a verdict.
 fn explain_activation(a: Activation) -> String {
-    let text = if a == Activation::Sigmoid {
-        "sigmoid, whose outputs lie in (0, 1) and are never negative"
-    } else if a == Activation::Relu {
-        "ReLU, whose outputs are ≥ 0 and exactly 0 for inactive units"
-    } else if a == Activation::Tanh {
-        "tanh, which is zero-centred; its outputs were measured one-signed all the same, \
-         so its pre-activations are far from zero (biases or inputs pushed them)"
-    } else if a == Activation::Identity {
-        "no activation; the pre-activations it passes on were measured one-signed"
-    } else {
-        return format!("{a:?}, whose outputs were measured one-signed");
-    };
-    text.to_string()
+    let range = a.output_range();
+    match a.output_sign() {
+        OutputSign::StrictlyPositive => {
+            format!("{a}, whose outputs lie in {range}: never negative")
+        }
+        OutputSign::NonNegative => format!(
+            "{a}, whose outputs lie in {range}: never negative, and exactly 0 where the unit is off"
+        ),
+        OutputSign::Any if a.is_zero_centred() => format!(
+            "{a}, which is zero-centred (outputs in {range}); its outputs were measured one-signed \
+             all the same, so its pre-activations sit far from zero (biases or inputs pushed them)"
+        ),
+        OutputSign::Any => format!(
+            "{a}, whose outputs in {range} can be negative but are not zero-centred \
+             (mean {:.2} for standard normal inputs); here they were measured one-signed",
+            a.gaussian_moments().mean
+        ),
+    }
 }
 
 impl fmt::Display for Cause {
@@ -405,7 +410,7 @@ impl fmt::Display for Caveat {
                 for (l, a, s) in measured {
                     write!(
                         f,
-                        " {} ({a:?}): {} of outputs saturated.",
+                        " {} ({a}): {} of outputs saturated.",
                         layer_name(*l),
                         pct(*s)
                     )?;
@@ -484,6 +489,20 @@ mod tests {
         assert_eq!(d.verdict, Verdict::Unrestricted);
         assert_eq!(d.cause, None);
         assert!(d.fixes.is_empty());
+    }
+
+    #[test]
+    fn causes_are_explained_from_the_activation_properties() {
+        let text = |a| Cause::ActivationBelow(a).to_string();
+        assert!(
+            text(Activation::Sigmoid).contains("(0, 1): never negative"),
+            "{}",
+            text(Activation::Sigmoid)
+        );
+        assert!(text(Activation::Softplus(1.0)).contains("never negative"));
+        assert!(text(Activation::Relu).contains("exactly 0"));
+        assert!(text(Activation::Tanh).contains("zero-centred"));
+        assert!(text(Activation::Gelu).contains("not zero-centred"));
     }
 
     #[test]

@@ -430,7 +430,7 @@ fn opt(x: Option<f64>) -> String {
 fn source_name(s: InputSource) -> String {
     match s {
         InputSource::Data => "data".to_string(),
-        InputSource::Activation(a) => format!("{a:?}").to_lowercase(),
+        InputSource::Activation(a) => a.to_string(),
         InputSource::Unknown => "?".to_string(),
     }
 }
@@ -518,7 +518,7 @@ impl fmt::Display for LayerReport {
         if let Some(s) = &self.saturation {
             writeln!(
                 f,
-                "  saturation ({:?}): {} of outputs have f' < {} of its maximum",
+                "  saturation ({}): {} of outputs have f' < {} of its maximum",
                 s.activation,
                 pct(s.share),
                 s.threshold

@@ -5,45 +5,9 @@
 // Each test crate uses a subset of these helpers.
 #![allow(dead_code)]
 
-use gradsign::activation::Activation;
-use gradsign::ops::UnaryOp;
-use gradsign::{Params, Tape, Tensor, Var};
+use gradsign::activation::{Activation, OutputSign};
+use gradsign::{Tape, Tensor, Var};
 use proptest::prelude::*;
-
-/// `softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|})` (stable);
-/// its derivative is `σ(x)`. Outputs are strictly positive.
-pub struct SoftplusOp;
-impl UnaryOp<f64> for SoftplusOp {
-    const NAME: &'static str = "softplus";
-    fn f(x: f64, _: &Params<f64>) -> f64 {
-        x.max(0.0) + (-x.abs()).exp().ln_1p()
-    }
-    fn df(x: f64, _: f64, _: &Params<f64>) -> f64 {
-        1.0 / (1.0 + (-x).exp())
-    }
-}
-
-/// The activations the tests draw from.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Act {
-    Identity,
-    Sigmoid,
-    Tanh,
-    Relu,
-    Softplus,
-}
-
-impl Act {
-    pub fn apply<'t>(self, x: Var<'t, f64>) -> Var<'t, f64> {
-        match self {
-            Act::Identity => x,
-            Act::Sigmoid => Activation::Sigmoid.apply(x).unwrap(),
-            Act::Tanh => Activation::Tanh.apply(x).unwrap(),
-            Act::Relu => Activation::Relu.apply(x).unwrap(),
-            Act::Softplus => x.unary::<SoftplusOp>(Params::none()),
-        }
-    }
-}
 
 /// Per-example losses `ℓ_n`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -60,7 +24,7 @@ pub enum Loss {
 #[derive(Clone, Debug)]
 pub struct Net {
     pub sizes: Vec<usize>,
-    pub acts: Vec<Act>,
+    pub acts: Vec<Activation>,
     /// Per layer: weight (out × in, row-major) and bias.
     pub params: Vec<(Vec<f64>, Vec<f64>)>,
     pub loss: Loss,
@@ -93,7 +57,7 @@ pub fn forward<'t>(tape: &'t Tape<f64>, data: &Tensor<f64>, net: &Net) -> Record
         let b = tape.var(&Tensor::from_slice(b, &[j]).unwrap());
         let z = h.linear(w, Some(b)).unwrap();
         layers.push(LayerVars { input: h, z, w, b });
-        h = net.acts[l].apply(z);
+        h = net.acts[l].apply(z).unwrap();
     }
     let out_width = *net.sizes.last().unwrap();
     let t = tape.constant(&Tensor::from_slice(&net.targets, &[batch, out_width]).unwrap());
@@ -148,14 +112,18 @@ pub fn inputs_and_deltas(rec: &Recorded<'_>) -> Vec<(Tensor<f64>, Tensor<f64>)> 
 
 // ---- strategies ----
 
-pub fn any_act() -> impl Strategy<Value = Act> {
-    prop_oneof![
-        Just(Act::Identity),
-        Just(Act::Sigmoid),
-        Just(Act::Tanh),
-        Just(Act::Relu),
-        Just(Act::Softplus)
-    ]
+/// Every activation of the crate.
+pub fn any_act() -> impl Strategy<Value = Activation> + Clone {
+    prop::sample::select(Activation::ALL.to_vec())
+}
+
+/// The activations with outputs of one sign, `sign`.
+pub fn acts_with(sign: OutputSign) -> impl Strategy<Value = Activation> + Clone {
+    let v: Vec<Activation> = Activation::ALL
+        .into_iter()
+        .filter(|a| a.output_sign() == sign)
+        .collect();
+    prop::sample::select(v)
 }
 
 pub fn any_loss() -> impl Strategy<Value = Loss> {
@@ -173,7 +141,7 @@ pub fn net(
     fan_in: usize,
     batch: usize,
     max_depth: usize,
-    hidden: BoxedStrategy<Act>,
+    hidden: BoxedStrategy<Activation>,
 ) -> impl Strategy<Value = Net> {
     prop::collection::vec(1usize..=4, 1..=max_depth).prop_flat_map(move |widths| {
         let mut sizes = vec![fan_in];
