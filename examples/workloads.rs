@@ -15,20 +15,27 @@
 //! - `PEERS_ONLY` (default: all): a comma-separated subset of `W1 W2 W3 W4
 //!   W5`.
 //!
+//! W4 and W5 are gradsign's own measurements (the peers have no sign
+//! analyzer; W4's peers are BackPACK, `torch.func` and JAX): W4 prints the
+//! per-sample gradients' Frobenius norm as its CHECK, W5 the ratio of a W3
+//! step with a full `GradientSignAnalyzer` report to a plain one.
+//!
 //! Timing follows `shared/peers/` exactly: W1 one warm-up and 7 timed runs
 //! (graph + backward; ns/op = run / 3N); W2 200 warm-up steps, then 7 reps
 //! of 2000 steps, each rep timed as a whole (µs/step); W3 10 warm-up steps,
 //! then 200 steps each timed (ms/step, and GFLOP/s from 3 × the forward
-//! FLOPs); W4 3 warm-ups, then 30 timed calls (ms/batch). RESULT lines carry
+//! FLOPs); W4 3 warm-ups, then 30 timed calls (ms/batch); W5 alternates
+//! 100 plain and 100 reported W3 steps after 6 warm-ups. RESULT lines carry
 //! median, min and max; `cpu=` is the process's CPU time over wall time
 //! during the timed region (1.00 = one busy core). CHECK values are printed
 //! with six significant digits, as Python's `%.6g`.
 
 use std::time::Instant;
 
+use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::data::{SplitMix64, bench_data};
 use gradsign::loss::{self, Reduction};
-use gradsign::nn::Mlp;
+use gradsign::nn::{Mlp, Trace};
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
 
@@ -280,6 +287,17 @@ impl<F: gradsign::Element> Trainer<F> {
     /// One step: forward, the loss, backward, SGD; returns the loss before
     /// the update.
     fn step(&mut self, x: &Tensor<F>, target: &Target<F>) -> F {
+        self.step_with(x, target, |_, _| {})
+    }
+
+    /// [`step`](Self::step), calling `between` after backward and before
+    /// the update.
+    fn step_with(
+        &mut self,
+        x: &Tensor<F>,
+        target: &Target<F>,
+        between: impl FnOnce(&Trace<'_, F>, &Gradients<F>),
+    ) -> F {
         self.tape.clear();
         let tape = &self.tape;
         let input = tape.constant(x);
@@ -291,6 +309,7 @@ impl<F: gradsign::Element> Trainer<F> {
         .expect("workload loss");
         let value = l.item().expect("scalar loss");
         l.backward_into(&mut self.grads).expect("scalar loss");
+        between(&trace, &self.grads);
         self.sgd
             .step(
                 self.mlp
@@ -402,6 +421,98 @@ fn w3(peer: &str, threads: usize) {
     );
 }
 
+/// W4: the per-example gradient of every parameter of W3's net at its
+/// initial weights, for each of the 128 examples' own loss: one forward and
+/// one backward of the summed loss, then `g_njk = Δ_nj·a_nk` per layer,
+/// written once into buffers kept across batches (no loop of backward
+/// passes).
+fn w4(peer: &str, threads: usize) {
+    let data = bench_data::w3::<f32>();
+    let mut tape = Tape::<f32>::new();
+    tape.set_threads(threads);
+    let mut grads = Gradients::new();
+    let mut per_sample = PerSampleGradients::new().with_threads(threads);
+    let mut run = || {
+        tape.clear();
+        let x = tape.constant(&data.x);
+        let (out, trace) = data.mlp.forward(&tape, x).expect("W3 shapes");
+        loss::softmax_cross_entropy(out, &data.labels, Reduction::Sum)
+            .expect("W3 labels")
+            .backward_into(&mut grads)
+            .expect("scalar loss");
+        per_sample.compute(&trace, &grads).expect("traced layers");
+    };
+    run();
+    let (s, note) = time_repeats(&mut run, 30, 3);
+    let sum = |s: &[f32]| s.iter().map(|&v| f64::from(v)).sum::<f64>();
+    let (mut params, mut row0) = (0, 0.0);
+    for l in 0..per_sample.len() {
+        let w = per_sample.weights(l);
+        let per_example = w.numel() / w.dims()[0];
+        params += per_example;
+        row0 += sum(&w.as_slice()[..per_example]);
+        if let Some(b) = per_sample.bias(l) {
+            params += b.dims()[1];
+            row0 += sum(&b.as_slice()[..b.dims()[1]]);
+        }
+    }
+    println!(
+        "CHECK W4-per-sample {peer} norm={} sum_row0={} params={params}",
+        g6(per_sample.frobenius_norm()),
+        g6(row0)
+    );
+    result(
+        "W4-per-sample",
+        peer,
+        &scaled(&s, 1e3),
+        "ms/batch",
+        &format!("batch=128 params={params} {note}"),
+    );
+}
+
+/// W5: one full `GradientSignAnalyzer` report on top of a W3 training step
+/// (forward, mean cross-entropy, backward, report, SGD), against the plain
+/// step. Plain and reported steps alternate, so both see the same noise.
+fn w5(peer: &str, threads: usize) {
+    let data = bench_data::w3::<f32>();
+    let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
+    let analyzer = GradientSignAnalyzer::default().with_threads(threads);
+    let labels = Target::Classes(data.labels.clone());
+    let (mut plain, mut reported) = (Vec::new(), Vec::new());
+    for i in 0..6 + 200 {
+        let report = i % 2 == 1;
+        let t0 = Instant::now();
+        t.step_with(&data.x, &labels, |trace, grads| {
+            if report {
+                std::hint::black_box(analyzer.analyze(trace, grads).expect("traced layers"));
+            }
+        });
+        let dt = t0.elapsed().as_secs_f64() * 1e3;
+        if i >= 6 {
+            if report { &mut reported } else { &mut plain }.push(dt);
+        }
+    }
+    let p = result("W5-step", peer, &plain, "ms/step", "W3 step, no report");
+    let r = result(
+        "W5-step-with-report",
+        peer,
+        &reported,
+        "ms/step",
+        "W3 step + GradientSignAnalyzer::analyze",
+    );
+    let (_, p_lo, p_hi) = summarize(&plain);
+    let (_, r_lo, r_hi) = summarize(&reported);
+    // The ratio of medians; min and max are the ratios of the minima and of
+    // the maxima (on a noisy machine the minima are the steadier figures).
+    result_value(
+        "W5-sign-analysis",
+        peer,
+        (r / p, r_lo / p_lo, r_hi / p_hi),
+        "ratio",
+        "step-with-report/step target<=1.5",
+    );
+}
+
 fn main() {
     let list = std::env::var("PEERS_THREAD_LIST").unwrap_or_else(|_| "1,2".into());
     println!(
@@ -422,6 +533,12 @@ fn main() {
         }
         if wants("W3") {
             w3(&peer, t);
+        }
+        if wants("W4") {
+            w4(&peer, t);
+        }
+        if wants("W5") {
+            w5(&peer, t);
         }
     }
 }
