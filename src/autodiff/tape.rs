@@ -391,18 +391,7 @@ impl<F: Element> Tape<F> {
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
         if inputs.len() > MAX_PARENTS {
-            return Err(Error::InvalidArgument {
-                op,
-                message: format!(
-                    "an op takes at most {MAX_PARENTS} inputs, got {} (shapes {})",
-                    inputs.len(),
-                    inputs
-                        .iter()
-                        .map(|v| v.shape().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
+            return Err(too_many_inputs(op, inputs));
         }
         let mut parents = [0u32; MAX_PARENTS];
         for (slot, v) in parents.iter_mut().zip(inputs) {
@@ -437,23 +426,17 @@ impl<F: Element> Tape<F> {
         let first_bad = (inner.checked && backward.is_some())
             .then(|| out.iter().position(|x| !x.is_finite()))
             .flatten();
-        {
-            if let Some(pos) = first_bad {
-                let from: Vec<String> = parents[..inputs.len()]
-                    .iter()
-                    .map(|&p| {
-                        let node = &inner.nodes[p as usize];
-                        format!("{} #{p} {}", node.op, node.shape)
-                    })
-                    .collect();
-                let what = format!(
-                    "{} at element {pos} of the output {shape}; inputs: {}",
-                    out[pos],
-                    from.join(", ")
-                );
-                inner.values.truncate(offset);
-                return Err(Error::NonFinite { op, what });
-            }
+        if let Some(pos) = first_bad {
+            let err = non_finite(
+                op,
+                shape,
+                pos,
+                out[pos],
+                &parents[..inputs.len()],
+                &inner.nodes,
+            );
+            inner.values.truncate(offset);
+            return Err(err);
         }
         let needs_grad = backward.is_some()
             && parents[..inputs.len()]
@@ -529,6 +512,51 @@ impl<F: Element> Tape<F> {
         Tensor::from_vec_shape(inner.values[n.offset..n.offset + n.len].to_vec(), n.shape)
             .expect("a node's value matches its shape")
     }
+}
+
+/// The error of an op given more than [`MAX_PARENTS`] inputs (out of line:
+/// recording a node is the engine's hottest path).
+#[cold]
+#[inline(never)]
+fn too_many_inputs<F: Element>(op: &'static str, inputs: &[Var<'_, F>]) -> Error {
+    Error::InvalidArgument {
+        op,
+        message: format!(
+            "an op takes at most {MAX_PARENTS} inputs, got {} (shapes {})",
+            inputs.len(),
+            inputs
+                .iter()
+                .map(|v| v.shape().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The checked-mode error for a non-finite output element `pos` (value
+/// `bad`), naming where the op's inputs came from.
+#[cold]
+#[inline(never)]
+fn non_finite<F: Element>(
+    op: &'static str,
+    shape: Shape,
+    pos: usize,
+    bad: F,
+    parents: &[u32],
+    nodes: &[Node<F>],
+) -> Error {
+    let from: Vec<String> = parents
+        .iter()
+        .map(|&p| {
+            let node = &nodes[p as usize];
+            format!("{} #{p} {}", node.op, node.shape)
+        })
+        .collect();
+    let what = format!(
+        "{bad} at element {pos} of the output {shape}; inputs: {}",
+        from.join(", ")
+    );
+    Error::NonFinite { op, what }
 }
 
 fn checked_shape(op: &'static str, len: usize, dims: &[usize]) -> Result<Shape> {

@@ -172,7 +172,10 @@ impl<'t, F: Element> Var<'t, F> {
             binary_backward::<F, B>,
             |out, inp| {
                 let (a, b) = (inp.value(0), inp.value(1));
-                if sa == so && sb == so {
+                if let ([x], [y], [o]) = (a, b, &mut *out) {
+                    // One element each (W1's scalar chains): no loop set-up.
+                    *o = B::f(*x, *y);
+                } else if sa == so && sb == so {
                     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
                         *o = B::f(x, y);
                     }
