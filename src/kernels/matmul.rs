@@ -260,7 +260,7 @@ fn axpy<F: crate::Element>(y: &mut [F], a: F, x: &[F]) {
 const SMALL: usize = 4096;
 
 /// At or above this many multiply-adds a product is worth a second thread.
-const PARALLEL: usize = 128 * 128 * 64;
+pub(crate) const PARALLEL: usize = 128 * 128 * 64;
 
 /// The tuned kernel (the `gemm` crate: runtime dispatch to AVX-512, AVX2/FMA
 /// or SSE; accumulate mode and arbitrary strides, so VJPs copy nothing).
