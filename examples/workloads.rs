@@ -11,7 +11,9 @@
 //! - `PEERS_THREAD_LIST` (default `1,2`): the thread counts to run, each
 //!   reported under the peer name `gradsign-<t>t`. The count is handed to
 //!   the kernels through [`Tape::set_threads`]: matrix products of W3/W4
-//!   size use a second thread, W1 and W2 never do.
+//!   size use a second thread, W1 and W2 never do. With `t > 1`, W3–W5 run
+//!   on a worker of a rayon pool of `t` threads, so that the calling thread
+//!   works with the pool rather than waiting on it.
 //! - `PEERS_ONLY` (default: all): a comma-separated subset of `W1 W2 W3 W4
 //!   W5`.
 //!
@@ -515,6 +517,23 @@ fn w5(peer: &str, threads: usize) {
     );
 }
 
+/// Runs `f` on a worker of a rayon pool of `threads` threads when
+/// `threads > 1`, so that the thread driving the tape takes part in the
+/// kernels' parallel work (a product split in two, `linear`'s `dX` beside
+/// `dW`) instead of handing every piece to the pool and sleeping until it
+/// is done, as a BLAS's OpenMP pool does with its calling thread.
+fn on_threads(threads: usize, f: impl FnOnce() + Send) {
+    if threads > 1 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool")
+            .install(f);
+    } else {
+        f();
+    }
+}
+
 fn main() {
     let list = std::env::var("PEERS_THREAD_LIST").unwrap_or_else(|_| "1,2".into());
     println!(
@@ -534,13 +553,13 @@ fn main() {
             w2(&peer, t);
         }
         if wants("W3") {
-            w3(&peer, t);
+            on_threads(t, || w3(&peer, t));
         }
         if wants("W4") {
-            w4(&peer, t);
+            on_threads(t, || w4(&peer, t));
         }
         if wants("W5") {
-            w5(&peer, t);
+            on_threads(t, || w5(&peer, t));
         }
     }
 }

@@ -172,6 +172,12 @@ impl<F: Element> Tape<F> {
     /// Results do not depend on it beyond floating-point reassociation inside
     /// a product. Small graphs are fastest at 1, the default.
     ///
+    /// The kernels share their work out on rayon's pool. Called from a
+    /// thread outside a pool, each parallel product hands its pieces to the
+    /// pool and waits; running the training loop inside
+    /// `rayon::ThreadPool::install` makes the calling thread one of the
+    /// workers (the `workloads` example does this).
+    ///
     /// ```
     /// let mut tape = gradsign::Tape::<f32>::new();
     /// tape.set_threads(2);
