@@ -10,6 +10,7 @@ pub mod autodiff;
 pub mod data;
 pub mod element;
 pub mod error;
+pub mod experiments;
 pub mod gradcheck;
 pub mod kernels;
 pub mod loss;

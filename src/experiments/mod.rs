@@ -1,0 +1,16 @@
+//! The stories the numbered examples tell, as functions that return typed
+//! results.
+//!
+//! Each submodule is the computation behind one example in `examples/`;
+//! the example binary only calls it, prints a table and draws a plot, and
+//! `tests/experiments.rs` runs each one at a small size and checks the
+//! numbers the maths fixes. Everything is seeded: the same configuration
+//! gives the same result, bit for bit.
+//!
+//! | module | example | story |
+//! | --- | --- | --- |
+//! | [`first_gradient`] | `01_first_gradient` | one gradient by hand, by the tape and by finite differences |
+//! | [`zigzag`] | `02_zigzag` | two weights, positive inputs, plain SGD: the zig-zag, and centring as the cure |
+
+pub mod first_gradient;
+pub mod zigzag;
