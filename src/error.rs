@@ -61,7 +61,7 @@ pub enum Error {
     RankMismatch {
         /// The operation.
         op: &'static str,
-        /// The rank the operation needs (as text: "2", "2 or 3", "at most 6").
+        /// The rank the operation needs (as text: "2", "2 or 3", "at most 4").
         expected: &'static str,
         /// The shape received.
         shape: Shape,
@@ -122,6 +122,21 @@ pub enum Error {
         op: &'static str,
         /// Which value and where.
         what: String,
+    },
+    /// A matrix that a solve needs positive definite (a Fisher, Gauss–Newton
+    /// or Hessian matrix) is singular or indefinite, to working precision.
+    #[error(
+        "{op}: the {size}×{size} {what} matrix is not positive definite ({detail}); add damping (λ > 0) or remove the redundant parameters"
+    )]
+    NotPositiveDefinite {
+        /// The operation.
+        op: &'static str,
+        /// Which matrix ("Fisher", "Gauss–Newton"...).
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// Where the factorisation failed, with the pivot.
+        detail: String,
     },
     /// A text or binary input (CSV, .npy, JSON) that cannot be parsed.
     #[error("{source_name}: line {line}, column {column}: {message}")]

@@ -3,11 +3,15 @@
 //! Reverse-mode automatic differentiation over dense tensors, and the tools
 //! that make one classic claim about neural-network training measurable.
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 #![warn(rust_2018_idioms)]
 
 pub mod activation;
 pub mod autodiff;
+pub mod curvature;
 pub mod data;
+pub mod dual;
+pub mod dynamics;
 pub mod element;
 pub mod error;
 pub mod experiments;

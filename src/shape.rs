@@ -35,13 +35,25 @@ impl Shape {
     /// A shape from its dimensions.
     ///
     /// # Errors
-    /// [`Error::RankMismatch`] if `dims` has more than [`MAX_RANK`] entries.
+    /// [`Error::RankMismatch`] if `dims` has more than [`MAX_RANK`] entries;
+    /// [`Error::InvalidArgument`] if the number of elements overflows a
+    /// `usize`.
     pub fn new(dims: &[usize]) -> Result<Self> {
         if dims.len() > MAX_RANK {
             return Err(Error::RankMismatch {
                 op: "shape",
                 expected: "at most 4",
                 shape: Shape::truncated(dims),
+            });
+        }
+        if dims
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_none()
+        {
+            return Err(Error::InvalidArgument {
+                op: "shape",
+                message: format!("{dims:?} has more elements than a usize can count"),
             });
         }
         let mut s = Shape::scalar();

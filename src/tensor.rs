@@ -180,7 +180,16 @@ impl<F: Element> Tensor<F> {
             })?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let data = (0..shape.numel())
-            .map(|_| F::from_f64(dist.sample(&mut rng)))
+            .map(|_| {
+                loop {
+                    // A draw just below `high` can round up to it in a narrower
+                    // `F` (f32): draw again, so the interval stays half-open.
+                    let x = F::from_f64(dist.sample(&mut rng));
+                    if x < high {
+                        break x;
+                    }
+                }
+            })
             .collect();
         Ok(Tensor { data, shape })
     }
@@ -278,7 +287,7 @@ impl<F: Element> Tensor<F> {
     /// The flat offset of a multi-index.
     ///
     /// # Errors
-    /// [`Error::RankMismatch`] if `index` has the wrong length,
+    /// [`Error::InvalidArgument`] if `index` has the wrong length,
     /// [`Error::IndexOutOfRange`] if a component is too large.
     pub fn offset(&self, index: &[usize]) -> Result<usize> {
         if index.len() != self.rank() {
@@ -335,7 +344,9 @@ impl<F: Element> Tensor<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::DataLength`] when the sizes differ.
+    /// [`Error::ShapeMismatch`] when the sizes differ;
+    /// [`Error::RankMismatch`] for more than
+    /// [`MAX_RANK`](crate::shape::MAX_RANK) dimensions.
     pub fn reshape(self, dims: &[usize]) -> Result<Self> {
         let shape = Shape::new(dims)?;
         if shape.numel() != self.data.len() {

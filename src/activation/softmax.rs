@@ -14,10 +14,17 @@ use crate::autodiff::{BackwardCtx, Params, Var};
 use crate::element::Element;
 use crate::error::Result;
 
-/// `x − m` with the convention above: 0 when `x` is the lane's maximum `m`.
+/// `x − m` with the convention above: 0 when `x` is an infinite lane maximum
+/// `m` (where `∞ − ∞` would be NaN). A finite tie is left to the subtraction,
+/// which is exactly 0 in value and keeps a dual number's tangent (`ẋ − ṁ`),
+/// so exact Hessian-vector products see the softmax's curvature at ties.
 #[inline]
 pub(crate) fn shifted<F: Element>(x: F, m: F) -> F {
-    if x == m { F::zero() } else { x - m }
+    if x == m && m.is_infinite() {
+        F::zero()
+    } else {
+        x - m
+    }
 }
 
 /// Runs `f(offset, stride, len)` for every lane along the axis described by

@@ -29,6 +29,9 @@ use super::Var;
 pub struct Gradients<F> {
     tape_id: u64,
     generation: u64,
+    /// Nodes on the tape when the sweep ran: a variable recorded later has
+    /// no slot here.
+    nodes: usize,
     pub(crate) data: Vec<F>,
 }
 
@@ -38,26 +41,43 @@ impl<F: Element> Gradients<F> {
         Gradients {
             tape_id: 0,
             generation: 0,
+            nodes: 0,
             data: Vec::new(),
         }
     }
 
-    pub(crate) fn reset(&mut self, tape_id: u64, generation: u64, len: usize) {
+    pub(crate) fn reset(&mut self, tape_id: u64, generation: u64, nodes: usize, len: usize) {
         self.tape_id = tape_id;
         self.generation = generation;
+        self.nodes = nodes;
         self.data.clear();
         self.data.resize(len, F::zero());
     }
 
     /// `∂root/∂v` as a flat row-major slice of `v`'s shape.
     ///
+    /// ```
+    /// use gradsign::Tape;
+    /// let mut tape = Tape::<f64>::new();
+    /// let g = {
+    ///     let x = tape.var_scalar(2.0);
+    ///     (x * x).backward()?
+    /// };
+    /// tape.clear();
+    /// let y = tape.var_scalar(2.0);
+    /// assert!(g.get(y).is_err()); // computed before the clear
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
     /// # Errors
-    /// [`Error::ForeignVar`] if `v` is not from the tape (and the graph)
-    /// these gradients were computed on; [`Error::InvalidArgument`] if `v`
-    /// is a constant, or depends only on constants, and so has no gradient.
+    /// [`Error::ForeignVar`] if `v` is from another tape;
+    /// [`Error::InvalidArgument`] if `v` is from this tape but not from the
+    /// graph these gradients were computed on (recorded after the sweep, or
+    /// after a [`Tape::clear`](crate::Tape::clear)), or if `v` is a constant,
+    /// or depends only on constants, and so has no gradient.
     pub fn get(&self, v: Var<'_, F>) -> Result<&[F]> {
         let tape = v.tape();
-        if tape.id() != self.tape_id || tape.generation() != self.generation {
+        if tape.id() != self.tape_id {
             return Err(Error::ForeignVar {
                 op: "gradient lookup",
                 expected: self.tape_id,
@@ -66,6 +86,23 @@ impl<F: Element> Gradients<F> {
         }
         let inner = tape.inner.borrow();
         let node = &inner.nodes[v.id() as usize];
+        if tape.generation() != self.generation || v.id() as usize >= self.nodes {
+            return Err(Error::InvalidArgument {
+                op: "gradient lookup",
+                message: format!(
+                    "variable #{} ({} {}) was recorded on tape #{} after these gradients were computed{}",
+                    v.id(),
+                    node.op,
+                    node.shape,
+                    tape.id(),
+                    if tape.generation() != self.generation {
+                        " (the tape has been cleared since)"
+                    } else {
+                        ""
+                    }
+                ),
+            });
+        }
         if !node.needs_grad() {
             return Err(Error::InvalidArgument {
                 op: "gradient lookup",
@@ -77,7 +114,7 @@ impl<F: Element> Gradients<F> {
                 ),
             });
         }
-        let (start, n) = (node.grad_offset, node.shape.numel());
+        let (start, n) = (node.grad_offset, node.len);
         Ok(&self.data[start..start + n])
     }
 

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-use super::{Gradients, Var};
+use super::{BackwardCtx, ForwardInputs, Gradients, Var};
 
 /// Marks a node that receives no gradient.
 pub(crate) const NO_GRAD: usize = usize::MAX;
@@ -64,11 +64,16 @@ impl<F: Element> Params<F> {
 #[derive(Clone, Copy)]
 pub(crate) struct Node<F> {
     pub(crate) shape: Shape,
+    /// `shape.numel()`, read on every access to the value or gradient.
+    pub(crate) len: usize,
     /// Start of the value in `values`.
     pub(crate) offset: usize,
     /// Start of the gradient in the gradient buffer, or [`NO_GRAD`].
     pub(crate) grad_offset: usize,
     pub(crate) parents: [u32; MAX_PARENTS],
+    /// How many of `parents` are real: reading past them is a bug in an
+    /// op's code, caught instead of silently reading node 0.
+    pub(crate) n_parents: u8,
     pub(crate) backward: Option<BackwardFn<F>>,
     pub(crate) params: Params<F>,
     pub(crate) op: &'static str,
@@ -134,132 +139,6 @@ impl<F: Element> std::fmt::Debug for Tape<F> {
             .field("values", &inner.values.len())
             .field("threads", &inner.threads)
             .finish()
-    }
-}
-
-/// What an op's forward kernel reads: its inputs' values and shapes.
-pub struct ForwardInputs<'a, F> {
-    values: &'a [F],
-    nodes: &'a [Node<F>],
-    parents: &'a [u32],
-    indices: &'a [usize],
-    threads: usize,
-}
-
-impl<'a, F: Element> ForwardInputs<'a, F> {
-    /// Input `i`'s values.
-    #[inline]
-    pub fn value(&self, i: usize) -> &'a [F] {
-        let n = &self.nodes[self.parents[i] as usize];
-        &self.values[n.offset..n.offset + n.shape.numel()]
-    }
-
-    /// Input `i`'s shape.
-    #[inline]
-    pub fn shape(&self, i: usize) -> Shape {
-        self.nodes[self.parents[i] as usize].shape
-    }
-
-    /// The tape's integer side buffer (see [`Params`]).
-    #[inline]
-    pub fn indices(&self) -> &'a [usize] {
-        self.indices
-    }
-
-    /// Threads the kernels may use.
-    #[inline]
-    pub fn threads(&self) -> usize {
-        self.threads
-    }
-}
-
-/// What an op's backward rule sees: its inputs, its output, the gradient
-/// flowing into the output, and mutable gradient slots of the inputs.
-pub struct BackwardCtx<'a, F> {
-    pub(crate) node: &'a Node<F>,
-    pub(crate) nodes: &'a [Node<F>],
-    pub(crate) values: &'a [F],
-    pub(crate) indices: &'a [usize],
-    pub(crate) grad_out: &'a [F],
-    /// The gradient buffer below this node's slot: every parent's slot lies
-    /// here, because parents were recorded first.
-    pub(crate) grads: &'a mut [F],
-    pub(crate) threads: usize,
-}
-
-impl<'a, F: Element> BackwardCtx<'a, F> {
-    #[inline]
-    fn parent(&self, i: usize) -> &'a Node<F> {
-        &self.nodes[self.node.parents[i] as usize]
-    }
-
-    /// Input `i`'s value.
-    #[inline]
-    pub fn input(&self, i: usize) -> &'a [F] {
-        let p = self.parent(i);
-        &self.values[p.offset..p.offset + p.shape.numel()]
-    }
-
-    /// Input `i`'s shape.
-    #[inline]
-    pub fn input_shape(&self, i: usize) -> Shape {
-        self.parent(i).shape
-    }
-
-    /// The op's output value.
-    #[inline]
-    pub fn output(&self) -> &'a [F] {
-        &self.values[self.node.offset..self.node.offset + self.node.shape.numel()]
-    }
-
-    /// The op's output shape.
-    #[inline]
-    pub fn output_shape(&self) -> Shape {
-        self.node.shape
-    }
-
-    /// `∂L/∂output`.
-    #[inline]
-    pub fn grad_out(&self) -> &'a [F] {
-        self.grad_out
-    }
-
-    /// The op's saved parameters.
-    #[inline]
-    pub fn params(&self) -> &'a Params<F> {
-        &self.node.params
-    }
-
-    /// The tape's integer side buffer.
-    #[inline]
-    pub fn indices(&self) -> &'a [usize] {
-        self.indices
-    }
-
-    /// Threads the kernels may use.
-    #[inline]
-    pub fn threads(&self) -> usize {
-        self.threads
-    }
-
-    /// Input `i`'s gradient slot, to add into; `None` when that input needs no
-    /// gradient (a constant), so the rule can skip the work.
-    #[inline]
-    pub fn grad_input(&mut self, i: usize) -> Option<&mut [F]> {
-        let p = self.parent(i);
-        if p.needs_grad() {
-            Some(&mut self.grads[p.grad_offset..p.grad_offset + p.shape.numel()])
-        } else {
-            None
-        }
-    }
-
-    /// Input `i`'s gradient slot together with the read-only pieces a
-    /// backward kernel needs at the same time.
-    #[inline]
-    pub fn split(&mut self, i: usize) -> (Option<&mut [F]>, &'a [F], &'a [F]) {
-        let (gout, out) = (self.grad_out, self.output());
-        (self.grad_input(i), gout, out)
     }
 }
 
@@ -361,11 +240,12 @@ impl<F: Element> Tape<F> {
     /// Records a leaf with the given data.
     fn leaf(&self, op: &'static str, data: &[F], shape: Shape, needs_grad: bool) -> Var<'_, F> {
         let mut inner = self.inner.borrow_mut();
+        debug_assert_eq!(data.len(), shape.numel());
         let offset = inner.values.len();
         inner.values.extend_from_slice(data);
         let grad_offset = if needs_grad {
             let g = inner.grad_len;
-            inner.grad_len += shape.numel();
+            inner.grad_len += data.len();
             g
         } else {
             NO_GRAD
@@ -373,9 +253,11 @@ impl<F: Element> Tape<F> {
         let id = inner.nodes.len() as u32;
         inner.nodes.push(Node {
             shape,
+            len: data.len(),
             offset,
             grad_offset,
             parents: [0; MAX_PARENTS],
+            n_parents: 0,
             backward: None,
             params: Params::none(),
             op,
@@ -438,11 +320,43 @@ impl<F: Element> Tape<F> {
     /// only if some input needs a gradient.
     ///
     /// This is how every op in the crate is written, and how a user writes
-    /// their own: see the crate docs, "Writing your own op".
+    /// their own. `forward` fills the output (which starts zeroed) from the
+    /// inputs; `backward` **adds** each input's vector-Jacobian product into
+    /// its slot.
+    ///
+    /// ```
+    /// use gradsign::{BackwardCtx, Params, Tape, Tensor};
+    /// /// y = c·x with c in the params; dx += c·g.
+    /// fn scale_backward(ctx: &mut BackwardCtx<'_, f64>) {
+    ///     let c = ctx.params().f[0];
+    ///     let g = ctx.grad_out();
+    ///     if let Some(gx) = ctx.grad_input(0) {
+    ///         for (d, &gi) in gx.iter_mut().zip(g) {
+    ///             *d += c * gi;
+    ///         }
+    ///     }
+    /// }
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0], &[2])?);
+    /// let y = tape.record("scale", &[x], x.shape(), Params::scalar(3.0), scale_backward, |out, inp| {
+    ///     for (o, &xi) in out.iter_mut().zip(inp.value(0)) {
+    ///         *o = 3.0 * xi;
+    ///     }
+    /// })?;
+    /// assert_eq!(y.value().as_slice(), &[3.0, 6.0]);
+    /// assert_eq!(y.sum().backward()?.get(x)?, &[3.0, 3.0]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::ForeignVar`] if an input belongs to another tape;
+    /// [`Error::InvalidArgument`] for more than three inputs;
     /// [`Error::NonFinite`] in checked mode when the output is not finite.
+    ///
+    /// # Panics
+    /// If `forward` reaches the tape through a [`Var`] (its `shape`, `value`,
+    /// or another op): the tape is being written. Read inputs through the
+    /// [`ForwardInputs`] it receives.
     pub fn record<'t>(
         &'t self,
         op: &'static str,
@@ -476,7 +390,20 @@ impl<F: Element> Tape<F> {
         backward: Option<BackwardFn<F>>,
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
-        debug_assert!(inputs.len() <= MAX_PARENTS);
+        if inputs.len() > MAX_PARENTS {
+            return Err(Error::InvalidArgument {
+                op,
+                message: format!(
+                    "an op takes at most {MAX_PARENTS} inputs, got {} (shapes {})",
+                    inputs.len(),
+                    inputs
+                        .iter()
+                        .map(|v| v.shape().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
         let mut parents = [0u32; MAX_PARENTS];
         for (slot, v) in parents.iter_mut().zip(inputs) {
             if !std::ptr::eq(v.tape(), self) {
@@ -492,7 +419,12 @@ impl<F: Element> Tape<F> {
         let inner = &mut *guard;
         let offset = inner.values.len();
         let n = shape.numel();
-        inner.values.resize(offset + n, F::zero());
+        if n == 1 {
+            // The common scalar case, without resize's call to memset.
+            inner.values.push(F::zero());
+        } else {
+            inner.values.resize(offset + n, F::zero());
+        }
         let (before, out) = inner.values.split_at_mut(offset);
         let fwd = ForwardInputs {
             values: before,
@@ -537,9 +469,11 @@ impl<F: Element> Tape<F> {
         let id = inner.nodes.len() as u32;
         inner.nodes.push(Node {
             shape,
+            len: n,
             offset,
             grad_offset,
             parents,
+            n_parents: inputs.len() as u8,
             backward: backward.filter(|_| needs_grad),
             params,
             op,
@@ -557,12 +491,12 @@ impl<F: Element> Tape<F> {
     ) -> Result<()> {
         let inner = self.inner.borrow();
         let root_node = &inner.nodes[root as usize];
-        grads.reset(self.id, self.generation, inner.grad_len);
+        grads.reset(self.id, self.generation, inner.nodes.len(), inner.grad_len);
         if !root_node.needs_grad() {
             // A constant root: every gradient is zero.
             return Ok(());
         }
-        let n = root_node.shape.numel();
+        let n = root_node.len;
         let slot = &mut grads.data[root_node.grad_offset..root_node.grad_offset + n];
         match seed {
             Some(s) => slot.copy_from_slice(s),
@@ -572,7 +506,7 @@ impl<F: Element> Tape<F> {
             let Some(backward) = node.backward else {
                 continue;
             };
-            let n = node.shape.numel();
+            let n = node.len;
             let (before, rest) = grads.data.split_at_mut(node.grad_offset);
             let mut ctx = BackwardCtx {
                 node,
@@ -592,11 +526,8 @@ impl<F: Element> Tape<F> {
     pub(crate) fn value_of(&self, id: u32) -> Tensor<F> {
         let inner = self.inner.borrow();
         let n = &inner.nodes[id as usize];
-        Tensor::from_vec_shape(
-            inner.values[n.offset..n.offset + n.shape.numel()].to_vec(),
-            n.shape,
-        )
-        .expect("a node's value matches its shape")
+        Tensor::from_vec_shape(inner.values[n.offset..n.offset + n.len].to_vec(), n.shape)
+            .expect("a node's value matches its shape")
     }
 }
 

@@ -99,7 +99,7 @@ impl<'t, F: Element> Var<'t, F> {
     pub fn with_value<R>(&self, f: impl FnOnce(&[F]) -> R) -> R {
         let inner = self.tape.inner.borrow();
         let n = &inner.nodes[self.id as usize];
-        f(&inner.values[n.offset..n.offset + n.shape.numel()])
+        f(&inner.values[n.offset..n.offset + n.len])
     }
 
     /// The value of a one-element variable.

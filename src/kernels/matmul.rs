@@ -4,6 +4,9 @@
 //! (`dA += G·Bᵀ`, `dB += Aᵀ·G`) reads its operands in place and copies
 //! nothing.
 
+// The one place that wraps a kernel: see the SAFETY comment in `gemm_tuned`.
+#![allow(unsafe_code)]
+
 /// One strided product `C = A·B` or `C += A·B` (when `accumulate`).
 ///
 /// `A` is `m×k` with element `(i, p)` at `a[i*a_rs + p*a_cs]`, `B` is `k×n`,
@@ -96,12 +99,153 @@ pub fn gemm_naive<F: crate::Element>(args: GemmArgs<'_, F>) {
     }
 }
 
+/// Below this many multiply-adds (`m·n·k`) the plain loop beats the tuned
+/// kernel's packing overhead (tiny layers such as BENCH.md's W2).
+const SMALL: usize = 4096;
+
+/// At or above this many multiply-adds a product is worth a second thread.
+const PARALLEL: usize = 128 * 128 * 64;
+
+/// The tuned kernel (the `gemm` crate: runtime dispatch to AVX-512, AVX2/FMA
+/// or SSE; accumulate mode and arbitrary strides, so VJPs copy nothing).
+fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>) {
+    let work = args.m * args.n * args.k;
+    if work < SMALL {
+        return gemm_naive(args);
+    }
+    args.check();
+    let GemmArgs {
+        m,
+        n,
+        k,
+        a,
+        a_rs,
+        a_cs,
+        b,
+        b_rs,
+        b_cs,
+        c,
+        c_rs,
+        accumulate,
+        threads,
+    } = args;
+    let parallelism = if threads > 1 && work >= PARALLEL {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: `check` verified that every element the product addresses,
+    // (m−1)·rs + (cols−1)·cs, lies inside `a`, `b` and `c`; `c` is borrowed
+    // mutably, so it aliases neither input. The strides fit in `isize`
+    // because they address elements of live slices. gemm computes
+    // `c = 1·c + 1·a·b` when `accumulate` (reading `c`), else `c = a·b`
+    // without reading it.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            c_rs as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
 /// `f32` product through the tuned kernel.
 pub fn gemm_f32(args: GemmArgs<'_, f32>) {
-    gemm_naive(args)
+    gemm_tuned(args)
 }
 
 /// `f64` product through the tuned kernel.
 pub fn gemm_f64(args: GemmArgs<'_, f64>) {
-    gemm_naive(args)
+    gemm_tuned(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `C = A·B (+ C0)` by the definition, in f64.
+    #[allow(clippy::too_many_arguments)]
+    fn reference(
+        m: usize,
+        n: usize,
+        k: usize,
+        a: &[f32],
+        (a_rs, a_cs): (usize, usize),
+        b: &[f32],
+        (b_rs, b_cs): (usize, usize),
+        c0: &[f32],
+    ) -> Vec<f64> {
+        (0..m * n)
+            .map(|idx| {
+                let (i, j) = (idx / n, idx % n);
+                let dot: f64 = (0..k)
+                    .map(|p| f64::from(a[i * a_rs + p * a_cs]) * f64::from(b[p * b_rs + j * b_cs]))
+                    .sum();
+                dot + f64::from(c0[idx])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tuned_kernel_matches_the_definition_with_strides_and_accumulation() {
+        let (m, n, k) = (63, 65, 67);
+        let fill = |len: usize, seed: u32| -> Vec<f32> {
+            (0..len)
+                .map(|i| {
+                    ((i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed) % 1000) as f32
+                        / 500.0
+                        - 1.0
+                })
+                .collect()
+        };
+        let (a, b, c0) = (fill(m * k, 1), fill(k * n, 2), fill(m * n, 3));
+        for threads in [1, 2] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                // A stored k×m when transposed: element (i, p) at p·m + i.
+                let a_strides = if ta { (1, m) } else { (k, 1) };
+                let b_strides = if tb { (1, k) } else { (n, 1) };
+                for accumulate in [false, true] {
+                    let mut c = c0.clone();
+                    gemm_f32(GemmArgs {
+                        m,
+                        n,
+                        k,
+                        a: &a,
+                        a_rs: a_strides.0,
+                        a_cs: a_strides.1,
+                        b: &b,
+                        b_rs: b_strides.0,
+                        b_cs: b_strides.1,
+                        c: &mut c,
+                        c_rs: n,
+                        accumulate,
+                        threads,
+                    });
+                    let zero = vec![0.0; m * n];
+                    let base = if accumulate { &c0 } else { &zero };
+                    let want = reference(m, n, k, &a, a_strides, &b, b_strides, base);
+                    for (got, want) in c.iter().zip(&want) {
+                        // 67 products of terms ≤ 1 in f32: rounding ≤ ~67·2⁻²⁴·|terms|.
+                        assert!((f64::from(*got) - want).abs() < 1e-4, "{got} vs {want}");
+                    }
+                }
+            }
+        }
+    }
 }

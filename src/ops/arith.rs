@@ -206,6 +206,21 @@ impl<F: Element> UnaryOp<F> for RdivScalar {
     }
 }
 
+/// `x / c` for a constant `c = p.f[0]`; d/dx = 1/c. A division, not a
+/// product with `1/c`, so `x / 3.0` is the correctly rounded quotient.
+pub struct DivScalar;
+impl<F: Element> UnaryOp<F> for DivScalar {
+    const NAME: &'static str = "div_scalar";
+    #[inline]
+    fn f(x: F, p: &Params<F>) -> F {
+        x / p.f[0]
+    }
+    #[inline]
+    fn df(_: F, _: F, p: &Params<F>) -> F {
+        p.f[0].recip()
+    }
+}
+
 impl<'t, F: Element> Var<'t, F> {
     /// `self + rhs` with broadcasting.
     ///
@@ -288,6 +303,21 @@ impl<'t, F: Element> Var<'t, F> {
         self.unary::<MulScalar>(Params::scalar(c))
     }
 
+    /// `self / c`.
+    ///
+    /// ```
+    /// let tape = gradsign::Tape::<f64>::new();
+    /// let x = tape.var_scalar(0.1);
+    /// let y = (x / 7.0).item()?;
+    /// assert_eq!(y, 0.1 / 7.0); // the correctly rounded quotient,
+    /// assert_ne!(y, 0.1 * (1.0 / 7.0)); // which a product with 1/7 is not
+    /// assert_eq!((x / 7.0).backward()?.get(x)?, &[1.0 / 7.0]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    pub fn div_scalar(self, c: F) -> Var<'t, F> {
+        self.unary::<DivScalar>(Params::scalar(c))
+    }
+
     /// `c − self`.
     pub fn rsub_scalar(self, c: F) -> Var<'t, F> {
         self.unary::<RsubScalar>(Params::scalar(c))
@@ -326,8 +356,7 @@ macro_rules! var_operator {
 var_operator!(Add, add, try_add, |v: Var<'t, F>, c| v.add_scalar(c));
 var_operator!(Sub, sub, try_sub, |v: Var<'t, F>, c: F| v.add_scalar(-c));
 var_operator!(Mul, mul, try_mul, |v: Var<'t, F>, c| v.mul_scalar(c));
-var_operator!(Div, div, try_div, |v: Var<'t, F>, c: F| v
-    .mul_scalar(c.recip()));
+var_operator!(Div, div, try_div, |v: Var<'t, F>, c| v.div_scalar(c));
 
 macro_rules! scalar_lhs_operator {
     ($f:ty) => {

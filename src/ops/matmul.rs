@@ -149,6 +149,9 @@ impl<'t, F: Element> Var<'t, F> {
             rhs: sb,
             reason,
         };
+        if sa.rank() == 2 && sb.rank() == 3 {
+            return Err(mismatch("a 2-D left operand needs a 2-D right operand"));
+        }
         let (batch, m, k, n, out) = match (sa.dims(), sb.dims()) {
             (&[m, k], &[k2, n]) => {
                 if k != k2 {
@@ -174,9 +177,6 @@ impl<'t, F: Element> Var<'t, F> {
                 });
             }
         };
-        if sa.rank() == 2 && sb.rank() == 3 {
-            return Err(mismatch("a 2-D left operand needs a 2-D right operand"));
-        }
         let bstride = if sb.rank() == 3 { k * n } else { 0 };
         self.tape().record(
             "matmul",

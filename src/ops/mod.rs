@@ -6,10 +6,14 @@
 //! recording and broadcasting machinery lives here.
 
 pub mod arith;
+pub mod index;
 pub mod matmul;
 pub mod reduce;
 pub mod shape_ops;
 pub mod unary;
+
+pub use index::select;
+pub use shape_ops::concat;
 
 use crate::autodiff::{BackwardCtx, Params, Var};
 use crate::element::Element;
@@ -76,8 +80,18 @@ fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
 /// times `grad_out`, summed back over broadcast axes.
 fn binary_backward<F: Element, B: BinaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
     let (a, b) = (ctx.input(0), ctx.input(1));
-    let (sa, sb, so) = (ctx.input_shape(0), ctx.input_shape(1), ctx.output_shape());
     let (g, y) = (ctx.grad_out(), ctx.output());
+    if g.len() == 1 {
+        // One element (so one in each input): no loop set-up, no strides.
+        if let Some(ga) = ctx.grad_input(0) {
+            ga[0] += B::da(a[0], b[0], y[0]) * g[0];
+        }
+        if let Some(gb) = ctx.grad_input(1) {
+            gb[0] += B::db(a[0], b[0], y[0]) * g[0];
+        }
+        return;
+    }
+    let (sa, sb, so) = (ctx.input_shape(0), ctx.input_shape(1), ctx.output_shape());
     if sa == so && sb == so {
         if let Some(ga) = ctx.grad_input(0) {
             for i in 0..ga.len() {
@@ -145,7 +159,11 @@ impl<'t, F: Element> Var<'t, F> {
     /// `rhs` is from another tape.
     pub fn try_binary<B: BinaryOp<F>>(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
         let (sa, sb) = (self.shape(), rhs.shape());
-        let so = broadcast_shapes(B::NAME, sa, sb)?;
+        let so = if sa == sb {
+            sa
+        } else {
+            broadcast_shapes(B::NAME, sa, sb)?
+        };
         self.tape().record(
             B::NAME,
             &[self, rhs],

@@ -1,4 +1,5 @@
-//! Ops that move data without arithmetic: reshape, transpose, detach.
+//! Ops that move data without arithmetic: reshape, transpose, concat,
+//! slice, detach.
 
 use crate::autodiff::{BackwardCtx, Params, Var};
 use crate::element::Element;
@@ -31,7 +32,206 @@ fn transpose_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
 }
 
+/// Backward of a concatenation of up to three inputs along one axis:
+/// input `i` receives its block of every outer row of `grad_out`.
+/// `p.u = [outer, inner, total, inputs]`, `total` the output's axis length.
+fn concat_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
+    let [outer, inner, total, inputs] = ctx.params().u;
+    let g = ctx.grad_out();
+    let mut start = 0;
+    for i in 0..inputs {
+        let block = ctx.input_shape(i).numel() / (outer * inner).max(1);
+        if let Some(gx) = ctx.grad_input(i) {
+            for o in 0..outer {
+                let src = &g[(o * total + start) * inner..(o * total + start + block) * inner];
+                let dst = &mut gx[o * block * inner..(o + 1) * block * inner];
+                for (d, &s) in dst.iter_mut().zip(src) {
+                    *d += s;
+                }
+            }
+        }
+        start += block;
+    }
+}
+
+/// One concatenation node of at most three parts (shapes already checked).
+fn concat_node<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'t, F>> {
+    let first = parts[0].shape();
+    let (outer, _, inner) = first.split_at_axis(axis);
+    let mut lens = [0usize; 3];
+    for (l, p) in lens.iter_mut().zip(parts) {
+        *l = p.shape().dims()[axis];
+    }
+    let total: usize = lens.iter().sum();
+    let out = first.with_axis(axis, Some(total));
+    let p = Params::ints([outer, inner, total, parts.len()]);
+    parts[0]
+        .tape()
+        .record("concat", parts, out, p, concat_backward, |y, inp| {
+            let mut start = 0;
+            for (i, &len) in lens.iter().enumerate().take(parts.len()) {
+                let x = inp.value(i);
+                let block = len * inner;
+                for o in 0..outer {
+                    let dst = (o * total + start) * inner;
+                    y[dst..dst + block].copy_from_slice(&x[o * block..(o + 1) * block]);
+                }
+                start += len;
+            }
+        })
+}
+
+/// Concatenates checked parts as a balanced tree of nodes of three parts.
+fn concat_tree<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'t, F>> {
+    match parts.len() {
+        1 => Ok(parts[0]),
+        2 | 3 => concat_node(parts, axis),
+        n => {
+            // Three groups whose sizes differ by at most one.
+            let a = n / 3 + usize::from(n % 3 > 0);
+            let b = a + n / 3 + usize::from(n % 3 > 1);
+            let left = concat_tree(&parts[..a], axis)?;
+            let middle = concat_tree(&parts[a..b], axis)?;
+            let right = concat_tree(&parts[b..], axis)?;
+            concat_node(&[left, middle, right], axis)
+        }
+    }
+}
+
+/// Joins variables along `axis`; every other dimension must agree. The VJP
+/// hands each input its block of the gradient.
+///
+/// A node takes at most three inputs, so more parts are joined as a balanced
+/// tree of three-input nodes: no heap allocation (recursion over sub-slices
+/// of `parts`, depth ⌈log₃ n⌉), and every value is copied at most ⌈log₃ n⌉
+/// times instead of up to n − 1 times along a left fold. One part is
+/// returned as is.
+///
+/// ```
+/// use gradsign::{ops::concat, Tape, Tensor};
+/// let tape = Tape::<f64>::new();
+/// let a = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?);
+/// let b = tape.var(&Tensor::from_vec(vec![5.0, 6.0], &[2, 1])?);
+/// let c = concat(&[a, b], 1)?;
+/// assert_eq!(c.value().as_slice(), &[1.0, 2.0, 5.0, 3.0, 4.0, 6.0]);
+/// // Weighting the columns by 1, 2, 3 sends 3 to b's rows.
+/// let w = tape.constant(&Tensor::from_vec(vec![1.0, 2.0, 3.0], &[3])?);
+/// let g = (c * w).sum().backward()?;
+/// assert_eq!(g.get(b)?, &[3.0, 3.0]);
+/// assert!(concat(&[a, b], 0).is_err()); // 2 columns vs 1
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for no parts; [`Error::AxisOutOfRange`] if
+/// `axis` is not below the parts' rank; [`Error::ShapeMismatch`] if two parts
+/// differ in rank or in a dimension other than `axis`;
+/// [`Error::ForeignVar`] if the parts come from different tapes.
+pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'t, F>> {
+    let Some(first) = parts.first() else {
+        return Err(Error::InvalidArgument {
+            op: "concat",
+            message: "needs at least one tensor, got none".into(),
+        });
+    };
+    let s0 = first.shape();
+    s0.check_axis("concat", axis)?;
+    // Everything is checked before the first node is recorded, so a bad part
+    // leaves no half-built tree on the tape.
+    for p in &parts[1..] {
+        if !std::ptr::eq(p.tape(), first.tape()) {
+            return Err(Error::ForeignVar {
+                op: "concat",
+                expected: first.tape().id(),
+                found: p.tape().id(),
+            });
+        }
+        let s = p.shape();
+        let agree = s.rank() == s0.rank()
+            && s.dims()
+                .iter()
+                .zip(s0.dims())
+                .enumerate()
+                .all(|(i, (a, b))| i == axis || a == b);
+        if !agree {
+            return Err(Error::ShapeMismatch {
+                op: "concat",
+                lhs: s0,
+                rhs: s,
+                reason: "the parts must agree in every dimension but the concatenation axis",
+            });
+        }
+    }
+    concat_tree(parts, axis)
+}
+
+/// Backward of `slice`: the gradient goes back into the sliced window.
+/// `p.u = [outer, len, inner, start]`.
+fn slice_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
+    let [outer, len, inner, start] = ctx.params().u;
+    let g = ctx.grad_out();
+    let block = g.len() / outer.max(1);
+    if let Some(gx) = ctx.grad_input(0) {
+        for o in 0..outer {
+            let dst = (o * len + start) * inner;
+            for (d, &s) in gx[dst..dst + block]
+                .iter_mut()
+                .zip(&g[o * block..(o + 1) * block])
+            {
+                *d += s;
+            }
+        }
+    }
+}
+
 impl<'t, F: Element> Var<'t, F> {
+    /// The elements `start..end` along `axis` (every other axis whole). The
+    /// VJP adds the gradient into that window and leaves the rest at 0.
+    ///
+    /// ```
+    /// use gradsign::{Tape, Tensor};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?);
+    /// let s = x.slice(1, 1, 3)?;                    // columns 1 and 2
+    /// assert_eq!(s.value().as_slice(), &[2.0, 3.0, 5.0, 6.0]);
+    /// assert_eq!(s.sum().backward()?.get(x)?, &[0.0, 1.0, 1.0, 0.0, 1.0, 1.0]);
+    /// assert!(x.slice(1, 2, 4).is_err());           // past the end
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::AxisOutOfRange`] if `axis ≥ rank`; [`Error::InvalidArgument`]
+    /// unless `start ≤ end ≤` the axis length.
+    pub fn slice(self, axis: usize, start: usize, end: usize) -> Result<Var<'t, F>> {
+        let shape = self.shape();
+        shape.check_axis("slice", axis)?;
+        let (outer, len, inner) = shape.split_at_axis(axis);
+        if start > end || end > len {
+            return Err(Error::InvalidArgument {
+                op: "slice",
+                message: format!(
+                    "range {start}..{end} does not fit axis {axis} of length {len} in shape {shape}"
+                ),
+            });
+        }
+        let out = shape.with_axis(axis, Some(end - start));
+        self.tape().record(
+            "slice",
+            &[self],
+            out,
+            Params::ints([outer, len, inner, start]),
+            slice_backward,
+            |y, inp| {
+                let x = inp.value(0);
+                let block = (end - start) * inner;
+                for o in 0..outer {
+                    let src = (o * len + start) * inner;
+                    y[o * block..(o + 1) * block].copy_from_slice(&x[src..src + block]);
+                }
+            },
+        )
+    }
+
     /// The same values with a new shape of the same size (row-major order is
     /// kept); the VJP reshapes the gradient back.
     ///
@@ -45,10 +245,24 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] if the sizes differ.
+    /// [`Error::ShapeMismatch`] if the sizes differ;
+    /// [`Error::InvalidArgument`] for more than
+    /// [`MAX_RANK`](crate::shape::MAX_RANK) dimensions or more elements than
+    /// a `usize` counts.
     pub fn reshape(self, dims: &[usize]) -> Result<Var<'t, F>> {
         let from = self.shape();
-        let to = Shape::new(dims)?;
+        let to = Shape::new(dims).map_err(|e| Error::InvalidArgument {
+            op: "reshape",
+            message: match e {
+                Error::InvalidArgument { message, .. } => {
+                    format!("cannot reshape {from}: {message}")
+                }
+                _ => format!(
+                    "cannot reshape {from} to {dims:?}: a tensor has rank at most {}",
+                    crate::shape::MAX_RANK
+                ),
+            },
+        })?;
         if from.numel() != to.numel() {
             return Err(Error::ShapeMismatch {
                 op: "reshape",
@@ -130,5 +344,66 @@ impl<'t, F: Element> Var<'t, F> {
                 out.copy_from_slice(inp.value(0))
             })
             .expect("detach records on the variable's own tape")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Tape, Tensor};
+
+    #[test]
+    fn concat_of_many_parts_is_a_tree_of_three_input_nodes() {
+        let tape = Tape::<f64>::new();
+        let parts: Vec<_> = (0..10)
+            .map(|i| tape.var_scalar(i as f64).reshape(&[1]).unwrap())
+            .collect();
+        let before = tape.len();
+        let c = concat(&parts, 0).unwrap();
+        // 10 = 4 + 3 + 3; 4 = 2 + 1 + 1: nodes for 10, 4, 2, 3 and 3.
+        assert_eq!(tape.len() - before, 5);
+        let expected: Vec<f64> = (0..10).map(f64::from).collect();
+        assert_eq!(c.value().as_slice(), &expected[..]);
+        // Weight part i by i + 1: its gradient is i + 1.
+        let w = tape.constant(&Tensor::from_fn(&[10], |i| (i[0] + 1) as f64).unwrap());
+        let g = (c * w).sum().backward().unwrap();
+        for (i, p) in parts.iter().enumerate() {
+            assert_eq!(g.get(*p).unwrap(), &[(i + 1) as f64]);
+        }
+    }
+
+    #[test]
+    fn concat_of_one_part_records_nothing() {
+        let tape = Tape::<f64>::new();
+        let x = tape.var(&Tensor::<f64>::ones(&[2]).unwrap());
+        let before = tape.len();
+        assert_eq!(concat(&[x], 0).unwrap().id(), x.id());
+        assert_eq!(tape.len(), before);
+    }
+
+    #[test]
+    fn concat_along_a_middle_axis_interleaves_the_blocks() {
+        let tape = Tape::<f64>::new();
+        let a = tape.var(&Tensor::from_fn(&[2, 1, 2], |i| (10 * i[0] + i[2]) as f64).unwrap());
+        let b = tape.var(
+            &Tensor::from_fn(&[2, 2, 2], |i| (100 + 10 * i[0] + 2 * i[1] + i[2]) as f64).unwrap(),
+        );
+        let c = concat(&[a, b], 1).unwrap();
+        assert_eq!(c.dims(), vec![2, 3, 2]);
+        assert_eq!(
+            c.value().as_slice(),
+            &[
+                0.0, 1.0, 100.0, 101.0, 102.0, 103.0, 10.0, 11.0, 110.0, 111.0, 112.0, 113.0
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_slice_has_zero_length_and_gives_zero_gradient() {
+        let tape = Tape::<f64>::new();
+        let x = tape.var(&Tensor::<f64>::ones(&[3, 2]).unwrap());
+        let s = x.slice(0, 2, 2).unwrap();
+        assert_eq!(s.dims(), vec![0, 2]);
+        assert_eq!(s.sum().backward().unwrap().get(x).unwrap(), &[0.0; 6]);
     }
 }

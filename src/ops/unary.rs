@@ -77,10 +77,11 @@ impl<F: Element> UnaryOp<F> for PowiOp {
     #[inline]
     fn df(x: F, _: F, p: &Params<F>) -> F {
         let n = p.f[0].to_f64() as i32;
-        if n == 0 {
-            F::zero()
-        } else {
-            p.f[0] * x.powi(n - 1)
+        match n.checked_sub(1) {
+            _ if n == 0 => F::zero(),
+            Some(m) => p.f[0] * x.powi(m),
+            // n = i32::MIN: n − 1 does not fit an i32; xⁿ⁻¹ = xⁿ/x.
+            None => p.f[0] * x.powi(n) / x,
         }
     }
 }

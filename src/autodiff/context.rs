@@ -1,0 +1,149 @@
+//! What an op's kernels see: [`ForwardInputs`] while recording, and
+//! [`BackwardCtx`] during the backward sweep.
+
+use crate::element::Element;
+use crate::shape::Shape;
+
+use super::tape::{Node, Params};
+
+/// What an op's forward kernel reads: its inputs' values and shapes.
+pub struct ForwardInputs<'a, F> {
+    pub(crate) values: &'a [F],
+    pub(crate) nodes: &'a [Node<F>],
+    pub(crate) parents: &'a [u32],
+    pub(crate) indices: &'a [usize],
+    pub(crate) threads: usize,
+}
+
+impl<'a, F: Element> ForwardInputs<'a, F> {
+    /// Input `i`'s values.
+    #[inline]
+    pub fn value(&self, i: usize) -> &'a [F] {
+        let n = &self.nodes[self.parents[i] as usize];
+        &self.values[n.offset..n.offset + n.len]
+    }
+
+    /// Input `i`'s shape.
+    #[inline]
+    pub fn shape(&self, i: usize) -> Shape {
+        self.nodes[self.parents[i] as usize].shape
+    }
+
+    /// The tape's integer side buffer (see [`Params`]).
+    #[inline]
+    pub fn indices(&self) -> &'a [usize] {
+        self.indices
+    }
+
+    /// Threads the kernels may use.
+    #[inline]
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+}
+
+/// What an op's backward rule sees: its inputs, its output, the gradient
+/// flowing into the output, and mutable gradient slots of the inputs.
+pub struct BackwardCtx<'a, F> {
+    pub(crate) node: &'a Node<F>,
+    pub(crate) nodes: &'a [Node<F>],
+    pub(crate) values: &'a [F],
+    pub(crate) indices: &'a [usize],
+    pub(crate) grad_out: &'a [F],
+    /// The gradient buffer below this node's slot: every parent's slot lies
+    /// here, because parents were recorded first.
+    pub(crate) grads: &'a mut [F],
+    pub(crate) threads: usize,
+}
+
+impl<'a, F: Element> BackwardCtx<'a, F> {
+    #[inline]
+    fn parent(&self, i: usize) -> &'a Node<F> {
+        if i >= self.node.n_parents as usize {
+            missing_input(self.node.op, i, self.node.n_parents);
+        }
+        &self.nodes[self.node.parents[i] as usize]
+    }
+
+    /// Input `i`'s value.
+    ///
+    /// # Panics
+    /// If `i` is not below the op's number of inputs (a bug in the op's
+    /// backward rule); so do the other accessors taking an input number.
+    #[inline]
+    pub fn input(&self, i: usize) -> &'a [F] {
+        let p = self.parent(i);
+        &self.values[p.offset..p.offset + p.len]
+    }
+
+    /// Input `i`'s shape.
+    #[inline]
+    pub fn input_shape(&self, i: usize) -> Shape {
+        self.parent(i).shape
+    }
+
+    /// The op's output value.
+    #[inline]
+    pub fn output(&self) -> &'a [F] {
+        &self.values[self.node.offset..self.node.offset + self.node.len]
+    }
+
+    /// The op's output shape.
+    #[inline]
+    pub fn output_shape(&self) -> Shape {
+        self.node.shape
+    }
+
+    /// `∂L/∂output`.
+    #[inline]
+    pub fn grad_out(&self) -> &'a [F] {
+        self.grad_out
+    }
+
+    /// The op's saved parameters.
+    #[inline]
+    pub fn params(&self) -> &'a Params<F> {
+        &self.node.params
+    }
+
+    /// The tape's integer side buffer.
+    #[inline]
+    pub fn indices(&self) -> &'a [usize] {
+        self.indices
+    }
+
+    /// Threads the kernels may use.
+    #[inline]
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Input `i`'s gradient slot, to add into; `None` when that input needs no
+    /// gradient (a constant), so the rule can skip the work.
+    #[inline]
+    pub fn grad_input(&mut self, i: usize) -> Option<&mut [F]> {
+        let p = self.parent(i);
+        if p.needs_grad() {
+            Some(&mut self.grads[p.grad_offset..p.grad_offset + p.len])
+        } else {
+            None
+        }
+    }
+
+    /// Input `i`'s gradient slot together with the read-only pieces a
+    /// backward kernel needs at the same time.
+    #[inline]
+    pub fn split(&mut self, i: usize) -> (Option<&mut [F]>, &'a [F], &'a [F]) {
+        let (gout, out) = (self.grad_out, self.output());
+        (self.grad_input(i), gout, out)
+    }
+}
+
+/// The panic of a backward rule that reads an input its op does not have
+/// (a bug in the op, never user input); out of line to keep the accessors
+/// small.
+#[cold]
+#[inline(never)]
+fn missing_input(op: &str, i: usize, n: u8) -> ! {
+    panic!("{op}: the backward rule asked for input {i} of an op with {n} input(s)")
+}

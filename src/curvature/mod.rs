@@ -1,0 +1,14 @@
+//! Curvature: exact Hessian-vector products and Hessians
+//! (forward-over-reverse), the spectrum of a layer's input second moment,
+//! and natural-gradient / Gauss–Newton steps for small models.
+//!
+//! Why it matters here: for a linear unit under squared loss the Hessian is
+//! `E[x xᵀ] = Cov(x) + μμᵀ`. One-signed inputs have a large mean, which adds
+//! one large eigenvalue along `μ`; gradient descent then needs about
+//! `κ = λmax/λmin` steps, and the error along the top eigenvector flips sign
+//! every step when `η > 1/λmax`: the zig-zag.
+
+pub mod hvp;
+pub mod likelihood;
+pub mod natural;
+pub mod spectrum;
