@@ -17,7 +17,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::activation::Activation;
 use crate::autodiff::Tape;
+use crate::curvature::spectrum::{Spectrum, second_moment};
 use crate::data::Centering;
+use crate::dynamics::TrajectoryRecorder;
 use crate::error::{Error, Result};
 use crate::nn::{Linear, Mlp};
 use crate::optim::{Optimizer, Sgd};
@@ -92,8 +94,8 @@ pub struct ZigzagRun {
     pub second_moment: [f64; 4],
     /// The eigenvalues of `C`, largest first.
     pub eigenvalues: [f64; 2],
-    /// The unit eigenvector of the largest eigenvalue (its first non-zero
-    /// component positive).
+    /// The unit eigenvector of the largest eigenvalue (signed so that its
+    /// components sum to a non-negative number).
     pub top_eigenvector: [f64; 2],
     /// The weights before each step and after the last: `w₀ … w_T`.
     pub path: Vec<[f64; 2]>,
@@ -110,6 +112,9 @@ pub struct ZigzagRun {
     pub quadrant_share: f64,
     /// The mean cosine between consecutive updates.
     pub mean_cosine: f64,
+    /// The share of consecutive steps whose error signal `δ = w·x − y`
+    /// changed sign.
+    pub delta_flip_rate: f64,
     /// How often `(w_t − w*)·v₁` changed sign between consecutive points.
     pub top_error_flips: usize,
 }
@@ -193,43 +198,15 @@ fn quadratic(m: &[f64; 4], e: [f64; 2]) -> f64 {
     e[0] * (m[0] * e[0] + m[1] * e[1]) + e[1] * (m[2] * e[0] + m[3] * e[1])
 }
 
-/// The eigenvalues (largest first) and top unit eigenvector of a symmetric
-/// 2 × 2 matrix `[[a, b], [b, d]]`: `λ = (a + d)/2 ± √(((a − d)/2)² + b²)`.
-fn symmetric_eigen(m: &[f64; 4]) -> ([f64; 2], [f64; 2]) {
-    let (a, b, d) = (m[0], m[1], m[3]);
-    let half = (a - d) / 2.0;
-    let root = (half * half + b * b).sqrt();
-    let mid = (a + d) / 2.0;
-    let (l1, l2) = (mid + root, mid - root);
-    // (b, λ₁ − a) solves the first row; when b = 0 the axes are the vectors.
-    let v = if b == 0.0 {
-        if a >= d { [1.0, 0.0] } else { [0.0, 1.0] }
-    } else {
-        [b, l1 - a]
-    };
-    let norm = (v[0] * v[0] + v[1] * v[1]).sqrt();
-    let mut v = [v[0] / norm, v[1] / norm];
-    if v[0] < 0.0 || (v[0] == 0.0 && v[1] < 0.0) {
-        v = [-v[0], -v[1]];
-    }
-    ([l1, l2], v)
-}
-
-/// `E[x xᵀ]` of an `(n, 2)` tensor.
-fn second_moment(x: &Tensor<f64>) -> [f64; 4] {
-    let n = x.dims()[0] as f64;
-    let mut m = [0.0; 4];
-    for row in x.as_slice().chunks_exact(2) {
-        m[0] += row[0] * row[0];
-        m[1] += row[0] * row[1];
-        m[3] += row[1] * row[1];
-    }
-    m[2] = m[1];
-    m.map(|v| v / n)
-}
-
 fn norm(v: [f64; 2]) -> f64 {
     (v[0] * v[0] + v[1] * v[1]).sqrt()
+}
+
+/// `E[x xᵀ]` of an `(n, 2)` batch, row-major.
+fn moment(x: &Tensor<f64>) -> Result<[f64; 4]> {
+    let m = second_moment(x, false)?;
+    let s = m.as_slice();
+    Ok([s[0], s[1], s[2], s[3]])
 }
 
 /// Runs plain per-example SGD on `½(w·x − y)²` through the tape, with the
@@ -241,8 +218,11 @@ fn run(
     config: &ZigzagConfig,
     order: u64,
 ) -> Result<ZigzagRun> {
-    let c = second_moment(x);
-    let (eigenvalues, top) = symmetric_eigen(&c);
+    let c = moment(x)?;
+    let spectrum = Spectrum::of(&second_moment(x, false)?)?;
+    let eigenvalues = [spectrum.largest(), spectrum.smallest()];
+    let v1 = spectrum.top_eigenvector();
+    let top = [v1[0], v1[1]];
     let w_star = config.target;
     let targets: Vec<f64> = x
         .as_slice()
@@ -250,6 +230,12 @@ fn run(
         .map(|r| w_star[0] * r[0] + w_star[1] * r[1])
         .collect();
     let start = Tensor::from_vec(config.start.to_vec(), &[1, 2])?;
+    let mut recorder = TrajectoryRecorder::new(1, 2, false)?.track_error_along(
+        &top,
+        &Tensor::from_vec(w_star.to_vec(), &[1, 2])?,
+        None,
+    )?;
+    recorder.observe(&start, None, None)?;
     let mut mlp = Mlp::from_layers(vec![(Linear::new(start, None)?, Activation::Identity)])?;
     let mut opt = Sgd::new(learning_rate);
     let mut tape = Tape::<f64>::new();
@@ -257,37 +243,19 @@ fn run(
     let mut rng = ChaCha8Rng::seed_from_u64((config.seed ^ 0x005e_ed0f_0de5).wrapping_add(order));
     let n = targets.len();
 
-    let mut result = ZigzagRun {
-        inputs,
-        learning_rate,
-        second_moment: c,
-        eigenvalues,
-        top_eigenvector: top,
-        path: vec![config.start],
-        loss: Vec::new(),
-        error_along_top: Vec::new(),
-        steps_to_tolerance: None,
-        path_efficiency: 1.0,
-        quadrant_share: 0.0,
-        mean_cosine: 0.0,
-        top_error_flips: 0,
-    };
+    let mut path = vec![config.start];
+    let mut loss = Vec::new();
+    let mut error_along_top = Vec::new();
+    let mut steps_to_tolerance = None;
     let initial = norm([config.start[0] - w_star[0], config.start[1] - w_star[1]]);
-    let (mut walked, mut in_one_three, mut cos_sum) = (0.0, 0usize, 0.0);
-    let mut previous: Option<[f64; 2]> = None;
     let mut w = config.start;
     for step in 0..=config.max_steps {
         let e = [w[0] - w_star[0], w[1] - w_star[1]];
-        result.loss.push(quadratic(&c, e) / 2.0);
-        let along = e[0] * top[0] + e[1] * top[1];
-        if let Some(&last) = result.error_along_top.last()
-            && along * last < 0.0
-        {
-            result.top_error_flips += 1;
-        }
-        result.error_along_top.push(along);
+        loss.push(quadratic(&c, e) / 2.0);
+        let along = recorder.component(0).unwrap_or(f64::NAN);
+        error_along_top.push(along);
         if norm(e) <= config.tolerance * initial {
-            result.steps_to_tolerance = Some(step);
+            steps_to_tolerance = Some(step);
             break;
         }
         // A diverged run stops too: it will not come back.
@@ -299,39 +267,36 @@ fn run(
         let xi = tape.constant_from_slice(&x.as_slice()[2 * i..2 * i + 2], &[1, 2])?;
         let yi = tape.constant_scalar(targets[i]);
         let (out, trace) = mlp.forward(&tape, xi)?;
-        let loss = (out.sum() - yi).square() * 0.5;
-        let grads = loss.backward()?;
+        let l = (out.sum() - yi).square() * 0.5;
+        let grads = l.backward()?;
+        let delta = grads.tensor(trace.layers()[0].pre_activation)?;
         opt.step(mlp.params_with_grads(&trace, &grads)?)?;
-        let ws = mlp.layers()[0].linear.weight.as_slice();
-        let next = [ws[0], ws[1]];
-        let u = [next[0] - w[0], next[1] - w[1]];
-        walked += norm(u);
-        if u[0] * u[1] > 0.0 {
-            in_one_three += 1;
+        let weight = &mlp.layers()[0].linear.weight;
+        if !weight.all_finite() {
+            break;
         }
-        if let Some(p) = previous {
-            let denom = norm(p) * norm(u);
-            if denom > 0.0 {
-                cos_sum += (p[0] * u[0] + p[1] * u[1]) / denom;
-            }
-        }
-        previous = Some(u);
-        w = next;
-        result.path.push(w);
+        recorder.observe(weight, None, Some(&delta))?;
+        let ws = weight.as_slice();
+        w = [ws[0], ws[1]];
+        path.push(w);
     }
-    let steps = result.path.len() - 1;
-    let last = result.path[steps];
-    if walked > 0.0 {
-        result.path_efficiency =
-            norm([last[0] - config.start[0], last[1] - config.start[1]]) / walked;
-    }
-    if steps > 0 {
-        result.quadrant_share = in_one_three as f64 / steps as f64;
-    }
-    if steps > 1 {
-        result.mean_cosine = cos_sum / (steps - 1) as f64;
-    }
-    Ok(result)
+    let neuron = recorder.neuron(0);
+    Ok(ZigzagRun {
+        inputs,
+        learning_rate,
+        second_moment: c,
+        eigenvalues,
+        top_eigenvector: top,
+        path,
+        loss,
+        error_along_top,
+        steps_to_tolerance,
+        path_efficiency: neuron.path_efficiency.unwrap_or(1.0),
+        quadrant_share: neuron.orthants.one_signed_share().unwrap_or(0.0),
+        mean_cosine: neuron.mean_cosine.unwrap_or(0.0),
+        delta_flip_rate: neuron.delta_flip_rate.unwrap_or(0.0),
+        top_error_flips: recorder.component_flips(0),
+    })
 }
 
 /// Runs the three SGD runs of example 02 on one seeded data set: positive
@@ -388,11 +353,11 @@ pub fn zigzag(config: &ZigzagConfig) -> Result<Zigzag> {
         .map(|u| 1.0 / (1.0 + (-u).exp()));
     let centring = Centering::fit(&positive)?;
     let centred = centring.transform(&positive)?;
-    let rate = |x: &Tensor<f64>| {
-        let c = second_moment(x);
-        config.step_scale / (c[0] + c[3])
+    let rate = |x: &Tensor<f64>| -> Result<f64> {
+        let c = moment(x)?;
+        Ok(config.step_scale / (c[0] + c[3]))
     };
-    let eta_positive = rate(&positive);
+    let eta_positive = rate(&positive)?;
     let mean = centring.mean();
     let mut sweep = Vec::with_capacity(config.sweep.len());
     for &c in &config.sweep {
@@ -402,7 +367,7 @@ pub fn zigzag(config: &ZigzagConfig) -> Result<Zigzag> {
             )));
         }
         let at = |x: &Tensor<f64>, inputs| -> Result<usize> {
-            let eta = rate(x) * c / config.step_scale;
+            let eta = rate(x)? * c / config.step_scale;
             let mut steps = (0..config.sweep_orders.max(1) as u64)
                 .map(|order| {
                     let r = run(inputs, x, eta, config, order)?;
@@ -422,28 +387,8 @@ pub fn zigzag(config: &ZigzagConfig) -> Result<Zigzag> {
         config: config.clone(),
         input_mean: [mean[0], mean[1]],
         positive: run(Inputs::Positive, &positive, eta_positive, config, 0)?,
-        centred: run(Inputs::Centred, &centred, rate(&centred), config, 0)?,
+        centred: run(Inputs::Centred, &centred, rate(&centred)?, config, 0)?,
         centred_same_rate: run(Inputs::Centred, &centred, eta_positive, config, 0)?,
         sweep,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn symmetric_eigen_of_a_mean_plus_identity() {
-        // [[1.25, .25], [.25, 1.25]] = I + ¼·11ᵀ: eigenvalues 1.5 along (1, 1)/√2, 1.
-        let (l, v) = symmetric_eigen(&[1.25, 0.25, 0.25, 1.25]);
-        assert!((l[0] - 1.5).abs() < 1e-15 && (l[1] - 1.0).abs() < 1e-15);
-        let h = std::f64::consts::FRAC_1_SQRT_2;
-        assert!((v[0] - h).abs() < 1e-15 && (v[1] - h).abs() < 1e-15);
-    }
-
-    #[test]
-    fn symmetric_eigen_of_a_diagonal_picks_the_larger_axis() {
-        let (l, v) = symmetric_eigen(&[1.0, 0.0, 0.0, 3.0]);
-        assert_eq!((l, v), ([3.0, 1.0], [0.0, 1.0]));
-    }
 }
