@@ -12,9 +12,11 @@
 //! | [`first_gradient`] | `01_first_gradient` | one gradient by hand, by the tape and by finite differences |
 //! | [`zigzag`] | `02_zigzag` | two weights, positive inputs, plain SGD: the zig-zag, and centring as the cure |
 //! | [`conditioning`] | `05_conditioning` | spectra of `E[aaᵀ]` raw and centred (κ = 3n + 1), step counts, the sign flip along the top eigenvector |
+//! | [`natural_gradient`] | `07_natural_gradient` | gradient descent and natural gradient on raw and centred inputs: invariance |
 //! | [`sigmoid_vs_tanh`] | `04_sigmoid_vs_tanh` | the playground's data sets: sigmoid, tanh, ReLU and their twins, the causes taken apart |
 
 pub mod conditioning;
 pub mod first_gradient;
+pub mod natural_gradient;
 pub mod sigmoid_vs_tanh;
 pub mod zigzag;
