@@ -11,10 +11,12 @@
 //! | --- | --- | --- |
 //! | [`first_gradient`] | `01_first_gradient` | one gradient by hand, by the tape and by finite differences |
 //! | [`zigzag`] | `02_zigzag` | two weights, positive inputs, plain SGD: the zig-zag, and centring as the cure |
+//! | [`batch_size`] | `06_batch_size` | per-example against per-batch coherence as the batch grows, and the limit it levels off at |
 //! | [`conditioning`] | `05_conditioning` | spectra of `E[aaᵀ]` raw and centred (κ = 3n + 1), step counts, the sign flip along the top eigenvector |
 //! | [`natural_gradient`] | `07_natural_gradient` | gradient descent and natural gradient on raw and centred inputs: invariance |
 //! | [`sigmoid_vs_tanh`] | `04_sigmoid_vs_tanh` | the playground's data sets: sigmoid, tanh, ReLU and their twins, the causes taken apart |
 
+pub mod batch_size;
 pub mod conditioning;
 pub mod first_gradient;
 pub mod natural_gradient;
