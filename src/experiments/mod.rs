@@ -14,6 +14,7 @@
 //! | [`batch_size`] | `06_batch_size` | per-example against per-batch coherence as the batch grows, and the limit it levels off at |
 //! | [`conditioning`] | `05_conditioning` | spectra of `E[aaᵀ]` raw and centred (κ = 3n + 1), step counts, the sign flip along the top eigenvector |
 //! | [`natural_gradient`] | `07_natural_gradient` | gradient descent and natural gradient on raw and centred inputs: invariance |
+//! | [`sign_report`] | `03_sign_report` | the analyzer's full report and diagnosis on iris, raw and standardised |
 //! | [`sigmoid_vs_tanh`] | `04_sigmoid_vs_tanh` | the playground's data sets: sigmoid, tanh, ReLU and their twins, the causes taken apart |
 
 pub mod batch_size;
@@ -21,4 +22,5 @@ pub mod conditioning;
 pub mod first_gradient;
 pub mod natural_gradient;
 pub mod sigmoid_vs_tanh;
+pub mod sign_report;
 pub mod zigzag;
