@@ -80,6 +80,44 @@ fn main() -> Res {
         &rows,
     );
 
+    let layers = c
+        .playground
+        .first()
+        .map_or(0, |cell| cell.mean_coherence.len());
+    println!(
+        "\nPer-layer share of one-signed per-example gradient rows after training (analyzer; mean over seeds and data sets):\n"
+    );
+    let mut headers = vec!["unit".to_string()];
+    headers.extend((0..layers).map(|l| {
+        if l == 0 {
+            "layer 0 (the data)".to_string()
+        } else {
+            format!("layer {l}")
+        }
+    }));
+    let rows: Vec<Vec<String>> = config
+        .units
+        .iter()
+        .map(|&h| {
+            let cells: Vec<_> = c
+                .playground
+                .iter()
+                .filter(|cell| cell.hidden == h)
+                .collect();
+            let mut row = vec![h.formula().to_string()];
+            for l in 0..layers {
+                let mean = cells.iter().map(|cell| cell.mean_coherence[l]).sum::<f64>()
+                    / cells.len() as f64;
+                row.push(format!("{mean:.2}"));
+            }
+            row
+        })
+        .collect();
+    print_table(
+        &headers.iter().map(String::as_str).collect::<Vec<_>>(),
+        &rows,
+    );
+
     println!(
         "\n2. The causes one at a time (same setting): across a row only centring changes, down a column only the slope.\n"
     );

@@ -363,6 +363,24 @@ fn tanh_learns_two_separated_gaussians() {
 }
 
 #[test]
+fn layers_after_uncentred_units_have_one_signed_rows_and_after_tanh_not() {
+    let run = |h| {
+        train_run(
+            Playground::Xor,
+            &Setting::playground(h),
+            &small_training(),
+            2,
+        )
+        .unwrap()
+    };
+    // 2σ(x) ∈ (0, 2) feeds the output layer strictly positive inputs: every
+    // per-example row is one-signed (the theorem, checked by the analyzer).
+    assert_eq!(run(Hidden::TwiceSigmoid).coherence[1], 1.0);
+    // Its centred twin tanh(x/2) feeds inputs of both signs.
+    assert!(run(Hidden::HalfTanh).coherence[1] < 1.0);
+}
+
+#[test]
 fn too_large_a_learning_rate_diverges_without_an_error() {
     // A linear output and a huge step: each step multiplies the error.
     let setting = Setting {
@@ -385,6 +403,7 @@ fn median_epochs_counts_a_missed_threshold_as_slowest() {
         epochs_to_threshold: e,
         test_accuracy: 1.0,
         diverged: false,
+        coherence: Vec::new(),
     };
     let (a, b, c) = (run(Some(3)), run(None), run(Some(9)));
     assert_eq!(median_epochs(&[&a, &b, &c]), Some(9)); // 3, 9, never

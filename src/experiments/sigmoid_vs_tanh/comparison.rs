@@ -64,6 +64,9 @@ pub struct Cell {
     pub mean_accuracy: f64,
     /// Per epoch, the median over seeds of the normalised training loss.
     pub median_curve: Vec<f64>,
+    /// Per layer, the mean over seeds of the share of one-signed
+    /// per-example gradient rows after training ([`Run::coherence`]).
+    pub mean_coherence: Vec<f64>,
 }
 
 /// One unit on one data set, at the best of several learning rates.
@@ -260,6 +263,20 @@ fn median_curve(runs: &[&Run]) -> Vec<f64> {
         .collect()
 }
 
+/// Per layer, the mean of the runs' coherence.
+fn mean_coherence(runs: &[&Run]) -> Vec<f64> {
+    let layers = runs.iter().map(|r| r.coherence.len()).max().unwrap_or(0);
+    (0..layers)
+        .map(|l| {
+            let v: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.coherence.get(l).copied())
+                .collect();
+            v.iter().sum::<f64>() / v.len().max(1) as f64
+        })
+        .collect()
+}
+
 /// Runs the comparison of example 04:
 ///
 /// 1. the playground table: every unit of `config.units` in the
@@ -311,6 +328,7 @@ pub fn compare(config: &ComparisonConfig) -> Result<Comparison> {
             median_epochs: median_epochs(&mine),
             mean_accuracy: mine.iter().map(|r| r.test_accuracy).sum::<f64>() / mine.len() as f64,
             median_curve: median_curve(&mine),
+            mean_coherence: mean_coherence(&mine),
         });
     }
 

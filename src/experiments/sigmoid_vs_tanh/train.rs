@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::activation::Activation;
+use crate::analysis::GradientSignAnalyzer;
 use crate::autodiff::{Gradients, Tape, Var};
 use crate::data::{LabelEncoding, Playground, PlaygroundConfig};
 use crate::error::{Error, Result};
@@ -84,6 +85,11 @@ pub struct Run {
     /// Whether the loss stopped being finite (too large a learning rate);
     /// the run stopped there, and its losses end at the last finite one.
     pub diverged: bool,
+    /// Per layer, the share of per-example weight-gradient rows (bias
+    /// included) that are one-signed, measured by the
+    /// [`GradientSignAnalyzer`] on the full training set after the last
+    /// epoch.
+    pub coherence: Vec<f64>,
 }
 
 /// A data set's training and test halves with targets in one coding.
@@ -248,6 +254,19 @@ pub fn train_run(
             break;
         }
     }
+    let coherence = {
+        let tape = Tape::new();
+        let x = tape.constant(&data.train_x);
+        let y = tape.constant_from_slice(&data.train_y, &[n, 1])?;
+        let (out, trace) = forward(&mlp, &tape, x, setting.hidden, setting.output)?;
+        let grads = (mse(out, y, Reduction::Mean)? * 0.5).backward()?;
+        GradientSignAnalyzer::default()
+            .analyze(&trace, &grads)?
+            .layers
+            .iter()
+            .map(|l| l.per_example_coherence())
+            .collect()
+    };
     let (lo, hi) = setting.coding.values();
     let mid = (lo + hi) / 2.0;
     let pred = predict(&mlp, &data.test_x, setting)?;
@@ -264,6 +283,7 @@ pub fn train_run(
         losses,
         test_accuracy: correct as f64 / data.test_labels.len() as f64,
         diverged,
+        coherence,
     })
 }
 
