@@ -218,8 +218,14 @@ fn run(
     config: &ZigzagConfig,
     order: u64,
 ) -> Result<ZigzagRun> {
-    let c = moment(x)?;
-    let spectrum = Spectrum::of(&second_moment(x, false)?)?;
+    let m = second_moment(x, false)?;
+    let c = [
+        m.as_slice()[0],
+        m.as_slice()[1],
+        m.as_slice()[2],
+        m.as_slice()[3],
+    ];
+    let spectrum = Spectrum::of(&m)?;
     let eigenvalues = [spectrum.largest(), spectrum.smallest()];
     let v1 = spectrum.top_eigenvector();
     let top = [v1[0], v1[1]];
