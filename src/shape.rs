@@ -283,6 +283,20 @@ pub fn broadcast_shapes(op: &'static str, lhs: Shape, rhs: Shape) -> Result<Shap
             }
         };
     }
+    // Each operand's count fits a usize, but [n, 1] against [1, n] can
+    // broadcast to n² elements, which need not.
+    if out.dims[..rank]
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .is_none()
+    {
+        return Err(Error::ShapeMismatch {
+            op,
+            lhs,
+            rhs,
+            reason: "the broadcast shape has more elements than a usize can count",
+        });
+    }
     Ok(out)
 }
 
