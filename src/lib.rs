@@ -10,6 +10,7 @@ pub mod activation;
 pub mod autodiff;
 pub mod curvature;
 pub mod data;
+pub mod determinism;
 pub mod dual;
 pub mod dynamics;
 pub mod element;
