@@ -150,6 +150,15 @@ pub enum Error {
         /// What was wrong.
         message: String,
     },
+    /// An error in one layer of a network, with the layer's index (first
+    /// layer = 0); the source names the operation and the shapes.
+    #[error("layer {layer}: {source}")]
+    Layer {
+        /// The layer's index.
+        layer: usize,
+        /// What went wrong there.
+        source: Box<Error>,
+    },
     /// An I/O failure reading or writing a file.
     #[error("{op}: {message}")]
     Io {

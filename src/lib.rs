@@ -7,6 +7,7 @@
 #![warn(rust_2018_idioms)]
 
 pub mod activation;
+pub mod analysis;
 pub mod autodiff;
 pub mod curvature;
 pub mod data;
@@ -24,6 +25,8 @@ pub mod ops;
 pub mod optim;
 pub mod shape;
 pub mod tensor;
+#[cfg(feature = "proptest")]
+pub mod testing;
 pub mod train;
 
 pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Params, Tape, Var};

@@ -8,6 +8,9 @@
 //! tape to another thread, with no `Var` borrowing it, is fine.
 
 use gradsign::activation::Activation;
+use gradsign::analysis::{
+    Diagnosis, GradientSignAnalyzer, LayerReport, NetworkReport, NeuronReport, PerSampleGradients,
+};
 use gradsign::curvature::natural::NaturalGradient;
 use gradsign::curvature::spectrum::{InputCurvature, Spectrum};
 use gradsign::data::{Dataset, Playground, PlaygroundConfig, Standardizer, Table};
@@ -55,6 +58,13 @@ const _: () = {
     assert_send_sync::<Spectrum>();
     assert_send_sync::<InputCurvature>();
     assert_send_sync::<NaturalGradient>();
+    assert_send_sync::<GradientSignAnalyzer>();
+    assert_send_sync::<LayerReport>();
+    assert_send_sync::<NeuronReport>();
+    assert_send_sync::<NetworkReport>();
+    assert_send_sync::<Diagnosis>();
+    assert_send_sync::<PerSampleGradients<f32>>();
+    assert_send_sync::<PerSampleGradients<f64>>();
     // The tape moves between threads...
     assert_send::<Tape<f32>>();
     assert_send::<Tape<f64>>();

@@ -1,0 +1,85 @@
+//! Criterion benches of BENCH.md's W4 (per-sample gradients of W3's net)
+//! and W5 (a full sign report on top of a W3 step). The `workloads`
+//! example prints the same figures in the peers' format.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
+use gradsign::data::bench_data;
+use gradsign::loss::{self, Reduction};
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::{Gradients, Tape};
+
+fn w4(c: &mut Criterion) {
+    let w3 = bench_data::w3::<f32>();
+    for threads in [1, 2] {
+        let mut tape = Tape::<f32>::new();
+        tape.set_threads(threads);
+        let mut grads = Gradients::new();
+        let mut per_sample = PerSampleGradients::new().with_threads(threads);
+        c.bench_function(&format!("W4 per-sample gradients {threads}t"), |bench| {
+            bench.iter(|| {
+                tape.clear();
+                let x = tape.constant(&w3.x);
+                let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+                loss::softmax_cross_entropy(out, &w3.labels, Reduction::Sum)
+                    .expect("W3 labels")
+                    .backward_into(&mut grads)
+                    .unwrap();
+                per_sample.compute(&trace, &grads).unwrap();
+            })
+        });
+    }
+}
+
+fn w5(c: &mut Criterion) {
+    let analyzer = GradientSignAnalyzer::default();
+    // The report alone, on W3's traced step.
+    let w3 = bench_data::w3::<f32>();
+    let tape = Tape::<f32>::new();
+    let x = tape.constant(&w3.x);
+    let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+    let grads = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
+        .expect("W3 labels")
+        .backward()
+        .unwrap();
+    c.bench_function("W5 report alone", |bench| {
+        bench.iter(|| black_box(analyzer.analyze(&trace, &grads).unwrap()))
+    });
+    // A plain W3 step, and the same step with a full report.
+    for report in [false, true] {
+        let mut w3 = bench_data::w3::<f32>();
+        let mut opt = Sgd::new(bench_data::W3_LR as f32);
+        let mut tape = Tape::<f32>::new();
+        let mut grads = Gradients::new();
+        let name = if report {
+            "W5 W3 step + report"
+        } else {
+            "W5 W3 step"
+        };
+        c.bench_function(name, |bench| {
+            bench.iter(|| {
+                tape.clear();
+                let x = tape.constant(&w3.x);
+                let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+                loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
+                    .expect("W3 labels")
+                    .backward_into(&mut grads)
+                    .unwrap();
+                if report {
+                    black_box(analyzer.analyze(&trace, &grads).unwrap());
+                }
+                opt.step(w3.mlp.params_with_grads(&trace, &grads).unwrap())
+                    .unwrap();
+            })
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10);
+    targets = w4, w5
+}
+criterion_main!(benches);

@@ -1,0 +1,412 @@
+//! `GradientSignAnalyzer`: its configuration, and the analysis of every
+//! layer of a traced forward pass at once.
+
+use crate::activation::Activation;
+use crate::autodiff::Gradients;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::nn::{LayerTrace, Trace};
+use crate::shape::Shape;
+
+use super::diagnosis::Diagnosis;
+use super::layer::{LayerData, analyze_data, check_matrices};
+use super::report::{InputSource, LayerReport, NetworkReport, Saturation};
+
+/// Which layers of a trace to analyse.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum LayerSelection {
+    /// Every layer.
+    #[default]
+    All,
+    /// These layer indices (first layer = 0), in this order.
+    Only(Vec<usize>),
+}
+
+/// Settings of a [`GradientSignAnalyzer`].
+///
+/// ```
+/// let cfg = gradsign::analysis::AnalyzerConfig::default();
+/// assert_eq!(cfg.sign_tolerance, 0.0);
+/// assert!(cfg.include_bias);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalyzerConfig {
+    /// A value `x` counts as zero when `|x| ≤ sign_tolerance`. Default exactly
+    /// 0: only `±0.0` is zero.
+    pub sign_tolerance: f64,
+    /// Treat the bias as one more input equal to 1, so each row is the
+    /// neuron's whole parameter vector `(w, b)`. Default `true`. A layer
+    /// without a bias never gets one.
+    pub include_bias: bool,
+    /// Which layers [`GradientSignAnalyzer::analyze`] covers.
+    pub layers: LayerSelection,
+    /// Threads the batch-row product and the per-sample gradients may use.
+    /// Default 1.
+    pub threads: usize,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        AnalyzerConfig {
+            sign_tolerance: 0.0,
+            include_bias: true,
+            layers: LayerSelection::All,
+            threads: 1,
+        }
+    }
+}
+
+/// Measures per-neuron sign coherence of weight gradients: how far one-signed
+/// inputs confine each example's gradient row `δ·a` to two orthants, how
+/// much batching mixes it, and why (see the [module docs](super)).
+///
+/// ```
+/// use gradsign::analysis::GradientSignAnalyzer;
+/// let analyzer = GradientSignAnalyzer::default().with_sign_tolerance(1e-12).without_bias();
+/// assert_eq!(analyzer.config().sign_tolerance, 1e-12);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GradientSignAnalyzer {
+    config: AnalyzerConfig,
+}
+
+/// A sigmoid or tanh output counts as saturated when the derivative is below
+/// this share of its maximum (σ′ < 0.025, tanh′ < 0.1).
+pub const SATURATION_THRESHOLD: f64 = 0.1;
+
+impl GradientSignAnalyzer {
+    /// An analyzer with the given settings.
+    pub fn new(config: AnalyzerConfig) -> Self {
+        GradientSignAnalyzer { config }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AnalyzerConfig {
+        &self.config
+    }
+
+    /// Sets the sign tolerance (checked, `≥ 0` and finite, when analysing).
+    pub fn with_sign_tolerance(mut self, tol: f64) -> Self {
+        self.config.sign_tolerance = tol;
+        self
+    }
+
+    /// Includes the bias as an input equal to 1, or not.
+    pub fn with_bias(mut self, include: bool) -> Self {
+        self.config.include_bias = include;
+        self
+    }
+
+    /// Leaves the bias out of every row.
+    pub fn without_bias(self) -> Self {
+        self.with_bias(false)
+    }
+
+    /// Analyses only these layers of a trace.
+    pub fn with_layers(mut self, layers: LayerSelection) -> Self {
+        self.config.layers = layers;
+        self
+    }
+
+    /// Sets the threads the kernels may use (at least 1).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.config.threads = threads.max(1);
+        self
+    }
+
+    /// The tolerance in `F`, validated.
+    pub(crate) fn tolerance<F: Element>(&self, op: &'static str) -> Result<F> {
+        let tol = self.config.sign_tolerance;
+        if !(tol.is_finite() && tol >= 0.0) {
+            return Err(Error::InvalidArgument {
+                op,
+                message: format!("the sign tolerance must be finite and ≥ 0, got {tol}"),
+            });
+        }
+        Ok(F::from_f64(tol))
+    }
+
+    /// Analyses every selected layer of a traced forward pass after
+    /// `backward`: `A_l` is the layer's recorded input and
+    /// `Δ_l = gradients.get(pre_activation)`. Nothing is re-run.
+    ///
+    /// The batch rows are read from the weight's (and bias's) gradient when
+    /// they have one — that is `Δᵀ·A`, exactly what an optimiser applies, at no
+    /// extra cost; if the loss also touches `W` elsewhere (weight decay), the
+    /// batch rows include that term. Otherwise they are computed as `Δᵀ·A`.
+    ///
+    /// ```
+    /// use gradsign::activation::Activation;
+    /// use gradsign::analysis::{GradientSignAnalyzer, InputSource};
+    /// use gradsign::nn::{Init, Mlp};
+    /// use gradsign::{Tape, Tensor};
+    /// let mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Sigmoid, Activation::Identity, Init::LecunNormal, 1)?;
+    /// let tape = Tape::new();
+    /// let x = tape.constant(&Tensor::rand_uniform(&[16, 3], 0.0, 1.0, 2)?); // raw positive data
+    /// let (y, trace) = mlp.forward(&tape, x)?;
+    /// let grads = (y - 0.5).square().sum().backward()?;
+    /// let report = GradientSignAnalyzer::default().analyze(&trace, &grads)?;
+    /// for layer in &report.layers {
+    ///     // Positive data, then sigmoid outputs: every per-example row is one-signed.
+    ///     assert_eq!(layer.per_example_coherence(), 1.0);
+    ///     assert_eq!(layer.theorem.violations, 0);
+    /// }
+    /// assert_eq!(report.layers[1].input_source, InputSource::Activation(Activation::Sigmoid));
+    /// println!("{report}");
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty trace, a selected layer past
+    /// its end or a bad tolerance; [`Error::Layer`] wrapping the error of one
+    /// layer: a pre-activation without a gradient, or inconsistent shapes
+    /// (the input must be B×K, the pre-activation B×J, the weight J×K).
+    pub fn analyze<F: Element>(
+        &self,
+        trace: &Trace<'_, F>,
+        gradients: &Gradients<F>,
+    ) -> Result<NetworkReport> {
+        let tol = self.tolerance::<F>("analyze")?;
+        let n = trace.len();
+        if n == 0 {
+            return Err(Error::InvalidArgument {
+                op: "analyze",
+                message: "the trace records no layer".to_string(),
+            });
+        }
+        let selected: Vec<usize> = match &self.config.layers {
+            LayerSelection::All => (0..n).collect(),
+            LayerSelection::Only(v) => v.clone(),
+        };
+        let mut layers = Vec::with_capacity(selected.len());
+        for l in selected {
+            if l >= n {
+                return Err(Error::InvalidArgument {
+                    op: "analyze",
+                    message: format!("layer {l} was selected but the trace has {n} layers"),
+                });
+            }
+            let report =
+                self.analyze_traced(trace, l, gradients, tol)
+                    .map_err(|e| Error::Layer {
+                        layer: l,
+                        source: Box::new(e),
+                    })?;
+            layers.push(report);
+        }
+        let diagnosis = Diagnosis::from_layers(&layers);
+        Ok(NetworkReport { layers, diagnosis })
+    }
+
+    fn analyze_traced<F: Element>(
+        &self,
+        trace: &Trace<'_, F>,
+        l: usize,
+        gradients: &Gradients<F>,
+        tol: F,
+    ) -> Result<LayerReport> {
+        let lt = &trace.layers()[l];
+        let (batch, fan_in, fan_out) =
+            check_matrices("analyze", lt.input.shape(), lt.pre_activation.shape())?;
+        check_parameters(lt, fan_in, fan_out)?;
+        let deltas = gradients.get(lt.pre_activation)?;
+        let bias = self.config.include_bias && lt.bias.is_some();
+        let weight_grad = if lt.weight.requires_grad() {
+            Some(gradients.get(lt.weight)?)
+        } else {
+            None
+        };
+        let bias_grad = match lt.bias {
+            Some(b) if bias && b.requires_grad() => Some(gradients.get(b)?),
+            _ => None,
+        };
+        let threads = self.config.threads.max(1);
+        let mut report = lt.input.with_value(|inputs| {
+            let data = LayerData {
+                inputs,
+                deltas,
+                batch,
+                fan_in,
+                fan_out,
+                bias,
+                known_batch_rows: weight_grad.map(|g| (g, bias_grad)),
+                threads,
+            };
+            analyze_data(&data, tol, self.config.sign_tolerance)
+        });
+        report.layer = Some(l);
+        report.activation = Some(lt.activation);
+        report.input_source = match l.checked_sub(1).map(|p| &trace.layers()[p]) {
+            None => InputSource::Data,
+            Some(below) if below.output.id() == lt.input.id() => {
+                InputSource::Activation(below.activation)
+            }
+            Some(_) => InputSource::Unknown,
+        };
+        report.saturation = saturation(lt);
+        Ok(report)
+    }
+}
+
+/// The weight must be J×K and the bias J.
+fn check_parameters<F: Element>(
+    lt: &LayerTrace<'_, F>,
+    fan_in: usize,
+    fan_out: usize,
+) -> Result<()> {
+    let expected = Shape::matrix(fan_out, fan_in);
+    if lt.weight.shape() != expected {
+        return Err(Error::ShapeMismatch {
+            op: "analyze",
+            lhs: expected,
+            rhs: lt.weight.shape(),
+            reason: "the weight must be (out, in) for the layer's input and pre-activation widths",
+        });
+    }
+    if let Some(b) = lt.bias.filter(|b| b.shape() != Shape::vector(fan_out)) {
+        return Err(Error::ShapeMismatch {
+            op: "analyze",
+            lhs: Shape::vector(fan_out),
+            rhs: b.shape(),
+            reason: "the bias must be (out)",
+        });
+    }
+    Ok(())
+}
+
+/// The saturated share of a sigmoid or tanh layer's outputs: `f′(z)` below
+/// [`SATURATION_THRESHOLD`] times its maximum, read from the output `y`
+/// (`σ′ = y(1 − y)`, max ¼; `tanh′ = 1 − y²`, max 1).
+fn saturation<F: Element>(lt: &LayerTrace<'_, F>) -> Option<Saturation> {
+    let sigmoid = if lt.activation == Activation::Sigmoid {
+        true
+    } else if lt.activation == Activation::Tanh {
+        false
+    } else {
+        return None;
+    };
+    // Thresholds on the output itself, so the loop is a comparison per
+    // element: 4y(1 − y) < t  ⇔  |y − ½| > ½√(1 − t);  1 − y² < t  ⇔  |y| > √(1 − t).
+    let (centre, radius) = if sigmoid {
+        (0.5, 0.5 * (1.0 - SATURATION_THRESHOLD).sqrt())
+    } else {
+        (0.0, (1.0 - SATURATION_THRESHOLD).sqrt())
+    };
+    let (centre, radius) = (F::from_f64(centre), F::from_f64(radius));
+    let (saturated, total) = lt.output.with_value(|y| {
+        let s: usize = y
+            .iter()
+            .map(|&v| usize::from((v - centre).abs() > radius && v.is_finite()))
+            .sum();
+        (s, y.len())
+    });
+    Some(Saturation {
+        activation: lt.activation,
+        share: super::report::share(saturated, total),
+        threshold: SATURATION_THRESHOLD,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{LayerTrace, Trace};
+    use crate::{Tape, Tensor};
+
+    /// One layer `z = x·w` (a 3×1 input, weight 1) with `activation`.
+    fn one_layer_report(z: [f64; 3], activation: Activation) -> LayerReport {
+        let tape = Tape::<f64>::new();
+        let x = tape.constant(&Tensor::from_vec(z.to_vec(), &[3, 1]).unwrap());
+        let w = tape.var(&Tensor::from_vec(vec![1.0], &[1, 1]).unwrap());
+        let pre = x.linear(w, None).unwrap();
+        let out = activation.apply(pre).unwrap();
+        let mut trace = Trace::new();
+        trace.push(LayerTrace {
+            input: x,
+            pre_activation: pre,
+            output: out,
+            weight: w,
+            bias: None,
+            activation,
+        });
+        let grads = out.sum().backward().unwrap();
+        let mut r = GradientSignAnalyzer::default()
+            .analyze(&trace, &grads)
+            .unwrap();
+        r.layers.remove(0)
+    }
+
+    #[test]
+    fn sigmoid_saturation_counts_outputs_with_a_small_derivative() {
+        // σ′(±10) = 4.5e-5 < 0.1·¼; σ′(0) = ¼.
+        let s = one_layer_report([-10.0, 0.0, 10.0], Activation::Sigmoid)
+            .saturation
+            .unwrap();
+        assert_eq!(s.share, 2.0 / 3.0);
+    }
+
+    #[test]
+    fn tanh_saturation_uses_its_own_threshold() {
+        // tanh′(2) = 1 − tanh²(2) = 0.0707 < 0.1; tanh′(1) = 0.42; tanh′(0) = 1.
+        let s = one_layer_report([0.0, 1.0, 2.0], Activation::Tanh)
+            .saturation
+            .unwrap();
+        assert_eq!(s.share, 1.0 / 3.0);
+    }
+
+    #[test]
+    fn relu_layers_report_no_saturation() {
+        assert!(
+            one_layer_report([1.0, 2.0, 3.0], Activation::Relu)
+                .saturation
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn layer_errors_name_the_layer() {
+        let tape = Tape::<f64>::new();
+        let x = tape.constant(&Tensor::ones(&[2, 3]).unwrap());
+        let w = tape.constant(&Tensor::ones(&[4, 3]).unwrap());
+        let z = x.linear(w, None).unwrap(); // constant: no gradient
+        let mut trace = Trace::new();
+        trace.push(LayerTrace {
+            input: x,
+            pre_activation: z,
+            output: z,
+            weight: w,
+            bias: None,
+            activation: Activation::Identity,
+        });
+        let other = tape.var_scalar(1.0);
+        let grads = (other * 2.0).backward().unwrap();
+        let err = GradientSignAnalyzer::default()
+            .analyze(&trace, &grads)
+            .unwrap_err();
+        assert!(matches!(err, Error::Layer { layer: 0, .. }), "{err}");
+        assert!(err.to_string().starts_with("layer 0: "), "{err}");
+    }
+
+    #[test]
+    fn selecting_a_missing_layer_is_an_error() {
+        let tape = Tape::<f64>::new();
+        let x = tape.constant(&Tensor::ones(&[2, 1]).unwrap());
+        let w = tape.var(&Tensor::ones(&[1, 1]).unwrap());
+        let z = x.linear(w, None).unwrap();
+        let mut trace = Trace::new();
+        trace.push(LayerTrace {
+            input: x,
+            pre_activation: z,
+            output: z,
+            weight: w,
+            bias: None,
+            activation: Activation::Identity,
+        });
+        let grads = z.sum().backward().unwrap();
+        let err = GradientSignAnalyzer::default()
+            .with_layers(LayerSelection::Only(vec![3]))
+            .analyze(&trace, &grads)
+            .unwrap_err();
+        assert!(err.to_string().contains("layer 3 was selected"), "{err}");
+    }
+}

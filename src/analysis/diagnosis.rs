@@ -1,0 +1,523 @@
+//! The diagnosis in plain words: which layers receive one-signed inputs,
+//! why, what would fix it, with the measured size of the effect, and the
+//! caveats an honest reading needs.
+//!
+//! Verdicts come from the measured signs only. Where the inputs come from
+//! (the data, or an activation below) is used to *explain* a verdict, never
+//! to decide it: a tanh layer whose outputs happen to be one-signed is
+//! reported as one-signed.
+
+use std::fmt;
+
+use crate::activation::{Activation, OutputSign};
+
+use super::report::{InputSource, LayerReport};
+
+/// What the measured input signs of a layer imply for its gradient rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum Verdict {
+    /// Every example's inputs are strictly positive: on every example, each
+    /// neuron's row has every entry of the sign of its `δ` (two orthants).
+    AllPositive,
+    /// Every example's inputs are `≥ 0` with exact zeros (ReLU below): rows
+    /// are weakly coherent, never mixed.
+    NonNegative,
+    /// Every example's inputs share one sign pattern without zeros (but not
+    /// all positive): rows are confined to two opposite orthants all the same.
+    OneSignPattern,
+    /// Inputs have mixed signs, yet at least half of the per-example rows are
+    /// coherent: the inputs are far from centred.
+    MostlyCoherent,
+    /// Most per-example rows are mixed: the sign restriction does not bind.
+    Unrestricted,
+}
+
+impl Verdict {
+    /// Whether the layer's updates are confined (fully or mostly) to two
+    /// orthants per example.
+    pub fn is_restricted(self) -> bool {
+        self != Verdict::Unrestricted
+    }
+}
+
+/// Why a layer's inputs are one-signed, as far as the network's structure
+/// tells.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum Cause {
+    /// The network's input data is not centred.
+    NonCentredData,
+    /// The layer below applies this activation.
+    ActivationBelow(Activation),
+    /// The inputs came as raw matrices: the source is unknown.
+    Unknown,
+}
+
+/// A remedy for one-signed inputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum Fix {
+    /// Subtract each feature's mean from the data (and scale it).
+    CentreData,
+    /// Use tanh or another zero-centred activation in the layer below.
+    CentredActivation,
+    /// Normalise the layer's inputs (batch or layer normalisation).
+    Normalisation,
+}
+
+/// The numbers behind a layer's verdict.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Evidence {
+    /// Share of examples whose inputs are strictly positive.
+    pub strictly_positive: f64,
+    /// Share of examples whose inputs are `≥ 0`.
+    pub non_negative: f64,
+    /// Share of per-example rows that are coherent.
+    pub per_example_coherence: f64,
+    /// Share of batch rows that are coherent.
+    pub batch_coherence: f64,
+    /// Mean distinct orthants visited per neuron.
+    pub mean_orthants: f64,
+    /// The row length: `2^dimension` orthants exist.
+    pub orthant_dimension: usize,
+    /// Mean `|cos(g, 1)|` of per-example rows.
+    pub mean_abs_cos_ones: Option<f64>,
+    /// The smallest and largest feature mean of the inputs.
+    pub input_mean_range: Option<(f64, f64)>,
+    /// Share of all `δ` that are positive.
+    pub delta_positive: f64,
+}
+
+/// The diagnosis of one layer.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct LayerDiagnosis {
+    /// The layer's index (`None` for raw matrices).
+    pub layer: Option<usize>,
+    /// `(fan_in, fan_out)`.
+    pub size: (usize, usize),
+    /// What the measured signs imply.
+    pub verdict: Verdict,
+    /// Why, for a restricted layer.
+    pub cause: Option<Cause>,
+    /// What would lift the restriction (empty when there is none).
+    pub fixes: Vec<Fix>,
+    /// The measured numbers.
+    pub evidence: Evidence,
+}
+
+/// Something the numbers do not show by themselves.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum Caveat {
+    /// Summing over the batch mixes the signs of the rows, but does not
+    /// remove the effect of non-centred inputs.
+    BatchMixing {
+        /// Per-example coherence over the restricted layers.
+        per_example: f64,
+        /// Batch-row coherence over the same layers.
+        batch: f64,
+    },
+    /// `δ` takes both signs; it is not positive "because σ′ > 0".
+    DeltaTakesBothSigns {
+        /// Share of positive `δ` over the restricted layers.
+        positive_share: f64,
+    },
+    /// The two-orthant statement is for plain SGD on one example.
+    OptimiserState,
+    /// Saturation, a separate and usually larger effect of sigmoid.
+    Saturation {
+        /// The saturated share per measured layer: `(layer, activation, share)`.
+        measured: Vec<(Option<usize>, Activation, f64)>,
+    },
+    /// Non-finite values were found and left unclassified.
+    NonFinite {
+        /// The layer.
+        layer: Option<usize>,
+        /// Non-finite per-example rows.
+        rows: usize,
+    },
+    /// The theorem was violated: with IEEE arithmetic this cannot happen, so
+    /// it points at a bug.
+    TheoremViolated {
+        /// The layer.
+        layer: Option<usize>,
+        /// Violating rows.
+        rows: usize,
+    },
+}
+
+/// The diagnosis of a network (or of one layer).
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Diagnosis {
+    /// One entry per analysed layer.
+    pub layers: Vec<LayerDiagnosis>,
+    /// Caveats, in the order they should be read.
+    pub caveats: Vec<Caveat>,
+}
+
+/// A layer's verdict from its measured signs alone.
+fn verdict(r: &LayerReport) -> Verdict {
+    let p = &r.precondition;
+    if p.strictly_positive == p.examples {
+        Verdict::AllPositive
+    } else if p.non_negative == p.examples {
+        Verdict::NonNegative
+    } else if p.one_pattern == p.examples {
+        Verdict::OneSignPattern
+    } else if r.per_example_coherence() >= 0.5 {
+        Verdict::MostlyCoherent
+    } else {
+        Verdict::Unrestricted
+    }
+}
+
+impl LayerDiagnosis {
+    /// Diagnoses one layer from its report.
+    pub fn from_report(r: &LayerReport) -> Self {
+        let verdict = verdict(r);
+        let cause = verdict.is_restricted().then_some(match r.input_source {
+            InputSource::Data => Cause::NonCentredData,
+            InputSource::Activation(a) => Cause::ActivationBelow(a),
+            InputSource::Unknown => Cause::Unknown,
+        });
+        let fixes = match cause {
+            None => vec![],
+            Some(Cause::NonCentredData | Cause::Unknown) => {
+                vec![Fix::CentreData, Fix::Normalisation]
+            }
+            Some(Cause::ActivationBelow(_)) => vec![Fix::CentredActivation, Fix::Normalisation],
+        };
+        LayerDiagnosis {
+            layer: r.layer,
+            size: (r.fan_in, r.fan_out),
+            verdict,
+            cause,
+            fixes,
+            evidence: Evidence {
+                strictly_positive: r.precondition.strictly_positive_share(),
+                non_negative: r.precondition.non_negative_share(),
+                per_example_coherence: r.per_example_coherence(),
+                batch_coherence: r.batch_coherence(),
+                mean_orthants: r.orthants.mean,
+                orthant_dimension: r.orthants.dimension,
+                mean_abs_cos_ones: r.mean_abs_cos_ones,
+                input_mean_range: r.inputs.mean_range(),
+                delta_positive: r.delta.positive_share(),
+            },
+        }
+    }
+}
+
+impl Diagnosis {
+    /// Diagnoses the given layer reports together.
+    pub fn from_layers(layers: &[LayerReport]) -> Self {
+        let diagnosed: Vec<LayerDiagnosis> =
+            layers.iter().map(LayerDiagnosis::from_report).collect();
+        let mut caveats = Vec::new();
+        for r in layers {
+            if r.theorem.violations > 0 {
+                caveats.push(Caveat::TheoremViolated {
+                    layer: r.layer,
+                    rows: r.theorem.violations,
+                });
+            }
+        }
+        let restricted: Vec<&LayerReport> = layers
+            .iter()
+            .zip(&diagnosed)
+            .filter(|(_, d)| d.verdict.is_restricted())
+            .map(|(r, _)| r)
+            .collect();
+        if !restricted.is_empty() {
+            let mut per_example = super::report::CategoryCounts::default();
+            let mut batch = super::report::CategoryCounts::default();
+            let mut delta = super::report::DeltaBalance::default();
+            for r in &restricted {
+                per_example.merge(&r.per_example);
+                batch.merge(&r.batch_rows);
+                delta.merge(&r.delta);
+            }
+            caveats.push(Caveat::BatchMixing {
+                per_example: per_example.coherent_share(),
+                batch: batch.coherent_share(),
+            });
+            caveats.push(Caveat::DeltaTakesBothSigns {
+                positive_share: delta.positive_share(),
+            });
+            caveats.push(Caveat::OptimiserState);
+        }
+        caveats.push(Caveat::Saturation {
+            measured: layers
+                .iter()
+                .filter_map(|r| r.saturation.map(|s| (r.layer, s.activation, s.share)))
+                .collect(),
+        });
+        for r in layers {
+            if r.per_example.non_finite > 0 {
+                caveats.push(Caveat::NonFinite {
+                    layer: r.layer,
+                    rows: r.per_example.non_finite,
+                });
+            }
+        }
+        Diagnosis {
+            layers: diagnosed,
+            caveats,
+        }
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn layer_name(l: Option<usize>) -> String {
+    l.map_or_else(|| "the layer".to_string(), |l| format!("layer {l}"))
+}
+
+/// Why an activation's outputs were one-signed, from its analytic
+/// properties: an explanation of what was measured, never a verdict.
+fn explain_activation(a: Activation) -> String {
+    let range = a.output_range();
+    match a.output_sign() {
+        OutputSign::StrictlyPositive => {
+            format!("{a}, whose outputs lie in {range}: never negative")
+        }
+        OutputSign::NonNegative => format!(
+            "{a}, whose outputs lie in {range}: never negative, and exactly 0 where the unit is off"
+        ),
+        OutputSign::Any if a.is_zero_centred() => format!(
+            "{a}, which is zero-centred (outputs in {range}); its outputs were measured one-signed \
+             all the same, so its pre-activations sit far from zero (biases or inputs pushed them)"
+        ),
+        OutputSign::Any => format!(
+            "{a}, whose outputs in {range} can be negative but are not zero-centred \
+             (mean {:.2} for standard normal inputs); here they were measured one-signed",
+            a.gaussian_moments().mean
+        ),
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cause::NonCentredData => write!(f, "the input data is not centred"),
+            Cause::ActivationBelow(a) => {
+                write!(f, "the layer below applies {}", explain_activation(*a))
+            }
+            Cause::Unknown => write!(f, "the inputs are not centred (their source is unknown)"),
+        }
+    }
+}
+
+impl fmt::Display for Fix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Fix::CentreData => "centre the inputs (subtract each feature's mean)",
+            Fix::CentredActivation => "use tanh or another zero-centred activation below",
+            Fix::Normalisation => "normalise the layer's inputs (batch or layer normalisation)",
+        })
+    }
+}
+
+impl fmt::Display for LayerDiagnosis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.evidence;
+        let name = layer_name(self.layer);
+        let (k, j) = self.size;
+        let what = match self.verdict {
+            Verdict::AllPositive => {
+                "every example's inputs are strictly positive, so on each example \
+                 every component of a neuron's weight gradient has the sign of its δ"
+                    .to_string()
+            }
+            Verdict::NonNegative => format!(
+                "every example's inputs are ≥ 0 with exact zeros ({} strictly positive), so each \
+                 example's gradient row is weakly one-signed (never mixed)",
+                pct(e.strictly_positive)
+            ),
+            Verdict::OneSignPattern => "every example's inputs share one sign pattern, so each \
+                 example's gradient row lies in one of the same two opposite orthants"
+                .to_string(),
+            Verdict::MostlyCoherent => {
+                "the inputs have mixed signs, yet most examples' gradient rows are one-signed"
+                    .to_string()
+            }
+            Verdict::Unrestricted => {
+                "the inputs take both signs; per-example gradient rows are mostly mixed, \
+                 so the sign restriction does not bind"
+                    .to_string()
+            }
+        };
+        writeln!(f, "- {name} ({k} -> {j}): {what}.")?;
+        write!(
+            f,
+            "  Measured: {} of per-example rows one-signed, {} of batch rows; ",
+            pct(e.per_example_coherence),
+            pct(e.batch_coherence)
+        )?;
+        write!(
+            f,
+            "{:.1} orthants visited per neuron out of 2^{}",
+            e.mean_orthants, e.orthant_dimension
+        )?;
+        if let Some(c) = e.mean_abs_cos_ones {
+            write!(f, "; mean |cos(g, 1)| = {c:.3}")?;
+        }
+        if let Some((lo, hi)) = e.input_mean_range {
+            write!(f, "; input feature means {lo:.3} .. {hi:.3}")?;
+        }
+        writeln!(f, ".")?;
+        if let Some(c) = &self.cause {
+            writeln!(f, "  Cause: {c}.")?;
+        }
+        if !self.fixes.is_empty() {
+            let fixes: Vec<String> = self.fixes.iter().map(Fix::to_string).collect();
+            writeln!(f, "  Fix: {}.", fixes.join("; or "))?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Caveat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Caveat::BatchMixing { per_example, batch } => write!(
+                f,
+                "Summing over the batch mixes signs: {} of batch rows are one-signed against {} of \
+                 per-example rows in the affected layers. It does not remove the effect: a non-zero \
+                 input mean adds one large eigenvalue along the mean to E[a aᵀ], and descent along \
+                 it overshoots and flips sign step after step (the zig-zag).",
+                pct(*batch),
+                pct(*per_example)
+            ),
+            Caveat::DeltaTakesBothSigns { positive_share } => write!(
+                f,
+                "δ takes both signs ({} positive in the affected layers): it is not positive \
+                 because σ′ > 0; σ′ only scales the error that comes from the layer above.",
+                pct(*positive_share)
+            ),
+            Caveat::OptimiserState => f.write_str(
+                "The two-orthant statement is exact for a plain SGD step on one example; momentum, \
+                 weight decay and Adam carry state and step outside these orthants.",
+            ),
+            Caveat::Saturation { measured } => {
+                f.write_str("Saturation is a separate and usually larger effect of sigmoid; do not blame everything on signs.")?;
+                for (l, a, s) in measured {
+                    write!(
+                        f,
+                        " {} ({a}): {} of outputs saturated.",
+                        layer_name(*l),
+                        pct(*s)
+                    )?;
+                }
+                Ok(())
+            }
+            Caveat::NonFinite { layer, rows } => write!(
+                f,
+                "{}: {rows} per-example rows contain NaN or infinity and were not classified.",
+                layer_name(*layer)
+            ),
+            Caveat::TheoremViolated { layer, rows } => write!(
+                f,
+                "{}: {rows} rows with non-negative inputs had an entry against the sign of δ. \
+                 This cannot happen in IEEE arithmetic: please report it as a bug.",
+                layer_name(*layer)
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Diagnosis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Diagnosis")?;
+        for l in &self.layers {
+            write!(f, "{l}")?;
+        }
+        writeln!(f, "Caveats")?;
+        for c in &self.caveats {
+            writeln!(f, "- {c}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+    use crate::analysis::GradientSignAnalyzer;
+
+    fn report(a: &Tensor<f64>, source: InputSource) -> LayerReport {
+        let d = Tensor::rand_normal(&[a.dims()[0], 4], 0.0, 1.0, 11).unwrap();
+        let mut r = GradientSignAnalyzer::default()
+            .analyze_layer(a, &d)
+            .unwrap();
+        r.input_source = source;
+        r
+    }
+
+    #[test]
+    fn positive_data_is_blamed_on_uncentred_data() {
+        let a = Tensor::rand_uniform(&[32, 3], 0.0, 1.0, 1).unwrap();
+        let d = LayerDiagnosis::from_report(&report(&a, InputSource::Data));
+        assert_eq!(d.verdict, Verdict::AllPositive);
+        assert_eq!(d.cause, Some(Cause::NonCentredData));
+        assert_eq!(d.fixes, [Fix::CentreData, Fix::Normalisation]);
+    }
+
+    #[test]
+    fn relu_below_gives_the_weak_verdict_and_a_centred_activation_fix() {
+        let a = Tensor::rand_uniform(&[32, 3], -1.0, 1.0, 2)
+            .unwrap()
+            .map(|x: f64| x.max(0.0));
+        let d = LayerDiagnosis::from_report(&report(&a, InputSource::Activation(Activation::Relu)));
+        assert_eq!(d.verdict, Verdict::NonNegative);
+        assert_eq!(d.fixes[0], Fix::CentredActivation);
+    }
+
+    #[test]
+    fn verdict_comes_from_signs_not_from_the_activation() {
+        // Centred inputs labelled as sigmoid outputs: the measured signs win.
+        let a = Tensor::rand_uniform(&[64, 6], -1.0, 1.0, 3).unwrap();
+        let d =
+            LayerDiagnosis::from_report(&report(&a, InputSource::Activation(Activation::Sigmoid)));
+        assert_eq!(d.verdict, Verdict::Unrestricted);
+        assert_eq!(d.cause, None);
+        assert!(d.fixes.is_empty());
+    }
+
+    #[test]
+    fn causes_are_explained_from_the_activation_properties() {
+        let text = |a| Cause::ActivationBelow(a).to_string();
+        assert!(
+            text(Activation::Sigmoid).contains("(0, 1): never negative"),
+            "{}",
+            text(Activation::Sigmoid)
+        );
+        assert!(text(Activation::Softplus(1.0)).contains("never negative"));
+        assert!(text(Activation::Relu).contains("exactly 0"));
+        assert!(text(Activation::Tanh).contains("zero-centred"));
+        assert!(text(Activation::Gelu).contains("not zero-centred"));
+    }
+
+    #[test]
+    fn diagnosis_text_names_cause_fix_and_caveats() {
+        let a = Tensor::rand_uniform(&[32, 3], 0.0, 1.0, 4).unwrap();
+        let text = Diagnosis::from_layers(&[report(&a, InputSource::Data)]).to_string();
+        for needle in [
+            "not centred",
+            "centre the inputs",
+            "batch",
+            "Adam",
+            "Saturation",
+            "σ′",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+        }
+    }
+}

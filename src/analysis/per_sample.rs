@@ -1,0 +1,371 @@
+//! Per-example weight gradients of a dense layer, materialised: the
+//! `B×J×K` tensor `g_njk = Δ_nj·a_nk` and the bias part `Δ` (B×J), for
+//! users who want them (what BackPACK's BatchGrad gives PyTorch users).
+//!
+//! The sign analysis never needs this tensor; it is here for inspection,
+//! per-example clipping or variance estimates, and as a reference.
+
+use crate::autodiff::Gradients;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::nn::Trace;
+use crate::tensor::Tensor;
+
+use super::analyzer::GradientSignAnalyzer;
+use super::layer::check_matrices;
+
+/// Writes `out[n][j][k] = Δ_nj·a_nk` for the examples whose rows `inputs` and
+/// `deltas` hold (`out` holds exactly those examples).
+fn fill<F: Element>(out: &mut [F], inputs: &[F], deltas: &[F], fan_in: usize, fan_out: usize) {
+    if fan_in == 0 || fan_out == 0 {
+        return;
+    }
+    let per_example = fan_in * fan_out;
+    for ((o, a), d) in out
+        .chunks_exact_mut(per_example)
+        .zip(inputs.chunks_exact(fan_in))
+        .zip(deltas.chunks_exact(fan_out))
+    {
+        for (row, &dj) in o.chunks_exact_mut(fan_in).zip(d) {
+            for (g, &x) in row.iter_mut().zip(a) {
+                *g = dj * x;
+            }
+        }
+    }
+}
+
+/// Fills `out` (B×J×K, row-major) from all examples, splitting them between
+/// up to `threads` threads.
+fn fill_threaded<F: Element>(
+    out: &mut [F],
+    inputs: &[F],
+    deltas: &[F],
+    (batch, fan_in, fan_out): (usize, usize, usize),
+    threads: usize,
+) {
+    let per_example = fan_in * fan_out;
+    let threads = threads.clamp(1, batch.max(1));
+    if threads == 1 || per_example == 0 {
+        fill(out, inputs, deltas, fan_in, fan_out);
+        return;
+    }
+    let chunk = batch.div_ceil(threads);
+    std::thread::scope(|s| {
+        for (t, o) in out.chunks_mut(chunk * per_example).enumerate() {
+            let n0 = t * chunk;
+            let n1 = (n0 + chunk).min(batch);
+            let a = &inputs[n0 * fan_in..n1 * fan_in];
+            let d = &deltas[n0 * fan_out..n1 * fan_out];
+            s.spawn(move || fill(o, a, d, fan_in, fan_out));
+        }
+    });
+}
+
+/// `t` reshaped to `dims`, reusing its buffer when the size is unchanged.
+fn reuse<F: Element>(t: &mut Tensor<F>, dims: &[usize]) -> Result<()> {
+    if t.dims() != dims {
+        let n: usize = dims.iter().product();
+        let mut data = std::mem::replace(t, Tensor::scalar(F::zero())).into_vec();
+        data.resize(n, F::zero());
+        *t = Tensor::from_vec(data, dims)?;
+    }
+    Ok(())
+}
+
+/// The per-example gradients of every layer of a traced network, in
+/// buffers that are kept and refilled in place from one batch to the next:
+/// once warm, nothing is allocated and no memory page is touched for the
+/// first time, so the cost is the writes alone.
+///
+/// ```
+/// use gradsign::activation::Activation;
+/// use gradsign::analysis::PerSampleGradients;
+/// use gradsign::nn::{Init, Mlp};
+/// use gradsign::{Tape, Tensor};
+/// let mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Tanh, Activation::Identity, Init::LecunNormal, 1)?;
+/// let tape = Tape::new();
+/// let x = tape.constant(&Tensor::rand_normal(&[5, 3], 0.0, 1.0, 2)?);
+/// let (y, trace) = mlp.forward(&tape, x)?;
+/// // The sum of per-example losses: each example's Δ is its own gradient.
+/// let grads = y.square().sum().backward()?;
+/// let mut per_sample = PerSampleGradients::new();
+/// per_sample.compute(&trace, &grads)?;
+/// assert_eq!(per_sample.weights(1).dims(), &[5, 2, 4]);        // B × J × K
+/// assert_eq!(per_sample.bias(1).unwrap().dims(), &[5, 2]);      // B × J
+/// // Summed over examples, they are the batch gradient.
+/// let batch: f64 = (0..5).map(|n| per_sample.weights(1).get(&[n, 0, 0]).unwrap()).sum();
+/// assert!((batch - grads.get(trace.layers()[1].weight)?[0]).abs() < 1e-12);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct PerSampleGradients<F: Element> {
+    layers: Vec<(Tensor<F>, Option<Tensor<F>>)>,
+    threads: usize,
+}
+
+impl<F: Element> PerSampleGradients<F> {
+    /// Empty buffers, one thread.
+    pub fn new() -> Self {
+        PerSampleGradients {
+            layers: Vec::new(),
+            threads: 1,
+        }
+    }
+
+    /// Lets the fill use up to `threads` threads (examples are split).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
+        self
+    }
+
+    /// Fills the buffers from every layer of `trace` after `backward`:
+    /// `g_njk = Δ_nj·a_nk` (B×J×K) and, for a layer with a bias, `Δ` (B×J).
+    /// `Δ` must come from the sum of the per-example losses for these to be
+    /// each example's own gradients.
+    ///
+    /// # Errors
+    /// [`Error::Layer`] wrapping a layer's error: a pre-activation without a
+    /// gradient, or an input and pre-activation that are not B×K and B×J.
+    pub fn compute(&mut self, trace: &Trace<'_, F>, grads: &Gradients<F>) -> Result<()> {
+        self.layers.truncate(trace.len());
+        for (l, lt) in trace.layers().iter().enumerate() {
+            let wrap = |e| Error::Layer {
+                layer: l,
+                source: Box::new(e),
+            };
+            let (b, k, j) = check_matrices(
+                "per_sample_gradients",
+                lt.input.shape(),
+                lt.pre_activation.shape(),
+            )
+            .map_err(wrap)?;
+            let deltas = grads.get(lt.pre_activation).map_err(wrap)?;
+            if self.layers.len() <= l {
+                self.layers.push((Tensor::scalar(F::zero()), None));
+            }
+            let (w, bias) = &mut self.layers[l];
+            reuse(w, &[b, j, k])?;
+            lt.input.with_value(|a| {
+                fill_threaded(w.as_mut_slice(), a, deltas, (b, k, j), self.threads)
+            });
+            match (lt.bias, bias.as_mut()) {
+                (None, _) => *bias = None,
+                (Some(_), Some(t)) if t.dims() == [b, j] => {
+                    t.as_mut_slice().copy_from_slice(deltas)
+                }
+                (Some(_), _) => *bias = Some(Tensor::from_slice(deltas, &[b, j])?),
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of layers filled.
+    pub fn len(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Whether nothing was computed yet.
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// Layer `l`'s per-example weight gradients (B×J×K).
+    ///
+    /// # Panics
+    /// If `l` is not below [`len`](Self::len).
+    pub fn weights(&self, l: usize) -> &Tensor<F> {
+        &self.layers[l].0
+    }
+
+    /// Layer `l`'s per-example bias gradients (B×J), if it has a bias.
+    ///
+    /// # Panics
+    /// If `l` is not below [`len`](Self::len).
+    pub fn bias(&self, l: usize) -> Option<&Tensor<F>> {
+        self.layers[l].1.as_ref()
+    }
+
+    /// `√(Σ g²)` over every per-example gradient value, accumulated in `f64`.
+    pub fn frobenius_norm(&self) -> f64 {
+        let sq = |t: &Tensor<F>| {
+            t.as_slice()
+                .iter()
+                .map(|&x| x.to_f64() * x.to_f64())
+                .sum::<f64>()
+        };
+        self.layers
+            .iter()
+            .map(|(w, b)| sq(w) + b.as_ref().map_or(0.0, sq))
+            .sum::<f64>()
+            .sqrt()
+    }
+}
+
+impl GradientSignAnalyzer {
+    /// The per-example weight gradients of a dense layer from its inputs `A`
+    /// (B×K) and deltas `Δ` (B×J): `g_njk = Δ_nj·a_nk` as a `B×J×K` tensor,
+    /// and, with [`include_bias`](super::AnalyzerConfig::include_bias), the
+    /// per-example bias gradients `Δ` (B×J).
+    ///
+    /// For these to be each example's own gradient, `Δ` must come from the
+    /// sum of the per-example losses (a mean divides every row by `B`).
+    /// The output is written once, in place (to keep and refill buffers
+    /// across batches, use [`PerSampleGradients`]); with
+    /// [`threads`](super::AnalyzerConfig::threads) `> 1` the examples are
+    /// split between threads.
+    ///
+    /// ```
+    /// use gradsign::analysis::GradientSignAnalyzer;
+    /// use gradsign::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let d = Tensor::from_vec(vec![10.0, -1.0], &[2, 1])?;
+    /// let (w, b) = GradientSignAnalyzer::default().per_sample_gradients(&a, &d)?;
+    /// assert_eq!(w.dims(), &[2, 1, 2]);
+    /// assert_eq!(w.as_slice(), &[10.0, 20.0, -3.0, -4.0]);
+    /// assert_eq!(b.unwrap().as_slice(), &[10.0, -1.0]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`analyze_layer`](Self::analyze_layer), and
+    /// [`Error::RankMismatch`](crate::Error::RankMismatch) if `B×J×K` needs
+    /// more than the maximum rank (never for matrices).
+    pub fn per_sample_gradients<F: Element>(
+        &self,
+        inputs: &Tensor<F>,
+        deltas: &Tensor<F>,
+    ) -> Result<(Tensor<F>, Option<Tensor<F>>)> {
+        let (batch, fan_in, fan_out) =
+            check_matrices("per_sample_gradients", inputs.shape(), deltas.shape())?;
+        // Zeroed memory comes from the allocator (untouched pages); every
+        // element is then written exactly once.
+        let mut out = vec![F::zero(); batch * fan_in * fan_out];
+        fill_threaded(
+            &mut out,
+            inputs.as_slice(),
+            deltas.as_slice(),
+            (batch, fan_in, fan_out),
+            self.config().threads,
+        );
+        let weights = Tensor::from_vec(out, &[batch, fan_out, fan_in])?;
+        let bias = self.config().include_bias.then(|| deltas.clone());
+        Ok((weights, bias))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tape;
+
+    /// A two-layer net `tanh(x·W1ᵀ + b1)·W2ᵀ + b2` with per-example losses
+    /// `ℓ_n = Σ_j (out_nj − 0.3)²`; checks layer 1's per-example gradients
+    /// against B backward passes, each seeded with one example's loss only.
+    fn check_against_backward_passes(threads: usize) {
+        let (bsz, k, h, j) = (5, 3, 4, 2);
+        let tape = Tape::<f64>::new();
+        let x = tape.constant(&Tensor::rand_normal(&[bsz, k], 0.0, 1.0, 1).unwrap());
+        let w1 = tape.var(&Tensor::rand_normal(&[h, k], 0.0, 1.0, 2).unwrap());
+        let b1 = tape.var(&Tensor::rand_normal(&[h], 0.0, 1.0, 3).unwrap());
+        let w2 = tape.var(&Tensor::rand_normal(&[j, h], 0.0, 1.0, 4).unwrap());
+        let b2 = tape.var(&Tensor::rand_normal(&[j], 0.0, 1.0, 5).unwrap());
+        let a2 = x.linear(w1, Some(b1)).unwrap().tanh();
+        let z2 = a2.linear(w2, Some(b2)).unwrap();
+        let losses = (z2 - 0.3).square().sum_axis(1, false).unwrap();
+        let total = losses.sum().backward().unwrap();
+        let analyzer = GradientSignAnalyzer::default().with_threads(threads);
+        let (pw, pb) = analyzer
+            .per_sample_gradients(&a2.value(), &total.tensor(z2).unwrap())
+            .unwrap();
+        let pb = pb.unwrap();
+        for n in 0..bsz {
+            let seed = Tensor::from_fn(&[bsz], |i| if i[0] == n { 1.0 } else { 0.0 }).unwrap();
+            let g = losses.backward_with_seed(&seed).unwrap();
+            let gw = g.get(w2).unwrap();
+            let gb = g.get(b2).unwrap();
+            assert_eq!(
+                &pw.as_slice()[n * j * h..(n + 1) * j * h],
+                gw,
+                "example {n}"
+            );
+            assert_eq!(&pb.as_slice()[n * j..(n + 1) * j], gb, "example {n}");
+        }
+    }
+
+    #[test]
+    fn per_sample_gradients_equal_separate_backward_passes() {
+        check_against_backward_passes(1);
+    }
+
+    #[test]
+    fn threads_split_examples_without_changing_results() {
+        check_against_backward_passes(2);
+        check_against_backward_passes(8);
+    }
+
+    #[test]
+    fn buffers_are_refilled_in_place_across_batches() {
+        use crate::activation::Activation;
+        use crate::nn::{Init, Mlp};
+        let mlp = Mlp::<f64>::new(
+            &[3, 2],
+            Activation::Tanh,
+            Activation::Identity,
+            Init::LecunNormal,
+            4,
+        )
+        .unwrap();
+        let mut ps = PerSampleGradients::new().with_threads(2);
+        let mut first_ptr = None;
+        for seed in 0..3 {
+            let tape = Tape::new();
+            let x = tape.constant(&Tensor::rand_normal(&[4, 3], 0.0, 1.0, seed).unwrap());
+            let (y, trace) = mlp.forward(&tape, x).unwrap();
+            let grads = y.square().sum().backward().unwrap();
+            ps.compute(&trace, &grads).unwrap();
+            let expected = GradientSignAnalyzer::default()
+                .per_sample_gradients(
+                    &x.value(),
+                    &grads.tensor(trace.layers()[0].pre_activation).unwrap(),
+                )
+                .unwrap();
+            assert_eq!(ps.weights(0), &expected.0);
+            assert_eq!(ps.bias(0), expected.1.as_ref());
+            let ptr = ps.weights(0).as_slice().as_ptr();
+            assert_eq!(*first_ptr.get_or_insert(ptr), ptr);
+        }
+    }
+
+    #[test]
+    fn frobenius_norm_sums_weights_and_biases() {
+        // One example, a = (3), Δ = (4): weight gradient 12, bias gradient 4; √(144 + 16).
+        let tape = Tape::<f64>::new();
+        let x = tape.constant(&Tensor::from_vec(vec![3.0], &[1, 1]).unwrap());
+        let w = tape.var(&Tensor::from_vec(vec![2.0], &[1, 1]).unwrap());
+        let b = tape.var(&Tensor::from_vec(vec![-4.0], &[1]).unwrap());
+        let z = x.linear(w, Some(b)).unwrap();
+        let grads = z.square().sum().backward().unwrap(); // Δ = 2z = 2·(6 − 4) = 4
+        let mut trace = crate::nn::Trace::new();
+        trace.push(crate::nn::LayerTrace {
+            input: x,
+            pre_activation: z,
+            output: z,
+            weight: w,
+            bias: Some(b),
+            activation: crate::activation::Activation::Identity,
+        });
+        let mut ps = PerSampleGradients::new();
+        ps.compute(&trace, &grads).unwrap();
+        assert_eq!(ps.frobenius_norm(), 160f64.sqrt());
+    }
+
+    #[test]
+    fn without_bias_returns_no_bias_part() {
+        let a = Tensor::<f32>::ones(&[2, 3]).unwrap();
+        let (_, b) = GradientSignAnalyzer::default()
+            .without_bias()
+            .per_sample_gradients(&a, &a)
+            .unwrap();
+        assert!(b.is_none());
+    }
+}
