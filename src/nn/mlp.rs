@@ -93,7 +93,8 @@ impl<F: Element> Mlp<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for no layer; [`Error::ShapeMismatch`]
+    /// [`Error::InvalidArgument`] for no layer or an invalid activation
+    /// parameter (see [`Activation::validate`]); [`Error::ShapeMismatch`]
     /// if a layer's fan-in differs from the previous layer's fan-out.
     pub fn from_layers(layers: Vec<(Linear<F>, Activation)>) -> Result<Self> {
         if layers.is_empty() {
@@ -101,6 +102,9 @@ impl<F: Element> Mlp<F> {
                 op: "Mlp::from_layers",
                 message: "a network needs at least one layer".into(),
             });
+        }
+        for (_, activation) in &layers {
+            activation.validate()?;
         }
         for pair in layers.windows(2) {
             let (a, b) = (&pair[0].0, &pair[1].0);
