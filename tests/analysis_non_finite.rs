@@ -63,3 +63,21 @@ fn non_finite_counts_appear_in_the_report_and_its_table() {
     let table = r.to_string();
     assert!(table.contains("non-finite"), "{table}");
 }
+
+#[test]
+fn a_row_with_no_entries_is_the_zero_row_even_for_a_nan_delta() {
+    // No inputs and no bias: g = δ·a has no entries, so nothing in it is
+    // non-finite (found by the analyze_layer fuzz target, whose expectation
+    // was wrong); the NaN δ is still counted among the deltas.
+    let a = Tensor::<f64>::zeros(&[1, 0]).unwrap();
+    let d = m(&[f64::NAN], 1);
+    let an = GradientSignAnalyzer::default().without_bias();
+    assert_eq!(an.example_categories(&a, &d).unwrap(), [SignCategory::Zero]);
+    assert_eq!(an.analyze_layer(&a, &d).unwrap().delta.non_finite, 1);
+    // With the bias the row is [δ] = [NaN]: non-finite.
+    let with_bias = GradientSignAnalyzer::default();
+    assert_eq!(
+        with_bias.example_categories(&a, &d).unwrap(),
+        [SignCategory::NonFinite]
+    );
+}

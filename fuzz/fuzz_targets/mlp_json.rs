@@ -12,14 +12,24 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(mlp) = Mlp::<f64>::from_json(text) {
         // Bounded memory: never more parameters than the text has bytes.
-        assert!(mlp.num_parameters() <= text.len(), "{}", mlp.num_parameters());
+        assert!(
+            mlp.num_parameters() <= text.len(),
+            "{}",
+            mlp.num_parameters()
+        );
         // ...and no width (so no activation of a forward pass) larger either.
-        assert!(mlp.sizes().iter().all(|&s| s <= text.len()), "{:?}", mlp.sizes());
+        assert!(
+            mlp.sizes().iter().all(|&s| s <= text.len()),
+            "{:?}",
+            mlp.sizes()
+        );
         let tape = Tape::new();
         let x = tape
             .constant_from_slice(&vec![0.5; mlp.input_width()], &[1, mlp.input_width()])
             .unwrap();
-        let (y, _) = mlp.forward(&tape, x).expect("a loaded model runs on its own width");
+        let (y, _) = mlp
+            .forward(&tape, x)
+            .expect("a loaded model runs on its own width");
         assert_eq!(y.dims(), [1, mlp.output_width()]);
         let back = mlp.to_json().expect("a loaded model serialises");
         assert_eq!(Mlp::<f64>::from_json(&back).as_ref(), Ok(&mlp));

@@ -30,7 +30,17 @@ fn dims(u: &mut Unstructured<'_>) -> Result<Vec<usize>> {
     (0..rank).map(|_| dim(u)).collect()
 }
 
+/// The product of the non-zero dimensions: a valid shape's strides and loop
+/// bounds all fit a usize exactly when this does.
+fn extent(dims: &[usize]) -> Option<usize> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d.max(1)))
+}
+
+/// The element count, for shapes that are valid (but for the rank) and
+/// small enough to build.
 fn small_numel(dims: &[usize]) -> Option<usize> {
+    extent(dims)?;
     dims.iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| n <= MAX_NUMEL)
@@ -38,9 +48,11 @@ fn small_numel(dims: &[usize]) -> Option<usize> {
 
 /// Whether `n` elements of `f64` cannot be allocated at any size of memory.
 fn unrepresentable(dims: &[usize]) -> bool {
-    dims.iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .is_none_or(|n| n.checked_mul(8).is_none_or(|b| b > isize::MAX as usize))
+    extent(dims).is_none()
+        || dims
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_none_or(|n| n.checked_mul(8).is_none_or(|b| b > isize::MAX as usize))
 }
 
 fn values(u: &mut Unstructured<'_>, n: usize) -> Result<Vec<f64>> {
@@ -83,7 +95,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
 
     // Shapes: valid iff rank ≤ 4 and the element count fits a usize.
     let s1 = Shape::new(&d1);
-    let fits = d1.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_some();
+    let fits = extent(&d1).is_some();
     assert_eq!(s1.is_ok(), d1.len() <= MAX_RANK && fits, "{d1:?}");
 
     // Constructors: real data for small shapes, Err for impossible ones.
@@ -92,7 +104,10 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         let t = Tensor::from_vec(data.clone(), &d1);
         assert_eq!(t.is_ok(), d1.len() <= MAX_RANK);
         let extra = u.int_in_range(0usize..=2)?;
-        assert!(Tensor::from_vec(vec![0.0f64; n + extra], &d1).is_ok() == (extra == 0 && d1.len() <= MAX_RANK));
+        assert!(
+            Tensor::from_vec(vec![0.0f64; n + extra], &d1).is_ok()
+                == (extra == 0 && d1.len() <= MAX_RANK)
+        );
         if let Ok(t) = t {
             assert_eq!(t.numel(), n);
             let z = Tensor::<f32>::zeros(&d1).expect("a small shape");
@@ -108,6 +123,10 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
             // Reshape: Ok iff the new shape is valid and has as many elements.
             let r = t.clone().reshape(&d2);
             let same = Shape::new(&d2).is_ok_and(|s| s.numel() == n);
+            assert_eq!(
+                Shape::new(&d2).is_ok(),
+                d2.len() <= MAX_RANK && extent(&d2).is_some()
+            );
             assert_eq!(r.is_ok(), same, "{d1:?} -> {d2:?}");
             if let Ok(r) = r {
                 assert_eq!(r.as_slice().len(), n);
@@ -120,8 +139,14 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         assert!(Tensor::<f64>::zeros(&d1).is_err(), "{d1:?}");
         assert!(Tensor::<f64>::full(&d1, 1.0).is_err(), "{d1:?}");
         assert!(Tensor::<f64>::from_fn(&d1, |_| 0.0).is_err(), "{d1:?}");
-        assert!(Tensor::<f64>::rand_uniform(&d1, 0.0, 1.0, 0).is_err(), "{d1:?}");
-        assert!(Tensor::<f64>::rand_normal(&d1, 0.0, 1.0, 0).is_err(), "{d1:?}");
+        assert!(
+            Tensor::<f64>::rand_uniform(&d1, 0.0, 1.0, 0).is_err(),
+            "{d1:?}"
+        );
+        assert!(
+            Tensor::<f64>::rand_normal(&d1, 0.0, 1.0, 0).is_err(),
+            "{d1:?}"
+        );
     }
 
     // Broadcasting: the crate's rule against an independent one.
@@ -131,14 +156,14 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         match (&got, &want) {
             (Ok(s), Some(w)) => {
                 assert_eq!(s.dims(), &w[..]);
-                let count = w.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-                assert!(count.is_some(), "{d1:?} and {d2:?} broadcast to an uncountable {s}");
+                assert!(
+                    extent(w).is_some(),
+                    "{d1:?} and {d2:?} broadcast to an uncountable {s}"
+                );
             }
             (Err(_), None) => {}
-            // A broadcast whose element count overflows must be an error.
-            (Err(_), Some(w)) => {
-                assert!(w.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).is_none())
-            }
+            // A broadcast whose extent overflows must be an error.
+            (Err(_), Some(w)) => assert!(extent(w).is_none(), "{d1:?} and {d2:?}"),
             (Ok(s), None) => panic!("{d1:?} and {d2:?} broadcast to {s}"),
         }
         // On the tape, with values, against the naive element rule.
@@ -185,8 +210,8 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 for (lhs, rhs) in [(x, y), (y, x)] {
                     let (a, b) = (lhs.dims(), rhs.dims());
                     let out = match (a.len(), b.len()) {
-                        (2, 2) => a[0].checked_mul(b[1]),
-                        (3, 2) | (3, 3) => a[0].checked_mul(a[1]).and_then(|c| c.checked_mul(b[b.len() - 1])),
+                        (2, 2) => extent(&[a[0], b[1]]),
+                        (3, 2) | (3, 3) => extent(&[a[0], a[1], b[b.len() - 1]]),
                         _ => Some(0),
                     };
                     match out {
@@ -197,7 +222,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                         Some(_) => {}
                     }
                     let lin = match (a.len(), b.len()) {
-                        (2, 2) => a[0].checked_mul(b[0]),
+                        (2, 2) => extent(&[a[0], b[0]]),
                         _ => Some(0),
                     };
                     match lin {
