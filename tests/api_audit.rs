@@ -105,3 +105,20 @@ fn a_playground_set_of_impossibly_many_samples_is_an_error() {
         );
     }
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn malformed_json_parameters_name_the_line_and_column() {
+    use gradsign::nn::Mlp;
+    // Line 2 is `"layers": [1,]}`: the `1` at column 12 is not a layer.
+    let e = Mlp::<f64>::from_json("{\"format\": \"gradsign-mlp\",\n\"layers\": [1,]}").unwrap_err();
+    let Error::Parse { line, column, .. } = &e else {
+        panic!("not a parse error: {e:?}");
+    };
+    assert_eq!((*line, *column), (2, 12), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("json: line 2, column 12: invalid type: integer `1`"),
+        "{e}"
+    );
+}

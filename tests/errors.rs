@@ -256,3 +256,40 @@ fn an_impossible_allocation_is_an_invalid_argument_naming_the_shape() {
         "{msg}"
     );
 }
+
+#[test]
+fn layer_names_the_layer_and_wraps_the_error_there() {
+    use gradsign::activation::Activation;
+    use gradsign::analysis::GradientSignAnalyzer;
+    use gradsign::nn::{LayerTrace, Trace};
+    // A layer whose weight is a constant: its pre-activation has no gradient,
+    // so the analyzer cannot read Δ for layer 0.
+    let tape = Tape::<f64>::new();
+    let x = tape.constant(&Tensor::ones(&[2, 3]).unwrap());
+    let w = tape.constant(&Tensor::ones(&[4, 3]).unwrap());
+    let z = x.linear(w, None).unwrap();
+    let mut trace = Trace::new();
+    trace.push(LayerTrace {
+        input: x,
+        pre_activation: z,
+        output: z,
+        weight: w,
+        bias: None,
+        activation: Activation::Identity,
+    });
+    let grads = (tape.var_scalar(1.0) * 2.0).backward().unwrap();
+    let e = GradientSignAnalyzer::default()
+        .analyze(&trace, &grads)
+        .unwrap_err();
+    let Error::Layer { layer, source } = &e else {
+        panic!("not a Layer error: {e:?}");
+    };
+    assert_eq!(*layer, 0);
+    // The wrapped error names its own op and the variable.
+    let inner = source.to_string();
+    assert_eq!(e.to_string(), format!("layer 0: {inner}"));
+    assert_eq!(
+        inner,
+        "gradient lookup: variable #2 (linear [2, 4]) does not depend on any differentiable leaf, so it has no gradient"
+    );
+}
