@@ -179,6 +179,7 @@ pub mod analysis;
 pub mod autodiff;
 pub mod curvature;
 pub mod data;
+pub mod determinism;
 pub mod dual;
 pub mod dynamics;
 pub mod element;
