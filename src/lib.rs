@@ -90,6 +90,7 @@
 //! | [`nn`], [`optim`], [`train`] | `Linear`, `Mlp` with a per-layer [`nn::Trace`]; SGD, Adam, AdamW; a training loop |
 //! | [`data`], [`metrics`] | playground generators, iris and wine, CSV, centring; accuracy |
 //! | [`gradcheck`] | finite-difference checks with kink recognition |
+//! | [`determinism`] | what "same seed, same bits" covers, thread counts included |
 //! | [`analysis`] | the sign analyzer and its diagnosis |
 //! | [`curvature`], [`dual`] | input spectra, Hessian-vector products, Fisher and natural gradient |
 //! | [`dynamics`] | per-step trajectory measures |
