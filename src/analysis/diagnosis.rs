@@ -127,7 +127,8 @@ pub enum Caveat {
     },
     /// The two-orthant statement is for plain SGD on one example.
     OptimiserState,
-    /// Saturation, a separate and usually larger effect of sigmoid.
+    /// Saturation of squashing units (sigmoid, tanh and kin): a separate and
+    /// often larger cause of slow training than one-signed inputs.
     Saturation {
         /// The saturated share per measured layer: `(layer, activation, share)`.
         measured: Vec<(Option<usize>, Activation, f64)>,
@@ -406,7 +407,10 @@ impl fmt::Display for Caveat {
                  weight decay and Adam carry state and step outside these orthants.",
             ),
             Caveat::Saturation { measured } => {
-                f.write_str("Saturation is a separate and usually larger effect of sigmoid; do not blame everything on signs.")?;
+                f.write_str(
+                    "Saturation of squashing units (σ′ or tanh′ near 0) is a separate and often larger \
+                     cause of slow training; do not blame everything on signs.",
+                )?;
                 for (l, a, s) in measured {
                     write!(
                         f,
