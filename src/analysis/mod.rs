@@ -47,6 +47,9 @@ mod per_sample;
 mod report;
 mod sign;
 mod tally;
+mod top_direction;
+mod tracker;
+mod tracker_report;
 
 pub use analyzer::{AnalyzerConfig, GradientSignAnalyzer, LayerSelection, SATURATION_THRESHOLD};
 pub use diagnosis::{Cause, Caveat, Diagnosis, Evidence, Fix, LayerDiagnosis, Verdict};
@@ -56,3 +59,5 @@ pub use report::{
     NeuronReport, NeuronTable, OrthantOccupancy, Precondition, Saturation, TheoremCheck,
 };
 pub use sign::{Sign, SignCategory, SignCounts};
+pub use tracker::{SignTracker, TopEigenvector, TrackingConfig, UpdateSource};
+pub use tracker_report::{LayerTrajectory, TrackerReport};
