@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::nn::{LayerTrace, Trace};
 use crate::shape::Shape;
 
+use super::curvature::input_curvature;
 use super::diagnosis::Diagnosis;
 use super::layer::{LayerData, analyze_data, check_matrices};
 use super::report::{InputSource, LayerReport, NetworkReport, Saturation};
@@ -365,6 +366,11 @@ impl GradientSignAnalyzer {
             Some(_) => InputSource::Unknown,
         };
         report.saturation = saturation(lt);
+        if self.config.curvature {
+            report.curvature = lt
+                .input
+                .with_value(|inputs| input_curvature(inputs, batch, fan_in));
+        }
         Ok(report)
     }
 }
