@@ -443,7 +443,7 @@ fn the_trajectory_report_renders_a_table_per_layer() {
         "training trajectory: 30 observations, steps 0..=29",
         "u = −∇L",
         "λmax E[aaᵀ]",
-        "layer 1 (6 -> 3):",
+        "layer 1 (6 -> 3, rows with the bias): top eigenvector of E[ã ãᵀ] from step 0's batch",
         "all-positive or all-negative orthant: 90 of 90",
     ] {
         assert!(shown.contains(needle), "missing {needle:?} in\n{shown}");

@@ -297,19 +297,27 @@ impl SignTracker {
             };
             if due {
                 let lt = &trace.layers()[t.layer];
-                if let Some(pair) =
-                    top_of(lt, t.recorder.has_bias()).map_err(|e| in_layer(t.layer, e))?
-                {
-                    fresh.push((i, pair));
-                }
+                let pair = top_of(lt, t.recorder.has_bias()).map_err(|e| in_layer(t.layer, e))?;
+                fresh.push((i, pair));
             }
         }
-        for (i, (eigenvalue, v)) in fresh {
+        for (i, pair) in fresh {
             let t = &mut self.layers[i];
-            t.recorder
-                .replace_update_direction(&v)
-                .map_err(|e| in_layer(t.layer, e))?;
-            t.top = Some(TopDirection { eigenvalue, step });
+            match pair {
+                Some((eigenvalue, v)) => {
+                    t.recorder
+                        .replace_update_direction(&v)
+                        .map_err(|e| in_layer(t.layer, e))?;
+                    t.top = Some(TopDirection { eigenvalue, step });
+                }
+                // All inputs zero: the old direction (if any) stays, and the
+                // next attempt waits a full period.
+                None => {
+                    if let Some(top) = t.top.as_mut() {
+                        top.step = step;
+                    }
+                }
+            }
         }
         self.refresh = false;
         let scale = if feed == Feed::Updates { -1.0 } else { 1.0 };

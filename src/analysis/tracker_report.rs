@@ -182,9 +182,33 @@ impl fmt::Display for TrackerReport {
             )?;
         }
         for l in &self.layers {
-            writeln!(f, "layer {} ({} -> {}):", l.layer, l.fan_in, l.fan_out)?;
-            write!(f, "{}", l.trajectory)?;
+            write!(f, "{l}")?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for LayerTrajectory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "layer {} ({} -> {}{}):",
+            self.layer,
+            self.fan_in,
+            self.fan_out,
+            if self.bias {
+                ", rows with the bias"
+            } else {
+                ""
+            }
+        )?;
+        match (self.top_eigenvalue, self.top_eigenvector_step) {
+            (Some(l), Some(s)) => writeln!(
+                f,
+                " top eigenvector of E[ã ãᵀ] from step {s}'s batch, λmax = {l:.4}"
+            )?,
+            _ => writeln!(f)?,
+        }
+        write!(f, "{}", self.trajectory)
     }
 }
