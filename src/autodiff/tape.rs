@@ -188,8 +188,14 @@ impl<F: Element> Tape<F> {
 
     /// Checked mode (like an anomaly detector): when on, every op checks its
     /// output and fails with [`Error::NonFinite`] at the first NaN or
-    /// infinity, naming the op and where its inputs came from. Off by
-    /// default; operators panic with that message instead.
+    /// infinity, naming the op and where its inputs came from (operators,
+    /// which cannot return an error, panic with that message instead; their
+    /// `try_` twins return it). The backward sweep checks every gradient a
+    /// backward rule adds into, and fails at the first non-finite one, naming
+    /// the op whose rule produced it and the input it was for. Leaves
+    /// (`var`, `constant`) are not checked: a NaN in the data is reported by
+    /// the first op that reads it. Off by default: then NaN and infinity
+    /// propagate by IEEE 754 rules through values and gradients.
     ///
     /// ```
     /// use gradsign::{Tape, Tensor, Error};
@@ -502,7 +508,7 @@ impl<F: Element> Tape<F> {
             Some(s) => slot.copy_from_slice(s),
             None => slot[0] = F::one(),
         }
-        for node in inner.nodes[..=root as usize].iter().rev() {
+        for (id, node) in inner.nodes[..=root as usize].iter().enumerate().rev() {
             let Some(backward) = node.backward else {
                 continue;
             };
@@ -518,6 +524,9 @@ impl<F: Element> Tape<F> {
                 threads: inner.threads,
             };
             backward(&mut ctx);
+            if inner.checked {
+                check_input_gradients(&inner.nodes, id, before)?;
+            }
         }
         Ok(())
     }
@@ -529,6 +538,31 @@ impl<F: Element> Tape<F> {
         Tensor::from_vec_shape(inner.values[n.offset..n.offset + n.len].to_vec(), n.shape)
             .expect("a node's value matches its shape")
     }
+}
+
+/// Checked mode's test after node `id`'s backward rule ran: every
+/// gradient it added into is finite, or an error names the op, the input
+/// and where that input came from. Parents' slots lie in `grads` (below the
+/// node's own).
+fn check_input_gradients<F: Element>(nodes: &[Node<F>], id: usize, grads: &[F]) -> Result<()> {
+    let node = &nodes[id];
+    for (i, &p) in node.parents[..node.n_parents as usize].iter().enumerate() {
+        let parent = &nodes[p as usize];
+        if !parent.needs_grad() {
+            continue;
+        }
+        let slot = &grads[parent.grad_offset..parent.grad_offset + parent.len];
+        if let Some(pos) = slot.iter().position(|g| !g.is_finite()) {
+            return Err(Error::NonFinite {
+                op: node.op,
+                what: format!(
+                    "{} in the gradient of input {i} ({} #{p} {}) at element {pos}, from the backward rule of {} #{id} {}",
+                    slot[pos], parent.op, parent.shape, node.op, node.shape
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn checked_shape(op: &'static str, len: usize, dims: &[usize]) -> Result<Shape> {

@@ -1,0 +1,124 @@
+//! Inputs found by the fuzz targets in `fuzz/` that crashed or broke an
+//! invariant, and bugs of the same kind found while writing the targets
+//! (which assert them), each kept as a test of the behaviour that was fixed.
+//! The doc of each test says which.
+
+use gradsign::activation::Activation;
+use gradsign::data::Table;
+use gradsign::nn::Mlp;
+use gradsign::ops::concat;
+use gradsign::{Error, Shape, Tape, Tensor};
+
+/// `csv_table`: `199…9` (39 digits) is finite as f64 but overflows f32; the
+/// f32 table held +∞.
+#[test]
+fn a_csv_value_beyond_f32_is_an_error_in_an_f32_table() {
+    let text = format!("1{}", "9".repeat(40));
+    let e = Table::<f32>::parse(&text, "csv", false).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("csv: line 1, column 1: `{text}` is out of the range of f32")
+    );
+    // The same text is a finite f64.
+    let t = Table::<f64>::parse(&text, "csv", false).unwrap();
+    assert!(t.data().all_finite());
+}
+
+/// `tensor_shapes`: two empty operands, `[0, 2⁴⁰, 1]` and `[0, 1, 2⁴⁰]`,
+/// broadcast to `[0, 2⁴⁰, 2⁴⁰]`: no elements, but row-major strides that
+/// overflow; the backward sweep panicked computing them.
+#[test]
+fn an_empty_broadcast_whose_strides_overflow_is_an_error() {
+    let tape = Tape::<f64>::new();
+    let a = tape.var(&Tensor::zeros(&[0, 1 << 40, 1]).unwrap());
+    let b = tape.var(&Tensor::zeros(&[0, 1, 1 << 40]).unwrap());
+    let e = a.try_add(b).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "add: shapes [0, 1099511627776, 1] and [0, 1, 1099511627776] are not compatible: \
+         the broadcast shape has more elements than a usize can count"
+    );
+}
+
+/// The same shape cannot be built directly either: its strides overflow.
+#[test]
+fn an_empty_shape_whose_strides_overflow_is_an_error() {
+    assert!(Shape::new(&[0, 1 << 40, 1 << 40]).is_err());
+    assert!(Tensor::<f32>::zeros(&[0, 1 << 40, 1 << 40]).is_err());
+    // Without the zero it is a plain count overflow; with small enough
+    // dimensions the empty shape is fine.
+    assert!(Shape::new(&[1 << 40, 1 << 40]).is_err());
+    assert_eq!(Shape::new(&[0, 1 << 20, 1 << 20]).unwrap().numel(), 0);
+}
+
+/// Found writing `tensor_shapes`: products and joins of empty operands with
+/// huge outer dimensions; the output count overflows, which used to panic
+/// (debug) or wrap (release).
+#[test]
+fn products_and_joins_of_empty_operands_that_overflow_are_errors() {
+    let tape = Tape::<f64>::new();
+    let a = tape.var(&Tensor::zeros(&[1 << 40, 0]).unwrap());
+    let e = a.matmul(a.transpose().unwrap()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "matmul: shapes [1099511627776, 0] and [0, 1099511627776] are not compatible: \
+         the product has more elements than a usize can count"
+    );
+    let w = tape.var(&Tensor::zeros(&[1 << 40, 0]).unwrap());
+    assert!(matches!(
+        a.linear(w, None),
+        Err(Error::ShapeMismatch { op: "linear", .. })
+    ));
+    let big = tape.var(&Tensor::zeros(&[1 << 62, 0]).unwrap());
+    let e = concat(&[big, big, big, big], 0).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument { op: "concat", .. }),
+        "{e}"
+    );
+}
+
+/// Found writing `mlp_json`: a parameter finite as f64 but beyond f32 loaded
+/// as +∞ into an f32 model; an activation parameter that `apply` refuses
+/// loaded fine and failed at the first forward pass.
+#[test]
+fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
+    let json = |w: &str, act: &str| {
+        format!(
+            r#"{{"format":"gradsign-mlp","version":1,"dtype":"f64","layers":[{{"fan_in":1,"fan_out":1,"activation":{act},"weight":[{w}],"bias":null}}]}}"#
+        )
+    };
+    let e = Mlp::<f32>::from_json(&json("1e39", "\"Tanh\"")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Mlp::from_json: 1e39 at element 0 of layers.0.weight is out of the range of f32"
+    );
+    assert!(Mlp::<f64>::from_json(&json("1e39", "\"Tanh\"")).is_ok());
+    let e = Mlp::<f64>::from_json(&json("1", r#"{"LeakyRelu":-1.0}"#)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InvalidArgument {
+                op: "leaky_relu",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let _ = Activation::Tanh;
+}
+
+/// Found writing `mlp_json`: sizes whose product overflows, with an empty
+/// weight list, panicked (debug) or wrapped to 0 = the list's length
+/// (release).
+#[test]
+fn json_sizes_whose_product_overflows_are_a_load_error() {
+    let json = format!(
+        r#"{{"format":"gradsign-mlp","version":1,"dtype":"f64","layers":[{{"fan_in":{n},"fan_out":{n},"activation":"Tanh","weight":[],"bias":null}}]}}"#,
+        n = 1u64 << 32
+    );
+    let e = Mlp::<f64>::from_json(&json).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Mlp::from_json: layers.0.weight has 0 values for (4294967296, 4294967296)"
+    );
+}
