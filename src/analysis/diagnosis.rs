@@ -11,6 +11,7 @@ use std::fmt;
 
 use crate::activation::{Activation, OutputSign};
 
+use super::curvature::CurvatureEvidence;
 use super::report::{InputSource, LayerReport};
 
 /// What the measured input signs of a layer imply for its gradient rows.
@@ -88,6 +89,8 @@ pub struct Evidence {
     pub input_mean_range: Option<(f64, f64)>,
     /// Share of all `δ` that are positive.
     pub delta_positive: f64,
+    /// The curvature of the inputs, when the report has it.
+    pub curvature: Option<CurvatureEvidence>,
 }
 
 /// The diagnosis of one layer.
@@ -208,6 +211,7 @@ impl LayerDiagnosis {
                 mean_abs_cos_ones: r.mean_abs_cos_ones,
                 input_mean_range: r.inputs.mean_range(),
                 delta_positive: r.delta.positive_share(),
+                curvature: r.curvature.as_ref().map(CurvatureEvidence::of),
             },
         }
     }
@@ -375,6 +379,9 @@ impl fmt::Display for LayerDiagnosis {
         writeln!(f, ".")?;
         if let Some(c) = &self.cause {
             writeln!(f, "  Cause: {c}.")?;
+        }
+        if let Some(c) = &e.curvature {
+            writeln!(f, "  Curvature: {c}.")?;
         }
         if !self.fixes.is_empty() {
             let fixes: Vec<String> = self.fixes.iter().map(Fix::to_string).collect();
