@@ -16,20 +16,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use gradsign::data::SplitMix64;
 use gradsign::{Element, Gradients, Tape, Tensor};
-
-/// SplitMix64 exactly as BENCH.md specifies, drawing `2u − 1`.
-struct SplitMix64(u64);
-impl SplitMix64 {
-    fn pm1(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        2.0 * ((z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0
-    }
-}
 
 /// BENCH.md's W1: `x = tanh(x·wᵢ + bᵢ)` for 10⁴ steps on 2N + 1 scalar
 /// leaves, graph and backward, 3N ops. The leaves are recorded as the chain
@@ -37,7 +25,7 @@ impl SplitMix64 {
 /// `Vec` of variables cannot outlive `clear`); their count is unchanged.
 fn w1_scalar_chain(c: &mut Criterion) {
     const N: usize = 10_000;
-    let mut rng = SplitMix64(1);
+    let mut rng = SplitMix64::new(1);
     let w: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
     let b: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
     let mut tape = Tape::<f64>::new();

@@ -3,38 +3,45 @@
 //!
 //! ```sh
 //! cargo run --release --example workloads              # every workload, 1 then 2 threads
-//! PEERS_ONLY=W1 cargo run --release --example workloads
+//! PEERS_ONLY=W1,W3 cargo run --release --example workloads
 //! PEERS_THREAD_LIST=1 cargo run --release --example workloads
 //! ```
 //!
-//! Thread count: `PEERS_THREAD_LIST` (default `1,2`), as for the peers.
+//! Environment, as for the peers' scripts:
+//! - `PEERS_THREAD_LIST` (default `1,2`): the thread counts to run, each
+//!   reported under the peer name `gradsign-<t>t`. The count is handed to
+//!   the kernels through [`Tape::set_threads`]: matrix products of W3/W4
+//!   size use a second thread, W1 and W2 never do. With `t > 1`, W3–W5 run
+//!   on a worker of a rayon pool of `t` threads, so that the calling thread
+//!   works with the pool rather than waiting on it.
+//! - `PEERS_ONLY` (default: all): a comma-separated subset of `W1 W2 W3 W4
+//!   W5`.
+//!
+//! W4 and W5 are gradsign's own measurements (the peers have no sign
+//! analyzer; W4's peers are BackPACK, `torch.func` and JAX): W4 prints the
+//! per-sample gradients' Frobenius norm as its CHECK, W5 the ratio of a W3
+//! step with a full `GradientSignAnalyzer` report to a plain one.
+//!
+//! Timing follows `shared/peers/` exactly: W1 one warm-up and 7 timed runs
+//! (graph + backward; ns/op = run / 3N); W2 200 warm-up steps, then 7 reps
+//! of 2000 steps, each rep timed as a whole (µs/step); W3 10 warm-up steps,
+//! then 200 steps each timed (ms/step, and GFLOP/s from 3 × the forward
+//! FLOPs); W4 3 warm-ups, then 30 timed calls (ms/batch); W5 alternates
+//! 100 plain and 100 reported W3 steps after 6 warm-ups. RESULT lines carry
+//! median, min and max; `cpu=` is the process's CPU time over wall time
+//! during the timed region (1.00 = one busy core). CHECK values are printed
+//! with six significant digits, as Python's `%.6g`.
 
 use std::time::Instant;
 
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
-use gradsign::data::bench_data;
+use gradsign::data::{SplitMix64, bench_data};
 use gradsign::loss::{self, Reduction};
+use gradsign::nn::{Mlp, Trace};
 use gradsign::optim::{Optimizer, Sgd};
-use gradsign::{Gradients, Tape};
+use gradsign::{Gradients, Tape, Tensor};
 
-/// SplitMix64 exactly as BENCH.md specifies.
-struct SplitMix64(u64);
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn uniform01(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
-    }
-    fn pm1(&mut self) -> f64 {
-        2.0 * self.uniform01() - 1.0
-    }
-}
-
+/// Whether `PEERS_ONLY` asks for workload `w`.
 fn wants(w: &str) -> bool {
     match std::env::var("PEERS_ONLY") {
         Ok(only) if !only.trim().is_empty() => only.split(',').any(|x| x.trim() == w),
@@ -42,16 +49,59 @@ fn wants(w: &str) -> bool {
     }
 }
 
-/// Median, min, max of samples.
-fn summarize(samples: &mut [f64]) -> (f64, f64, f64) {
-    samples.sort_by(f64::total_cmp);
-    (
-        samples[samples.len() / 2],
-        samples[0],
-        samples[samples.len() - 1],
-    )
+/// Median (the mean of the two middle samples for an even count, as
+/// Python's `statistics.median`), min, max.
+fn summarize(samples: &[f64]) -> (f64, f64, f64) {
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    let median = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    (median, s[0], s[n - 1])
 }
 
+/// Python's `%.{p}g`: `p` significant digits, trailing zeros dropped,
+/// scientific notation when the exponent is below −4 or at least `p`.
+fn fmt_g(v: f64, p: usize) -> String {
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    if !v.is_finite() {
+        return if v.is_nan() {
+            "nan".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
+    }
+    let sci = format!("{:.*e}", p - 1, v);
+    let (mantissa, exp) = sci.split_once('e').expect("exponent");
+    let exp: i32 = exp.parse().expect("integer exponent");
+    let trim = |s: &str| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if exp < -4 || exp >= p as i32 {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.abs())
+    } else {
+        trim(&format!("{:.*}", (p as i32 - 1 - exp) as usize, v))
+    }
+}
+
+/// Six significant digits, as the peers' `g6`.
+fn g6(v: f64) -> String {
+    fmt_g(v, 6)
+}
+
+/// The peers' `fmt` for RESULT figures.
 fn fmt(v: f64) -> String {
     let a = v.abs();
     if v == 0.0 {
@@ -61,271 +111,436 @@ fn fmt(v: f64) -> String {
     } else if a >= 1.0 {
         format!("{v:.3}")
     } else {
-        format!("{v:.4}")
+        fmt_g(v, 4)
     }
 }
 
-/// Six significant digits, as the peers' `g6`.
-fn g6(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let digits = 5 - v.abs().log10().floor() as i32;
-    if (-5..=15).contains(&digits) {
-        let s = format!("{:.*}", digits.max(0) as usize, v);
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    } else {
-        format!("{v:.5e}")
-    }
-}
-
-fn result(workload: &str, peer: &str, samples: &mut [f64], unit: &str, extra: &str) {
-    let (med, lo, hi) = summarize(samples);
-    println!(
-        "RESULT {workload} {peer} {} {unit} min={} max={} {extra}",
+fn result_value(
+    workload: &str,
+    peer: &str,
+    (med, lo, hi): (f64, f64, f64),
+    unit: &str,
+    extra: &str,
+) {
+    let mut line = format!(
+        "RESULT {workload} {peer} {} {unit} min={} max={}",
         fmt(med),
         fmt(lo),
         fmt(hi)
     );
+    if !extra.is_empty() {
+        line.push(' ');
+        line.push_str(extra);
+    }
+    println!("{line}");
 }
 
-fn w1(peer: &str) {
-    const N: usize = 10_000;
-    let mut rng = SplitMix64(1);
-    let w: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
-    let b: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
-    let mut tape = Tape::<f64>::new();
-    let mut grads = gradsign::Gradients::new();
-    let mut run = |check: bool| {
-        tape.clear();
-        let x0 = tape.var_scalar(0.5);
-        let mut x = x0;
-        if check {
-            // Keep the leaves to sum their gradients.
-            let ws: Vec<_> = w.iter().map(|&v| tape.var_scalar(v)).collect();
-            let bs: Vec<_> = b.iter().map(|&v| tape.var_scalar(v)).collect();
-            for i in 0..N {
-                x = (x * ws[i] + bs[i]).tanh();
-            }
-            x.backward_into(&mut grads).expect("scalar root");
-            let sw: f64 = ws.iter().map(|&v| grads.get(v).unwrap()[0]).sum();
-            let sb: f64 = bs.iter().map(|&v| grads.get(v).unwrap()[0]).sum();
-            println!(
-                "CHECK W1-scalar-chain {peer} x={} dx0={} sum_dw={} sum_db={}",
-                g6(x.item().unwrap()),
-                g6(grads.get(x0).unwrap()[0]),
-                g6(sw),
-                g6(sb)
-            );
-        } else {
-            // The same graph (2N + 1 scalar leaves, 3N ops), leaves recorded
-            // as they are used: no buffer outside the tape.
-            for i in 0..N {
-                let (wi, bi) = (tape.var_scalar(w[i]), tape.var_scalar(b[i]));
-                x = (x * wi + bi).tanh();
-            }
-            x.backward_into(&mut grads).expect("scalar root");
-        }
-    };
-    run(true);
-    let mut samples = Vec::new();
-    for k in 0..1 + 7 {
-        let t0 = Instant::now();
-        run(false);
-        if k > 0 {
-            samples.push(t0.elapsed().as_secs_f64());
+/// Prints a RESULT line for `samples` (already in `unit`); returns the median.
+fn result(workload: &str, peer: &str, samples: &[f64], unit: &str, extra: &str) -> f64 {
+    let s = summarize(samples);
+    result_value(workload, peer, s, unit, extra);
+    s.0
+}
+
+/// CPU time of the whole process (every thread) in seconds, from the
+/// scheduler's per-thread nanosecond counters; `None` where `/proc` is
+/// missing.
+fn process_cpu_seconds() -> Option<f64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total as f64 * 1e-9)
+}
+
+/// Process CPU time over wall time across a region, as the peers' `cpu=`.
+struct CpuMeter {
+    cpu: Option<f64>,
+    wall: Instant,
+}
+
+impl CpuMeter {
+    fn start() -> Self {
+        CpuMeter {
+            cpu: process_cpu_seconds(),
+            wall: Instant::now(),
         }
     }
-    let ops = (3 * N) as f64;
-    let mut per_op: Vec<f64> = samples.iter().map(|s| s * 1e9 / ops).collect();
-    result(
-        "W1-scalar-chain",
-        peer,
-        &mut per_op,
-        "ns/op",
-        "dtype=f64 0-d",
-    );
-    let mut ms: Vec<f64> = samples.iter().map(|s| s * 1e3).collect();
-    result(
-        "W1-scalar-chain-total",
-        peer,
-        &mut ms,
-        "ms",
-        "dtype=f64 0-d",
-    );
+
+    fn note(&self) -> String {
+        let wall = self.wall.elapsed().as_secs_f64();
+        match (self.cpu, process_cpu_seconds()) {
+            (Some(a), Some(b)) => format!("cpu={:.2}", (b - a) / wall),
+            _ => "cpu=nan".into(),
+        }
+    }
 }
 
-/// Runs `f` `warmup` times, then times `reps` calls (seconds).
-fn time_reps(warmup: usize, reps: usize, mut f: impl FnMut()) -> Vec<f64> {
+/// Calls `f` `warmup` times, then times `repeats` calls: seconds per call,
+/// and the CPU note of the timed calls (the peers' `time_repeats`).
+fn time_repeats(mut f: impl FnMut(), repeats: usize, warmup: usize) -> (Vec<f64>, String) {
     for _ in 0..warmup {
         f();
     }
-    (0..reps)
+    let meter = CpuMeter::start();
+    let samples = (0..repeats)
         .map(|_| {
             let t0 = Instant::now();
             f();
             t0.elapsed().as_secs_f64()
         })
-        .collect()
+        .collect();
+    (samples, meter.note())
+}
+
+fn scaled(samples: &[f64], scale: f64) -> Vec<f64> {
+    samples.iter().map(|s| s * scale).collect()
+}
+
+/// W1: `x = tanh(x·wᵢ + bᵢ)` for 10⁴ steps on 2N + 1 scalar leaves, f64.
+fn w1(peer: &str) {
+    const N: usize = 10_000;
+    let mut rng = SplitMix64::new(1);
+    let w: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
+    let b: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
+    let mut tape = Tape::<f64>::new();
+    let mut grads = Gradients::new();
+    {
+        // The check keeps the leaves, to sum their gradients.
+        let x0 = tape.var_scalar(0.5);
+        let ws: Vec<_> = w.iter().map(|&v| tape.var_scalar(v)).collect();
+        let bs: Vec<_> = b.iter().map(|&v| tape.var_scalar(v)).collect();
+        let mut x = x0;
+        for i in 0..N {
+            x = (x * ws[i] + bs[i]).tanh();
+        }
+        x.backward_into(&mut grads).expect("scalar root");
+        let sum = |vs: &[gradsign::Var<'_, f64>]| -> f64 {
+            vs.iter()
+                .map(|&v| grads.get(v).expect("a leaf's gradient")[0])
+                .sum()
+        };
+        println!(
+            "CHECK W1-scalar-chain {peer} x={} dx0={} sum_dw={} sum_db={}",
+            g6(x.item().expect("scalar")),
+            g6(grads.get(x0).expect("x0's gradient")[0]),
+            g6(sum(&ws)),
+            g6(sum(&bs))
+        );
+    }
+    // Timed: the same graph (2N + 1 scalar leaves, 3N ops), each leaf
+    // recorded as the chain reaches it, then the backward sweep.
+    let mut samples = Vec::new();
+    let mut meter = CpuMeter::start();
+    for k in 0..1 + 7 {
+        tape.clear();
+        if k == 1 {
+            meter = CpuMeter::start();
+        }
+        let t0 = Instant::now();
+        let mut x = tape.var_scalar(0.5);
+        for i in 0..N {
+            x = (x * tape.var_scalar(w[i]) + tape.var_scalar(b[i])).tanh();
+        }
+        x.backward_into(&mut grads).expect("scalar root");
+        if k > 0 {
+            samples.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    let note = meter.note();
+    let ops = (3 * N) as f64;
+    result(
+        "W1-scalar-chain",
+        peer,
+        &scaled(&samples, 1e9 / ops),
+        "ns/op",
+        &format!("dtype=f64 0-d {note}"),
+    );
+    result(
+        "W1-scalar-chain-total",
+        peer,
+        &scaled(&samples, 1e3),
+        "ms",
+        "dtype=f64 0-d",
+    );
+}
+
+/// A network, its optimiser and the buffers a training step reuses.
+struct Trainer<F: gradsign::Element> {
+    mlp: Mlp<F>,
+    sgd: Sgd<F>,
+    tape: Tape<F>,
+    grads: Gradients<F>,
+}
+
+impl<F: gradsign::Element> Trainer<F> {
+    fn new(mlp: Mlp<F>, lr: f64, threads: usize) -> Self {
+        let mut tape = Tape::new();
+        tape.set_threads(threads);
+        Trainer {
+            mlp,
+            sgd: Sgd::new(F::from_f64(lr)),
+            tape,
+            grads: Gradients::new(),
+        }
+    }
+
+    /// One step: forward, the loss, backward, SGD; returns the loss before
+    /// the update.
+    fn step(&mut self, x: &Tensor<F>, target: &Target<F>) -> F {
+        self.step_with(x, target, |_, _| {})
+    }
+
+    /// [`step`](Self::step), calling `between` after backward and before
+    /// the update.
+    fn step_with(
+        &mut self,
+        x: &Tensor<F>,
+        target: &Target<F>,
+        between: impl FnOnce(&Trace<'_, F>, &Gradients<F>),
+    ) -> F {
+        self.tape.clear();
+        let tape = &self.tape;
+        let input = tape.constant(x);
+        let (out, trace) = self.mlp.forward(tape, input).expect("workload shapes");
+        let l = match target {
+            Target::Values(y) => loss::mse(out, tape.constant(y), Reduction::Mean),
+            Target::Classes(labels) => loss::softmax_cross_entropy(out, labels, Reduction::Mean),
+        }
+        .expect("workload loss");
+        let value = l.item().expect("scalar loss");
+        l.backward_into(&mut self.grads).expect("scalar loss");
+        between(&trace, &self.grads);
+        self.sgd
+            .step(
+                self.mlp
+                    .params_with_grads(&trace, &self.grads)
+                    .expect("same network"),
+            )
+            .expect("valid SGD");
+        value
+    }
+}
+
+/// What a workload's loss compares the network's output with.
+enum Target<F: gradsign::Element> {
+    /// Mean squared error against these values (W2).
+    Values(Tensor<F>),
+    /// Mean softmax cross-entropy against these labels (W3).
+    Classes(Vec<usize>),
+}
+
+/// Losses at the initial weights and after `k` steps of a fresh trainer.
+fn check_losses(mut step: impl FnMut() -> f64, k: usize) -> (f64, f64) {
+    let losses: Vec<f64> = (0..=k).map(|_| step()).collect();
+    (losses[0], losses[k])
+}
+
+/// W2: 2-8-8-1 tanh MLP, MSE, SGD lr 0.03 on one fixed batch of 32, f32.
+fn w2(peer: &str, threads: usize) {
+    const STEPS: usize = 2000;
+    let data = bench_data::w2::<f32>();
+    let mse = Target::Values(data.y.clone());
+    let fresh = || Trainer::new(data.mlp.clone(), bench_data::W2_LR, threads);
+    let mut t = fresh();
+    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, &mse)), 100);
+    println!(
+        "CHECK W2-mlp-small {peer} loss0={} loss100={}",
+        g6(l0),
+        g6(lk)
+    );
+    let mut t = fresh();
+    for _ in 0..200 {
+        t.step(&data.x, &mse);
+    }
+    let meter = CpuMeter::start();
+    let samples: Vec<f64> = (0..7)
+        .map(|_| {
+            let t0 = Instant::now();
+            for _ in 0..STEPS {
+                std::hint::black_box(t.step(&data.x, &mse));
+            }
+            t0.elapsed().as_secs_f64() / STEPS as f64
+        })
+        .collect();
+    let note = meter.note();
+    result(
+        "W2-mlp-small",
+        peer,
+        &scaled(&samples, 1e6),
+        "us/step",
+        &format!("steps={STEPS}x7 {note}"),
+    );
+}
+
+/// W3's FLOPs per step: 3 × the forward's `2·B·Σ in·out` (the peers'
+/// convention, which counts the input batch's gradient too).
+fn w3_flops() -> f64 {
+    let s = bench_data::W3_SIZES;
+    let fwd: usize = 2 * bench_data::W3_BATCH * s.windows(2).map(|p| p[0] * p[1]).sum::<usize>();
+    3.0 * fwd as f64
+}
+
+/// W3: 784-256-128-10 sigmoid MLP, mean softmax cross-entropy, SGD lr 0.1 on
+/// one fixed batch of 128, f32.
+fn w3(peer: &str, threads: usize) {
+    let data = bench_data::w3::<f32>();
+    let ce = Target::Classes(data.labels.clone());
+    let fresh = || Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
+    let mut t = fresh();
+    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, &ce)), 10);
+    println!("CHECK W3-mlp-mid {peer} loss0={} loss10={}", g6(l0), g6(lk));
+    let mut t = fresh();
+    let (s, note) = time_repeats(
+        || {
+            std::hint::black_box(t.step(&data.x, &ce));
+        },
+        200,
+        10,
+    );
+    let med = result(
+        "W3-mlp-mid",
+        peer,
+        &scaled(&s, 1e3),
+        "ms/step",
+        &format!("steps=200 {note}"),
+    );
+    let flops = w3_flops();
+    let (lo, hi) = s
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    result_value(
+        "W3-mlp-mid-gflops",
+        peer,
+        (
+            flops / (med * 1e-3) / 1e9,
+            flops / hi / 1e9,
+            flops / lo / 1e9,
+        ),
+        "GFLOP/s",
+        "flops=3*fwd",
+    );
 }
 
 /// W4: the per-example gradient of every parameter of W3's net at its
 /// initial weights, for each of the 128 examples' own loss: one forward and
-/// one backward of the summed loss, then `g_njk = Δ_nj·a_nk` per layer into
-/// buffers kept across batches (no loop of backward passes).
+/// one backward of the summed loss, then `g_njk = Δ_nj·a_nk` per layer,
+/// written once into buffers kept across batches (no loop of backward
+/// passes).
 fn w4(peer: &str, threads: usize) {
-    let w3 = bench_data::w3::<f32>();
+    let data = bench_data::w3::<f32>();
     let mut tape = Tape::<f32>::new();
     tape.set_threads(threads);
     let mut grads = Gradients::new();
     let mut per_sample = PerSampleGradients::new().with_threads(threads);
-    let run = |tape: &mut Tape<f32>,
-               grads: &mut Gradients<f32>,
-               ps: &mut PerSampleGradients<f32>| {
+    let mut run = || {
         tape.clear();
-        let x = tape.constant(&w3.x);
-        let (out, trace) = w3.mlp.forward(tape, x).expect("W3 shapes");
-        let l = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Sum).expect("W3 labels");
-        l.backward_into(grads).expect("scalar loss");
-        ps.compute(&trace, grads).expect("traced layers");
+        let x = tape.constant(&data.x);
+        let (out, trace) = data.mlp.forward(&tape, x).expect("W3 shapes");
+        loss::softmax_cross_entropy(out, &data.labels, Reduction::Sum)
+            .expect("W3 labels")
+            .backward_into(&mut grads)
+            .expect("scalar loss");
+        per_sample.compute(&trace, &grads).expect("traced layers");
     };
-    run(&mut tape, &mut grads, &mut per_sample);
-    let row0: f64 = (0..per_sample.len())
-        .map(|l| {
-            let w = per_sample.weights(l);
-            let per_example = w.numel() / w.dims()[0];
-            let sum = |s: &[f32]| s.iter().map(|&v| f64::from(v)).sum::<f64>();
-            let b = per_sample
-                .bias(l)
-                .map_or(0.0, |b| sum(&b.as_slice()[..b.dims()[1]]));
-            sum(&w.as_slice()[..per_example]) + b
-        })
-        .sum();
-    let params: usize = (0..per_sample.len())
-        .map(|l| {
-            let w = per_sample.weights(l);
-            (w.numel() + per_sample.bias(l).map_or(0, |b| b.numel())) / w.dims()[0]
-        })
-        .sum();
+    run();
+    let (s, note) = time_repeats(&mut run, 30, 3);
+    let sum = |s: &[f32]| s.iter().map(|&v| f64::from(v)).sum::<f64>();
+    let (mut params, mut row0) = (0, 0.0);
+    for l in 0..per_sample.len() {
+        let w = per_sample.weights(l);
+        let per_example = w.numel() / w.dims()[0];
+        params += per_example;
+        row0 += sum(&w.as_slice()[..per_example]);
+        if let Some(b) = per_sample.bias(l) {
+            params += b.dims()[1];
+            row0 += sum(&b.as_slice()[..b.dims()[1]]);
+        }
+    }
     println!(
         "CHECK W4-per-sample {peer} norm={} sum_row0={} params={params}",
         g6(per_sample.frobenius_norm()),
         g6(row0)
     );
-    let mut ms: Vec<f64> = time_reps(3, 30, || run(&mut tape, &mut grads, &mut per_sample))
-        .iter()
-        .map(|s| s * 1e3)
-        .collect();
     result(
         "W4-per-sample",
         peer,
-        &mut ms,
+        &scaled(&s, 1e3),
         "ms/batch",
-        &format!("batch=128 params={params} forward+backward+per-sample"),
-    );
-    // The per-sample fill alone, from one traced backward pass.
-    tape.clear();
-    let x = tape.constant(&w3.x);
-    let (out, trace) = w3.mlp.forward(&tape, x).expect("W3 shapes");
-    loss::softmax_cross_entropy(out, &w3.labels, Reduction::Sum)
-        .expect("W3 labels")
-        .backward_into(&mut grads)
-        .expect("scalar loss");
-    let mut fill: Vec<f64> = time_reps(3, 30, || {
-        per_sample.compute(&trace, &grads).expect("traced layers")
-    })
-    .iter()
-    .map(|s| s * 1e3)
-    .collect();
-    result(
-        "W4-per-sample-fill",
-        peer,
-        &mut fill,
-        "ms/batch",
-        "g_njk = Δ_nj·a_nk into kept buffers (120 MB)",
+        &format!("batch=128 params={params} {note}"),
     );
 }
 
 /// W5: one full `GradientSignAnalyzer` report on top of a W3 training step
-/// (forward, mean cross-entropy, backward, SGD), against the plain step.
-/// Plain and reported steps alternate so that both see the same noise.
+/// (forward, mean cross-entropy, backward, report, SGD), against the plain
+/// step. Plain and reported steps alternate, so both see the same noise.
 fn w5(peer: &str, threads: usize) {
-    let mut w3 = bench_data::w3::<f32>();
-    let mut opt = Sgd::new(bench_data::W3_LR as f32);
-    let mut tape = Tape::<f32>::new();
-    tape.set_threads(threads);
-    let mut grads = Gradients::new();
+    let data = bench_data::w3::<f32>();
+    let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
     let analyzer = GradientSignAnalyzer::default().with_threads(threads);
-    let mut step = |report: bool, tape: &mut Tape<f32>| -> f64 {
-        tape.clear();
-        let x = tape.constant(&w3.x);
-        let (out, trace) = w3.mlp.forward(tape, x).expect("W3 shapes");
-        let l = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean).expect("W3 labels");
-        l.backward_into(&mut grads).expect("scalar loss");
-        let mut analysis = 0.0;
-        if report {
-            let t0 = Instant::now();
-            let r = analyzer.analyze(&trace, &grads).expect("traced layers");
-            analysis = t0.elapsed().as_secs_f64();
-            std::hint::black_box(r);
-        }
-        opt.step(w3.mlp.params_with_grads(&trace, &grads).expect("same net"))
-            .expect("finite step");
-        analysis
-    };
-    for i in 0..6 {
-        step(i % 2 == 1, &mut tape);
-    }
-    let (mut plain, mut reported, mut analysis) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..200 {
+    let labels = Target::Classes(data.labels.clone());
+    let (mut plain, mut reported) = (Vec::new(), Vec::new());
+    for i in 0..6 + 200 {
+        let report = i % 2 == 1;
         let t0 = Instant::now();
-        let a = step(i % 2 == 1, &mut tape);
+        t.step_with(&data.x, &labels, |trace, grads| {
+            if report {
+                std::hint::black_box(analyzer.analyze(trace, grads).expect("traced layers"));
+            }
+        });
         let dt = t0.elapsed().as_secs_f64() * 1e3;
-        if i % 2 == 1 {
-            reported.push(dt);
-            analysis.push(a * 1e3);
-        } else {
-            plain.push(dt);
+        if i >= 6 {
+            if report { &mut reported } else { &mut plain }.push(dt);
         }
     }
-    let (p, p_min, _) = summarize(&mut plain.clone());
-    let (r, r_min, _) = summarize(&mut reported.clone());
-    result(
-        "W5-step",
-        peer,
-        &mut plain,
-        "ms/step",
-        "W3 step without analysis",
-    );
-    result(
+    let p = result("W5-step", peer, &plain, "ms/step", "W3-step,no-report");
+    let r = result(
         "W5-step-with-report",
         peer,
-        &mut reported,
+        &reported,
         "ms/step",
-        "W3 step + full report",
+        "W3-step+GradientSignAnalyzer::analyze",
     );
+    // Each reported step over the plain step just before it: the pairs
+    // alternate, so the two steps of a pair see the same machine.
+    let ratios: Vec<f64> = plain.iter().zip(&reported).map(|(p, r)| r / p).collect();
     result(
-        "W5-report",
+        "W5-sign-analysis",
         peer,
-        &mut analysis,
-        "ms",
-        "GradientSignAnalyzer::analyze alone",
+        &ratios,
+        "ratio",
+        &format!(
+            "step-with-report/step-per-pair medians={:.3}/{:.3}ms target<=1.5",
+            r, p
+        ),
     );
-    // On a noisy machine the minima are the steadier figures (BENCH.md).
-    println!(
-        "RESULT W5-ratio {peer} {:.3} ratio min={:.3} step-with-report/step (medians; min: of the minima) target<=1.5",
-        r / p,
-        r_min / p_min
-    );
+}
+
+/// Runs `f` on a worker of a rayon pool of `threads` threads when
+/// `threads > 1`, so that the thread driving the tape takes part in the
+/// kernels' parallel work (a product split in two, `linear`'s `dX` beside
+/// `dW`) instead of handing every piece to the pool and sleeping until it
+/// is done, as a BLAS's OpenMP pool does with its calling thread.
+fn on_threads(threads: usize, f: impl FnOnce() + Send) {
+    if threads > 1 {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool")
+            .install(f);
+    } else {
+        f();
+    }
 }
 
 fn main() {
     let list = std::env::var("PEERS_THREAD_LIST").unwrap_or_else(|_| "1,2".into());
-    println!("INFO gradsign {} threads={list}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "INFO gradsign {} threads={list} cpus={}",
+        env!("CARGO_PKG_VERSION"),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     for t in list
         .split(',')
         .filter_map(|t| t.trim().parse::<usize>().ok())
@@ -334,11 +549,37 @@ fn main() {
         if wants("W1") {
             w1(&peer);
         }
+        if wants("W2") {
+            w2(&peer, t);
+        }
+        if wants("W3") {
+            on_threads(t, || w3(&peer, t));
+        }
         if wants("W4") {
-            w4(&peer, t);
+            on_threads(t, || w4(&peer, t));
         }
         if wants("W5") {
-            w5(&peer, t);
+            on_threads(t, || w5(&peer, t));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fmt_g_matches_python_percent_g() {
+        // Python: f"{v:.6g}" for each v.
+        assert_eq!(g6(64.33281234), "64.3328");
+        assert_eq!(g6(0.0834251), "0.0834251");
+        assert_eq!(g6(2.2771), "2.2771");
+        assert_eq!(g6(1.0e-5), "1e-05");
+        assert_eq!(g6(123456789.0), "1.23457e+08");
+        assert_eq!(g6(999999.5), "1e+06");
+        assert_eq!(g6(0.0), "0");
+        assert_eq!(fmt(0.12345), "0.1235");
+        assert_eq!(fmt(51.2491), "51.249");
+        assert_eq!(fmt(309.94), "309.9");
     }
 }

@@ -570,6 +570,23 @@ impl<F: Float> Float for Dual<F> {
     }
 }
 
+/// The value parts come from the same kernels as plain `F`'s, so a dual
+/// pass reproduces an `F` pass exactly in its values.
 impl<F: Element> Element for Dual<F> {
     const NAME: &'static str = "dual";
+    #[inline]
+    fn kernel_exp(self) -> Self {
+        let e = self.value.kernel_exp();
+        self.chain(e, e)
+    }
+    #[inline]
+    fn kernel_tanh(self) -> Self {
+        let t = self.value.kernel_tanh();
+        self.chain(t, F::one() - t * t)
+    }
+    #[inline]
+    fn kernel_logistic(self) -> Self {
+        let s = self.value.kernel_logistic();
+        self.chain(s, s * (F::one() - s))
+    }
 }

@@ -1,6 +1,7 @@
 //! A warm training step allocates nothing: `tape.clear()`, forward, loss,
 //! `backward_into` a reused `Gradients`, optimiser step, counted by a global
-//! allocator that tallies the allocations of the calling thread.
+//! allocator that tallies the allocations of the calling thread. At W3's
+//! size, the only allocations are the `gemm` crate's own packing buffers.
 //!
 //! Its own test binary, because it installs a global allocator.
 
@@ -9,6 +10,8 @@ use std::cell::Cell;
 
 use gradsign::activation::Activation;
 use gradsign::data::bench_data;
+use gradsign::kernels::matmul::{GemmArgs, gemm_f32};
+use gradsign::loss::{Reduction, softmax_cross_entropy};
 use gradsign::nn::Mlp;
 use gradsign::optim::{Adam, Optimizer, Sgd};
 use gradsign::{Element, Gradients, Tape, Tensor};
@@ -108,6 +111,89 @@ fn a_warm_training_step_performs_no_heap_allocation() {
     let (x, y) = (w2.x.cast::<f64>(), w2.y.cast::<f64>());
     let (n, _) = allocations_per_warm_steps(&mut mlp, &mut Sgd::new(0.03), &x, &y, 100);
     assert_eq!(n, 0, "{n} allocations in 100 warm f64 steps");
+}
+
+/// Allocations made by this thread during `rounds` calls of `f`, after one
+/// warm-up call.
+fn allocations_in(rounds: usize, mut f: impl FnMut()) -> usize {
+    f();
+    let before = allocations();
+    for _ in 0..rounds {
+        f();
+    }
+    allocations() - before
+}
+
+/// One product `C += A·B` through the tuned kernel on one thread, `dims` =
+/// `[m, n, k, a_rs, a_cs, b_rs, b_cs]`.
+fn product(a: &[f32], b: &[f32], c: &mut [f32], dims: [usize; 7]) {
+    let [m, n, k, a_rs, a_cs, b_rs, b_cs] = dims;
+    gemm_f32(GemmArgs {
+        m,
+        n,
+        k,
+        a,
+        a_rs,
+        a_cs,
+        b,
+        b_rs,
+        b_cs,
+        c,
+        c_rs: n,
+        accumulate: true,
+        threads: 1,
+    });
+}
+
+/// W3's eight matrix products, straight through the tuned kernel: three
+/// forward `X·Wᵀ (+ b)`, three `dW = Gᵀ·X`, two `dX = G·W` (the input batch
+/// is a constant: no `dX` for the first layer). `a`, `b`, `c` are buffers
+/// large enough for every product (their values do not matter).
+fn w3_products(a: &[f32], b: &[f32], c: &mut [f32]) {
+    let batch = bench_data::W3_BATCH;
+    for (l, pair) in bench_data::W3_SIZES.windows(2).enumerate() {
+        let (fan_in, fan_out) = (pair[0], pair[1]);
+        product(a, b, c, [batch, fan_out, fan_in, fan_in, 1, 1, fan_in]);
+        product(a, b, c, [fan_out, fan_in, batch, 1, fan_out, fan_in, 1]);
+        if l > 0 {
+            product(a, b, c, [batch, fan_in, fan_out, fan_out, 1, fan_in, 1]);
+        }
+    }
+}
+
+#[test]
+fn a_warm_w3_step_allocates_only_inside_the_tuned_matrix_kernel() {
+    // BENCH.md's W3: 784-256-128-10 sigmoid MLP, 128 examples, softmax
+    // cross-entropy, f32, one thread. The tape, the gradients, the loss and
+    // SGD reuse their buffers; the `gemm` crate allocates its packing
+    // buffers on each call (small, from the heap once glibc's threshold has
+    // adapted, so no page faults). A warm step must allocate exactly what
+    // its eight products allocate when called alone. (On two threads the
+    // kernel's allocations move between the pool's threads from call to
+    // call, so an exact per-thread count is only possible on one.)
+    let w3 = bench_data::w3::<f32>();
+    let mut mlp = w3.mlp.clone();
+    let mut sgd = Sgd::new(bench_data::W3_LR as f32);
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let mut step = || {
+        tape.clear();
+        let input = tape.constant(&w3.x);
+        let (out, trace) = mlp.forward(&tape, input).unwrap();
+        let loss = softmax_cross_entropy(out, &w3.labels, Reduction::Mean).unwrap();
+        loss.backward_into(&mut grads).unwrap();
+        sgd.step(mlp.params_with_grads(&trace, &grads).unwrap())
+            .unwrap();
+    };
+    step();
+    let in_steps = allocations_in(5, step);
+    let largest = bench_data::W3_SIZES[0] * bench_data::W3_SIZES[1];
+    let (a, b, mut c) = (vec![0.5; largest], vec![0.25; largest], vec![0.0; largest]);
+    let in_kernel = allocations_in(5, || w3_products(&a, &b, &mut c));
+    assert_eq!(
+        in_steps, in_kernel,
+        "5 warm W3 steps: {in_steps} allocations, their products alone {in_kernel}"
+    );
 }
 
 #[test]

@@ -2,24 +2,12 @@
 //! scalar leaves drawn from SplitMix64 (seed 1).
 
 use gradsign::Tape;
-
-/// SplitMix64 exactly as BENCH.md specifies, drawing `2u − 1`.
-struct SplitMix64(u64);
-impl SplitMix64 {
-    fn pm1(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        2.0 * ((z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)) - 1.0
-    }
-}
+use gradsign::data::SplitMix64;
 
 #[test]
 fn w1_scalar_chain_matches_the_peers_check_values() {
     const N: usize = 10_000;
-    let mut rng = SplitMix64(1);
+    let mut rng = SplitMix64::new(1);
     let w: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
     let b: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
     let tape = Tape::<f64>::new();

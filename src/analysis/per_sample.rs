@@ -50,13 +50,15 @@ fn fill_threaded<F: Element>(
         return;
     }
     let chunk = batch.div_ceil(threads);
-    std::thread::scope(|s| {
+    // On rayon's pool, whose threads outlive the call: spawning fresh
+    // threads cost tens of µs per layer and per batch.
+    rayon::scope(|s| {
         for (t, o) in out.chunks_mut(chunk * per_example).enumerate() {
             let n0 = t * chunk;
             let n1 = (n0 + chunk).min(batch);
             let a = &inputs[n0 * fan_in..n1 * fan_in];
             let d = &deltas[n0 * fan_out..n1 * fan_out];
-            s.spawn(move || fill(o, a, d, fan_in, fan_out));
+            s.spawn(move |_| fill(o, a, d, fan_in, fan_out));
         }
     });
 }

@@ -42,6 +42,9 @@ impl<'a, F: Element> ForwardInputs<'a, F> {
     }
 }
 
+/// Two inputs' gradient slots, each `None` when that input needs none.
+pub(crate) type TwoSlots<'s, F> = (Option<&'s mut [F]>, Option<&'s mut [F]>);
+
 /// What an op's backward rule sees: its inputs, its output, the gradient
 /// flowing into the output, and mutable gradient slots of the inputs.
 pub struct BackwardCtx<'a, F> {
@@ -127,6 +130,31 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
             Some(&mut self.grads[p.grad_offset..p.grad_offset + p.len])
         } else {
             None
+        }
+    }
+
+    /// The gradient slots of inputs `i` and `j` at once (each `None` when
+    /// that input needs no gradient), so that two products can fill them
+    /// concurrently; `None` if both need one and share a slot (the same
+    /// variable passed twice).
+    pub(crate) fn two_grad_inputs(&mut self, i: usize, j: usize) -> Option<TwoSlots<'_, F>> {
+        let range = |p: &Node<F>| p.needs_grad().then_some((p.grad_offset, p.len));
+        let (ri, rj) = (range(self.parent(i)), range(self.parent(j)));
+        match (ri, rj) {
+            (Some((oi, ni)), Some((oj, nj))) => {
+                if oi < oj && oi + ni <= oj {
+                    let (lo, hi) = self.grads.split_at_mut(oj);
+                    Some((Some(&mut lo[oi..oi + ni]), Some(&mut hi[..nj])))
+                } else if oj < oi && oj + nj <= oi {
+                    let (lo, hi) = self.grads.split_at_mut(oi);
+                    Some((Some(&mut hi[..ni]), Some(&mut lo[oj..oj + nj])))
+                } else {
+                    None
+                }
+            }
+            (Some((o, n)), None) => Some((Some(&mut self.grads[o..o + n]), None)),
+            (None, Some((o, n))) => Some((None, Some(&mut self.grads[o..o + n]))),
+            (None, None) => Some((None, None)),
         }
     }
 

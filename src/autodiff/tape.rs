@@ -172,6 +172,12 @@ impl<F: Element> Tape<F> {
     /// Results do not depend on it beyond floating-point reassociation inside
     /// a product. Small graphs are fastest at 1, the default.
     ///
+    /// The kernels share their work out on rayon's pool. Called from a
+    /// thread outside a pool, each parallel product hands its pieces to the
+    /// pool and waits; running the training loop inside
+    /// `rayon::ThreadPool::install` makes the calling thread one of the
+    /// workers (the `workloads` example does this).
+    ///
     /// ```
     /// let mut tape = gradsign::Tape::<f32>::new();
     /// tape.set_threads(2);
@@ -397,18 +403,7 @@ impl<F: Element> Tape<F> {
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
         if inputs.len() > MAX_PARENTS {
-            return Err(Error::InvalidArgument {
-                op,
-                message: format!(
-                    "an op takes at most {MAX_PARENTS} inputs, got {} (shapes {})",
-                    inputs.len(),
-                    inputs
-                        .iter()
-                        .map(|v| v.shape().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
+            return Err(too_many_inputs(op, inputs));
         }
         let mut parents = [0u32; MAX_PARENTS];
         for (slot, v) in parents.iter_mut().zip(inputs) {
@@ -443,23 +438,17 @@ impl<F: Element> Tape<F> {
         let first_bad = (inner.checked && backward.is_some())
             .then(|| out.iter().position(|x| !x.is_finite()))
             .flatten();
-        {
-            if let Some(pos) = first_bad {
-                let from: Vec<String> = parents[..inputs.len()]
-                    .iter()
-                    .map(|&p| {
-                        let node = &inner.nodes[p as usize];
-                        format!("{} #{p} {}", node.op, node.shape)
-                    })
-                    .collect();
-                let what = format!(
-                    "{} at element {pos} of the output {shape}; inputs: {}",
-                    out[pos],
-                    from.join(", ")
-                );
-                inner.values.truncate(offset);
-                return Err(Error::NonFinite { op, what });
-            }
+        if let Some(pos) = first_bad {
+            let err = non_finite(
+                op,
+                shape,
+                pos,
+                out[pos],
+                &parents[..inputs.len()],
+                &inner.nodes,
+            );
+            inner.values.truncate(offset);
+            return Err(err);
         }
         let needs_grad = backward.is_some()
             && parents[..inputs.len()]
@@ -563,6 +552,51 @@ fn check_input_gradients<F: Element>(nodes: &[Node<F>], id: usize, grads: &[F]) 
         }
     }
     Ok(())
+}
+
+/// The error of an op given more than [`MAX_PARENTS`] inputs (out of line:
+/// recording a node is the engine's hottest path).
+#[cold]
+#[inline(never)]
+fn too_many_inputs<F: Element>(op: &'static str, inputs: &[Var<'_, F>]) -> Error {
+    Error::InvalidArgument {
+        op,
+        message: format!(
+            "an op takes at most {MAX_PARENTS} inputs, got {} (shapes {})",
+            inputs.len(),
+            inputs
+                .iter()
+                .map(|v| v.shape().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The checked-mode error for a non-finite output element `pos` (value
+/// `bad`), naming where the op's inputs came from.
+#[cold]
+#[inline(never)]
+fn non_finite<F: Element>(
+    op: &'static str,
+    shape: Shape,
+    pos: usize,
+    bad: F,
+    parents: &[u32],
+    nodes: &[Node<F>],
+) -> Error {
+    let from: Vec<String> = parents
+        .iter()
+        .map(|&p| {
+            let node = &nodes[p as usize];
+            format!("{} #{p} {}", node.op, node.shape)
+        })
+        .collect();
+    let what = format!(
+        "{bad} at element {pos} of the output {shape}; inputs: {}",
+        from.join(", ")
+    );
+    Error::NonFinite { op, what }
 }
 
 fn checked_shape(op: &'static str, len: usize, dims: &[usize]) -> Result<Shape> {

@@ -101,7 +101,24 @@ impl<F> GemmArgs<'_, F> {
     }
 }
 
-/// The generic fallback: a cache-friendly `i-p-j` loop.
+/// A strided `B` of at most this many elements is packed on the stack by
+/// [`gemm_naive`].
+const PACK: usize = 256;
+
+/// Below this many columns of `C`, [`gemm_naive`] computes each element as
+/// one dot product instead of updating rows.
+const NARROW: usize = 4;
+
+/// The generic fallback, for the tiny products where packing for a tuned
+/// kernel costs more than it saves, and for element types without one.
+///
+/// Every `C[i][j]` sums its `k` products in order of `p`, starting from
+/// `C[i][j]` (accumulate) or 0, whichever loop order runs: results do not
+/// depend on the shapes' path through here. Wide outputs run on register
+/// blocks of 4×8 elements of `C` (a small strided `B` is first packed
+/// row-major on the stack); narrow ones (fewer than four columns, such as
+/// a one-output layer) run one dot product per element, several rows at a
+/// time.
 ///
 /// # Panics
 /// If an operand is too short for its shape and strides, a stride exceeds
@@ -125,6 +142,26 @@ pub fn gemm_naive<F: crate::Element>(args: GemmArgs<'_, F>) {
         accumulate,
         ..
     } = args;
+    if n < NARROW {
+        narrow(c, a, b, [m, n, k, a_rs, a_cs, b_rs, b_cs, c_rs], accumulate);
+        return;
+    }
+    let mut packed = [F::zero(); PACK];
+    let (b, b_rs, b_cs) = if b_cs != 1 && k * n <= PACK {
+        for (p, dst) in packed.chunks_exact_mut(n).take(k).enumerate() {
+            for (j, d) in dst.iter_mut().enumerate() {
+                *d = b[p * b_rs + j * b_cs];
+            }
+        }
+        (&packed[..k * n], n, 1)
+    } else {
+        (b, b_rs, b_cs)
+    };
+    if b_cs == 1 {
+        update_rows(c, a, b, [m, n, k, a_rs, a_cs, b_rs, c_rs], accumulate);
+        return;
+    }
+    // A large strided `B` (a generic element type's big product).
     for i in 0..m {
         let row = &mut c[i * c_rs..i * c_rs + n];
         if !accumulate {
@@ -132,17 +169,136 @@ pub fn gemm_naive<F: crate::Element>(args: GemmArgs<'_, F>) {
         }
         for p in 0..k {
             let aip = a[i * a_rs + p * a_cs];
-            if b_cs == 1 {
-                let brow = &b[p * b_rs..p * b_rs + n];
-                for (cj, &bj) in row.iter_mut().zip(brow) {
-                    *cj += aip * bj;
-                }
-            } else {
-                for (j, cj) in row.iter_mut().enumerate() {
-                    *cj += aip * b[p * b_rs + j * b_cs];
-                }
+            for (j, cj) in row.iter_mut().enumerate() {
+                *cj += aip * b[p * b_rs + j * b_cs];
             }
         }
+    }
+}
+
+/// Rows and columns of the register block of [`update_rows`].
+const MR: usize = 4;
+const NR: usize = 8;
+
+/// The row-update loop of [`gemm_naive`]: `C[i][j] (+)= Σ_p A[i][p]·B[p][j]`
+/// with `B`'s rows contiguous. Blocks of [`MR`]×[`NR`] elements of `C`
+/// stay in registers across the whole sum over `p`; the edges update one
+/// row at a time. Out of line so that `c`, `a` and `b` arrive as separate
+/// slice arguments, which the compiler knows do not overlap: only then
+/// does it emit SIMD code.
+#[inline(never)]
+fn update_rows<F: crate::Element>(
+    c: &mut [F],
+    a: &[F],
+    b: &[F],
+    dims: [usize; 7],
+    accumulate: bool,
+) {
+    let [m, n, k, a_rs, a_cs, b_rs, c_rs] = dims;
+    let full_rows = m - m % MR;
+    let full_cols = n - n % NR;
+    for j0 in (0..full_cols).step_by(NR) {
+        for i0 in (0..full_rows).step_by(MR) {
+            block::<F, MR>(c, a, b, (i0, j0), dims, accumulate);
+        }
+        for i0 in full_rows..m {
+            block::<F, 1>(c, a, b, (i0, j0), dims, accumulate);
+        }
+    }
+    if full_cols < n {
+        // The last columns, one row at a time.
+        for i in 0..m {
+            let row = &mut c[i * c_rs + full_cols..i * c_rs + n];
+            if !accumulate {
+                row.iter_mut().for_each(|x| *x = F::zero());
+            }
+            for p in 0..k {
+                let brow = &b[p * b_rs + full_cols..p * b_rs + n];
+                axpy(row, a[i * a_rs + p * a_cs], brow);
+            }
+        }
+    }
+}
+
+/// One `R`×[`NR`] block of `C` at `(i0, j0)`, held in registers across the
+/// sum over `p`.
+#[inline(always)]
+fn block<F: crate::Element, const R: usize>(
+    c: &mut [F],
+    a: &[F],
+    b: &[F],
+    (i0, j0): (usize, usize),
+    [_, _, k, a_rs, a_cs, b_rs, c_rs]: [usize; 7],
+    accumulate: bool,
+) {
+    let mut acc = [[F::zero(); NR]; R];
+    if accumulate {
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let start = (i0 + r) * c_rs + j0;
+            acc_r.copy_from_slice(&c[start..start + NR]);
+        }
+    }
+    for p in 0..k {
+        let brow: &[F; NR] = b[p * b_rs + j0..][..NR].try_into().expect("NR elements");
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let x = a[(i0 + r) * a_rs + p * a_cs];
+            for (y, &bj) in acc_r.iter_mut().zip(brow) {
+                *y += x * bj;
+            }
+        }
+    }
+    for (r, acc_r) in acc.iter().enumerate() {
+        let start = (i0 + r) * c_rs + j0;
+        c[start..start + NR].copy_from_slice(acc_r);
+    }
+}
+
+/// `C (+)= A·B` for `C` narrower than [`NARROW`]: each element one dot
+/// product, eight rows at a time so that eight independent sums overlap.
+#[inline(never)]
+fn narrow<F: crate::Element>(
+    c: &mut [F],
+    a: &[F],
+    b: &[F],
+    [m, n, k, a_rs, a_cs, b_rs, b_cs, c_rs]: [usize; 8],
+    accumulate: bool,
+) {
+    const ROWS: usize = 8;
+    for j in 0..n {
+        for i0 in (0..m).step_by(ROWS) {
+            let rows = ROWS.min(m - i0);
+            let mut acc = [F::zero(); ROWS];
+            if accumulate {
+                for (r, y) in acc.iter_mut().enumerate().take(rows) {
+                    *y = c[(i0 + r) * c_rs + j];
+                }
+            }
+            for p in 0..k {
+                let bj = b[p * b_rs + j * b_cs];
+                for (r, y) in acc.iter_mut().enumerate().take(rows) {
+                    *y += a[(i0 + r) * a_rs + p * a_cs] * bj;
+                }
+            }
+            for (r, &y) in acc.iter().enumerate().take(rows) {
+                c[(i0 + r) * c_rs + j] = y;
+            }
+        }
+    }
+}
+
+/// `y += a·x`, in chunks of four so that short rows run as whole SIMD
+/// operations rather than a scalar remainder loop.
+#[inline(always)]
+fn axpy<F: crate::Element>(y: &mut [F], a: F, x: &[F]) {
+    let (y4, y_rest) = y.as_chunks_mut::<4>();
+    let (x4, x_rest) = x.as_chunks::<4>();
+    for (yc, xc) in y4.iter_mut().zip(x4) {
+        for (yi, &xi) in yc.iter_mut().zip(xc) {
+            *yi += a * xi;
+        }
+    }
+    for (yi, &xi) in y_rest.iter_mut().zip(x_rest) {
+        *yi += a * xi;
     }
 }
 
@@ -151,7 +307,7 @@ pub fn gemm_naive<F: crate::Element>(args: GemmArgs<'_, F>) {
 const SMALL: usize = 4096;
 
 /// At or above this many multiply-adds a product is worth a second thread.
-const PARALLEL: usize = 128 * 128 * 64;
+pub(crate) const PARALLEL: usize = 128 * 128 * 64;
 
 /// The tuned kernel (the `gemm` crate: runtime dispatch to AVX-512, AVX2/FMA
 /// or SSE; accumulate mode and arbitrary strides, so VJPs copy nothing).
@@ -259,6 +415,63 @@ mod tests {
                 dot + f64::from(c0[idx])
             })
             .collect()
+    }
+
+    #[test]
+    fn naive_kernel_sums_in_order_of_p_on_every_path() {
+        // Narrow outputs, register blocks with edge rows and columns, packed
+        // and unpacked strided B: each C[i][j] must equal the sum over p in
+        // order, starting from C0[i][j] or 0, bit for bit.
+        let fill = |len: usize, seed: u32| -> Vec<f32> {
+            (0..len)
+                .map(|i| {
+                    (((i as u32).wrapping_mul(2_654_435_761) ^ seed) % 1999) as f32 / 999.0 - 1.0
+                })
+                .collect()
+        };
+        for (m, n, k) in [
+            (1, 1, 1),
+            (3, 2, 5),
+            (7, 9, 3),
+            (9, 17, 4),
+            (5, 3, 40),
+            (13, 8, 2),
+            (1, 8, 32),
+            (6, 20, 20),
+        ] {
+            let (a, b, c0) = (fill(m * k, 1), fill(k * n, 2), fill(m * n, 3));
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let (a_rs, a_cs) = if ta { (1, m) } else { (k, 1) };
+                let (b_rs, b_cs) = if tb { (1, k) } else { (n, 1) };
+                for accumulate in [false, true] {
+                    let mut c = c0.clone();
+                    gemm_naive(GemmArgs {
+                        m,
+                        n,
+                        k,
+                        a: &a,
+                        a_rs,
+                        a_cs,
+                        b: &b,
+                        b_rs,
+                        b_cs,
+                        c: &mut c,
+                        c_rs: n,
+                        accumulate,
+                        threads: 1,
+                    });
+                    for i in 0..m {
+                        for j in 0..n {
+                            let mut want = if accumulate { c0[i * n + j] } else { 0.0 };
+                            for p in 0..k {
+                                want += a[i * a_rs + p * a_cs] * b[p * b_rs + j * b_cs];
+                            }
+                            assert_eq!(c[i * n + j], want, "({m}, {n}, {k}) at ({i}, {j})");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

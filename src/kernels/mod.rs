@@ -2,3 +2,4 @@
 //! tuned matrix-multiply crate behind bounds-checked safe functions.
 
 pub mod matmul;
+pub mod vmath;

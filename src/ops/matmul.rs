@@ -7,7 +7,7 @@
 use crate::autodiff::{BackwardCtx, Params, Var};
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::kernels::matmul::GemmArgs;
+use crate::kernels::matmul::{GemmArgs, PARALLEL};
 use crate::shape::Shape;
 
 /// Why a product of empty operands (`[n, 0]·[0, n]`) is refused.
@@ -83,12 +83,18 @@ fn matmul_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 }
 
 /// Backward of `Y = X·Wᵀ (+ b)` over `p.u = [m, in, out, has_bias]`.
+///
+/// With two threads and both `dX` and `dW` worth a second thread, the two
+/// products run side by side, one thread each, rather than one after the
+/// other each split in two: a whole product per thread wastes less on
+/// splitting and synchronising. Each product computes the same sums either
+/// way.
 fn linear_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let [m, fan_in, fan_out, has_bias] = ctx.params().u;
     let (x, w, g) = (ctx.input(0), ctx.input(1), ctx.grad_out());
     let threads = ctx.threads();
-    if let Some(gx) = ctx.grad_input(0) {
-        // dX += G·W   (m×out · out×in)
+    // dX += G·W   (m×out · out×in)
+    let dx = |gx: &mut [F], threads| {
         gemm(
             m,
             fan_in,
@@ -98,10 +104,10 @@ fn linear_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
             gx,
             true,
             threads,
-        );
-    }
-    if let Some(gw) = ctx.grad_input(1) {
-        // dW += Gᵀ·X   (out×m · m×in)
+        )
+    };
+    // dW += Gᵀ·X   (out×m · m×in)
+    let dw = |gw: &mut [F], threads| {
         gemm(
             fan_out,
             fan_in,
@@ -111,7 +117,21 @@ fn linear_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
             gw,
             true,
             threads,
-        );
+        )
+    };
+    let work = m * fan_in * fan_out;
+    match ctx.two_grad_inputs(0, 1) {
+        Some((Some(gx), Some(gw))) if threads > 1 && work >= PARALLEL => {
+            rayon::join(|| dx(gx, 1), || dw(gw, 1));
+        }
+        _ => {
+            if let Some(gx) = ctx.grad_input(0) {
+                dx(gx, threads);
+            }
+            if let Some(gw) = ctx.grad_input(1) {
+                dw(gw, threads);
+            }
+        }
     }
     if has_bias == 1 && fan_out > 0 {
         let gb = ctx.grad_input(2);
@@ -297,5 +317,57 @@ impl<'t, F: Element> Var<'t, F> {
                 .tape()
                 .record("linear", &[self, w], out, p, linear_backward, forward),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Tape, Tensor};
+
+    /// `∂/∂(x, W, b)` of `Σ (x·Wᵀ + b)²` for a layer large enough that, on
+    /// two threads, `dX` and `dW` run side by side.
+    fn linear_grads(threads: usize) -> Vec<Vec<f32>> {
+        let x = Tensor::<f32>::rand_uniform(&[128, 256], -1.0, 1.0, 1).unwrap();
+        let w = Tensor::<f32>::rand_uniform(&[160, 256], -0.1, 0.1, 2).unwrap();
+        let b = Tensor::<f32>::rand_uniform(&[160], -0.1, 0.1, 3).unwrap();
+        let mut tape = Tape::new();
+        tape.set_threads(threads);
+        let (xv, wv, bv) = (tape.var(&x), tape.var(&w), tape.var(&b));
+        let y = xv.linear(wv, Some(bv)).unwrap();
+        let grads = y.square().sum().backward().unwrap();
+        [xv, wv, bv]
+            .iter()
+            .map(|&v| grads.get(v).unwrap().to_vec())
+            .collect()
+    }
+
+    #[test]
+    fn linear_backward_on_two_threads_equals_one_thread_exactly() {
+        // 128·256·160 multiply-adds per product: above the threshold for a
+        // second thread, so dX and dW run concurrently, each on one thread.
+        assert_eq!(linear_grads(2), linear_grads(1));
+    }
+
+    #[test]
+    fn linear_of_a_variable_with_itself_as_weight_has_both_gradients() {
+        // y = x·xᵀ with x both input and weight: one shared gradient slot,
+        // so the two products must run one after the other. Σy = Σ_ij x_i·x_j
+        // row-wise, so ∂/∂x = G·x + Gᵀ·x with G all ones: each row is twice
+        // the column sums of x, 2·(4, 6).
+        let mut tape = Tape::<f64>::new();
+        tape.set_threads(2);
+        let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap());
+        let g = x.linear(x, None).unwrap().sum().backward().unwrap();
+        assert_eq!(g.get(x).unwrap(), &[8.0, 12.0, 8.0, 12.0]);
+        // The same at a size where two threads would run dX and dW apart.
+        let big = Tensor::<f32>::rand_uniform(&[128, 256], -1.0, 1.0, 4).unwrap();
+        let grad = |threads| {
+            let mut tape = Tape::<f32>::new();
+            tape.set_threads(threads);
+            let x = tape.var(&big);
+            let g = x.linear(x, None).unwrap().sum().backward().unwrap();
+            g.get(x).unwrap().to_vec()
+        };
+        assert_eq!(grad(2), grad(1));
     }
 }

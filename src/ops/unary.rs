@@ -30,7 +30,7 @@ impl<F: Element> UnaryOp<F> for ExpOp {
     const NAME: &'static str = "exp";
     #[inline]
     fn f(x: F, _: &Params<F>) -> F {
-        x.exp()
+        x.kernel_exp()
     }
     #[inline]
     fn df(_: F, y: F, _: &Params<F>) -> F {
@@ -159,7 +159,7 @@ impl<F: Element> UnaryOp<F> for TanhOp {
     const NAME: &'static str = "tanh";
     #[inline]
     fn f(x: F, _: &Params<F>) -> F {
-        x.tanh()
+        x.kernel_tanh()
     }
     #[inline]
     fn df(_: F, y: F, _: &Params<F>) -> F {

@@ -1,0 +1,200 @@
+//! Criterion benches of BENCH.md's workloads W1–W5, one group each, on the
+//! crate's SplitMix64 data (`gradsign::data::bench_data`). The `workloads`
+//! example prints the same figures in the peers' `RESULT` format; these are
+//! for development (confidence intervals, regressions between commits).
+//!
+//! ```sh
+//! cargo bench --bench workloads              # everything (~2 min)
+//! cargo bench --bench workloads -- W3        # one group
+//! ```
+//!
+//! Throughput, so that criterion's `thrpt` line reads directly: W1 in ops
+//! (ns/op = 10⁹ / elem/s), W2 and W5 in steps, W3 in floating-point
+//! operations at the peers' count of 3 × the forward pass (180.3 MFLOP per
+//! step: `Gelem/s` reads as GFLOP/s), W4 in bytes of per-sample gradients
+//! written (128 × 235,146 × 4).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
+use gradsign::data::{SplitMix64, bench_data};
+use gradsign::loss::{self, Reduction};
+use gradsign::nn::{Mlp, Trace};
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::{Gradients, Tape, Tensor};
+
+/// W1: `x = tanh(x·wᵢ + bᵢ)` for 10⁴ steps on 2N + 1 scalar leaves, graph
+/// and backward (3N ops).
+fn w1(c: &mut Criterion) {
+    const N: usize = 10_000;
+    let mut rng = SplitMix64::new(1);
+    let w: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
+    let b: Vec<f64> = (0..N).map(|_| rng.pm1()).collect();
+    let mut tape = Tape::<f64>::new();
+    let mut grads = Gradients::new();
+    let mut group = c.benchmark_group("W1");
+    group.throughput(Throughput::Elements(3 * N as u64));
+    group.bench_function("scalar_chain_f64", |bench| {
+        bench.iter(|| {
+            tape.clear();
+            let mut x = tape.var_scalar(0.5);
+            for i in 0..N {
+                x = (x * tape.var_scalar(w[i]) + tape.var_scalar(b[i])).tanh();
+            }
+            x.backward_into(&mut grads).expect("scalar root");
+            black_box(grads.get(x).expect("the root's gradient")[0])
+        })
+    });
+    group.finish();
+}
+
+/// One training step (forward, loss, backward, `between`, SGD) on buffers
+/// kept across steps.
+struct Trainer {
+    mlp: Mlp<f32>,
+    sgd: Sgd<f32>,
+    tape: Tape<f32>,
+    grads: Gradients<f32>,
+}
+
+impl Trainer {
+    fn new(mlp: Mlp<f32>, lr: f64, threads: usize) -> Self {
+        let mut tape = Tape::new();
+        tape.set_threads(threads);
+        Trainer {
+            mlp,
+            sgd: Sgd::new(lr as f32),
+            tape,
+            grads: Gradients::new(),
+        }
+    }
+
+    fn step(
+        &mut self,
+        x: &Tensor<f32>,
+        target: Result<&Tensor<f32>, &[usize]>,
+        between: impl FnOnce(&Trace<'_, f32>, &Gradients<f32>),
+    ) -> f32 {
+        self.tape.clear();
+        let tape = &self.tape;
+        let (out, trace) = self.mlp.forward(tape, tape.constant(x)).expect("shapes");
+        let l = match target {
+            Ok(y) => loss::mse(out, tape.constant(y), Reduction::Mean),
+            Err(labels) => loss::softmax_cross_entropy(out, labels, Reduction::Mean),
+        }
+        .expect("loss");
+        l.backward_into(&mut self.grads).expect("scalar loss");
+        between(&trace, &self.grads);
+        self.sgd
+            .step(
+                self.mlp
+                    .params_with_grads(&trace, &self.grads)
+                    .expect("same net"),
+            )
+            .expect("SGD");
+        l.item().expect("scalar")
+    }
+}
+
+/// W2: the 2-8-8-1 tanh MLP, MSE, SGD, f32; never more than one thread.
+fn w2(c: &mut Criterion) {
+    let data = bench_data::w2::<f32>();
+    let mut t = Trainer::new(data.mlp.clone(), bench_data::W2_LR, 1);
+    let mut group = c.benchmark_group("W2");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("step_f32", |bench| {
+        bench.iter(|| black_box(t.step(&data.x, Ok(&data.y), |_, _| {})))
+    });
+    group.finish();
+}
+
+/// W3's FLOPs per step by the peers' count: 3 × `2·B·Σ in·out`.
+fn w3_flops() -> u64 {
+    let s = bench_data::W3_SIZES;
+    let fwd: usize = 2 * bench_data::W3_BATCH * s.windows(2).map(|p| p[0] * p[1]).sum::<usize>();
+    3 * fwd as u64
+}
+
+/// W3: the 784-256-128-10 sigmoid MLP, softmax cross-entropy, SGD, f32, on
+/// 1 and 2 threads.
+fn w3(c: &mut Criterion) {
+    let data = bench_data::w3::<f32>();
+    let mut group = c.benchmark_group("W3");
+    group.throughput(Throughput::Elements(w3_flops()));
+    group.measurement_time(Duration::from_secs(4));
+    for threads in [1, 2] {
+        let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
+        group.bench_function(
+            BenchmarkId::new("step_f32", format!("{threads}t")),
+            |bench| bench.iter(|| black_box(t.step(&data.x, Err(&data.labels), |_, _| {}))),
+        );
+    }
+    group.finish();
+}
+
+/// W4: every example's own gradient of every parameter of W3's net (one
+/// forward, one backward of the summed loss, the per-example products
+/// written once into kept buffers), on 1 and 2 threads.
+fn w4(c: &mut Criterion) {
+    let data = bench_data::w3::<f32>();
+    let params = data.mlp.num_parameters();
+    let mut group = c.benchmark_group("W4");
+    group.throughput(Throughput::Bytes(
+        (bench_data::W3_BATCH * params * std::mem::size_of::<f32>()) as u64,
+    ));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(4));
+    for threads in [1, 2] {
+        let mut tape = Tape::<f32>::new();
+        tape.set_threads(threads);
+        let mut grads = Gradients::new();
+        let mut per_sample = PerSampleGradients::new().with_threads(threads);
+        group.bench_function(
+            BenchmarkId::new("per_sample_f32", format!("{threads}t")),
+            |bench| {
+                bench.iter(|| {
+                    tape.clear();
+                    let (out, trace) = data
+                        .mlp
+                        .forward(&tape, tape.constant(&data.x))
+                        .expect("shapes");
+                    loss::softmax_cross_entropy(out, &data.labels, Reduction::Sum)
+                        .expect("labels")
+                        .backward_into(&mut grads)
+                        .expect("scalar loss");
+                    per_sample.compute(&trace, &grads).expect("traced layers");
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+/// W5: a W3 step with one full `GradientSignAnalyzer` report between
+/// backward and the update; compare with W3's `step_f32` for the ratio.
+fn w5(c: &mut Criterion) {
+    let data = bench_data::w3::<f32>();
+    let mut group = c.benchmark_group("W5");
+    group.throughput(Throughput::Elements(1));
+    group.measurement_time(Duration::from_secs(4));
+    for threads in [1, 2] {
+        let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
+        let analyzer = GradientSignAnalyzer::default().with_threads(threads);
+        group.bench_function(
+            BenchmarkId::new("step_with_report_f32", format!("{threads}t")),
+            |bench| {
+                bench.iter(|| {
+                    black_box(t.step(&data.x, Err(&data.labels), |trace, grads| {
+                        black_box(analyzer.analyze(trace, grads).expect("traced layers"));
+                    }))
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, w1, w2, w3, w4, w5);
+criterion_main!(benches);
