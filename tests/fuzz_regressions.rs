@@ -122,3 +122,40 @@ fn json_sizes_whose_product_overflows_are_a_load_error() {
         "Mlp::from_json: layers.0.weight has 0 values for (4294967296, 4294967296)"
     );
 }
+
+/// `analyze_layer`: finite inputs whose product overflows. The harness
+/// expected "non-finite" only for NaN or infinite data; the analyzer
+/// classifies the rows a user would materialise in `F`, where
+/// `−1.3e308 · 2 = −∞`, so the row is non-finite. The test pins that
+/// documented behaviour (the harness was corrected).
+#[test]
+fn an_overflowing_gradient_entry_makes_its_row_non_finite() {
+    use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
+    let a = Tensor::from_slice(&[2.0, 0.0, -2.0], &[1, 3]).unwrap();
+    let d = Tensor::from_slice(&[-1.3e308, 1.0], &[1, 2]).unwrap();
+    let cats = GradientSignAnalyzer::default()
+        .without_bias()
+        .example_categories(&a, &d)
+        .unwrap();
+    // Row 0: (−∞, −0, +∞); row 1: (2, 0, −2) is mixed.
+    assert_eq!(cats, [SignCategory::NonFinite, SignCategory::Mixed]);
+}
+
+/// `tensor_shapes`: summing the empty axis of `[0, 2⁶¹]` asks for 2⁶¹ zeros
+/// (2⁶⁴ bytes of f64); recording the output hit a capacity-overflow panic.
+#[test]
+fn a_reduction_whose_output_cannot_be_allocated_is_an_error() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(&Tensor::zeros(&[0, 1 << 61]).unwrap());
+    let e = x.sum_axis(0, false).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument { op: "sum_axis", .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("sum_axis: cannot allocate the 2305843009213693952 elements of the output [2305843009213693952]"),
+        "{e}"
+    );
+    assert_eq!(tape.len(), 1, "nothing was recorded");
+}

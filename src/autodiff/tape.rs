@@ -356,7 +356,8 @@ impl<F: Element> Tape<F> {
     ///
     /// # Errors
     /// [`Error::ForeignVar`] if an input belongs to another tape;
-    /// [`Error::InvalidArgument`] for more than three inputs;
+    /// [`Error::InvalidArgument`] for more than three inputs, or an output
+    /// too large to allocate;
     /// [`Error::NonFinite`] in checked mode when the output is not finite.
     ///
     /// # Panics
@@ -429,6 +430,16 @@ impl<F: Element> Tape<F> {
             // The common scalar case, without resize's call to memset.
             inner.values.push(F::zero());
         } else {
+            // Shapes are user input: summing the empty axis of [0, 2⁶¹]
+            // asks for 2⁶¹ zeros. An impossible size is an error, not an
+            // abort.
+            inner
+                .values
+                .try_reserve(n)
+                .map_err(|e| Error::InvalidArgument {
+                    op,
+                    message: format!("cannot allocate the {n} elements of the output {shape}: {e}"),
+                })?;
             inner.values.resize(offset + n, F::zero());
         }
         let (before, out) = inner.values.split_at_mut(offset);
