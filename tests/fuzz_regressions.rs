@@ -159,3 +159,24 @@ fn a_reduction_whose_output_cannot_be_allocated_is_an_error() {
     );
     assert_eq!(tape.len(), 1, "nothing was recorded");
 }
+
+/// `analyze_layer`: two empty matrices `[2⁴⁰, 0]` (no inputs, no neurons)
+/// made the analyzer reserve a row summary for each of 2⁴⁰ examples and
+/// abort (61 TB). A layer with no neurons is now `Error::Empty`.
+#[test]
+fn a_layer_with_no_neurons_is_empty_whatever_its_batch() {
+    use gradsign::analysis::GradientSignAnalyzer;
+    let a = Tensor::<f64>::zeros(&[1 << 40, 0]).unwrap();
+    let d = Tensor::<f64>::zeros(&[1 << 40, 0]).unwrap();
+    let e = GradientSignAnalyzer::default()
+        .analyze_layer(&a, &d)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "analyze_layer: empty input of shape [1099511627776, 0]"
+    );
+    let e = GradientSignAnalyzer::default()
+        .example_categories(&a, &d)
+        .unwrap_err();
+    assert!(matches!(e, Error::Empty { .. }), "{e}");
+}
