@@ -180,3 +180,23 @@ fn a_layer_with_no_neurons_is_empty_whatever_its_batch() {
         .unwrap_err();
     assert!(matches!(e, Error::Empty { .. }), "{e}");
 }
+
+/// `tensor_shapes` (a timeout): summing axis 1 of `[2⁴⁰, 2²⁰, 0]` looped
+/// 2⁶⁰ times over empty rows to produce an empty `[2⁴⁰, 0]`. An op with an
+/// empty output now runs no kernel, forward or backward.
+#[test]
+fn ops_with_an_empty_output_do_no_work_whatever_the_other_dimensions() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(&Tensor::zeros(&[1 << 40, 1 << 20, 0]).unwrap());
+    let s = x.sum_axis(1, false).unwrap();
+    assert_eq!(s.dims(), [1 << 40, 0]);
+    let m = x.slice(1, 1, 1 << 19).unwrap();
+    assert_eq!(m.dims(), [1 << 40, (1 << 19) - 1, 0]);
+    let c = concat(&[x, x], 0).unwrap();
+    assert_eq!(c.dims(), [1 << 41, 1 << 20, 0]);
+    // The backward sweep skips them too: the gradient of an empty sum is
+    // empty.
+    let total = c.sum_axis(1, false).unwrap().sum();
+    let g = total.backward().unwrap();
+    assert!(g.get(x).unwrap().is_empty());
+}

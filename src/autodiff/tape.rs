@@ -450,7 +450,12 @@ impl<F: Element> Tape<F> {
             indices: &inner.indices,
             threads: inner.threads,
         };
-        forward(out, &fwd);
+        // An empty output needs no work, and its kernel's loops may still
+        // run over the other dimensions: summing axis 1 of [2⁴⁰, 2²⁰, 0]
+        // would loop 2⁶⁰ times to write nothing (found by fuzzing).
+        if n > 0 {
+            forward(out, &fwd);
+        }
         let first_bad = (inner.checked && backward.is_some())
             .then(|| out.iter().position(|x| !x.is_finite()))
             .flatten();
@@ -523,6 +528,10 @@ impl<F: Element> Tape<F> {
             let Some(backward) = node.backward else {
                 continue;
             };
+            if node.len == 0 {
+                // No output element, so every input's VJP is exactly zero.
+                continue;
+            }
             let n = node.len;
             let (before, rest) = grads.data.split_at_mut(node.grad_offset);
             let mut ctx = BackwardCtx {
