@@ -122,3 +122,81 @@ fn json_sizes_whose_product_overflows_are_a_load_error() {
         "Mlp::from_json: layers.0.weight has 0 values for (4294967296, 4294967296)"
     );
 }
+
+/// `analyze_layer`: finite inputs whose product overflows. The harness
+/// expected "non-finite" only for NaN or infinite data; the analyzer
+/// classifies the rows a user would materialise in `F`, where
+/// `−1.3e308 · 2 = −∞`, so the row is non-finite. The test pins that
+/// documented behaviour (the harness was corrected).
+#[test]
+fn an_overflowing_gradient_entry_makes_its_row_non_finite() {
+    use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
+    let a = Tensor::from_slice(&[2.0, 0.0, -2.0], &[1, 3]).unwrap();
+    let d = Tensor::from_slice(&[-1.3e308, 1.0], &[1, 2]).unwrap();
+    let cats = GradientSignAnalyzer::default()
+        .without_bias()
+        .example_categories(&a, &d)
+        .unwrap();
+    // Row 0: (−∞, −0, +∞); row 1: (2, 0, −2) is mixed.
+    assert_eq!(cats, [SignCategory::NonFinite, SignCategory::Mixed]);
+}
+
+/// `tensor_shapes`: summing the empty axis of `[0, 2⁶¹]` asks for 2⁶¹ zeros
+/// (2⁶⁴ bytes of f64); recording the output hit a capacity-overflow panic.
+#[test]
+fn a_reduction_whose_output_cannot_be_allocated_is_an_error() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(&Tensor::zeros(&[0, 1 << 61]).unwrap());
+    let e = x.sum_axis(0, false).unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidArgument { op: "sum_axis", .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with("sum_axis: cannot allocate the 2305843009213693952 elements of the output [2305843009213693952]"),
+        "{e}"
+    );
+    assert_eq!(tape.len(), 1, "nothing was recorded");
+}
+
+/// `analyze_layer`: two empty matrices `[2⁴⁰, 0]` (no inputs, no neurons)
+/// made the analyzer reserve a row summary for each of 2⁴⁰ examples and
+/// abort (61 TB). A layer with no neurons is now `Error::Empty`.
+#[test]
+fn a_layer_with_no_neurons_is_empty_whatever_its_batch() {
+    use gradsign::analysis::GradientSignAnalyzer;
+    let a = Tensor::<f64>::zeros(&[1 << 40, 0]).unwrap();
+    let d = Tensor::<f64>::zeros(&[1 << 40, 0]).unwrap();
+    let e = GradientSignAnalyzer::default()
+        .analyze_layer(&a, &d)
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "analyze_layer: empty input of shape [1099511627776, 0]"
+    );
+    let e = GradientSignAnalyzer::default()
+        .example_categories(&a, &d)
+        .unwrap_err();
+    assert!(matches!(e, Error::Empty { .. }), "{e}");
+}
+
+/// `tensor_shapes` (a timeout): summing axis 1 of `[2⁴⁰, 2²⁰, 0]` looped
+/// 2⁶⁰ times over empty rows to produce an empty `[2⁴⁰, 0]`. An op with an
+/// empty output now runs no kernel, forward or backward.
+#[test]
+fn ops_with_an_empty_output_do_no_work_whatever_the_other_dimensions() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(&Tensor::zeros(&[1 << 40, 1 << 20, 0]).unwrap());
+    let s = x.sum_axis(1, false).unwrap();
+    assert_eq!(s.dims(), [1 << 40, 0]);
+    let m = x.slice(1, 1, 1 << 19).unwrap();
+    assert_eq!(m.dims(), [1 << 40, (1 << 19) - 1, 0]);
+    let c = concat(&[x, x], 0).unwrap();
+    assert_eq!(c.dims(), [1 << 41, 1 << 20, 0]);
+    // The backward sweep skips them too: the gradient of an empty sum is
+    // empty.
+    let total = c.sum_axis(1, false).unwrap().sum();
+    let g = total.backward().unwrap();
+    assert!(g.get(x).unwrap().is_empty());
+}

@@ -74,22 +74,36 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let (bsz, k, j) = (a.dims()[0], a.dims()[1], d.dims()[1]);
     assert_eq!(cats.len(), bsz * j);
     assert_eq!(report.per_example.total(), bsz * j);
+    // The oracle: the category of each materialised row g_nj = Δ_nj·a_n
+    // (with the bias entry Δ_nj), computed in F as a user's own per-example
+    // gradients would be. A product that overflows is +-inf in such a row,
+    // so the row is non-finite even though every input is finite.
+    let bias = analyzer.config().include_bias;
+    let tol = analyzer.config().sign_tolerance;
+    let mut row = Vec::with_capacity(k + 1);
     for n in 0..bsz {
-        let row_bad = a.as_slice()[n * k..(n + 1) * k]
-            .iter()
-            .any(|x| !x.is_finite());
+        let a_n = &a.as_slice()[n * k..(n + 1) * k];
         for jj in 0..j {
-            // A row with no entries (no inputs, no bias) holds no value at
-            // all, so nothing non-finite: it is the (empty) zero row.
-            let entries = k + usize::from(analyzer.config().include_bias);
-            let bad = entries > 0 && (row_bad || !d.as_slice()[n * j + jj].is_finite());
-            let c = cats[n * j + jj];
+            let delta = d.as_slice()[n * j + jj];
+            row.clear();
+            row.extend(a_n.iter().map(|&x| delta * x));
+            if bias {
+                row.push(delta);
+            }
+            let want = SignCategory::of_row(&row, tol);
+            let got = cats[n * j + jj];
             assert_eq!(
-                c == SignCategory::NonFinite,
-                bad,
-                "example {n}, neuron {jj}: {c:?}; inputs {a:?}, deltas {d:?}, {:?}",
+                got,
+                want,
+                "example {n}, neuron {jj}: row {row:?}; inputs {a:?}, deltas {d:?}, {:?}",
                 analyzer.config()
             );
+            // Non-finite data never gets a sign.
+            let bad_input = a_n.iter().any(|x| !x.is_finite());
+            let bad_delta = !delta.is_finite() && !row.is_empty();
+            if bad_input || bad_delta {
+                assert_eq!(got, SignCategory::NonFinite);
+            }
         }
     }
     let non_finite = cats

@@ -63,6 +63,12 @@ pub(crate) fn check_matrices(
     if b == 0 {
         return Err(Error::Empty { op, shape: inputs });
     }
+    // No neurons, nothing to analyse; and without this, two empty matrices
+    // [2⁴⁰, 0] would make the analysis loop over, and allocate for, 2⁴⁰
+    // examples (found by fuzzing).
+    if j == 0 {
+        return Err(Error::Empty { op, shape: deltas });
+    }
     Ok((b, k, j))
 }
 
@@ -242,7 +248,8 @@ impl GradientSignAnalyzer {
     /// # Errors
     /// [`Error::RankMismatch`] unless both are matrices;
     /// [`Error::ShapeMismatch`] if their batch sizes differ; [`Error::Empty`]
-    /// for an empty batch; [`Error::InvalidArgument`] for a negative or
+    /// for an empty batch or a layer with no neurons (`deltas` with no
+    /// column); [`Error::InvalidArgument`] for a negative or
     /// non-finite tolerance. NaN and infinities are not errors: the rows they
     /// touch are counted as non-finite.
     pub fn analyze_layer<F: Element>(

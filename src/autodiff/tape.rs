@@ -362,7 +362,8 @@ impl<F: Element> Tape<F> {
     ///
     /// # Errors
     /// [`Error::ForeignVar`] if an input belongs to another tape;
-    /// [`Error::InvalidArgument`] for more than three inputs;
+    /// [`Error::InvalidArgument`] for more than three inputs, or an output
+    /// too large to allocate;
     /// [`Error::NonFinite`] in checked mode when the output is not finite.
     ///
     /// # Panics
@@ -424,6 +425,16 @@ impl<F: Element> Tape<F> {
             // The common scalar case, without resize's call to memset.
             inner.values.push(F::zero());
         } else {
+            // Shapes are user input: summing the empty axis of [0, 2⁶¹]
+            // asks for 2⁶¹ zeros. An impossible size is an error, not an
+            // abort.
+            inner
+                .values
+                .try_reserve(n)
+                .map_err(|e| Error::InvalidArgument {
+                    op,
+                    message: format!("cannot allocate the {n} elements of the output {shape}: {e}"),
+                })?;
             inner.values.resize(offset + n, F::zero());
         }
         let (before, out) = inner.values.split_at_mut(offset);
@@ -434,7 +445,12 @@ impl<F: Element> Tape<F> {
             indices: &inner.indices,
             threads: inner.threads,
         };
-        forward(out, &fwd);
+        // An empty output needs no work, and its kernel's loops may still
+        // run over the other dimensions: summing axis 1 of [2⁴⁰, 2²⁰, 0]
+        // would loop 2⁶⁰ times to write nothing (found by fuzzing).
+        if n > 0 {
+            forward(out, &fwd);
+        }
         let first_bad = (inner.checked && backward.is_some())
             .then(|| out.iter().position(|x| !x.is_finite()))
             .flatten();
@@ -501,6 +517,10 @@ impl<F: Element> Tape<F> {
             let Some(backward) = node.backward else {
                 continue;
             };
+            if node.len == 0 {
+                // No output element, so every input's VJP is exactly zero.
+                continue;
+            }
             let n = node.len;
             let (before, rest) = grads.data.split_at_mut(node.grad_offset);
             let mut ctx = BackwardCtx {
