@@ -1,6 +1,11 @@
-//! Criterion benches of BENCH.md's W4 (per-sample gradients of W3's net)
-//! and W5 (a full sign report on top of a W3 step). The `workloads`
-//! example prints the same figures in the peers' format.
+//! Criterion benches of BENCH.md's W4 (per-sample gradients of W3's net),
+//! W5 (a full sign report on top of a W3 step), and the per-step cost of
+//! `GradientSignAnalyzer::observe` on W3 (against the same W3 step). The
+//! `workloads` example prints W4 and W5 in the peers' format.
+//!
+//! ```sh
+//! cargo bench --bench analysis -- observe
+//! ```
 
 use std::hint::black_box;
 
@@ -77,9 +82,61 @@ fn w5(c: &mut Criterion) {
     }
 }
 
+/// `observe` on W3: alone (one traced step observed again and again), and
+/// on top of W3 training steps, beside the plain step.
+fn observe(c: &mut Criterion) {
+    let w3 = bench_data::w3::<f32>();
+    let tape = Tape::<f32>::new();
+    let x = tape.constant(&w3.x);
+    let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+    let grads = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
+        .expect("W3 labels")
+        .backward()
+        .unwrap();
+    let mut analyzer = GradientSignAnalyzer::default();
+    let mut step = 0;
+    analyzer.observe(step, &trace, &grads).unwrap();
+    c.bench_function("observe W3 alone", |bench| {
+        bench.iter(|| {
+            step += 1;
+            analyzer.observe(step, &trace, &grads).unwrap();
+        })
+    });
+    for observed in [false, true] {
+        let mut w3 = bench_data::w3::<f32>();
+        let mut opt = Sgd::new(bench_data::W3_LR as f32);
+        let mut tape = Tape::<f32>::new();
+        let mut grads = Gradients::new();
+        let mut analyzer = GradientSignAnalyzer::default();
+        let mut step = 0;
+        let name = if observed {
+            "observe W3 step + observe"
+        } else {
+            "observe W3 step"
+        };
+        c.bench_function(name, |bench| {
+            bench.iter(|| {
+                tape.clear();
+                let x = tape.constant(&w3.x);
+                let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+                loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
+                    .expect("W3 labels")
+                    .backward_into(&mut grads)
+                    .unwrap();
+                if observed {
+                    analyzer.observe(step, &trace, &grads).unwrap();
+                    step += 1;
+                }
+                opt.step(w3.mlp.params_with_grads(&trace, &grads).unwrap())
+                    .unwrap();
+            })
+        });
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = w4, w5
+    targets = w4, w5, observe
 }
 criterion_main!(benches);

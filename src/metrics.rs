@@ -125,7 +125,8 @@ impl ConfusionMatrix {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if the lengths differ;
-    /// [`Error::IndexOutOfRange`] for a class ≥ `classes`.
+    /// [`Error::IndexOutOfRange`] for a class ≥ `classes`;
+    /// [`Error::InvalidArgument`] if `classes²` counts cannot be allocated.
     pub fn from_predictions(predicted: &[usize], labels: &[usize], classes: usize) -> Result<Self> {
         if predicted.len() != labels.len() {
             return Err(Error::ShapeMismatch {
@@ -135,11 +136,7 @@ impl ConfusionMatrix {
                 reason: "one prediction per label is needed",
             });
         }
-        let mut m = ConfusionMatrix {
-            classes,
-            counts: vec![0; classes * classes],
-            undecided: 0,
-        };
+        let mut m = ConfusionMatrix::empty(classes)?;
         for (&p, &a) in predicted.iter().zip(labels) {
             m.add(Some(p), a)?;
         }
@@ -150,7 +147,8 @@ impl ConfusionMatrix {
     ///
     /// # Errors
     /// As [`accuracy`], and [`Error::IndexOutOfRange`] for a class ≥
-    /// `classes`.
+    /// `classes`; [`Error::InvalidArgument`] if `classes²` counts cannot be
+    /// allocated.
     pub fn from_outputs<F: Element>(
         outputs: &Tensor<F>,
         labels: &[usize],
@@ -158,15 +156,30 @@ impl ConfusionMatrix {
         threshold: F,
     ) -> Result<Self> {
         let width = check_rows("ConfusionMatrix", outputs.shape(), labels.len())?;
-        let mut m = ConfusionMatrix {
-            classes,
-            counts: vec![0; classes * classes],
-            undecided: 0,
-        };
+        let mut m = ConfusionMatrix::empty(classes)?;
         for (row, &a) in outputs.as_slice().chunks_exact(width.max(1)).zip(labels) {
             m.add(predicted_class(row, threshold), a)?;
         }
         Ok(m)
+    }
+
+    /// A matrix of `classes × classes` zero counts, or an error when that
+    /// many counts overflow or cannot be allocated (a class count taken
+    /// from untrusted data).
+    fn empty(classes: usize) -> Result<Self> {
+        let too_many = || Error::InvalidArgument {
+            op: "ConfusionMatrix",
+            message: format!("{classes} classes need more counts than can be allocated"),
+        };
+        let cells = classes.checked_mul(classes).ok_or_else(too_many)?;
+        let mut counts = Vec::new();
+        counts.try_reserve_exact(cells).map_err(|_| too_many())?;
+        counts.resize(cells, 0);
+        Ok(ConfusionMatrix {
+            classes,
+            counts,
+            undecided: 0,
+        })
     }
 
     fn add(&mut self, predicted: Option<usize>, actual: usize) -> Result<()> {
@@ -193,8 +206,12 @@ impl ConfusionMatrix {
         self.classes
     }
 
-    /// How many examples of class `actual` were predicted as `predicted`.
+    /// How many examples of class `actual` were predicted as `predicted`:
+    /// 0 when either is not a class of the matrix (no example can be there).
     pub fn count(&self, actual: usize, predicted: usize) -> usize {
+        if actual >= self.classes || predicted >= self.classes {
+            return 0;
+        }
         self.counts[actual * self.classes + predicted]
     }
 

@@ -36,8 +36,10 @@ impl Shape {
     ///
     /// # Errors
     /// [`Error::RankMismatch`] if `dims` has more than [`MAX_RANK`] entries;
-    /// [`Error::InvalidArgument`] if the number of elements overflows a
-    /// `usize`.
+    /// [`Error::InvalidArgument`] if the number of elements, or the product
+    /// of the non-zero dimensions, overflows a `usize`. (An empty shape such
+    /// as `[0, 2⁴⁰, 2⁴⁰]` has no elements, but its row-major strides, and the
+    /// loop bounds of every kernel, would overflow.)
     pub fn new(dims: &[usize]) -> Result<Self> {
         if dims.len() > MAX_RANK {
             return Err(Error::RankMismatch {
@@ -46,11 +48,7 @@ impl Shape {
                 shape: Shape::truncated(dims),
             });
         }
-        if dims
-            .iter()
-            .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .is_none()
-        {
+        if extent(dims).is_none() {
             return Err(Error::InvalidArgument {
                 op: "shape",
                 message: format!("{dims:?} has more elements than a usize can count"),
@@ -283,7 +281,25 @@ pub fn broadcast_shapes(op: &'static str, lhs: Shape, rhs: Shape) -> Result<Shap
             }
         };
     }
+    // Each operand's count fits a usize, but [n, 1] against [1, n] can
+    // broadcast to n² elements, which need not.
+    if extent(&out.dims[..rank]).is_none() {
+        return Err(Error::ShapeMismatch {
+            op,
+            lhs,
+            rhs,
+            reason: "the broadcast shape has more elements than a usize can count",
+        });
+    }
     Ok(out)
+}
+
+/// The product of the non-zero dimensions, if it fits a `usize`: it bounds
+/// the element count and every stride and loop bound of the shape, so a
+/// shape whose extent fits can be iterated without overflow.
+pub(crate) fn extent(dims: &[usize]) -> Option<usize> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d.max(1)))
 }
 
 /// Dimension `k` counted from the end (0 = last); 1 beyond the rank.

@@ -92,13 +92,18 @@ impl<F: Element> Tensor<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::RankMismatch`] if the rank exceeds the maximum.
+    /// [`Error::RankMismatch`] if the rank exceeds the maximum;
+    /// [`Error::InvalidArgument`] if that many elements cannot be allocated
+    /// (so do the other constructors that take dimensions).
     pub fn full(dims: &[usize], value: F) -> Result<Self> {
+        Self::filled("full", dims, value)
+    }
+
+    fn filled(op: &'static str, dims: &[usize], value: F) -> Result<Self> {
         let shape = Shape::new(dims)?;
-        Ok(Tensor {
-            data: vec![value; shape.numel()],
-            shape,
-        })
+        let mut data = buffer(op, shape)?;
+        data.resize(shape.numel(), value);
+        Ok(Tensor { data, shape })
     }
 
     /// A tensor of zeros.
@@ -111,7 +116,7 @@ impl<F: Element> Tensor<F> {
     /// # Errors
     /// [`Error::RankMismatch`] if the rank exceeds the maximum.
     pub fn zeros(dims: &[usize]) -> Result<Self> {
-        Self::full(dims, F::zero())
+        Self::filled("zeros", dims, F::zero())
     }
 
     /// A tensor of ones.
@@ -124,7 +129,7 @@ impl<F: Element> Tensor<F> {
     /// # Errors
     /// [`Error::RankMismatch`] if the rank exceeds the maximum.
     pub fn ones(dims: &[usize]) -> Result<Self> {
-        Self::full(dims, F::one())
+        Self::filled("ones", dims, F::one())
     }
 
     /// A tensor whose element at multi-index `idx` is `f(idx)`.
@@ -140,7 +145,7 @@ impl<F: Element> Tensor<F> {
     pub fn from_fn(dims: &[usize], mut f: impl FnMut(&[usize]) -> F) -> Result<Self> {
         let shape = Shape::new(dims)?;
         let n = shape.numel();
-        let mut data = Vec::with_capacity(n);
+        let mut data = buffer("from_fn", shape)?;
         let mut idx = vec![0usize; dims.len()];
         for _ in 0..n {
             data.push(f(&idx));
@@ -179,18 +184,17 @@ impl<F: Element> Tensor<F> {
                 message: format!("needs finite low < high, got [{lo}, {hi})"),
             })?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let data = (0..shape.numel())
-            .map(|_| {
-                loop {
-                    // A draw just below `high` can round up to it in a narrower
-                    // `F` (f32): draw again, so the interval stays half-open.
-                    let x = F::from_f64(dist.sample(&mut rng));
-                    if x < high {
-                        break x;
-                    }
+        let mut data = buffer("rand_uniform", shape)?;
+        data.extend((0..shape.numel()).map(|_| {
+            loop {
+                // A draw just below `high` can round up to it in a narrower
+                // `F` (f32): draw again, so the interval stays half-open.
+                let x = F::from_f64(dist.sample(&mut rng));
+                if x < high {
+                    break x;
                 }
-            })
-            .collect();
+            }
+        }));
         Ok(Tensor { data, shape })
     }
 
@@ -216,9 +220,8 @@ impl<F: Element> Tensor<F> {
                 message: format!("needs a finite mean and std ≥ 0, got mean {m}, std {s}"),
             })?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let data = (0..shape.numel())
-            .map(|_| F::from_f64(dist.sample(&mut rng)))
-            .collect();
+        let mut data = buffer("rand_normal", shape)?;
+        data.extend((0..shape.numel()).map(|_| F::from_f64(dist.sample(&mut rng))));
         Ok(Tensor { data, shape })
     }
 
@@ -420,6 +423,24 @@ impl<F: Element> Tensor<F> {
     pub fn all_finite(&self) -> bool {
         self.data.iter().all(|x| x.is_finite())
     }
+}
+
+/// An empty buffer with room for `shape`'s elements, or an error naming
+/// `op` when that many cannot be allocated (more bytes than `isize::MAX`, or
+/// the allocator refuses): an impossible size is bad input, not a reason to
+/// abort the process.
+fn buffer<F>(op: &'static str, shape: Shape) -> Result<Vec<F>> {
+    let n = shape.numel();
+    let mut data = Vec::new();
+    data.try_reserve_exact(n)
+        .map_err(|e| Error::InvalidArgument {
+            op,
+            message: format!(
+                "cannot allocate {n} elements of {} bytes for shape {shape}: {e}",
+                std::mem::size_of::<F>()
+            ),
+        })?;
+    Ok(data)
 }
 
 impl<F: Element> std::ops::Index<&[usize]> for Tensor<F> {

@@ -468,3 +468,42 @@ fn observing_allocates_nothing_after_the_first_call() {
         assert_eq!(rec.updates(), 3);
     }
 }
+
+#[test]
+fn f32_values_keep_f32_state_with_the_same_signs_and_close_sums() {
+    // The same weights fed as f32 and as f64 (the f32 values widened
+    // exactly): signs are exact either way, so the orthant counts agree;
+    // the sums differ by f32 rounding only.
+    let (j, k) = (4, 37); // 37: a row that is not a multiple of the lanes
+    let ws: Vec<Tensor<f32>> = (0..8)
+        .map(|s| Tensor::<f32>::rand_normal(&[j, k], 0.0, 1.0, 400 + s).unwrap())
+        .collect();
+    let bias = |s: u64| Tensor::<f32>::rand_normal(&[j], 0.0, 1.0, 500 + s).unwrap();
+    let dir: Vec<f64> = (0..=k).map(|i| (i as f64 * 0.37).sin()).collect();
+    let mut single = TrajectoryRecorder::new(j, k, true)
+        .unwrap()
+        .track_update_along(&dir)
+        .unwrap();
+    let mut double = single.clone();
+    for (s, w) in ws.iter().enumerate() {
+        let b = bias(s as u64);
+        single.observe(w, Some(&b), None).unwrap();
+        double
+            .observe(&w.cast::<f64>(), Some(&b.cast::<f64>()), None)
+            .unwrap();
+    }
+    for n in 0..j {
+        let (a, b) = (single.neuron(n), double.neuron(n));
+        assert_eq!(a.orthants, b.orthants);
+        let close = |x: f64, y: f64| (x - y).abs() < 1e-5 * y.abs().max(1.0);
+        assert!(close(a.mean_cosine.unwrap(), b.mean_cosine.unwrap()));
+        assert!(close(
+            a.path_efficiency.unwrap(),
+            b.path_efficiency.unwrap()
+        ));
+        assert!(close(
+            single.component(n).unwrap(),
+            double.component(n).unwrap()
+        ));
+    }
+}

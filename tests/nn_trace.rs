@@ -2,8 +2,6 @@
 //! gradient of the loss with respect to Z_l found by gradcheck when Z_l is
 //! made a leaf of a second graph.
 
-mod common;
-
 use gradsign::activation::Activation;
 use gradsign::gradcheck::{GradcheckConfig, gradcheck};
 use gradsign::nn::{Init, Mlp};
@@ -36,7 +34,7 @@ fn loss_from_z<'t>(
         let (z, _) = layer.linear.forward(tape, a)?;
         a = layer.activation.apply(z)?;
     }
-    common::softmax_cross_entropy(a, &LABELS)
+    gradsign::loss::softmax_cross_entropy(a, &LABELS, gradsign::loss::Reduction::Mean)
 }
 
 #[test]
@@ -45,10 +43,11 @@ fn trace_deltas_equal_gradcheck_gradients_of_the_pre_activations() {
     let x = Tensor::<f64>::rand_uniform(&[5, 3], 0.0, 1.0, 5).unwrap();
     let tape = Tape::new();
     let (out, trace) = mlp.forward(&tape, tape.constant(&x)).unwrap();
-    let grads = common::softmax_cross_entropy(out, &LABELS)
-        .unwrap()
-        .backward()
-        .unwrap();
+    let grads =
+        gradsign::loss::softmax_cross_entropy(out, &LABELS, gradsign::loss::Reduction::Mean)
+            .unwrap()
+            .backward()
+            .unwrap();
     for (l, lt) in trace.layers().iter().enumerate() {
         let delta = grads.get(lt.pre_activation).unwrap();
         let z = lt.pre_activation.value();

@@ -8,9 +8,12 @@ use crate::error::{Error, Result};
 use crate::nn::{LayerTrace, Trace};
 use crate::shape::Shape;
 
+use super::curvature::input_curvature;
 use super::diagnosis::Diagnosis;
 use super::layer::{LayerData, analyze_data, check_matrices};
 use super::report::{InputSource, LayerReport, NetworkReport, Saturation};
+use super::tracker::{SignTracker, TrackingConfig};
+use super::tracker_report::TrackerReport;
 
 /// Which layers of a trace to analyse.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -28,6 +31,7 @@ pub enum LayerSelection {
 /// let cfg = gradsign::analysis::AnalyzerConfig::default();
 /// assert_eq!(cfg.sign_tolerance, 0.0);
 /// assert!(cfg.include_bias);
+/// assert!(!cfg.curvature); // opt-in: far more expensive than the report
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct AnalyzerConfig {
@@ -43,6 +47,17 @@ pub struct AnalyzerConfig {
     /// Threads the batch-row product and the per-sample gradients may use.
     /// Default 1.
     pub threads: usize,
+    /// Adds to each layer's report the curvature its inputs impose
+    /// ([`InputCurvature`](crate::curvature::spectrum::InputCurvature): the
+    /// spectra and condition numbers of `E[a aᵀ]` and `Cov(a)`, with and
+    /// without the bias column), and to the diagnosis what it means. Default
+    /// off: it costs four full symmetric eigendecompositions of a
+    /// `K×K` (or `(K+1)×(K+1)`) matrix per layer, `O(K³)`: for BENCH.md's
+    /// W3 first layer (`K` = 784) about a second, some 500 times a training
+    /// step, against about half a step for the default report.
+    pub curvature: bool,
+    /// What [`GradientSignAnalyzer::observe`] records over training.
+    pub tracking: TrackingConfig,
 }
 
 impl Default for AnalyzerConfig {
@@ -52,6 +67,8 @@ impl Default for AnalyzerConfig {
             include_bias: true,
             layers: LayerSelection::All,
             threads: 1,
+            curvature: false,
+            tracking: TrackingConfig::default(),
         }
     }
 }
@@ -59,6 +76,11 @@ impl Default for AnalyzerConfig {
 /// Measures per-neuron sign coherence of weight gradients: how far one-signed
 /// inputs confine each example's gradient row `δ·a` to two orthants, how
 /// much batching mixes it, and why (see the [module docs](super)).
+///
+/// Two kinds of use: [`analyze`](Self::analyze) (and
+/// [`analyze_layer`](Self::analyze_layer)) report on one step;
+/// [`observe`](Self::observe), called every step, follows the updates over
+/// training in a [`SignTracker`] the analyzer owns.
 ///
 /// ```
 /// use gradsign::analysis::GradientSignAnalyzer;
@@ -68,6 +90,7 @@ impl Default for AnalyzerConfig {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GradientSignAnalyzer {
     config: AnalyzerConfig,
+    tracker: SignTracker,
 }
 
 /// A sigmoid or tanh output counts as saturated when the derivative is below
@@ -77,7 +100,10 @@ pub const SATURATION_THRESHOLD: f64 = 0.1;
 impl GradientSignAnalyzer {
     /// An analyzer with the given settings.
     pub fn new(config: AnalyzerConfig) -> Self {
-        GradientSignAnalyzer { config }
+        GradientSignAnalyzer {
+            config,
+            tracker: SignTracker::default(),
+        }
     }
 
     /// The settings.
@@ -112,6 +138,102 @@ impl GradientSignAnalyzer {
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.config.threads = threads.max(1);
         self
+    }
+
+    /// Adds the curvature of each layer's inputs to the reports, or not
+    /// (see [`AnalyzerConfig::curvature`] for its cost).
+    pub fn with_curvature(mut self, curvature: bool) -> Self {
+        self.config.curvature = curvature;
+        self
+    }
+
+    /// Sets what [`observe`](Self::observe) records.
+    pub fn with_tracking(mut self, tracking: TrackingConfig) -> Self {
+        self.config.tracking = tracking;
+        self
+    }
+
+    /// Records one training step of every selected layer, read from the
+    /// trace and the gradients after `backward` (nothing is re-run): per
+    /// neuron the update (by default `u = −∇L`, see
+    /// [`UpdateSource`](super::UpdateSource)), its orthant, its cosine with
+    /// the previous update and the path efficiency `‖Σu_t‖ / Σ‖u_t‖`, the sign
+    /// flips of `δ`; per layer the component of each neuron's update along
+    /// the top eigenvector of the layer's `E[ã ãᵀ]` (`ã = [a, 1]` with the
+    /// bias), computed from the first observed batch (see
+    /// [`TopEigenvector`](super::TopEigenvector)). Read the results with
+    /// [`trajectories`](Self::trajectories) or [`tracker`](Self::tracker).
+    ///
+    /// The first call sizes one [`TrajectoryRecorder`](crate::dynamics::TrajectoryRecorder)
+    /// per layer and computes the eigenvectors; every later call makes one
+    /// pass over each layer's gradient (or weights) and deltas and allocates
+    /// nothing. `step` is the caller's step index; it must increase from
+    /// call to call.
+    ///
+    /// ```
+    /// use gradsign::activation::Activation;
+    /// use gradsign::analysis::GradientSignAnalyzer;
+    /// use gradsign::nn::{Init, Mlp};
+    /// use gradsign::{Tape, Tensor};
+    /// let mut mlp = Mlp::<f64>::new(&[3, 4, 1], Activation::Sigmoid, Activation::Identity, Init::LecunNormal, 1)?;
+    /// let data = Tensor::rand_uniform(&[20, 3], 0.0, 1.0, 2)?; // positive inputs
+    /// let mut analyzer = GradientSignAnalyzer::default();
+    /// let mut tape = Tape::new();
+    /// for step in 0..20 {
+    ///     // Plain SGD, one example per step.
+    ///     tape.clear();
+    ///     let row = &data.as_slice()[3 * step..3 * step + 3];
+    ///     let x = tape.constant_from_slice(row, &[1, 3])?;
+    ///     let (y, trace) = mlp.forward(&tape, x)?;
+    ///     let grads = (y - 1.0).square().sum().backward()?;
+    ///     analyzer.observe(step, &trace, &grads)?;
+    ///     for p in mlp.params_with_grads(&trace, &grads)? {
+    ///         for (v, g) in p.value.iter_mut().zip(p.grad) {
+    ///             *v -= 0.5 * g;
+    ///         }
+    ///     }
+    /// }
+    /// let report = analyzer.trajectories();
+    /// for layer in &report.layers {
+    ///     // Positive inputs (data, then sigmoid outputs): every update of
+    ///     // every neuron is all-positive or all-negative.
+    ///     assert_eq!(layer.min_one_signed_share(), Some(1.0));
+    /// }
+    /// println!("{report}");
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `step` does not exceed the last one, for
+    /// an empty trace or a selected layer past its end, or when the layer
+    /// selection or the update source changed since the first call (call
+    /// [`SignTracker::reset`] first); [`Error::Layer`] wrapping the error of
+    /// one layer: a shape that is not the first call's, a weight (or
+    /// pre-activation) without a gradient, a non-finite gradient, weight or
+    /// delta. An `Err` records nothing.
+    pub fn observe<F: Element>(
+        &mut self,
+        step: usize,
+        trace: &Trace<'_, F>,
+        gradients: &Gradients<F>,
+    ) -> Result<()> {
+        self.tracker.observe(&self.config, step, trace, gradients)
+    }
+
+    /// What [`observe`](Self::observe) has recorded.
+    pub fn tracker(&self) -> &SignTracker {
+        &self.tracker
+    }
+
+    /// The tracker, to refresh its eigenvectors or reset it.
+    pub fn tracker_mut(&mut self) -> &mut SignTracker {
+        &mut self.tracker
+    }
+
+    /// The per-layer trajectories recorded by [`observe`](Self::observe)
+    /// (allocates; call it to look, not every step).
+    pub fn trajectories(&self) -> TrackerReport {
+        self.tracker.report()
     }
 
     /// The tolerance in `F`, validated.
@@ -244,6 +366,11 @@ impl GradientSignAnalyzer {
             Some(_) => InputSource::Unknown,
         };
         report.saturation = saturation(lt);
+        if self.config.curvature {
+            report.curvature = lt
+                .input
+                .with_value(|inputs| input_curvature(inputs, batch, fan_in));
+        }
         Ok(report)
     }
 }

@@ -11,6 +11,7 @@ use std::fmt;
 
 use crate::activation::{Activation, OutputSign};
 
+use super::curvature::CurvatureEvidence;
 use super::report::{InputSource, LayerReport};
 
 /// What the measured input signs of a layer imply for its gradient rows.
@@ -88,6 +89,8 @@ pub struct Evidence {
     pub input_mean_range: Option<(f64, f64)>,
     /// Share of all `δ` that are positive.
     pub delta_positive: f64,
+    /// The curvature of the inputs, when the report has it.
+    pub curvature: Option<CurvatureEvidence>,
 }
 
 /// The diagnosis of one layer.
@@ -127,7 +130,8 @@ pub enum Caveat {
     },
     /// The two-orthant statement is for plain SGD on one example.
     OptimiserState,
-    /// Saturation, a separate and usually larger effect of sigmoid.
+    /// Saturation of squashing units (sigmoid, tanh and kin): a separate and
+    /// often larger cause of slow training than one-signed inputs.
     Saturation {
         /// The saturated share per measured layer: `(layer, activation, share)`.
         measured: Vec<(Option<usize>, Activation, f64)>,
@@ -207,6 +211,7 @@ impl LayerDiagnosis {
                 mean_abs_cos_ones: r.mean_abs_cos_ones,
                 input_mean_range: r.inputs.mean_range(),
                 delta_positive: r.delta.positive_share(),
+                curvature: r.curvature.as_ref().map(CurvatureEvidence::of),
             },
         }
     }
@@ -375,6 +380,9 @@ impl fmt::Display for LayerDiagnosis {
         if let Some(c) = &self.cause {
             writeln!(f, "  Cause: {c}.")?;
         }
+        if let Some(c) = &e.curvature {
+            writeln!(f, "  Curvature: {c}.")?;
+        }
         if !self.fixes.is_empty() {
             let fixes: Vec<String> = self.fixes.iter().map(Fix::to_string).collect();
             writeln!(f, "  Fix: {}.", fixes.join("; or "))?;
@@ -406,7 +414,10 @@ impl fmt::Display for Caveat {
                  weight decay and Adam carry state and step outside these orthants.",
             ),
             Caveat::Saturation { measured } => {
-                f.write_str("Saturation is a separate and usually larger effect of sigmoid; do not blame everything on signs.")?;
+                f.write_str(
+                    "Saturation of squashing units (σ′ or tanh′ near 0) is a separate and often larger \
+                     cause of slow training; do not blame everything on signs.",
+                )?;
                 for (l, a, s) in measured {
                     write!(
                         f,

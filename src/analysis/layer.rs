@@ -9,6 +9,7 @@ use crate::shape::Shape;
 use crate::tensor::Tensor;
 
 use super::analyzer::GradientSignAnalyzer;
+use super::curvature::input_curvature;
 use super::input_rows::{InputRow, summarize_rows};
 use super::orthants::OrthantCounter;
 use super::report::{
@@ -61,6 +62,12 @@ pub(crate) fn check_matrices(
     }
     if b == 0 {
         return Err(Error::Empty { op, shape: inputs });
+    }
+    // No neurons, nothing to analyse; and without this, two empty matrices
+    // [2⁴⁰, 0] would make the analysis loop over, and allocate for, 2⁴⁰
+    // examples (found by fuzzing).
+    if j == 0 {
+        return Err(Error::Empty { op, shape: deltas });
     }
     Ok((b, k, j))
 }
@@ -203,6 +210,7 @@ pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f6
         mean_abs_cos_ones: (cos_n_all > 0).then(|| cos_sum_all / cos_n_all as f64),
         dead_neurons: neurons.iter().filter(|n| n.per_example.zero == b).count(),
         saturation: None,
+        curvature: None,
         neurons,
     }
 }
@@ -218,7 +226,9 @@ impl GradientSignAnalyzer {
     /// `g_nj = Δ_nj·a_n`; its category follows from `a_n`'s extremes and
     /// `Δ_nj` in `O(1)`, so the whole per-example analysis is `O(B·(K+J))` and
     /// the `B×J×K` tensor is never formed. The batch rows are
-    /// `G = Δᵀ·A` (one product) and `G_j,bias = Σ_n Δ_nj`.
+    /// `G = Δᵀ·A` (one product) and `G_j,bias = Σ_n Δ_nj`. With
+    /// [`curvature`](super::AnalyzerConfig::curvature) on, the report also
+    /// carries the inputs' [`InputCurvature`](crate::curvature::spectrum::InputCurvature).
     ///
     /// ```
     /// use gradsign::analysis::GradientSignAnalyzer;
@@ -238,7 +248,8 @@ impl GradientSignAnalyzer {
     /// # Errors
     /// [`Error::RankMismatch`] unless both are matrices;
     /// [`Error::ShapeMismatch`] if their batch sizes differ; [`Error::Empty`]
-    /// for an empty batch; [`Error::InvalidArgument`] for a negative or
+    /// for an empty batch or a layer with no neurons (`deltas` with no
+    /// column); [`Error::InvalidArgument`] for a negative or
     /// non-finite tolerance. NaN and infinities are not errors: the rows they
     /// touch are counted as non-finite.
     pub fn analyze_layer<F: Element>(
@@ -259,7 +270,11 @@ impl GradientSignAnalyzer {
             known_batch_rows: None,
             threads: self.config().threads.max(1),
         };
-        Ok(analyze_data(&data, tol, self.config().sign_tolerance))
+        let mut report = analyze_data(&data, tol, self.config().sign_tolerance);
+        if self.config().curvature {
+            report.curvature = input_curvature(inputs.as_slice(), batch, fan_in);
+        }
+        Ok(report)
     }
 
     /// The category of every per-example row `g_nj = Δ_nj·a_n`, as a B×J

@@ -20,7 +20,17 @@
 //!
 //! Two entry points: [`GradientSignAnalyzer::analyze`] reads every layer of
 //! a traced forward pass after `backward`; [`GradientSignAnalyzer::analyze_layer`]
-//! takes raw matrices, so gradients computed anywhere can be analysed.
+//! takes raw matrices, so gradients computed anywhere can be analysed. With
+//! [`AnalyzerConfig::curvature`] (off by default: it costs full
+//! eigendecompositions) each layer's report also carries the spectra of its
+//! inputs' `E[a aᵀ]` and `Cov(a)`, and the diagnosis quotes their condition
+//! numbers.
+//!
+//! Over training, [`GradientSignAnalyzer::observe`] (once per step, cheap
+//! and allocation-free once warm) follows each neuron's updates: their
+//! orthants, the cosine between consecutive updates, the path efficiency,
+//! `δ`'s sign flips, and the component along the top eigenvector of each
+//! layer's `E[ã ãᵀ]`; [`GradientSignAnalyzer::trajectories`] reports them.
 //!
 //! ```
 //! use gradsign::analysis::GradientSignAnalyzer;
@@ -39,6 +49,7 @@
 //! zero, NaN and infinities are non-finite), never with `signum`.
 
 mod analyzer;
+mod curvature;
 mod diagnosis;
 mod input_rows;
 mod layer;
@@ -47,8 +58,12 @@ mod per_sample;
 mod report;
 mod sign;
 mod tally;
+mod top_direction;
+mod tracker;
+mod tracker_report;
 
 pub use analyzer::{AnalyzerConfig, GradientSignAnalyzer, LayerSelection, SATURATION_THRESHOLD};
+pub use curvature::CurvatureEvidence;
 pub use diagnosis::{Cause, Caveat, Diagnosis, Evidence, Fix, LayerDiagnosis, Verdict};
 pub use per_sample::PerSampleGradients;
 pub use report::{
@@ -56,3 +71,5 @@ pub use report::{
     NeuronReport, NeuronTable, OrthantOccupancy, Precondition, Saturation, TheoremCheck,
 };
 pub use sign::{Sign, SignCategory, SignCounts};
+pub use tracker::{SignTracker, TopEigenvector, TrackingConfig, UpdateSource};
+pub use tracker_report::{LayerTrajectory, TrackerReport};

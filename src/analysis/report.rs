@@ -9,6 +9,7 @@
 use std::fmt;
 
 use crate::activation::Activation;
+use crate::curvature::spectrum::InputCurvature;
 
 use super::diagnosis::Diagnosis;
 use super::sign::SignCategory;
@@ -366,6 +367,11 @@ pub struct LayerReport {
     pub dead_neurons: usize,
     /// Saturation, for sigmoid and tanh layers analysed from a trace.
     pub saturation: Option<Saturation>,
+    /// The curvature the inputs impose (spectra of `E[a aᵀ]` and `Cov(a)`,
+    /// with and without the bias column), only when asked for
+    /// ([`AnalyzerConfig::curvature`](super::AnalyzerConfig::curvature)) and
+    /// every input is finite.
+    pub curvature: Option<InputCurvature>,
     /// One entry per neuron.
     pub neurons: Vec<NeuronReport>,
 }
@@ -524,6 +530,11 @@ impl fmt::Display for LayerReport {
                 s.threshold
             )?;
         }
+        if let Some(c) = &self.curvature {
+            for line in c.to_string().lines() {
+                writeln!(f, "  {line}")?;
+            }
+        }
         Ok(())
     }
 }
@@ -602,6 +613,7 @@ impl fmt::Display for NetworkReport {
                 l.theorem.violations
             )?;
         }
+        super::curvature::network_table(f, &self.layers)?;
         writeln!(f)?;
         write!(f, "{}", self.diagnosis)
     }

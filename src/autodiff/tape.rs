@@ -194,8 +194,14 @@ impl<F: Element> Tape<F> {
 
     /// Checked mode (like an anomaly detector): when on, every op checks its
     /// output and fails with [`Error::NonFinite`] at the first NaN or
-    /// infinity, naming the op and where its inputs came from. Off by
-    /// default; operators panic with that message instead.
+    /// infinity, naming the op and where its inputs came from (operators,
+    /// which cannot return an error, panic with that message instead; their
+    /// `try_` twins return it). The backward sweep checks every gradient a
+    /// backward rule adds into, and fails at the first non-finite one, naming
+    /// the op whose rule produced it and the input it was for. Leaves
+    /// (`var`, `constant`) are not checked: a NaN in the data is reported by
+    /// the first op that reads it. Off by default: then NaN and infinity
+    /// propagate by IEEE 754 rules through values and gradients.
     ///
     /// ```
     /// use gradsign::{Tape, Tensor, Error};
@@ -356,7 +362,8 @@ impl<F: Element> Tape<F> {
     ///
     /// # Errors
     /// [`Error::ForeignVar`] if an input belongs to another tape;
-    /// [`Error::InvalidArgument`] for more than three inputs;
+    /// [`Error::InvalidArgument`] for more than three inputs, or an output
+    /// too large to allocate;
     /// [`Error::NonFinite`] in checked mode when the output is not finite.
     ///
     /// # Panics
@@ -418,6 +425,16 @@ impl<F: Element> Tape<F> {
             // The common scalar case, without resize's call to memset.
             inner.values.push(F::zero());
         } else {
+            // Shapes are user input: summing the empty axis of [0, 2⁶¹]
+            // asks for 2⁶¹ zeros. An impossible size is an error, not an
+            // abort.
+            inner
+                .values
+                .try_reserve(n)
+                .map_err(|e| Error::InvalidArgument {
+                    op,
+                    message: format!("cannot allocate the {n} elements of the output {shape}: {e}"),
+                })?;
             inner.values.resize(offset + n, F::zero());
         }
         let (before, out) = inner.values.split_at_mut(offset);
@@ -428,7 +445,12 @@ impl<F: Element> Tape<F> {
             indices: &inner.indices,
             threads: inner.threads,
         };
-        forward(out, &fwd);
+        // An empty output needs no work, and its kernel's loops may still
+        // run over the other dimensions: summing axis 1 of [2⁴⁰, 2²⁰, 0]
+        // would loop 2⁶⁰ times to write nothing (found by fuzzing).
+        if n > 0 {
+            forward(out, &fwd);
+        }
         let first_bad = (inner.checked && backward.is_some())
             .then(|| out.iter().position(|x| !x.is_finite()))
             .flatten();
@@ -491,10 +513,14 @@ impl<F: Element> Tape<F> {
             Some(s) => slot.copy_from_slice(s),
             None => slot[0] = F::one(),
         }
-        for node in inner.nodes[..=root as usize].iter().rev() {
+        for (id, node) in inner.nodes[..=root as usize].iter().enumerate().rev() {
             let Some(backward) = node.backward else {
                 continue;
             };
+            if node.len == 0 {
+                // No output element, so every input's VJP is exactly zero.
+                continue;
+            }
             let n = node.len;
             let (before, rest) = grads.data.split_at_mut(node.grad_offset);
             let mut ctx = BackwardCtx {
@@ -507,6 +533,9 @@ impl<F: Element> Tape<F> {
                 threads: inner.threads,
             };
             backward(&mut ctx);
+            if inner.checked {
+                check_input_gradients(&inner.nodes, id, before)?;
+            }
         }
         Ok(())
     }
@@ -518,6 +547,31 @@ impl<F: Element> Tape<F> {
         Tensor::from_vec_shape(inner.values[n.offset..n.offset + n.len].to_vec(), n.shape)
             .expect("a node's value matches its shape")
     }
+}
+
+/// Checked mode's test after node `id`'s backward rule ran: every
+/// gradient it added into is finite, or an error names the op, the input
+/// and where that input came from. Parents' slots lie in `grads` (below the
+/// node's own).
+fn check_input_gradients<F: Element>(nodes: &[Node<F>], id: usize, grads: &[F]) -> Result<()> {
+    let node = &nodes[id];
+    for (i, &p) in node.parents[..node.n_parents as usize].iter().enumerate() {
+        let parent = &nodes[p as usize];
+        if !parent.needs_grad() {
+            continue;
+        }
+        let slot = &grads[parent.grad_offset..parent.grad_offset + parent.len];
+        if let Some(pos) = slot.iter().position(|g| !g.is_finite()) {
+            return Err(Error::NonFinite {
+                op: node.op,
+                what: format!(
+                    "{} in the gradient of input {i} ({} #{p} {}) at element {pos}, from the backward rule of {} #{id} {}",
+                    slot[pos], parent.op, parent.shape, node.op, node.shape
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The error of an op given more than [`MAX_PARENTS`] inputs (out of line:

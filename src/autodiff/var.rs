@@ -123,7 +123,10 @@ impl<'t, F: Element> Var<'t, F> {
     ///
     /// # Errors
     /// [`Error::NonScalarRoot`] if this variable has more than one element
-    /// (use [`backward_with_seed`](Self::backward_with_seed)).
+    /// (use [`backward_with_seed`](Self::backward_with_seed));
+    /// [`Error::NonFinite`] in checked mode (see
+    /// [`Tape::set_checked`](crate::Tape::set_checked)) at the first backward
+    /// rule that produces a non-finite gradient.
     pub fn backward(&self) -> Result<Gradients<F>> {
         let mut grads = Gradients::new();
         self.backward_into(&mut grads)?;
@@ -170,7 +173,9 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] if `seed`'s shape is not this variable's.
+    /// [`Error::ShapeMismatch`] if `seed`'s shape is not this variable's;
+    /// [`Error::NonFinite`] in checked mode, as for
+    /// [`backward`](Self::backward).
     pub fn backward_with_seed(&self, seed: &Tensor<F>) -> Result<Gradients<F>> {
         let shape = self.shape();
         if seed.shape() != shape {

@@ -12,9 +12,10 @@ use super::Dataset;
 ///
 /// The format: comma-separated fields, an optional header row of names,
 /// one row per line; spaces around a field are ignored, blank lines are
-/// skipped. Every field must parse as a finite number: an empty field, a
-/// word, `NaN` or `inf` is an error naming the line and column (both from
-/// 1), as is a row with a different number of fields.
+/// skipped. Every field must parse as a finite number of the element type:
+/// an empty field, a word, `NaN`, `inf` or a value beyond the type's range
+/// (`1e39` as `f32`) is an error naming the line and column (both from 1),
+/// as is a row with a different number of fields.
 ///
 /// ```
 /// use gradsign::{data::Table, Error};
@@ -77,7 +78,16 @@ impl<F: Element> Table<F> {
                 if !x.is_finite() {
                     return Err(err(line, j + 1, format!("`{f}` is not a finite number")));
                 }
-                values.push(F::from_f64(x));
+                // Finite as f64 is not enough: `1e39` overflows f32.
+                let v = F::from_f64(x);
+                if !v.is_finite() {
+                    return Err(err(
+                        line,
+                        j + 1,
+                        format!("`{f}` is out of the range of {}", F::NAME),
+                    ));
+                }
+                values.push(v);
             }
             lines.push(line);
         }

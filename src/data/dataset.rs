@@ -26,7 +26,7 @@ use crate::tensor::Tensor;
 ///     vec![0, 1],
 /// )?;
 /// assert_eq!((d.len(), d.width(), d.classes()), (2, 2, 2));
-/// assert_eq!(d.one_hot().as_slice(), &[1.0, 0.0, 0.0, 1.0]);
+/// assert_eq!(d.one_hot()?.as_slice(), &[1.0, 0.0, 0.0, 1.0]);
 /// # Ok::<(), gradsign::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -46,7 +46,7 @@ impl<F: Element> Dataset<F> {
     /// # Errors
     /// [`Error::RankMismatch`] if `features` is not a matrix;
     /// [`Error::ShapeMismatch`] if the label count differs from the row
-    /// count.
+    /// count; [`Error::InvalidArgument`] for a label of `usize::MAX`.
     pub fn new(features: Tensor<F>, labels: Vec<usize>) -> Result<Self> {
         let targets = labels.iter().map(|&l| F::from_f64(l as f64)).collect();
         let targets = Tensor::from_vec(targets, &[labels.len(), 1])?;
@@ -87,7 +87,13 @@ impl<F: Element> Dataset<F> {
                 reason: "the targets need one row per example",
             });
         }
-        let classes = labels.iter().max().map_or(0, |&m| m + 1);
+        let classes = match labels.iter().max() {
+            None => 0,
+            Some(&m) => m.checked_add(1).ok_or_else(|| Error::InvalidArgument {
+                op: "Dataset::new",
+                message: format!("label {m} leaves no room for a class count"),
+            })?,
+        };
         Ok(Dataset {
             features,
             labels,
@@ -171,13 +177,19 @@ impl<F: Element> Dataset<F> {
     }
 
     /// The labels one-hot encoded, `(n, classes)`.
-    pub fn one_hot(&self) -> Tensor<F> {
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `n × classes` values cannot be allocated
+    /// (the class count is the largest label plus one, so one label of 10¹²
+    /// asks for 10¹² values per row).
+    pub fn one_hot(&self) -> Result<Tensor<F>> {
         let k = self.classes;
-        let mut data = vec![F::zero(); self.len() * k];
+        let mut t = Tensor::zeros(&[self.len(), k])?;
+        let data = t.as_mut_slice();
         for (n, &l) in self.labels.iter().enumerate() {
             data[n * k + l] = F::one();
         }
-        Tensor::from_vec(data, &[self.len(), k]).expect("n × classes values")
+        Ok(t)
     }
 
     /// Replaces the features (same number of rows), for instance with

@@ -125,8 +125,8 @@ impl Playground {
     /// Generates the data set.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for zero samples or a negative or
-    /// non-finite noise.
+    /// [`Error::InvalidArgument`] for zero samples, a negative or
+    /// non-finite noise, or more samples than can be allocated.
     pub fn generate<F: Element>(self, config: &PlaygroundConfig) -> Result<Dataset<F>> {
         let (n, noise) = (config.samples, config.noise);
         if n == 0 || !(noise >= 0.0 && noise.is_finite()) {
@@ -137,10 +137,21 @@ impl Playground {
                 ),
             });
         }
+        let too_many = || Error::InvalidArgument {
+            op: "Playground::generate",
+            message: format!("{n} samples cannot be allocated"),
+        };
+        let mut points = Vec::new();
+        let mut labels = Vec::new();
+        let len = n.checked_mul(2).and_then(|m| m.checked_add(2));
+        points
+            .try_reserve_exact(len.ok_or_else(too_many)?)
+            .map_err(|_| too_many())?;
+        labels.try_reserve_exact(n + 1).map_err(|_| too_many())?;
         let mut g = Gen {
             rng: ChaCha8Rng::seed_from_u64(config.seed),
-            points: Vec::with_capacity(2 * n + 2),
-            labels: Vec::with_capacity(n + 1),
+            points,
+            labels,
         };
         match self {
             Playground::Circle => circle(&mut g, n, noise),

@@ -8,11 +8,39 @@
 //! every step: cosines between consecutive updates, path efficiency, δ sign
 //! flips, orthant counts, and the component along a tracked direction.
 
+mod deltas;
+mod direction;
 mod orthant;
 mod recorder;
 mod report;
 mod row;
+mod state;
 
 pub use orthant::{Orthant, OrthantCounts};
 pub use recorder::TrajectoryRecorder;
 pub use report::{DirectionTrajectory, NeuronTrajectory, Tracked, TrajectoryReport};
+
+pub(crate) use recorder::{DeltaValues, LayerValues};
+pub(crate) use state::Feed;
+
+use crate::element::Element;
+
+/// Whether every value is finite, in one pass the compiler can vectorise:
+/// `x − x` is 0 for a finite `x` and NaN otherwise, and NaN survives any sum,
+/// so lanes of sums need no branch and no particular order.
+#[allow(clippy::eq_op)] // `x − x` is the point: 0 or NaN
+pub(crate) fn all_finite<F: Element>(xs: &[F]) -> bool {
+    const LANES: usize = 8;
+    let mut acc = [F::zero(); LANES];
+    let mut chunks = xs.chunks_exact(LANES);
+    for c in &mut chunks {
+        for l in 0..LANES {
+            acc[l] += c[l] - c[l];
+        }
+    }
+    let rest = chunks
+        .remainder()
+        .iter()
+        .fold(F::zero(), |a, &x| a + (x - x));
+    acc.iter().fold(rest, |a, &x| a + x) == F::zero()
+}

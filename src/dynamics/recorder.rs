@@ -6,19 +6,14 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
+use super::deltas::DeltaFlips;
+use super::direction::Direction;
 use super::orthant::{Orthant, OrthantCounts};
-use super::report::{DirectionTrajectory, NeuronTrajectory, Tracked, TrajectoryReport};
-use super::row::Lanes;
-
-/// What the recorder is fed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Feed {
-    Weights,
-    Updates,
-}
+use super::report::{NeuronTrajectory, TrajectoryReport};
+use super::state::{Feed, State};
 
 /// Running statistics of one neuron.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 struct NeuronStats {
     path_length: f64,
     cos_sum: f64,
@@ -28,23 +23,41 @@ struct NeuronStats {
     /// `‖u_{t−1}‖`, so the cosine needs no second pass.
     last_norm: f64,
     orthants: OrthantCounts,
-    delta_flips: usize,
-    delta_pairs: usize,
 }
 
-/// The tracked direction (the top eigenvector of `E[a aᵀ]`) and the
-/// component of each neuron's error or update along it.
-#[derive(Clone, Debug)]
-struct Direction {
-    unit: Vec<f64>,
-    /// `W*` rows (with the bias appended) in error mode.
-    target: Option<Vec<f64>>,
-    component: Vec<f64>,
-    previous: Vec<f64>,
-    ratio: Vec<Option<f64>>,
-    flips: Vec<usize>,
-    layer_ratio: Option<f64>,
-    recorded: usize,
+/// A layer's values (weights, an update or a gradient) as row-major slices
+/// with their shapes, wherever they live (a tensor, a tape, a gradient store).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LayerValues<'a, F> {
+    pub(crate) weight: &'a [F],
+    pub(crate) weight_shape: Shape,
+    pub(crate) bias: Option<(&'a [F], Shape)>,
+}
+
+impl<'a, F: Element> LayerValues<'a, F> {
+    fn of(weight: &'a Tensor<F>, bias: Option<&'a Tensor<F>>) -> Self {
+        LayerValues {
+            weight: weight.as_slice(),
+            weight_shape: weight.shape(),
+            bias: bias.map(|b| (b.as_slice(), b.shape())),
+        }
+    }
+}
+
+/// A step's deltas `Δ` (`B×neurons`) as a slice with its shape.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DeltaValues<'a, F> {
+    pub(crate) data: &'a [F],
+    pub(crate) shape: Shape,
+}
+
+impl<'a, F: Element> DeltaValues<'a, F> {
+    fn of(d: &'a Tensor<F>) -> Self {
+        DeltaValues {
+            data: d.as_slice(),
+            shape: d.shape(),
+        }
+    }
 }
 
 /// Records, step by step, how one dense layer's weights move: per neuron the
@@ -61,10 +74,12 @@ struct Direction {
 ///
 /// Cheap enough for every step: one fused, branch-free pass over the layer
 /// per call (each weight read once, `W_{t−1}` and `u_{t−1}` updated in
-/// place; `Σ_t u_t` is `W_t − W_0`, never summed), and no allocation after
-/// the first call (the δ buffer is sized on the first call that passes
-/// deltas). A recorder is fed either weights ([`observe`](Self::observe)) or
-/// updates ([`observe_update`](Self::observe_update)), not both.
+/// place; `Σ_t u_t` is `W_t − W_0`, never summed), in the precision of the
+/// values fed (`f32` values keep `f32` state: half the memory traffic and
+/// twice the SIMD lanes of `f64`), and no allocation after the first call
+/// (the δ buffer is sized on the first call that passes deltas). A recorder
+/// is fed either weights ([`observe`](Self::observe)) or updates
+/// ([`observe_update`](Self::observe_update)), not both.
 ///
 /// ```
 /// use gradsign::dynamics::TrajectoryRecorder;
@@ -84,7 +99,7 @@ struct Direction {
 /// ```
 ///
 /// [`Spectrum::top_eigenvector`]: crate::curvature::spectrum::Spectrum::top_eigenvector
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TrajectoryRecorder {
     neurons: usize,
     fan_in: usize,
@@ -92,18 +107,12 @@ pub struct TrajectoryRecorder {
     row: usize,
     /// How the layer is fed, fixed by the first call.
     feed: Option<Feed>,
-    /// `W_t` (fed updates: `Σ_s u_s`, from 0).
-    weights: Vec<f64>,
-    /// `W_0`, so that `Σ_t u_t = W_t − W_0` needs no running sum.
-    start: Vec<f64>,
-    previous_update: Vec<f64>,
-    /// A zero row: the direction and target when none is tracked, so the
-    /// fused loop has no branches.
-    zeros: Vec<f64>,
+    /// The per-weight state, created by the first call in its values'
+    /// precision.
+    state: Option<State>,
     updates: usize,
     stats: Vec<NeuronStats>,
-    delta_signs: Vec<i8>,
-    delta_rows: usize,
+    deltas: DeltaFlips,
     direction: Option<Direction>,
 }
 
@@ -120,24 +129,33 @@ impl TrajectoryRecorder {
                 message: format!("needs at least one neuron and one input, got {neurons}×{fan_in}"),
             });
         }
-        let row = fan_in + usize::from(bias);
-        let n = neurons * row;
         Ok(TrajectoryRecorder {
             neurons,
             fan_in,
             bias,
-            row,
+            row: fan_in + usize::from(bias),
             feed: None,
-            weights: vec![0.0; n],
-            start: vec![0.0; n],
-            previous_update: vec![0.0; n],
-            zeros: vec![0.0; row],
+            state: None,
             updates: 0,
             stats: vec![NeuronStats::default(); neurons],
-            delta_signs: Vec::new(),
-            delta_rows: 0,
+            deltas: DeltaFlips::new(neurons),
             direction: None,
         })
+    }
+
+    /// The layer's neurons (its outputs).
+    pub fn neurons(&self) -> usize {
+        self.neurons
+    }
+
+    /// The layer's inputs per neuron (the bias not counted).
+    pub fn fan_in(&self) -> usize {
+        self.fan_in
+    }
+
+    /// Whether each row carries the bias as its last entry.
+    pub fn has_bias(&self) -> bool {
+        self.bias
     }
 
     fn unit_direction(&self, op: &'static str, direction: &[f64]) -> Result<Vec<f64>> {
@@ -159,20 +177,6 @@ impl TrajectoryRecorder {
         Ok(direction.iter().map(|x| x / norm).collect())
     }
 
-    fn set_direction(&mut self, unit: Vec<f64>, target: Option<Vec<f64>>) {
-        let j = self.neurons;
-        self.direction = Some(Direction {
-            unit,
-            target,
-            component: vec![0.0; j],
-            previous: vec![0.0; j],
-            ratio: vec![None; j],
-            flips: vec![0; j],
-            layer_ratio: None,
-            recorded: 0,
-        });
-    }
-
     /// Also tracks the component of each update along `direction`
     /// (normalised here), its per-step ratio and sign flips.
     ///
@@ -181,8 +185,38 @@ impl TrajectoryRecorder {
     /// entries; [`Error::InvalidArgument`] if it is zero or not finite.
     pub fn track_update_along(mut self, direction: &[f64]) -> Result<Self> {
         let unit = self.unit_direction("track_update_along", direction)?;
-        self.set_direction(unit, None);
+        if let Some(state) = self.state.as_mut() {
+            state.set_direction(&unit, None);
+        }
+        self.direction = Some(Direction::new(self.neurons, unit, None));
         Ok(self)
+    }
+
+    /// Follows a new update direction from the next call on (a refreshed
+    /// eigenvector): the series of components restarts, so no ratio or flip
+    /// compares components along different directions; flips counted so far
+    /// are kept. Without a direction yet, starts tracking one.
+    ///
+    /// # Errors
+    /// As [`track_update_along`](Self::track_update_along), and
+    /// [`Error::InvalidArgument`] if the recorder tracks the weight error.
+    pub(crate) fn replace_update_direction(&mut self, direction: &[f64]) -> Result<()> {
+        let op = "replace_update_direction";
+        let unit = self.unit_direction(op, direction)?;
+        match self.direction.as_mut() {
+            Some(d) if d.target.is_some() => {
+                return Err(Error::InvalidArgument {
+                    op,
+                    message: "this recorder tracks the weight error, not the update".into(),
+                });
+            }
+            Some(d) => d.replace_unit(&unit),
+            None => self.direction = Some(Direction::new(self.neurons, unit.clone(), None)),
+        }
+        if let Some(state) = self.state.as_mut() {
+            state.set_direction(&unit, None);
+        }
+        Ok(())
     }
 
     /// Also tracks the component of each neuron's weight error `w_j − w*_j`
@@ -192,8 +226,8 @@ impl TrajectoryRecorder {
     ///
     /// # Errors
     /// As [`track_update_along`](Self::track_update_along), plus
-    /// [`Error::ShapeMismatch`] if the target's shapes are not the layer's
-    /// and [`Error::NonFinite`] on a non-finite target.
+    /// [`Error::ShapeMismatch`] if the target's shapes are not the layer's,
+    /// [`Error::NonFinite`] on a non-finite target.
     pub fn track_error_along<F: Element>(
         mut self,
         direction: &[f64],
@@ -202,10 +236,22 @@ impl TrajectoryRecorder {
     ) -> Result<Self> {
         let op = "track_error_along";
         let unit = self.unit_direction(op, direction)?;
-        self.check_layer(op, "target", target_weight, target_bias)?;
-        let mut target = vec![0.0; self.neurons * self.row];
-        self.gather(&mut target, target_weight, target_bias);
-        self.set_direction(unit, Some(target));
+        self.check_layer(op, "target", &LayerValues::of(target_weight, target_bias))?;
+        let (k, r) = (self.fan_in, self.row);
+        let mut target = vec![0.0; self.neurons * r];
+        let (w, b) = (target_weight.as_slice(), target_bias.map(|b| b.as_slice()));
+        for (j, row) in target.chunks_exact_mut(r).enumerate() {
+            for (o, &x) in row.iter_mut().zip(&w[j * k..(j + 1) * k]) {
+                *o = x.to_f64();
+            }
+            if let Some(b) = b {
+                row[k] = b[j].to_f64();
+            }
+        }
+        if let Some(state) = self.state.as_mut() {
+            state.set_direction(&unit, Some(&target));
+        }
+        self.direction = Some(Direction::new(self.neurons, unit, Some(target)));
         Ok(self)
     }
 
@@ -214,24 +260,23 @@ impl TrajectoryRecorder {
         &self,
         op: &'static str,
         what: &str,
-        weight: &Tensor<F>,
-        bias: Option<&Tensor<F>>,
+        values: &LayerValues<'_, F>,
     ) -> Result<()> {
         let want = Shape::matrix(self.neurons, self.fan_in);
-        if weight.shape() != want {
+        if values.weight_shape != want {
             return Err(Error::ShapeMismatch {
                 op,
                 lhs: want,
-                rhs: weight.shape(),
+                rhs: values.weight_shape,
                 reason: "the weight must be (neurons, fan_in) as the recorder was built",
             });
         }
-        match (self.bias, bias) {
-            (true, Some(b)) if b.shape() != Shape::vector(self.neurons) => {
+        match (self.bias, values.bias) {
+            (true, Some((_, shape))) if shape != Shape::vector(self.neurons) => {
                 return Err(Error::ShapeMismatch {
                     op,
                     lhs: Shape::vector(self.neurons),
-                    rhs: b.shape(),
+                    rhs: shape,
                     reason: "the bias must be (neurons)",
                 });
             }
@@ -247,66 +292,20 @@ impl TrajectoryRecorder {
             }
             _ => {}
         }
-        let all_finite = |t: &[F]| t.iter().fold(true, |ok, x| ok & x.is_finite());
-        if all_finite(weight.as_slice()) && bias.is_none_or(|b| all_finite(b.as_slice())) {
+        let bias = values.bias.map_or(&[][..], |(b, _)| b);
+        if super::all_finite(values.weight) && super::all_finite(bias) {
             return Ok(());
         }
-        let values = weight
-            .as_slice()
+        if let Some((i, x)) = values
+            .weight
             .iter()
-            .chain(bias.map_or(&[][..], |b| b.as_slice()));
-        if let Some((i, x)) = values.enumerate().find(|(_, x)| !x.is_finite()) {
+            .chain(bias)
+            .enumerate()
+            .find(|(_, x)| !x.is_finite())
+        {
             return Err(Error::NonFinite {
                 op,
                 what: format!("{x} at element {i} of the {what} (weight then bias)"),
-            });
-        }
-        Ok(())
-    }
-
-    /// Writes the rows `[W_j, b_j]` into `out`.
-    fn gather<F: Element>(&self, out: &mut [f64], weight: &Tensor<F>, bias: Option<&Tensor<F>>) {
-        let (k, w) = (self.fan_in, weight.as_slice());
-        for (j, row) in out.chunks_exact_mut(self.row).enumerate() {
-            for (o, &x) in row.iter_mut().zip(&w[j * k..(j + 1) * k]) {
-                *o = x.to_f64();
-            }
-            if let Some(b) = bias {
-                row[k] = b.as_slice()[j].to_f64();
-            }
-        }
-    }
-
-    /// Checks deltas are `B×neurons`, finite, and of the batch size seen before.
-    fn check_deltas<F: Element>(&self, op: &'static str, deltas: Option<&Tensor<F>>) -> Result<()> {
-        let Some(d) = deltas else { return Ok(()) };
-        let rows = match d.dims() {
-            &[b, j] if j == self.neurons && b > 0 => b,
-            _ => {
-                return Err(Error::ShapeMismatch {
-                    op,
-                    lhs: Shape::matrix(self.delta_rows.max(1), self.neurons),
-                    rhs: d.shape(),
-                    reason: "deltas must be (batch, neurons) with batch ≥ 1",
-                });
-            }
-        };
-        if self.delta_rows != 0 && rows != self.delta_rows {
-            return Err(Error::ShapeMismatch {
-                op,
-                lhs: Shape::matrix(self.delta_rows, self.neurons),
-                rhs: d.shape(),
-                reason: "the batch size of the deltas must not change (flips compare example n with example n)",
-            });
-        }
-        if let Some(i) = d.as_slice().iter().position(|x| !x.is_finite()) {
-            return Err(Error::NonFinite {
-                op,
-                what: format!(
-                    "{} at element {i} of the deltas {}",
-                    d.as_slice()[i],
-                    d.shape()
-                ),
             });
         }
         Ok(())
@@ -327,16 +326,10 @@ impl TrajectoryRecorder {
         bias: Option<&Tensor<F>>,
         deltas: Option<&Tensor<F>>,
     ) -> Result<()> {
-        self.check_feed("observe", Feed::Weights)?;
-        self.check_layer("observe", "weights", weight, bias)?;
-        self.check_deltas("observe", deltas)?;
-        if self.feed.is_none() {
-            self.gather_first(weight, bias);
-        } else {
-            self.fold(weight, bias, Feed::Weights);
-        }
-        self.feed = Some(Feed::Weights);
-        self.record_deltas(deltas);
+        let values = LayerValues::of(weight, bias);
+        let deltas = deltas.map(DeltaValues::of);
+        self.check_observation("observe", Feed::Weights, &values, deltas)?;
+        self.apply_observation(Feed::Weights, 1.0, &values, deltas);
         Ok(())
     }
 
@@ -353,94 +346,101 @@ impl TrajectoryRecorder {
         bias_update: Option<&Tensor<F>>,
         deltas: Option<&Tensor<F>>,
     ) -> Result<()> {
-        if self.direction.as_ref().is_some_and(|d| d.target.is_some()) {
+        let values = LayerValues::of(update, bias_update);
+        let deltas = deltas.map(DeltaValues::of);
+        self.check_observation("observe_update", Feed::Updates, &values, deltas)?;
+        self.apply_observation(Feed::Updates, 1.0, &values, deltas);
+        Ok(())
+    }
+
+    /// The batch size of the deltas fixed by the first call that passed
+    /// some (0 before).
+    pub(crate) fn delta_rows(&self) -> usize {
+        self.deltas.rows()
+    }
+
+    /// Everything an observation can get wrong, checked before anything is
+    /// changed.
+    pub(crate) fn check_observation<F: Element>(
+        &self,
+        op: &'static str,
+        feed: Feed,
+        values: &LayerValues<'_, F>,
+        deltas: Option<DeltaValues<'_, F>>,
+    ) -> Result<()> {
+        if feed == Feed::Updates && self.direction.as_ref().is_some_and(|d| d.target.is_some()) {
             return Err(Error::InvalidArgument {
-                op: "observe_update",
+                op,
                 message:
                     "this recorder tracks the weight error, which needs the weights: call observe"
                         .into(),
             });
         }
-        self.check_feed("observe_update", Feed::Updates)?;
-        self.check_layer("observe_update", "update", update, bias_update)?;
-        self.check_deltas("observe_update", deltas)?;
-        self.fold(update, bias_update, Feed::Updates);
-        self.feed = Some(Feed::Updates);
-        self.record_deltas(deltas);
+        if self.feed.is_some_and(|f| f != feed) {
+            return Err(Error::InvalidArgument {
+                op,
+                message: "a recorder is fed either weights (observe) or updates (observe_update), not both".into(),
+            });
+        }
+        let what = if feed == Feed::Weights {
+            "weights"
+        } else {
+            "update"
+        };
+        self.check_layer(op, what, values)?;
+        if let Some(d) = deltas {
+            self.deltas.check(op, d.data, d.shape)?;
+        }
         Ok(())
     }
 
-    fn check_feed(&self, op: &'static str, feed: Feed) -> Result<()> {
-        match self.feed {
-            Some(f) if f != feed => Err(Error::InvalidArgument {
-                op,
-                message: "a recorder is fed either weights (observe) or updates (observe_update), not both".into(),
-            }),
-            _ => Ok(()),
+    /// Records a checked observation: weights, or updates `scale·values`.
+    pub(crate) fn apply_observation<F: Element>(
+        &mut self,
+        feed: Feed,
+        scale: f64,
+        values: &LayerValues<'_, F>,
+        deltas: Option<DeltaValues<'_, F>>,
+    ) {
+        let bias = values.bias.map(|(b, _)| b);
+        let (k, r) = (self.fan_in, self.row);
+        if self.state.is_none() {
+            let dir = self.direction.as_ref();
+            let unit = dir.map(|d| d.unit.as_slice());
+            let target = dir.and_then(|d| d.target.as_deref());
+            self.state = Some(State::new::<F>(self.neurons * r, unit, target));
         }
-    }
-
-    /// The first weights: stored as `W_0`; no update yet.
-    fn gather_first<F: Element>(&mut self, weight: &Tensor<F>, bias: Option<&Tensor<F>>) {
-        let mut w = std::mem::take(&mut self.weights);
-        self.gather(&mut w, weight, bias);
-        self.start.copy_from_slice(&w);
-        self.weights = w;
-        if let Some(dir) = self.direction.as_mut()
-            && let Some(target) = &dir.target
-        {
-            for (j, row) in self.weights.chunks_exact(self.row).enumerate() {
-                let t = &target[j * self.row..(j + 1) * self.row];
-                dir.component[j] = row
-                    .iter()
-                    .zip(t)
-                    .zip(&dir.unit)
-                    .map(|((w, s), u)| (w - s) * u)
-                    .sum();
-            }
-            dir.advance();
-        }
-    }
-
-    /// One fused pass over the layer: reads the new weights (or the
-    /// update) once, updates `W_t` and the previous update in place, and
-    /// accumulates each neuron's norm, dot product with the previous update,
-    /// sign flags and components along the direction. About one read of the
-    /// layer and two read-writes of `f64` state per weight.
-    fn fold<F: Element>(&mut self, values: &Tensor<F>, bias: Option<&Tensor<F>>, feed: Feed) {
-        let (r, k) = (self.row, self.fan_in);
-        let first = self.updates == 0;
-        let vals = values.as_slice();
-        // Take the direction out so its fields and `self`'s buffers can be
-        // borrowed side by side.
-        let mut dir = self.direction.take();
-        let (unit, target, mut components) = match dir.as_mut() {
-            Some(d) => (
-                d.unit.as_slice(),
-                d.target.as_deref(),
-                Some(d.component.as_mut_slice()),
-            ),
-            None => (self.zeros.as_slice(), None, None),
-        };
-        for (j, s) in self.stats.iter_mut().enumerate() {
-            let w = &mut self.weights[j * r..(j + 1) * r];
-            let p = &mut self.previous_update[j * r..(j + 1) * r];
-            let t = target.map_or(self.zeros.as_slice(), |t| &t[j * r..(j + 1) * r]);
-            let mut lanes = Lanes::default();
-            let row = &vals[j * k..(j + 1) * k];
-            match feed {
-                Feed::Weights => lanes.fold::<true, F>(row, w, p, t, unit),
-                Feed::Updates => lanes.fold::<false, F>(row, w, p, t, unit),
-            }
-            if let Some(b) = bias {
-                let x = [b.as_slice()[j]];
-                let (w, p, t, unit) = (&mut w[k..], &mut p[k..], &t[k..], &unit[k..]);
-                match feed {
-                    Feed::Weights => lanes.fold::<true, F>(&x, w, p, t, unit),
-                    Feed::Updates => lanes.fold::<false, F>(&x, w, p, t, unit),
+        let state = self.state.as_mut().expect("created above");
+        if self.feed.is_none() && feed == Feed::Weights {
+            // The first weights: stored as `W_0`; no update yet.
+            state.store_first(values.weight, bias, k, r);
+            if let Some(dir) = self.direction.as_mut().filter(|d| d.target.is_some()) {
+                for (j, c) in dir.component.iter_mut().enumerate() {
+                    *c = state.error_component(j, r);
                 }
+                dir.advance();
             }
-            let acc = lanes.total(r);
+        } else {
+            self.fold(feed, scale, values.weight, bias);
+        }
+        self.feed = Some(feed);
+        if let Some(d) = deltas {
+            self.deltas.record(d.data, d.shape.dims()[0]);
+        }
+    }
+
+    /// One fused pass over the layer (see [`Lanes`](super::row)): about one
+    /// read of the values and two read-writes of the state per weight, then
+    /// each neuron's norm, cosine, orthant and component from its row's
+    /// totals.
+    fn fold<F: Element>(&mut self, feed: Feed, scale: f64, values: &[F], bias: Option<&[F]>) {
+        let k = self.fan_in;
+        let first = self.updates == 0;
+        let state = self.state.as_mut().expect("created before the first fold");
+        let stats = &mut self.stats;
+        let mut dir = self.direction.as_mut();
+        state.fold(feed, scale, values, bias, k, |j, acc| {
+            let s = &mut stats[j];
             let norm = acc.norm2.sqrt();
             s.path_length += norm;
             s.orthants
@@ -458,44 +458,18 @@ impl TrajectoryRecorder {
                 }
             }
             s.last_norm = norm;
-            if let Some(c) = components.as_mut() {
-                c[j] = if target.is_some() {
+            if let Some(d) = dir.as_mut() {
+                d.component[j] = if d.target.is_some() {
                     acc.error_along
                 } else {
                     acc.update_along
                 };
             }
-        }
-        if let Some(d) = dir.as_mut() {
+        });
+        if let Some(d) = dir {
             d.advance();
         }
-        self.direction = dir;
         self.updates += 1;
-    }
-
-    fn record_deltas<F: Element>(&mut self, deltas: Option<&Tensor<F>>) {
-        let Some(d) = deltas else { return };
-        let first = self.delta_rows == 0;
-        if first {
-            self.delta_rows = d.dims()[0];
-            self.delta_signs.resize(d.numel(), 0);
-        }
-        let j = self.neurons;
-        for (row, prev_row) in d
-            .as_slice()
-            .chunks_exact(j)
-            .zip(self.delta_signs.chunks_exact_mut(j))
-        {
-            for ((&x, prev), s) in row.iter().zip(prev_row).zip(&mut self.stats) {
-                let sign = i8::from(x > F::zero()) - i8::from(x < F::zero());
-                if !first {
-                    let comparable = sign != 0 && *prev != 0;
-                    s.delta_pairs += usize::from(comparable);
-                    s.delta_flips += usize::from(comparable && sign != *prev);
-                }
-                *prev = sign;
-            }
-        }
     }
 
     /// Updates recorded so far.
@@ -516,14 +490,11 @@ impl TrajectoryRecorder {
             self.neurons
         );
         let s = &self.stats[j];
-        let range = j * self.row..(j + 1) * self.row;
         // Σ_t u_t = W_t − W_0.
-        let net = self.weights[range.clone()]
-            .iter()
-            .zip(&self.start[range])
-            .map(|(w, s)| (w - s).powi(2))
-            .sum::<f64>()
-            .sqrt();
+        let net = self
+            .state
+            .as_ref()
+            .map_or(0.0, |st| st.net_norm(j, self.row));
         let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
         NeuronTrajectory {
             updates: self.updates,
@@ -531,7 +502,7 @@ impl TrajectoryRecorder {
             negative_cosine_share: ratio(s.cos_negative, s.cos_count),
             last_cosine: s.last_cos,
             path_efficiency: (s.path_length > 0.0).then(|| net / s.path_length),
-            delta_flip_rate: ratio(s.delta_flips, s.delta_pairs),
+            delta_flip_rate: self.deltas.rate(j),
             orthants: s.orthants,
         }
     }
@@ -541,24 +512,19 @@ impl TrajectoryRecorder {
     /// value.
     pub fn component(&self, j: usize) -> Option<f64> {
         let d = self.direction.as_ref()?;
-        (d.recorded > 0)
-            .then(|| d.component.get(j).copied())
-            .flatten()
+        d.has_value().then(|| d.component.get(j).copied()).flatten()
     }
 
     /// The last per-step ratio `c_t / c_{t−1}` of neuron `j`'s component
     /// (`None` before two values, or when `c_{t−1} = 0`).
     pub fn component_ratio(&self, j: usize) -> Option<f64> {
-        self.direction.as_ref()?.ratio.get(j).copied().flatten()
+        self.direction.as_ref()?.ratio(j)
     }
 
     /// How many times neuron `j`'s component changed sign (strictly: from
     /// `> 0` to `< 0` or back) between consecutive steps.
     pub fn component_flips(&self, j: usize) -> usize {
-        self.direction
-            .as_ref()
-            .and_then(|d| d.flips.get(j).copied())
-            .unwrap_or(0)
+        self.direction.as_ref().map_or(0, |d| d.flips(j))
     }
 
     /// Everything recorded, as a typed report (allocates; call it when you
@@ -567,37 +533,7 @@ impl TrajectoryRecorder {
         TrajectoryReport {
             updates: self.updates,
             neurons: (0..self.neurons).map(|j| self.neuron(j)).collect(),
-            direction: self.direction.as_ref().map(|d| DirectionTrajectory {
-                tracked: if d.target.is_some() {
-                    Tracked::Error
-                } else {
-                    Tracked::Update
-                },
-                steps: d.recorded,
-                components: d.component.clone(),
-                last_ratios: d.ratio.clone(),
-                sign_flips: d.flips.clone(),
-                layer_ratio: d.layer_ratio,
-            }),
+            direction: self.direction.as_ref().map(Direction::report),
         }
-    }
-}
-
-impl Direction {
-    /// Folds the freshly written `component` into ratios and flips.
-    fn advance(&mut self) {
-        if self.recorded > 0 {
-            let (mut now, mut before) = (0.0, 0.0);
-            for j in 0..self.component.len() {
-                let (c, p) = (self.component[j], self.previous[j]);
-                self.ratio[j] = (p != 0.0).then(|| c / p);
-                self.flips[j] += usize::from((c > 0.0 && p < 0.0) || (c < 0.0 && p > 0.0));
-                now += c * c;
-                before += p * p;
-            }
-            self.layer_ratio = (before > 0.0).then(|| (now / before).sqrt());
-        }
-        self.previous.copy_from_slice(&self.component);
-        self.recorded += 1;
     }
 }

@@ -44,19 +44,60 @@ pub struct GemmArgs<'a, F> {
 }
 
 impl<F> GemmArgs<'_, F> {
-    /// Panics (an internal invariant, never user input) if an operand is too
-    /// short for its strides.
+    /// Panics if an operand is too short for its shape and strides, a stride
+    /// exceeds `isize::MAX`, or `C`'s rows overlap. The spans are computed
+    /// without wrapping: a wrapped span could pass the length test and let
+    /// the tuned kernel address memory outside the slices.
+    #[track_caller]
     fn check(&self) {
-        let span = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        let span = |rows: usize, cols: usize, rs: usize, cs: usize| -> Option<usize> {
             if rows == 0 || cols == 0 {
-                0
-            } else {
-                (rows - 1) * rs + (cols - 1) * cs + 1
+                return Some(0);
             }
+            (rows - 1)
+                .checked_mul(rs)?
+                .checked_add((cols - 1).checked_mul(cs)?)?
+                .checked_add(1)
         };
-        assert!(self.a.len() >= span(self.m, self.k, self.a_rs, self.a_cs));
-        assert!(self.b.len() >= span(self.k, self.n, self.b_rs, self.b_cs));
-        assert!(self.c.len() >= span(self.m, self.n, self.c_rs, 1));
+        let fits = |len: usize, span: Option<usize>| span.is_some_and(|s| s <= len);
+        let strides = [self.a_rs, self.a_cs, self.b_rs, self.b_cs, self.c_rs];
+        assert!(
+            strides.iter().all(|&s| s <= isize::MAX as usize),
+            "gemm: strides {strides:?} must not exceed isize::MAX"
+        );
+        assert!(
+            fits(self.a.len(), span(self.m, self.k, self.a_rs, self.a_cs)),
+            "gemm: A ({}×{}, strides {}, {}) does not fit in its {} elements",
+            self.m,
+            self.k,
+            self.a_rs,
+            self.a_cs,
+            self.a.len()
+        );
+        assert!(
+            fits(self.b.len(), span(self.k, self.n, self.b_rs, self.b_cs)),
+            "gemm: B ({}×{}, strides {}, {}) does not fit in its {} elements",
+            self.k,
+            self.n,
+            self.b_rs,
+            self.b_cs,
+            self.b.len()
+        );
+        assert!(
+            fits(self.c.len(), span(self.m, self.n, self.c_rs, 1)),
+            "gemm: C ({}×{}, row stride {}) does not fit in its {} elements",
+            self.m,
+            self.n,
+            self.c_rs,
+            self.c.len()
+        );
+        // Overlapping rows of C would be written twice, from two threads.
+        assert!(
+            self.m <= 1 || self.n == 0 || self.c_rs >= self.n,
+            "gemm: C's row stride {} is shorter than its {} columns",
+            self.c_rs,
+            self.n
+        );
     }
 }
 
@@ -78,6 +119,12 @@ const NARROW: usize = 4;
 /// row-major on the stack); narrow ones (fewer than four columns, such as
 /// a one-output layer) run one dot product per element, several rows at a
 /// time.
+///
+/// # Panics
+/// If an operand is too short for its shape and strides, a stride exceeds
+/// `isize::MAX`, or `C`'s row stride is shorter than its row (so that rows
+/// would overlap).
+#[track_caller]
 pub fn gemm_naive<F: crate::Element>(args: GemmArgs<'_, F>) {
     args.check();
     let GemmArgs {
@@ -265,7 +312,7 @@ pub(crate) const PARALLEL: usize = 128 * 128 * 64;
 /// The tuned kernel (the `gemm` crate: runtime dispatch to AVX-512, AVX2/FMA
 /// or SSE; accumulate mode and arbitrary strides, so VJPs copy nothing).
 fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>) {
-    let work = args.m * args.n * args.k;
+    let work = args.m.saturating_mul(args.n).saturating_mul(args.k);
     if work < SMALL {
         return gemm_naive(args);
     }
@@ -322,11 +369,23 @@ fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>) {
 }
 
 /// `f32` product through the tuned kernel.
+///
+/// # Panics
+/// If an operand is too short for its shape and strides, a stride exceeds
+/// `isize::MAX`, or `C`'s row stride is shorter than its row (so that rows
+/// would overlap).
+#[track_caller]
 pub fn gemm_f32(args: GemmArgs<'_, f32>) {
     gemm_tuned(args)
 }
 
 /// `f64` product through the tuned kernel.
+///
+/// # Panics
+/// If an operand is too short for its shape and strides, a stride exceeds
+/// `isize::MAX`, or `C`'s row stride is shorter than its row (so that rows
+/// would overlap).
+#[track_caller]
 pub fn gemm_f64(args: GemmArgs<'_, f64>) {
     gemm_tuned(args)
 }

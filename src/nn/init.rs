@@ -77,8 +77,9 @@ impl Init {
     /// A `(fan_out, fan_in)` weight matrix drawn from `seed`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `fan_in` or `fan_out` is zero, or a
-    /// constant is not finite.
+    /// [`Error::InvalidArgument`] if `fan_in` or `fan_out` is zero, a
+    /// constant is not finite, or `fan_out × fan_in` values cannot be
+    /// allocated.
     pub fn tensor<F: Element>(self, fan_out: usize, fan_in: usize, seed: u64) -> Result<Tensor<F>> {
         self.sample(fan_out, fan_in, &mut ChaCha8Rng::seed_from_u64(seed))
     }
@@ -102,21 +103,25 @@ impl Init {
                 ),
             });
         }
-        let n = fan_in * fan_out;
-        let data: Vec<F> = match self.draw(fan_in, fan_out) {
+        // Checks the size (overflow, allocation) before any draw.
+        let mut out = Tensor::<F>::zeros(&[fan_out, fan_in])?;
+        let data = out.as_mut_slice();
+        match self.draw(fan_in, fan_out) {
             Draw::Uniform(a) => {
                 let d = Uniform::new_inclusive(-a, a).map_err(|e| Error::InvalidArgument {
                     op: "init",
                     message: format!("uniform bound {a}: {e}"),
                 })?;
-                (0..n).map(|_| F::from_f64(d.sample(rng))).collect()
+                data.iter_mut()
+                    .for_each(|v| *v = F::from_f64(d.sample(rng)));
             }
             Draw::Normal(s) => {
                 let d = Normal::new(0.0, s).map_err(|e| Error::InvalidArgument {
                     op: "init",
                     message: format!("normal σ {s}: {e}"),
                 })?;
-                (0..n).map(|_| F::from_f64(d.sample(rng))).collect()
+                data.iter_mut()
+                    .for_each(|v| *v = F::from_f64(d.sample(rng)));
             }
             Draw::Fill(c) => {
                 if !c.is_finite() {
@@ -125,10 +130,10 @@ impl Init {
                         message: format!("a constant initialiser must be finite, got {c}"),
                     });
                 }
-                vec![F::from_f64(c); n]
+                data.fill(F::from_f64(c));
             }
-        };
-        Tensor::from_vec(data, &[fan_out, fan_in])
+        }
+        Ok(out)
     }
 }
 

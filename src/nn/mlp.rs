@@ -57,8 +57,8 @@ impl<F: Element> Mlp<F> {
     /// `seed` (layer after layer), biases zero.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if fewer than two sizes are given or a
-    /// size is zero.
+    /// [`Error::InvalidArgument`] if fewer than two sizes are given, a
+    /// size is zero, or a layer's weights cannot be allocated.
     pub fn new(
         sizes: &[usize],
         hidden: Activation,
@@ -93,7 +93,8 @@ impl<F: Element> Mlp<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for no layer; [`Error::ShapeMismatch`]
+    /// [`Error::InvalidArgument`] for no layer or an invalid activation
+    /// parameter (see [`Activation::validate`]); [`Error::ShapeMismatch`]
     /// if a layer's fan-in differs from the previous layer's fan-out.
     pub fn from_layers(layers: Vec<(Linear<F>, Activation)>) -> Result<Self> {
         if layers.is_empty() {
@@ -101,6 +102,9 @@ impl<F: Element> Mlp<F> {
                 op: "Mlp::from_layers",
                 message: "a network needs at least one layer".into(),
             });
+        }
+        for (_, activation) in &layers {
+            activation.validate()?;
         }
         for pair in layers.windows(2) {
             let (a, b) = (&pair[0].0, &pair[1].0);
@@ -161,7 +165,9 @@ impl<F: Element> Mlp<F> {
             let (fan_in, fan_out) = (pair[0], pair[1]);
             let scale = 1.0 / (fan_in as f64).sqrt();
             // Drawn W[in][out]; stored W[out][in].
-            let mut w = vec![F::zero(); fan_in * fan_out];
+            // Checks the size (overflow, allocation) before any draw.
+            let mut weight = Tensor::zeros(&[fan_out, fan_in])?;
+            let w = weight.as_mut_slice();
             for i in 0..fan_in {
                 for o in 0..fan_out {
                     w[o * fan_in + i] = F::from_f64(rng.pm1() * scale);
@@ -171,10 +177,7 @@ impl<F: Element> Mlp<F> {
                 .map(|_| F::from_f64(rng.pm1() * scale))
                 .collect();
             layers.push(Layer {
-                linear: Linear::new(
-                    Tensor::from_vec(w, &[fan_out, fan_in])?,
-                    Some(Tensor::from_vec(b, &[fan_out])?),
-                )?,
+                linear: Linear::new(weight, Some(Tensor::from_vec(b, &[fan_out])?))?,
                 activation: activation_of(l, sizes.len() - 1, hidden, output),
             });
         }

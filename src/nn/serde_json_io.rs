@@ -104,8 +104,9 @@ impl<F: Element> Mlp<F> {
     ///
     /// # Errors
     /// [`Error::Parse`] naming the line and column of malformed JSON;
-    /// [`Error::InvalidArgument`] for another format or version, or
-    /// parameter counts that do not match the sizes;
+    /// [`Error::InvalidArgument`] for another format or version, parameter
+    /// counts that do not match the sizes, a parameter beyond the range of
+    /// `F` (`1e39` as `f32`), or an invalid activation parameter;
     /// [`Error::ShapeMismatch`] if the layers do not chain.
     pub fn from_json(text: &str) -> Result<Self> {
         let file: MlpFile = serde_json::from_str(text).map_err(|e| Error::Parse {
@@ -124,9 +125,27 @@ impl<F: Element> Mlp<F> {
                 file.format, file.version
             )));
         }
+        // f64 → F rounds, but must not overflow (`1e39` as f32).
+        let convert = |name: &str, values: Vec<f64>| -> Result<Vec<F>> {
+            values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let x = F::from_f64(v);
+                    if x.is_finite() {
+                        Ok(x)
+                    } else {
+                        Err(bad(format!(
+                            "{v:e} at element {i} of {name} is out of the range of {}",
+                            F::NAME
+                        )))
+                    }
+                })
+                .collect()
+        };
         let mut layers = Vec::with_capacity(file.layers.len());
         for (l, lf) in file.layers.into_iter().enumerate() {
-            if lf.weight.len() != lf.fan_in * lf.fan_out {
+            if lf.fan_in.checked_mul(lf.fan_out) != Some(lf.weight.len()) {
                 return Err(bad(format!(
                     "layers.{l}.weight has {} values for ({}, {})",
                     lf.weight.len(),
@@ -135,7 +154,7 @@ impl<F: Element> Mlp<F> {
                 )));
             }
             let weight = Tensor::from_vec(
-                lf.weight.into_iter().map(F::from_f64).collect(),
+                convert(&format!("layers.{l}.weight"), lf.weight)?,
                 &[lf.fan_out, lf.fan_in],
             )?;
             let bias = match lf.bias {
@@ -147,7 +166,7 @@ impl<F: Element> Mlp<F> {
                     )));
                 }
                 Some(b) => Some(Tensor::from_vec(
-                    b.into_iter().map(F::from_f64).collect(),
+                    convert(&format!("layers.{l}.bias"), b)?,
                     &[lf.fan_out],
                 )?),
                 None => None,

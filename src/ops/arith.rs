@@ -294,13 +294,40 @@ impl<'t, F: Element> Var<'t, F> {
     }
 
     /// `self + c`.
+    ///
+    /// # Panics
+    /// Only in checked mode, on a non-finite output; the `try_` twin returns
+    /// that error. So do the other scalar methods and the operators with a
+    /// scalar operand (`x + 1.0`, `2.0 * x`...).
+    #[track_caller]
     pub fn add_scalar(self, c: F) -> Var<'t, F> {
         self.unary::<AddScalar>(Params::scalar(c))
     }
 
+    /// `self + c`, returning errors.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode, on a
+    /// non-finite output; so do the other scalar `try_` methods.
+    pub fn try_add_scalar(self, c: F) -> Result<Var<'t, F>> {
+        self.try_unary::<AddScalar>(Params::scalar(c))
+    }
+
     /// `self · c`.
+    ///
+    /// # Panics
+    /// As [`add_scalar`](Self::add_scalar).
+    #[track_caller]
     pub fn mul_scalar(self, c: F) -> Var<'t, F> {
         self.unary::<MulScalar>(Params::scalar(c))
+    }
+
+    /// `self · c`, returning errors.
+    ///
+    /// # Errors
+    /// As [`try_add_scalar`](Self::try_add_scalar).
+    pub fn try_mul_scalar(self, c: F) -> Result<Var<'t, F>> {
+        self.try_unary::<MulScalar>(Params::scalar(c))
     }
 
     /// `self / c`.
@@ -314,18 +341,72 @@ impl<'t, F: Element> Var<'t, F> {
     /// assert_eq!((x / 7.0).backward()?.get(x)?, &[1.0 / 7.0]);
     /// # Ok::<(), gradsign::Error>(())
     /// ```
+    ///
+    /// # Panics
+    /// As [`add_scalar`](Self::add_scalar).
+    #[track_caller]
     pub fn div_scalar(self, c: F) -> Var<'t, F> {
         self.unary::<DivScalar>(Params::scalar(c))
     }
 
+    /// `self / c`, returning errors.
+    ///
+    /// ```
+    /// use gradsign::{Error, Tape};
+    /// let mut tape = Tape::<f64>::new();
+    /// tape.set_checked(true);
+    /// let x = tape.var_scalar(1.0);
+    /// let err = x.try_div_scalar(0.0).unwrap_err();
+    /// assert!(matches!(err, Error::NonFinite { op: "div_scalar", .. }));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`try_add_scalar`](Self::try_add_scalar).
+    pub fn try_div_scalar(self, c: F) -> Result<Var<'t, F>> {
+        self.try_unary::<DivScalar>(Params::scalar(c))
+    }
+
     /// `c − self`.
+    ///
+    /// # Panics
+    /// As [`add_scalar`](Self::add_scalar).
+    #[track_caller]
     pub fn rsub_scalar(self, c: F) -> Var<'t, F> {
         self.unary::<RsubScalar>(Params::scalar(c))
     }
 
+    /// `c − self`, returning errors.
+    ///
+    /// # Errors
+    /// As [`try_add_scalar`](Self::try_add_scalar).
+    pub fn try_rsub_scalar(self, c: F) -> Result<Var<'t, F>> {
+        self.try_unary::<RsubScalar>(Params::scalar(c))
+    }
+
     /// `c / self`.
+    ///
+    /// # Panics
+    /// As [`add_scalar`](Self::add_scalar).
+    #[track_caller]
     pub fn rdiv_scalar(self, c: F) -> Var<'t, F> {
         self.unary::<RdivScalar>(Params::scalar(c))
+    }
+
+    /// `c / self`, returning errors.
+    ///
+    /// # Errors
+    /// As [`try_add_scalar`](Self::try_add_scalar).
+    pub fn try_rdiv_scalar(self, c: F) -> Result<Var<'t, F>> {
+        self.try_unary::<RdivScalar>(Params::scalar(c))
+    }
+
+    /// `−self`, returning errors (the `-x` operator panics instead).
+    ///
+    /// # Errors
+    /// As [`try_add_scalar`](Self::try_add_scalar) (a NaN or infinite input
+    /// gives a non-finite output).
+    pub fn try_neg(self) -> Result<Var<'t, F>> {
+        self.try_unary::<super::unary::NegOp>(Params::none())
     }
 }
 
@@ -335,8 +416,9 @@ macro_rules! var_operator {
             type Output = Var<'t, F>;
             /// # Panics
             /// If the shapes do not broadcast or the operands come from
-            /// different tapes (the message names the op and both shapes);
-            /// the `try_` method returns that error instead.
+            /// different tapes (the message names the op and both shapes),
+            /// or in checked mode on a non-finite output; the `try_` method
+            /// returns that error instead.
             #[track_caller]
             fn $method(self, rhs: Var<'t, F>) -> Var<'t, F> {
                 self.$try(rhs).unwrap_or_else(|e| panic!("{e}"))
@@ -344,6 +426,9 @@ macro_rules! var_operator {
         }
         impl<'t, F: Element> $trait<F> for Var<'t, F> {
             type Output = Var<'t, F>;
+            /// # Panics
+            /// Only in checked mode, on a non-finite output (see the
+            /// `try_…_scalar` methods).
             #[track_caller]
             fn $method(self, rhs: F) -> Var<'t, F> {
                 #[allow(clippy::redundant_closure_call)]
@@ -362,24 +447,36 @@ macro_rules! scalar_lhs_operator {
     ($f:ty) => {
         impl<'t> Add<Var<'t, $f>> for $f {
             type Output = Var<'t, $f>;
+            /// # Panics
+            /// Only in checked mode, on a non-finite output.
+            #[track_caller]
             fn add(self, rhs: Var<'t, $f>) -> Var<'t, $f> {
                 rhs.add_scalar(self)
             }
         }
         impl<'t> Sub<Var<'t, $f>> for $f {
             type Output = Var<'t, $f>;
+            /// # Panics
+            /// Only in checked mode, on a non-finite output.
+            #[track_caller]
             fn sub(self, rhs: Var<'t, $f>) -> Var<'t, $f> {
                 rhs.rsub_scalar(self)
             }
         }
         impl<'t> Mul<Var<'t, $f>> for $f {
             type Output = Var<'t, $f>;
+            /// # Panics
+            /// Only in checked mode, on a non-finite output.
+            #[track_caller]
             fn mul(self, rhs: Var<'t, $f>) -> Var<'t, $f> {
                 rhs.mul_scalar(self)
             }
         }
         impl<'t> Div<Var<'t, $f>> for $f {
             type Output = Var<'t, $f>;
+            /// # Panics
+            /// Only in checked mode, on a non-finite output.
+            #[track_caller]
             fn div(self, rhs: Var<'t, $f>) -> Var<'t, $f> {
                 rhs.rdiv_scalar(self)
             }
@@ -393,6 +490,11 @@ scalar_lhs_operator!(f64);
 impl<'t, F: Element> Neg for Var<'t, F> {
     type Output = Var<'t, F>;
     /// `−x` ([`NegOp`](super::unary::NegOp)); keeps the sign of zero.
+    ///
+    /// # Panics
+    /// Only in checked mode, on a non-finite output
+    /// ([`try_neg`](Var::try_neg) returns the error).
+    #[track_caller]
     fn neg(self) -> Var<'t, F> {
         self.unary::<super::unary::NegOp>(Params::none())
     }

@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 use crate::kernels::matmul::{GemmArgs, PARALLEL};
 use crate::shape::Shape;
 
+/// Why a product of empty operands (`[n, 0]·[0, n]`) is refused.
+const TOO_LARGE: &str = "the product has more elements than a usize can count";
+
 /// `C (+)= A·B` for row-major contiguous `A` (m×k) and `B` (k×n).
 #[allow(clippy::too_many_arguments)]
 fn gemm<F: Element>(
@@ -177,7 +180,8 @@ impl<'t, F: Element> Var<'t, F> {
                 if k != k2 {
                     return Err(mismatch("inner dimensions differ"));
                 }
-                (1, m, k, n, Shape::matrix(m, n))
+                let out = Shape::new(&[m, n]).map_err(|_| mismatch(TOO_LARGE))?;
+                (1, m, k, n, out)
             }
             (&[bt, m, k], &[k2, n]) | (&[bt, m, k], &[_, k2, n]) => {
                 if k != k2 {
@@ -186,7 +190,8 @@ impl<'t, F: Element> Var<'t, F> {
                 if sb.rank() == 3 && sb.dims()[0] != bt {
                     return Err(mismatch("batch sizes differ"));
                 }
-                (bt, m, k, n, Shape::new(&[bt, m, n])?)
+                let out = Shape::new(&[bt, m, n]).map_err(|_| mismatch(TOO_LARGE))?;
+                (bt, m, k, n, out)
             }
             _ => {
                 let bad = if matches!(sa.rank(), 2 | 3) { sb } else { sa };
@@ -297,7 +302,12 @@ impl<'t, F: Element> Var<'t, F> {
                 inp.threads(),
             );
         };
-        let out = Shape::matrix(m, fan_out);
+        let out = Shape::new(&[m, fan_out]).map_err(|_| Error::ShapeMismatch {
+            op: "linear",
+            lhs: sx,
+            rhs: sw,
+            reason: TOO_LARGE,
+        })?;
         match b {
             Some(b) => {
                 self.tape()

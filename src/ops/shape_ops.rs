@@ -123,8 +123,9 @@ fn concat_tree<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for no parts; [`Error::AxisOutOfRange`] if
-/// `axis` is not below the parts' rank; [`Error::ShapeMismatch`] if two parts
+/// [`Error::InvalidArgument`] for no parts, or if the joined shape's
+/// element count overflows a `usize`; [`Error::AxisOutOfRange`] if `axis` is
+/// not below the parts' rank; [`Error::ShapeMismatch`] if two parts
 /// differ in rank or in a dimension other than `axis`;
 /// [`Error::ForeignVar`] if the parts come from different tapes.
 pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'t, F>> {
@@ -138,6 +139,7 @@ pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'
     s0.check_axis("concat", axis)?;
     // Everything is checked before the first node is recorded, so a bad part
     // leaves no half-built tree on the tape.
+    let mut total = Some(s0.dims()[axis]);
     for p in &parts[1..] {
         if !std::ptr::eq(p.tape(), first.tape()) {
             return Err(Error::ForeignVar {
@@ -161,6 +163,23 @@ pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'
                 reason: "the parts must agree in every dimension but the concatenation axis",
             });
         }
+        total = total.and_then(|t| t.checked_add(s.dims()[axis]));
+    }
+    // Empty parts ([2⁶², 0] four times) can add up to more than a usize.
+    let out = total.and_then(|t| {
+        let mut dims = [0; crate::shape::MAX_RANK];
+        dims[..s0.rank()].copy_from_slice(s0.dims());
+        dims[axis] = t;
+        Shape::new(&dims[..s0.rank()]).ok()
+    });
+    if out.is_none() {
+        return Err(Error::InvalidArgument {
+            op: "concat",
+            message: format!(
+                "{} parts like {s0} joined along axis {axis} have more elements than a usize can count",
+                parts.len()
+            ),
+        });
     }
     concat_tree(parts, axis)
 }

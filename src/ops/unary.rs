@@ -249,15 +249,41 @@ impl<'t, F: Element> Var<'t, F> {
     /// assert_eq!(y.backward()?.get(x)?, &[12.0]);
     /// # Ok::<(), gradsign::Error>(())
     /// ```
+    ///
+    /// # Panics
+    /// Only in checked mode, on a non-finite output; the `try_` twin returns
+    /// that error.
     #[track_caller]
     pub fn powi(self, n: i32) -> Var<'t, F> {
-        self.unary::<PowiOp>(Params::scalar(F::from_f64(f64::from(n))))
+        self.try_powi(n).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`powi`](Self::powi), returning errors.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode, on a
+    /// non-finite output (`0⁻¹`, an overflow).
+    pub fn try_powi(self, n: i32) -> Result<Var<'t, F>> {
+        self.try_unary::<PowiOp>(Params::scalar(F::from_f64(f64::from(n))))
     }
 
     /// `xᵃ` element-wise for a real `a` ([`PowfOp`]).
+    ///
+    /// # Panics
+    /// Only in checked mode, on a non-finite output; the `try_` twin returns
+    /// that error.
     #[track_caller]
     pub fn powf(self, a: F) -> Var<'t, F> {
-        self.unary::<PowfOp>(Params::scalar(a))
+        self.try_powf(a).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`powf`](Self::powf), returning errors.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode, on a
+    /// non-finite output (a negative base with a fractional exponent...).
+    pub fn try_powf(self, a: F) -> Result<Var<'t, F>> {
+        self.try_unary::<PowfOp>(Params::scalar(a))
     }
 
     /// Clamps every element into `[lo, hi]` ([`ClampOp`]).

@@ -1,0 +1,336 @@
+//! One training run, and many spread over threads.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::activation::Activation;
+use crate::analysis::GradientSignAnalyzer;
+use crate::autodiff::{Gradients, Tape, Var};
+use crate::data::{LabelEncoding, Playground, PlaygroundConfig};
+use crate::error::{Error, Result};
+use crate::loss::{Reduction, mse};
+use crate::nn::{Init, Mlp, Trace};
+use crate::optim::{Optimizer, Sgd};
+use crate::tensor::Tensor;
+
+use super::{Coding, Hidden, Output, Setting};
+
+/// What stays fixed across the comparison.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainingConfig {
+    /// Points per data set (half for training, half for testing).
+    pub samples: usize,
+    /// The playground's noise `ν`.
+    pub noise: f64,
+    /// The hidden layer widths.
+    pub hidden_sizes: Vec<usize>,
+    /// Examples per SGD step (the playground's default is 10).
+    pub batch_size: usize,
+    /// Epochs per run.
+    pub epochs: usize,
+    /// The normalised training loss to reach (see [`Run::losses`]).
+    pub threshold: f64,
+    /// The weight initialiser (biases start at 0).
+    pub init: Init,
+    /// The seeds: each gives its own data set, initial weights and example
+    /// order; tables report the median over seeds.
+    pub seeds: Vec<u64>,
+    /// Threads to spread independent runs over (results do not depend on it).
+    pub threads: usize,
+    /// Stop a run once it reaches the threshold (for tables of step counts
+    /// only: its loss curve and test accuracy then stop there too).
+    pub stop_at_threshold: bool,
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        TrainingConfig {
+            samples: 400,
+            noise: 0.0,
+            hidden_sizes: vec![8, 8],
+            batch_size: 10,
+            epochs: 200,
+            threshold: 0.1,
+            init: Init::GlorotUniform,
+            seeds: vec![1, 2, 3, 4, 5],
+            threads: 2,
+            stop_at_threshold: false,
+        }
+    }
+}
+
+/// One training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    /// The data set.
+    pub dataset: Playground,
+    /// The setting.
+    pub setting: Setting,
+    /// The seed.
+    pub seed: u64,
+    /// The normalised training loss `mean (f(x) − y)² / Var(y)` before
+    /// training and after each epoch (1 for always predicting the mean
+    /// target; invariant under an affine change of the label coding).
+    pub losses: Vec<f64>,
+    /// The first epoch after which the normalised loss was at most the
+    /// threshold.
+    pub epochs_to_threshold: Option<usize>,
+    /// The accuracy on the held-out half after the last epoch (the decision
+    /// threshold is the midpoint of the two targets).
+    pub test_accuracy: f64,
+    /// Whether the loss stopped being finite (too large a learning rate);
+    /// the run stopped there, and its losses end at the last finite one.
+    pub diverged: bool,
+    /// Per layer, the share of per-example weight-gradient rows (bias
+    /// included) that are one-signed, measured by the
+    /// [`GradientSignAnalyzer`] on the full training set after the last
+    /// epoch.
+    pub coherence: Vec<f64>,
+}
+
+/// A data set's training and test halves with targets in one coding.
+struct Split {
+    train_x: Tensor<f64>,
+    train_y: Vec<f64>,
+    test_x: Tensor<f64>,
+    test_labels: Vec<usize>,
+}
+
+fn split(dataset: Playground, coding: Coding, config: &TrainingConfig, seed: u64) -> Result<Split> {
+    let cfg = PlaygroundConfig {
+        samples: config.samples,
+        noise: config.noise,
+        encoding: LabelEncoding::ZeroOne,
+        seed,
+    };
+    let data = dataset.generate::<f64>(&cfg)?;
+    let (train, test) = data.split(0.5, seed)?;
+    let (lo, hi) = coding.values();
+    Ok(Split {
+        train_x: train.features().clone(),
+        train_y: train
+            .labels()
+            .iter()
+            .map(|&l| if l == 1 { hi } else { lo })
+            .collect(),
+        test_x: test.features().clone(),
+        test_labels: test.labels().to_vec(),
+    })
+}
+
+/// Records the network with `hidden` units after every layer but the last
+/// and `output` after the last.
+fn forward<'t>(
+    mlp: &Mlp<f64>,
+    tape: &'t Tape<f64>,
+    x: Var<'t, f64>,
+    hidden: Hidden,
+    output: Output,
+) -> Result<(Var<'t, f64>, Trace<'t, f64>)> {
+    let mut trace = Trace::new();
+    let mut a = x;
+    let last = mlp.layers().len() - 1;
+    for (l, layer) in mlp.layers().iter().enumerate() {
+        let (z, mut lt) = layer.linear.forward(tape, a)?;
+        let (out, activation) = match (l == last, output) {
+            (false, _) => (hidden.apply(z)?, hidden.activation()),
+            (true, Output::Tanh) => (z.try_tanh()?, Activation::Tanh),
+            (true, Output::Linear) => (z, Activation::Identity),
+        };
+        lt.output = out;
+        lt.activation = activation;
+        trace.push(lt);
+        a = out;
+    }
+    Ok((a, trace))
+}
+
+/// The network's outputs on a whole batch.
+fn predict(mlp: &Mlp<f64>, x: &Tensor<f64>, setting: &Setting) -> Result<Vec<f64>> {
+    let tape = Tape::new();
+    let (out, _) = forward(mlp, &tape, tape.constant(x), setting.hidden, setting.output)?;
+    Ok(out.value().into_vec())
+}
+
+fn normalised_loss(pred: &[f64], y: &[f64]) -> f64 {
+    let n = y.len() as f64;
+    let mean = y.iter().sum::<f64>() / n;
+    let var = y.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n;
+    let mse = pred
+        .iter()
+        .zip(y)
+        .map(|(p, t)| (p - t).powi(2))
+        .sum::<f64>()
+        / n;
+    mse / var
+}
+
+/// Trains one network on one data set: plain minibatch SGD on
+/// `½·mean (f(x) − y)²` (the playground's loss), examples reshuffled every
+/// epoch.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for a zero batch size, no epochs, an empty
+/// hidden-size list or a non-positive learning rate; any error of the data
+/// generator. Divergence is not an error: see [`Run::diverged`].
+pub fn train_run(
+    dataset: Playground,
+    setting: &Setting,
+    config: &TrainingConfig,
+    seed: u64,
+) -> Result<Run> {
+    if config.batch_size == 0 || config.epochs == 0 || config.hidden_sizes.is_empty() {
+        return Err(Error::InvalidArgument {
+            op: "train_run",
+            message: format!(
+                "needs a batch size, epochs and hidden layers, got batch {}, {} epochs, sizes {:?}",
+                config.batch_size, config.epochs, config.hidden_sizes
+            ),
+        });
+    }
+    if !(setting.learning_rate > 0.0 && setting.learning_rate.is_finite()) {
+        return Err(Error::InvalidArgument {
+            op: "train_run",
+            message: format!(
+                "the learning rate must be positive, got {}",
+                setting.learning_rate
+            ),
+        });
+    }
+    let data = split(dataset, setting.coding, config, seed)?;
+    let mut sizes = vec![2];
+    sizes.extend(&config.hidden_sizes);
+    sizes.push(1);
+    let mut mlp = Mlp::new(
+        &sizes,
+        setting.hidden.activation(),
+        Activation::Identity,
+        config.init,
+        seed,
+    )?;
+    let mut opt = Sgd::new(setting.learning_rate);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let n = data.train_y.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    let (mut xb, mut yb) = (Vec::new(), Vec::new());
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    let xs = data.train_x.as_slice();
+
+    let mut diverged = false;
+    let mut losses = Vec::with_capacity(config.epochs + 1);
+    losses.push(normalised_loss(
+        &predict(&mlp, &data.train_x, setting)?,
+        &data.train_y,
+    ));
+    for _ in 0..config.epochs {
+        order.shuffle(&mut rng);
+        for chunk in order.chunks(config.batch_size) {
+            xb.clear();
+            yb.clear();
+            for &i in chunk {
+                xb.extend_from_slice(&xs[2 * i..2 * i + 2]);
+                yb.push(data.train_y[i]);
+            }
+            tape.clear();
+            let x = tape.constant_from_slice(&xb, &[chunk.len(), 2])?;
+            let y = tape.constant_from_slice(&yb, &[chunk.len(), 1])?;
+            let (out, trace) = forward(&mlp, &tape, x, setting.hidden, setting.output)?;
+            let loss = mse(out, y, Reduction::Mean)? * 0.5;
+            loss.backward_into(&mut grads)?;
+            opt.step(mlp.params_with_grads(&trace, &grads)?)?;
+        }
+        let l = normalised_loss(&predict(&mlp, &data.train_x, setting)?, &data.train_y);
+        if !l.is_finite() {
+            diverged = true;
+            break;
+        }
+        losses.push(l);
+        if config.stop_at_threshold && l <= config.threshold {
+            break;
+        }
+    }
+    let coherence = {
+        let tape = Tape::new();
+        let x = tape.constant(&data.train_x);
+        let y = tape.constant_from_slice(&data.train_y, &[n, 1])?;
+        let (out, trace) = forward(&mlp, &tape, x, setting.hidden, setting.output)?;
+        let grads = (mse(out, y, Reduction::Mean)? * 0.5).backward()?;
+        GradientSignAnalyzer::default()
+            .analyze(&trace, &grads)?
+            .layers
+            .iter()
+            .map(|l| l.per_example_coherence())
+            .collect()
+    };
+    let (lo, hi) = setting.coding.values();
+    let mid = (lo + hi) / 2.0;
+    let pred = predict(&mlp, &data.test_x, setting)?;
+    let correct = pred
+        .iter()
+        .zip(&data.test_labels)
+        .filter(|&(&p, &l)| (p > mid) == (l == 1))
+        .count();
+    Ok(Run {
+        dataset,
+        setting: *setting,
+        seed,
+        epochs_to_threshold: losses.iter().position(|&l| l <= config.threshold),
+        losses,
+        test_accuracy: correct as f64 / data.test_labels.len() as f64,
+        diverged,
+        coherence,
+    })
+}
+
+/// Runs every `(data set, setting, seed)` job, spread over
+/// `config.threads` threads; the result is in job order whatever the
+/// threads.
+///
+/// # Errors
+/// The first error of any run.
+pub fn run_all(jobs: &[(Playground, Setting)], config: &TrainingConfig) -> Result<Vec<Run>> {
+    let all: Vec<(Playground, Setting, u64)> = jobs
+        .iter()
+        .flat_map(|&(d, s)| config.seeds.iter().map(move |&seed| (d, s, seed)))
+        .collect();
+    let threads = config.threads.clamp(1, all.len().max(1));
+    // Runs differ a lot in length, so threads take the next job as they
+    // finish one; each result goes to its job's slot.
+    let next = AtomicUsize::new(0);
+    let slots: Mutex<Vec<Option<Result<Run>>>> = Mutex::new((0..all.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(d, s, seed)) = all.get(k) else {
+                        break;
+                    };
+                    let run = train_run(d, &s, config, seed);
+                    slots.lock().expect("no thread panics holding the lock")[k] = Some(run);
+                }
+            });
+        }
+    });
+    slots
+        .into_inner()
+        .expect("no thread panicked holding the lock")
+        .into_iter()
+        .map(|s| s.expect("every job ran"))
+        .collect()
+}
+
+/// The median of some step counts, a run that never reached the threshold
+/// counting as `never` (so the median is `None` when half or more never
+/// did).
+pub fn median_epochs(runs: &[&Run]) -> Option<usize> {
+    let mut e: Vec<Option<usize>> = runs.iter().map(|r| r.epochs_to_threshold).collect();
+    // None sorts after every Some.
+    e.sort_by_key(|x| x.map_or(usize::MAX, |v| v));
+    e.get(e.len().saturating_sub(1) / 2).copied().flatten()
+}

@@ -1,0 +1,21 @@
+//! The examples' computations at small sizes, checked against what the
+//! maths fixes: exact sign statements, eigenvalue inequalities, bounds and
+//! limits, and reproducibility. One module per example, in
+//! `tests/experiments/`.
+
+#[path = "experiments/batch_size.rs"]
+mod batch_size;
+#[path = "experiments/conditioning.rs"]
+mod conditioning;
+#[path = "experiments/first_gradient.rs"]
+mod first_gradient;
+#[path = "experiments/foreign.rs"]
+mod foreign;
+#[path = "experiments/natural_gradient.rs"]
+mod natural_gradient;
+#[path = "experiments/sigmoid_vs_tanh.rs"]
+mod sigmoid_vs_tanh;
+#[path = "experiments/sign_report.rs"]
+mod sign_report;
+#[path = "experiments/zigzag.rs"]
+mod zigzag;

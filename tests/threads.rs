@@ -1,0 +1,186 @@
+//! Thread safety: which types cross threads (checked at compile time), and
+//! training on two threads gives the bits of training one after the other.
+//!
+//! `Tape` is `Send` but not `Sync`: recording takes `&Tape` (a `Var` is a
+//! `Copy` handle borrowing it, so that `x * x + x` reads naturally) and
+//! appends through a `RefCell`. Sharing `&Tape` between threads would let
+//! two threads append at once, so the compiler forbids it; moving a whole
+//! tape to another thread, with no `Var` borrowing it, is fine.
+
+use gradsign::activation::Activation;
+use gradsign::analysis::{
+    Diagnosis, GradientSignAnalyzer, LayerReport, NetworkReport, NeuronReport, PerSampleGradients,
+};
+use gradsign::curvature::natural::NaturalGradient;
+use gradsign::curvature::spectrum::{InputCurvature, Spectrum};
+use gradsign::data::{Dataset, Playground, PlaygroundConfig, Standardizer, Table};
+use gradsign::dynamics::{TrajectoryRecorder, TrajectoryReport};
+use gradsign::gradcheck::GradcheckReport;
+use gradsign::loss::{self, Reduction};
+use gradsign::metrics::ConfusionMatrix;
+use gradsign::nn::{Init, Linear, Mlp};
+use gradsign::optim::{Adam, AdamW, LrSchedule, Optimizer, Sgd};
+use gradsign::train::{TrainConfig, TrainReport};
+use gradsign::{Element, Error, Gradients, Shape, Tape, Tensor};
+
+const fn assert_send_sync<T: Send + Sync>() {}
+const fn assert_send<T: Send>() {}
+
+// Values, models, optimisers, gradient stores, reports and errors cross
+// threads freely, in both element types.
+const _: () = {
+    assert_send_sync::<Tensor<f32>>();
+    assert_send_sync::<Tensor<f64>>();
+    assert_send_sync::<Shape>();
+    assert_send_sync::<Mlp<f32>>();
+    assert_send_sync::<Mlp<f64>>();
+    assert_send_sync::<Linear<f64>>();
+    assert_send_sync::<Sgd<f32>>();
+    assert_send_sync::<Sgd<f64>>();
+    assert_send_sync::<Adam<f32>>();
+    assert_send_sync::<Adam<f64>>();
+    assert_send_sync::<AdamW<f64>>();
+    assert_send_sync::<LrSchedule>();
+    assert_send_sync::<Gradients<f32>>();
+    assert_send_sync::<Gradients<f64>>();
+    assert_send_sync::<Activation>();
+    assert_send_sync::<Init>();
+    assert_send_sync::<Error>();
+    assert_send_sync::<Dataset<f64>>();
+    assert_send_sync::<Table<f64>>();
+    assert_send_sync::<Standardizer<f64>>();
+    assert_send_sync::<TrainConfig>();
+    assert_send_sync::<TrainReport>();
+    assert_send_sync::<GradcheckReport>();
+    assert_send_sync::<ConfusionMatrix>();
+    assert_send_sync::<TrajectoryRecorder>();
+    assert_send_sync::<TrajectoryReport>();
+    assert_send_sync::<Spectrum>();
+    assert_send_sync::<InputCurvature>();
+    assert_send_sync::<NaturalGradient>();
+    assert_send_sync::<GradientSignAnalyzer>();
+    assert_send_sync::<LayerReport>();
+    assert_send_sync::<NeuronReport>();
+    assert_send_sync::<NetworkReport>();
+    assert_send_sync::<Diagnosis>();
+    assert_send_sync::<PerSampleGradients<f32>>();
+    assert_send_sync::<PerSampleGradients<f64>>();
+    // The tape moves between threads...
+    assert_send::<Tape<f32>>();
+    assert_send::<Tape<f64>>();
+};
+
+/// ...but is not `Sync` (see the module doc): this trait has two blanket
+/// impls, one for every type and one for `Sync` types, so naming its item
+/// for a `Sync` type is ambiguous and does not compile.
+trait AmbiguousIfSync<A> {
+    fn item() {}
+}
+impl<T: ?Sized> AmbiguousIfSync<()> for T {}
+struct IsSync;
+impl<T: ?Sized + Sync> AmbiguousIfSync<IsSync> for T {}
+const _: fn() = <Tape<f64> as AmbiguousIfSync<_>>::item;
+const _: fn() = <Tape<f32> as AmbiguousIfSync<_>>::item;
+
+/// 200 Adam steps of a 2-16-1 tanh network on one playground set.
+fn train<F: Element>(set: Playground, seed: u64) -> Mlp<F> {
+    let data = set
+        .generate::<F>(&PlaygroundConfig {
+            samples: 200,
+            seed,
+            ..PlaygroundConfig::default()
+        })
+        .unwrap();
+    let mut mlp = Mlp::<F>::new(
+        &[2, 16, 2],
+        Activation::Tanh,
+        Activation::Identity,
+        Init::GlorotUniform,
+        seed,
+    )
+    .unwrap();
+    let mut opt = Adam::new(F::from_f64(0.01));
+    let mut tape = Tape::new();
+    let mut grads = Gradients::new();
+    for _ in 0..200 {
+        tape.clear();
+        let x = tape.constant(data.features());
+        let (logits, trace) = mlp.forward(&tape, x).unwrap();
+        let l = loss::softmax_cross_entropy(logits, data.labels(), Reduction::Mean).unwrap();
+        l.backward_into(&mut grads).unwrap();
+        opt.step(mlp.params_with_grads(&trace, &grads).unwrap())
+            .unwrap();
+    }
+    mlp
+}
+
+#[test]
+fn two_models_trained_on_two_threads_match_sequential_training_bit_for_bit() {
+    let sequential = (
+        train::<f64>(Playground::Circle, 1),
+        train::<f64>(Playground::Xor, 2),
+    );
+    let parallel = std::thread::scope(|s| {
+        let a = s.spawn(|| train::<f64>(Playground::Circle, 1));
+        let b = s.spawn(|| train::<f64>(Playground::Xor, 2));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    // `Mlp`'s equality compares every parameter exactly.
+    assert_eq!(parallel, sequential);
+    // The two models differ, so each thread trained its own.
+    assert_ne!(parallel.0, parallel.1);
+}
+
+#[test]
+fn f32_models_trained_on_two_threads_match_sequential_training_bit_for_bit() {
+    let sequential = (
+        train::<f32>(Playground::Spiral, 3),
+        train::<f32>(Playground::Gauss, 4),
+    );
+    let parallel = std::thread::scope(|s| {
+        let a = s.spawn(|| train::<f32>(Playground::Spiral, 3));
+        let b = s.spawn(|| train::<f32>(Playground::Gauss, 4));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(parallel, sequential);
+}
+
+#[test]
+fn a_tape_moved_to_another_thread_keeps_working() {
+    let mut tape = Tape::<f64>::new();
+    tape.set_threads(2);
+    let tape = std::thread::spawn(move || {
+        {
+            let x = tape.var_scalar(3.0);
+            let g = (x * x).backward().unwrap();
+            // d(x²)/dx = 2x = 6
+            assert_eq!(g.get(x).unwrap(), &[6.0]);
+        }
+        tape
+    })
+    .join()
+    .unwrap();
+    assert_eq!(tape.len(), 2); // x and x·x
+}
+
+#[test]
+fn an_optimiser_and_its_model_move_to_a_worker_and_back() {
+    let mlp =
+        Mlp::<f64>::from_splitmix(1, &[2, 3, 1], Activation::Tanh, Activation::Identity).unwrap();
+    let sgd = Sgd::new(0.1);
+    let (mlp2, sgd2) = std::thread::spawn(move || {
+        let mut mlp = mlp;
+        let mut sgd = sgd;
+        let tape = Tape::new();
+        let x = tape.constant(&Tensor::from_vec(vec![0.5, -0.5], &[1, 2]).unwrap());
+        let (y, trace) = mlp.forward(&tape, x).unwrap();
+        let g = y.sum().backward().unwrap();
+        sgd.step(mlp.params_with_grads(&trace, &g).unwrap())
+            .unwrap();
+        (mlp, sgd)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(sgd2.steps_taken(), 1);
+    assert_eq!(mlp2.num_parameters(), 3 * 2 + 3 + 3 + 1);
+}
