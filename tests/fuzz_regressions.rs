@@ -200,3 +200,25 @@ fn ops_with_an_empty_output_do_no_work_whatever_the_other_dimensions() {
     let g = total.backward().unwrap();
     assert!(g.get(x).unwrap().is_empty());
 }
+
+/// `tensor_shapes`: six picks along axis 0 of the empty `[1, 2⁶², 0]` give
+/// `[6, 2⁶², 0]`, whose extent overflows; recording it panicked computing
+/// the element count.
+#[test]
+fn an_index_select_whose_shape_overflows_is_an_error() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(&Tensor::zeros(&[1, 1 << 62, 0]).unwrap());
+    let e = x.index_select(0, &[0; 6]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::InvalidArgument {
+                op: "index_select",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Three picks still fit: [3, 2⁶², 0] has extent 3·2⁶² < 2⁶⁴.
+    assert_eq!(x.index_select(0, &[0; 3]).unwrap().dims(), [3, 1 << 62, 0]);
+}

@@ -260,7 +260,8 @@ impl<'t, F: Element> Var<'t, F> {
     ///
     /// # Errors
     /// [`Error::AxisOutOfRange`] if `axis ≥ rank`; [`Error::IndexOutOfRange`]
-    /// for an index not below the axis length.
+    /// for an index not below the axis length; [`Error::InvalidArgument`] if
+    /// the result's shape overflows a `usize`.
     pub fn index_select(self, axis: usize, indices: &[usize]) -> Result<Var<'t, F>> {
         let shape = self.shape();
         shape.check_axis("index_select", axis)?;
@@ -273,12 +274,21 @@ impl<'t, F: Element> Var<'t, F> {
                 shape,
             });
         }
-        let off = self.tape().push_indices(indices);
         let k = indices.len();
+        // More indices than the axis is long can grow an empty shape past
+        // usize: 6 picks along axis 0 of [1, 2⁶², 0] (found by fuzzing).
+        let out = shape.with_axis(axis, Some(k));
+        let out = Shape::new(out.dims()).map_err(|_| Error::InvalidArgument {
+            op: "index_select",
+            message: format!(
+                "{k} indices along axis {axis} of {shape} give a shape {out} whose extent overflows a usize"
+            ),
+        })?;
+        let off = self.tape().push_indices(indices);
         self.tape().record(
             "index_select",
             &[self],
-            shape.with_axis(axis, Some(k)),
+            out,
             Params::ints([outer, len, inner, off]),
             index_select_backward,
             |y, inp| {
