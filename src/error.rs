@@ -171,3 +171,18 @@ pub enum Error {
 
 /// `Result` with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The operators' panic: the error's message, reported at the caller's line.
+///
+/// A panic inside a closure (`unwrap_or_else(|e| panic!(..))`) reports the
+/// closure's own location, because closures cannot carry
+/// `#[track_caller]`; a `match` in a `#[track_caller]` function passes the
+/// caller's location through, so `a + b` on shapes that do not broadcast
+/// points at the user's `a + b`.
+#[track_caller]
+pub(crate) fn or_panic<T>(result: Result<T>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(e) => panic!("{e}"),
+    }
+}

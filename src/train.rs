@@ -37,9 +37,15 @@ pub struct TrainConfig {
     /// Stop after the first epoch whose mean step loss is below this.
     pub stop_below: Option<f64>,
     /// The decision threshold for accuracy with a single output (see
-    /// [`metrics`](crate::metrics)): 0 for `±1` targets, 0.5 for `0/1`.
-    pub threshold: f64,
-    /// Draw a progress bar (feature `progress`, stdout a terminal).
+    /// [`metrics`](crate::metrics)). `None` (the default) derives it from
+    /// the data set's label coding: the midpoint of the targets of classes
+    /// 0 and 1 (0.5 for `0/1` targets, 0 for `±1`). A threshold that does
+    /// not lie strictly between the two classes' targets is refused, since
+    /// the accuracy it would report is wrong. Ignored with more than one
+    /// output (the class is the arg-max).
+    pub threshold: Option<f64>,
+    /// Draw a progress bar with the loss and an ETA (feature `progress`;
+    /// drawn on stderr, and only when stderr is a terminal).
     pub progress: bool,
 }
 
@@ -51,7 +57,7 @@ impl Default for TrainConfig {
             shuffle: true,
             seed: 0,
             stop_below: None,
-            threshold: 0.0,
+            threshold: None,
             progress: false,
         }
     }
@@ -129,8 +135,10 @@ pub struct TrainReport {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a zero batch size; [`Error::Empty`] for
-/// an empty data set; [`Error::NonFinite`] if a loss is NaN or infinite
+/// [`Error::InvalidArgument`] for a zero batch size, or, with a single
+/// output, for a decision threshold that cannot be derived from the data's
+/// label coding or contradicts it (see [`TrainConfig::threshold`]);
+/// [`Error::Empty`] for an empty data set; [`Error::NonFinite`] if a loss is NaN or infinite
 /// (training diverged); any error of the forward pass (a width mismatch),
 /// of `loss`, or of the optimiser.
 pub fn train<F, O, L, C>(
@@ -162,7 +170,7 @@ where
     let (n, d, t) = (data.len(), data.width(), data.targets().dims()[1]);
     let (x_all, y_all) = (data.features().as_slice(), data.targets().as_slice());
     let bs = config.batch_size.min(n);
-    let threshold = F::from_f64(config.threshold);
+    let threshold = decision_threshold(data, model.output_width(), config.threshold)?;
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let (mut xb, mut yb, mut lb) = (
@@ -237,6 +245,73 @@ where
     Ok(report)
 }
 
+/// The decision threshold for a single output, derived from the label
+/// coding of `data` (the targets of the examples labelled 0 and 1) or
+/// checked against it; with more than one output the class is the arg-max
+/// and the threshold is unused.
+fn decision_threshold<F: Element>(
+    data: &Dataset<F>,
+    output_width: usize,
+    configured: Option<f64>,
+) -> Result<F> {
+    if output_width != 1 {
+        return Ok(F::zero());
+    }
+    let invalid = |message: String| Error::InvalidArgument {
+        op: "train",
+        message,
+    };
+    // The target of each of classes 0 and 1, if every example of the class
+    // has the same one.
+    let targets = data.targets();
+    let coding = if targets.dims()[1] == 1 && data.classes() <= 2 {
+        let mut value: [Option<F>; 2] = [None, None];
+        let mut consistent = true;
+        for (&label, &t) in data.labels().iter().zip(targets.as_slice()) {
+            match value[label] {
+                None => value[label] = Some(t),
+                Some(v) if v == t => {}
+                Some(_) => consistent = false,
+            }
+        }
+        match (consistent, value) {
+            (true, [Some(t0), Some(t1)]) if t0 != t1 => Some((t0, t1)),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    match (configured, coding) {
+        (None, Some((t0, t1))) => Ok((t0 + t1) / F::from_f64(2.0)),
+        (None, None) => Err(invalid(
+            "with one output the accuracy needs a decision threshold, and the data's targets \
+             do not code two classes by two values (set TrainConfig::threshold)"
+                .into(),
+        )),
+        (Some(t), coding) => {
+            let t_f = F::from_f64(t);
+            if !t_f.is_finite() {
+                return Err(invalid(format!(
+                    "the decision threshold {t} is not a finite {}",
+                    F::NAME
+                )));
+            }
+            if let Some((t0, t1)) = coding {
+                let (lo, hi) = if t0 < t1 { (t0, t1) } else { (t1, t0) };
+                if !(lo < t_f && t_f < hi) {
+                    return Err(invalid(format!(
+                        "the decision threshold {t} does not separate the targets of class 0 \
+                         ({}) and class 1 ({}): the accuracy would be wrong",
+                        t0.to_f64(),
+                        t1.to_f64()
+                    )));
+                }
+            }
+            Ok(t_f)
+        }
+    }
+}
+
 #[cfg(feature = "progress")]
 mod progress {
     use std::io::IsTerminal;
@@ -244,10 +319,24 @@ mod progress {
     /// A progress bar over epochs, drawn only on a terminal.
     pub(super) struct Bar(Option<indicatif::ProgressBar>);
 
+    /// Epochs done, the last epoch's mean loss (`{msg}`) and the time left.
+    pub(super) const TEMPLATE: &str = "{bar:30} epoch {pos}/{len}  {msg}  ETA {eta}";
+
+    fn style() -> indicatif::ProgressStyle {
+        // The template is a constant, checked by the test below.
+        indicatif::ProgressStyle::with_template(TEMPLATE)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+    }
+
     impl Bar {
         pub(super) fn new(wanted: bool, epochs: usize) -> Self {
-            let shown = wanted && std::io::stdout().is_terminal();
-            Bar(shown.then(|| indicatif::ProgressBar::new(epochs as u64)))
+            // indicatif draws on stderr: that is the stream to test.
+            let shown = wanted && std::io::stderr().is_terminal();
+            Bar(shown.then(|| {
+                let bar = indicatif::ProgressBar::new(epochs as u64);
+                bar.set_style(style());
+                bar
+            }))
         }
 
         pub(super) fn epoch_done(&self, loss: f64) {
@@ -276,5 +365,82 @@ mod progress {
         }
         pub(super) fn epoch_done(&self, _: f64) {}
         pub(super) fn finish(&self) {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coded(targets: &[f64], labels: &[usize]) -> Dataset<f64> {
+        let n = labels.len();
+        let x = crate::Tensor::zeros(&[n, 1]).unwrap();
+        let t = crate::Tensor::from_vec(targets.to_vec(), &[n, 1]).unwrap();
+        Dataset::with_targets(x, labels.to_vec(), t).unwrap()
+    }
+
+    #[test]
+    fn the_threshold_is_the_midpoint_of_the_two_classes_targets() {
+        // 0/1 coding: 0.5; ±1: 0; ±½ reversed (class 0 above class 1): 0.
+        let cases = [
+            (vec![0.0, 1.0, 1.0], 0.5),
+            (vec![-1.0, 1.0, 1.0], 0.0),
+            (vec![0.5, -0.5, -0.5], 0.0),
+        ];
+        for (targets, expected) in cases {
+            let data = coded(&targets, &[0, 1, 1]);
+            assert_eq!(decision_threshold(&data, 1, None).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn a_threshold_outside_the_coding_is_refused() {
+        let data = coded(&[0.0, 1.0], &[0, 1]);
+        for t in [0.0, 1.0, -3.0, 7.0] {
+            let e = decision_threshold(&data, 1, Some(t)).unwrap_err();
+            assert!(e.to_string().contains("does not separate"), "{e}");
+        }
+        assert_eq!(decision_threshold(&data, 1, Some(0.25)).unwrap(), 0.25);
+    }
+
+    #[test]
+    fn a_threshold_that_is_not_finite_in_the_element_type_is_refused() {
+        let data = Dataset::<f32>::with_targets(
+            crate::Tensor::zeros(&[2, 1]).unwrap(),
+            vec![0, 1],
+            crate::Tensor::from_vec(vec![0.0, 1e38], &[2, 1]).unwrap(),
+        )
+        .unwrap();
+        for t in [f64::NAN, f64::INFINITY, 1e39] {
+            let e = decision_threshold(&data, 1, Some(t)).unwrap_err();
+            assert!(e.to_string().contains("not a finite f32"), "{e}");
+        }
+    }
+
+    #[test]
+    fn targets_that_code_no_two_classes_need_an_explicit_threshold() {
+        // Regression-style targets (class 0 has two values), one class only,
+        // and two classes coded by the same value.
+        for (targets, labels) in [
+            (vec![0.0, 0.3, 1.0], vec![0, 0, 1]),
+            (vec![1.0, 1.0], vec![0, 0]),
+            (vec![1.0, 1.0], vec![0, 1]),
+        ] {
+            let data = coded(&targets, &labels);
+            let e = decision_threshold(&data, 1, None).unwrap_err();
+            assert!(e.to_string().contains("set TrainConfig::threshold"), "{e}");
+            assert_eq!(decision_threshold(&data, 1, Some(0.5)).unwrap(), 0.5);
+        }
+        // With several outputs the arg-max decides and nothing is needed.
+        let data = coded(&[0.0, 0.3, 1.0], &[0, 0, 1]);
+        assert!(decision_threshold(&data, 3, None).is_ok());
+    }
+
+    #[cfg(feature = "progress")]
+    #[test]
+    fn the_progress_template_shows_the_loss_and_the_time_left() {
+        assert!(progress::TEMPLATE.contains("{msg}"));
+        assert!(progress::TEMPLATE.contains("{eta}"));
+        assert!(indicatif::ProgressStyle::with_template(progress::TEMPLATE).is_ok());
     }
 }

@@ -3,9 +3,7 @@
 //! (which assert them), each kept as a test of the behaviour that was fixed.
 //! The doc of each test says which.
 
-use gradsign::activation::Activation;
 use gradsign::data::Table;
-use gradsign::nn::Mlp;
 use gradsign::ops::concat;
 use gradsign::{Error, Shape, Tape, Tensor};
 
@@ -80,6 +78,7 @@ fn products_and_joins_of_empty_operands_that_overflow_are_errors() {
 /// Found writing `mlp_json`: a parameter finite as f64 but beyond f32 loaded
 /// as +∞ into an f32 model; an activation parameter that `apply` refuses
 /// loaded fine and failed at the first forward pass.
+#[cfg(feature = "serde")]
 #[test]
 fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
     let json = |w: &str, act: &str| {
@@ -87,6 +86,7 @@ fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
             r#"{{"format":"gradsign-mlp","version":1,"dtype":"f64","layers":[{{"fan_in":1,"fan_out":1,"activation":{act},"weight":[{w}],"bias":null}}]}}"#
         )
     };
+    use gradsign::nn::Mlp;
     let e = Mlp::<f32>::from_json(&json("1e39", "\"Tanh\"")).unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -104,14 +104,15 @@ fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
         ),
         "{e}"
     );
-    let _ = Activation::Tanh;
 }
 
 /// Found writing `mlp_json`: sizes whose product overflows, with an empty
 /// weight list, panicked (debug) or wrapped to 0 = the list's length
 /// (release).
+#[cfg(feature = "serde")]
 #[test]
 fn json_sizes_whose_product_overflows_are_a_load_error() {
+    use gradsign::nn::Mlp;
     let json = format!(
         r#"{{"format":"gradsign-mlp","version":1,"dtype":"f64","layers":[{{"fan_in":{n},"fan_out":{n},"activation":"Tanh","weight":[],"bias":null}}]}}"#,
         n = 1u64 << 32

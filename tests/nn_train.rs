@@ -126,3 +126,53 @@ fn a_network_of_the_wrong_width_fails_on_the_first_step() {
     .unwrap_err();
     assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
 }
+
+/// The playground's `0/1` labels with the default config: the accuracy the
+/// loop reports is the true one. It used to apply a threshold of 0 to a
+/// sigmoid output, which is always positive, and so reported the share of
+/// class 1 (about 60 % here) for a network that classifies every example.
+#[test]
+fn the_default_threshold_follows_the_data_sets_label_coding() {
+    let cfg = PlaygroundConfig {
+        samples: 200,
+        noise: 0.0,
+        encoding: LabelEncoding::ZeroOne,
+        seed: 4,
+    };
+    let data: Dataset<f64> = Playground::Gauss.generate(&cfg).unwrap();
+    let mut mlp = Mlp::new(
+        &[2, 8, 1],
+        Activation::Tanh,
+        Activation::Sigmoid,
+        Init::LecunNormal,
+        3,
+    )
+    .unwrap();
+    let fit = TrainConfig {
+        epochs: 200,
+        batch_size: 200,
+        threshold: Some(0.5),
+        ..TrainConfig::default()
+    };
+    train(&mut mlp, &mut Adam::new(0.05), &data, &fit, mse, |_| {}).unwrap();
+    // The accuracy of the fitted network, measured outside the loop.
+    let tape = gradsign::Tape::new();
+    let x = tape.constant(data.features());
+    let (out, _) = mlp.forward(&tape, x).unwrap();
+    let truth = gradsign::metrics::accuracy(&out.value(), data.labels(), 0.5).unwrap();
+    assert!(truth > 0.95, "the fit itself failed: {truth}");
+    // One more full-batch step with the default threshold reports the
+    // accuracy before its update: the same network, so the same number.
+    let check = TrainConfig {
+        epochs: 1,
+        batch_size: 200,
+        shuffle: false,
+        ..TrainConfig::default()
+    };
+    let mut seen = Vec::new();
+    train(&mut mlp, &mut Adam::new(0.05), &data, &check, mse, |i| {
+        seen.push(i.accuracy)
+    })
+    .unwrap();
+    assert_eq!(seen, vec![truth]);
+}

@@ -411,7 +411,7 @@ impl<'t, F: Element> Var<'t, F> {
 }
 
 macro_rules! var_operator {
-    ($trait:ident, $method:ident, $try:ident, $scalar:expr) => {
+    ($trait:ident, $method:ident, $try:ident, |$v:ident, $c:ident| $scalar:expr) => {
         impl<'t, F: Element> $trait<Var<'t, F>> for Var<'t, F> {
             type Output = Var<'t, F>;
             /// # Panics
@@ -421,7 +421,7 @@ macro_rules! var_operator {
             /// returns that error instead.
             #[track_caller]
             fn $method(self, rhs: Var<'t, F>) -> Var<'t, F> {
-                self.$try(rhs).unwrap_or_else(|e| panic!("{e}"))
+                crate::error::or_panic(self.$try(rhs))
             }
         }
         impl<'t, F: Element> $trait<F> for Var<'t, F> {
@@ -431,17 +431,19 @@ macro_rules! var_operator {
             /// `try_…_scalar` methods).
             #[track_caller]
             fn $method(self, rhs: F) -> Var<'t, F> {
-                #[allow(clippy::redundant_closure_call)]
-                ($scalar)(self, rhs)
+                // Inlined rather than a closure, so that `#[track_caller]`
+                // reaches the scalar method.
+                let ($v, $c) = (self, rhs);
+                $scalar
             }
         }
     };
 }
 
-var_operator!(Add, add, try_add, |v: Var<'t, F>, c| v.add_scalar(c));
-var_operator!(Sub, sub, try_sub, |v: Var<'t, F>, c: F| v.add_scalar(-c));
-var_operator!(Mul, mul, try_mul, |v: Var<'t, F>, c| v.mul_scalar(c));
-var_operator!(Div, div, try_div, |v: Var<'t, F>, c| v.div_scalar(c));
+var_operator!(Add, add, try_add, |v, c| v.add_scalar(c));
+var_operator!(Sub, sub, try_sub, |v, c| v.add_scalar(-c));
+var_operator!(Mul, mul, try_mul, |v, c| v.mul_scalar(c));
+var_operator!(Div, div, try_div, |v, c| v.div_scalar(c));
 
 macro_rules! scalar_lhs_operator {
     ($f:ty) => {

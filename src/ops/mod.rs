@@ -152,7 +152,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// when the output is not finite; use [`try_unary`](Self::try_unary).
     #[track_caller]
     pub fn unary<U: UnaryOp<F>>(self, p: Params<F>) -> Var<'t, F> {
-        self.try_unary::<U>(p).unwrap_or_else(|e| panic!("{e}"))
+        crate::error::or_panic(self.try_unary::<U>(p))
     }
 
     /// Applies an element-wise [`UnaryOp`], returning errors.

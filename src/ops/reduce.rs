@@ -122,7 +122,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// returns the error).
     #[track_caller]
     pub fn sum(self) -> Var<'t, F> {
-        self.try_sum().unwrap_or_else(|e| panic!("{e}"))
+        crate::error::or_panic(self.try_sum())
     }
 
     /// [`sum`](Self::sum), returning errors.

@@ -255,7 +255,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// that error.
     #[track_caller]
     pub fn powi(self, n: i32) -> Var<'t, F> {
-        self.try_powi(n).unwrap_or_else(|e| panic!("{e}"))
+        crate::error::or_panic(self.try_powi(n))
     }
 
     /// [`powi`](Self::powi), returning errors.
@@ -274,7 +274,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// that error.
     #[track_caller]
     pub fn powf(self, a: F) -> Var<'t, F> {
-        self.try_powf(a).unwrap_or_else(|e| panic!("{e}"))
+        crate::error::or_panic(self.try_powf(a))
     }
 
     /// [`powf`](Self::powf), returning errors.
