@@ -1,4 +1,4 @@
-//! Criterion benches of BENCH.md's W4 (per-sample gradients of W3's net),
+//! Criterion benches of `docs/BENCHMARKS.md`'s W4 (per-sample gradients of W3's net),
 //! W5 (a full sign report on top of a W3 step), and the per-step cost of
 //! `GradientSignAnalyzer::observe` on W3 (against the same W3 step). The
 //! `workloads` example prints W4 and W5 in the peers' format.

@@ -19,7 +19,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use gradsign::data::SplitMix64;
 use gradsign::{Element, Gradients, Tape, Tensor};
 
-/// BENCH.md's W1: `x = tanh(x·wᵢ + bᵢ)` for 10⁴ steps on 2N + 1 scalar
+/// `docs/BENCHMARKS.md`'s W1: `x = tanh(x·wᵢ + bᵢ)` for 10⁴ steps on 2N + 1 scalar
 /// leaves, graph and backward, 3N ops. The leaves are recorded as the chain
 /// reaches them (keeping them in a `Vec` would allocate per run, because a
 /// `Vec` of variables cannot outlive `clear`); their count is unchanged.

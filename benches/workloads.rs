@@ -1,4 +1,4 @@
-//! Criterion benches of BENCH.md's workloads W1–W5, one group each, on the
+//! Criterion benches of `docs/BENCHMARKS.md`'s workloads W1–W5, one group each, on the
 //! crate's SplitMix64 data (`gradsign::data::bench_data`). The `workloads`
 //! example prints the same figures in the peers' `RESULT` format; these are
 //! for development (confidence intervals, regressions between commits).

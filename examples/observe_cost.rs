@@ -1,4 +1,4 @@
-//! The per-step cost of `GradientSignAnalyzer::observe` on BENCH.md's W3
+//! The per-step cost of `GradientSignAnalyzer::observe` on `docs/BENCHMARKS.md`'s W3
 //! (784-256-128-10 sigmoid MLP, batch 128, f32, SGD lr 0.1), against the W3
 //! training step it observes. Plain and observed steps alternate so both see
 //! the same machine noise; each call is timed alone, and the medians and

@@ -1,5 +1,6 @@
-//! BENCH.md's workloads, printing the peers' `RESULT`/`CHECK` lines so that
-//! `shared/peers/summarize.py` merges gradsign's figures with theirs.
+//! The workloads of `docs/BENCHMARKS.md`, printing the `RESULT`/`CHECK`
+//! lines described there, so that gradsign's figures merge with the other
+//! frameworks' into one table.
 //!
 //! ```sh
 //! cargo run --release --example workloads              # every workload, 1 then 2 threads
@@ -7,7 +8,7 @@
 //! PEERS_THREAD_LIST=1 cargo run --release --example workloads
 //! ```
 //!
-//! Environment, as for the peers' scripts:
+//! Environment, as for the other frameworks' programs:
 //! - `PEERS_THREAD_LIST` (default `1,2`): the thread counts to run, each
 //!   reported under the peer name `gradsign-<t>t`. The count is handed to
 //!   the kernels through [`Tape::set_threads`]: matrix products of W3/W4
@@ -22,7 +23,7 @@
 //! per-sample gradients' Frobenius norm as its CHECK, W5 the ratio of a W3
 //! step with a full `GradientSignAnalyzer` report to a plain one.
 //!
-//! Timing follows `shared/peers/` exactly: W1 one warm-up and 7 timed runs
+//! Timing follows `docs/BENCHMARKS.md` exactly: W1 one warm-up and 7 timed runs
 //! (graph + backward; ns/op = run / 3N); W2 200 warm-up steps, then 7 reps
 //! of 2000 steps, each rep timed as a whole (µs/step); W3 10 warm-up steps,
 //! then 200 steps each timed (ms/step, and GFLOP/s from 3 × the forward

@@ -303,7 +303,7 @@ fn axpy<F: crate::Element>(y: &mut [F], a: F, x: &[F]) {
 }
 
 /// Below this many multiply-adds (`m·n·k`) the plain loop beats the tuned
-/// kernel's packing overhead (tiny layers such as BENCH.md's W2).
+/// kernel's packing overhead (tiny layers such as the W2 workload's).
 const SMALL: usize = 4096;
 
 /// At or above this many multiply-adds a product is worth a second thread.
