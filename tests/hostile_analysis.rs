@@ -122,7 +122,7 @@ proptest! {
         let a = Tensor::<f64>::rand_normal(&[b, k], 0.0, s, seed).unwrap();
         let d = Tensor::<f64>::rand_normal(&[b, j], 0.0, 1.0 / s.sqrt(), seed + 1).unwrap();
         let cats = GradientSignAnalyzer::default().with_bias(bias).batch_row_categories(&a, &d).unwrap();
-        for jj in 0..j {
+        for (jj, &cat) in cats.iter().enumerate() {
             let mut row = vec![0.0; k];
             let mut bias_sum = 0.0;
             for n in 0..b {
@@ -135,7 +135,7 @@ proptest! {
             if bias {
                 row.push(bias_sum);
             }
-            prop_assert_eq!(cats[jj], SignCategory::of_row(&row, 0.0));
+            prop_assert_eq!(cat, SignCategory::of_row(&row, 0.0));
         }
     }
 }
@@ -306,8 +306,10 @@ fn the_analyzer_on_usize_max_threads_finishes_and_matches_one_thread() {
             assert_eq!(w.dims(), &[300, 300, 300]);
         }
         // A config set directly (not through with_threads) is clamped too.
-        let mut cfg = gradsign::analysis::AnalyzerConfig::default();
-        cfg.threads = usize::MAX;
+        let cfg = gradsign::analysis::AnalyzerConfig {
+            threads: usize::MAX,
+            ..Default::default()
+        };
         let r = GradientSignAnalyzer::new(cfg)
             .analyze_layer(&a, &d)
             .unwrap();

@@ -266,8 +266,7 @@ impl fmt::Display for CurvatureEvidence {
             (true, false) => write!(
                 f,
                 "the input mean raises λmax ({lambdas}, ‖μ‖² = {}, top eigenvector at |cos| = {} \
-                 with μ), but centring does not improve conditioning here: {kappas} (Cov(a) has \
-                 the smaller eigenvalue at the bottom)",
+                 with μ), but centring does not improve conditioning here: {kappas}",
                 number(self.mean_norm_squared),
                 number(self.top_alignment_with_mean)
             )?,
@@ -287,6 +286,17 @@ impl fmt::Display for CurvatureEvidence {
             number(self.kappa_second_moment_with_bias),
             number(self.kappa_covariance_with_bias)
         )?;
+        // The bias column can reverse the comparison: say so rather than
+        // let the two halves of the sentence seem to disagree.
+        let improves_with_bias =
+            self.kappa_second_moment_with_bias > self.kappa_covariance_with_bias;
+        if improves_with_bias != improves {
+            f.write_str(if improves_with_bias {
+                " (with the bias, centring does improve conditioning)"
+            } else {
+                " (with the bias, centring does not improve conditioning)"
+            })?;
+        }
         if self.batch < self.features {
             write!(
                 f,
