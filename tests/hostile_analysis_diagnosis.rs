@@ -111,7 +111,7 @@ fn batch_mixing_is_said_only_when_summing_mixed_something() {
         .analyze_layer(&a, &d)
         .unwrap();
     assert!(r.batch_coherence() < r.per_example_coherence());
-    let text = Diagnosis::from_layers(&[r.clone()]).to_string();
+    let text = Diagnosis::from_layers(std::slice::from_ref(&r)).to_string();
     let line = format!(
         "Summing over the batch mixes signs: {:.1}% of batch rows are one-signed against {:.1}%",
         100.0 * r.batch_coherence(),

