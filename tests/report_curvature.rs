@@ -81,9 +81,12 @@ fn the_diagnosis_quotes_the_measured_condition_numbers() {
     // 1/√5 ∥ μ, Cov ≈ I/12: the mean dominates.
     assert!(e.mean_dominates(), "{e:?}");
     let text = report.diagnosis.to_string();
+    // κ(E[aaᵀ]) > κ(Cov) here too, so the sentence claims the mean's eigenvalue.
+    assert!(e.centring_improves_conditioning(), "{e:?}");
     let sentence = format!(
-        "a non-zero input mean adds one large eigenvalue along μ: κ(E[aaᵀ]) = {:.4} vs κ(Cov) = {:.4}",
-        c.raw.condition_number, c.centred.condition_number
+        "a non-zero input mean adds one large eigenvalue along μ: κ(E[aaᵀ]) = {} vs κ(Cov) = {}",
+        gradsign::analysis::format_number(c.raw.condition_number),
+        gradsign::analysis::format_number(c.centred.condition_number)
     );
     assert!(text.contains(&sentence), "missing {sentence:?} in\n{text}");
     let shown = report.to_string();

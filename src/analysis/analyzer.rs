@@ -25,6 +25,26 @@ pub enum LayerSelection {
     Only(Vec<usize>),
 }
 
+/// What the analysed gradients will be used by: the diagnosis needs it to
+/// say whether the two-orthant statement (exact for a plain SGD step) holds
+/// for the steps actually taken. The analyzer cannot see the optimiser, so
+/// it is told ([`GradientSignAnalyzer::with_optimizer`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum OptimizerKind {
+    /// Not said: the diagnosis says the statement depends on it. The
+    /// default.
+    #[default]
+    Unknown,
+    /// Plain SGD (no momentum, no decoupled weight decay): each step is
+    /// `−η` times the measured gradient, so the statement applies as is.
+    PlainSgd,
+    /// An optimiser whose step is not a multiple of the gradient: momentum,
+    /// Nesterov, Adam, AdamW, RMSProp, decoupled weight decay. The diagnosis
+    /// warns that its steps leave the two orthants.
+    WithState,
+}
+
 /// Settings of a [`GradientSignAnalyzer`].
 ///
 /// ```
@@ -45,7 +65,10 @@ pub struct AnalyzerConfig {
     /// Which layers [`GradientSignAnalyzer::analyze`] covers.
     pub layers: LayerSelection,
     /// Threads the batch-row product and the per-sample gradients may use.
-    /// Default 1.
+    /// Default 1. Clamped where it is used to `1 ..= `[`max_threads`](crate::kernels::max_threads)`()`,
+    /// the crate's rule for every thread count (see
+    /// [`kernels`](crate::kernels#thread-counts)): 0 means 1, `usize::MAX`
+    /// every thread the machine has.
     pub threads: usize,
     /// Adds to each layer's report the curvature its inputs impose
     /// ([`InputCurvature`](crate::curvature::spectrum::InputCurvature): the
@@ -58,6 +81,9 @@ pub struct AnalyzerConfig {
     pub curvature: bool,
     /// What [`GradientSignAnalyzer::observe`] records over training.
     pub tracking: TrackingConfig,
+    /// The optimiser the gradients feed, for the diagnosis's caveats.
+    /// Default [`OptimizerKind::Unknown`].
+    pub optimizer: OptimizerKind,
 }
 
 impl Default for AnalyzerConfig {
@@ -69,6 +95,7 @@ impl Default for AnalyzerConfig {
             threads: 1,
             curvature: false,
             tracking: TrackingConfig::default(),
+            optimizer: OptimizerKind::Unknown,
         }
     }
 }
@@ -111,7 +138,11 @@ impl GradientSignAnalyzer {
         &self.config
     }
 
-    /// Sets the sign tolerance (checked, `≥ 0` and finite, when analysing).
+    /// Sets the sign tolerance. It is checked when analysing, in the
+    /// element type of the analysed values: it must be finite and `≥ 0` (NaN
+    /// is rejected), and a non-zero tolerance must stay finite and non-zero
+    /// in that type (`1e300` overflows `f32`, `1e-50` underflows it), or the
+    /// analysis returns [`Error::InvalidArgument`].
     pub fn with_sign_tolerance(mut self, tol: f64) -> Self {
         self.config.sign_tolerance = tol;
         self
@@ -134,9 +165,29 @@ impl GradientSignAnalyzer {
         self
     }
 
-    /// Sets the threads the kernels may use (at least 1).
+    /// Sets the threads the kernels may use, clamped to
+    /// `1 ..= `[`max_threads`](crate::kernels::max_threads)`()` (the crate's
+    /// rule for every thread count, see [`kernels`](crate::kernels#thread-counts)):
+    /// 0 means 1, and `usize::MAX` every thread the machine has.
+    ///
+    /// ```
+    /// use gradsign::analysis::GradientSignAnalyzer;
+    /// use gradsign::kernels::max_threads;
+    /// let a = GradientSignAnalyzer::default().with_threads(usize::MAX);
+    /// assert_eq!(a.config().threads, max_threads());
+    /// assert_eq!(GradientSignAnalyzer::default().with_threads(0).config().threads, 1);
+    /// ```
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.config.threads = threads.max(1);
+        self.config.threads = crate::kernels::clamp_threads(threads);
+        self
+    }
+
+    /// Tells the diagnosis which optimiser the gradients feed (see
+    /// [`OptimizerKind`]): with [`OptimizerKind::WithState`] it warns that
+    /// the steps leave the two orthants, with [`OptimizerKind::PlainSgd`] it
+    /// does not, and by default it says that this depends on the optimiser.
+    pub fn with_optimizer(mut self, optimizer: OptimizerKind) -> Self {
+        self.config.optimizer = optimizer;
         self
     }
 
@@ -207,10 +258,14 @@ impl GradientSignAnalyzer {
     /// [`Error::InvalidArgument`] if `step` does not exceed the last one, for
     /// an empty trace or a selected layer past its end, or when the layer
     /// selection or the update source changed since the first call (call
-    /// [`SignTracker::reset`] first); [`Error::Layer`] wrapping the error of
-    /// one layer: a shape that is not the first call's, a weight (or
-    /// pre-activation) without a gradient, a non-finite gradient, weight or
-    /// delta. An `Err` records nothing.
+    /// [`SignTracker::reset`] first), or for
+    /// [`TopEigenvector::Every(0)`](super::TopEigenvector::Every);
+    /// [`Error::Layer`] wrapping the error of one layer: a shape that is not
+    /// the first call's, a weight (or pre-activation) without a gradient, a
+    /// non-finite gradient, weight or delta, or (as
+    /// [`Error::InvalidArgument`] naming the sizes) a top eigenvector larger
+    /// than [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) or a
+    /// buffer that cannot be allocated. An `Err` records nothing.
     pub fn observe<F: Element>(
         &mut self,
         step: usize,
@@ -236,16 +291,31 @@ impl GradientSignAnalyzer {
         self.tracker.report()
     }
 
-    /// The tolerance in `F`, validated.
+    /// The tolerance in `F`, validated there: finite and `≥ 0` as given, and
+    /// a non-zero tolerance finite and non-zero once rounded to `F`.
     pub(crate) fn tolerance<F: Element>(&self, op: &'static str) -> Result<F> {
         let tol = self.config.sign_tolerance;
-        if !(tol.is_finite() && tol >= 0.0) {
-            return Err(Error::InvalidArgument {
+        let bad = |why: &str| {
+            Err(Error::InvalidArgument {
                 op,
-                message: format!("the sign tolerance must be finite and ≥ 0, got {tol}"),
-            });
+                message: format!("the sign tolerance must be {why}, got {tol}"),
+            })
+        };
+        if !(tol.is_finite() && tol >= 0.0) {
+            return bad("finite and ≥ 0");
         }
-        Ok(F::from_f64(tol))
+        let in_f = F::from_f64(tol);
+        let type_name = std::any::type_name::<F>();
+        if !in_f.is_finite() {
+            return bad(&format!("finite in {type_name} (it overflows to {in_f})"));
+        }
+        if tol > 0.0 && in_f == F::zero() {
+            return bad(&format!(
+                "representable in {type_name} (it underflows to 0, which would silently \
+                 mean an exact-zero tolerance)"
+            ));
+        }
+        Ok(in_f)
     }
 
     /// Analyses every selected layer of a traced forward pass after
@@ -280,9 +350,14 @@ impl GradientSignAnalyzer {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for an empty trace, a selected layer past
-    /// its end or a bad tolerance; [`Error::Layer`] wrapping the error of one
-    /// layer: a pre-activation without a gradient, or inconsistent shapes
-    /// (the input must be B×K, the pre-activation B×J, the weight J×K).
+    /// its end or a bad tolerance (see
+    /// [`with_sign_tolerance`](Self::with_sign_tolerance)); [`Error::Layer`]
+    /// wrapping the error of one layer: a pre-activation without a gradient,
+    /// inconsistent shapes (the input must be B×K, the pre-activation B×J,
+    /// the weight J×K), a buffer of the analysis that cannot be allocated, or
+    /// with [`curvature`](AnalyzerConfig::curvature) more than
+    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs
+    /// (all [`Error::InvalidArgument`] naming the sizes).
     pub fn analyze<F: Element>(
         &self,
         trace: &Trace<'_, F>,
@@ -316,7 +391,7 @@ impl GradientSignAnalyzer {
                     })?;
             layers.push(report);
         }
-        let diagnosis = Diagnosis::from_layers(&layers);
+        let diagnosis = Diagnosis::for_optimizer(&layers, self.config.optimizer);
         Ok(NetworkReport { layers, diagnosis })
     }
 
@@ -342,7 +417,7 @@ impl GradientSignAnalyzer {
             Some(b) if bias && b.requires_grad() => Some(gradients.get(b)?),
             _ => None,
         };
-        let threads = self.config.threads.max(1);
+        let threads = crate::kernels::clamp_threads(self.config.threads);
         let mut report = lt.input.with_value(|inputs| {
             let data = LayerData {
                 inputs,
@@ -354,8 +429,8 @@ impl GradientSignAnalyzer {
                 known_batch_rows: weight_grad.map(|g| (g, bias_grad)),
                 threads,
             };
-            analyze_data(&data, tol, self.config.sign_tolerance)
-        });
+            analyze_data("analyze", &data, tol, self.config.sign_tolerance)
+        })?;
         report.layer = Some(l);
         report.activation = Some(lt.activation);
         report.input_source = match l.checked_sub(1).map(|p| &trace.layers()[p]) {
@@ -367,9 +442,9 @@ impl GradientSignAnalyzer {
         };
         report.saturation = saturation(lt);
         if self.config.curvature {
-            report.curvature = lt
+            (report.curvature, report.constant_inputs) = lt
                 .input
-                .with_value(|inputs| input_curvature(inputs, batch, fan_in));
+                .with_value(|inputs| input_curvature("analyze", inputs, batch, fan_in))?;
         }
         Ok(report)
     }

@@ -7,23 +7,111 @@
 use std::fmt;
 
 use crate::curvature::spectrum::InputCurvature;
+use crate::dynamics::{try_filled, try_grow};
 use crate::element::Element;
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 use super::report::LayerReport;
 
-/// The curvature of a `B×K` batch of inputs, or `None` when an input is not
-/// finite (the report counts those; no spectrum is meaningful then).
+/// The most inputs `K` a layer may have for
+/// [`AnalyzerConfig::curvature`](super::AnalyzerConfig::curvature): four
+/// dense `(K+1)×(K+1)` eigendecompositions cost `O(K³)` time and several
+/// `(K+1)²` matrices of memory, about a second at `K` = 784 and some
+/// minutes (and a GB) at this limit; beyond it the analysis returns an error
+/// instead of running for hours or exhausting memory. The tracker's top
+/// eigenvector ([`TopEigenvector`](super::TopEigenvector)) is held to the
+/// same bound on the smaller of `K (+1)` and the batch size.
+pub const MAX_CURVATURE_INPUTS: usize = 4096;
+
+/// The inputs that are constant over the batch, and the curvature of the
+/// others.
+///
+/// A constant input makes `Cov(a)` singular (its variance is 0), and with
+/// the bias column `E[ã ãᵀ]` too (the input is a multiple of the constant
+/// 1), so their condition numbers are `∞` whatever the other inputs do; a
+/// constant 0 (a dead pixel, an off unit) makes `E[a aᵀ]` singular as well.
+/// The spectra of the remaining inputs say how the others are conditioned.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ConstantInputs {
+    /// The indices (first input = 0) of the inputs equal on every example.
+    pub columns: Vec<usize>,
+    /// The value of each of them, in the same order.
+    pub values: Vec<f64>,
+    /// The curvature of the batch without those inputs (`None` when every
+    /// input is constant).
+    pub curvature: Option<InputCurvature>,
+}
+
+/// The curvature of a `B×K` batch of inputs (`None` when an input is not
+/// finite: the report counts those; no spectrum is meaningful then), and the
+/// constant inputs with the curvature of the others, when there are any.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `op` when `K` exceeds
+/// [`MAX_CURVATURE_INPUTS`] or a buffer cannot be allocated.
 pub(crate) fn input_curvature<F: Element>(
+    op: &'static str,
     inputs: &[F],
     batch: usize,
     fan_in: usize,
-) -> Option<InputCurvature> {
-    if fan_in == 0 || !crate::dynamics::all_finite(inputs) {
-        return None;
+) -> Result<(Option<InputCurvature>, Option<ConstantInputs>)> {
+    if fan_in > MAX_CURVATURE_INPUTS {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "the curvature of {fan_in} inputs needs four ({0}×{0}) eigendecompositions, \
+                 more than the limit of {MAX_CURVATURE_INPUTS} inputs \
+                 (gradsign::analysis::MAX_CURVATURE_INPUTS): turn curvature off for this layer",
+                fan_in + 1
+            ),
+        });
     }
-    let a = Tensor::from_slice(inputs, &[batch, fan_in]).ok()?;
-    InputCurvature::of(&a).ok()
+    if fan_in == 0 || !crate::dynamics::all_finite(inputs) {
+        return Ok((None, None));
+    }
+    let mut copy = Vec::new();
+    try_grow(op, "a copy of the inputs", &mut copy, inputs.len())?;
+    copy.extend_from_slice(inputs);
+    let a = Tensor::from_vec(copy, &[batch, fan_in])?;
+    let full = InputCurvature::of(&a).ok();
+    let first = &inputs[..fan_in];
+    let mut constant = try_filled(op, "the constant-input flags", fan_in, true)?;
+    for row in inputs.chunks_exact(fan_in).skip(1) {
+        for ((c, &x), &x0) in constant.iter_mut().zip(row).zip(first) {
+            *c &= x == x0;
+        }
+    }
+    let columns: Vec<usize> = (0..fan_in).filter(|&i| constant[i]).collect();
+    if columns.is_empty() {
+        return Ok((full, None));
+    }
+    let values = columns.iter().map(|&i| first[i].to_f64()).collect();
+    let kept = fan_in - columns.len();
+    let curvature = if kept == 0 {
+        None
+    } else {
+        let mut sub = Vec::new();
+        try_grow(op, "the non-constant inputs", &mut sub, batch * kept)?;
+        for row in inputs.chunks_exact(fan_in) {
+            sub.extend(
+                row.iter()
+                    .zip(&constant)
+                    .filter(|(_, c)| !**c)
+                    .map(|(x, _)| *x),
+            );
+        }
+        InputCurvature::of(&Tensor::from_vec(sub, &[batch, kept])?).ok()
+    };
+    Ok((
+        full,
+        Some(ConstantInputs {
+            columns,
+            values,
+            curvature,
+        }),
+    ))
 }
 
 /// The curvature numbers behind a layer's diagnosis: `E[a aᵀ] = Cov(a) + μμᵀ`,
@@ -88,43 +176,109 @@ impl CurvatureEvidence {
     }
 }
 
-/// A condition number or eigenvalue for text: `∞` when infinite, four
-/// significant digits otherwise.
-pub(crate) fn number(x: f64) -> String {
-    if x.is_infinite() {
-        "∞".to_string()
-    } else if x != 0.0 && !(1e-3..1e5).contains(&x.abs()) {
-        format!("{x:.3e}")
-    } else {
-        format!("{x:.4}")
+impl CurvatureEvidence {
+    /// Whether the raw second moment is worse conditioned than the
+    /// covariance (`κ(E[a aᵀ]) > κ(Cov(a))`): only then does centring the
+    /// inputs improve the conditioning.
+    pub fn centring_improves_conditioning(&self) -> bool {
+        self.kappa_second_moment > self.kappa_covariance
     }
 }
 
+/// Every number the reports and the diagnosis print (condition numbers,
+/// eigenvalues, means, cosines, tolerances), in one format: four
+/// significant digits, in plain decimals for magnitudes in `[10⁻³, 10⁴)` and
+/// in scientific notation outside (so `16842.48` and `604 012` read
+/// `1.684e4` and `6.040e5`, never side by side in two styles); `0`, `∞`,
+/// `-∞` and `NaN` as such. Shares are printed as percentages instead.
+///
+/// ```
+/// use gradsign::analysis::format_number;
+/// assert_eq!(format_number(16842.4832), "1.684e4");
+/// assert_eq!(format_number(604_012.0), "6.040e5");
+/// assert_eq!(format_number(57.2791), "57.28");
+/// assert_eq!(format_number(0.123456), "0.1235");
+/// assert_eq!(format_number(1234.6), "1235");
+/// assert_eq!(format_number(-2.5e-7), "-2.500e-7");
+/// assert_eq!(format_number(0.99996), "1.000");
+/// assert_eq!(format_number(9999.7), "1.000e4");
+/// assert_eq!(format_number(0.0), "0");
+/// assert_eq!(format_number(f64::INFINITY), "∞");
+/// ```
+pub fn format_number(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".to_string();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "∞" } else { "-∞" }.to_string();
+    }
+    if x == 0.0 {
+        return "0".to_string();
+    }
+    let scientific = || format!("{x:.3e}");
+    if !(1e-3..1e4).contains(&x.abs()) {
+        return scientific();
+    }
+    // Digits after the point for four significant ones; rounding may carry
+    // into a fifth digit (9999.7), which the scientific form then shows.
+    let magnitude = x.abs().log10().floor() as i32;
+    let decimals = (3 - magnitude).max(0) as usize;
+    let text = format!("{x:.decimals$}");
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    let leading_zeros = text
+        .chars()
+        .filter(|c| *c != '-' && *c != '.')
+        .take_while(|c| *c == '0')
+        .count();
+    match (digits - leading_zeros > 4, decimals) {
+        (false, _) => text,
+        (true, 0) => scientific(),
+        (true, d) => format!("{x:.prec$}", prec = d - 1),
+    }
+}
+
+pub(crate) use format_number as number;
+
 impl fmt::Display for CurvatureEvidence {
-    /// The diagnosis sentence, with the measured numbers.
+    /// The diagnosis sentence, with the measured numbers: the mean's
+    /// eigenvalue is claimed only when `λmax` shows it (the mean dominates)
+    /// and the raw matrix is the worse conditioned one.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kappas = format!(
             "κ(E[aaᵀ]) = {} vs κ(Cov) = {}",
             number(self.kappa_second_moment),
             number(self.kappa_covariance)
         );
-        if self.mean_dominates() {
-            write!(
+        let lambdas = format!(
+            "λmax = {} vs {}",
+            number(self.lambda_max_second_moment),
+            number(self.lambda_max_covariance)
+        );
+        let improves = self.centring_improves_conditioning();
+        match (self.mean_dominates(), improves) {
+            (true, true) => write!(
                 f,
-                "a non-zero input mean adds one large eigenvalue along μ: {kappas}; λmax = {} vs {} \
-                 (‖μ‖² = {}, top eigenvector at |cos| = {:.3} with μ)",
-                number(self.lambda_max_second_moment),
-                number(self.lambda_max_covariance),
+                "a non-zero input mean adds one large eigenvalue along μ: {kappas}; {lambdas} \
+                 (‖μ‖² = {}, top eigenvector at |cos| = {} with μ)",
                 number(self.mean_norm_squared),
-                self.top_alignment_with_mean
-            )?;
-        } else {
-            write!(
+                number(self.top_alignment_with_mean)
+            )?,
+            (true, false) => write!(
                 f,
-                "the input mean is small against the spread: {kappas}; λmax = {} vs {}",
-                number(self.lambda_max_second_moment),
-                number(self.lambda_max_covariance)
-            )?;
+                "the input mean raises λmax ({lambdas}, ‖μ‖² = {}, top eigenvector at |cos| = {} \
+                 with μ), but centring does not improve conditioning here: {kappas}",
+                number(self.mean_norm_squared),
+                number(self.top_alignment_with_mean)
+            )?,
+            (false, true) => write!(
+                f,
+                "the input mean is small against the spread: {kappas}; {lambdas}"
+            )?,
+            (false, false) => write!(
+                f,
+                "the input mean is small against the spread and centring does not improve \
+                 conditioning here: {kappas}; {lambdas}"
+            )?,
         }
         write!(
             f,
@@ -132,6 +286,17 @@ impl fmt::Display for CurvatureEvidence {
             number(self.kappa_second_moment_with_bias),
             number(self.kappa_covariance_with_bias)
         )?;
+        // The bias column can reverse the comparison: say so rather than
+        // let the two halves of the sentence seem to disagree.
+        let improves_with_bias =
+            self.kappa_second_moment_with_bias > self.kappa_covariance_with_bias;
+        if improves_with_bias != improves {
+            f.write_str(if improves_with_bias {
+                " (with the bias, centring does improve conditioning)"
+            } else {
+                " (with the bias, centring does not improve conditioning)"
+            })?;
+        }
         if self.batch < self.features {
             write!(
                 f,
@@ -142,6 +307,54 @@ impl fmt::Display for CurvatureEvidence {
         }
         Ok(())
     }
+}
+
+/// The curvature section of a layer's report, in the one number format.
+pub(crate) fn curvature_section(f: &mut fmt::Formatter<'_>, c: &InputCurvature) -> fmt::Result {
+    let norm = c.mean.iter().map(|m| m * m).sum::<f64>().sqrt();
+    writeln!(
+        f,
+        "  input curvature: {} examples × {} features, ‖μ‖ = {}",
+        c.batch,
+        c.features,
+        number(norm)
+    )?;
+    writeln!(
+        f,
+        "    {:<22} {:>10} {:>10} {:>10} {:>10}",
+        "matrix", "λmin", "λmax", "κ", "|cos(v,1)|"
+    )?;
+    let rows = [
+        ("E[a aᵀ]", &c.raw),
+        ("Cov(a)", &c.centred),
+        ("E[a aᵀ] + bias", &c.raw_with_bias),
+        ("Cov(a) + bias", &c.centred_with_bias),
+    ];
+    for (name, s) in rows {
+        writeln!(
+            f,
+            "    {:<22} {:>10} {:>10} {:>10} {:>10}",
+            name,
+            number(s.eigenvalues.first().copied().unwrap_or(f64::NAN)),
+            number(s.eigenvalues.last().copied().unwrap_or(f64::NAN)),
+            number(s.condition_number),
+            number(s.top_alignment_with_ones)
+        )?;
+    }
+    Ok(())
+}
+
+/// At most this many indices are listed; the rest are counted.
+const LISTED: usize = 16;
+
+/// `0, 3, 7` (and `… and N more` past [`LISTED`]).
+pub(crate) fn index_list(columns: &[usize]) -> String {
+    let shown: Vec<String> = columns.iter().take(LISTED).map(usize::to_string).collect();
+    let mut text = shown.join(", ");
+    if columns.len() > LISTED {
+        text.push_str(&format!(" … and {} more", columns.len() - LISTED));
+    }
+    text
 }
 
 /// The curvature columns of a network report, one line per layer that has
@@ -168,7 +381,7 @@ pub(crate) fn network_table(f: &mut fmt::Formatter<'_>, layers: &[LayerReport]) 
         let e = CurvatureEvidence::of(c);
         writeln!(
             f,
-            "{:>5}  {:>11}  {:>11}  {:>11}  {:>11}  {:>13}  {:>13}  {:>9.3}",
+            "{:>5}  {:>11}  {:>11}  {:>11}  {:>11}  {:>13}  {:>13}  {:>9}",
             l.layer.map_or_else(|| "-".to_string(), |i| i.to_string()),
             number(e.lambda_max_second_moment),
             number(e.lambda_max_covariance),
@@ -176,7 +389,7 @@ pub(crate) fn network_table(f: &mut fmt::Formatter<'_>, layers: &[LayerReport]) 
             number(e.kappa_covariance),
             number(e.kappa_second_moment_with_bias),
             number(e.kappa_covariance_with_bias),
-            e.top_alignment_with_mean
+            number(e.top_alignment_with_mean)
         )?;
     }
     Ok(())

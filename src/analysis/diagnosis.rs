@@ -11,7 +11,8 @@ use std::fmt;
 
 use crate::activation::{Activation, OutputSign};
 
-use super::curvature::CurvatureEvidence;
+use super::analyzer::OptimizerKind;
+use super::curvature::{CurvatureEvidence, index_list, number};
 use super::report::{InputSource, LayerReport};
 
 /// What the measured input signs of a layer imply for its gradient rows.
@@ -109,27 +110,41 @@ pub struct LayerDiagnosis {
     pub fixes: Vec<Fix>,
     /// The measured numbers.
     pub evidence: Evidence,
+    /// With curvature: the inputs constant over the batch (they make
+    /// `Cov(a)` singular, so its `κ` is `∞` whatever the other inputs do).
+    pub constant_inputs: Vec<usize>,
+    /// With curvature and constant inputs: the numbers of the other inputs
+    /// alone (`None` when every input is constant).
+    pub curvature_without_constant: Option<CurvatureEvidence>,
 }
 
 /// Something the numbers do not show by themselves.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Caveat {
-    /// Summing over the batch mixes the signs of the rows, but does not
-    /// remove the effect of non-centred inputs.
+    /// Summing over the batch mixed the signs of some rows (batch coherence
+    /// below per-example coherence), which does not make each example's
+    /// step any less one-signed. Only given when it happened.
     BatchMixing {
         /// Per-example coherence over the restricted layers.
         per_example: f64,
         /// Batch-row coherence over the same layers.
         batch: f64,
     },
-    /// `δ` takes both signs; it is not positive "because σ′ > 0".
+    /// `δ` took both signs: `σ′ > 0` does not make `δ` positive, since `σ′`
+    /// only scales `δ`, whose sign comes from the weights and the error
+    /// above. Only given when both signs were measured.
     DeltaTakesBothSigns {
         /// Share of positive `δ` over the restricted layers.
         positive_share: f64,
     },
-    /// The two-orthant statement is for plain SGD on one example.
+    /// The two-orthant statement is for plain SGD on one example, and the
+    /// analyzer was told ([`OptimizerKind::WithState`]) that the optimiser
+    /// carries state: its steps leave those orthants.
     OptimiserState,
+    /// The optimiser was not given ([`OptimizerKind::Unknown`]): whether the
+    /// steps taken stay in the two orthants depends on it.
+    OptimiserUnknown,
     /// Saturation of squashing units (sigmoid, tanh and kin): a separate and
     /// often larger cause of slow training than one-signed inputs.
     Saturation {
@@ -195,7 +210,16 @@ impl LayerDiagnosis {
             }
             Some(Cause::ActivationBelow(_)) => vec![Fix::CentredActivation, Fix::Normalisation],
         };
+        let (constant_inputs, curvature_without_constant) = match &r.constant_inputs {
+            Some(c) => (
+                c.columns.clone(),
+                c.curvature.as_ref().map(CurvatureEvidence::of),
+            ),
+            None => (Vec::new(), None),
+        };
         LayerDiagnosis {
+            constant_inputs,
+            curvature_without_constant,
             layer: r.layer,
             size: (r.fan_in, r.fan_out),
             verdict,
@@ -218,8 +242,18 @@ impl LayerDiagnosis {
 }
 
 impl Diagnosis {
-    /// Diagnoses the given layer reports together.
+    /// Diagnoses the given layer reports together, for an optimiser that is
+    /// not known (see [`for_optimizer`](Self::for_optimizer)).
     pub fn from_layers(layers: &[LayerReport]) -> Self {
+        Diagnosis::for_optimizer(layers, OptimizerKind::Unknown)
+    }
+
+    /// Diagnoses the given layer reports together, for gradients that feed
+    /// `optimizer`. Every caveat is given only when the numbers show it:
+    /// batch mixing when batch coherence is below per-example coherence,
+    /// `δ`'s two signs when both were measured, the optimiser's state when
+    /// it has some (or that it is unknown).
+    pub fn for_optimizer(layers: &[LayerReport], optimizer: OptimizerKind) -> Self {
         let diagnosed: Vec<LayerDiagnosis> =
             layers.iter().map(LayerDiagnosis::from_report).collect();
         let mut caveats = Vec::new();
@@ -246,14 +280,20 @@ impl Diagnosis {
                 batch.merge(&r.batch_rows);
                 delta.merge(&r.delta);
             }
-            caveats.push(Caveat::BatchMixing {
-                per_example: per_example.coherent_share(),
-                batch: batch.coherent_share(),
-            });
-            caveats.push(Caveat::DeltaTakesBothSigns {
-                positive_share: delta.positive_share(),
-            });
-            caveats.push(Caveat::OptimiserState);
+            let (per_example, batch) = (per_example.coherent_share(), batch.coherent_share());
+            if batch < per_example {
+                caveats.push(Caveat::BatchMixing { per_example, batch });
+            }
+            if delta.positive > 0 && delta.negative > 0 {
+                caveats.push(Caveat::DeltaTakesBothSigns {
+                    positive_share: delta.positive_share(),
+                });
+            }
+            match optimizer {
+                OptimizerKind::Unknown => caveats.push(Caveat::OptimiserUnknown),
+                OptimizerKind::WithState => caveats.push(Caveat::OptimiserState),
+                OptimizerKind::PlainSgd => {}
+            }
         }
         caveats.push(Caveat::Saturation {
             measured: layers
@@ -322,8 +362,13 @@ impl fmt::Display for Cause {
 impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Fix::CentreData => "centre the inputs (subtract each feature's mean)",
-            Fix::CentredActivation => "use tanh or another zero-centred activation below",
+            Fix::CentreData => {
+                "centre the inputs: subtract each feature's mean, fitted on the training data \
+                 (gradsign::data::Centering), or standardise them (gradsign::data::Standardizer)"
+            }
+            Fix::CentredActivation => {
+                "use tanh (Activation::Tanh) or another zero-centred activation below"
+            }
             Fix::Normalisation => "normalise the layer's inputs (batch or layer normalisation)",
         })
     }
@@ -367,21 +412,43 @@ impl fmt::Display for LayerDiagnosis {
         )?;
         write!(
             f,
-            "{:.1} orthants visited per neuron out of 2^{}",
-            e.mean_orthants, e.orthant_dimension
+            "{} orthants visited per neuron out of 2^{}",
+            number(e.mean_orthants),
+            e.orthant_dimension
         )?;
         if let Some(c) = e.mean_abs_cos_ones {
-            write!(f, "; mean |cos(g, 1)| = {c:.3}")?;
+            write!(f, "; mean |cos(g, 1)| = {}", number(c))?;
         }
         if let Some((lo, hi)) = e.input_mean_range {
-            write!(f, "; input feature means {lo:.3} .. {hi:.3}")?;
+            write!(f, "; input feature means {} .. {}", number(lo), number(hi))?;
         }
         writeln!(f, ".")?;
         if let Some(c) = &self.cause {
             writeln!(f, "  Cause: {c}.")?;
         }
         if let Some(c) = &e.curvature {
-            writeln!(f, "  Curvature: {c}.")?;
+            if self.constant_inputs.is_empty() {
+                writeln!(f, "  Curvature: {c}.")?;
+            } else {
+                let n = self.constant_inputs.len();
+                write!(
+                    f,
+                    "  Curvature: input{} {} ({n} of {k}) {} constant over the batch, so Cov(a) \
+                     is singular along {} (κ(Cov) = {} on all {k} inputs)",
+                    if n == 1 { "" } else { "s" },
+                    index_list(&self.constant_inputs),
+                    if n == 1 { "is" } else { "are" },
+                    if n == 1 { "it" } else { "them" },
+                    number(c.kappa_covariance)
+                )?;
+                match &self.curvature_without_constant {
+                    Some(sub) => writeln!(f, "; on the other {} inputs: {sub}.", k - n)?,
+                    None => writeln!(
+                        f,
+                        "; no input varies, so there is no conditioning to report."
+                    )?,
+                }
+            }
         }
         if !self.fixes.is_empty() {
             let fixes: Vec<String> = self.fixes.iter().map(Fix::to_string).collect();
@@ -397,21 +464,28 @@ impl fmt::Display for Caveat {
             Caveat::BatchMixing { per_example, batch } => write!(
                 f,
                 "Summing over the batch mixes signs: {} of batch rows are one-signed against {} of \
-                 per-example rows in the affected layers. It does not remove the effect: a non-zero \
-                 input mean adds one large eigenvalue along the mean to E[a aᵀ], and descent along \
-                 it overshoots and flips sign step after step (the zig-zag).",
+                 per-example rows in the affected layers. That does not remove the effect: each \
+                 example's own step is still confined to two orthants, and the batch step is \
+                 their sum.",
                 pct(*batch),
                 pct(*per_example)
             ),
             Caveat::DeltaTakesBothSigns { positive_share } => write!(
                 f,
-                "δ takes both signs ({} positive in the affected layers): it is not positive \
-                 because σ′ > 0; σ′ only scales the error that comes from the layer above.",
+                "δ takes both signs ({} positive in the affected layers): σ′ > 0 does not make δ \
+                 positive. σ′ only scales δ; its sign comes from the weights and the error in the \
+                 layer above.",
                 pct(*positive_share)
             ),
             Caveat::OptimiserState => f.write_str(
-                "The two-orthant statement is exact for a plain SGD step on one example; momentum, \
-                 weight decay and Adam carry state and step outside these orthants.",
+                "The two-orthant statement is exact for a plain SGD step on one example; the \
+                 optimiser here carries state (momentum, Adam, decoupled weight decay), so its \
+                 steps leave these orthants.",
+            ),
+            Caveat::OptimiserUnknown => f.write_str(
+                "The two-orthant statement is exact for a plain SGD step on one example; the \
+                 optimiser was not given (GradientSignAnalyzer::with_optimizer), and one with \
+                 state (momentum, Adam) steps outside these orthants.",
             ),
             Caveat::Saturation { measured } => {
                 f.write_str(

@@ -3,7 +3,9 @@
 //! `O(1)` without forming it, the row's sign pattern, and its `|cos(a, 1)|`.
 //! The per-feature input statistics come from the same pass.
 
+use crate::dynamics::{try_filled, try_grow};
 use crate::element::Element;
+use crate::error::Result;
 
 use super::orthants::PatternHasher;
 use super::report::InputStats;
@@ -93,13 +95,14 @@ struct FeatureSums {
 }
 
 impl FeatureSums {
-    fn new(k: usize) -> Self {
-        FeatureSums {
-            sum: vec![0.0; k],
-            positive: vec![0; k],
-            zero: vec![0; k],
-            non_finite: vec![0; k],
-        }
+    fn new(op: &'static str, k: usize) -> Result<Self> {
+        let what = format!("the statistics of {k} input features");
+        Ok(FeatureSums {
+            sum: try_filled(op, &what, k, 0.0)?,
+            positive: try_filled(op, &what, k, 0)?,
+            zero: try_filled(op, &what, k, 0)?,
+            non_finite: try_filled(op, &what, k, 0)?,
+        })
     }
 
     /// Adds one row: a plain loop without data-dependent branches.
@@ -206,26 +209,30 @@ fn orthant_hash<F: Element>(a: &[F], bias: bool, tol: F) -> (u64, u64) {
 /// Summarises every input row (row-major `B×K`), appending an input equal
 /// to 1 when `bias`, and gathers the per-feature statistics. Each pass over
 /// a row is a simple loop without branches on the data, so it vectorises.
+///
+/// # Errors
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `op`
+/// when the row summaries (`B`) or the feature statistics (`K`) cannot be
+/// allocated.
 pub(crate) fn summarize_rows<F: Element>(
+    op: &'static str,
     inputs: &[F],
     batch: usize,
     fan_in: usize,
     bias: bool,
     tol: F,
     rows: &mut Vec<InputRow<F>>,
-) -> InputStats {
+) -> Result<InputStats> {
     rows.clear();
-    rows.reserve(batch);
-    let mut feat = FeatureSums::new(fan_in);
+    try_grow(op, "the input-row summaries", rows, batch)?;
+    let mut feat = FeatureSums::new(op, fan_in)?;
     let mut non_finite = 0usize;
     let entries = fan_in + usize::from(bias);
     let sqrt_entries = (entries as f64).sqrt();
     // A row without negative or non-finite entries has the all-positive
-    // orthant pattern (zeros count as positive): hash it once.
-    let positive_pattern = {
-        let ones = vec![F::one(); fan_in];
-        orthant_hash(&ones, bias, F::zero())
-    };
+    // orthant pattern (zeros count as positive): hashed once, from packed
+    // words of positive codes (no K-long row of ones is built).
+    let positive_pattern = positive_hash(fan_in, bias);
     for n in 0..batch {
         let a = &inputs[n * fan_in..(n + 1) * fan_in];
         let finite = a.iter().fold(true, |ok, &x| ok & x.is_finite());
@@ -281,23 +288,45 @@ pub(crate) fn summarize_rows<F: Element>(
         }
         rows.push(row);
     }
-    let share =
-        |c: &[u32]| -> Vec<f64> { c.iter().map(|&c| f64::from(c) / batch as f64).collect() };
-    let mean = feat
-        .sum
-        .iter()
-        .zip(&feat.non_finite)
-        .map(|(&s, &bad)| {
-            let n = batch - bad as usize;
-            if n > 0 { s / n as f64 } else { 0.0 }
-        })
-        .collect();
-    InputStats {
-        mean,
-        positive_share: share(&feat.positive),
-        zero_share: share(&feat.zero),
-        non_finite,
+    // The counters become shares in place of the sums' buffers: the f64
+    // vectors are the sums (reused for the means) and two fresh ones.
+    let share = |c: &[u32]| -> Result<Vec<f64>> {
+        let mut v = Vec::new();
+        try_grow(op, "the input feature shares", &mut v, c.len())?;
+        v.extend(c.iter().map(|&c| f64::from(c) / batch as f64));
+        Ok(v)
+    };
+    let positive_share = share(&feat.positive)?;
+    let zero_share = share(&feat.zero)?;
+    let mut mean = feat.sum;
+    for (m, &bad) in mean.iter_mut().zip(&feat.non_finite) {
+        let n = batch - bad as usize;
+        *m = if n > 0 { *m / n as f64 } else { 0.0 };
     }
+    Ok(InputStats {
+        mean,
+        positive_share,
+        zero_share,
+        non_finite,
+    })
+}
+
+/// The hashes of the all-positive pattern of `fan_in` entries (and the
+/// bias), as [`orthant_hash`] would give them for a row of ones.
+fn positive_hash(fan_in: usize, bias: bool) -> (u64, u64) {
+    const POSITIVE_WORD: u64 = 0x5555_5555_5555_5555; // 32 codes `01`
+    let mut hasher = PatternHasher::new();
+    for _ in 0..fan_in / 32 {
+        hasher.push_word(POSITIVE_WORD, 32);
+    }
+    let rest = (fan_in % 32) as u32;
+    if rest > 0 {
+        hasher.push_word(POSITIVE_WORD & ((1u64 << (2 * rest)) - 1), rest);
+    }
+    if bias {
+        hasher.push_word(1, 1);
+    }
+    hasher.finish()
 }
 
 #[cfg(test)]
@@ -306,7 +335,7 @@ mod tests {
 
     fn one_row(a: &[f64], bias: bool, tol: f64) -> InputRow<f64> {
         let mut rows = Vec::new();
-        summarize_rows(a, 1, a.len(), bias, tol, &mut rows);
+        summarize_rows("test", a, 1, a.len(), bias, tol, &mut rows).unwrap();
         rows[0]
     }
 
@@ -396,10 +425,24 @@ mod tests {
     }
 
     #[test]
+    fn the_packed_positive_hash_is_the_hash_of_a_row_of_ones() {
+        for k in [0, 1, 31, 32, 33, 64, 70] {
+            for bias in [false, true] {
+                let ones = vec![1.0f64; k];
+                assert_eq!(
+                    positive_hash(k, bias),
+                    orthant_hash(&ones, bias, 0.0),
+                    "k {k} bias {bias}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn feature_statistics_skip_non_finite_entries() {
         let a = [1.0, 0.0, f64::NAN, 0.0, 3.0, -1.0];
         let mut rows = Vec::new();
-        let s = summarize_rows(&a, 3, 2, false, 0.0, &mut rows);
+        let s = summarize_rows("test", &a, 3, 2, false, 0.0, &mut rows).unwrap();
         // feature 0: 1, NaN, 3 → mean 2 over the finite two; feature 1: 0, 0, −1.
         assert_eq!(s.mean, vec![2.0, -1.0 / 3.0]);
         assert_eq!(s.positive_share, vec![2.0 / 3.0, 0.0]);

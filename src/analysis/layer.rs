@@ -2,6 +2,7 @@
 //! `Δ = ∂L/∂Z` (B×J): `O(B·(K+J))` for everything per example, plus the one
 //! product `G = Δᵀ·A` for the batch rows.
 
+use crate::dynamics::{try_filled, try_grow};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::kernels::matmul::GemmArgs;
@@ -72,46 +73,86 @@ pub(crate) fn check_matrices(
     Ok((b, k, j))
 }
 
-/// The batch rows `G = Δᵀ·A` (J×K) with one product, reading both operands
-/// in place through strides.
-fn batch_rows<F: Element>(d: &LayerData<'_, F>) -> Vec<F> {
-    let mut g = vec![F::zero(); d.fan_out * d.fan_in];
-    F::gemm(GemmArgs {
-        m: d.fan_out,
-        n: d.fan_in,
-        k: d.batch,
-        a: d.deltas,
-        a_rs: 1,
-        a_cs: d.fan_out,
-        b: d.inputs,
-        b_rs: d.fan_in,
-        b_cs: 1,
-        c: &mut g,
-        c_rs: d.fan_in,
-        accumulate: false,
-        threads: d.threads,
-    });
-    g
+/// How many entries of `G` are computed at once: a block of neurons' batch
+/// rows at a time keeps the buffer at a few MB whatever `J×K` is (the whole
+/// of `G` for `K = J = 10⁵` would be 40 GB in `f32`), and a block of
+/// BENCH.md's W3 first layer (128×784) is still one product.
+const BATCH_ROW_BLOCK: usize = 1 << 18;
+
+/// The presence codes (see [`presence`]) of the weight part of every batch
+/// row `G_j = Σ_n Δ_nj·a_n` (the bias entry not included), from products of
+/// `Δᵀ·A` over blocks of neurons, reading both operands in place through
+/// strides. Never holds more than [`BATCH_ROW_BLOCK`] entries (or one row)
+/// of `G`.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `op` if the codes or one block cannot
+/// be allocated.
+fn batch_row_codes<F: Element>(op: &'static str, d: &LayerData<'_, F>, tol: F) -> Result<Vec<u8>> {
+    let (b, k, j) = (d.batch, d.fan_in, d.fan_out);
+    let mut out = try_filled(op, "the batch-row codes", j, row_presence::<F>(&[], tol))?;
+    if k == 0 {
+        return Ok(out);
+    }
+    let block = (BATCH_ROW_BLOCK / k).clamp(1, j);
+    let mut g = try_filled(op, "a block of batch rows", block * k, F::zero())?;
+    for j0 in (0..j).step_by(block) {
+        let m = block.min(j - j0);
+        let c = &mut g[..m * k];
+        F::gemm(GemmArgs {
+            m,
+            n: k,
+            k: b,
+            // Δᵀ's rows j0.. are Δ's columns: element (i, n) at (j0 + i) + n·J.
+            a: &d.deltas[j0..],
+            a_rs: 1,
+            a_cs: j,
+            b: d.inputs,
+            b_rs: k,
+            b_cs: 1,
+            c,
+            c_rs: k,
+            accumulate: false,
+            threads: d.threads,
+        });
+        for (o, row) in out[j0..j0 + m].iter_mut().zip(c.chunks_exact(k)) {
+            *o = row_presence(row, tol);
+        }
+    }
+    Ok(out)
 }
 
 /// The whole per-layer analysis. `tol` is the tolerance in `F`, `tol_f64`
 /// the same for the report.
-pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f64) -> LayerReport {
+///
+/// Memory beyond the report: the code bytes (`B×J`), `O(B + J + K)`
+/// counters, and a block of at most [`BATCH_ROW_BLOCK`] entries of the batch
+/// rows when they are not known (none at all for `B = 1`, where the batch
+/// row is the one per-example row).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `op` when one of those buffers cannot
+/// be allocated.
+pub(crate) fn analyze_data<F: Element>(
+    op: &'static str,
+    d: &LayerData<'_, F>,
+    tol: F,
+    tol_f64: f64,
+) -> Result<LayerReport> {
     let (b, k, j) = (d.batch, d.fan_in, d.fan_out);
     let entries = k + usize::from(d.bias);
     let mut rows: Vec<InputRow<F>> = Vec::new();
-    let inputs = summarize_rows(d.inputs, b, k, d.bias, tol, &mut rows);
-    let mut orthants = OrthantCounter::new(rows.iter().map(|r| (r.pattern, r.definite)));
-    let computed;
-    let (g, g_bias) = match d.known_batch_rows {
-        Some(known) => known,
-        None => {
-            computed = batch_rows(d);
-            (&computed[..], None)
-        }
+    let inputs = summarize_rows(op, d.inputs, b, k, d.bias, tol, &mut rows)?;
+    let mut orthants = OrthantCounter::new(op, rows.iter().map(|r| (r.pattern, r.definite)))?;
+    // The batch rows: known (a weight's gradient), the per-example row when
+    // the batch is one example (`G_j = Δ_1j·a_1`, classified exactly as the
+    // product would be), or computed block by block.
+    let computed = match d.known_batch_rows {
+        None if b > 1 => Some(batch_row_codes(op, d, tol)?),
+        _ => None,
     };
-
-    let mut neurons = Vec::with_capacity(j);
+    let mut neurons = Vec::new();
+    try_grow(op, "the neuron reports", &mut neurons, j)?;
     let mut per_example = CategoryCounts::default();
     let mut batch_cats = CategoryCounts::default();
     let mut delta_all = DeltaBalance::default();
@@ -120,10 +161,16 @@ pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f6
 
     // Example by example: Δ's rows are contiguous, so the codes of all J
     // neurons and their counters are plain loops over j.
-    let need_bias_sums = d.bias && g_bias.is_none();
-    let mut bias_sums = vec![F::zero(); if need_bias_sums { j } else { 0 }];
-    let mut tallies = Tallies::new(j);
-    let mut codes = vec![0u8; b * j];
+    let need_bias_sums = d.bias
+        && match d.known_batch_rows {
+            Some((_, g_bias)) => g_bias.is_none(),
+            None => computed.is_some(),
+        };
+    let bias_sums_len = if need_bias_sums { j } else { 0 };
+    let mut bias_sums = try_filled(op, "the bias sums", bias_sums_len, F::zero())?;
+    let mut tallies = Tallies::new(op, j)?;
+    // B×J ≤ the deltas' length: no overflow.
+    let mut codes = try_filled(op, "the per-example codes", b * j, 0u8)?;
     for (n, row) in rows.iter().enumerate() {
         let deltas = &d.deltas[n * j..(n + 1) * j];
         let out = &mut codes[n * j..(n + 1) * j];
@@ -145,10 +192,18 @@ pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f6
         let at = |v: &Vec<u32>| v[jj] as usize;
         let (cos_sum, cos_n) = (tallies.cos_sum[jj], at(&tallies.cos_n));
         let (checked, violations) = (at(&tallies.checked), at(&tallies.violations));
-        let mut code = row_presence(&g[jj * k..(jj + 1) * k], tol);
-        if d.bias {
-            code |= presence(g_bias.map_or(bias_sum, |gb| gb[jj]), tol);
-        }
+        let code = match (d.known_batch_rows, &computed) {
+            (Some((g, g_bias)), _) => {
+                let mut code = row_presence(&g[jj * k..(jj + 1) * k], tol);
+                if d.bias {
+                    code |= presence(g_bias.map_or(bias_sum, |gb| gb[jj]), tol);
+                }
+                code
+            }
+            (None, Some(weights)) => weights[jj] | if d.bias { presence(bias_sum, tol) } else { 0 },
+            // One example: its row's code, bias included (low four bits).
+            (None, None) => codes[jj] & 15,
+        };
         let batch_row = SignCategory::from_code(code);
         let counts = CategoryCounts::from_array(tallies.categories.each_ref().map(at));
         let delta = DeltaBalance {
@@ -186,7 +241,7 @@ pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f6
         },
         max: visited.max().unwrap_or(0),
     };
-    LayerReport {
+    Ok(LayerReport {
         layer: None,
         batch: b,
         fan_in: k,
@@ -211,8 +266,9 @@ pub(crate) fn analyze_data<F: Element>(d: &LayerData<'_, F>, tol: F, tol_f64: f6
         dead_neurons: neurons.iter().filter(|n| n.per_example.zero == b).count(),
         saturation: None,
         curvature: None,
+        constant_inputs: None,
         neurons,
-    }
+    })
 }
 
 impl GradientSignAnalyzer {
@@ -226,7 +282,7 @@ impl GradientSignAnalyzer {
     /// `g_nj = Δ_nj·a_n`; its category follows from `a_n`'s extremes and
     /// `Δ_nj` in `O(1)`, so the whole per-example analysis is `O(B·(K+J))` and
     /// the `B×J×K` tensor is never formed. The batch rows are
-    /// `G = Δᵀ·A` (one product) and `G_j,bias = Σ_n Δ_nj`. With
+    /// `G = Δᵀ·A` (products over blocks of neurons) and `G_j,bias = Σ_n Δ_nj`. With
     /// [`curvature`](super::AnalyzerConfig::curvature) on, the report also
     /// carries the inputs' [`InputCurvature`](crate::curvature::spectrum::InputCurvature).
     ///
@@ -249,9 +305,18 @@ impl GradientSignAnalyzer {
     /// [`Error::RankMismatch`] unless both are matrices;
     /// [`Error::ShapeMismatch`] if their batch sizes differ; [`Error::Empty`]
     /// for an empty batch or a layer with no neurons (`deltas` with no
-    /// column); [`Error::InvalidArgument`] for a negative or
-    /// non-finite tolerance. NaN and infinities are not errors: the rows they
+    /// column); [`Error::InvalidArgument`] for a bad tolerance (see
+    /// [`with_sign_tolerance`](Self::with_sign_tolerance)), a buffer of the
+    /// analysis that cannot be allocated, or with
+    /// [`curvature`](super::AnalyzerConfig::curvature) more than
+    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs, each
+    /// naming the sizes. NaN and infinities are not errors: the rows they
     /// touch are counted as non-finite.
+    ///
+    /// Memory: besides the report, `B×J` bytes of codes, `O(B + J + K)`
+    /// counters and at most a few MB of batch rows at a time (none for
+    /// `B = 1`); the `J×K` matrix `G` is never held whole. Time: `O(B·(K+J))`
+    /// plus the product `Δᵀ·A`, `O(B·J·K)`, for `B ≥ 2`.
     pub fn analyze_layer<F: Element>(
         &self,
         inputs: &Tensor<F>,
@@ -268,11 +333,12 @@ impl GradientSignAnalyzer {
             fan_out,
             bias: self.config().include_bias,
             known_batch_rows: None,
-            threads: self.config().threads.max(1),
+            threads: crate::kernels::clamp_threads(self.config().threads),
         };
-        let mut report = analyze_data(&data, tol, self.config().sign_tolerance);
+        let mut report = analyze_data("analyze_layer", &data, tol, self.config().sign_tolerance)?;
         if self.config().curvature {
-            report.curvature = input_curvature(inputs.as_slice(), batch, fan_in);
+            let c = input_curvature("analyze_layer", inputs.as_slice(), batch, fan_in)?;
+            (report.curvature, report.constant_inputs) = c;
         }
         Ok(report)
     }
@@ -302,11 +368,14 @@ impl GradientSignAnalyzer {
         let (batch, fan_in, fan_out) =
             check_matrices("example_categories", inputs.shape(), deltas.shape())?;
         let tol = self.tolerance::<F>("example_categories")?;
+        let op = "example_categories";
         let bias = self.config().include_bias;
         let mut rows = Vec::new();
-        summarize_rows(inputs.as_slice(), batch, fan_in, bias, tol, &mut rows);
+        summarize_rows(op, inputs.as_slice(), batch, fan_in, bias, tol, &mut rows)?;
         let entries = fan_in + usize::from(bias);
-        let mut out = Vec::with_capacity(batch * fan_out);
+        let mut out = Vec::new();
+        // B×J ≤ the deltas' length: no overflow.
+        try_grow(op, "the categories", &mut out, batch * fan_out)?;
         for (r, drow) in rows
             .iter()
             .zip(deltas.as_slice().chunks_exact(fan_out.max(1)))
@@ -343,18 +412,32 @@ impl GradientSignAnalyzer {
         let (batch, fan_in, fan_out) =
             check_matrices("batch_row_categories", inputs.shape(), deltas.shape())?;
         let tol = self.tolerance::<F>("batch_row_categories")?;
+        let op = "batch_row_categories";
+        let bias = self.config().include_bias;
+        if batch == 1 {
+            // The batch row is the one example's row, classified exactly.
+            let mut rows = Vec::new();
+            summarize_rows(op, inputs.as_slice(), 1, fan_in, bias, tol, &mut rows)?;
+            let mut codes = try_filled(op, "the batch-row codes", fan_out, 0u8)?;
+            let empty = fan_in + usize::from(bias) == 0;
+            codes_of_example(&rows[0], deltas.as_slice(), tol, empty, &mut codes);
+            return Ok(codes
+                .iter()
+                .map(|&c| SignCategory::from_code(c & 15))
+                .collect());
+        }
         let data = LayerData {
             inputs: inputs.as_slice(),
             deltas: deltas.as_slice(),
             batch,
             fan_in,
             fan_out,
-            bias: self.config().include_bias,
+            bias,
             known_batch_rows: None,
-            threads: self.config().threads.max(1),
+            threads: crate::kernels::clamp_threads(self.config().threads),
         };
-        let g = batch_rows(&data);
-        let mut bias_sums = vec![F::zero(); fan_out];
+        let weights = batch_row_codes(op, &data, tol)?;
+        let mut bias_sums = try_filled(op, "the bias sums", fan_out, F::zero())?;
         for row in deltas.as_slice().chunks_exact(fan_out.max(1)) {
             for (s, &x) in bias_sums.iter_mut().zip(row) {
                 *s += x;
@@ -362,8 +445,8 @@ impl GradientSignAnalyzer {
         }
         Ok((0..fan_out)
             .map(|j| {
-                let mut code = row_presence(&g[j * fan_in..(j + 1) * fan_in], tol);
-                if data.bias {
+                let mut code = weights[j];
+                if bias {
                     code |= presence(bias_sums[j], tol);
                 }
                 SignCategory::from_code(code)

@@ -62,8 +62,10 @@ mod top_direction;
 mod tracker;
 mod tracker_report;
 
-pub use analyzer::{AnalyzerConfig, GradientSignAnalyzer, LayerSelection, SATURATION_THRESHOLD};
-pub use curvature::CurvatureEvidence;
+pub use analyzer::{
+    AnalyzerConfig, GradientSignAnalyzer, LayerSelection, OptimizerKind, SATURATION_THRESHOLD,
+};
+pub use curvature::{ConstantInputs, CurvatureEvidence, MAX_CURVATURE_INPUTS, format_number};
 pub use diagnosis::{Cause, Caveat, Diagnosis, Evidence, Fix, LayerDiagnosis, Verdict};
 pub use per_sample::PerSampleGradients;
 pub use report::{

@@ -8,6 +8,8 @@
 //! `O(B)` per neuron with a bitset of `2B` bits reused for every neuron,
 //! never a set per neuron and never a `B×J×K` tensor.
 
+use crate::dynamics::{try_filled, try_grow};
+
 #[cfg(test)]
 use super::sign::Sign;
 
@@ -130,13 +132,25 @@ pub(crate) struct OrthantCounter {
 impl OrthantCounter {
     /// Numbers the patterns `(hash, negated hash)` of every example, each
     /// given with whether it is definite (no zero or non-finite entry).
-    pub(crate) fn new(patterns: impl Iterator<Item = ((u64, u64), bool)> + Clone) -> Self {
-        let mut all: Vec<u64> = patterns.clone().flat_map(|((p, q), _)| [p, q]).collect();
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `op`
+    /// when the tables (`O(B)`) cannot be allocated.
+    pub(crate) fn new(
+        op: &'static str,
+        patterns: impl ExactSizeIterator<Item = ((u64, u64), bool)> + Clone,
+    ) -> crate::error::Result<Self> {
+        let what = "the orthant tables";
+        let examples = patterns.len();
+        let mut all = Vec::new();
+        try_grow(op, what, &mut all, examples.saturating_mul(2))?;
+        all.extend(patterns.clone().flat_map(|((p, q), _)| [p, q]));
         all.sort_unstable();
         all.dedup();
         let id = |h: u64| all.binary_search(&h).expect("every hash was collected") as u32;
         let mut ids = Vec::new();
-        let mut frequency = vec![0u32; all.len()];
+        try_grow(op, what, &mut ids, examples)?;
+        let mut frequency = try_filled(op, what, all.len(), 0u32)?;
         for ((p, q), definite) in patterns {
             let (ip, iq) = (id(p), id(q));
             ids.push((ip, iq));
@@ -146,12 +160,12 @@ impl OrthantCounter {
         }
         let modal = frequency.iter().copied().max().unwrap_or(0) as usize;
         let sink = all.len();
-        OrthantCounter {
+        Ok(OrthantCounter {
             ids,
-            visited: vec![0; (sink + 1).div_ceil(64)],
+            visited: try_filled(op, what, (sink + 1).div_ceil(64), 0)?,
             sink,
             modal,
-        }
+        })
     }
 
     /// How many examples share the most frequent definite sign pattern.
@@ -278,7 +292,7 @@ mod tests {
             (hash(&[Positive, Negative]), true),
             (hash(&[Negative, Positive]), true),
         ];
-        let mut c = OrthantCounter::new(rows.iter().copied());
+        let mut c = OrthantCounter::new("test", rows.iter().copied()).unwrap();
         c.reset();
         c.visit(0, true, true);
         c.visit(1, false, true);
@@ -300,7 +314,9 @@ mod tests {
             (hash(&[Positive, Positive]), true),
         ];
         assert_eq!(
-            OrthantCounter::new(rows.iter().copied()).modal_pattern_examples(),
+            OrthantCounter::new("test", rows.iter().copied())
+                .unwrap()
+                .modal_pattern_examples(),
             1
         );
     }

@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::nn::Trace;
 use crate::tensor::Tensor;
 
+use crate::dynamics::{try_filled, try_grow};
+
 use super::analyzer::GradientSignAnalyzer;
 use super::layer::check_matrices;
 
@@ -63,13 +65,45 @@ fn fill_threaded<F: Element>(
     });
 }
 
-/// `t` reshaped to `dims`, reusing its buffer when the size is unchanged.
-fn reuse<F: Element>(t: &mut Tensor<F>, dims: &[usize]) -> Result<()> {
+/// The element count of a `B×J×K` tensor, or an error naming `op` and the
+/// sizes when it overflows `usize`.
+fn per_sample_len(op: &'static str, (b, k, j): (usize, usize, usize)) -> Result<usize> {
+    b.checked_mul(j)
+        .and_then(|n| n.checked_mul(k))
+        .ok_or_else(|| Error::InvalidArgument {
+            op,
+            message: format!(
+                "the per-example gradients of {b} examples × {j} neurons × {k} inputs \
+                 have more elements than memory can address"
+            ),
+        })
+}
+
+/// `t` reshaped to `B×J×K`, reusing its buffer when the size is unchanged;
+/// an error naming `op` and the sizes when it cannot be allocated (`t` is
+/// then left as it was).
+fn reuse<F: Element>(
+    op: &'static str,
+    t: &mut Tensor<F>,
+    sizes: (usize, usize, usize),
+) -> Result<()> {
+    let (b, k, j) = sizes;
+    let dims = [b, j, k];
     if t.dims() != dims {
-        let n: usize = dims.iter().product();
+        let n = per_sample_len(op, sizes)?;
+        let what = format!("the {b}×{j}×{k} per-example gradients");
+        let more = n.saturating_sub(t.numel());
+        let mut fresh = Vec::new();
+        // Checked before the buffer is taken out of `t`.
+        try_grow(op, &what, &mut fresh, if more > 0 { n } else { 0 })?;
         let mut data = std::mem::replace(t, Tensor::scalar(F::zero())).into_vec();
+        if more > 0 {
+            // Every element is rewritten by the fill: the old values need
+            // no copy.
+            data = fresh;
+        }
         data.resize(n, F::zero());
-        *t = Tensor::from_vec(data, dims)?;
+        *t = Tensor::from_vec(data, &dims)?;
     }
     Ok(())
 }
@@ -114,9 +148,12 @@ impl<F: Element> PerSampleGradients<F> {
         }
     }
 
-    /// Lets the fill use up to `threads` threads (examples are split).
+    /// Lets the fill use up to `threads` threads (examples are split),
+    /// clamped to `1 ..= `[`max_threads`](crate::kernels::max_threads)`()`
+    /// (the crate's rule for every thread count, see
+    /// [`kernels`](crate::kernels#thread-counts)).
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
+        self.threads = crate::kernels::clamp_threads(threads);
         self
     }
 
@@ -127,7 +164,9 @@ impl<F: Element> PerSampleGradients<F> {
     ///
     /// # Errors
     /// [`Error::Layer`] wrapping a layer's error: a pre-activation without a
-    /// gradient, or an input and pre-activation that are not B×K and B×J.
+    /// gradient, an input and pre-activation that are not B×K and B×J, or
+    /// (as [`Error::InvalidArgument`] naming the sizes) `B×J×K` values that
+    /// cannot be allocated.
     pub fn compute(&mut self, trace: &Trace<'_, F>, grads: &Gradients<F>) -> Result<()> {
         self.layers.truncate(trace.len());
         for (l, lt) in trace.layers().iter().enumerate() {
@@ -146,7 +185,7 @@ impl<F: Element> PerSampleGradients<F> {
                 self.layers.push((Tensor::scalar(F::zero()), None));
             }
             let (w, bias) = &mut self.layers[l];
-            reuse(w, &[b, j, k])?;
+            reuse("per_sample_gradients", w, (b, k, j)).map_err(wrap)?;
             lt.input.with_value(|a| {
                 fill_threaded(w.as_mut_slice(), a, deltas, (b, k, j), self.threads)
             });
@@ -230,8 +269,8 @@ impl GradientSignAnalyzer {
     ///
     /// # Errors
     /// As [`analyze_layer`](Self::analyze_layer), and
-    /// [`Error::RankMismatch`](crate::Error::RankMismatch) if `B×J×K` needs
-    /// more than the maximum rank (never for matrices).
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
+    /// sizes if the `B×J×K` values overflow `usize` or cannot be allocated.
     pub fn per_sample_gradients<F: Element>(
         &self,
         inputs: &Tensor<F>,
@@ -239,15 +278,16 @@ impl GradientSignAnalyzer {
     ) -> Result<(Tensor<F>, Option<Tensor<F>>)> {
         let (batch, fan_in, fan_out) =
             check_matrices("per_sample_gradients", inputs.shape(), deltas.shape())?;
-        // Zeroed memory comes from the allocator (untouched pages); every
-        // element is then written exactly once.
-        let mut out = vec![F::zero(); batch * fan_in * fan_out];
+        let op = "per_sample_gradients";
+        let n = per_sample_len(op, (batch, fan_in, fan_out))?;
+        let what = format!("the {batch}×{fan_out}×{fan_in} per-example gradients");
+        let mut out = try_filled(op, &what, n, F::zero())?;
         fill_threaded(
             &mut out,
             inputs.as_slice(),
             deltas.as_slice(),
             (batch, fan_in, fan_out),
-            self.config().threads,
+            crate::kernels::clamp_threads(self.config().threads),
         );
         let weights = Tensor::from_vec(out, &[batch, fan_out, fan_in])?;
         let bias = self.config().include_bias.then(|| deltas.clone());

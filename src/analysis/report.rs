@@ -11,6 +11,7 @@ use std::fmt;
 use crate::activation::Activation;
 use crate::curvature::spectrum::InputCurvature;
 
+use super::curvature::{ConstantInputs, curvature_section, index_list, number};
 use super::diagnosis::Diagnosis;
 use super::sign::SignCategory;
 
@@ -372,6 +373,10 @@ pub struct LayerReport {
     /// ([`AnalyzerConfig::curvature`](super::AnalyzerConfig::curvature)) and
     /// every input is finite.
     pub curvature: Option<InputCurvature>,
+    /// With [`curvature`](Self::curvature): the inputs constant over the
+    /// batch (which make `Cov(a)` singular) and the curvature of the others;
+    /// `None` when no input is constant (or the curvature was not asked for).
+    pub constant_inputs: Option<ConstantInputs>,
     /// One entry per neuron.
     pub neurons: Vec<NeuronReport>,
 }
@@ -430,7 +435,7 @@ fn pct(x: f64) -> String {
 }
 
 fn opt(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
+    x.map_or_else(|| "-".to_string(), number)
 }
 
 fn source_name(s: InputSource) -> String {
@@ -469,16 +474,18 @@ impl fmt::Display for LayerReport {
             source_name(self.input_source),
             self.fan_out,
             self.batch,
-            self.sign_tolerance
+            number(self.sign_tolerance)
         )?;
         let (lo, hi) = self.inputs.mean_range().unwrap_or((0.0, 0.0));
         writeln!(
             f,
             "  inputs: {} of examples strictly positive, {} non-negative, {} share one sign pattern; \
-             feature means {lo:.3} .. {hi:.3}; {} of entries positive, {} exactly zero; {} non-finite",
+             feature means {} .. {}; {} of entries positive, {} exactly zero; {} non-finite",
             pct(self.precondition.strictly_positive_share()),
             pct(self.precondition.non_negative_share()),
             pct(self.precondition.one_pattern_share()),
+            number(lo),
+            number(hi),
             pct(self.inputs.overall_positive_share()),
             pct(self.inputs.overall_zero_share()),
             self.inputs.non_finite
@@ -514,9 +521,9 @@ impl fmt::Display for LayerReport {
         )?;
         writeln!(
             f,
-            "  orthants visited per neuron: min {}, mean {:.1}, max {} of 2^{}; mean |cos(g, 1)| {}",
+            "  orthants visited per neuron: min {}, mean {}, max {} of 2^{}; mean |cos(g, 1)| {}",
             self.orthants.min,
-            self.orthants.mean,
+            number(self.orthants.mean),
             self.orthants.max,
             self.orthants.dimension,
             opt(self.mean_abs_cos_ones)
@@ -527,12 +534,23 @@ impl fmt::Display for LayerReport {
                 "  saturation ({}): {} of outputs have f' < {} of its maximum",
                 s.activation,
                 pct(s.share),
-                s.threshold
+                pct(s.threshold)
             )?;
         }
         if let Some(c) = &self.curvature {
-            for line in c.to_string().lines() {
-                writeln!(f, "  {line}")?;
+            curvature_section(f, c)?;
+        }
+        if let Some(c) = &self.constant_inputs {
+            writeln!(
+                f,
+                "  constant inputs (equal on every example): {} of {}: {}",
+                c.columns.len(),
+                self.fan_in,
+                index_list(&c.columns)
+            )?;
+            if let Some(sub) = &c.curvature {
+                writeln!(f, "  without them:")?;
+                curvature_section(f, sub)?;
             }
         }
         Ok(())
@@ -598,7 +616,7 @@ impl fmt::Display for NetworkReport {
         for l in &self.layers {
             writeln!(
                 f,
-                "{:>5}  {:>10}  {:>8}  {:>9}  {:>9}  {:>10}  {:>9}  {:>+7.1}  {:>6}  {:>8.1}  {:>6}  {:>10}",
+                "{:>5}  {:>10}  {:>8}  {:>9}  {:>9}  {:>10}  {:>9}  {:>+7.1}  {:>6}  {:>8}  {:>6}  {:>10}",
                 l.layer.map_or_else(|| "-".to_string(), |i| i.to_string()),
                 format!("{} -> {}", l.fan_in, l.fan_out),
                 source_name(l.input_source),
@@ -608,7 +626,7 @@ impl fmt::Display for NetworkReport {
                 pct(l.batch_coherence()),
                 100.0 * l.coherence_gap(),
                 pct(l.delta.positive_share()),
-                l.orthants.mean,
+                number(l.orthants.mean),
                 opt(l.mean_abs_cos_ones),
                 l.theorem.violations
             )?;

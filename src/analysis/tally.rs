@@ -11,6 +11,7 @@
 //! the theorem); bits 6–7, `Δ_nj`'s class under the tolerance (0 positive,
 //! 1 negative, 2 zero, 3 non-finite).
 
+use crate::dynamics::try_filled;
 use crate::element::Element;
 
 use super::input_rows::InputRow;
@@ -96,16 +97,30 @@ fn count(acc: &mut [u32], codes: &[u8], pred: impl Fn(u8) -> bool) {
 }
 
 impl Tallies {
-    pub(crate) fn new(neurons: usize) -> Self {
-        let z = || vec![0u32; neurons];
-        Tallies {
-            categories: std::array::from_fn(|_| z()),
-            deltas: std::array::from_fn(|_| z()),
-            checked: z(),
-            violations: z(),
-            cos_sum: vec![0.0; neurons],
-            cos_n: z(),
+    /// Zeroed counters for `neurons` neurons.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `op`
+    /// when they cannot be allocated.
+    pub(crate) fn new(op: &'static str, neurons: usize) -> crate::error::Result<Self> {
+        let what = format!("the counters of {neurons} neurons");
+        let z = || try_filled(op, &what, neurons, 0u32);
+        let mut categories: [Vec<u32>; 7] = Default::default();
+        for c in &mut categories {
+            *c = z()?;
         }
+        let mut deltas: [Vec<u32>; 4] = Default::default();
+        for c in &mut deltas {
+            *c = z()?;
+        }
+        Ok(Tallies {
+            categories,
+            deltas,
+            checked: z()?,
+            violations: z()?,
+            cos_sum: try_filled(op, &what, neurons, 0.0)?,
+            cos_n: z()?,
+        })
     }
 
     /// Adds example `n`'s code bytes for every neuron.
@@ -161,7 +176,7 @@ mod tests {
         for bias in [false, true] {
             for tol in [0.0, 1e-9] {
                 let mut rows = Vec::new();
-                summarize_rows(&a, 4, 2, bias, tol, &mut rows);
+                summarize_rows("test", &a, 4, 2, bias, tol, &mut rows).unwrap();
                 let entries = 2 + usize::from(bias);
                 for row in &rows {
                     let mut codes = [0u8; 8];
@@ -184,8 +199,8 @@ mod tests {
         // (0, 1)·(−1) weakly negative.
         let a = [1.0, 2.0, -1.0, 1.0, 0.0, 1.0];
         let mut rows = Vec::new();
-        summarize_rows(&a, 3, 2, false, 0.0, &mut rows);
-        let mut t = Tallies::new(1);
+        summarize_rows("test", &a, 3, 2, false, 0.0, &mut rows).unwrap();
+        let mut t = Tallies::new("test", 1).unwrap();
         for (row, d) in rows.iter().zip([1.0, 1.0, -1.0]) {
             let mut code = [0u8];
             codes_of_example(row, &[d], 0.0, false, &mut code);

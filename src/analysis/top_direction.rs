@@ -2,6 +2,7 @@
 //! whose component the tracker follows over training.
 
 use crate::curvature::spectrum::Spectrum;
+use crate::dynamics::try_filled;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -20,7 +21,10 @@ use crate::tensor::Tensor;
 /// is no direction to follow.
 ///
 /// # Errors
-/// [`Error::NonFinite`] on a non-finite input.
+/// [`Error::NonFinite`] on a non-finite input; [`Error::InvalidArgument`]
+/// when the eigenproblem would exceed
+/// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) or a buffer cannot
+/// be allocated.
 pub(crate) fn top_eigenpair<F: Element>(
     inputs: &[F],
     batch: usize,
@@ -39,7 +43,22 @@ pub(crate) fn top_eigenpair<F: Element>(
             ),
         });
     }
-    let mut rows = vec![1.0; batch * d];
+    let n = d.min(batch);
+    if n > super::MAX_CURVATURE_INPUTS {
+        return Err(Error::InvalidArgument {
+            op: "observe",
+            message: format!(
+                "the top eigenvector of E[a aᵀ] for {batch} examples of {d} inputs needs a \
+                 {n}×{n} eigendecomposition, more than the limit of {} \
+                 (gradsign::analysis::MAX_CURVATURE_INPUTS): use TopEigenvector::Off for this \
+                 layer or a smaller batch",
+                super::MAX_CURVATURE_INPUTS
+            ),
+        });
+    }
+    // B×d ≤ the inputs' length plus B (the bias column): no overflow.
+    let what = "the rows for the top eigenvector";
+    let mut rows = try_filled("observe", what, batch * d, 1.0)?;
     for (row, a) in rows
         .chunks_exact_mut(d)
         .zip(inputs.chunks_exact(fan_in.max(1)))
@@ -51,7 +70,7 @@ pub(crate) fn top_eigenpair<F: Element>(
     let scale = 1.0 / batch as f64;
     let mut v = vec![0.0; d];
     let lambda = if d <= batch {
-        let mut m = vec![0.0; d * d];
+        let mut m = try_filled("observe", what, d * d, 0.0)?;
         for row in rows.chunks_exact(d) {
             for i in 0..d {
                 for j in 0..=i {
@@ -64,7 +83,7 @@ pub(crate) fn top_eigenpair<F: Element>(
         v.copy_from_slice(&s.top_eigenvector());
         s.largest()
     } else {
-        let mut g = vec![0.0; batch * batch];
+        let mut g = try_filled("observe", what, batch * batch, 0.0)?;
         for i in 0..batch {
             let ri = &rows[i * d..(i + 1) * d];
             for j in 0..=i {

@@ -52,7 +52,8 @@ pub enum TopEigenvector {
     #[default]
     FirstBatch,
     /// From the first observed batch, recomputed every this many steps
-    /// (by the caller's step index).
+    /// (by the caller's step index); 0 is rejected by
+    /// [`observe`](super::GradientSignAnalyzer::observe).
     Every(usize),
 }
 
@@ -235,6 +236,14 @@ impl SignTracker {
             });
         }
         let tracking = config.tracking;
+        if tracking.top_eigenvector == TopEigenvector::Every(0) {
+            return Err(Error::InvalidArgument {
+                op,
+                message: "TopEigenvector::Every(0) asks for no period: give a period ≥ 1 \
+                          (steps), or FirstBatch / Off"
+                    .into(),
+            });
+        }
         let starting = self.layers.is_empty();
         if starting {
             self.start(config, step, trace)?;
@@ -290,9 +299,7 @@ impl SignTracker {
         for (i, t) in self.layers.iter().enumerate() {
             let due = match (tracking.top_eigenvector, &t.top) {
                 (TopEigenvector::Off, _) => false,
-                (TopEigenvector::Every(every), Some(d)) => {
-                    self.refresh || step - d.step >= every.max(1)
-                }
+                (TopEigenvector::Every(every), Some(d)) => self.refresh || step - d.step >= every,
                 _ => self.refresh,
             };
             if due {
@@ -320,6 +327,19 @@ impl SignTracker {
             }
         }
         self.refresh = false;
+        // Every buffer the step needs, before any layer records it.
+        for l in 0..self.layers.len() {
+            let lt = &trace.layers()[self.layers[l].layer];
+            let mut ignored = false;
+            let deltas = self
+                .deltas(tracking, &self.layers[l], lt, gradients, &mut ignored)
+                .ok()
+                .flatten();
+            let t = &mut self.layers[l];
+            t.recorder
+                .prepare::<F>(op, deltas)
+                .map_err(|e| in_layer(t.layer, e))?;
+        }
         let scale = if feed == Feed::Updates { -1.0 } else { 1.0 };
         for l in 0..self.layers.len() {
             let lt = &trace.layers()[self.layers[l].layer];

@@ -97,7 +97,7 @@ pub struct TrackerReport {
 }
 
 fn opt(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".to_string(), |v| format!("{v:.3}"))
+    x.map_or_else(|| "-".to_string(), super::curvature::number)
 }
 
 fn pct(x: Option<f64>) -> String {
@@ -160,7 +160,7 @@ impl fmt::Display for TrackerReport {
                 opt(l.mean_path_efficiency()),
                 pct(l.mean_delta_flip_rate()),
                 l.top_eigenvalue
-                    .map_or_else(|| "-".to_string(), |v| format!("{v:.4}")),
+                    .map_or_else(|| "-".to_string(), super::curvature::number),
                 opt(dir.and_then(|d| d.layer_ratio)),
                 pct(flips)
             )?;
@@ -205,7 +205,8 @@ impl fmt::Display for LayerTrajectory {
         match (self.top_eigenvalue, self.top_eigenvector_step) {
             (Some(l), Some(s)) => writeln!(
                 f,
-                " top eigenvector of E[ã ãᵀ] from step {s}'s batch, λmax = {l:.4}"
+                " top eigenvector of E[ã ãᵀ] from step {s}'s batch, λmax = {}",
+                super::curvature::number(l)
             )?,
             _ => writeln!(f)?,
         }

@@ -23,14 +23,24 @@ pub(super) struct DeltaFlips {
 }
 
 impl DeltaFlips {
-    pub(super) fn new(neurons: usize) -> Self {
-        DeltaFlips {
+    pub(super) fn new(op: &'static str, neurons: usize) -> crate::error::Result<Self> {
+        let what = format!("the δ flip counters of {neurons} neurons");
+        Ok(DeltaFlips {
             signs: Vec::new(),
             rows: 0,
-            pairs: vec![0; neurons],
-            flips: vec![0; neurons],
-            call: vec![[0; 2]; neurons],
+            pairs: super::try_filled(op, &what, neurons, 0)?,
+            flips: super::try_filled(op, &what, neurons, 0)?,
+            call: super::try_filled(op, &what, neurons, [0; 2])?,
+        })
+    }
+
+    /// Allocates the signs of the first deltas (`len` of them), so that
+    /// [`record`](Self::record) allocates nothing.
+    pub(super) fn prepare(&mut self, op: &'static str, len: usize) -> crate::error::Result<()> {
+        if self.rows == 0 && self.signs.len() < len {
+            super::try_grow(op, "the signs of the deltas", &mut self.signs, len)?;
         }
+        Ok(())
     }
 
     /// The batch size fixed by the first call (0 before).

@@ -22,18 +22,24 @@ pub(super) struct Direction {
 }
 
 impl Direction {
-    pub(super) fn new(neurons: usize, unit: Vec<f64>, target: Option<Vec<f64>>) -> Self {
-        Direction {
+    pub(super) fn new(
+        op: &'static str,
+        neurons: usize,
+        unit: Vec<f64>,
+        target: Option<Vec<f64>>,
+    ) -> crate::error::Result<Self> {
+        let what = "the components along the direction";
+        Ok(Direction {
             unit,
             target,
-            component: vec![0.0; neurons],
-            previous: vec![0.0; neurons],
-            ratio: vec![None; neurons],
-            flips: vec![0; neurons],
+            component: super::try_filled(op, what, neurons, 0.0)?,
+            previous: super::try_filled(op, what, neurons, 0.0)?,
+            ratio: super::try_filled(op, what, neurons, None)?,
+            flips: super::try_filled(op, what, neurons, 0)?,
             layer_ratio: None,
             recorded: 0,
             total: 0,
-        }
+        })
     }
 
     /// Follows a new direction from the next value on: no ratio or flip is

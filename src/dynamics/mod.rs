@@ -44,3 +44,36 @@ pub(crate) fn all_finite<F: Element>(xs: &[F]) -> bool {
         .fold(F::zero(), |a, &x| a + (x - x));
     acc.iter().fold(rest, |a, &x| a + x) == F::zero()
 }
+
+/// `n` copies of `value` in a fresh vector, or an error naming `op`, `what`
+/// the buffer holds and its size when that many cannot be allocated (more
+/// bytes than `isize::MAX`, or the allocator refuses): a size read from the
+/// caller's input is bad input, never a reason to abort the process.
+pub(crate) fn try_filled<T: Clone>(
+    op: &'static str,
+    what: &str,
+    n: usize,
+    value: T,
+) -> crate::error::Result<Vec<T>> {
+    let mut v = Vec::new();
+    try_grow(op, what, &mut v, n)?;
+    v.resize(n, value);
+    Ok(v)
+}
+
+/// Makes room for `n` more elements in `v`, or an error as [`try_filled`].
+pub(crate) fn try_grow<T>(
+    op: &'static str,
+    what: &str,
+    v: &mut Vec<T>,
+    n: usize,
+) -> crate::error::Result<()> {
+    v.try_reserve_exact(n)
+        .map_err(|e| crate::error::Error::InvalidArgument {
+            op,
+            message: format!(
+                "cannot allocate {what}: {n} elements of {} bytes ({e})",
+                std::mem::size_of::<T>()
+            ),
+        })
+}

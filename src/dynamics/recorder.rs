@@ -120,27 +120,72 @@ impl TrajectoryRecorder {
     /// A recorder for a layer of `neurons` outputs and `fan_in` inputs, with
     /// or without a bias.
     ///
+    /// The per-neuron counters are allocated here; the per-weight state (four
+    /// rows of `neurons × (fan_in + bias)` values) on the first observation.
+    ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `neurons` or `fan_in` is 0.
+    /// [`Error::InvalidArgument`] if `neurons` or `fan_in` is 0, if the
+    /// per-weight state of `neurons × (fan_in + bias)` values could not even
+    /// be addressed (more than `isize::MAX` bytes), or if the per-neuron
+    /// counters cannot be allocated; the message names the sizes.
     pub fn new(neurons: usize, fan_in: usize, bias: bool) -> Result<Self> {
+        let op = "TrajectoryRecorder::new";
         if neurons == 0 || fan_in == 0 {
             return Err(Error::InvalidArgument {
-                op: "TrajectoryRecorder::new",
+                op,
                 message: format!("needs at least one neuron and one input, got {neurons}×{fan_in}"),
             });
         }
+        // The state later holds four vectors of this many f64 (f32 values
+        // keep f32 state, but the f64 bound covers both).
+        let too_big = || Error::InvalidArgument {
+            op,
+            message: format!(
+                "a layer of {neurons} neurons × {fan_in} inputs{} is too large to record: \
+                 its state would need more than isize::MAX bytes",
+                if bias { " (+ bias)" } else { "" }
+            ),
+        };
+        let row = fan_in.checked_add(usize::from(bias)).ok_or_else(too_big)?;
+        neurons
+            .checked_mul(row)
+            .and_then(|n| n.checked_mul(4 * std::mem::size_of::<f64>()))
+            .filter(|&bytes| bytes <= isize::MAX as usize)
+            .ok_or_else(too_big)?;
+        let what = format!("the counters of {neurons} neurons");
         Ok(TrajectoryRecorder {
             neurons,
             fan_in,
             bias,
-            row: fan_in + usize::from(bias),
+            row,
             feed: None,
             state: None,
             updates: 0,
-            stats: vec![NeuronStats::default(); neurons],
-            deltas: DeltaFlips::new(neurons),
+            stats: super::try_filled(op, &what, neurons, NeuronStats::default())?,
+            deltas: DeltaFlips::new(op, neurons)?,
             direction: None,
         })
+    }
+
+    /// Allocates what the next observation needs (the per-weight state on
+    /// the first one, the δ signs on the first with deltas), so that the
+    /// observation itself cannot fail; an `Err` changes nothing that is
+    /// observable.
+    pub(crate) fn prepare<F: Element>(
+        &mut self,
+        op: &'static str,
+        deltas: Option<DeltaValues<'_, F>>,
+    ) -> Result<()> {
+        if self.state.is_none() {
+            let dir = self.direction.as_ref();
+            let unit = dir.map(|d| d.unit.as_slice());
+            let target = dir.and_then(|d| d.target.as_deref());
+            self.state = Some(State::new::<F>(op, self.neurons * self.row, unit, target)?);
+        }
+        if let Some(d) = deltas {
+            self.deltas.prepare(op, d.data.len())?;
+        }
+        Ok(())
     }
 
     /// The layer's neurons (its outputs).
@@ -167,14 +212,32 @@ impl TrajectoryRecorder {
                 reason: "the direction needs one entry per input (and one for the bias)",
             });
         }
-        let norm = direction.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if !(norm.is_finite() && norm > 0.0) {
+        if let Some((i, x)) = direction.iter().enumerate().find(|(_, x)| !x.is_finite()) {
             return Err(Error::InvalidArgument {
                 op,
-                message: format!("the direction must be finite and non-zero, its norm is {norm}"),
+                message: format!("the direction must be finite, entry {i} is {x}"),
             });
         }
-        Ok(direction.iter().map(|x| x / norm).collect())
+        // Scaled by the largest entry first, so that neither 1e200 (whose
+        // square overflows) nor 1e-200 (whose square underflows to 0) loses
+        // a direction that is perfectly valid.
+        let big = direction.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        if big == 0.0 {
+            return Err(Error::InvalidArgument {
+                op,
+                message: "the direction must be non-zero, every entry is 0".into(),
+            });
+        }
+        let norm = direction
+            .iter()
+            .map(|x| (x / big).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let mut unit = super::try_filled(op, "the direction", direction.len(), 0.0)?;
+        for (u, x) in unit.iter_mut().zip(direction) {
+            *u = x / big / norm;
+        }
+        Ok(unit)
     }
 
     /// Also tracks the component of each update along `direction`
@@ -188,7 +251,12 @@ impl TrajectoryRecorder {
         if let Some(state) = self.state.as_mut() {
             state.set_direction(&unit, None);
         }
-        self.direction = Some(Direction::new(self.neurons, unit, None));
+        self.direction = Some(Direction::new(
+            "track_update_along",
+            self.neurons,
+            unit,
+            None,
+        )?);
         Ok(self)
     }
 
@@ -211,7 +279,7 @@ impl TrajectoryRecorder {
                 });
             }
             Some(d) => d.replace_unit(&unit),
-            None => self.direction = Some(Direction::new(self.neurons, unit.clone(), None)),
+            None => self.direction = Some(Direction::new(op, self.neurons, unit.clone(), None)?),
         }
         if let Some(state) = self.state.as_mut() {
             state.set_direction(&unit, None);
@@ -238,7 +306,7 @@ impl TrajectoryRecorder {
         let unit = self.unit_direction(op, direction)?;
         self.check_layer(op, "target", &LayerValues::of(target_weight, target_bias))?;
         let (k, r) = (self.fan_in, self.row);
-        let mut target = vec![0.0; self.neurons * r];
+        let mut target = super::try_filled(op, "the target rows", self.neurons * r, 0.0)?;
         let (w, b) = (target_weight.as_slice(), target_bias.map(|b| b.as_slice()));
         for (j, row) in target.chunks_exact_mut(r).enumerate() {
             for (o, &x) in row.iter_mut().zip(&w[j * k..(j + 1) * k]) {
@@ -251,7 +319,7 @@ impl TrajectoryRecorder {
         if let Some(state) = self.state.as_mut() {
             state.set_direction(&unit, Some(&target));
         }
-        self.direction = Some(Direction::new(self.neurons, unit, Some(target)));
+        self.direction = Some(Direction::new(op, self.neurons, unit, Some(target))?);
         Ok(self)
     }
 
@@ -319,7 +387,9 @@ impl TrajectoryRecorder {
     /// # Errors
     /// [`Error::ShapeMismatch`] / [`Error::InvalidArgument`] if the shapes
     /// are not the layer's (or the deltas' batch size changes);
-    /// [`Error::NonFinite`] on a non-finite weight or delta.
+    /// [`Error::NonFinite`] on a non-finite weight or delta;
+    /// [`Error::InvalidArgument`] if the first observation's state cannot be
+    /// allocated.
     pub fn observe<F: Element>(
         &mut self,
         weight: &Tensor<F>,
@@ -329,6 +399,7 @@ impl TrajectoryRecorder {
         let values = LayerValues::of(weight, bias);
         let deltas = deltas.map(DeltaValues::of);
         self.check_observation("observe", Feed::Weights, &values, deltas)?;
+        self.prepare::<F>("observe", deltas)?;
         self.apply_observation(Feed::Weights, 1.0, &values, deltas);
         Ok(())
     }
@@ -349,6 +420,7 @@ impl TrajectoryRecorder {
         let values = LayerValues::of(update, bias_update);
         let deltas = deltas.map(DeltaValues::of);
         self.check_observation("observe_update", Feed::Updates, &values, deltas)?;
+        self.prepare::<F>("observe_update", deltas)?;
         self.apply_observation(Feed::Updates, 1.0, &values, deltas);
         Ok(())
     }
@@ -404,13 +476,10 @@ impl TrajectoryRecorder {
     ) {
         let bias = values.bias.map(|(b, _)| b);
         let (k, r) = (self.fan_in, self.row);
-        if self.state.is_none() {
-            let dir = self.direction.as_ref();
-            let unit = dir.map(|d| d.unit.as_slice());
-            let target = dir.and_then(|d| d.target.as_deref());
-            self.state = Some(State::new::<F>(self.neurons * r, unit, target));
-        }
-        let state = self.state.as_mut().expect("created above");
+        let state = self
+            .state
+            .as_mut()
+            .expect("prepare allocated the state before the first observation");
         if self.feed.is_none() && feed == Feed::Weights {
             // The first weights: stored as `W_0`; no update yet.
             state.store_first(values.weight, bias, k, r);

@@ -77,7 +77,7 @@ pub struct TrajectoryReport {
 const SHOWN: usize = 16;
 
 fn opt(x: Option<f64>) -> String {
-    x.map_or_else(|| "-".to_string(), |v| format!("{v:.4}"))
+    x.map_or_else(|| "-".to_string(), crate::analysis::format_number)
 }
 
 impl fmt::Display for TrajectoryReport {

@@ -81,18 +81,29 @@ pub(crate) enum Feed {
 }
 
 impl<S: StateFloat> Rows<S> {
-    fn new(len: usize, unit: Option<&[f64]>, target: Option<&[f64]>) -> Self {
-        let convert = |v: Option<&[f64]>| {
-            v.map_or_else(Vec::new, |v| v.iter().map(|&x| S::of_f64(x)).collect())
+    fn new(
+        op: &'static str,
+        len: usize,
+        unit: Option<&[f64]>,
+        target: Option<&[f64]>,
+    ) -> crate::error::Result<Self> {
+        let convert = |v: Option<&[f64]>| -> crate::error::Result<Vec<S>> {
+            let v = v.unwrap_or(&[]);
+            let mut out = Vec::new();
+            super::try_grow(op, "the tracked direction", &mut out, v.len())?;
+            out.extend(v.iter().map(|&x| S::of_f64(x)));
+            Ok(out)
         };
-        Rows {
-            weights: vec![S::zero(); len],
-            start: vec![S::zero(); len],
-            updates: [vec![S::zero(); len], vec![S::zero(); len]],
+        let what = format!("the recorder's state ({len} weights)");
+        let zeros = || super::try_filled(op, &what, len, S::zero());
+        Ok(Rows {
+            weights: zeros()?,
+            start: zeros()?,
+            updates: [zeros()?, zeros()?],
             latest: 0,
-            unit: convert(unit),
-            target: convert(target),
-        }
+            unit: convert(unit)?,
+            target: convert(target)?,
+        })
     }
 
     fn set_direction(&mut self, unit: &[f64], target: Option<&[f64]>) {
@@ -230,16 +241,21 @@ macro_rules! on_rows {
 impl State {
     /// Zeroed state of `len` weights for values of type `F`, with the tracked
     /// direction and target (if any) converted to its precision.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `op`
+    /// when the state cannot be allocated.
     pub(super) fn new<F: Element>(
+        op: &'static str,
         len: usize,
         unit: Option<&[f64]>,
         target: Option<&[f64]>,
-    ) -> Self {
-        if TypeId::of::<F>() == TypeId::of::<f32>() {
-            State::F32(Rows::new(len, unit, target))
+    ) -> crate::error::Result<Self> {
+        Ok(if TypeId::of::<F>() == TypeId::of::<f32>() {
+            State::F32(Rows::new(op, len, unit, target)?)
         } else {
-            State::F64(Rows::new(len, unit, target))
-        }
+            State::F64(Rows::new(op, len, unit, target)?)
+        })
     }
 
     /// Replaces the tracked direction and target (none: update mode).

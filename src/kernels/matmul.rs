@@ -39,7 +39,8 @@ pub struct GemmArgs<'a, F> {
     pub c_rs: usize,
     /// Add into `C` instead of overwriting it.
     pub accumulate: bool,
-    /// Threads the kernel may use (1 = the calling thread only).
+    /// Threads the kernel may use (1 = the calling thread only); clamped
+    /// to `1 ..= `[`max_threads`](super::max_threads)`()` (0 means 1).
     pub threads: usize,
 }
 
@@ -332,7 +333,14 @@ fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>) {
         accumulate,
         threads,
     } = args;
-    let parallelism = if threads > 1 && work >= PARALLEL {
+    // More pieces than the machine has threads only queue up: a request of
+    // `usize::MAX` would split the product into that many.
+    let threads = if work >= PARALLEL {
+        super::clamp_threads(threads)
+    } else {
+        1
+    };
+    let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
