@@ -40,10 +40,10 @@
 //!
 //! ```
 //! use gradsign::{activation::Activation, analysis::GradientSignAnalyzer, nn::{Init, Mlp}, Tape, Tensor};
-//! let mlp = Mlp::<f64>::new(&[3, 8, 1], Activation::Sigmoid, Activation::Identity, Init::LecunNormal, 1)?;
+//! let mlp = Mlp::builder(&[3, 8, 1]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
 //! let tape = Tape::new();
 //! let x = tape.constant(&Tensor::rand_uniform(&[32, 3], 0.0, 1.0, 2)?); // positive data
-//! let (out, trace) = mlp.forward(&tape, x)?;
+//! let (out, trace) = nn::forward(&mlp, &tape, x)?;
 //! let grads = out.square().sum().backward()?;
 //! let report = GradientSignAnalyzer::default().analyze(&trace, &grads)?;
 //! // Positive data into layer 0, sigmoid outputs into layer 1: every

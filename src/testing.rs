@@ -31,7 +31,7 @@
 //! ```
 //!
 //! Architectures are layer sizes and activations ([`MlpArchitecture`]);
-//! [`random_mlp`] builds them into [`Mlp`]s, and
+//! [`random_mlp`] builds them into [`Sequential`] networks, and
 //! [`MlpArchitecture::record`] runs a traced forward pass.
 
 use proptest::collection::{SizeRange, vec};
@@ -43,7 +43,7 @@ use crate::analysis::{GradientSignAnalyzer, SignCategory};
 use crate::autodiff::{Tape, Var};
 use crate::element::Element;
 use crate::error::Result;
-use crate::nn::{Init, Linear, Mlp, Trace};
+use crate::nn::{Init, Linear, Sequential, Trace};
 use crate::tensor::Tensor;
 
 /// `(batch, width)` drawn from two size ranges.
@@ -250,20 +250,25 @@ impl MlpArchitecture {
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a zero
     /// size or no layer.
-    pub fn build<F: Element>(&self, init: Init, seed: u64) -> Result<Mlp<F>> {
-        let layers = self
-            .activations
-            .iter()
-            .enumerate()
-            .map(|(l, &act)| {
-                let s = seed.wrapping_add(l as u64);
-                Ok((
-                    Linear::init(self.sizes[l], self.sizes[l + 1], init, true, s)?,
-                    act,
-                ))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Mlp::from_layers(layers)
+    pub fn build<F: Element>(&self, init: Init, seed: u64) -> Result<Sequential<F>> {
+        if self.activations.is_empty() || self.sizes.len() != self.activations.len() + 1 {
+            return Err(crate::Error::InvalidArgument {
+                op: "MlpArchitecture::build",
+                message: format!(
+                    "{} sizes for {} layers (needs one more size than layers, and a layer)",
+                    self.sizes.len(),
+                    self.activations.len()
+                ),
+            });
+        }
+        let mut net = Sequential::new();
+        for (l, &act) in self.activations.iter().enumerate() {
+            let s = seed.wrapping_add(l as u64);
+            act.validate()?;
+            net.add(Linear::init(self.sizes[l], self.sizes[l + 1], init, true, s)?);
+            net.add(act);
+        }
+        Ok(net)
     }
 
     /// Records a forward pass of `input` (batch × `sizes[0]`) on `tape`
@@ -290,14 +295,14 @@ impl MlpArchitecture {
     /// As [`build`](Self::build), and
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) if `input` does
     /// not have `sizes[0]` columns.
-    pub fn record<'t, F: Element>(
+    pub fn record<'t, F: crate::nn::ModelElement>(
         &self,
         tape: &'t Tape<F>,
         input: Var<'t, F>,
         seed: u64,
     ) -> Result<Trace<'t, F>> {
         let mlp = self.build::<F>(Init::LecunNormal, seed)?;
-        Ok(mlp.forward(tape, input)?.1)
+        Ok(crate::nn::forward(&mlp, tape, input)?.1)
     }
 }
 
@@ -333,7 +338,7 @@ pub fn random_mlp(
     depth: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
     hidden: impl Strategy<Value = Activation> + Clone,
-) -> impl Strategy<Value = Mlp<f64>> {
+) -> impl Strategy<Value = Sequential<f64>> {
     (mlp_architecture(inputs, depth, width, hidden), any::<u64>()).prop_map(|(arch, seed)| {
         arch.build(Init::LecunNormal, seed)
             .expect("architectures have non-zero sizes")

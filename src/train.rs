@@ -19,7 +19,7 @@ use crate::data::Dataset;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::metrics::accuracy_of_rows;
-use crate::nn::Mlp;
+use crate::nn::{Forward, Module};
 use crate::optim::Optimizer;
 
 /// Settings of [`train`].
@@ -122,7 +122,7 @@ pub struct TrainReport {
 /// use gradsign::train::{train, TrainConfig};
 /// let cfg = PlaygroundConfig { samples: 200, encoding: LabelEncoding::PlusMinusOne, ..Default::default() };
 /// let data = Playground::Gauss.generate::<f64>(&cfg)?;
-/// let mut mlp = Mlp::new(&[2, 4, 1], Activation::Tanh, Activation::Tanh, Init::LecunNormal, 1)?;
+/// let mut mlp = Mlp::builder(&[2, 4, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::LecunNormal).seed(1).build()?;
 /// let mut opt = Adam::new(0.05);
 /// let config = TrainConfig { epochs: 20, batch_size: 20, stop_below: Some(0.05), ..Default::default() };
 /// let mut last = None;
@@ -141,8 +141,8 @@ pub struct TrainReport {
 /// [`Error::Empty`] for an empty data set; [`Error::NonFinite`] if a loss is NaN or infinite
 /// (training diverged); any error of the forward pass (a width mismatch),
 /// of `loss`, or of the optimiser.
-pub fn train<F, O, L, C>(
-    model: &mut Mlp<F>,
+pub fn train<F, M, O, L, C>(
+    model: &mut M,
     optimizer: &mut O,
     data: &Dataset<F>,
     config: &TrainConfig,
@@ -150,7 +150,8 @@ pub fn train<F, O, L, C>(
     mut on_step: C,
 ) -> Result<TrainReport>
 where
-    F: Element,
+    F: crate::nn::ModelElement,
+    M: Module<F> + ?Sized,
     O: Optimizer<F>,
     L: for<'t> FnMut(Var<'t, F>, &Batch<'_, F>) -> Result<Var<'t, F>>,
     C: FnMut(StepInfo),
@@ -170,7 +171,7 @@ where
     let (n, d, t) = (data.len(), data.width(), data.targets().dims()[1]);
     let (x_all, y_all) = (data.features().as_slice(), data.targets().as_slice());
     let bs = config.batch_size.min(n);
-    let threshold = decision_threshold(data, model.output_width(), config.threshold)?;
+    let threshold = decision_threshold(data, output_width(model, data)?, config.threshold)?;
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let (mut xb, mut yb, mut lb) = (
@@ -210,7 +211,9 @@ where
             };
             tape.clear();
             let x = tape.constant_from_slice(&xb, &[chunk.len(), d])?;
-            let (out, trace) = model.forward(&tape, x)?;
+            let mut ctx = Forward::new(&tape);
+            let out = model.forward(x, &mut ctx)?;
+            let trace = ctx.finish();
             let l = loss(out, &batch)?;
             let value = Element::to_f64(l.item()?);
             if !value.is_finite() {
@@ -219,10 +222,10 @@ where
                     what: format!("loss {value} at step {} (epoch {epoch})", report.steps),
                 });
             }
-            let width = model.output_width();
+            let width = out.shape().dims().last().copied().unwrap_or(1);
             let accuracy = out.with_value(|v| accuracy_of_rows(v, width, &lb, threshold));
             l.backward_into(&mut grads)?;
-            optimizer.step(model.params_with_grads(&trace, &grads)?)?;
+            optimizer.step(model, &trace, &grads)?;
             on_step(StepInfo {
                 epoch,
                 step: report.steps,
@@ -243,6 +246,19 @@ where
     }
     bar.finish();
     Ok(report)
+}
+
+/// The output width of `model` on `data`: one forward pass of the first
+/// example (the model is generic, so its width is not known otherwise).
+fn output_width<F: crate::nn::ModelElement, M: Module<F> + ?Sized>(
+    model: &M,
+    data: &Dataset<F>,
+) -> Result<usize> {
+    let tape = Tape::new();
+    let d = data.width();
+    let x = tape.constant_from_slice(&data.features().as_slice()[..d], &[1, d])?;
+    let out = model.forward(x, &mut Forward::new(&tape))?;
+    Ok(out.shape().dims().last().copied().unwrap_or(1))
 }
 
 /// The decision threshold for a single output, derived from the label

@@ -226,7 +226,7 @@ impl GradientSignAnalyzer {
     /// use gradsign::analysis::GradientSignAnalyzer;
     /// use gradsign::nn::{Init, Mlp};
     /// use gradsign::{Tape, Tensor};
-    /// let mut mlp = Mlp::<f64>::new(&[3, 4, 1], Activation::Sigmoid, Activation::Identity, Init::LecunNormal, 1)?;
+    /// let mut mlp = Mlp::builder(&[3, 4, 1]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
     /// let data = Tensor::rand_uniform(&[20, 3], 0.0, 1.0, 2)?; // positive inputs
     /// let mut analyzer = GradientSignAnalyzer::default();
     /// let mut tape = Tape::new();
@@ -235,7 +235,7 @@ impl GradientSignAnalyzer {
     ///     tape.clear();
     ///     let row = &data.as_slice()[3 * step..3 * step + 3];
     ///     let x = tape.constant_from_slice(row, &[1, 3])?;
-    ///     let (y, trace) = mlp.forward(&tape, x)?;
+    ///     let (y, trace) = nn::forward(&mlp, &tape, x)?;
     ///     let grads = (y - 1.0).square().sum().backward()?;
     ///     analyzer.observe(step, &trace, &grads)?;
     ///     for p in mlp.params_with_grads(&trace, &grads)? {
@@ -332,10 +332,10 @@ impl GradientSignAnalyzer {
     /// use gradsign::analysis::{GradientSignAnalyzer, InputSource};
     /// use gradsign::nn::{Init, Mlp};
     /// use gradsign::{Tape, Tensor};
-    /// let mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Sigmoid, Activation::Identity, Init::LecunNormal, 1)?;
+    /// let mlp = Mlp::builder(&[3, 4, 2]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
     /// let tape = Tape::new();
     /// let x = tape.constant(&Tensor::rand_uniform(&[16, 3], 0.0, 1.0, 2)?); // raw positive data
-    /// let (y, trace) = mlp.forward(&tape, x)?;
+    /// let (y, trace) = nn::forward(&mlp, &tape, x)?;
     /// let grads = (y - 0.5).square().sum().backward()?;
     /// let report = GradientSignAnalyzer::default().analyze(&trace, &grads)?;
     /// for layer in &report.layers {

@@ -118,10 +118,10 @@ fn reuse<F: Element>(
 /// use gradsign::analysis::PerSampleGradients;
 /// use gradsign::nn::{Init, Mlp};
 /// use gradsign::{Tape, Tensor};
-/// let mlp = Mlp::<f64>::new(&[3, 4, 2], Activation::Tanh, Activation::Identity, Init::LecunNormal, 1)?;
+/// let mlp = Mlp::builder(&[3, 4, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
 /// let tape = Tape::new();
 /// let x = tape.constant(&Tensor::rand_normal(&[5, 3], 0.0, 1.0, 2)?);
-/// let (y, trace) = mlp.forward(&tape, x)?;
+/// let (y, trace) = nn::forward(&mlp, &tape, x)?;
 /// // The sum of per-example losses: each example's Δ is its own gradient.
 /// let grads = y.square().sum().backward()?;
 /// let mut per_sample = PerSampleGradients::new();
@@ -349,20 +349,14 @@ mod tests {
     fn buffers_are_refilled_in_place_across_batches() {
         use crate::activation::Activation;
         use crate::nn::{Init, Mlp};
-        let mlp = Mlp::<f64>::new(
-            &[3, 2],
-            Activation::Tanh,
-            Activation::Identity,
-            Init::LecunNormal,
-            4,
-        )
+        let mlp = Mlp::builder(&[3, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::LecunNormal).seed(4).build::<f64>()
         .unwrap();
         let mut ps = PerSampleGradients::new().with_threads(2);
         let mut first_ptr = None;
         for seed in 0..3 {
             let tape = Tape::new();
             let x = tape.constant(&Tensor::rand_normal(&[4, 3], 0.0, 1.0, seed).unwrap());
-            let (y, trace) = mlp.forward(&tape, x).unwrap();
+            let (y, trace) = crate::nn::forward(&mlp, &tape, x).unwrap();
             let grads = y.square().sum().backward().unwrap();
             ps.compute(&trace, &grads).unwrap();
             let expected = GradientSignAnalyzer::default()

@@ -11,7 +11,7 @@
 
 use crate::activation::Activation;
 use crate::element::Element;
-use crate::nn::Mlp;
+use crate::nn::{Mlp, Sequential};
 use crate::tensor::Tensor;
 
 use super::SplitMix64;
@@ -34,7 +34,7 @@ pub const W3_LR: f64 = 0.1;
 #[derive(Clone, Debug)]
 pub struct W2<F: Element> {
     /// The network at its initial weights.
-    pub mlp: Mlp<F>,
+    pub mlp: Sequential<F>,
     /// The inputs `x[32][2]`, each `pm1`.
     pub x: Tensor<F>,
     /// The targets `y[32][1]`: `+1` if `x₀·x₁ > 0`, else `−1`.
@@ -47,7 +47,7 @@ pub struct W2<F: Element> {
 #[derive(Clone, Debug)]
 pub struct W3<F: Element> {
     /// The network at its initial weights.
-    pub mlp: Mlp<F>,
+    pub mlp: Sequential<F>,
     /// The inputs `x[128][784]`, each `u ∈ [0, 1)`.
     pub x: Tensor<F>,
     /// The class labels: `min(9, ⌊10u⌋)`.
@@ -58,7 +58,9 @@ pub struct W3<F: Element> {
 /// SplitMix64 stream.
 pub fn w2<F: Element>() -> W2<F> {
     let mut rng = SplitMix64::new(2);
-    let mlp = Mlp::from_splitmix_rng(&mut rng, &W2_SIZES, Activation::Tanh, Activation::Identity)
+    let mlp = Mlp::builder(&W2_SIZES)
+        .hidden(Activation::Tanh)
+        .build_splitmix(&mut rng)
         .expect("W2's sizes are valid");
     let x: Vec<f64> = (0..W2_BATCH * 2).map(|_| rng.pm1()).collect();
     let y: Vec<F> = x
@@ -77,13 +79,10 @@ pub fn w2<F: Element>() -> W2<F> {
 /// from one SplitMix64 stream.
 pub fn w3<F: Element>() -> W3<F> {
     let mut rng = SplitMix64::new(3);
-    let mlp = Mlp::from_splitmix_rng(
-        &mut rng,
-        &W3_SIZES,
-        Activation::Sigmoid,
-        Activation::Identity,
-    )
-    .expect("W3's sizes are valid");
+    let mlp = Mlp::builder(&W3_SIZES)
+        .hidden(Activation::Sigmoid)
+        .build_splitmix(&mut rng)
+        .expect("W3's sizes are valid");
     let x: Vec<F> = (0..W3_BATCH * W3_SIZES[0])
         .map(|_| F::from_f64(rng.uniform01()))
         .collect();

@@ -7,7 +7,6 @@
 //! top eigenvector is multiplied by `1 − ηλmax < 0`: it flips sign every
 //! step, which is the zig-zag seen along one direction.
 
-use crate::activation::Activation;
 use crate::autodiff::Tape;
 use crate::curvature::spectrum::{
     MomentSpectrum, Spectrum, covariance, second_moment, uniform_second_moment,
@@ -16,7 +15,7 @@ use crate::data::Centering;
 use crate::dynamics::TrajectoryRecorder;
 use crate::error::{Error, Result};
 use crate::loss::{Reduction, mse};
-use crate::nn::{Linear, Mlp};
+use crate::nn::Linear;
 use crate::optim::{Optimizer, Sgd};
 use crate::tensor::Tensor;
 
@@ -124,15 +123,13 @@ fn descend(
         .chunks_exact(n)
         .map(|row| row.iter().zip(ws).map(|(x, w)| x * w).sum())
         .collect();
-    let mut mlp = Mlp::from_layers(vec![(
-        Linear::new(Tensor::zeros(&[1, n])?, None)?,
-        Activation::Identity,
-    )])?;
+    // A linear model is one dense layer: a module on its own.
+    let mut mlp = Linear::new(Tensor::zeros(&[1, n])?, None)?;
     let mut opt = Sgd::new(eta);
     let mut tape = Tape::new();
     let norm0 = ws.iter().map(|w| w * w).sum::<f64>().sqrt();
     for step in 0..=steps {
-        let w = &mlp.layers()[0].linear.weight;
+        let w = &mlp.weight;
         each(w)?;
         let err = w
             .as_slice()
@@ -150,10 +147,10 @@ fn descend(
         tape.clear();
         let x = tape.constant(a);
         let t = tape.constant_from_slice(&y, &[b, 1])?;
-        let (out, trace) = mlp.forward(&tape, x)?;
+        let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
         let loss = mse(out, t, Reduction::Mean)? * 0.5;
         let grads = loss.backward()?;
-        opt.step(mlp.params_with_grads(&trace, &grads)?)?;
+        opt.step(&mut mlp, &trace, &grads)?;
     }
     Ok(None)
 }

@@ -79,13 +79,7 @@ pub fn example_matrices() -> Result<(Tensor<f32>, Tensor<f32>)> {
         seed: 8,
     };
     let data = Playground::Circle.generate::<f64>(&cfg)?;
-    let mut mlp = Mlp::new(
-        &[2, 8, 4, 1],
-        Activation::Sigmoid,
-        Activation::Identity,
-        Init::LecunNormal,
-        8,
-    )?;
+    let mut mlp = Mlp::builder(&[2, 8, 4, 1]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(8).build()?;
     let config = TrainConfig {
         epochs: 20,
         batch_size: 16,
@@ -101,7 +95,7 @@ pub fn example_matrices() -> Result<(Tensor<f32>, Tensor<f32>)> {
         |_| {},
     )?;
     let tape = Tape::new();
-    let (out, trace) = mlp.forward(&tape, tape.constant(data.features()))?;
+    let (out, trace) = crate::nn::forward(&mlp, &tape, tape.constant(data.features()))?;
     let grads = mse(out, tape.constant(data.targets()), Reduction::Mean)?.backward()?;
     let layer = trace.layers()[1];
     let a = layer.input.value().cast::<f32>();

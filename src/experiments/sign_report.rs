@@ -71,13 +71,7 @@ fn case(name: &'static str, data: &Dataset<f64>, config: &SignReportConfig) -> R
     let mut sizes = vec![data.width()];
     sizes.extend(&config.hidden);
     sizes.push(data.classes());
-    let mut mlp = Mlp::new(
-        &sizes,
-        Activation::Tanh,
-        Activation::Identity,
-        Init::GlorotUniform,
-        config.seed,
-    )?;
+    let mut mlp = Mlp::builder(&sizes).hidden(Activation::Tanh).output(Activation::Identity).init(Init::GlorotUniform).seed(config.seed).build()?;
     let mut opt = Sgd::new(config.learning_rate);
     let train_config = TrainConfig {
         epochs: config.epochs,
@@ -95,7 +89,7 @@ fn case(name: &'static str, data: &Dataset<f64>, config: &SignReportConfig) -> R
     )?;
     let tape = Tape::new();
     let x = tape.constant(data.features());
-    let (out, trace) = mlp.forward(&tape, x)?;
+    let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
     let grads = softmax_cross_entropy(out, data.labels(), Reduction::Mean)?.backward()?;
     let report = GradientSignAnalyzer::default().analyze(&trace, &grads)?;
     Ok(IrisCase {

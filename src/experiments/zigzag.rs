@@ -15,13 +15,12 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::activation::Activation;
 use crate::autodiff::Tape;
 use crate::curvature::spectrum::{Spectrum, second_moment};
 use crate::data::Centering;
 use crate::dynamics::TrajectoryRecorder;
 use crate::error::{Error, Result};
-use crate::nn::{Linear, Mlp};
+use crate::nn::Linear;
 use crate::optim::{Optimizer, Sgd};
 use crate::tensor::Tensor;
 
@@ -242,7 +241,8 @@ fn run(
         None,
     )?;
     recorder.observe(&start, None, None)?;
-    let mut mlp = Mlp::from_layers(vec![(Linear::new(start, None)?, Activation::Identity)])?;
+    // One linear neuron: a dense layer is a module on its own.
+    let mut mlp = Linear::new(start, None)?;
     let mut opt = Sgd::new(learning_rate);
     let mut tape = Tape::<f64>::new();
     // The same example order for every run of one configuration and order.
@@ -272,12 +272,12 @@ fn run(
         tape.clear();
         let xi = tape.constant_from_slice(&x.as_slice()[2 * i..2 * i + 2], &[1, 2])?;
         let yi = tape.constant_scalar(targets[i]);
-        let (out, trace) = mlp.forward(&tape, xi)?;
+        let (out, trace) = crate::nn::forward(&mlp, &tape, xi)?;
         let l = (out.sum() - yi).square() * 0.5;
         let grads = l.backward()?;
         let delta = grads.tensor(trace.layers()[0].pre_activation)?;
-        opt.step(mlp.params_with_grads(&trace, &grads)?)?;
-        let weight = &mlp.layers()[0].linear.weight;
+        opt.step(&mut mlp, &trace, &grads)?;
+        let weight = &mlp.weight;
         if !weight.all_finite() {
             break;
         }

@@ -1,13 +1,13 @@
 //! `Linear<F>`: a dense layer whose parameters live outside the tape.
 
-use crate::activation::Activation;
-use crate::autodiff::{Tape, Var};
+use crate::autodiff::Var;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
-use super::{Init, LayerTrace};
+use super::Init;
+use super::module::{Forward, ModelElement, Module, Visitor, VisitorMut};
 
 /// A dense layer `Z = A·Wᵀ + b`.
 ///
@@ -18,18 +18,18 @@ use super::{Init, LayerTrace};
 /// gradients are looked up through the returned [`LayerTrace`].
 ///
 /// ```
-/// use gradsign::{nn::Linear, Tape, Tensor};
+/// use gradsign::{nn::{self, Linear}, Tape, Tensor};
 /// let layer = Linear::new(
 ///     Tensor::from_vec(vec![1.0, -1.0, 0.5, 0.5], &[2, 2])?,
 ///     Some(Tensor::from_vec(vec![0.0, 1.0], &[2])?),
 /// )?;
 /// let tape = Tape::<f64>::new();
 /// let a = tape.constant(&Tensor::from_vec(vec![2.0, 4.0], &[1, 2])?);
-/// let (z, trace) = layer.forward(&tape, a)?;
+/// let (z, trace) = nn::forward(&layer, &tape, a)?;
 /// assert_eq!(z.value().as_slice(), &[-2.0, 4.0]); // [2−4, 1+2+1]
 /// let grads = z.sum().backward()?;
 /// // Every row of ∂L/∂W is δ_j·a: here δ = 1, so each row equals the input.
-/// assert_eq!(grads.get(trace.weight)?, &[2.0, 4.0, 2.0, 4.0]);
+/// assert_eq!(grads.get(trace.layers()[0].weight)?, &[2.0, 4.0, 2.0, 4.0]);
 /// # Ok::<(), gradsign::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -114,23 +114,9 @@ impl<F: Element> Linear<F> {
         self.weight.numel() + self.bias.as_ref().map_or(0, Tensor::numel)
     }
 
-    /// Records `Z = A·Wᵀ + b` on `tape` (one fused op) with the parameters
-    /// copied in as fresh differentiable leaves, and returns `Z` with the
-    /// layer's trace (activation: identity, so its output is `Z`).
-    ///
-    /// Allocates nothing once the tape is warm.
-    ///
-    /// # Errors
-    /// [`Error::RankMismatch`] if `input` is not `(batch, in)`;
-    /// [`Error::ShapeMismatch`] if its width is not [`fan_in`](Self::fan_in);
-    /// [`Error::Empty`] for a batch of zero rows;
-    /// [`Error::ForeignVar`] if `input` is from another tape.
-    pub fn forward<'t>(
-        &self,
-        tape: &'t Tape<F>,
-        input: Var<'t, F>,
-    ) -> Result<(Var<'t, F>, LayerTrace<'t, F>)> {
-        let s = input.shape();
+    /// Checks that `input` is a non-empty `(batch, in)` matrix for this
+    /// layer.
+    fn check_input(&self, s: crate::shape::Shape) -> Result<()> {
         let &[rows, width] = s.dims() else {
             return Err(Error::RankMismatch {
                 op: "Linear::forward",
@@ -152,27 +138,57 @@ impl<F: Element> Linear<F> {
                 shape: s,
             });
         }
-        let weight = tape.var_from_slice(self.weight.as_slice(), self.weight.dims())?;
+        Ok(())
+    }
+}
+
+impl<F: Element> Module<F> for Linear<F> {
+    /// Records `Z = A·Wᵀ + b` (one fused op) with the parameters as
+    /// differentiable leaves, and reports the layer to the trace (input
+    /// `A`, pre-activation `Z`). Allocates nothing once the tape is warm.
+    ///
+    /// # Errors
+    /// [`Error::RankMismatch`] if `input` is not `(batch, in)`;
+    /// [`Error::ShapeMismatch`] if its width is not [`fan_in`](Self::fan_in);
+    /// [`Error::Empty`] for a batch of zero rows;
+    /// [`Error::ForeignVar`] if `input` is from another tape.
+    fn forward<'t, E: ModelElement>(
+        &self,
+        input: Var<'t, E>,
+        ctx: &mut Forward<'t, '_, F, E>,
+    ) -> Result<Var<'t, E>> {
+        self.check_input(input.shape())?;
+        let weight = ctx.param(&self.weight)?;
         let bias = match &self.bias {
-            Some(b) => Some(tape.var_from_slice(b.as_slice(), b.dims())?),
+            Some(b) => Some(ctx.param(b)?),
             None => None,
         };
         let z = input.linear(weight, bias)?;
-        let trace = LayerTrace {
-            input,
-            pre_activation: z,
-            output: z,
-            weight,
-            bias,
-            activation: Activation::Identity,
-        };
-        Ok((z, trace))
+        ctx.record_dense(input, z, weight, bias);
+        Ok(z)
+    }
+
+    fn visit(&self, v: &mut Visitor<'_, F>) -> Result<()> {
+        v.param("weight", &self.weight)?;
+        match &self.bias {
+            Some(b) => v.param("bias", b),
+            None => Ok(()),
+        }
+    }
+
+    fn visit_mut(&mut self, v: &mut VisitorMut<'_, F>) -> Result<()> {
+        v.param("weight", &mut self.weight)?;
+        match &mut self.bias {
+            Some(b) => v.param("bias", b),
+            None => Ok(()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::autodiff::Tape;
 
     #[test]
     fn a_bias_of_the_wrong_length_is_rejected() {
@@ -189,7 +205,7 @@ mod tests {
         let layer = Linear::<f64>::init(3, 2, Init::Zeros, true, 0).unwrap();
         let tape = Tape::new();
         let x = tape.constant(&Tensor::zeros(&[4, 2]).unwrap());
-        let e = layer.forward(&tape, x).unwrap_err();
+        let e = crate::nn::forward(&layer, &tape, x).unwrap_err();
         assert!(
             e.to_string().contains("[4, 2]") && e.to_string().contains("[2, 3]"),
             "{e}"
@@ -201,6 +217,9 @@ mod tests {
         let layer = Linear::<f64>::init(3, 2, Init::Zeros, false, 0).unwrap();
         let tape = Tape::new();
         let x = tape.constant(&Tensor::zeros(&[0, 3]).unwrap());
-        assert!(matches!(layer.forward(&tape, x), Err(Error::Empty { .. })));
+        assert!(matches!(
+            crate::nn::forward(&layer, &tape, x),
+            Err(Error::Empty { .. })
+        ));
     }
 }

@@ -1,21 +1,32 @@
-//! A small neural-network toolkit: dense layers, multi-layer perceptrons,
-//! initialisers and the per-layer trace the sign analysis reads.
+//! The model abstraction and a small neural-network toolkit: the
+//! [`Module`] trait every tool accepts, the [`Sequential`] container, dense
+//! layers, the [`Mlp`] builder, initialisers and the per-layer [`Trace`]
+//! the sign analysis reads.
 //!
 //! Parameters are plain [`Tensor`](crate::Tensor)s owned by the layers;
 //! each forward pass copies them onto the tape as leaves, and the returned
 //! [`Trace`] names the tape variables (inputs `A_l`, pre-activations `Z_l`,
-//! weights, biases) whose gradients an optimiser or the analyzer reads.
+//! weights, biases, every parameter) whose gradients an optimiser or the
+//! analyzer reads. Parameters have hierarchical names (`0.weight`,
+//! `encoder.1.bias`) from [`Module::visit`].
 
 mod init;
 mod linear;
 mod mlp;
+mod module;
 mod param;
-#[cfg(feature = "serde")]
-mod serde_json_io;
+mod sequential;
 mod trace;
 
 pub use init::Init;
 pub use linear::Linear;
-pub use mlp::{Layer, Mlp, ParamsWithGrads};
-pub use param::{Param, ParamKind, ParamName};
+pub use mlp::Mlp;
+#[doc(hidden)]
+pub use module::DynModule;
+pub use module::{
+    Forward, ModelElement, Module, Segment, Visitor, VisitorMut, forward, named_gradients,
+    named_parameters, num_parameters,
+};
+pub use param::Param;
+pub use sequential::Sequential;
 pub use trace::{LayerTrace, Trace};

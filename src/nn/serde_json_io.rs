@@ -41,7 +41,7 @@ impl<F: Element> Mlp<F> {
     ///
     /// ```
     /// use gradsign::{activation::Activation, nn::{Init, Mlp}};
-    /// let mlp = Mlp::<f32>::new(&[2, 3, 1], Activation::Tanh, Activation::Sigmoid, Init::GlorotNormal, 5)?;
+    /// let mlp = Mlp::builder(&[2, 3, 1]).hidden(Activation::Tanh).output(Activation::Sigmoid).init(Init::GlorotNormal).seed(5).build::<f32>()?;
     /// let json = mlp.to_json()?;
     /// assert_eq!(Mlp::<f32>::from_json(&json)?, mlp);
     /// # Ok::<(), gradsign::Error>(())

@@ -29,12 +29,18 @@ pub struct LayerTrace<'t, F: Element> {
     pub activation: Activation,
 }
 
-/// The per-layer record of one forward pass, first layer first.
+/// The record of one forward pass of a [`Module`](super::Module): every
+/// dense layer's [`LayerTrace`], first layer first, and the tape variable
+/// of every parameter the pass used.
 ///
-/// Stored inline for up to 8 layers, so a forward pass allocates nothing.
+/// Stored inline for up to 8 dense layers and 16 parameters, so a forward
+/// pass allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Trace<'t, F: Element> {
     layers: SmallVec<[LayerTrace<'t, F>; 8]>,
+    /// `(address of the parameter tensor, its variable)`, in the order the
+    /// forward pass put them on the tape.
+    pub(crate) params: SmallVec<[(usize, Var<'t, F>); 16]>,
 }
 
 impl<'t, F: Element> Trace<'t, F> {
@@ -42,6 +48,7 @@ impl<'t, F: Element> Trace<'t, F> {
     pub fn new() -> Self {
         Trace {
             layers: SmallVec::new(),
+            params: SmallVec::new(),
         }
     }
 
@@ -63,6 +70,44 @@ impl<'t, F: Element> Trace<'t, F> {
     /// Whether no layer was recorded.
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()
+    }
+
+    /// The last dense layer's record, mutably.
+    pub(crate) fn last_mut(&mut self) -> Option<&mut LayerTrace<'t, F>> {
+        self.layers.last_mut()
+    }
+
+    /// The number of parameters the forward pass put on the tape.
+    pub fn num_params(&self) -> usize {
+        self.params.len()
+    }
+
+    /// The tape variable of the parameter `value` (the `index`-th one a
+    /// model visits, named `name`): found at `index` when the forward pass
+    /// used the parameters in visiting order, searched for otherwise.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if the
+    /// forward pass did not put `value` on the tape (a trace of another
+    /// model, or a parameter used as a constant).
+    pub fn param_var<T>(&self, index: usize, value: &T, name: &str) -> crate::Result<Var<'t, F>> {
+        let addr = std::ptr::from_ref(value) as usize;
+        if let Some(&(a, v)) = self.params.get(index)
+            && a == addr
+        {
+            return Ok(v);
+        }
+        self.params
+            .iter()
+            .find(|&&(a, _)| a == addr)
+            .map(|&(_, v)| v)
+            .ok_or_else(|| crate::Error::InvalidArgument {
+                op: "Trace::param_var",
+                message: format!(
+                    "parameter {name} was not on the traced tape (a trace of another model, \
+                     or a parameter used without Forward::param)"
+                ),
+            })
     }
 
     /// The network's output (the last layer's output), if any layer ran.

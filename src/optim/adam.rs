@@ -2,10 +2,8 @@
 
 use crate::element::Element;
 use crate::error::Result;
-use crate::nn::Param;
 
-use super::sgd::check_lengths;
-use super::{LrSchedule, Optimizer, StateBuffer, check};
+use super::{LrSchedule, Optimizer, StateBuffer, check, check_lengths};
 
 /// Adam (Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR
 /// 2015, Algorithm 1). At step `t = 1, 2, …`, with learning rate `η_t`
@@ -22,15 +20,14 @@ use super::{LrSchedule, Optimizer, StateBuffer, check};
 ///
 /// Defaults: `β₁ = 0.9`, `β₂ = 0.999`, `ε = 1e-8`, `λ = 0`. For decay
 /// decoupled from the gradient, use [`AdamW`]. Decay applies to every
-/// parameter handed in, biases included.
+/// parameter, biases included.
 ///
 /// ```
 /// use gradsign::optim::{Adam, Optimizer};
-/// use gradsign::nn::{Param, ParamKind, ParamName};
+/// use gradsign::nn::Param;
 /// let mut opt = Adam::new(0.1);
 /// let mut theta = [1.0f64];
-/// let name = ParamName { layer: 0, kind: ParamKind::Weight };
-/// opt.step([Param { name, value: &mut theta, grad: &[5.0] }])?;
+/// opt.step_params([Param { name: "theta", value: &mut theta, grad: &[5.0] }])?;
 /// // The first step moves by ≈ η whatever the gradient's scale: m̂ = g, v̂ = g².
 /// assert!((theta[0] - 0.9).abs() < 1e-8);
 /// # Ok::<(), gradsign::Error>(())
@@ -45,9 +42,12 @@ pub struct Adam<F: Element> {
     /// AdamW's decoupled decay (zero for Adam).
     decoupled_decay: F,
     schedule: LrSchedule,
-    steps: usize,
+    pub(crate) steps: usize,
+    /// This step's rate, bias corrections and decoupled shrink factor
+    /// (fixed by `begin_step`).
+    current: [F; 4],
     /// `m` then `v` for each parameter.
-    moments: StateBuffer<F>,
+    pub(crate) moments: StateBuffer<F>,
 }
 
 impl<F: Element> Adam<F> {
@@ -62,6 +62,7 @@ impl<F: Element> Adam<F> {
             decoupled_decay: F::zero(),
             schedule: LrSchedule::Constant,
             steps: 0,
+            current: [F::zero(); 4],
             moments: StateBuffer::default(),
         }
     }
@@ -105,44 +106,45 @@ impl<F: Element> Adam<F> {
         self.schedule.validate()
     }
 
-    fn update<'a>(
-        &mut self,
-        op: &'static str,
-        params: impl IntoIterator<Item = Param<'a, F>>,
-    ) -> Result<()>
-    where
-        F: 'a,
-    {
+    fn begin(&mut self, op: &'static str) -> Result<()> {
         self.validate(op)?;
         let lr = self.learning_rate();
         let t = F::from_f64((self.steps + 1) as f64);
+        let one = F::one();
+        let (c1, c2) = (one - self.beta1.powf(t), one - self.beta2.powf(t));
+        self.current = [lr, c1, c2, one - lr * self.decoupled_decay];
+        Ok(())
+    }
+
+    fn update_one(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
+        check_lengths(name, value.len(), grad.len())?;
+        let [lr, c1, c2, shrink] = self.current;
         let (b1, b2, eps, wd) = (self.beta1, self.beta2, self.eps, self.weight_decay);
         let one = F::one();
-        let (c1, c2) = (one - b1.powf(t), one - b2.powf(t));
-        let shrink = one - lr * self.decoupled_decay;
-        for (i, p) in params.into_iter().enumerate() {
-            check_lengths(&p)?;
-            let n = p.value.len();
-            let (m, v) = self.moments.slot(i, p.name, n, 2)?.split_at_mut(n);
-            for (((theta, &grad), m), v) in p.value.iter_mut().zip(p.grad).zip(m).zip(v) {
-                let g = grad + wd * *theta;
-                *m = b1 * *m + (one - b1) * g;
-                *v = b2 * *v + (one - b2) * g * g;
-                let (m_hat, v_hat) = (*m / c1, *v / c2);
-                *theta = *theta * shrink - lr * m_hat / (v_hat.sqrt() + eps);
-            }
+        let n = value.len();
+        let (m, v) = self.moments.slot(index, name, n, 2)?.split_at_mut(n);
+        for (((theta, &grad), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
+            let g = grad + wd * *theta;
+            *m = b1 * *m + (one - b1) * g;
+            *v = b2 * *v + (one - b2) * g * g;
+            let (m_hat, v_hat) = (*m / c1, *v / c2);
+            *theta = *theta * shrink - lr * m_hat / (v_hat.sqrt() + eps);
         }
-        self.steps += 1;
         Ok(())
     }
 }
 
 impl<F: Element> Optimizer<F> for Adam<F> {
-    fn step<'a>(&mut self, params: impl IntoIterator<Item = Param<'a, F>>) -> Result<()>
-    where
-        F: 'a,
-    {
-        self.update("Adam", params)
+    fn begin_step(&mut self) -> Result<()> {
+        self.begin("Adam")
+    }
+
+    fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
+        self.update_one(index, name, value, grad)
+    }
+
+    fn end_step(&mut self) {
+        self.steps += 1;
     }
 
     fn learning_rate(&self) -> F {
@@ -168,11 +170,10 @@ impl<F: Element> Optimizer<F> for Adam<F> {
 ///
 /// ```
 /// use gradsign::optim::{AdamW, Optimizer};
-/// use gradsign::nn::{Param, ParamKind, ParamName};
+/// use gradsign::nn::Param;
 /// let mut opt = AdamW::new(0.1, 0.5);
 /// let mut theta = [2.0f64];
-/// let name = ParamName { layer: 0, kind: ParamKind::Weight };
-/// opt.step([Param { name, value: &mut theta, grad: &[0.0] }])?;
+/// opt.step_params([Param { name: "theta", value: &mut theta, grad: &[0.0] }])?;
 /// // zero gradient: only the decay acts, θ = 2·(1 − 0.1·0.5)
 /// assert_eq!(theta[0], 1.9);
 /// # Ok::<(), gradsign::Error>(())
@@ -211,11 +212,16 @@ impl<F: Element> AdamW<F> {
 }
 
 impl<F: Element> Optimizer<F> for AdamW<F> {
-    fn step<'a>(&mut self, params: impl IntoIterator<Item = Param<'a, F>>) -> Result<()>
-    where
-        F: 'a,
-    {
-        self.inner.update("AdamW", params)
+    fn begin_step(&mut self) -> Result<()> {
+        self.inner.begin("AdamW")
+    }
+
+    fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
+        self.inner.update_one(index, name, value, grad)
+    }
+
+    fn end_step(&mut self) {
+        self.inner.steps += 1;
     }
 
     fn learning_rate(&self) -> F {
@@ -230,19 +236,15 @@ impl<F: Element> Optimizer<F> for AdamW<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::{ParamKind, ParamName};
+    use crate::nn::Param;
 
     #[test]
     fn invalid_betas_are_rejected() {
         let mut opt = Adam::new(0.1).betas(1.0, 0.999);
         let mut theta = [0.0f64];
-        let name = ParamName {
-            layer: 0,
-            kind: ParamKind::Weight,
-        };
         let e = opt
-            .step([Param {
-                name,
+            .step_params([Param {
+                name: "w",
                 value: &mut theta,
                 grad: &[1.0],
             }])

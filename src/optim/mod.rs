@@ -1,26 +1,27 @@
 //! Optimisers: [`Sgd`] (momentum, Nesterov, weight decay), [`Adam`] and
 //! [`AdamW`], behind one [`Optimizer`] trait, with learning-rate schedules.
 //!
-//! An optimiser steps over the parameters an [`Mlp`](crate::nn::Mlp) hands
-//! out with their gradients ([`Mlp::params_with_grads`](crate::nn::Mlp::params_with_grads)).
-//! Its state (momentum buffers, moment estimates) is allocated during the
-//! first step and reused after: a step allocates nothing once warm.
+//! An optimiser steps over any [`Module`]'s parameters with the gradients of
+//! a traced forward pass ([`Optimizer::step`]). Its state (momentum buffers,
+//! moment estimates) is keyed by parameter name, allocated during the first
+//! step and reused after: a step allocates nothing once warm.
 //!
 //! ```
-//! use gradsign::{activation::Activation, nn::{Init, Mlp}, optim::{Optimizer, Sgd}, Tape, Tensor};
-//! let mut mlp = Mlp::<f64>::new(&[1, 1], Activation::Identity, Activation::Identity, Init::Zeros, 0)?;
+//! use gradsign::{activation::Activation, nn::{self, Init, Mlp}, optim::{Optimizer, Sgd}, Tape, Tensor};
+//! use gradsign::nn::Linear;
+//! let mut net = Mlp::builder(&[1, 1]).init(Init::Zeros).build::<f64>()?;
 //! let mut opt = Sgd::new(0.1);
 //! let mut tape = Tape::new();
 //! for _ in 0..100 {
 //!     tape.clear();
 //!     let x = tape.constant(&Tensor::from_vec(vec![1.0, 2.0], &[2, 1])?);
 //!     let y = tape.constant(&Tensor::from_vec(vec![3.0, 5.0], &[2, 1])?);
-//!     let (out, trace) = mlp.forward(&tape, x)?;
+//!     let (out, trace) = nn::forward(&net, &tape, x)?;
 //!     let loss = (out - y).square().mean()?;        // fit y = 2x + 1
 //!     let grads = loss.backward()?;
-//!     opt.step(mlp.params_with_grads(&trace, &grads)?)?;
+//!     opt.step(&mut net, &trace, &grads)?;
 //! }
-//! let w = mlp.layers()[0].linear.weight.as_slice()[0];
+//! let w = net.layer::<Linear<f64>>(0).unwrap().weight.as_slice()[0];
 //! assert!((w - 2.0).abs() < 0.05, "w = {w}");
 //! # Ok::<(), gradsign::Error>(())
 //! ```
@@ -33,24 +34,38 @@ pub use adam::{Adam, AdamW};
 pub use schedule::LrSchedule;
 pub use sgd::Sgd;
 
+use crate::autodiff::Gradients;
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::nn::{Param, ParamName};
+use crate::nn::{Module, Param, Trace, Visitor, VisitorMut};
 
 /// A first-order optimiser: updates parameters in place from their
 /// gradients.
 ///
-/// Parameters must arrive in the same order, with the same sizes, at every
-/// step: the optimiser's state is matched to them by position.
+/// An implementation provides [`begin_step`](Self::begin_step) (validate
+/// the hyper-parameters, fix this step's rate), [`update`](Self::update)
+/// (one parameter) and [`end_step`](Self::end_step); [`step`](Self::step)
+/// walks a model with them and [`step_params`](Self::step_params) walks
+/// parameters held outside any model. State is matched to parameters by
+/// position and checked by name: a model whose parameters change between
+/// steps is an error, not a silent mix-up.
 pub trait Optimizer<F: Element> {
-    /// Applies one update to every parameter.
+    /// Starts a step: checks the hyper-parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if a hyper-parameter is out of range or a
-    /// parameter's size differs from the previous steps'.
-    fn step<'a>(&mut self, params: impl IntoIterator<Item = Param<'a, F>>) -> Result<()>
-    where
-        F: 'a;
+    /// [`Error::InvalidArgument`] if a hyper-parameter is out of range.
+    fn begin_step(&mut self) -> Result<()>;
+
+    /// Updates parameter number `index` (in visiting order), named `name`,
+    /// from its gradient.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the value and gradient lengths differ,
+    /// or the parameter's name or size differs from the previous steps'.
+    fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()>;
+
+    /// Ends a step (counts it).
+    fn end_step(&mut self);
 
     /// The learning rate the next step will use (the base rate times the
     /// schedule's factor).
@@ -58,38 +73,129 @@ pub trait Optimizer<F: Element> {
 
     /// The number of steps taken so far.
     fn steps_taken(&self) -> usize;
+
+    /// One update of every parameter of `model`, with the gradients `grads`
+    /// of a forward pass traced in `trace`.
+    ///
+    /// Every gradient is looked up before any parameter changes, so an
+    /// `Err` leaves the model as it was.
+    ///
+    /// # Errors
+    /// As [`begin_step`](Self::begin_step) and [`update`](Self::update);
+    /// [`Error::InvalidArgument`] if a parameter was not on the traced tape;
+    /// [`Error::ForeignVar`] if `grads` belongs to another graph.
+    fn step<M: Module<F> + ?Sized>(
+        &mut self,
+        model: &mut M,
+        trace: &Trace<'_, F>,
+        grads: &Gradients<F>,
+    ) -> Result<()>
+    where
+        Self: Sized,
+    {
+        self.begin_step()?;
+        let mut i = 0;
+        model.visit(&mut Visitor::new(&mut |name, t| {
+            let var = trace.param_var(i, t, name)?;
+            let g = grads.get(var)?;
+            check_lengths(name, t.numel(), g.len())?;
+            i += 1;
+            Ok(())
+        }))?;
+        let mut i = 0;
+        model.visit_mut(&mut VisitorMut::new(&mut |name, t| {
+            let var = trace.param_var(i, t, name)?;
+            let g = grads.get(var)?;
+            self.update(i, name, t.as_mut_slice(), g)?;
+            i += 1;
+            Ok(())
+        }))?;
+        self.end_step();
+        Ok(())
+    }
+
+    /// One update of parameters held outside any model.
+    ///
+    /// # Errors
+    /// As [`step`](Self::step).
+    fn step_params<'a>(&mut self, params: impl IntoIterator<Item = Param<'a, F>>) -> Result<()>
+    where
+        F: 'a,
+        Self: Sized,
+    {
+        self.begin_step()?;
+        for (i, p) in params.into_iter().enumerate() {
+            self.update(i, p.name, p.value, p.grad)?;
+        }
+        self.end_step();
+        Ok(())
+    }
 }
 
 /// Per-parameter optimiser state: `per` values for every parameter value,
 /// in one buffer that grows only while the first step discovers the
-/// parameters.
+/// parameters, each slot remembered with its parameter's name.
 #[derive(Clone, Debug, Default)]
-struct StateBuffer<F> {
-    data: Vec<F>,
-    /// `(offset, len)` of each parameter's state, by position.
-    slots: Vec<(usize, usize)>,
+pub(crate) struct StateBuffer<F> {
+    pub(crate) data: Vec<F>,
+    /// `(name, offset, len)` of each parameter's state, by position.
+    pub(crate) slots: Vec<(String, usize, usize)>,
 }
 
 impl<F: Element> StateBuffer<F> {
     /// The state of parameter number `i` (`per · len` values), created
     /// zeroed on first sight.
-    fn slot(&mut self, i: usize, name: ParamName, len: usize, per: usize) -> Result<&mut [F]> {
+    fn slot(&mut self, i: usize, name: &str, len: usize, per: usize) -> Result<&mut [F]> {
         if i == self.slots.len() {
             let off = self.data.len();
-            self.data.resize(off + per * len, F::zero());
-            self.slots.push((off, len));
+            let need = per.checked_mul(len).and_then(|n| n.checked_add(off));
+            let Some(end) = need else {
+                return Err(Error::InvalidArgument {
+                    op: "optimizer step",
+                    message: format!("the state of {name} ({len} values) cannot be counted"),
+                });
+            };
+            self.data
+                .try_reserve(end - off)
+                .map_err(|_| Error::InvalidArgument {
+                    op: "optimizer step",
+                    message: format!("the state of {name} ({len} values) cannot be allocated"),
+                })?;
+            self.data.resize(end, F::zero());
+            self.slots.push((name.to_owned(), off, len));
         }
-        let (off, known) = self.slots[i];
-        if known != len {
+        let Some((known_name, off, known)) = self.slots.get(i) else {
             return Err(Error::InvalidArgument {
                 op: "optimizer step",
                 message: format!(
-                    "parameter #{i} ({name}) has {len} values but had {known} at the previous steps"
+                    "parameter #{i} ({name}) arrived before parameter #{}",
+                    self.slots.len()
+                ),
+            });
+        };
+        if known_name != name || *known != len {
+            return Err(Error::InvalidArgument {
+                op: "optimizer step",
+                message: format!(
+                    "parameter #{i} is {name} with {len} values, but was {known_name} with \
+                     {known} values at the previous steps"
                 ),
             });
         }
+        let off = *off;
         Ok(&mut self.data[off..off + per * len])
     }
+}
+
+/// A parameter and its gradient must have the same number of values.
+pub(crate) fn check_lengths(name: &str, values: usize, grads: usize) -> Result<()> {
+    if values != grads {
+        return Err(Error::InvalidArgument {
+            op: "optimizer step",
+            message: format!("{name} has {values} values but its gradient {grads}"),
+        });
+    }
+    Ok(())
 }
 
 /// Checks a hyper-parameter lies in a range.

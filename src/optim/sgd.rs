@@ -3,9 +3,8 @@
 
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::nn::Param;
 
-use super::{LrSchedule, Optimizer, StateBuffer, check};
+use super::{LrSchedule, Optimizer, StateBuffer, check, check_lengths};
 
 /// Stochastic gradient descent. With learning rate `η_t` (the base rate
 /// times the [schedule](LrSchedule)), momentum `μ`, weight decay `λ` and
@@ -20,18 +19,17 @@ use super::{LrSchedule, Optimizer, StateBuffer, check};
 /// ```
 ///
 /// These are PyTorch's equations (no dampening). Decay applies to every
-/// parameter handed in, biases included; filter the iterator to spare some.
+/// parameter, biases included.
 /// Plain SGD (`μ = λ = 0`)
 /// is `θ ← θ − η∇`: the only case where a one-example step keeps a neuron's
 /// weight change within the two orthants of its input's sign pattern.
 ///
 /// ```
 /// use gradsign::optim::{LrSchedule, Optimizer, Sgd};
-/// use gradsign::nn::{Param, ParamKind, ParamName};
+/// use gradsign::nn::Param;
 /// let mut opt = Sgd::new(0.1).momentum(0.9).nesterov(true).weight_decay(0.0);
 /// let mut theta = [1.0f64];
-/// let name = ParamName { layer: 0, kind: ParamKind::Weight };
-/// opt.step([Param { name, value: &mut theta, grad: &[2.0] }])?;
+/// opt.step_params([Param { name: "theta", value: &mut theta, grad: &[2.0] }])?;
 /// // b = 2, g = 2 + 0.9·2 = 3.8, θ = 1 − 0.38
 /// assert!((theta[0] - 0.62).abs() < 1e-15);
 /// # Ok::<(), gradsign::Error>(())
@@ -44,7 +42,9 @@ pub struct Sgd<F: Element> {
     weight_decay: F,
     schedule: LrSchedule,
     steps: usize,
-    velocity: StateBuffer<F>,
+    /// The rate of the step under way (fixed by `begin_step`).
+    rate: F,
+    pub(crate) velocity: StateBuffer<F>,
 }
 
 impl<F: Element> Sgd<F> {
@@ -57,6 +57,7 @@ impl<F: Element> Sgd<F> {
             weight_decay: F::zero(),
             schedule: LrSchedule::Constant,
             steps: 0,
+            rate: F::zero(),
             velocity: StateBuffer::default(),
         }
     }
@@ -110,33 +111,34 @@ impl<F: Element> Sgd<F> {
 }
 
 impl<F: Element> Optimizer<F> for Sgd<F> {
-    fn step<'a>(&mut self, params: impl IntoIterator<Item = Param<'a, F>>) -> Result<()>
-    where
-        F: 'a,
-    {
+    fn begin_step(&mut self) -> Result<()> {
         self.validate()?;
-        let lr = self.learning_rate();
-        let (mu, wd, nesterov) = (self.momentum, self.weight_decay, self.nesterov);
-        let with_momentum = mu > F::zero();
-        for (i, p) in params.into_iter().enumerate() {
-            check_lengths(&p)?;
-            if with_momentum {
-                let b = self.velocity.slot(i, p.name, p.value.len(), 1)?;
-                for ((theta, &grad), b) in p.value.iter_mut().zip(p.grad).zip(b) {
-                    let g = grad + wd * *theta;
-                    *b = mu * *b + g;
-                    let step = if nesterov { g + mu * *b } else { *b };
-                    *theta -= lr * step;
-                }
-            } else {
-                for (theta, &grad) in p.value.iter_mut().zip(p.grad) {
-                    let g = grad + wd * *theta;
-                    *theta -= lr * g;
-                }
+        self.rate = self.learning_rate();
+        Ok(())
+    }
+
+    fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
+        check_lengths(name, value.len(), grad.len())?;
+        let (lr, mu, wd, nesterov) = (self.rate, self.momentum, self.weight_decay, self.nesterov);
+        if mu > F::zero() {
+            let b = self.velocity.slot(index, name, value.len(), 1)?;
+            for ((theta, &grad), b) in value.iter_mut().zip(grad).zip(b) {
+                let g = grad + wd * *theta;
+                *b = mu * *b + g;
+                let step = if nesterov { g + mu * *b } else { *b };
+                *theta -= lr * step;
+            }
+        } else {
+            for (theta, &grad) in value.iter_mut().zip(grad) {
+                let g = grad + wd * *theta;
+                *theta -= lr * g;
             }
         }
-        self.steps += 1;
         Ok(())
+    }
+
+    fn end_step(&mut self) {
+        self.steps += 1;
     }
 
     fn learning_rate(&self) -> F {
@@ -148,35 +150,16 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
     }
 }
 
-/// A parameter and its gradient must have the same number of values.
-pub(super) fn check_lengths<F>(p: &Param<'_, F>) -> Result<()> {
-    if p.value.len() != p.grad.len() {
-        return Err(Error::InvalidArgument {
-            op: "optimizer step",
-            message: format!(
-                "{} has {} values but its gradient {}",
-                p.name,
-                p.value.len(),
-                p.grad.len()
-            ),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::{ParamKind, ParamName};
+    use crate::nn::Param;
 
-    const NAME: ParamName = ParamName {
-        layer: 0,
-        kind: ParamKind::Weight,
-    };
+    const NAME: &str = "0.weight";
 
     fn run(opt: &mut Sgd<f64>, theta: &mut [f64], grads: &[&[f64]]) {
         for g in grads {
-            opt.step([Param {
+            opt.step_params([Param {
                 name: NAME,
                 value: theta,
                 grad: g,
@@ -230,7 +213,7 @@ mod tests {
                 grad: &[1.0; 3],
             }])
             .unwrap_err();
-        assert!(e.to_string().contains("layers.0.weight"), "{e}");
+        assert!(e.to_string().contains("0.weight"), "{e}");
     }
 
     #[test]

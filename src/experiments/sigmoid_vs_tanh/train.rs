@@ -9,11 +9,11 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::activation::Activation;
 use crate::analysis::GradientSignAnalyzer;
-use crate::autodiff::{Gradients, Tape, Var};
+use crate::autodiff::{Gradients, Tape};
 use crate::data::{LabelEncoding, Playground, PlaygroundConfig};
 use crate::error::{Error, Result};
 use crate::loss::{Reduction, mse};
-use crate::nn::{Init, Mlp, Trace};
+use crate::nn::{Init, Linear, Sequential};
 use crate::optim::{Optimizer, Sgd};
 use crate::tensor::Tensor;
 
@@ -122,37 +122,36 @@ fn split(dataset: Playground, coding: Coding, config: &TrainingConfig, seed: u64
     })
 }
 
-/// Records the network with `hidden` units after every layer but the last
-/// and `output` after the last.
-fn forward<'t>(
-    mlp: &Mlp<f64>,
-    tape: &'t Tape<f64>,
-    x: Var<'t, f64>,
+/// The network: dense layers with `hidden` units after every one but the
+/// last, and `output` after the last; weights drawn by `init` from one
+/// ChaCha8 stream seeded by `seed`, biases zero (as [`Mlp`](crate::nn::Mlp)
+/// draws them).
+fn network(
+    sizes: &[usize],
     hidden: Hidden,
     output: Output,
-) -> Result<(Var<'t, f64>, Trace<'t, f64>)> {
-    let mut trace = Trace::new();
-    let mut a = x;
-    let last = mlp.layers().len() - 1;
-    for (l, layer) in mlp.layers().iter().enumerate() {
-        let (z, mut lt) = layer.linear.forward(tape, a)?;
-        let (out, activation) = match (l == last, output) {
-            (false, _) => (hidden.apply(z)?, hidden.activation()),
-            (true, Output::Tanh) => (z.try_tanh()?, Activation::Tanh),
-            (true, Output::Linear) => (z, Activation::Identity),
-        };
-        lt.output = out;
-        lt.activation = activation;
-        trace.push(lt);
-        a = out;
+    init: Init,
+    seed: u64,
+) -> Result<Sequential<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut net = Sequential::new();
+    let n = sizes.len() - 1;
+    for (l, pair) in sizes.windows(2).enumerate() {
+        let weight = init.sample(pair[1], pair[0], &mut rng)?;
+        net.add(Linear::new(weight, Some(Tensor::zeros(&[pair[1]])?))?);
+        if l + 1 < n {
+            net.add(hidden);
+        } else if output == Output::Tanh {
+            net.add(Activation::Tanh);
+        }
     }
-    Ok((a, trace))
+    Ok(net)
 }
 
 /// The network's outputs on a whole batch.
-fn predict(mlp: &Mlp<f64>, x: &Tensor<f64>, setting: &Setting) -> Result<Vec<f64>> {
+fn predict(net: &Sequential<f64>, x: &Tensor<f64>) -> Result<Vec<f64>> {
     let tape = Tape::new();
-    let (out, _) = forward(mlp, &tape, tape.constant(x), setting.hidden, setting.output)?;
+    let (out, _) = crate::nn::forward(net, &tape, tape.constant(x))?;
     Ok(out.value().into_vec())
 }
 
@@ -205,13 +204,7 @@ pub fn train_run(
     let mut sizes = vec![2];
     sizes.extend(&config.hidden_sizes);
     sizes.push(1);
-    let mut mlp = Mlp::new(
-        &sizes,
-        setting.hidden.activation(),
-        Activation::Identity,
-        config.init,
-        seed,
-    )?;
+    let mut mlp = network(&sizes, setting.hidden, setting.output, config.init, seed)?;
     let mut opt = Sgd::new(setting.learning_rate);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let n = data.train_y.len();
@@ -224,7 +217,7 @@ pub fn train_run(
     let mut diverged = false;
     let mut losses = Vec::with_capacity(config.epochs + 1);
     losses.push(normalised_loss(
-        &predict(&mlp, &data.train_x, setting)?,
+        &predict(&mlp, &data.train_x)?,
         &data.train_y,
     ));
     for _ in 0..config.epochs {
@@ -239,12 +232,12 @@ pub fn train_run(
             tape.clear();
             let x = tape.constant_from_slice(&xb, &[chunk.len(), 2])?;
             let y = tape.constant_from_slice(&yb, &[chunk.len(), 1])?;
-            let (out, trace) = forward(&mlp, &tape, x, setting.hidden, setting.output)?;
+            let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
             let loss = mse(out, y, Reduction::Mean)? * 0.5;
             loss.backward_into(&mut grads)?;
-            opt.step(mlp.params_with_grads(&trace, &grads)?)?;
+            opt.step(&mut mlp, &trace, &grads)?;
         }
-        let l = normalised_loss(&predict(&mlp, &data.train_x, setting)?, &data.train_y);
+        let l = normalised_loss(&predict(&mlp, &data.train_x)?, &data.train_y);
         if !l.is_finite() {
             diverged = true;
             break;
@@ -258,7 +251,7 @@ pub fn train_run(
         let tape = Tape::new();
         let x = tape.constant(&data.train_x);
         let y = tape.constant_from_slice(&data.train_y, &[n, 1])?;
-        let (out, trace) = forward(&mlp, &tape, x, setting.hidden, setting.output)?;
+        let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
         let grads = (mse(out, y, Reduction::Mean)? * 0.5).backward()?;
         GradientSignAnalyzer::default()
             .analyze(&trace, &grads)?
@@ -269,7 +262,7 @@ pub fn train_run(
     };
     let (lo, hi) = setting.coding.values();
     let mid = (lo + hi) / 2.0;
-    let pred = predict(&mlp, &data.test_x, setting)?;
+    let pred = predict(&mlp, &data.test_x)?;
     let correct = pred
         .iter()
         .zip(&data.test_labels)

@@ -3,6 +3,7 @@
 use crate::activation::Activation;
 use crate::autodiff::Var;
 use crate::error::Result;
+use crate::nn::{Forward, ModelElement, Module, Visitor, VisitorMut};
 
 /// A hidden unit of the comparison (see the module docs for the grid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,16 +96,39 @@ impl Hidden {
     ///
     /// # Errors
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
-    pub fn apply<'t>(self, z: Var<'t, f64>) -> Result<Var<'t, f64>> {
+    pub fn apply<'t, E: crate::Element>(self, z: Var<'t, E>) -> Result<Var<'t, E>> {
+        let c = E::from_f64;
         match self {
             Hidden::Sigmoid => z.try_sigmoid(),
             Hidden::CentredSigmoid => z.try_centred_sigmoid(),
-            Hidden::TwiceSigmoid => Ok(z.try_sigmoid()?.mul_scalar(2.0)),
-            Hidden::HalfTanh => Ok(z.mul_scalar(0.5).try_tanh()?),
-            Hidden::ShiftedTanh => Ok(z.try_tanh()?.add_scalar(1.0)),
+            Hidden::TwiceSigmoid => Ok(z.try_sigmoid()?.mul_scalar(c(2.0))),
+            Hidden::HalfTanh => Ok(z.mul_scalar(c(0.5)).try_tanh()?),
+            Hidden::ShiftedTanh => Ok(z.try_tanh()?.add_scalar(c(1.0))),
             Hidden::Tanh => z.try_tanh(),
             Hidden::Relu => Activation::Relu.apply(z),
         }
+    }
+}
+
+/// A hidden unit is a layer: applied element-wise, reported to the trace as
+/// the crate activation whose sign facts it shares.
+impl<F: crate::Element> Module<F> for Hidden {
+    fn forward<'t, E: ModelElement>(
+        &self,
+        x: Var<'t, E>,
+        ctx: &mut Forward<'t, '_, F, E>,
+    ) -> Result<Var<'t, E>> {
+        let y = self.apply(x)?;
+        ctx.record_activation(self.activation(), x, y);
+        Ok(y)
+    }
+
+    fn visit(&self, _: &mut Visitor<'_, F>) -> Result<()> {
+        Ok(())
+    }
+
+    fn visit_mut(&mut self, _: &mut VisitorMut<'_, F>) -> Result<()> {
+        Ok(())
     }
 }
 
