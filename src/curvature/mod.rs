@@ -11,4 +11,8 @@
 pub mod hvp;
 pub mod likelihood;
 pub mod natural;
+mod objective;
 pub mod spectrum;
+
+pub use likelihood::Likelihood;
+pub use objective::Objective;

@@ -271,7 +271,7 @@ impl<F: Element> Clone for Box<dyn DynModule<F>> {
 
 /// Tangents for the parameters of an HVP: the direction's values for each
 /// parameter, found by the parameter's address.
-pub(crate) type Tangents<'p, F> = [(usize, &'p [F])];
+pub(crate) type Tangents<'p> = [(usize, &'p [f64])];
 
 /// What a forward pass writes to: the tape, the parameters it put there,
 /// and the per-layer [`Trace`].
@@ -281,7 +281,8 @@ pub(crate) type Tangents<'p, F> = [(usize, &'p [F])];
 pub struct Forward<'t, 'p, F: Element, E: Element> {
     tape: &'t Tape<E>,
     trace: Trace<'t, E>,
-    tangents: Option<&'p Tangents<'p, F>>,
+    tangents: Option<&'p Tangents<'p>>,
+    _params: std::marker::PhantomData<F>,
     lifted: Vec<E>,
     scope: SmallVec<[Segment; 6]>,
 }
@@ -312,13 +313,14 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
             tape,
             trace: Trace::new(),
             tangents: None,
+            _params: std::marker::PhantomData,
             lifted: Vec::new(),
             scope: SmallVec::new(),
         }
     }
 
     /// A recorder whose parameters carry the tangents of an HVP direction.
-    pub(crate) fn with_tangents(tape: &'t Tape<E>, tangents: &'p Tangents<'p, F>) -> Self {
+    pub(crate) fn with_tangents(tape: &'t Tape<E>, tangents: &'p Tangents<'p>) -> Self {
         let mut f = Self::new(tape);
         f.tangents = Some(tangents);
         f
@@ -361,7 +363,7 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
                     Some(t) => self.lifted.extend(
                         src.iter()
                             .zip(t)
-                            .map(|(&x, &d)| E::lift(x.to_f64(), d.to_f64())),
+                            .map(|(&x, &d)| E::lift(x.to_f64(), d)),
                     ),
                     None => self
                         .lifted

@@ -1,9 +1,6 @@
-//! The curvature figures of issue 6: exact Hessian-vector products, the
+//! The curvature tools: exact Hessian-vector products of any model, the
 //! spectrum of one-signed inputs, Efficient BackProp's example, the softmax
 //! Hessian, and natural gradient's invariance to centring. One test target,
 //! one module per topic.
 
-mod dual;
-mod hvp;
-mod natural;
-mod spectrum;
+mod objective;
