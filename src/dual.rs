@@ -8,7 +8,7 @@
 //! tangent parts are the Hessian-vector product `∇²f(x)·v`
 //! (forward-over-reverse). No op needs a second derivative rule: every
 //! backward rule is written with `F`'s arithmetic, which the dual numbers
-//! differentiate. See [`crate::curvature::hvp`].
+//! differentiate. See [`crate::curvature::Objective`].
 //!
 //! **Comparisons look at values only.** `==`, `<`, `max`, `min` compare the
 //! value parts and ignore the tangents, so a branch in an op kernel (ReLU's

@@ -265,7 +265,13 @@ impl MlpArchitecture {
         for (l, &act) in self.activations.iter().enumerate() {
             let s = seed.wrapping_add(l as u64);
             act.validate()?;
-            net.add(Linear::init(self.sizes[l], self.sizes[l + 1], init, true, s)?);
+            net.add(Linear::init(
+                self.sizes[l],
+                self.sizes[l + 1],
+                init,
+                true,
+                s,
+            )?);
             net.add(act);
         }
         Ok(net)

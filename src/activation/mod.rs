@@ -72,7 +72,7 @@ mod gated;
 mod properties;
 mod quadrature;
 mod rectifiers;
-mod sigmoidal;
+pub(crate) mod sigmoidal;
 mod softmax;
 
 pub use gated::{GeluOp, GeluTanhOp, MishOp, SiluOp};

@@ -349,8 +349,13 @@ mod tests {
     fn buffers_are_refilled_in_place_across_batches() {
         use crate::activation::Activation;
         use crate::nn::{Init, Mlp};
-        let mlp = Mlp::builder(&[3, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::LecunNormal).seed(4).build::<f64>()
-        .unwrap();
+        let mlp = Mlp::builder(&[3, 2])
+            .hidden(Activation::Tanh)
+            .output(Activation::Identity)
+            .init(Init::LecunNormal)
+            .seed(4)
+            .build::<f64>()
+            .unwrap();
         let mut ps = PerSampleGradients::new().with_threads(2);
         let mut first_ptr = None;
         for seed in 0..3 {

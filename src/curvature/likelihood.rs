@@ -1,7 +1,8 @@
-//! What a model's outputs mean: the [`Likelihood`] (its loss and its output
-//! Fisher), and the [`Model`] trait the curvature tools differentiate.
+//! What a model's outputs mean: the [`Likelihood`], its loss and its output
+//! Fisher.
 
-use crate::autodiff::{Tape, Var};
+use crate::activation::sigmoidal::logistic as sigmoid;
+use crate::autodiff::Var;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -124,53 +125,5 @@ impl Likelihood {
                 Ok(())
             }
         }
-    }
-}
-
-fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// A differentiable model: outputs `B×C` from inputs `B×K` and parameters,
-/// written once for every element type (as [`ScalarFn`](super::hvp::ScalarFn)).
-pub trait Model {
-    /// Records the model's outputs on `tape`.
-    ///
-    /// # Errors
-    /// Whatever the recorded ops return.
-    fn forward<'t, E: Element>(
-        &self,
-        tape: &'t Tape<E>,
-        params: &[Var<'t, E>],
-        inputs: Var<'t, E>,
-    ) -> Result<Var<'t, E>>;
-}
-
-/// The linear model `f = x·Wᵀ (+ b)`, parameters `[W (C×K), b (C)]`:
-/// linear, logistic or softmax regression depending on the [`Likelihood`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LinearModel {
-    /// Whether the model has a bias (the second parameter).
-    pub bias: bool,
-}
-
-impl Model for LinearModel {
-    fn forward<'t, E: Element>(
-        &self,
-        _: &'t Tape<E>,
-        params: &[Var<'t, E>],
-        inputs: Var<'t, E>,
-    ) -> Result<Var<'t, E>> {
-        let bias = if self.bias {
-            params.get(1).copied()
-        } else {
-            None
-        };
-        inputs.linear(params[0], bias)
     }
 }

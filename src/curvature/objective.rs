@@ -167,7 +167,9 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
             None => true,
             Some(p) => {
                 name == p
-                    || (name.len() > p.len() && name.starts_with(p.as_str()) && name.as_bytes()[p.len()] == b'.')
+                    || (name.len() > p.len()
+                        && name.starts_with(p.as_str())
+                        && name.as_bytes()[p.len()] == b'.')
             }
         }
     }
@@ -391,28 +393,65 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     }
 
     /// Each example's own loss gradient over the selected parameters,
-    /// `B×P` (one backward pass per example).
+    /// `B×P`, from one backward pass of the summed loss: a dense layer's
+    /// per-example gradients are `Δ_nj·a_n` (and `Δ_nj` for the bias), read
+    /// by [`PerSampleGradients`](crate::analysis::PerSampleGradients).
     ///
     /// # Errors
-    /// As [`gradient`](Self::gradient).
+    /// As [`gradient`](Self::gradient); [`Error::InvalidArgument`] for a
+    /// selected parameter outside a dense layer (one the forward pass did
+    /// not report with [`Forward::record_dense`]).
     pub fn per_sample_gradients(&self) -> Result<Tensor<f64>> {
+        let op = "Objective::per_sample_gradients";
         let p = self.dim()?;
         let b = self.batch();
-        let mut rows = square_or_rect("Objective::per_sample_gradients", b, p)?;
-        rows.clear();
-        let mut tape = Tape::<f64>::new();
-        for n in 0..b {
-            tape.clear();
-            let (x, y) = self.rows(&tape, Some(n))?;
-            let (out, trace) = crate::nn::forward(self.model, &tape, x)?;
-            let grads = self.likelihood.loss(out, y)?.backward()?;
-            self.flatten(
-                &trace,
-                &grads,
-                "Objective::per_sample_gradients",
-                |v| v,
-                &mut rows,
-            )?;
+        let mut rows = square_or_rect(op, b, p)?;
+        let tape = Tape::<f64>::new();
+        let (x, y) = self.rows(&tape, None)?;
+        let (out, trace) = crate::nn::forward(self.model, &tape, x)?;
+        // The sum of the examples' own losses, so that Δ is per example.
+        let total = self.likelihood.loss(out, y)? * (b as f64);
+        let grads = total.backward()?;
+        let mut per = crate::analysis::PerSampleGradients::new();
+        per.compute(&trace, &grads)?;
+        let (mut index, mut col) = (0, 0);
+        self.model.visit(&mut Visitor::new(&mut |name, t| {
+            let i = index;
+            index += 1;
+            if !self.selected(name) {
+                return Ok(());
+            }
+            let var = trace.param_var(i, t, name)?;
+            let n = t.numel();
+            let source = trace.layers().iter().enumerate().find_map(|(l, lt)| {
+                if lt.weight.id() == var.id() {
+                    Some(per.weights(l))
+                } else if lt.bias.is_some_and(|v| v.id() == var.id()) {
+                    per.bias(l)
+                } else {
+                    None
+                }
+            });
+            let Some(g) = source else {
+                return Err(Error::InvalidArgument {
+                    op,
+                    message: format!(
+                        "per-sample gradients of {name}: only parameters of dense layers \
+                         (reported with Forward::record_dense) are supported"
+                    ),
+                });
+            };
+            for (r, src) in g.as_slice().chunks_exact(n).enumerate() {
+                rows[r * p + col..r * p + col + n].copy_from_slice(src);
+            }
+            col += n;
+            Ok(())
+        }))?;
+        if let Some(i) = rows.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                op,
+                what: format!("{} at row {}, column {}", rows[i], i / p, i % p),
+            });
         }
         Tensor::from_vec(rows, &[b, p])
     }
@@ -499,7 +538,8 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
             // objective of a constant "model" whose parameter is f.
             let model = OutputsAsParameter(outputs);
             let ones = Tensor::from_vec(vec![0.0; 1], &[1, 1])?;
-            Objective::new(&model, self.likelihood, &ones, &target)?.hessian()
+            Objective::new(&model, self.likelihood, &ones, &target)?
+                .hessian()
                 .map(Tensor::into_vec)
         })
     }

@@ -79,7 +79,12 @@ pub fn example_matrices() -> Result<(Tensor<f32>, Tensor<f32>)> {
         seed: 8,
     };
     let data = Playground::Circle.generate::<f64>(&cfg)?;
-    let mut mlp = Mlp::builder(&[2, 8, 4, 1]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(8).build()?;
+    let mut mlp = Mlp::builder(&[2, 8, 4, 1])
+        .hidden(Activation::Sigmoid)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(8)
+        .build()?;
     let config = TrainConfig {
         epochs: 20,
         batch_size: 16,

@@ -10,11 +10,13 @@
 //! on raw and on centred inputs — it needs no centring, at the price of
 //! forming and solving with the `P×P` Fisher.
 
-use crate::curvature::likelihood::{Likelihood, LinearModel};
-use crate::curvature::natural::{Curvature, NaturalGradient, Problem};
+use crate::activation::sigmoidal::logistic as sigmoid;
+use crate::curvature::natural::{Curvature, NaturalGradient};
 use crate::curvature::spectrum::Spectrum;
+use crate::curvature::{Likelihood, Objective};
 use crate::data::Centering;
 use crate::error::{Error, Result};
+use crate::nn::{Linear, Module, VisitorMut};
 use crate::tensor::Tensor;
 
 /// Settings of [`natural_gradient`].
@@ -125,31 +127,20 @@ impl NaturalGradientComparison {
     }
 }
 
-fn sigmoid(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
-}
-
 /// `κ` of `¼·E[x̃ x̃ᵀ]`, the logistic Fisher at `θ = 0`.
 fn fisher_kappa_at_zero(x: &Tensor<f64>) -> Result<f64> {
     let m = crate::curvature::spectrum::second_moment(x, true)?;
     Ok(Spectrum::of(&m)?.condition_number())
 }
 
-struct Run<'a> {
-    problem: Problem<'a, LinearModel>,
-    params: Vec<Tensor<f64>>,
-}
-
-impl Run<'_> {
-    fn predictions(&self) -> Result<Vec<f64>> {
-        Ok(self
-            .problem
-            .outputs(&self.params)?
-            .as_slice()
-            .iter()
-            .map(|&f| sigmoid(f))
-            .collect())
-    }
+/// The predicted probabilities of logistic regression `model` on `x`.
+fn probabilities(objective: &Objective<'_, f64, Linear<f64>>) -> Result<Vec<f64>> {
+    Ok(objective
+        .outputs()?
+        .as_slice()
+        .iter()
+        .map(|&f| sigmoid(f))
+        .collect())
 }
 
 fn trajectory(
@@ -159,17 +150,15 @@ fn trajectory(
     natural: bool,
     config: &NaturalGradientConfig,
 ) -> Result<Trajectory> {
-    let model = LinearModel { bias: true };
+    // Logistic regression with a bias: one dense layer.
     let k = config.features;
-    let mut run = Run {
-        problem: Problem::new(&model, Likelihood::Bernoulli, x, y)?,
-        params: vec![Tensor::zeros(&[1, k])?, Tensor::zeros(&[1])?],
-    };
+    let mut model = Linear::new(Tensor::zeros(&[1, k])?, Some(Tensor::zeros(&[1])?))?;
+    let lik = Likelihood::Bernoulli;
     let fisher_kappa = fisher_kappa_at_zero(x)?;
     let (steps, learning_rate) = if natural {
         (config.ng_steps, config.ng_rate)
     } else {
-        let f = run.problem.fisher(&run.params)?;
+        let f = Objective::new(&model, lik, x, y)?.fisher()?;
         (config.gd_steps, 1.0 / Spectrum::of(&f)?.largest())
     };
     let ng = NaturalGradient {
@@ -177,30 +166,27 @@ fn trajectory(
         damping: 0.0,
         curvature: Curvature::Fisher,
     };
-    let mut losses = vec![run.problem.loss(&run.params)?];
-    let mut predictions = run.predictions()?;
+    let start = Objective::new(&model, lik, x, y)?;
+    let mut losses = vec![start.loss()?];
+    let mut predictions = probabilities(&start)?;
     for _ in 0..steps {
-        run.params = if natural {
-            ng.step(&run.problem, &run.params)?
+        if natural {
+            ng.step(&mut model, lik, x, y)?;
         } else {
-            let g = run.problem.gradient(&run.params)?;
+            let g = Objective::new(&model, lik, x, y)?.gradient()?;
             let mut rest = g.as_slice();
-            let mut next = Vec::with_capacity(run.params.len());
-            for p in &run.params {
-                let (head, tail) = rest.split_at(p.numel());
+            model.visit_mut(&mut VisitorMut::new(&mut |_, t| {
+                let (head, tail) = rest.split_at(t.numel());
                 rest = tail;
-                let data = p
-                    .as_slice()
-                    .iter()
-                    .zip(head)
-                    .map(|(v, d)| v - learning_rate * d)
-                    .collect();
-                next.push(Tensor::from_vec(data, p.dims())?);
-            }
-            next
-        };
-        losses.push(run.problem.loss(&run.params)?);
-        predictions.extend(run.predictions()?);
+                for (v, d) in t.as_mut_slice().iter_mut().zip(head) {
+                    *v -= learning_rate * d;
+                }
+                Ok(())
+            }))?;
+        }
+        let now = Objective::new(&model, lik, x, y)?;
+        losses.push(now.loss()?);
+        predictions.extend(probabilities(&now)?);
     }
     Ok(Trajectory {
         centred,

@@ -71,7 +71,12 @@ fn case(name: &'static str, data: &Dataset<f64>, config: &SignReportConfig) -> R
     let mut sizes = vec![data.width()];
     sizes.extend(&config.hidden);
     sizes.push(data.classes());
-    let mut mlp = Mlp::builder(&sizes).hidden(Activation::Tanh).output(Activation::Identity).init(Init::GlorotUniform).seed(config.seed).build()?;
+    let mut mlp = Mlp::builder(&sizes)
+        .hidden(Activation::Tanh)
+        .output(Activation::Identity)
+        .init(Init::GlorotUniform)
+        .seed(config.seed)
+        .build()?;
     let mut opt = Sgd::new(config.learning_rate);
     let train_config = TrainConfig {
         epochs: config.epochs,

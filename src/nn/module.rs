@@ -170,12 +170,8 @@ model_element!(
     |x, t| Dual::new(x as f32, t as f32),
     |y| f64::from(y.tangent)
 );
-model_element!(
-    Dual<f64>,
-    forward_dual_f64,
-    |x, t| Dual::new(x, t),
-    |y| y.tangent
-);
+model_element!(Dual<f64>, forward_dual_f64, |x, t| Dual::new(x, t), |y| y
+    .tangent);
 
 /// A [`Module`] behind a pointer: what a [`Sequential`](super::Sequential)
 /// stores. Implemented for every `Module + Clone + Debug + Send + Sync`;
@@ -353,18 +349,19 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
         let tangent = self
             .tangents
             .and_then(|ts| ts.iter().find(|&&(a, _)| a == addr).map(|&(_, t)| t));
-        let var = match ((value as &dyn std::any::Any).downcast_ref::<Tensor<E>>(), tangent) {
+        let var = match (
+            (value as &dyn std::any::Any).downcast_ref::<Tensor<E>>(),
+            tangent,
+        ) {
             // Same type, no tangent: one copy, as a plain leaf.
             (Some(same), None) => self.tape.var(same),
             _ => {
                 self.lifted.clear();
                 let src = value.as_slice();
                 match tangent {
-                    Some(t) => self.lifted.extend(
-                        src.iter()
-                            .zip(t)
-                            .map(|(&x, &d)| E::lift(x.to_f64(), d)),
-                    ),
+                    Some(t) => self
+                        .lifted
+                        .extend(src.iter().zip(t).map(|(&x, &d)| E::lift(x.to_f64(), d))),
                     None => self
                         .lifted
                         .extend(src.iter().map(|&x| E::lift(x.to_f64(), 0.0))),

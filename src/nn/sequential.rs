@@ -5,8 +5,8 @@ use crate::autodiff::Var;
 use crate::element::Element;
 use crate::error::{Error, Result};
 
-use super::module::{DynModule, Forward, ModelElement, Module, Segment, Visitor, VisitorMut};
 use super::Linear;
+use super::module::{DynModule, Forward, ModelElement, Module, Segment, Visitor, VisitorMut};
 
 /// Layers applied in order; layer `i`'s parameters are named `i.<name>`
 /// (`0.weight`, `0.bias`, `2.weight`…), as in PyTorch's `nn.Sequential`.
@@ -111,7 +111,11 @@ impl<F: Element> Sequential<F> {
     /// directly follows it, or the identity.
     pub fn dense_activations(&self) -> Vec<Activation> {
         self.linears()
-            .map(|(i, _)| self.layer::<Activation>(i + 1).copied().unwrap_or(Activation::Identity))
+            .map(|(i, _)| {
+                self.layer::<Activation>(i + 1)
+                    .copied()
+                    .unwrap_or(Activation::Identity)
+            })
             .collect()
     }
 

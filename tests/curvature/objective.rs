@@ -77,7 +77,10 @@ fn the_hessian_of_a_trained_sigmoid_network_equals_finite_differences() {
         let (mut plus, mut minus) = (net.clone(), net.clone());
         nudge(&mut plus, i, step);
         nudge(&mut minus, i, -step);
-        let (gp, gm) = (gradient(&plus, x, y).unwrap(), gradient(&minus, x, y).unwrap());
+        let (gp, gm) = (
+            gradient(&plus, x, y).unwrap(),
+            gradient(&minus, x, y).unwrap(),
+        );
         for r in 0..p {
             let fd = (gp[r] - gm[r]) / (2.0 * step);
             let exact = h.as_slice()[r * p + i];
@@ -92,7 +95,11 @@ fn the_hessian_of_a_trained_sigmoid_network_equals_finite_differences() {
     // The reported pair is an eigenpair of the Hessian.
     let hv = objective.hvp(&v).unwrap();
     for (a, b) in hv.iter().zip(&v) {
-        assert!((a - top * b).abs() < 1e-9 * top.abs().max(1.0), "{a} vs {}", top * b);
+        assert!(
+            (a - top * b).abs() < 1e-9 * top.abs().max(1.0),
+            "{a} vs {}",
+            top * b
+        );
     }
     println!("top eigenvalue {top:.6e}, eigenvector {v:?}");
 }
@@ -190,5 +197,48 @@ fn a_bad_direction_or_data_is_an_error() {
     v[0] = f64::NAN;
     assert!(o.hvp(&v).is_err());
     let bad = Tensor::from_vec(vec![f64::NAN; 2], &[1, 2]).unwrap();
-    assert!(Objective::new(&net, Likelihood::Gaussian, &bad, &Tensor::zeros(&[1, 1]).unwrap()).is_err());
+    assert!(
+        Objective::new(
+            &net,
+            Likelihood::Gaussian,
+            &bad,
+            &Tensor::zeros(&[1, 1]).unwrap()
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn the_per_sample_gradients_are_each_examples_own_gradient() {
+    let (net, data) = trained();
+    let (x, y) = (data.features(), data.targets());
+    let o = Objective::new(&net, Likelihood::Gaussian, x, y).unwrap();
+    let per = o.per_sample_gradients().unwrap();
+    let p = o.dim().unwrap();
+    // The oracle: the gradient of an objective on one example alone.
+    for n in [0, 7, 39] {
+        let xn = Tensor::from_slice(&x.as_slice()[2 * n..2 * n + 2], &[1, 2]).unwrap();
+        let yn = Tensor::from_slice(&y.as_slice()[n..n + 1], &[1, 1]).unwrap();
+        let g = Objective::new(&net, Likelihood::Gaussian, &xn, &yn)
+            .unwrap()
+            .gradient()
+            .unwrap();
+        for (a, b) in per.as_slice()[n * p..(n + 1) * p].iter().zip(&g) {
+            assert!((a - b).abs() < 1e-14 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+    }
+    // The empirical Fisher is their mean outer product.
+    let ef = o.empirical_fisher().unwrap();
+    let b = data.len() as f64;
+    for r in 0..p {
+        for c in 0..p {
+            let m: f64 = per
+                .as_slice()
+                .chunks_exact(p)
+                .map(|row| row[r] * row[c])
+                .sum::<f64>()
+                / b;
+            assert!((ef.as_slice()[r * p + c] - m).abs() < 1e-15 * (1.0 + m.abs()));
+        }
+    }
 }
