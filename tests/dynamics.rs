@@ -4,8 +4,9 @@
 //! allocates nothing, counted by a global allocator that tallies the calling
 //! thread's allocations).
 
+use gradsign::analysis::SignCategory;
 use gradsign::curvature::spectrum::{Spectrum, second_moment};
-use gradsign::dynamics::{Orthant, Tracked, TrajectoryRecorder};
+use gradsign::dynamics::{Tracked, TrajectoryRecorder};
 use gradsign::{Error, Tape, Tensor};
 
 #[path = "support/counting_alloc.rs"]
@@ -244,7 +245,10 @@ fn sgd_updates_on_positive_inputs_stay_in_the_two_one_signed_orthants() {
     let n = rec.neuron(0);
     assert_eq!(n.updates, 200);
     assert_eq!(n.orthants.one_signed_share(), Some(1.0), "{:?}", n.orthants);
-    assert!(n.orthants.count(Orthant::Positive) > 0 && n.orthants.count(Orthant::Negative) > 0);
+    assert!(
+        n.orthants.count(SignCategory::Positive) > 0
+            && n.orthants.count(SignCategory::Negative) > 0
+    );
     // Consecutive updates are in the same or in the opposite orthant.
     assert_eq!(
         n.orthants.same_as_previous + n.orthants.opposite_to_previous,
@@ -260,7 +264,7 @@ fn sgd_updates_on_centred_inputs_leave_the_one_signed_orthants() {
     let share = rec.neuron(0).orthants.one_signed_share().unwrap();
     // Six components with random independent signs: one-signed about 2/64.
     assert!(share < 0.2, "{share}");
-    assert!(rec.neuron(0).orthants.count(Orthant::Mixed) > 150);
+    assert!(rec.neuron(0).orthants.count(SignCategory::Mixed) > 150);
 }
 
 #[test]
@@ -273,7 +277,7 @@ fn path_efficiency_is_one_for_a_straight_path() {
     assert!((rec.neuron(1).path_efficiency.unwrap() - 1.0).abs() < 1e-15);
     assert_eq!(rec.neuron(1).mean_cosine, Some(1.0));
     // Every update of neuron 0 is (0.5, 0.5, 0.5): the all-positive orthant.
-    assert_eq!(rec.neuron(0).orthants.count(Orthant::Positive), 4);
+    assert_eq!(rec.neuron(0).orthants.count(SignCategory::Positive), 4);
 }
 
 #[test]

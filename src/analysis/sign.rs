@@ -160,6 +160,14 @@ impl SignCategory {
     /// The category of a row from its presence code (see [`presence`]):
     /// non-finite entries take precedence, then both signs make it mixed.
     #[inline]
+    /// The category from which signs occur among a row's (finite) entries.
+    pub(crate) fn from_signs(pos: bool, neg: bool, zero: bool) -> SignCategory {
+        let code = if pos { POSITIVE } else { 0 }
+            | if neg { NEGATIVE } else { 0 }
+            | if zero { ZERO } else { 0 };
+        SignCategory::from_code(code)
+    }
+
     pub(crate) fn from_code(code: u8) -> SignCategory {
         SignCategory::ALL[category_index(code)]
     }

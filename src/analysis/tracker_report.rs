@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use crate::dynamics::{Orthant, Tracked, TrajectoryReport};
+use crate::analysis::SignCategory;
+use crate::dynamics::{Tracked, TrajectoryReport};
 
 use super::tracker::UpdateSource;
 
@@ -35,7 +36,7 @@ impl LayerTrajectory {
         let (one_signed, total) = self.trajectory.neurons.iter().fold((0, 0), |(o, t), n| {
             let c = &n.orthants;
             (
-                o + c.count(Orthant::Positive) + c.count(Orthant::Negative),
+                o + c.count(SignCategory::Positive) + c.count(SignCategory::Negative),
                 t + c.total(),
             )
         });

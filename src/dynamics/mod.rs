@@ -16,7 +16,7 @@ mod report;
 mod row;
 mod state;
 
-pub use orthant::{Orthant, OrthantCounts};
+pub use orthant::OrthantCounts;
 pub use recorder::TrajectoryRecorder;
 pub use report::{DirectionTrajectory, NeuronTrajectory, Tracked, TrajectoryReport};
 

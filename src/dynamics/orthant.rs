@@ -1,73 +1,15 @@
-//! The orthant of one update row: which sign pattern it has.
+//! Orthant occupancy of one neuron's updates: how many fell in each sign
+//! class ([`SignCategory`], the vocabulary of the analyzer too) and how often
+//! consecutive updates shared or reversed their orthant.
 
-/// The sign class of a vector (one neuron's update row), with zeros as their
-/// own state: an update that leaves a weight unchanged is neither positive nor
-/// negative there.
-///
-/// ```
-/// use gradsign::dynamics::Orthant;
-/// assert_eq!(Orthant::of(&[0.5, 2.0]), Orthant::Positive);
-/// assert_eq!(Orthant::of(&[0.0, -2.0]), Orthant::WeaklyNegative);
-/// assert_eq!(Orthant::of(&[-0.0, 0.0]), Orthant::Zero);
-/// assert_eq!(Orthant::of(&[1.0, -1.0]), Orthant::Mixed);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-pub enum Orthant {
-    /// Every component `> 0`: the all-positive orthant.
-    Positive,
-    /// Every component `< 0`: the all-negative orthant.
-    Negative,
-    /// Every component `≥ 0`, some `= 0`, some `> 0`.
-    WeaklyPositive,
-    /// Every component `≤ 0`, some `= 0`, some `< 0`.
-    WeaklyNegative,
-    /// Every component is 0 (±0).
-    Zero,
-    /// Both signs occur.
-    Mixed,
-}
+use crate::analysis::SignCategory;
 
-impl Orthant {
-    /// The class of `row` (finite values; a NaN compares as neither sign and
-    /// so counts as a zero here, which is why callers reject NaN first).
-    pub fn of(row: &[f64]) -> Orthant {
-        let (mut pos, mut neg, mut zero) = (false, false, false);
-        for &x in row {
-            if x > 0.0 {
-                pos = true;
-            } else if x < 0.0 {
-                neg = true;
-            } else {
-                zero = true;
-            }
-        }
-        Orthant::from_signs(pos, neg, zero)
-    }
-
-    /// The class from which signs occur among the components.
-    pub(crate) fn from_signs(pos: bool, neg: bool, zero: bool) -> Orthant {
-        match (pos, neg, zero) {
-            (true, true, _) => Orthant::Mixed,
-            (true, false, false) => Orthant::Positive,
-            (true, false, true) => Orthant::WeaklyPositive,
-            (false, true, false) => Orthant::Negative,
-            (false, true, true) => Orthant::WeaklyNegative,
-            (false, false, _) => Orthant::Zero,
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// How many updates of one neuron fell in each [`Orthant`] class, and how
+/// How many updates of one neuron fell in each [`SignCategory`], and how
 /// often consecutive updates lay in the same or in exactly opposite orthants.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct OrthantCounts {
-    counts: [usize; 6],
+    counts: [usize; 7],
     /// Consecutive updates with the same strict sign pattern (no zeros).
     pub same_as_previous: usize,
     /// Consecutive updates with exactly opposite strict sign patterns (no
@@ -77,13 +19,15 @@ pub struct OrthantCounts {
 }
 
 impl OrthantCounts {
-    pub(crate) fn add(&mut self, o: Orthant) {
-        self.counts[o.index()] += 1;
+    pub(crate) fn add(&mut self, c: SignCategory) {
+        self.counts[c as usize] += 1;
     }
 
-    /// The number of updates in class `o`.
-    pub fn count(&self, o: Orthant) -> usize {
-        self.counts[o.index()]
+    /// The number of updates in category `c` (never
+    /// [`NonFinite`](SignCategory::NonFinite): the recorder refuses
+    /// non-finite updates).
+    pub fn count(&self, c: SignCategory) -> usize {
+        self.counts[c as usize]
     }
 
     /// The number of updates classified.
@@ -97,7 +41,8 @@ impl OrthantCounts {
     pub fn one_signed_share(&self) -> Option<f64> {
         let total = self.total();
         (total > 0).then(|| {
-            (self.count(Orthant::Positive) + self.count(Orthant::Negative)) as f64 / total as f64
+            (self.count(SignCategory::Positive) + self.count(SignCategory::Negative)) as f64
+                / total as f64
         })
     }
 }

@@ -8,9 +8,10 @@ use crate::tensor::Tensor;
 
 use super::deltas::DeltaFlips;
 use super::direction::Direction;
-use super::orthant::{Orthant, OrthantCounts};
+use super::orthant::OrthantCounts;
 use super::report::{NeuronTrajectory, TrajectoryReport};
 use super::state::{Feed, State};
+use crate::analysis::SignCategory;
 
 /// Running statistics of one neuron.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -513,7 +514,7 @@ impl TrajectoryRecorder {
             let norm = acc.norm2.sqrt();
             s.path_length += norm;
             s.orthants
-                .add(Orthant::from_signs(acc.pos, acc.neg, acc.zero));
+                .add(SignCategory::from_signs(acc.pos, acc.neg, acc.zero));
             s.last_cos = None;
             if !first {
                 s.orthants.same_as_previous += usize::from(acc.same);

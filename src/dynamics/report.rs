@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use super::orthant::{Orthant, OrthantCounts};
+use super::orthant::OrthantCounts;
+use crate::analysis::SignCategory;
 
 /// One neuron's trajectory so far.
 #[derive(Clone, Debug, PartialEq)]
@@ -114,7 +115,9 @@ impl fmt::Display for TrajectoryReport {
         let one_signed: usize = self
             .neurons
             .iter()
-            .map(|n| n.orthants.count(Orthant::Positive) + n.orthants.count(Orthant::Negative))
+            .map(|n| {
+                n.orthants.count(SignCategory::Positive) + n.orthants.count(SignCategory::Negative)
+            })
             .sum();
         let total: usize = self.neurons.iter().map(|n| n.orthants.total()).sum();
         if total > 0 {
