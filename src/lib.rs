@@ -13,8 +13,10 @@
 //! from the last node to the first. A [`Var`] is a `Copy` handle borrowing
 //! its tape; [`Var::backward`] returns [`Gradients`], looked up by variable.
 //! On top sit the pieces of a small neural-network toolkit ([`nn`],
-//! [`optim`], [`loss`], [`activation`], [`data`], [`train`]) and the
-//! instruments: [`analysis`] (sign coherence of weight gradients),
+//! [`optim`], [`loss`], [`activation`], [`data`], [`train`]) around one
+//! model abstraction, [`nn::Module`]: a forward pass written once for
+//! `f32`, `f64` and dual numbers, and named parameters. Every tool takes a
+//! module — training, the optimisers, and the instruments: [`analysis`] (sign coherence of weight gradients),
 //! [`curvature`] (the spectra behind it, Hessian-vector products, natural
 //! gradient) and [`dynamics`] (the zig-zag measured step by step).
 //!
@@ -39,8 +41,8 @@
 //! pass, goes to the [`analysis::GradientSignAnalyzer`]:
 //!
 //! ```
-//! use gradsign::{activation::Activation, analysis::GradientSignAnalyzer, nn::{Init, Mlp}, Tape, Tensor};
-//! let mlp = Mlp::builder(&[3, 8, 1]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
+//! use gradsign::{activation::Activation, analysis::GradientSignAnalyzer, nn::{self, Mlp}, Tape, Tensor};
+//! let mlp = Mlp::builder(&[3, 8, 1]).hidden(Activation::Sigmoid).seed(1).build::<f64>()?;
 //! let tape = Tape::new();
 //! let x = tape.constant(&Tensor::rand_uniform(&[32, 3], 0.0, 1.0, 2)?); // positive data
 //! let (out, trace) = nn::forward(&mlp, &tape, x)?;
@@ -87,12 +89,12 @@
 //! | [`ops`] | element-wise ops ([`ops::UnaryOp`], [`ops::BinaryOp`]), matrix products, reductions, reshapes |
 //! | [`activation`] | every common activation with its analytic facts |
 //! | [`loss`] | stable fused losses |
-//! | [`nn`], [`optim`], [`train`] | `Linear`, `Mlp` with a per-layer [`nn::Trace`]; SGD, Adam, AdamW; a training loop |
+//! | [`nn`], [`optim`], [`train`] | the [`nn::Module`] trait, [`nn::Sequential`], `Linear`, the `Mlp` builder, the per-layer [`nn::Trace`]; SGD, Adam, AdamW with state keyed by parameter name; a training loop over any module |
 //! | [`data`], [`metrics`] | playground generators, iris and wine, CSV, centring; accuracy |
 //! | [`gradcheck`] | finite-difference checks with kink recognition |
 //! | [`determinism`] | what "same seed, same bits" covers, thread counts included |
 //! | [`analysis`] | the sign analyzer and its diagnosis |
-//! | [`curvature`], [`dual`] | input spectra, Hessian-vector products, Fisher and natural gradient |
+//! | [`curvature`], [`dual`] | exact Hessian-vector products, Hessian, Gauss–Newton and Fisher of any module ([`curvature::Objective`]), input spectra, natural gradient |
 //! | [`dynamics`] | per-step trajectory measures |
 //! | `testing` (feature `proptest`) | strategies and properties for downstream tests |
 //! | [`experiments`] | the numbered examples' computations |
