@@ -28,7 +28,9 @@ impl<F: Element> Module<F> for Affine<F> {
     ) -> Result<Var<'t, E>> {
         let g = ctx.param(&self.gain)?;
         let s = ctx.param(&self.shift)?;
-        x.try_mul(g)?.try_add(s)
+        let y = x.try_mul(g)?.try_add(s)?;
+        ctx.record_layer("affine", x, y); // not dense: say what it is
+        Ok(y)
     }
     fn visit(&self, v: &mut Visitor<'_, F>) -> Result<()> {
         v.param("gain", &self.gain)?;

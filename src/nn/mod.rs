@@ -25,8 +25,8 @@ pub use mlp::Mlp;
 pub use module::DynModule;
 pub use module::{
     Forward, ModelElement, Module, Segment, Visitor, VisitorMut, forward, named_gradients,
-    named_parameters, num_parameters,
+    named_parameters, num_parameters, predict,
 };
 pub use param::Param;
 pub use sequential::Sequential;
-pub use trace::{LayerTrace, Trace};
+pub use trace::{LayerKind, LayerPath, LayerRecord, LayerTrace, Trace};

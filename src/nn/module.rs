@@ -19,7 +19,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-use super::{LayerTrace, Trace};
+use super::{LayerKind, LayerPath, LayerRecord, LayerTrace, Trace};
 
 /// A differentiable model or layer: a forward pass written once for every
 /// tape element type, and named parameters.
@@ -280,7 +280,7 @@ pub struct Forward<'t, 'p, F: Element, E: Element> {
     tangents: Option<&'p Tangents<'p>>,
     _params: std::marker::PhantomData<F>,
     lifted: Vec<E>,
-    scope: SmallVec<[Segment; 6]>,
+    scope: SmallVec<[Segment; 4]>,
 }
 
 /// One step of a parameter's or layer's hierarchical name: an index in a
@@ -393,6 +393,23 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
             bias,
             activation: Activation::Identity,
         });
+        self.push_record(LayerKind::Dense, input, pre_activation);
+    }
+
+    /// Reports a layer that is neither dense nor an activation (a
+    /// normalisation, a pooling, your own), so that [`Trace::records`]
+    /// lists it with its place in the model.
+    pub fn record_layer(&mut self, kind: &'static str, input: Var<'t, E>, output: Var<'t, E>) {
+        self.push_record(LayerKind::Other(kind), input, output);
+    }
+
+    fn push_record(&mut self, kind: LayerKind, input: Var<'t, E>, output: Var<'t, E>) {
+        self.trace.records.push(LayerRecord {
+            kind,
+            path: LayerPath(self.scope.iter().copied().collect()),
+            input,
+            output,
+        });
     }
 
     /// Records that `activation` was applied to `input` giving `output`:
@@ -411,6 +428,7 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
             last.output = output;
             last.activation = activation;
         }
+        self.push_record(LayerKind::Activation(activation), input, output);
     }
 
     /// Runs `f` with `segment` appended to the current scope (containers
@@ -544,6 +562,29 @@ pub fn forward<'t, F: Element, E: ModelElement, M: Module<F> + ?Sized>(
     let mut ctx = Forward::new(tape);
     let y = model.forward(x, &mut ctx)?;
     Ok((y, ctx.finish()))
+}
+
+/// The model's outputs for a batch `inputs`, computed on a fresh tape (for
+/// evaluation: nothing is kept).
+///
+/// ```
+/// use gradsign::nn::{predict, Mlp};
+/// use gradsign::Tensor;
+/// let net = Mlp::builder(&[3, 4, 2]).build::<f32>()?;
+/// let out = predict(&net, &Tensor::zeros(&[5, 3])?)?;
+/// assert_eq!(out.dims(), [5, 2]);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+///
+/// # Errors
+/// Whatever the model's forward pass returns.
+pub fn predict<F: Element, E: ModelElement, M: Module<F> + ?Sized>(
+    model: &M,
+    inputs: &Tensor<E>,
+) -> Result<Tensor<E>> {
+    let tape = Tape::new();
+    let x = tape.constant(inputs);
+    Ok(model.forward(x, &mut Forward::new(&tape))?.value())
 }
 
 /// Every parameter's name and values, in visiting order (allocates; for

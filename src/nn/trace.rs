@@ -1,4 +1,6 @@
-//! What a forward pass records per dense layer, for the analyzer.
+//! What a forward pass records: every dense layer's input and
+//! pre-activation for the analyzer, every layer's kind and place, and the
+//! parameters' tape variables.
 
 use smallvec::SmallVec;
 
@@ -29,15 +31,64 @@ pub struct LayerTrace<'t, F: Element> {
     pub activation: Activation,
 }
 
+/// What kind of layer a [`LayerRecord`] is.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum LayerKind {
+    /// A dense layer `Z = A·Wᵀ + b`; its [`LayerTrace`] is in
+    /// [`Trace::layers`].
+    Dense,
+    /// An element-wise activation.
+    Activation(Activation),
+    /// Any other layer, by the name it reports itself with
+    /// ([`Forward::record_layer`](super::Forward::record_layer)).
+    Other(&'static str),
+}
+
+/// Where in a model a layer sits: the path of container positions and
+/// child names leading to it (`2`, `encoder.1`); empty for a model that is
+/// a single layer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LayerPath(pub(crate) SmallVec<[super::Segment; 4]>);
+
+impl std::fmt::Display for LayerPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One layer of a forward pass, whatever its kind: its place in the model,
+/// its input and its output.
+#[derive(Clone, Debug)]
+pub struct LayerRecord<'t, F: Element> {
+    /// What the layer is.
+    pub kind: LayerKind,
+    /// Where it sits in the model (its parameters are named `<path>.weight`…).
+    pub path: LayerPath,
+    /// The layer's input.
+    pub input: Var<'t, F>,
+    /// The layer's output (for a dense layer, its pre-activation `Z`).
+    pub output: Var<'t, F>,
+}
+
 /// The record of one forward pass of a [`Module`](super::Module): every
-/// dense layer's [`LayerTrace`], first layer first, and the tape variable
-/// of every parameter the pass used.
+/// dense layer's [`LayerTrace`], first layer first, every layer's
+/// [`LayerRecord`] in order, and the tape variable of every parameter the
+/// pass used.
 ///
 /// Stored inline for up to 8 dense layers and 16 parameters, so a forward
 /// pass allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Trace<'t, F: Element> {
     layers: SmallVec<[LayerTrace<'t, F>; 8]>,
+    /// Every layer that reported itself, in order.
+    pub(crate) records: SmallVec<[LayerRecord<'t, F>; 16]>,
     /// `(address of the parameter tensor, its variable)`, in the order the
     /// forward pass put them on the tape.
     pub(crate) params: SmallVec<[(usize, Var<'t, F>); 16]>,
@@ -48,6 +99,7 @@ impl<'t, F: Element> Trace<'t, F> {
     pub fn new() -> Self {
         Trace {
             layers: SmallVec::new(),
+            records: SmallVec::new(),
             params: SmallVec::new(),
         }
     }
@@ -70,6 +122,13 @@ impl<'t, F: Element> Trace<'t, F> {
     /// Whether no layer was recorded.
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()
+    }
+
+    /// Every layer that reported itself during the forward pass (dense
+    /// layers, activations, and any layer that called
+    /// [`Forward::record_layer`](super::Forward::record_layer)), in order.
+    pub fn records(&self) -> &[LayerRecord<'t, F>] {
+        &self.records
     }
 
     /// The last dense layer's record, mutably.
