@@ -242,3 +242,60 @@ fn the_per_sample_gradients_are_each_examples_own_gradient() {
         }
     }
 }
+
+/// One natural-gradient (Fisher scoring) step of logistic regression with a
+/// bias, a one-layer model, from θ = 0 on one-signed inputs, against the
+/// closed form: `F = (1/B) Σ p(1 − p) x̃x̃ᵀ`, `g = (1/B) Σ (p − y) x̃`,
+/// `θ₁ = −η F⁻¹ g` with `x̃ = [x, 1]` and `p = σ(0) = ½`.
+#[test]
+fn a_natural_gradient_step_on_a_one_layer_model_matches_the_closed_form() {
+    use gradsign::curvature::natural::{Curvature, NaturalGradient};
+    use gradsign::nn::Linear;
+    let (b, k) = (30, 2);
+    let x = Tensor::<f64>::rand_uniform(&[b, k], 0.5, 2.0, 11).unwrap();
+    let coins = Tensor::<f64>::rand_uniform(&[b], 0.0, 1.0, 12).unwrap();
+    let y = Tensor::from_fn(&[b, 1], |ix| f64::from(coins.as_slice()[ix[0]] < 0.4)).unwrap();
+    let mut model = Linear::<f64>::new(
+        Tensor::zeros(&[1, k]).unwrap(),
+        Some(Tensor::zeros(&[1]).unwrap()),
+    )
+    .unwrap();
+    let eta = 0.7;
+    let ng = NaturalGradient {
+        learning_rate: eta,
+        damping: 0.0,
+        curvature: Curvature::Fisher,
+    };
+    ng.step(&mut model, Likelihood::Bernoulli, &x, &y).unwrap();
+    // The closed form, solved with nalgebra's LU (independent of the
+    // crate's Cholesky).
+    let mut f = nalgebra::DMatrix::<f64>::zeros(3, 3);
+    let mut g = nalgebra::DVector::<f64>::zeros(3);
+    for n in 0..b {
+        let xt =
+            nalgebra::DVector::from_vec(vec![x.as_slice()[n * k], x.as_slice()[n * k + 1], 1.0]);
+        f += &xt * xt.transpose() * (0.25 / b as f64);
+        g += &xt * ((0.5 - y.as_slice()[n]) / b as f64);
+    }
+    let theta = -(f.lu().solve(&g).unwrap()) * eta;
+    let got = [
+        model.weight.as_slice()[0],
+        model.weight.as_slice()[1],
+        model.bias.as_ref().unwrap().as_slice()[0],
+    ];
+    for (a, e) in got.iter().zip(theta.iter()) {
+        assert!((a - e).abs() < 1e-12 * (1.0 + e.abs()), "{a} vs {e}");
+    }
+    // The same step through a one-layer Sequential lands on the same values.
+    let mut net = gradsign::nn::Sequential::<f64>::new().push(
+        Linear::new(
+            Tensor::zeros(&[1, k]).unwrap(),
+            Some(Tensor::zeros(&[1]).unwrap()),
+        )
+        .unwrap(),
+    );
+    ng.step(&mut net, Likelihood::Bernoulli, &x, &y).unwrap();
+    let lin: &Linear<f64> = net.layer(0).unwrap();
+    assert_eq!(lin.weight, model.weight);
+    assert_eq!(lin.bias, model.bias);
+}
