@@ -1,11 +1,13 @@
 //! Adam and AdamW.
 
 use crate::element::Element;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::nn::Param;
 
 use super::sgd::check_lengths;
-use super::{LrSchedule, Optimizer, StateBuffer, check};
+use super::{
+    LrSchedule, Optimizer, StateBuffer, check, check_finite_inputs, effective_rate, non_finite,
+};
 
 /// Adam (Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR
 /// 2015, Algorithm 1). At step `t = 1, 2, …`, with learning rate `η_t`
@@ -114,22 +116,56 @@ impl<F: Element> Adam<F> {
         F: 'a,
     {
         self.validate(op)?;
-        let lr = self.learning_rate();
+        let lr = effective_rate(op, self.lr, &self.schedule, self.steps)?;
         let t = F::from_f64((self.steps + 1) as f64);
         let (b1, b2, eps, wd) = (self.beta1, self.beta2, self.eps, self.weight_decay);
         let one = F::one();
         let (c1, c2) = (one - b1.powf(t), one - b2.powf(t));
-        let shrink = one - lr * self.decoupled_decay;
+        let decay = lr * self.decoupled_decay;
+        if decay.is_nan() || decay > one {
+            // θ·(1 − ηλ) with ηλ > 1 flips every weight's sign each step.
+            return Err(Error::InvalidArgument {
+                op,
+                message: format!(
+                    "the decoupled decay η·λ = {} × {} = {decay} must be at most 1",
+                    lr, self.decoupled_decay
+                ),
+            });
+        }
+        let shrink = one - decay;
+        // The new value and moments of one element.
+        let update = |theta: F, grad: F, m: F, v: F| {
+            let g = grad + wd * theta;
+            let m = b1 * m + (one - b1) * g;
+            let v = b2 * v + (one - b2) * g * g;
+            let (m_hat, v_hat) = (m / c1, v / c2);
+            (theta * shrink - lr * m_hat / (v_hat.sqrt() + eps), m, v)
+        };
         for (i, p) in params.into_iter().enumerate() {
             check_lengths(&p)?;
+            check_finite_inputs(op, &p)?;
             let n = p.value.len();
             let (m, v) = self.moments.slot(i, p.name, n, 2)?.split_at_mut(n);
+            for (j, ((&theta, &grad), (&mj, &vj))) in p
+                .value
+                .iter()
+                .zip(p.grad)
+                .zip(m.iter().zip(v.iter()))
+                .enumerate()
+            {
+                let (t, m, v) = update(theta, grad, mj, vj);
+                for (what, x) in [
+                    ("the updated values", t),
+                    ("the first moment", m),
+                    ("the second moment", v),
+                ] {
+                    if !x.is_finite() {
+                        return Err(non_finite(op, p.name, what, j, x));
+                    }
+                }
+            }
             for (((theta, &grad), m), v) in p.value.iter_mut().zip(p.grad).zip(m).zip(v) {
-                let g = grad + wd * *theta;
-                *m = b1 * *m + (one - b1) * g;
-                *v = b2 * *v + (one - b2) * g * g;
-                let (m_hat, v_hat) = (*m / c1, *v / c2);
-                *theta = *theta * shrink - lr * m_hat / (v_hat.sqrt() + eps);
+                (*theta, *m, *v) = update(*theta, grad, *m, *v);
             }
         }
         self.steps += 1;

@@ -45,9 +45,23 @@ use crate::nn::{Param, ParamName};
 pub trait Optimizer<F: Element> {
     /// Applies one update to every parameter.
     ///
+    /// Each parameter is updated only if its update is sound: its values and
+    /// gradient are finite, and so is every new value and state entry the
+    /// update computes (an overflow would otherwise leave `±∞` or NaN in the
+    /// weights, or freeze them, silently). The update is computed once to be
+    /// checked and once to be written, by the same operations, so the
+    /// results are those of a single pass.
+    ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if a hyper-parameter is out of range or a
-    /// parameter's size differs from the previous steps'.
+    /// [`Error::InvalidArgument`] if a hyper-parameter is out of range (in
+    /// the element type `F`), if the step's effective learning rate (base
+    /// rate times the schedule's factor) is not finite in `F`, or if a
+    /// parameter's size or name differs from the previous steps';
+    /// [`Error::NonFinite`] naming the parameter and element if a value or a
+    /// gradient is NaN or infinite, or if the update would make a value or a
+    /// state entry non-finite. On an error the parameters before the
+    /// offending one have been updated, that one and those after it have
+    /// not, and the step count does not advance.
     fn step<'a>(&mut self, params: impl IntoIterator<Item = Param<'a, F>>) -> Result<()>
     where
         F: 'a;
@@ -60,14 +74,58 @@ pub trait Optimizer<F: Element> {
     fn steps_taken(&self) -> usize;
 }
 
+/// The error of a parameter whose value, gradient or update is not finite.
+#[cold]
+#[inline(never)]
+fn non_finite<F: Element>(op: &'static str, name: ParamName, what: &str, i: usize, x: F) -> Error {
+    Error::NonFinite {
+        op,
+        what: format!("{x} in {what} of {name} at element {i}"),
+    }
+}
+
+/// Checks that a parameter's values and gradient are finite.
+fn check_finite_inputs<F: Element>(op: &'static str, p: &Param<'_, F>) -> Result<()> {
+    for (what, xs) in [("the values", &*p.value), ("the gradient", p.grad)] {
+        if let Some(i) = xs.iter().position(|x| !x.is_finite()) {
+            return Err(non_finite(op, p.name, what, i, xs[i]));
+        }
+    }
+    Ok(())
+}
+
+/// The step's learning rate `η·factor(t)` in `F`, refused unless it is
+/// finite and `≥ 0` there (a growing `Step` schedule overflows `f32` long
+/// before `f64`).
+fn effective_rate<F: Element>(
+    op: &'static str,
+    lr: F,
+    schedule: &LrSchedule,
+    t: usize,
+) -> Result<F> {
+    let factor = schedule.factor(t);
+    let rate = lr * F::from_f64(factor);
+    if rate.is_finite() && rate >= F::zero() {
+        Ok(rate)
+    } else {
+        Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "the learning rate at step {t} is {lr} × {factor} = {rate}, not a finite {} ≥ 0",
+                F::NAME
+            ),
+        })
+    }
+}
+
 /// Per-parameter optimiser state: `per` values for every parameter value,
 /// in one buffer that grows only while the first step discovers the
 /// parameters.
 #[derive(Clone, Debug, Default)]
 struct StateBuffer<F> {
     data: Vec<F>,
-    /// `(offset, len)` of each parameter's state, by position.
-    slots: Vec<(usize, usize)>,
+    /// `(offset, len, name)` of each parameter's state, by position.
+    slots: Vec<(usize, usize, ParamName)>,
 }
 
 impl<F: Element> StateBuffer<F> {
@@ -77,9 +135,18 @@ impl<F: Element> StateBuffer<F> {
         if i == self.slots.len() {
             let off = self.data.len();
             self.data.resize(off + per * len, F::zero());
-            self.slots.push((off, len));
+            self.slots.push((off, len, name));
         }
-        let (off, known) = self.slots[i];
+        let (off, known, known_name) = self.slots[i];
+        if known_name != name {
+            return Err(Error::InvalidArgument {
+                op: "optimizer step",
+                message: format!(
+                    "parameter #{i} is {name} but was {known_name} at the previous steps: \
+                     parameters must arrive in the same order at every step"
+                ),
+            });
+        }
         if known != len {
             return Err(Error::InvalidArgument {
                 op: "optimizer step",

@@ -5,7 +5,9 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::nn::Param;
 
-use super::{LrSchedule, Optimizer, StateBuffer, check};
+use super::{
+    LrSchedule, Optimizer, StateBuffer, check, check_finite_inputs, effective_rate, non_finite,
+};
 
 /// Stochastic gradient descent. With learning rate `η_t` (the base rate
 /// times the [schedule](LrSchedule)), momentum `μ`, weight decay `λ` and
@@ -115,23 +117,45 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
         F: 'a,
     {
         self.validate()?;
-        let lr = self.learning_rate();
+        let lr = effective_rate("Sgd", self.lr, &self.schedule, self.steps)?;
         let (mu, wd, nesterov) = (self.momentum, self.weight_decay, self.nesterov);
         let with_momentum = mu > F::zero();
+        // The new velocity and value of one element.
+        let update = |theta: F, grad: F, b: F| {
+            let g = grad + wd * theta;
+            if with_momentum {
+                let b = mu * b + g;
+                let step = if nesterov { g + mu * b } else { b };
+                (theta - lr * step, b)
+            } else {
+                (theta - lr * g, b)
+            }
+        };
         for (i, p) in params.into_iter().enumerate() {
             check_lengths(&p)?;
+            check_finite_inputs("Sgd", &p)?;
+            let b: &mut [F] = if with_momentum {
+                self.velocity.slot(i, p.name, p.value.len(), 1)?
+            } else {
+                &mut []
+            };
+            let velocity = |j: usize| b.get(j).copied().unwrap_or_else(F::zero);
+            for (j, (&theta, &grad)) in p.value.iter().zip(p.grad).enumerate() {
+                let (t, v) = update(theta, grad, velocity(j));
+                if !t.is_finite() {
+                    return Err(non_finite("Sgd", p.name, "the updated values", j, t));
+                }
+                if !v.is_finite() {
+                    return Err(non_finite("Sgd", p.name, "the updated velocity", j, v));
+                }
+            }
             if with_momentum {
-                let b = self.velocity.slot(i, p.name, p.value.len(), 1)?;
-                for ((theta, &grad), b) in p.value.iter_mut().zip(p.grad).zip(b) {
-                    let g = grad + wd * *theta;
-                    *b = mu * *b + g;
-                    let step = if nesterov { g + mu * *b } else { *b };
-                    *theta -= lr * step;
+                for ((theta, &grad), b) in p.value.iter_mut().zip(p.grad).zip(b.iter_mut()) {
+                    (*theta, *b) = update(*theta, grad, *b);
                 }
             } else {
                 for (theta, &grad) in p.value.iter_mut().zip(p.grad) {
-                    let g = grad + wd * *theta;
-                    *theta -= lr * g;
+                    *theta = update(*theta, grad, F::zero()).0;
                 }
             }
         }

@@ -227,7 +227,7 @@ pub fn train_run(
         &predict(&mlp, &data.train_x, setting)?,
         &data.train_y,
     ));
-    for _ in 0..config.epochs {
+    'epochs: for _ in 0..config.epochs {
         order.shuffle(&mut rng);
         for chunk in order.chunks(config.batch_size) {
             xb.clear();
@@ -242,7 +242,15 @@ pub fn train_run(
             let (out, trace) = forward(&mlp, &tape, x, setting.hidden, setting.output)?;
             let loss = mse(out, y, Reduction::Mean)? * 0.5;
             loss.backward_into(&mut grads)?;
-            opt.step(mlp.params_with_grads(&trace, &grads)?)?;
+            // The optimiser refuses a non-finite gradient or update: that
+            // is this run diverging, not an error.
+            match opt.step(mlp.params_with_grads(&trace, &grads)?) {
+                Err(crate::Error::NonFinite { .. }) => {
+                    diverged = true;
+                    break 'epochs;
+                }
+                r => r?,
+            }
         }
         let l = normalised_loss(&predict(&mlp, &data.train_x, setting)?, &data.train_y);
         if !l.is_finite() {
