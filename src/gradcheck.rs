@@ -202,7 +202,12 @@ where
 ///
 /// # Errors
 /// Any error `f` returns; [`Error::NonScalarRoot`] if `f` does not return a
-/// single value; [`Error::InvalidArgument`] for a non-positive step.
+/// single value; [`Error::InvalidArgument`] for a step that is not finite
+/// or below `2·f64::MIN_POSITIVE`, or (element by element) so small that
+/// `x ± h/2` rounds to `x` for some input element, and for a tolerance that
+/// is NaN, infinite or negative; [`Error::Empty`] if the inputs have no
+/// element or `directions` is `Some(0)` (nothing would be checked);
+/// [`Error::NonFinite`] if `f`'s value at the inputs is NaN or infinite.
 pub fn gradcheck<Fun>(
     f: Fun,
     inputs: &[Tensor<f64>],
@@ -212,11 +217,51 @@ where
     Fun: for<'t> Fn(&'t Tape<f64>, &[Var<'t, f64>]) -> Result<Var<'t, f64>>,
 {
     let h = config.step;
-    if !(h > 0.0 && h.is_finite()) {
-        return Err(Error::InvalidArgument {
+    let invalid = |message: String| {
+        Err(Error::InvalidArgument {
             op: "gradcheck",
-            message: format!("the step must be positive and finite, got {h}"),
+            message,
+        })
+    };
+    // The re-measurement divides by h/2: it must be a normal number, or the
+    // differences are 0/0 or lose every digit.
+    if !(h.is_finite() && h / 2.0 >= f64::MIN_POSITIVE) {
+        return invalid(format!(
+            "the step must be finite and at least {:e} (twice the smallest normal f64), got {h}",
+            2.0 * f64::MIN_POSITIVE
+        ));
+    }
+    for (name, tol) in [("atol", config.atol), ("rtol", config.rtol)] {
+        // NaN fails every element, ∞ passes every one: neither checks.
+        if !(tol.is_finite() && tol >= 0.0) {
+            return invalid(format!("{name} must be finite and ≥ 0, got {tol}"));
+        }
+    }
+    let total: usize = inputs.iter().map(Tensor::numel).sum();
+    if total == 0 || config.directions == Some(0) {
+        // A report of nothing checked would say "passed".
+        return Err(Error::Empty {
+            op: "gradcheck",
+            shape: crate::Shape::vector(if config.directions == Some(0) {
+                0
+            } else {
+                total
+            }),
         });
+    }
+    if config.directions.is_none() {
+        for (i, input) in inputs.iter().enumerate() {
+            if let Some((j, &x)) = input
+                .as_slice()
+                .iter()
+                .enumerate()
+                .find(|&(_, &x)| x + h / 2.0 == x || x - h / 2.0 == x)
+            {
+                return invalid(format!(
+                    "the step {h} is too small for input {i}, element {j} = {x}: x ± h/2 rounds to x"
+                ));
+            }
+        }
     }
     // Analytic gradients.
     let analytic: Vec<Vec<f64>> = {
@@ -234,6 +279,13 @@ where
     };
     let mut tape = Tape::<f64>::new();
     let f0 = eval(&mut tape, &f, inputs)?;
+    if !f0.is_finite() {
+        // Every difference would be NaN or ∞: nothing can be compared.
+        return Err(Error::NonFinite {
+            op: "gradcheck",
+            what: format!("{f0}: the function's value at the inputs"),
+        });
+    }
     let mut comparisons = Vec::new();
     let mut work: Vec<Tensor<f64>> = inputs.to_vec();
     match config.directions {
@@ -255,7 +307,6 @@ where
         }
         Some(k) => {
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
-            let total: usize = inputs.iter().map(Tensor::numel).sum();
             for d in 0..k {
                 let mut dir: Vec<f64> = (0..total).map(|_| rng.random::<f64>() - 0.5).collect();
                 let norm = dir.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-300);

@@ -172,9 +172,15 @@ impl ConfusionMatrix {
             message: format!("{classes} classes need more counts than can be allocated"),
         };
         let cells = classes.checked_mul(classes).ok_or_else(too_many)?;
-        let mut counts = Vec::new();
-        counts.try_reserve_exact(cells).map_err(|_| too_many())?;
-        counts.resize(cells, 0);
+        // Ask first, then take zeroed memory: `vec![0; n]` gets pages the
+        // system zeroes when first touched, so 40 000 classes (12 GiB of
+        // counts, nearly all zero) cost only the cells the data reach,
+        // where writing `classes²` zeros would commit every page (and could
+        // exhaust memory after the reservation succeeded).
+        let mut probe: Vec<usize> = Vec::new();
+        probe.try_reserve_exact(cells).map_err(|_| too_many())?;
+        drop(probe);
+        let counts = vec![0; cells];
         Ok(ConfusionMatrix {
             classes,
             counts,

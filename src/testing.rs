@@ -46,16 +46,52 @@ use crate::error::Result;
 use crate::nn::{Init, Linear, Sequential, Trace};
 use crate::tensor::Tensor;
 
+/// The inclusive bounds of a size range, or a panic naming `what` for an
+/// empty one (`3..3`, `5..2`): proptest would panic later, when the first
+/// value is drawn, with a message that does not say which range.
+fn bounds(what: &str, range: &SizeRange) -> (usize, usize) {
+    // `end_incl` is `end_excl − 1`, which underflows for `0..0`.
+    if range.end_excl() <= range.start() {
+        panic!(
+            "gradsign::testing: the {what} range {}..{} is empty",
+            range.start(),
+            range.end_excl()
+        );
+    }
+    (range.start(), range.end_incl())
+}
+
 /// `(batch, width)` drawn from two size ranges.
 fn dims(
     batch: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
 ) -> impl Strategy<Value = (usize, usize)> {
     let (b, w) = (batch.into(), width.into());
-    (b.start()..=b.end_incl(), w.start()..=w.end_incl())
+    let ((b0, b1), (w0, w1)) = (bounds("batch", &b), bounds("width", &w));
+    if b1.checked_mul(w1).is_none_or(|n| n > MAX_ELEMENTS) {
+        panic!(
+            "gradsign::testing: batches of up to {b1} × {w1} elements are more than {MAX_ELEMENTS}"
+        );
+    }
+    (b0..=b1, w0..=w1)
+}
+
+/// The most elements a generated tensor may have: a strategy is for test
+/// cases, and a larger one would exhaust memory when drawn.
+pub const MAX_ELEMENTS: usize = 1 << 24;
+
+/// The panics every batch strategy documents.
+macro_rules! batch_panics {
+    () => {
+        "# Panics\nIf the batch or width range is empty (`3..3`, `5..2`), or if the largest \
+         batch times the largest width exceeds [`MAX_ELEMENTS`]: at construction, with a \
+         message naming the range, instead of when proptest draws the first value."
+    };
 }
 
 /// A `batch × width` tensor whose entries come from `values`.
+///
+#[doc = batch_panics!()]
 pub fn batch_from(
     batch: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
@@ -84,6 +120,8 @@ pub fn positive_value() -> impl Strategy<Value = f64> + Clone {
 /// assert_eq!(x.dims()[1], 3);
 /// assert!(x.as_slice().iter().all(|&v| v > 0.0));
 /// ```
+///
+#[doc = batch_panics!()]
 pub fn positive_batch(
     batch: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
@@ -93,6 +131,8 @@ pub fn positive_batch(
 
 /// A batch whose entries all share one sign, positive or negative (drawn
 /// once per batch), none zero.
+///
+#[doc = batch_panics!()]
 pub fn one_signed_batch(
     batch: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
@@ -104,6 +144,8 @@ pub fn one_signed_batch(
 /// A batch whose examples all share one sign pattern: feature `k` has the
 /// same (non-zero) sign in every example, drawn once per batch. Rows
 /// `δ·a_n` then lie in the same two opposite orthants.
+///
+#[doc = batch_panics!()]
 pub fn fixed_pattern_batch(
     batch: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
@@ -125,6 +167,8 @@ pub fn fixed_pattern_batch(
 /// A batch whose every column has mean zero (entries in `[−1, 1]`, each
 /// column centred), so it takes both signs. Needs at least 2 examples to be
 /// non-trivial; a batch of 1 centres to zeros.
+///
+#[doc = batch_panics!()]
 pub fn zero_centred_batch(
     batch: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
@@ -141,6 +185,8 @@ pub fn zero_centred_batch(
 }
 
 /// A batch like ReLU outputs: entries `≥ 0`, about half of them exactly 0.
+///
+#[doc = batch_panics!()]
 pub fn relu_like_batch(
     batch: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
@@ -149,6 +195,8 @@ pub fn relu_like_batch(
 }
 
 /// Deltas `δ` of both signs, never zero: `±[10⁻³, 10²)`.
+///
+#[doc = batch_panics!()]
 pub fn nonzero_deltas(
     batch: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
@@ -165,14 +213,23 @@ pub fn nonzero_deltas(
 /// finite-difference check with step `h < margin` never straddles one.
 ///
 /// # Panics
-/// If `margin` is not in `[0, 4)`.
+/// If `margin` is not in `[0, 4)`, or `dims` is not a valid shape (rank
+/// above [`MAX_RANK`](crate::shape::MAX_RANK)) or has more than
+/// [`MAX_ELEMENTS`] elements.
 pub fn kink_free_tensor(dims: &[usize], margin: f64) -> impl Strategy<Value = Tensor<f64>> {
     assert!(
         (0.0..4.0).contains(&margin),
         "kink_free_tensor: margin {margin} must lie in [0, 4)"
     );
+    let n = match crate::Shape::new(dims) {
+        Ok(shape) if shape.numel() <= MAX_ELEMENTS => shape.numel(),
+        Ok(shape) => panic!(
+            "kink_free_tensor: shape {shape} has {} elements, more than {MAX_ELEMENTS}",
+            shape.numel()
+        ),
+        Err(e) => panic!("kink_free_tensor: {e}"),
+    };
     let dims = dims.to_vec();
-    let n: usize = dims.iter().product();
     vec(
         (margin..4.0, any::<bool>()).prop_map(|(m, neg)| if neg { -m } else { m }),
         n,
@@ -183,6 +240,8 @@ pub fn kink_free_tensor(dims: &[usize], margin: f64) -> impl Strategy<Value = Te
 /// Logits (batch × classes) that stress a softmax: moderate values mixed
 /// with huge ones (`±10⁴`, `±10³⁰`), values where `eˣ` overflows (710) or
 /// underflows (−745), and ties. All finite.
+///
+#[doc = batch_panics!()]
 pub fn extreme_logits(
     batch: impl Into<SizeRange>,
     classes: impl Into<SizeRange>,
@@ -314,6 +373,12 @@ impl MlpArchitecture {
 
 /// Random architectures: `inputs` input features, `depth` layers of widths
 /// in `width`, hidden activations from `hidden` and any output activation.
+///
+/// # Panics
+/// If the `inputs`, `depth` or `width` range is empty (`3..3`, `5..2`).
+/// A depth range reaching below 1 is raised to 1; widths of 0 are allowed
+/// here (to test [`MlpArchitecture::build`]'s error), but not by
+/// [`random_mlp`].
 pub fn mlp_architecture(
     inputs: impl Into<SizeRange>,
     depth: impl Into<SizeRange>,
@@ -321,10 +386,12 @@ pub fn mlp_architecture(
     hidden: impl Strategy<Value = Activation> + Clone,
 ) -> impl Strategy<Value = MlpArchitecture> {
     let (inputs, depth, width) = (inputs.into(), depth.into(), width.into());
-    let depth = depth.start().max(1)..=depth.end_incl().max(1);
-    (inputs.start()..=inputs.end_incl(), depth).prop_flat_map(move |(k, d)| {
+    let ((i0, i1), (d0, d1)) = (bounds("inputs", &inputs), bounds("depth", &depth));
+    let (w0, w1) = bounds("width", &width);
+    let depth = d0.max(1)..=d1.max(1);
+    (i0..=i1, depth).prop_flat_map(move |(k, d)| {
         (
-            vec(width.start()..=width.end_incl(), d),
+            vec(w0..=w1, d),
             vec(hidden.clone(), d - 1),
             any_activation(),
         )
@@ -339,12 +406,27 @@ pub fn mlp_architecture(
 
 /// Random networks: [`mlp_architecture`] built with LeCun-normal weights
 /// from a random seed.
+///
+/// # Panics
+/// As [`mlp_architecture`], and if the `inputs` or `width` range admits 0
+/// (a layer of width 0 cannot be built): at construction, not when the
+/// first network is drawn.
 pub fn random_mlp(
     inputs: impl Into<SizeRange>,
     depth: impl Into<SizeRange>,
     width: impl Into<SizeRange>,
     hidden: impl Strategy<Value = Activation> + Clone,
 ) -> impl Strategy<Value = Sequential<f64>> {
+    let (inputs, width) = (inputs.into(), width.into());
+    for (what, range) in [("inputs", &inputs), ("width", &width)] {
+        if range.start() == 0 {
+            panic!(
+                "gradsign::testing::random_mlp: the {what} range {}..{} admits 0, and a layer of width 0 cannot be built",
+                range.start(),
+                range.end_excl()
+            );
+        }
+    }
     (mlp_architecture(inputs, depth, width, hidden), any::<u64>()).prop_map(|(arch, seed)| {
         arch.build(Init::LecunNormal, seed)
             .expect("architectures have non-zero sizes")
@@ -513,8 +595,9 @@ mod tests {
 
         #[test]
         fn random_networks_have_the_drawn_shape(mlp in random_mlp(2, 1..=3, 1..=4, any_activation())) {
-            prop_assert_eq!(mlp.input_width(), 2);
-            prop_assert!((1..=3).contains(&mlp.layers().len()));
+            let first = mlp.linears().next().map(|(_, l)| l.fan_in());
+            prop_assert_eq!(first, Some(2));
+            prop_assert!((1..=3).contains(&mlp.linears().count()));
         }
 
         #[test]

@@ -22,6 +22,10 @@ use crate::metrics::accuracy_of_rows;
 use crate::nn::{Forward, Module};
 use crate::optim::Optimizer;
 
+/// The epoch losses reserved before training: more epochs than this grow
+/// the report's vector at the end of an epoch.
+const EPOCHS_RESERVED: usize = 1 << 16;
+
 /// Settings of [`train`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
@@ -34,7 +38,8 @@ pub struct TrainConfig {
     pub shuffle: bool,
     /// The seed of the shuffling stream (ChaCha8).
     pub seed: u64,
-    /// Stop after the first epoch whose mean step loss is below this.
+    /// Stop after the first epoch whose mean step loss is below this (NaN
+    /// is refused: no loss is below it).
     pub stop_below: Option<f64>,
     /// The decision threshold for accuracy with a single output (see
     /// [`metrics`](crate::metrics)). `None` (the default) derives it from
@@ -138,8 +143,10 @@ pub struct TrainReport {
 /// [`Error::InvalidArgument`] for a zero batch size, or, with a single
 /// output, for a decision threshold that cannot be derived from the data's
 /// label coding or contradicts it (see [`TrainConfig::threshold`]);
+/// [`Error::InvalidArgument`] for a NaN `stop_below`;
 /// [`Error::Empty`] for an empty data set; [`Error::NonFinite`] if a loss is NaN or infinite
-/// (training diverged); any error of the forward pass (a width mismatch),
+/// (training diverged); [`Error::RankMismatch`] if `loss` returns more or
+/// fewer than one value; any error of the forward pass (a width mismatch),
 /// of `loss`, or of the optimiser.
 pub fn train<F, M, O, L, C>(
     model: &mut M,
@@ -168,6 +175,13 @@ where
             shape: data.features().shape(),
         });
     }
+    if config.stop_below.is_some_and(f64::is_nan) {
+        // `mean < NaN` is never true: the threshold would be ignored.
+        return Err(Error::InvalidArgument {
+            op: "train",
+            message: "stop_below is NaN, which no loss is below".into(),
+        });
+    }
     let (n, d, t) = (data.len(), data.width(), data.targets().dims()[1]);
     let (x_all, y_all) = (data.features().as_slice(), data.targets().as_slice());
     let bs = config.batch_size.min(n);
@@ -183,9 +197,20 @@ where
     let mut grads = Gradients::new();
     let mut report = TrainReport {
         steps: 0,
-        epoch_losses: Vec::with_capacity(config.epochs),
+        epoch_losses: Vec::new(),
         stopped_early: false,
     };
+    // `epochs` is user input (`usize::MAX` with `stop_below` means "until
+    // the loss is low enough"): reserve what can be had, up to a bound, and
+    // let the few pushes past it grow the vector once per epoch, never
+    // inside a step.
+    report
+        .epoch_losses
+        .try_reserve_exact(config.epochs.min(EPOCHS_RESERVED))
+        .map_err(|e| Error::InvalidArgument {
+            op: "train",
+            message: format!("cannot allocate the epoch losses: {e}"),
+        })?;
     let bar = progress::Bar::new(config.progress, config.epochs);
     for epoch in 0..config.epochs {
         if config.shuffle {
@@ -215,6 +240,13 @@ where
             let out = model.forward(x, &mut ctx)?;
             let trace = ctx.finish();
             let l = loss(out, &batch)?;
+            if l.shape().numel() != 1 {
+                return Err(Error::RankMismatch {
+                    op: "train (the loss closure's result)",
+                    expected: "0 (one element)",
+                    shape: l.shape(),
+                });
+            }
             let value = Element::to_f64(l.item()?);
             if !value.is_finite() {
                 return Err(Error::NonFinite {

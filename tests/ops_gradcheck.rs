@@ -76,9 +76,19 @@ macro_rules! check_op {
             },
             &inputs,
             &GradcheckConfig::default(),
-        )
-        .unwrap();
-        prop_assert!(report.passed(), "{}", report);
+        );
+        if inputs.iter().all(|t| t.numel() == 0) {
+            // Nothing to compare: gradcheck says so instead of "passed";
+            // the forward checks below still run the op on empty parts.
+            prop_assert!(
+                matches!(report, Err(gradsign::Error::Empty { .. })),
+                "{:?}",
+                report
+            );
+        } else {
+            let report = report.unwrap();
+            prop_assert!(report.passed(), "{}", report);
+        }
         let y64 = forward::<f64>(
             |$tape, $v| {
                 #[allow(dead_code)]

@@ -157,6 +157,14 @@ pub fn softmax_cross_entropy<'t, F: Element>(
                 total += ln_s - shifted(x[r * classes + label], m);
             }
             out[0] = total * scale;
+            if !out[0].is_finite() && scale != F::one() {
+                // An overflowing running sum of finite row losses: sum
+                // them scaled instead (see `nll`).
+                out[0] = labels.iter().enumerate().fold(F::zero(), |a, (r, &label)| {
+                    let (m, ln_s) = (record[r * width + classes], record[r * width + classes + 1]);
+                    a + (ln_s - shifted(x[r * classes + label], m)) * scale
+                });
+            }
         },
     )
 }
@@ -220,6 +228,14 @@ pub fn nll<'t, F: Element>(
                 total -= x[r * classes + label];
             }
             out[0] = total * scale;
+            if !out[0].is_finite() && scale != F::one() {
+                // The running sum of finite log-probabilities overflowed
+                // (rows of −1e38 in f32): the mean is finite, so sum the
+                // scaled terms.
+                out[0] = labels.iter().enumerate().fold(F::zero(), |a, (r, &label)| {
+                    a - x[r * classes + label] * scale
+                });
+            }
         },
     )
 }

@@ -80,6 +80,15 @@ pub(super) fn element_loss<'t, F: Element, L: ElementLoss<F>>(
                 total += L::loss(xi, ti, c);
             }
             out[0] = total * scale;
+            if !out[0].is_finite() && scale != F::one() {
+                // The running sum overflowed, or a term is infinite: the
+                // mean of finite terms is finite, so sum the scaled terms
+                // (an infinite or NaN term stays so).
+                out[0] = x
+                    .iter()
+                    .zip(t)
+                    .fold(F::zero(), |a, (&xi, &ti)| a + L::loss(xi, ti, c) * scale);
+            }
         },
     )
 }

@@ -30,9 +30,12 @@
 //!   otherwise, with gradient 0 or `−y`. `nll` at a `−∞` log-probability:
 //!   `+∞`, gradient `−1` (times the reduction's scale).
 //!
-//! Non-finite predictions in the regression losses give a non-finite loss;
+//! Non-finite predictions in the regression losses, and NaN logits in the
+//! logit losses, give a non-finite loss (NaN propagates by IEEE 754 rules);
 //! checked mode ([`Tape::set_checked`](crate::Tape::set_checked)) reports
-//! the first one.
+//! the first one. Finite terms never give a spurious `+∞` under
+//! [`Reduction::Mean`]: a running sum that overflows is redone as the sum
+//! of the scaled terms.
 
 mod binary;
 mod classes;

@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn forward_rejects_a_wrong_width_naming_both_shapes() {
         let layer = Linear::<f64>::init(3, 2, Init::Zeros, true, 0).unwrap();
-        let tape = Tape::new();
+        let tape = Tape::<f64>::new();
         let x = tape.constant(&Tensor::zeros(&[4, 2]).unwrap());
         let e = crate::nn::forward(&layer, &tape, x).unwrap_err();
         assert!(
@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn forward_rejects_an_empty_batch() {
         let layer = Linear::<f64>::init(3, 2, Init::Zeros, false, 0).unwrap();
-        let tape = Tape::new();
+        let tape = Tape::<f64>::new();
         let x = tape.constant(&Tensor::zeros(&[0, 3]).unwrap());
         assert!(matches!(
             crate::nn::forward(&layer, &tape, x),

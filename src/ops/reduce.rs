@@ -48,6 +48,27 @@ fn pairwise_sum<F: Element>(x: &[F]) -> F {
     }
 }
 
+/// `scale·Σx`, without the spurious overflow of the sum when it is a mean
+/// (`scale < 1`) of finite values: `mean([f32::MAX; 2])` is `f32::MAX`,
+/// not `+∞`. The common case is one pairwise sum; only an overflowing one
+/// is summed again, term by term scaled.
+pub(crate) fn scaled_sum<F: Element>(x: &[F], scale: F) -> F {
+    let s = pairwise_sum(x) * scale;
+    if s.is_finite() || scale == F::one() || !x.iter().all(|v| v.is_finite()) {
+        return s;
+    }
+    scaled_pairwise_sum(x, scale)
+}
+
+fn scaled_pairwise_sum<F: Element>(x: &[F], scale: F) -> F {
+    if x.len() <= PAIRWISE_BLOCK {
+        x.iter().fold(F::zero(), |a, &v| a + v * scale)
+    } else {
+        let (lo, hi) = x.split_at(x.len() / 2);
+        scaled_pairwise_sum(lo, scale) + scaled_pairwise_sum(hi, scale)
+    }
+}
+
 impl<'t, F: Element> Var<'t, F> {
     fn reduce_all(self, op: &'static str, scale: F) -> Result<Var<'t, F>> {
         self.tape().record(
@@ -57,7 +78,7 @@ impl<'t, F: Element> Var<'t, F> {
             Params::scalar(scale),
             reduce_all_backward,
             |out, inp| {
-                out[0] = pairwise_sum(inp.value(0)) * scale;
+                out[0] = scaled_sum(inp.value(0), scale);
             },
         )
     }
@@ -102,6 +123,19 @@ impl<'t, F: Element> Var<'t, F> {
                         }
                     }
                     orow.iter_mut().for_each(|a| *a *= scale);
+                    if scale != F::one() {
+                        for (j, a) in orow.iter_mut().enumerate() {
+                            if !a.is_finite() {
+                                // The running sum overflowed: a mean of
+                                // finite values is finite, so sum the
+                                // scaled terms instead.
+                                let column = (0..len).map(|k| x[(o * len + k) * inner + j]);
+                                if column.clone().all(|v| v.is_finite()) {
+                                    *a = column.fold(F::zero(), |acc, v| acc + v * scale);
+                                }
+                            }
+                        }
+                    }
                 }
             },
         )
@@ -133,7 +167,12 @@ impl<'t, F: Element> Var<'t, F> {
         self.reduce_all("sum", F::one())
     }
 
-    /// The mean of every element; d/dxᵢ = 1/n.
+    /// The mean of every element, `(1/n)·Σxᵢ`; d/dxᵢ = 1/n.
+    ///
+    /// The mean of finite values is finite even where their sum overflows
+    /// (`[f32::MAX; 2]` has mean `f32::MAX`): an overflowing sum is redone
+    /// as `Σ(xᵢ/n)`. So is [`mean_axis`](Self::mean_axis), and the `Mean`
+    /// reduction of every loss.
     ///
     /// ```
     /// use gradsign::{Tape, Tensor};

@@ -66,22 +66,53 @@ impl<F: Element> UnaryOp<F> for SqrtOp {
     }
 }
 
-/// `xⁿ` for an integer `n = p.f[0]`; d/dx = n·xⁿ⁻¹.
+/// `xⁿ` for an integer `n`; d/dx = n·xⁿ⁻¹.
+///
+/// The exponent is [`PowiOp::params`]`(n)`: `n` exactly, in the integer
+/// parameters. (For compatibility, parameters whose `u[1]` is not the
+/// marker [`PowiOp::params`] sets read `n` from `p.f[0]`, truncated; an
+/// `f32` holds integers exactly only up to 2²⁴, so `x.powi(16_777_217)`
+/// stored that way would compute x¹⁶⁷⁷⁷²¹⁶, the wrong sign for a negative
+/// `x`.)
 pub struct PowiOp;
+
+/// `PowiOp`'s marker in `p.u[1]`: the exponent is exact in `p.u[0]`.
+const EXACT_EXPONENT: usize = 0x706f_7769; // "powi"
+
+impl PowiOp {
+    /// The parameters of `xⁿ`, with `n` stored exactly.
+    pub fn params<F: Element>(n: i32) -> Params<F> {
+        Params {
+            f: [F::from_f64(f64::from(n)), F::zero()],
+            u: [n as u32 as usize, EXACT_EXPONENT, 0, 0],
+        }
+    }
+
+    #[inline]
+    fn exponent<F: Element>(p: &Params<F>) -> i32 {
+        if p.u[1] == EXACT_EXPONENT {
+            p.u[0] as u32 as i32
+        } else {
+            p.f[0].to_f64() as i32
+        }
+    }
+}
+
 impl<F: Element> UnaryOp<F> for PowiOp {
     const NAME: &'static str = "powi";
     #[inline]
     fn f(x: F, p: &Params<F>) -> F {
-        x.powi(p.f[0].to_f64() as i32)
+        x.powi(Self::exponent(p))
     }
     #[inline]
     fn df(x: F, _: F, p: &Params<F>) -> F {
-        let n = p.f[0].to_f64() as i32;
+        let n = Self::exponent(p);
+        let nf = F::from_f64(f64::from(n));
         match n.checked_sub(1) {
             _ if n == 0 => F::zero(),
-            Some(m) => p.f[0] * x.powi(m),
+            Some(m) => nf * x.powi(m),
             // n = i32::MIN: n − 1 does not fit an i32; xⁿ⁻¹ = xⁿ/x.
-            None => p.f[0] * x.powi(n) / x,
+            None => nf * x.powi(n) / x,
         }
     }
 }
@@ -264,7 +295,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode, on a
     /// non-finite output (`0⁻¹`, an overflow).
     pub fn try_powi(self, n: i32) -> Result<Var<'t, F>> {
-        self.try_unary::<PowiOp>(Params::scalar(F::from_f64(f64::from(n))))
+        self.try_unary::<PowiOp>(PowiOp::params(n))
     }
 
     /// `xᵃ` element-wise for a real `a` ([`PowfOp`]).

@@ -3,7 +3,11 @@
 use crate::element::Element;
 use crate::error::Result;
 
-use super::{LrSchedule, Optimizer, StateBuffer, check, check_lengths};
+use super::{
+    LrSchedule, Optimizer, StateBuffer, check, check_finite_inputs, check_lengths, effective_rate,
+    non_finite,
+};
+use crate::error::Error;
 
 /// Adam (Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR
 /// 2015, Algorithm 1). At step `t = 1, 2, …`, with learning rate `η_t`
@@ -46,6 +50,8 @@ pub struct Adam<F: Element> {
     /// This step's rate, bias corrections and decoupled shrink factor
     /// (fixed by `begin_step`).
     current: [F; 4],
+    /// The name of the step under way (`Adam` or `AdamW`), for errors.
+    op: &'static str,
     /// `m` then `v` for each parameter.
     pub(crate) moments: StateBuffer<F>,
 }
@@ -63,6 +69,7 @@ impl<F: Element> Adam<F> {
             schedule: LrSchedule::Constant,
             steps: 0,
             current: [F::zero(); 4],
+            op: "Adam",
             moments: StateBuffer::default(),
         }
     }
@@ -108,27 +115,62 @@ impl<F: Element> Adam<F> {
 
     fn begin(&mut self, op: &'static str) -> Result<()> {
         self.validate(op)?;
-        let lr = self.learning_rate();
+        let lr = effective_rate(op, self.lr, &self.schedule, self.steps)?;
         let t = F::from_f64((self.steps + 1) as f64);
         let one = F::one();
         let (c1, c2) = (one - self.beta1.powf(t), one - self.beta2.powf(t));
-        self.current = [lr, c1, c2, one - lr * self.decoupled_decay];
+        let decay = lr * self.decoupled_decay;
+        if decay.is_nan() || decay > one {
+            // θ·(1 − ηλ) with ηλ > 1 flips every weight's sign each step.
+            return Err(Error::InvalidArgument {
+                op,
+                message: format!(
+                    "the decoupled decay η·λ = {} × {} = {decay} must be at most 1",
+                    lr, self.decoupled_decay
+                ),
+            });
+        }
+        self.current = [lr, c1, c2, one - decay];
+        self.op = op;
         Ok(())
     }
 
     fn update_one(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
+        let op = self.op;
         check_lengths(name, value.len(), grad.len())?;
+        check_finite_inputs(op, name, value, grad)?;
         let [lr, c1, c2, shrink] = self.current;
         let (b1, b2, eps, wd) = (self.beta1, self.beta2, self.eps, self.weight_decay);
         let one = F::one();
+        // The new value and moments of one element.
+        let update = |theta: F, grad: F, m: F, v: F| {
+            let g = grad + wd * theta;
+            let m = b1 * m + (one - b1) * g;
+            let v = b2 * v + (one - b2) * g * g;
+            let (m_hat, v_hat) = (m / c1, v / c2);
+            (theta * shrink - lr * m_hat / (v_hat.sqrt() + eps), m, v)
+        };
         let n = value.len();
         let (m, v) = self.moments.slot(index, name, n, 2)?.split_at_mut(n);
-        for (((theta, &grad), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
-            let g = grad + wd * *theta;
-            *m = b1 * *m + (one - b1) * g;
-            *v = b2 * *v + (one - b2) * g * g;
-            let (m_hat, v_hat) = (*m / c1, *v / c2);
-            *theta = *theta * shrink - lr * m_hat / (v_hat.sqrt() + eps);
+        for (j, ((&theta, &g), (&mj, &vj))) in value
+            .iter()
+            .zip(grad)
+            .zip(m.iter().zip(v.iter()))
+            .enumerate()
+        {
+            let (t, m, v) = update(theta, g, mj, vj);
+            for (what, x) in [
+                ("the updated values", t),
+                ("the first moment", m),
+                ("the second moment", v),
+            ] {
+                if !x.is_finite() {
+                    return Err(non_finite(op, name, what, j, x));
+                }
+            }
+        }
+        for (((theta, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
+            (*theta, *m, *v) = update(*theta, g, *m, *v);
         }
         Ok(())
     }

@@ -50,18 +50,32 @@ use crate::nn::{Module, Param, Trace, Visitor, VisitorMut};
 /// position and checked by name: a model whose parameters change between
 /// steps is an error, not a silent mix-up.
 pub trait Optimizer<F: Element> {
-    /// Starts a step: checks the hyper-parameters.
+    /// Starts a step: checks the hyper-parameters and fixes the step's
+    /// learning rate.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if a hyper-parameter is out of range.
+    /// [`Error::InvalidArgument`] if a hyper-parameter is out of range (in
+    /// the element type `F`), or the step's effective learning rate (base
+    /// rate times the schedule's factor) is not finite in `F`.
     fn begin_step(&mut self) -> Result<()>;
 
     /// Updates parameter number `index` (in visiting order), named `name`,
     /// from its gradient.
     ///
+    /// The parameter is updated only if its update is sound: its values and
+    /// gradient are finite, and so is every new value and state entry the
+    /// update computes (an overflow would otherwise leave `±∞` or NaN in
+    /// the weights, or freeze them, silently). The update is computed once
+    /// to be checked and once to be written, by the same operations, so the
+    /// results are those of a single pass.
+    ///
     /// # Errors
     /// [`Error::InvalidArgument`] if the value and gradient lengths differ,
-    /// or the parameter's name or size differs from the previous steps'.
+    /// or the parameter's name or size differs from the previous steps';
+    /// [`Error::NonFinite`] naming the parameter and element if a value or
+    /// a gradient is NaN or infinite, or if the update would make a value
+    /// or a state entry non-finite. On an error nothing of this parameter
+    /// is written.
     fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()>;
 
     /// Ends a step (counts it).
@@ -77,8 +91,11 @@ pub trait Optimizer<F: Element> {
     /// One update of every parameter of `model`, with the gradients `grads`
     /// of a forward pass traced in `trace`.
     ///
-    /// Every gradient is looked up before any parameter changes, so an
-    /// `Err` leaves the model as it was.
+    /// Every gradient is looked up and checked for finiteness before any
+    /// parameter changes. An update found unsound while writing (an
+    /// overflow, see [`update`](Self::update)) stops the step there: the
+    /// parameters before it have been updated, that one and those after it
+    /// have not, and the step count does not advance.
     ///
     /// # Errors
     /// As [`begin_step`](Self::begin_step) and [`update`](Self::update);
@@ -99,6 +116,7 @@ pub trait Optimizer<F: Element> {
             let var = trace.param_var(i, t, name)?;
             let g = grads.get(var)?;
             check_lengths(name, t.numel(), g.len())?;
+            check_finite_inputs("optimizer step", name, t.as_slice(), g)?;
             i += 1;
             Ok(())
         }))?;
@@ -196,6 +214,55 @@ pub(crate) fn check_lengths(name: &str, values: usize, grads: usize) -> Result<(
         });
     }
     Ok(())
+}
+
+/// The error of a parameter whose value, gradient or update is not finite.
+#[cold]
+#[inline(never)]
+fn non_finite<F: Element>(op: &'static str, name: &str, what: &str, i: usize, x: F) -> Error {
+    Error::NonFinite {
+        op,
+        what: format!("{x} in {what} of {name} at element {i}"),
+    }
+}
+
+/// Checks that a parameter's values and gradient are finite.
+fn check_finite_inputs<F: Element>(
+    op: &'static str,
+    name: &str,
+    value: &[F],
+    grad: &[F],
+) -> Result<()> {
+    for (what, xs) in [("the values", value), ("the gradient", grad)] {
+        if let Some(i) = xs.iter().position(|x| !x.is_finite()) {
+            return Err(non_finite(op, name, what, i, xs[i]));
+        }
+    }
+    Ok(())
+}
+
+/// The step's learning rate `η·factor(t)` in `F`, refused unless it is
+/// finite and `≥ 0` there (a growing `Step` schedule overflows `f32` long
+/// before `f64`).
+fn effective_rate<F: Element>(
+    op: &'static str,
+    lr: F,
+    schedule: &LrSchedule,
+    t: usize,
+) -> Result<F> {
+    let factor = schedule.factor(t);
+    let rate = lr * F::from_f64(factor);
+    if rate.is_finite() && rate >= F::zero() {
+        Ok(rate)
+    } else {
+        Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "the learning rate at step {t} is {lr} × {factor} = {rate}, not a finite {} ≥ 0",
+                F::NAME
+            ),
+        })
+    }
 }
 
 /// Checks a hyper-parameter lies in a range.

@@ -4,7 +4,10 @@
 use crate::element::Element;
 use crate::error::{Error, Result};
 
-use super::{LrSchedule, Optimizer, StateBuffer, check, check_lengths};
+use super::{
+    LrSchedule, Optimizer, StateBuffer, check, check_finite_inputs, check_lengths, effective_rate,
+    non_finite,
+};
 
 /// Stochastic gradient descent. With learning rate `η_t` (the base rate
 /// times the [schedule](LrSchedule)), momentum `μ`, weight decay `λ` and
@@ -113,25 +116,48 @@ impl<F: Element> Sgd<F> {
 impl<F: Element> Optimizer<F> for Sgd<F> {
     fn begin_step(&mut self) -> Result<()> {
         self.validate()?;
-        self.rate = self.learning_rate();
+        self.rate = effective_rate("Sgd", self.lr, &self.schedule, self.steps)?;
         Ok(())
     }
 
     fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
         check_lengths(name, value.len(), grad.len())?;
+        check_finite_inputs("Sgd", name, value, grad)?;
         let (lr, mu, wd, nesterov) = (self.rate, self.momentum, self.weight_decay, self.nesterov);
-        if mu > F::zero() {
-            let b = self.velocity.slot(index, name, value.len(), 1)?;
-            for ((theta, &grad), b) in value.iter_mut().zip(grad).zip(b) {
-                let g = grad + wd * *theta;
-                *b = mu * *b + g;
-                let step = if nesterov { g + mu * *b } else { *b };
-                *theta -= lr * step;
+        let with_momentum = mu > F::zero();
+        // The new value and velocity of one element.
+        let update = |theta: F, grad: F, b: F| {
+            let g = grad + wd * theta;
+            if with_momentum {
+                let b = mu * b + g;
+                let step = if nesterov { g + mu * b } else { b };
+                (theta - lr * step, b)
+            } else {
+                (theta - lr * g, b)
+            }
+        };
+        let b: &mut [F] = if with_momentum {
+            self.velocity.slot(index, name, value.len(), 1)?
+        } else {
+            &mut []
+        };
+        let velocity = |j: usize| b.get(j).copied().unwrap_or_else(F::zero);
+        for (j, (&theta, &g)) in value.iter().zip(grad).enumerate() {
+            let (t, v) = update(theta, g, velocity(j));
+            if !t.is_finite() {
+                return Err(non_finite("Sgd", name, "the updated values", j, t));
+            }
+            if !v.is_finite() {
+                return Err(non_finite("Sgd", name, "the updated velocity", j, v));
+            }
+        }
+        if with_momentum {
+            for ((theta, &g), b) in value.iter_mut().zip(grad).zip(b.iter_mut()) {
+                (*theta, *b) = update(*theta, g, *b);
             }
         } else {
-            for (theta, &grad) in value.iter_mut().zip(grad) {
-                let g = grad + wd * *theta;
-                *theta -= lr * g;
+            for (theta, &g) in value.iter_mut().zip(grad) {
+                *theta = update(*theta, g, F::zero()).0;
             }
         }
         Ok(())
@@ -191,7 +217,7 @@ mod tests {
         let mut opt = Sgd::new(0.1).nesterov(true);
         let mut theta = [0.0];
         let e = opt
-            .step([Param {
+            .step_params([Param {
                 name: NAME,
                 value: &mut theta,
                 grad: &[1.0],
@@ -207,7 +233,7 @@ mod tests {
         run(&mut opt, &mut a, &[&[1.0, 1.0]]);
         let mut b = [0.0; 3];
         let e = opt
-            .step([Param {
+            .step_params([Param {
                 name: NAME,
                 value: &mut b,
                 grad: &[1.0; 3],

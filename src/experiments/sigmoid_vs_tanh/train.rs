@@ -220,7 +220,7 @@ pub fn train_run(
         &predict(&mlp, &data.train_x)?,
         &data.train_y,
     ));
-    for _ in 0..config.epochs {
+    'epochs: for _ in 0..config.epochs {
         order.shuffle(&mut rng);
         for chunk in order.chunks(config.batch_size) {
             xb.clear();
@@ -235,7 +235,15 @@ pub fn train_run(
             let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
             let loss = mse(out, y, Reduction::Mean)? * 0.5;
             loss.backward_into(&mut grads)?;
-            opt.step(&mut mlp, &trace, &grads)?;
+            // The optimiser refuses a non-finite gradient or update: that
+            // is this run diverging, not an error.
+            match opt.step(&mut mlp, &trace, &grads) {
+                Err(crate::Error::NonFinite { .. }) => {
+                    diverged = true;
+                    break 'epochs;
+                }
+                r => r?,
+            }
         }
         let l = normalised_loss(&predict(&mlp, &data.train_x)?, &data.train_y);
         if !l.is_finite() {
