@@ -7,24 +7,21 @@ use gradsign::data::Dataset;
 use gradsign::gradcheck::{GradcheckConfig, gradcheck};
 use gradsign::loss::{Reduction, bce_with_logits, huber, mae, mse, nll, softmax_cross_entropy};
 use gradsign::metrics::{ConfusionMatrix, accuracy};
-use gradsign::nn::{Init, Mlp, Param, ParamKind, ParamName};
+use gradsign::nn::{Init, Mlp, Param};
 use gradsign::ops::concat;
 use gradsign::optim::{Adam, AdamW, LrSchedule, Optimizer, Sgd};
 use gradsign::train::{TrainConfig, train};
 use gradsign::{Element, Error, Gradients, Tape, Tensor};
 use proptest::prelude::*;
 
-const W: ParamName = ParamName {
-    layer: 0,
-    kind: ParamKind::Weight,
-};
+const W: &str = "layers.0.weight";
 
 fn one_step<F: Element>(
     opt: &mut impl Optimizer<F>,
     theta: &mut [F],
     grad: &[F],
 ) -> gradsign::Result<()> {
-    opt.step([Param {
+    opt.step_params([Param {
         name: W,
         value: theta,
         grad,
@@ -306,12 +303,9 @@ fn a_growing_schedule_that_overflows_the_element_type_is_refused() {
 fn parameters_that_change_name_or_size_between_steps_are_refused() {
     let mut opt = Adam::new(0.1f64);
     one_step(&mut opt, &mut [0.0; 2], &[1.0; 2]).unwrap();
-    let other = ParamName {
-        layer: 3,
-        kind: ParamKind::Bias,
-    };
+    let other = "layers.3.bias";
     let e = opt
-        .step([Param {
+        .step_params([Param {
             name: other,
             value: &mut [0.0; 2],
             grad: &[1.0; 2],
@@ -354,17 +348,16 @@ fn mse_loss<'t, F: Element>(
     mse(out, b.targets_on(out.tape())?, Reduction::Mean)
 }
 
-fn train_hostile<F: Element>() {
+fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
     let data = tiny_data::<F>();
     let mlp = || {
-        Mlp::<F>::new(
-            &[2, 3, 1],
-            Activation::Tanh,
-            Activation::Identity,
-            Init::LecunNormal,
-            1,
-        )
-        .unwrap()
+        Mlp::builder(&[2, 3, 1])
+            .hidden(Activation::Tanh)
+            .output(Activation::Identity)
+            .init(Init::LecunNormal)
+            .seed(1)
+            .build::<F>()
+            .unwrap()
     };
     // usize::MAX epochs with early stopping: no capacity-overflow abort,
     // and it stops.
@@ -443,14 +436,13 @@ fn train_hostile<F: Element>() {
         )
         .is_err()
     );
-    let mut wide = Mlp::<F>::new(
-        &[5, 1],
-        Activation::Tanh,
-        Activation::Identity,
-        Init::LecunNormal,
-        1,
-    )
-    .unwrap();
+    let mut wide = Mlp::builder(&[5, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(1)
+        .build::<F>()
+        .unwrap();
     assert!(
         train(
             &mut wide,

@@ -191,12 +191,20 @@ impl<F: Element> StateBuffer<F> {
                 ),
             });
         };
-        if known_name != name || *known != len {
+        if known_name != name {
             return Err(Error::InvalidArgument {
                 op: "optimizer step",
                 message: format!(
-                    "parameter #{i} is {name} with {len} values, but was {known_name} with \
-                     {known} values at the previous steps"
+                    "parameter #{i} is {name} but was {known_name} at the previous steps: \
+                     parameters must arrive in the same order at every step"
+                ),
+            });
+        }
+        if *known != len {
+            return Err(Error::InvalidArgument {
+                op: "optimizer step",
+                message: format!(
+                    "parameter #{i} ({name}) has {len} values but had {known} at the previous steps"
                 ),
             });
         }
