@@ -579,7 +579,7 @@ mod tests {
         ) {
             prop_assert_eq!(p.output_sign(), OutputSign::StrictlyPositive);
             prop_assert_eq!(n.output_sign(), OutputSign::NonNegative);
-            prop_assert!(p.validate().is_ok() && n.validate().is_ok());
+            prop_assert!(p.validate::<f64>().is_ok() && n.validate::<f32>().is_ok());
         }
 
         #[test]

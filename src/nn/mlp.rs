@@ -58,7 +58,11 @@ impl<F: Element> Mlp<F> {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if fewer than two sizes are given, a
-    /// size is zero, or a layer's weights cannot be allocated.
+    /// size is zero, a layer's weights cannot be allocated, or an
+    /// activation's parameter is invalid in `F` (see
+    /// [`Activation::validate`]; the error is the one `validate` returns,
+    /// as [`from_layers`](Self::from_layers) and
+    /// [`from_json`](Self::from_json) return it).
     pub fn new(
         sizes: &[usize],
         hidden: Activation,
@@ -67,6 +71,7 @@ impl<F: Element> Mlp<F> {
         seed: u64,
     ) -> Result<Self> {
         check_sizes("Mlp::new", sizes)?;
+        check_activations::<F>(hidden, output)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut layers = Vec::with_capacity(sizes.len() - 1);
         for (l, pair) in sizes.windows(2).enumerate() {
@@ -93,8 +98,8 @@ impl<F: Element> Mlp<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for no layer or an invalid activation
-    /// parameter (see [`Activation::validate`]); [`Error::ShapeMismatch`]
+    /// [`Error::InvalidArgument`] for no layer or an activation parameter
+    /// invalid in `F` (see [`Activation::validate`]); [`Error::ShapeMismatch`]
     /// if a layer's fan-in differs from the previous layer's fan-out.
     pub fn from_layers(layers: Vec<(Linear<F>, Activation)>) -> Result<Self> {
         if layers.is_empty() {
@@ -104,7 +109,7 @@ impl<F: Element> Mlp<F> {
             });
         }
         for (_, activation) in &layers {
-            activation.validate()?;
+            activation.validate::<F>()?;
         }
         for pair in layers.windows(2) {
             let (a, b) = (&pair[0].0, &pair[1].0);
@@ -160,6 +165,7 @@ impl<F: Element> Mlp<F> {
         output: Activation,
     ) -> Result<Self> {
         check_sizes("Mlp::from_splitmix", sizes)?;
+        check_activations::<F>(hidden, output)?;
         let mut layers = Vec::with_capacity(sizes.len() - 1);
         for (l, pair) in sizes.windows(2).enumerate() {
             let (fan_in, fan_out) = (pair[0], pair[1]);
@@ -404,6 +410,14 @@ impl<'a, F: Element> Iterator for ParamsWithGrads<'a, F> {
 
 fn activation_of(l: usize, n: usize, hidden: Activation, output: Activation) -> Activation {
     if l + 1 == n { output } else { hidden }
+}
+
+/// Both activations a constructor is given, checked in `F` (the hidden one
+/// even for a single layer, where it goes unused: an argument that would be
+/// refused elsewhere is refused here too).
+fn check_activations<F: Element>(hidden: Activation, output: Activation) -> Result<()> {
+    hidden.validate::<F>()?;
+    output.validate::<F>()
 }
 
 fn check_sizes(op: &'static str, sizes: &[usize]) -> Result<()> {
