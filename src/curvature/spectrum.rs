@@ -18,6 +18,7 @@ use std::fmt;
 
 use nalgebra::DMatrix;
 
+use crate::data::{ScaledColumn, scaled_means};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -63,14 +64,12 @@ fn batch_dims<F: Element>(op: &'static str, a: &Tensor<F>) -> Result<(usize, usi
 /// batch; [`Error::NonFinite`] on a NaN or infinite input.
 pub fn feature_mean<F: Element>(a: &Tensor<F>) -> Result<Vec<f64>> {
     let (b, k) = batch_dims("feature_mean", a)?;
-    let mut mean = vec![0.0; k];
-    for row in a.as_slice().chunks_exact(k) {
-        for (m, x) in mean.iter_mut().zip(row) {
-            *m += Element::to_f64(*x);
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= b as f64);
-    Ok(mean)
+    // Summed on the columns scaled by a power of two: exact for ordinary
+    // data, and no overflow for `[f64::MAX, f64::MAX]`.
+    Ok(scaled_means(a.as_slice(), b, k)
+        .iter()
+        .map(ScaledColumn::unscaled_mean)
+        .collect())
 }
 
 /// `(1/B) Σ_n ã_n ã_nᵀ` for rows `ã_n = a_n − shift` (or `[a_n − shift, 1]`).
