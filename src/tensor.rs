@@ -189,7 +189,7 @@ impl<F: Element> Tensor<F> {
         if !(low.is_finite() && high.is_finite() && low < high) {
             return Err(Error::InvalidArgument {
                 op: "rand_uniform",
-                message: format!("needs finite low < high, got [{lo:e}, {hi:e})"),
+                message: format!("needs finite low < high, got [{}, {})", num(lo), num(hi)),
             });
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -250,17 +250,17 @@ impl<F: Element> Tensor<F> {
             return Err(Error::InvalidArgument {
                 op: "rand_normal",
                 message: format!(
-                    "needs a finite mean and std ≥ 0 with |mean| + 16·std finite in {}, got mean {:e}, std {:e}",
+                    "needs a finite mean and std ≥ 0 with |mean| + 16·std finite in {}, got mean {}, std {}",
                     F::NAME,
-                    mean.to_f64(),
-                    std.to_f64()
+                    num(mean.to_f64()),
+                    num(std.to_f64())
                 ),
             });
         }
         let (m, s) = (mean.to_f64(), std.to_f64());
         let dist = Normal::new(m, s).map_err(|e| Error::InvalidArgument {
             op: "rand_normal",
-            message: format!("mean {m:e}, std {s:e}: {e}"),
+            message: format!("mean {m:?}, std {s:?}: {e}"),
         })?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut data = buffer("rand_normal", shape)?;
@@ -270,7 +270,7 @@ impl<F: Element> Tensor<F> {
                 return Err(Error::NonFinite {
                     op: "rand_normal",
                     what: format!(
-                        "draw {i} of N({m:e}, {s:e}²) overflows {} (seed {seed})",
+                        "draw {i} of N({m:?}, {s:?}²) overflows {} (seed {seed})",
                         F::NAME
                     ),
                 });
@@ -477,6 +477,16 @@ impl<F: Element> Tensor<F> {
     /// Whether every element is finite.
     pub fn all_finite(&self) -> bool {
         self.data.iter().all(|x| x.is_finite())
+    }
+}
+
+/// `x` for a message: plain (`1`, `0.5`) unless so large or small that the
+/// plain form would run to hundreds of digits.
+fn num(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-6..1e16).contains(&x.abs()) {
+        x.to_string()
+    } else {
+        format!("{x:e}")
     }
 }
 

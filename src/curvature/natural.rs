@@ -463,7 +463,7 @@ pub fn solve_damped(
         return Err(Error::InvalidArgument {
             op,
             message: format!(
-                "damping {damping:e} added to diagonal entry {i} ({:e}) overflows f64",
+                "damping {damping:?} added to diagonal entry {i} ({:?}) overflows f64",
                 matrix.as_slice()[i * n + i]
             ),
         });
@@ -575,7 +575,7 @@ impl NaturalGradient {
         Err(Error::InvalidArgument {
             op: "NaturalGradient",
             message: format!(
-                "the damping λ must be finite and ≥ 0, got {:e}",
+                "the damping λ must be finite and ≥ 0, got {:?}",
                 self.damping
             ),
         })
@@ -589,7 +589,7 @@ impl NaturalGradient {
         Err(Error::InvalidArgument {
             op: "NaturalGradient",
             message: format!(
-                "the learning rate η must be finite and > 0, got {:e}",
+                "the learning rate η must be finite and > 0, got {:?}",
                 self.learning_rate
             ),
         })
@@ -645,7 +645,7 @@ impl NaturalGradient {
                     return Err(Error::NonFinite {
                         op: "NaturalGradient::step",
                         what: format!(
-                            "{} at element {i} of parameter {j} after the step (η = {:e})",
+                            "{} at element {i} of parameter {j} after the step (η = {:?})",
                             data[i], self.learning_rate
                         ),
                     });

@@ -151,7 +151,7 @@ fn parse_number<F: Element>(f: &str) -> std::result::Result<F, String> {
     }
     if v != F::zero() && v.abs() < F::min_positive_value() || v == F::zero() && nonzero_text(f) {
         return Err(format!(
-            "`{}` is below the normal range of {} (smallest normal {:e}): it would be stored as {:e}",
+            "`{}` is below the normal range of {} (smallest normal {:?}): it would be stored as {:?}",
             quoted(f),
             F::NAME,
             Element::to_f64(F::min_positive_value()),

@@ -177,7 +177,7 @@ impl Playground {
             return Err(Error::InvalidArgument {
                 op: "Playground::generate",
                 message: format!(
-                    "noise {noise:e} is too large: coordinate {} of point {} overflows {}",
+                    "noise {noise:?} is too large: coordinate {} of point {} overflows {}",
                     i % 2,
                     i / 2,
                     F::NAME

@@ -168,9 +168,11 @@ fn apply<F: Element>(
 /// population standard deviation `σ = √(Σ(x − μ)²/n)` of the training
 /// data.
 ///
-/// Both are computed on the column scaled by a power of two (see the
-/// [module docs](self)), so they are finite and accurate for any finite
-/// data: `[1e200, −1e200]` has `σ = 1e200`, `[f64::MAX, f64::MAX]` has
+/// Both are computed on the column scaled by the power of two `2⁻ᵉ` that
+/// brings its largest magnitude into `[½, 1)`:
+/// `μ = 2ᵉ·(1/n) Σ xᵢ2⁻ᵉ` and `σ = 2ᵉ·√((1/n) Σ (xᵢ2⁻ᵉ − μ2⁻ᵉ)²)`. Scaling
+/// by a power of two is exact, so ordinary data get the very bits of the
+/// plain formulas, and any finite data get a finite, accurate result: `[1e200, −1e200]` has `σ = 1e200`, `[f64::MAX, f64::MAX]` has
 /// `μ = f64::MAX`. The transform is `(x − μ)·(1/σ)` in `F`; where that
 /// cannot be formed (`1/σ` not a normal `F`, as for a column of subnormal
 /// values, or `x − μ` overflowing for data far outside the training range)
