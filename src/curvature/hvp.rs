@@ -258,15 +258,16 @@ pub fn hvp<F: Element, S: ScalarFn + ?Sized>(
 /// ```
 ///
 /// # Errors
-/// As [`hvp`].
+/// As [`hvp`]; [`Error::InvalidArgument`] if the `n×n` result cannot be
+/// allocated.
 pub fn hessian<F: Element, S: ScalarFn + ?Sized>(f: &S, x: &[Tensor<F>]) -> Result<Tensor<F>> {
     check_inputs("hessian", x)?;
     let n: usize = x.iter().map(Tensor::numel).sum();
+    // Row i of `h` holds H·e_i (a column of H; the same as a row up to rounding).
+    let mut h = super::square_buffer::<F>("hessian", n)?;
     let mut tape = Tape::new();
     let mut basis: Vec<Vec<F>> = x.iter().map(|t| vec![F::zero(); t.numel()]).collect();
     let mut column = Vec::with_capacity(n);
-    // Row i of `h` holds H·e_i (a column of H; the same as a row up to rounding).
-    let mut h = vec![F::zero(); n * n];
     let mut i = 0;
     for j in 0..x.len() {
         for k in 0..x[j].numel() {

@@ -153,6 +153,10 @@ pub trait Model {
 
 /// The linear model `f = x·Wᵀ (+ b)`, parameters `[W (C×K), b (C)]`:
 /// linear, logistic or softmax regression depending on the [`Likelihood`].
+///
+/// Its `forward` fails with [`Error::InvalidArgument`] unless it gets
+/// exactly `[W]`, or `[W, b]` with `bias` (a missing bias is not silently
+/// dropped), and as [`Var::linear`] for the shapes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LinearModel {
     /// Whether the model has a bias (the second parameter).
@@ -166,11 +170,18 @@ impl Model for LinearModel {
         params: &[Var<'t, E>],
         inputs: Var<'t, E>,
     ) -> Result<Var<'t, E>> {
-        let bias = if self.bias {
-            params.get(1).copied()
-        } else {
-            None
-        };
-        inputs.linear(params[0], bias)
+        let want = 1 + usize::from(self.bias);
+        if params.len() != want {
+            return Err(Error::InvalidArgument {
+                op: "LinearModel::forward",
+                message: format!(
+                    "needs {want} parameter tensor{} ([W{}]), got {}",
+                    if want == 1 { "" } else { "s" },
+                    if self.bias { ", b" } else { "" },
+                    params.len()
+                ),
+            });
+        }
+        inputs.linear(params[0], params.get(1).copied())
     }
 }

@@ -36,7 +36,8 @@ use crate::tensor::Tensor;
 
 use super::hvp::{ScalarFn, hessian};
 use super::likelihood::{Likelihood, Model};
-use super::spectrum::square_dims;
+use super::spectrum::{check_symmetric, square_dims};
+use super::square_buffer;
 
 /// A model, a likelihood and a data set: the loss `L(θ)`, its per-example
 /// gradients and the curvature matrices at any parameters.
@@ -231,7 +232,7 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
     pub fn empirical_fisher(&self, params: &[Tensor<f64>]) -> Result<Tensor<f64>> {
         let g = self.per_sample_gradients(params)?;
         let p = g.dims()[1];
-        let mut m = vec![0.0; p * p];
+        let mut m = square_buffer("Problem::empirical_fisher", p)?;
         for row in g.as_slice().chunks_exact(p) {
             add_outer(&mut m, row, row, 1.0);
         }
@@ -264,7 +265,9 @@ impl<'a, M: Model + ?Sized> Problem<'a, M> {
                 jac.extend(flatten(&vars, |v| grads.get(v).map(<[f64]>::to_vec))?);
             }
             p = jac.len() / c.max(1);
-            result.resize(p * p, 0.0);
+            if result.is_empty() {
+                result = square_buffer("Problem::fisher", p)?;
+            }
             let a = output_matrix(n, &f)?;
             for i in 0..c {
                 for j in 0..c {
@@ -408,13 +411,18 @@ fn scaled(mut m: Vec<f64>, p: usize, s: f64) -> Result<Tensor<f64>> {
 /// let singular = Tensor::from_vec(vec![1.0, 1.0, 1.0, 1.0], &[2, 2])?;
 /// assert!(solve_damped(&singular, &[1.0, 1.0], 0.0, "Fisher").is_err());
 /// assert!(solve_damped(&singular, &[1.0, 1.0], 1e-3, "Fisher").is_ok());
+/// let lower_only = Tensor::from_vec(vec![4.0, 0.0, 2.0, 16.0], &[2, 2])?;
+/// assert!(solve_damped(&lower_only, &[4.0, 16.0], 0.0, "Fisher").is_err());
 /// # Ok::<(), gradsign::Error>(())
 /// ```
 ///
 /// # Errors
 /// [`Error::RankMismatch`] / [`Error::ShapeMismatch`] unless `M` is square
-/// and `r` has its size; [`Error::NonFinite`] on a non-finite entry;
-/// [`Error::InvalidArgument`] for a negative or non-finite `λ`;
+/// and `r` has its size; [`Error::Empty`] for `0×0`; [`Error::NonFinite`]
+/// on a non-finite entry of `M` or `r`, or a solution that overflows;
+/// [`Error::InvalidArgument`] if `M` is not symmetric (the test of
+/// [`Spectrum::of`](super::spectrum::Spectrum::of)), for a negative or
+/// non-finite `λ`, or a `λ` that overflows the diagonal;
 /// [`Error::NotPositiveDefinite`] if `M + λI` is not positive definite.
 pub fn solve_damped(
     matrix: &Tensor<f64>,
@@ -424,6 +432,9 @@ pub fn solve_damped(
 ) -> Result<Vec<f64>> {
     let op = "solve_damped";
     let n = square_dims(op, matrix)?;
+    // Cholesky reads one triangle only: a non-symmetric matrix would be
+    // solved as a different, symmetric one.
+    check_symmetric(op, matrix, n)?;
     if rhs.len() != n {
         return Err(Error::ShapeMismatch {
             op,
@@ -448,6 +459,15 @@ pub fn solve_damped(
     for i in 0..n {
         m[(i, i)] += damping;
     }
+    if let Some(i) = (0..n).find(|&i| !m[(i, i)].is_finite()) {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "damping {damping:?} added to diagonal entry {i} ({:?}) overflows f64",
+                matrix.as_slice()[i * n + i]
+            ),
+        });
+    }
     let max_diag = (0..n).fold(0.0f64, |a, i| a.max(m[(i, i)].abs()));
     let tol = 16.0 * n as f64 * f64::EPSILON * max_diag;
     let fail = |detail: String| Error::NotPositiveDefinite {
@@ -464,11 +484,21 @@ pub fn solve_damped(
             "pivot {pivot:.3e} at row {i}, below {tol:.3e}: singular to working precision"
         )));
     }
-    Ok(chol
+    let d: Vec<f64> = chol
         .solve(&DVector::from_column_slice(rhs))
         .iter()
         .copied()
-        .collect())
+        .collect();
+    if let Some(i) = d.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            op,
+            what: format!(
+                "{} at element {i} of the solution: the {what} system is too ill-conditioned for this right-hand side",
+                d[i]
+            ),
+        });
+    }
+    Ok(d)
 }
 
 /// Which curvature matrix a [`NaturalGradient`] step uses.
@@ -515,15 +545,67 @@ pub struct NaturalGradient {
 }
 
 impl NaturalGradient {
+    /// A checked step rule (the fields are public, so [`direction`](Self::direction)
+    /// and [`step`](Self::step) check them again).
+    ///
+    /// ```
+    /// use gradsign::curvature::natural::{Curvature, NaturalGradient};
+    /// assert!(NaturalGradient::new(0.5, 1e-3, Curvature::Fisher).is_ok());
+    /// assert!(NaturalGradient::new(f64::NAN, 0.0, Curvature::Fisher).is_err());
+    /// assert!(NaturalGradient::new(1.0, -1.0, Curvature::Fisher).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] unless `0 < η < ∞` and `0 ≤ λ < ∞`.
+    pub fn new(learning_rate: f64, damping: f64, curvature: Curvature) -> Result<Self> {
+        let ng = NaturalGradient {
+            learning_rate,
+            damping,
+            curvature,
+        };
+        ng.check_damping()?;
+        ng.check_learning_rate()?;
+        Ok(ng)
+    }
+
+    fn check_damping(&self) -> Result<()> {
+        if self.damping.is_finite() && self.damping >= 0.0 {
+            return Ok(());
+        }
+        Err(Error::InvalidArgument {
+            op: "NaturalGradient",
+            message: format!(
+                "the damping λ must be finite and ≥ 0, got {:?}",
+                self.damping
+            ),
+        })
+    }
+
+    fn check_learning_rate(&self) -> Result<()> {
+        // η = 0 would be a costly no-op, η < 0 an ascent: both mistakes.
+        if self.learning_rate.is_finite() && self.learning_rate > 0.0 {
+            return Ok(());
+        }
+        Err(Error::InvalidArgument {
+            op: "NaturalGradient",
+            message: format!(
+                "the learning rate η must be finite and > 0, got {:?}",
+                self.learning_rate
+            ),
+        })
+    }
+
     /// The direction `(G + λI)⁻¹ ∇L(θ)`, flattened.
     ///
     /// # Errors
-    /// As [`Problem::loss`] and [`solve_damped`].
+    /// [`Error::InvalidArgument`] for a negative or non-finite damping; as
+    /// [`Problem::loss`] and [`solve_damped`].
     pub fn direction<M: Model + ?Sized>(
         &self,
         problem: &Problem<'_, M>,
         params: &[Tensor<f64>],
     ) -> Result<Vec<f64>> {
+        self.check_damping()?;
         let (g, what) = match self.curvature {
             Curvature::Fisher => (problem.fisher(params)?, "Fisher"),
             Curvature::EmpiricalFisher => (problem.empirical_fisher(params)?, "empirical Fisher"),
@@ -533,28 +615,41 @@ impl NaturalGradient {
         solve_damped(&g, &problem.gradient(params)?, self.damping, what)
     }
 
-    /// The parameters after one step.
+    /// The parameters after one step, `θ − η·d`.
     ///
     /// # Errors
-    /// As [`direction`](Self::direction).
+    /// [`Error::InvalidArgument`] unless `0 < η < ∞`; as
+    /// [`direction`](Self::direction); [`Error::NonFinite`] if a new
+    /// parameter overflows.
     pub fn step<M: Model + ?Sized>(
         &self,
         problem: &Problem<'_, M>,
         params: &[Tensor<f64>],
     ) -> Result<Vec<Tensor<f64>>> {
+        self.check_learning_rate()?;
         let d = self.direction(problem, params)?;
         let mut rest = d.as_slice();
         params
             .iter()
-            .map(|p| {
-                let (head, tail) = rest.split_at(p.numel());
+            .enumerate()
+            .map(|(j, p)| {
+                let (head, tail) = rest.split_at(p.numel().min(rest.len()));
                 rest = tail;
-                let data = p
+                let data: Vec<f64> = p
                     .as_slice()
                     .iter()
                     .zip(head)
                     .map(|(a, b)| a - self.learning_rate * b)
                     .collect();
+                if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+                    return Err(Error::NonFinite {
+                        op: "NaturalGradient::step",
+                        what: format!(
+                            "{} at element {i} of parameter {j} after the step (η = {:?})",
+                            data[i], self.learning_rate
+                        ),
+                    });
+                }
                 Tensor::from_vec(data, p.dims())
             })
             .collect()
@@ -617,7 +712,7 @@ pub fn neuron_empirical_fisher<F: Element>(
         });
     }
     let d = k + usize::from(bias_column);
-    let mut m = vec![0.0; d * d];
+    let mut m = square_buffer(op, d)?;
     let mut row = vec![1.0; d];
     for (a, dl) in inputs
         .as_slice()
