@@ -163,65 +163,120 @@ impl<F: Element> Tensor<F> {
     /// Independent draws from the uniform distribution on `[low, high)`,
     /// reproducible bit for bit from `seed` (ChaCha8).
     ///
+    /// The draws are made in `f64` and rounded to `F`, drawing again when
+    /// rounding lands on `high`. A range wider than `f64` can span
+    /// (`high − low` overflows, as for `[−f64::MAX, f64::MAX)`) is sampled
+    /// as `low·(1 − u) + high·u` with `u` uniform on `[0, 1)`, which cannot
+    /// overflow.
+    ///
     /// ```
     /// use gradsign::Tensor;
     /// let a = Tensor::<f64>::rand_uniform(&[100], 0.0, 1.0, 7)?;
     /// assert!(a.as_slice().iter().all(|&x| (0.0..1.0).contains(&x)));
     /// assert_eq!(a, Tensor::rand_uniform(&[100], 0.0, 1.0, 7)?);
+    /// let wide = Tensor::<f64>::rand_uniform(&[100], -f64::MAX, f64::MAX, 7)?;
+    /// assert!(wide.all_finite());
+    /// assert!(Tensor::<f64>::rand_uniform(&[1], 1.0, f64::NAN, 7).is_err());
     /// # Ok::<(), gradsign::Error>(())
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `low < high` and both are finite.
+    /// [`Error::InvalidArgument`] unless `low < high` and both are finite;
+    /// as [`zeros`](Self::zeros) for the shape.
     pub fn rand_uniform(dims: &[usize], low: F, high: F, seed: u64) -> Result<Self> {
         let shape = Shape::new(dims)?;
         let (lo, hi) = (low.to_f64(), high.to_f64());
-        let dist = Uniform::new(lo, hi)
-            .ok()
-            .filter(|_| lo.is_finite() && hi.is_finite())
-            .ok_or_else(|| Error::InvalidArgument {
+        if !(low.is_finite() && high.is_finite() && low < high) {
+            return Err(Error::InvalidArgument {
                 op: "rand_uniform",
-                message: format!("needs finite low < high, got [{lo}, {hi})"),
-            })?;
+                message: format!("needs finite low < high, got [{}, {})", num(lo), num(hi)),
+            });
+        }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut data = buffer("rand_uniform", shape)?;
-        data.extend((0..shape.numel()).map(|_| {
-            loop {
-                // A draw just below `high` can round up to it in a narrower
-                // `F` (f32): draw again, so the interval stays half-open.
-                let x = F::from_f64(dist.sample(&mut rng));
-                if x < high {
-                    break x;
+        match Uniform::new(lo, hi) {
+            Ok(dist) => data.extend((0..shape.numel()).map(|_| {
+                loop {
+                    // A draw just below `high` can round up to it in a
+                    // narrower `F` (f32): draw again, so the interval stays
+                    // half-open.
+                    let x = F::from_f64(dist.sample(&mut rng));
+                    if x < high {
+                        break x;
+                    }
                 }
+            })),
+            // `hi − lo` overflows f64: interpolate instead of scaling.
+            Err(_) => {
+                let unit = Uniform::new(0.0f64, 1.0).expect("0 < 1");
+                data.extend((0..shape.numel()).map(|_| {
+                    loop {
+                        let u = unit.sample(&mut rng);
+                        let x = F::from_f64(lo * (1.0 - u) + hi * u);
+                        if low <= x && x < high {
+                            break x;
+                        }
+                    }
+                }));
             }
-        }));
+        }
         Ok(Tensor { data, shape })
     }
 
     /// Independent draws from `N(mean, std²)`, reproducible from `seed`
-    /// (ChaCha8).
+    /// (ChaCha8), drawn in `f64` and rounded to `F`.
+    ///
+    /// The parameters are checked in `F`: both finite, `std ≥ 0`, and
+    /// `|mean| + 16·std` finite in `F`, so that every draw within 16
+    /// standard deviations of the mean (all but a fraction below 10⁻⁵⁶ of
+    /// them) is a finite `F`.
     ///
     /// ```
     /// let t = gradsign::Tensor::<f32>::rand_normal(&[4, 4], 0.0, 1.0, 1)?;
     /// assert_eq!(t.numel(), 16);
+    /// assert!(gradsign::Tensor::<f32>::rand_normal(&[4], 0.0, -1.0, 1).is_err());
+    /// assert!(gradsign::Tensor::<f32>::rand_normal(&[4], 0.0, 1e38, 1).is_err());
     /// # Ok::<(), gradsign::Error>(())
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `std ≥ 0` and both are finite.
+    /// [`Error::InvalidArgument`] unless the parameters are as above; as
+    /// [`zeros`](Self::zeros) for the shape; [`Error::NonFinite`] should a
+    /// draw beyond 16 standard deviations still overflow `F`.
     pub fn rand_normal(dims: &[usize], mean: F, std: F, seed: u64) -> Result<Self> {
         let shape = Shape::new(dims)?;
-        let (m, s) = (mean.to_f64(), std.to_f64());
-        let dist = Normal::new(m, s)
-            .ok()
-            .filter(|_| m.is_finite() && s.is_finite())
-            .ok_or_else(|| Error::InvalidArgument {
+        let reach = mean.abs() + std * F::from_f64(16.0);
+        if !(mean.is_finite() && std.is_finite() && std >= F::zero() && reach.is_finite()) {
+            return Err(Error::InvalidArgument {
                 op: "rand_normal",
-                message: format!("needs a finite mean and std ≥ 0, got mean {m}, std {s}"),
-            })?;
+                message: format!(
+                    "needs a finite mean and std ≥ 0 with |mean| + 16·std finite in {}, got mean {}, std {}",
+                    F::NAME,
+                    num(mean.to_f64()),
+                    num(std.to_f64())
+                ),
+            });
+        }
+        let (m, s) = (mean.to_f64(), std.to_f64());
+        let dist = Normal::new(m, s).map_err(|e| Error::InvalidArgument {
+            op: "rand_normal",
+            message: format!("mean {m:?}, std {s:?}: {e}"),
+        })?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut data = buffer("rand_normal", shape)?;
-        data.extend((0..shape.numel()).map(|_| F::from_f64(dist.sample(&mut rng))));
+        for i in 0..shape.numel() {
+            let x = F::from_f64(dist.sample(&mut rng));
+            if !x.is_finite() {
+                return Err(Error::NonFinite {
+                    op: "rand_normal",
+                    what: format!(
+                        "draw {i} of N({m:?}, {s:?}²) overflows {} (seed {seed})",
+                        F::NAME
+                    ),
+                });
+            }
+            data.push(x);
+        }
         Ok(Tensor { data, shape })
     }
 
@@ -422,6 +477,16 @@ impl<F: Element> Tensor<F> {
     /// Whether every element is finite.
     pub fn all_finite(&self) -> bool {
         self.data.iter().all(|x| x.is_finite())
+    }
+}
+
+/// `x` for a message: plain (`1`, `0.5`) unless so large or small that the
+/// plain form would run to hundreds of digits.
+fn num(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() || (1e-6..1e16).contains(&x.abs()) {
+        x.to_string()
+    } else {
+        format!("{x:e}")
     }
 }
 

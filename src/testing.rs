@@ -323,7 +323,7 @@ impl MlpArchitecture {
         let mut net = Sequential::new();
         for (l, &act) in self.activations.iter().enumerate() {
             let s = seed.wrapping_add(l as u64);
-            act.validate()?;
+            act.validate::<F>()?;
             net.add(Linear::init(
                 self.sizes[l],
                 self.sizes[l + 1],
@@ -590,7 +590,7 @@ mod tests {
         ) {
             prop_assert_eq!(p.output_sign(), OutputSign::StrictlyPositive);
             prop_assert_eq!(n.output_sign(), OutputSign::NonNegative);
-            prop_assert!(p.validate().is_ok() && n.validate().is_ok());
+            prop_assert!(p.validate::<f64>().is_ok() && n.validate::<f32>().is_ok());
         }
 
         #[test]

@@ -549,7 +549,7 @@ fn invalid_parameters_are_errors_naming_the_activation_and_value() {
         "elu: α must be finite and non-negative, got α = -1"
     );
     assert!(matches!(
-        Activation::LeakyRelu(-1.0).validate(),
+        Activation::LeakyRelu(-1.0).validate::<f64>(),
         Err(Error::InvalidArgument {
             op: "leaky_relu",
             ..

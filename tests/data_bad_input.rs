@@ -54,6 +54,6 @@ fn csv_labels_are_accepted_up_to_u32_max_and_set_the_class_count() {
     let e = t.into_dataset(1).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "csv: line 2, column 2: label `4294967296` is not a non-negative integer"
+        "csv: line 2, column 2: label `4294967296` is beyond the largest label 4294967295"
     );
 }

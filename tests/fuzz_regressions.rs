@@ -81,19 +81,25 @@ fn products_and_joins_of_empty_operands_that_overflow_are_errors() {
 #[cfg(feature = "serde")]
 #[test]
 fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
-    let json = |w: &str, act: &str| {
+    let json = |dtype: &str, w: &str, act: &str| {
         format!(
-            r#"{{"format":"gradsign-mlp","version":1,"dtype":"f64","layers":[{{"fan_in":1,"fan_out":1,"activation":{act},"weight":[{w}],"bias":null}}]}}"#
+            r#"{{"format":"gradsign-mlp","version":1,"dtype":"{dtype}","layers":[{{"fan_in":1,"fan_out":1,"activation":{act},"weight":[{w}],"bias":null}}]}}"#
         )
     };
     use gradsign::nn::Mlp;
-    let e = Mlp::<f32>::from_json(&json("1e39", "\"Tanh\"")).unwrap_err();
+    let e = Mlp::<f32>::from_json(&json("f32", "1e39", "\"Tanh\"")).unwrap_err();
     assert_eq!(
         e.to_string(),
         "Mlp::from_json: 1e39 at element 0 of layers.0.weight is out of the range of f32"
     );
-    assert!(Mlp::<f64>::from_json(&json("1e39", "\"Tanh\"")).is_ok());
-    let e = Mlp::<f64>::from_json(&json("1", r#"{"LeakyRelu":-1.0}"#)).unwrap_err();
+    assert!(Mlp::<f64>::from_json(&json("f64", "1e39", "\"Tanh\"")).is_ok());
+    // An f64 file is not silently rounded into an f32 network.
+    let e = Mlp::<f32>::from_json(&json("f64", "1", "\"Tanh\"")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Mlp::from_json: the file holds f64 parameters, not f32; load it as Mlp<f64>"
+    );
+    let e = Mlp::<f64>::from_json(&json("f64", "1", r#"{"LeakyRelu":-1.0}"#)).unwrap_err();
     assert!(
         matches!(
             e,
@@ -104,6 +110,9 @@ fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
         ),
         "{e}"
     );
+    // An activation parameter finite as f64 but not as f32 (it gave NaN).
+    let e = Mlp::<f32>::from_json(&json("f32", "1", r#"{"Elu":1e39}"#)).unwrap_err();
+    assert_eq!(e.to_string(), "elu: α = 1e39 is out of the range of f32");
 }
 
 /// Found writing `mlp_json`: sizes whose product overflows, with an empty

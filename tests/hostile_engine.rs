@@ -972,6 +972,7 @@ fn a_large_but_sparse_confusion_matrix_commits_only_the_cells_it_uses() {
 
 // ---------------------------------------------------------------- testing
 
+#[cfg(feature = "proptest")]
 #[test]
 fn invalid_strategy_ranges_panic_at_construction_naming_the_range() {
     use gradsign::testing::{kink_free_tensor, positive_batch, random_mlp};

@@ -29,7 +29,11 @@
 //!
 //! Every function is stable over the whole finite `f32`/`f64` range
 //! (`sigmoid(−1000) = 0` without overflow, `softplus(1000) = 1000`), and
-//! where it is cheaper and stable the derivative is read from the output.
+//! every derivative is computed from the input in a form with no
+//! cancellation, so that it keeps its relative precision in the tails
+//! (`sigmoid'(40)`, `tanh'(30)`, `elu'(−100)`): forms read from the output
+//! such as `y(1 − y)`, `1 − y²` or `y + α` lose every digit there. The
+//! tape's backward pass calls the same derivative functions.
 
 use std::fmt;
 
@@ -78,6 +82,7 @@ mod softmax;
 pub use gated::{GeluOp, GeluTanhOp, MishOp, SiluOp};
 pub use properties::{GaussianMoments, Interval, OutputSign};
 pub use rectifiers::{EluOp, LeakyReluOp, ReluOp, SELU_ALPHA, SELU_LAMBDA, SeluOp, SoftplusOp};
+pub(crate) use sigmoidal::sech2;
 pub use sigmoidal::{
     CentredSigmoidOp, HardSigmoidOp, HardTanhOp, LECUN_TANH_GAIN, LECUN_TANH_SCALE, LecunTanhOp,
     SigmoidOp, SoftsignOp,
@@ -85,8 +90,9 @@ pub use sigmoidal::{
 pub(crate) use softmax::shifted;
 
 /// An activation function, as layers take it. Parameterised ones carry their
-/// parameter (`LeakyRelu(α)`, `Elu(α)`, `Softplus(β)`), checked by
-/// [`validate`](Self::validate) and [`apply`](Self::apply).
+/// parameter (`LeakyRelu(α)`, `Elu(α)`, `Softplus(β)`) as an `f64`, checked
+/// in the element type it will run in by [`validate`](Self::validate) (which
+/// [`apply`](Self::apply) and every network constructor call).
 ///
 /// ```
 /// use gradsign::{activation::Activation, Tape};
@@ -185,17 +191,43 @@ impl Activation {
         }
     }
 
-    /// Checks the parameter: `α` finite and `≥ 0` for leaky ReLU and ELU,
-    /// `β` finite and `> 0` for softplus.
+    /// Checks the parameter in the element type `F` the activation will run
+    /// in: the one check every constructor that takes an activation
+    /// ([`Mlp::new`](crate::nn::Mlp::new), [`Mlp::from_layers`](crate::nn::Mlp::from_layers),
+    /// [`Mlp::from_splitmix`](crate::nn::Mlp::from_splitmix)), the JSON loader and
+    /// [`apply`](Self::apply) run, so that a network that can be built can be
+    /// saved and loaded back, and one that is refused is refused the same way
+    /// everywhere.
+    ///
+    /// The rules, for the parameter `p` as given (`f64`) and as converted to `F`:
+    /// - leaky ReLU and ELU: `α` finite and `≥ 0`;
+    /// - softplus: `β` finite and `> 0`;
+    /// - and for each, `F(p)` finite (`1e39` overflows `f32`) and, unless `p`
+    ///   is 0, at least `F`'s smallest normal number: a parameter that
+    ///   underflows would silently change the function (`softplus(β = 1e-50)`
+    ///   in `f32` divides by 0; `leaky_relu(α = 1e-50)` would become ReLU).
+    ///
+    /// The parameterless activations are always valid.
+    ///
+    /// ```
+    /// use gradsign::activation::Activation;
+    /// assert!(Activation::LeakyRelu(0.01).validate::<f32>().is_ok());
+    /// assert!(Activation::LeakyRelu(1e39).validate::<f64>().is_ok());
+    /// assert!(Activation::LeakyRelu(1e39).validate::<f32>().is_err());
+    /// assert!(Activation::Softplus(1e-50).validate::<f32>().is_err());
+    /// assert!(Activation::Softplus(f64::NAN).validate::<f64>().is_err());
+    /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
-    /// activation and the value.
-    pub fn validate(self) -> Result<()> {
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) whose `op` is
+    /// the activation's name (`"leaky_relu"`, `"elu"`, `"softplus"`), naming
+    /// the parameter's value and, when the value is valid as `f64` but not as
+    /// `F`, the type.
+    pub fn validate<F: Element>(self) -> Result<()> {
         match self {
-            Activation::LeakyRelu(a) => rectifiers::check_alpha("leaky_relu", a),
-            Activation::Elu(a) => rectifiers::check_alpha("elu", a),
-            Activation::Softplus(b) => rectifiers::check_beta(b),
+            Activation::LeakyRelu(a) => rectifiers::check_alpha_f64::<F>("leaky_relu", a),
+            Activation::Elu(a) => rectifiers::check_alpha_f64::<F>("elu", a),
+            Activation::Softplus(b) => rectifiers::check_beta_f64::<F>(b),
             _ => Ok(()),
         }
     }
@@ -204,11 +236,11 @@ impl Activation {
     /// and returns `x`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for an
-    /// invalid parameter (see [`validate`](Self::validate));
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a
+    /// parameter invalid in `F` (see [`validate`](Self::validate));
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
     pub fn apply<'t, F: Element>(self, x: Var<'t, F>) -> Result<Var<'t, F>> {
-        self.validate()?;
+        self.validate::<F>()?;
         let none = Params::none();
         let p = |a: f64| Params::scalar(F::from_f64(a));
         match self {

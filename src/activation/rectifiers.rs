@@ -9,7 +9,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::ops::UnaryOp;
 
-use super::sigmoidal::logistic;
+use super::sigmoidal::logistic_pair;
 
 /// The rectifier `max(x, 0)`; derivative 1 for `x > 0`, 0 for `x ≤ 0` (a
 /// kink at 0, where 0 is the left derivative). Outputs are non-negative with
@@ -60,8 +60,12 @@ impl<F: Element> UnaryOp<F> for LeakyReluOp {
 
 /// The exponential linear unit `x` for `x > 0`, `α·(eˣ − 1)` otherwise
 /// (`α = p.f[0]`, Clevert et al. 2016); derivative 1 for `x > 0` and
-/// `α·eˣ = y + α` (from the output) for `x ≤ 0`. `eˣ − 1` is `expm1`, exact
-/// near 0. Continuous derivative at 0 only for `α = 1`.
+/// `α·eˣ` for `x ≤ 0`, from the input. `eˣ − 1` is `expm1`, exact near 0.
+/// Continuous derivative at 0 only for `α = 1`.
+///
+/// The derivative is not read from the output: `y + α` cancels as `y → −α`
+/// (a relative error of 1.7e−4 at `x = −30` in f64, exactly 0 at `x = −100`
+/// where `α·eˣ ≈ 3.7e−44`). Value and derivative within about 2 ulps.
 pub struct EluOp;
 impl<F: Element> UnaryOp<F> for EluOp {
     const NAME: &'static str = "elu";
@@ -74,8 +78,26 @@ impl<F: Element> UnaryOp<F> for EluOp {
         }
     }
     #[inline]
-    fn df(x: F, y: F, p: &Params<F>) -> F {
-        if x > F::zero() { F::one() } else { y + p.f[0] }
+    fn df(x: F, _: F, p: &Params<F>) -> F {
+        if x > F::zero() {
+            F::one()
+        } else {
+            scaled_exp(p.f[0], x)
+        }
+    }
+}
+
+/// `c·eˣ`, applying `c` before the exponential underflows: where `eˣ` is
+/// subnormal its absolute error of a unit of the smallest subnormal would
+/// become `c` such units, so `c·e^{x/2}` (normal) is formed first.
+#[inline]
+fn scaled_exp<F: Element>(c: F, x: F) -> F {
+    let e = x.kernel_exp();
+    if e >= F::min_positive_value() || e.is_nan() {
+        c * e
+    } else {
+        let root = (x * F::from_f64(0.5)).kernel_exp();
+        (c * root) * root
     }
 }
 
@@ -86,8 +108,8 @@ pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 
 /// The scaled ELU `λ·x` for `x > 0`, `λα·(eˣ − 1)` otherwise, with
 /// [`SELU_LAMBDA`] and [`SELU_ALPHA`] chosen so that `z ~ N(0, 1)` maps to
-/// mean 0 and variance 1; derivative `λ` for `x > 0`, `y + λα` (from the
-/// output) for `x ≤ 0` (a kink at 0: `λ` against `λα`).
+/// mean 0 and variance 1; derivative `λ` for `x > 0`, `λα·eˣ` (from the
+/// input, as for [`EluOp`]) for `x ≤ 0` (a kink at 0: `λ` against `λα`).
 pub struct SeluOp;
 impl<F: Element> UnaryOp<F> for SeluOp {
     const NAME: &'static str = "selu";
@@ -100,40 +122,94 @@ impl<F: Element> UnaryOp<F> for SeluOp {
         }
     }
     #[inline]
-    fn df(x: F, y: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: &Params<F>) -> F {
         if x > F::zero() {
             F::from_f64(SELU_LAMBDA)
         } else {
-            y + F::from_f64(SELU_LAMBDA * SELU_ALPHA)
+            scaled_exp(F::from_f64(SELU_LAMBDA * SELU_ALPHA), x)
         }
     }
 }
 
+/// `β·x` as `h + l` with `h` the rounded product and `l` its rounding error
+/// (exact, by `mul_add`; 0 when `h` is not finite, where the tails the
+/// correction serves are flat).
+#[inline]
+fn product_with_error<F: Element>(beta: F, x: F) -> (F, F) {
+    let h = beta * x;
+    let l = beta.mul_add(x, -h);
+    (
+        h,
+        if h.is_finite() && l.is_finite() {
+            l
+        } else {
+            F::zero()
+        },
+    )
+}
+
 /// Softplus `ln(1 + e^{βx})/β` (`β = p.f[0] > 0`); derivative `σ(βx)`.
 ///
-/// Computed as `(max(βx, 0) + ln(1 + e^{−|βx|}))/β`: the exponential never
-/// exceeds 1, so `softplus(1000) = 1000` with no overflow and
-/// `softplus(−1000) = e⁻¹⁰⁰⁰` (0 in floating point) with no cancellation. The
-/// derivative is computed from the input: the output form `1 − e^{−βy}`
-/// cancels for very negative `x`.
+/// Computed as `max(x, 0) + ln(1 + e^{−|βx|})/β`: the exponential never
+/// exceeds 1 and `βx` is never divided back, so `softplus(1000) = 1000`
+/// with no overflow even when `βx` overflows, and `softplus(−1000) =
+/// e⁻¹⁰⁰⁰` (0 in floating point) with no cancellation. In the lower tail the
+/// value is `≈ e^{βx}/β`, whose relative error would be `|βx|` times that of
+/// the rounded product `βx`; the product's rounding error `l` is therefore
+/// kept and corrected for (`e^{h + l} = e^h·(1 + l)` to first order), which
+/// changes nothing when `β = 1`. The derivative is computed from the input
+/// the same way (`σ(h + l) = σ(h)·(1 + l·σ(−h))`): the output form
+/// `1 − e^{−βy}` cancels for very negative `x`.
 pub struct SoftplusOp;
 impl<F: Element> UnaryOp<F> for SoftplusOp {
     const NAME: &'static str = "softplus";
     #[inline]
     fn f(x: F, p: &Params<F>) -> F {
-        let bx = p.f[0] * x;
-        (bx.max(F::zero()) + (-bx.abs()).exp().ln_1p()) / p.f[0]
+        let beta = p.f[0];
+        let (h, l) = product_with_error(beta, x);
+        // −|h + l| = −|h| − sign(h)·l.
+        let signed_l = if h >= F::zero() { l } else { -l };
+        let e = (-h.abs()).exp() * (F::one() - signed_l);
+        x.max(F::zero()) + e.ln_1p() / beta
     }
     #[inline]
     fn df(x: F, _: F, p: &Params<F>) -> F {
-        logistic(p.f[0] * x)
+        let (h, l) = product_with_error(p.f[0], x);
+        let (s, t) = logistic_pair(h);
+        s * (F::one() + l * t)
     }
 }
 
-/// Checks a slope or scale parameter `α`: finite and non-negative.
+/// Checks that a parameter `p`, already valid in its own domain, is usable as
+/// an `F`: finite, and 0 or at least `F`'s smallest normal number (see
+/// [`Activation::validate`](super::Activation::validate)). `given` is the
+/// parameter as the caller wrote it, for the message.
+fn check_representable<F: Element>(op: &'static str, name: &str, given: f64, p: F) -> Result<()> {
+    if !p.is_finite() {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!("{name} = {given:e} is out of the range of {}", F::NAME),
+        });
+    }
+    // A non-zero value that rounds to 0 underflows too.
+    if given != 0.0 && p.abs() < F::min_positive_value() {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "{name} = {given:e} underflows {} (below its smallest normal number {:e})",
+                F::NAME,
+                F::min_positive_value().to_f64()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a slope or scale parameter `α` given in `F`: finite, non-negative,
+/// and 0 or normal.
 pub(crate) fn check_alpha<F: Element>(op: &'static str, alpha: F) -> Result<()> {
     if alpha.is_finite() && alpha >= F::zero() {
-        Ok(())
+        check_representable(op, "α", alpha.to_f64(), alpha)
     } else {
         Err(Error::InvalidArgument {
             op,
@@ -142,16 +218,28 @@ pub(crate) fn check_alpha<F: Element>(op: &'static str, alpha: F) -> Result<()> 
     }
 }
 
-/// Checks softplus' sharpness `β`: finite and positive.
+/// Checks an `α` given as `f64` for use in `F`: valid as `f64`, then as `F`.
+pub(crate) fn check_alpha_f64<F: Element>(op: &'static str, alpha: f64) -> Result<()> {
+    check_alpha(op, alpha)?;
+    check_representable(op, "α", alpha, F::from_f64(alpha))
+}
+
+/// Checks softplus' sharpness `β` given in `F`: finite, positive and normal.
 pub(crate) fn check_beta<F: Element>(beta: F) -> Result<()> {
     if beta.is_finite() && beta > F::zero() {
-        Ok(())
+        check_representable("softplus", "β", beta.to_f64(), beta)
     } else {
         Err(Error::InvalidArgument {
             op: "softplus",
             message: format!("β must be finite and positive, got β = {beta}"),
         })
     }
+}
+
+/// Checks a `β` given as `f64` for use in `F`.
+pub(crate) fn check_beta_f64<F: Element>(beta: f64) -> Result<()> {
+    check_beta(beta)?;
+    check_representable("softplus", "β", beta, F::from_f64(beta))
 }
 
 activation_methods! {
@@ -169,7 +257,7 @@ activation_methods! {
     /// ```
     relu, try_relu, ReluOp;
     /// SELU `λ·x` / `λα(eˣ − 1)` element-wise ([`SeluOp`]); derivative `λ`
-    /// for `x > 0`, `y + λα` otherwise.
+    /// for `x > 0`, `λα·eˣ` otherwise.
     selu, try_selu, SeluOp;
 }
 
@@ -189,7 +277,8 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `α` is finite and `≥ 0`;
+    /// [`Error::InvalidArgument`] unless `α` is finite, `≥ 0`, and 0 or at
+    /// least `F`'s smallest normal number;
     /// [`Error::NonFinite`] in checked mode.
     pub fn leaky_relu(self, alpha: F) -> Result<Var<'t, F>> {
         check_alpha("leaky_relu", alpha)?;
@@ -197,7 +286,7 @@ impl<'t, F: Element> Var<'t, F> {
     }
 
     /// ELU (`x` for `x > 0`, `α(eˣ − 1)` otherwise) element-wise
-    /// ([`EluOp`]); derivative 1 or `y + α`.
+    /// ([`EluOp`]); derivative 1 or `α·eˣ`.
     ///
     /// ```
     /// let tape = gradsign::Tape::<f64>::new();
@@ -207,7 +296,8 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `α` is finite and `≥ 0`;
+    /// [`Error::InvalidArgument`] unless `α` is finite, `≥ 0`, and 0 or at
+    /// least `F`'s smallest normal number;
     /// [`Error::NonFinite`] in checked mode.
     pub fn elu(self, alpha: F) -> Result<Var<'t, F>> {
         check_alpha("elu", alpha)?;
@@ -228,7 +318,8 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `β` is finite and `> 0`;
+    /// [`Error::InvalidArgument`] unless `β` is finite, `> 0` and at least
+    /// `F`'s smallest normal number;
     /// [`Error::NonFinite`] in checked mode.
     pub fn softplus(self, beta: F) -> Result<Var<'t, F>> {
         check_beta(beta)?;

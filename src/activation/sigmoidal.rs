@@ -16,14 +16,60 @@ pub(crate) fn logistic<F: Element>(x: F) -> F {
     x.kernel_logistic()
 }
 
-/// The logistic sigmoid `σ(x) = 1/(1 + e⁻ˣ)`; `σ'(x) = σ(x)(1 − σ(x))`,
-/// read from the output. Stable for every finite `x`: `σ(−1000) = 0`,
+/// `(σ(x), σ(−x))` from one exponential `e = e^{−|x|} ≤ 1`: `1/(1 + e)` and
+/// `e/(1 + e)`, in the order the sign of `x` gives. Each has full relative
+/// precision, so `σ(−x) = 1 − σ(x)` never has to be formed by cancellation.
+/// For `f32` and `f64` the first of the pair is bit for bit the kernel
+/// [`logistic`] (the same operations in the same order).
+#[inline]
+pub(crate) fn logistic_pair<F: Element>(x: F) -> (F, F) {
+    let e = (-x.abs()).kernel_exp();
+    let s = (F::one() + e).recip();
+    let t = e * s;
+    if x >= F::zero() { (s, t) } else { (t, s) }
+}
+
+/// `sech²z = 1 − tanh²z = 4e/(1 + e)²` with `e = e^{−2|z|} ≤ 1`: the
+/// derivative of `tanh` from its input. Every operation is on positive
+/// numbers, so the result keeps full relative precision at every `z`
+/// (`sech²30 ≈ 3.5e−26`, where `1 − tanh²30` is exactly 0), within about 4
+/// ulps (subnormal results: within 2 units of the smallest subnormal).
+#[inline]
+pub(crate) fn sech2<F: Element>(z: F) -> F {
+    let e = (-(z.abs() + z.abs())).kernel_exp();
+    let s = (F::one() + e).recip();
+    let four = F::from_f64(4.0);
+    (e * s) * (s * four)
+}
+
+/// `sech²(z + δ)` for `z` the rounded value of an argument and `δ` its
+/// rounding error (`|δ| ≤ ulp(z)`): `sech²z·(1 − 2δ·tanh z)`, to first
+/// order in `δ`. Without it the rounding of the argument costs about `2|z|`
+/// ulps of relative precision in the tail, where `sech²z ≈ 4e^{−2|z|}`.
+#[inline]
+fn sech2_corrected<F: Element>(z: F, delta: F) -> F {
+    let e = (-(z.abs() + z.abs())).kernel_exp();
+    let s = (F::one() + e).recip();
+    let four = F::from_f64(4.0);
+    let d = (e * s) * (s * four);
+    // tanh z = (1 − e)/(1 + e), with the sign of z.
+    let t = ((F::one() - e) * s).copysign(z);
+    if delta.is_finite() {
+        d * (F::one() - (delta + delta) * t)
+    } else {
+        d
+    }
+}
+
+/// The logistic sigmoid `σ(x) = 1/(1 + e⁻ˣ)`; derivative
+/// `σ'(x) = σ(x)·σ(−x)`, both factors from one exponential of the input
+/// (`1/(1 + e)` and `e/(1 + e)` with `e = e^{−|x|}`). Stable for every finite `x`: `σ(−1000) = 0`,
 /// `σ(1000) = 1`, no overflow on the way.
 ///
-/// The derivative from the output costs one multiply instead of a second
-/// exponential; its error is absolute (a few ε), not relative: once `σ(x)`
-/// rounds to 1 (`x > 37` in f64, `x > 17` in f32) it is exactly 0 where the
-/// true value is below ε. The lower tail keeps full relative precision.
+/// The derivative keeps full relative precision in both tails:
+/// `σ'(30) ≈ 9.4e−14`, where the output form `y(1 − y)` loses every digit
+/// once `σ(x)` rounds to 1 (`x > 37` in f64, `x > 17` in f32). Value within
+/// 2 ulps, derivative within about 4 (`f32` and `f64`).
 pub struct SigmoidOp;
 impl<F: Element> UnaryOp<F> for SigmoidOp {
     const NAME: &'static str = "sigmoid";
@@ -32,16 +78,19 @@ impl<F: Element> UnaryOp<F> for SigmoidOp {
         logistic(x)
     }
     #[inline]
-    fn df(_: F, y: F, _: &Params<F>) -> F {
-        y * (F::one() - y)
+    fn df(x: F, _: F, _: &Params<F>) -> F {
+        let (s, t) = logistic_pair(x);
+        s * t
     }
 }
 
 /// The centred sigmoid `σ(x) − ½ = ½·tanh(x/2)`; derivative
-/// `σ'(x) = ¼ − y² = (½ − y)(½ + y)`, read from the output.
+/// `σ'(x) = ¼·sech²(x/2)`, from the input (`4e/(1 + e)²`, `e = e^{−2|z|}`).
 ///
 /// The value is computed as `½·tanh(x/2)`, which keeps full relative
-/// precision near 0 where `σ(x) − ½` would cancel. It is the sigmoid moved
+/// precision near 0 where `σ(x) − ½` would cancel. The derivative is not
+/// read from the output: `(½ − y)(½ + y)` cancels in the tails (it is 0 at
+/// `x = −100`, where the derivative is `≈ 3.7e−44`). It is the sigmoid moved
 /// down by its mean: odd, with outputs in `(−½, ½)`.
 pub struct CentredSigmoidOp;
 impl<F: Element> UnaryOp<F> for CentredSigmoidOp {
@@ -52,9 +101,9 @@ impl<F: Element> UnaryOp<F> for CentredSigmoidOp {
         half * (x * half).tanh()
     }
     #[inline]
-    fn df(_: F, y: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: &Params<F>) -> F {
         let half = F::from_f64(0.5);
-        (half - y) * (half + y)
+        sech2(x * half) * (half * half)
     }
 }
 
@@ -62,12 +111,19 @@ impl<F: Element> UnaryOp<F> for CentredSigmoidOp {
 pub const LECUN_TANH_SCALE: f64 = 1.7159;
 /// The input gain `B = 2/3` of LeCun's scaled tanh.
 pub const LECUN_TANH_GAIN: f64 = 2.0 / 3.0;
+/// `2/3 − LECUN_TANH_GAIN` (exactly `1/(3·2⁵³)`): the rounding error of the
+/// `f64` gain, so that `B·x` can be formed to double precision.
+const LECUN_TANH_GAIN_LO: f64 = 3.700_743_415_417_188e-17;
 
 /// LeCun's scaled tanh `A·tanh(B·x)` with `A = 1.7159`, `B = 2/3`
 /// (LeCun, Bottou, Orr, Müller, "Efficient BackProp", 1998, §4.4): chosen so
 /// that `f(±1) ≈ ±1` and the gain is largest where unit-variance inputs
-/// lie. Derivative `A·B·(1 − tanh²(Bx)) = (B/A)·(A − y)(A + y)`, read from
-/// the output.
+/// lie. Derivative `A·B·sech²(B·x)`, from the input.
+///
+/// The output form `(B/A)(A − y)(A + y)` would cancel in the tails; and
+/// since `sech²z ≈ 4e^{−2|z|}` there, the rounding of `z = B·x` itself would
+/// cost `2|z|` ulps, so `z` is formed with its rounding error (an exact
+/// product by `mul_add`, and `B`'s own error) and the error corrected for.
 pub struct LecunTanhOp;
 impl<F: Element> UnaryOp<F> for LecunTanhOp {
     const NAME: &'static str = "lecun_tanh";
@@ -76,32 +132,46 @@ impl<F: Element> UnaryOp<F> for LecunTanhOp {
         F::from_f64(LECUN_TANH_SCALE) * (x * F::from_f64(LECUN_TANH_GAIN)).tanh()
     }
     #[inline]
-    fn df(_: F, y: F, _: &Params<F>) -> F {
-        let a = F::from_f64(LECUN_TANH_SCALE);
-        F::from_f64(LECUN_TANH_GAIN / LECUN_TANH_SCALE) * (a - y) * (a + y)
+    fn df(x: F, _: F, _: &Params<F>) -> F {
+        let b_hi = F::from_f64(LECUN_TANH_GAIN);
+        let b_lo = F::from_f64((LECUN_TANH_GAIN - b_hi.to_f64()) + LECUN_TANH_GAIN_LO);
+        let z = x * b_hi;
+        let delta = x.mul_add(b_hi, -z) + x * b_lo;
+        F::from_f64(LECUN_TANH_SCALE * LECUN_TANH_GAIN) * sech2_corrected(z, delta)
     }
 }
 
-/// Softsign `x/(1 + |x|)`; derivative `1/(1 + |x|)²`, from the input: the
-/// output form `(1 − |y|)²` would lose all precision for large `|x|`, where
-/// `|y|` rounds towards 1. Outputs in `(−1, 1)` for finite `x`.
+/// Softsign `x/(1 + |x|)` (`±1` at `±∞`); derivative `1/(1 + |x|)²`,
+/// from the input: the output form `(1 − |y|)²` would lose all precision for
+/// large `|x|`, where `|y|` rounds towards 1. The derivative is formed as
+/// `r·r` with `r = 1/(1 + |x|)`, so it does not overflow to a false 0 for
+/// `|x| > √MAX` (`1/(1 + 1e20)² = 1e−40` in f32, a subnormal). Outputs in
+/// `(−1, 1)` for finite `x`.
 pub struct SoftsignOp;
 impl<F: Element> UnaryOp<F> for SoftsignOp {
     const NAME: &'static str = "softsign";
     #[inline]
     fn f(x: F, _: &Params<F>) -> F {
-        x / (F::one() + x.abs())
+        if x.is_infinite() {
+            x.signum()
+        } else {
+            x / (F::one() + x.abs())
+        }
     }
     #[inline]
     fn df(x: F, _: F, _: &Params<F>) -> F {
-        let d = F::one() + x.abs();
-        (d * d).recip()
+        let r = (F::one() + x.abs()).recip();
+        r * r
     }
 }
 
 /// The hard sigmoid `min(max(x/6 + ½, 0), 1) = relu6(x + 3)/6` (PyTorch's
 /// definition); derivative `1/6` for `−3 < x < 3`, else 0 (kinks at ±3).
 /// Outputs in `[0, 1]`, with exact zeros below −3. NaN stays NaN.
+///
+/// Computed as `(x + 3)/6`: near `x = −3` the sum is exact (Sterbenz) and
+/// the result within half an ulp, where `x/6 + ½` would cancel the
+/// rounding error of `x/6` into a relative error of up to 100 %.
 pub struct HardSigmoidOp;
 impl<F: Element> UnaryOp<F> for HardSigmoidOp {
     const NAME: &'static str = "hard_sigmoid";
@@ -113,7 +183,7 @@ impl<F: Element> UnaryOp<F> for HardSigmoidOp {
         } else if x >= three {
             F::one()
         } else {
-            x / F::from_f64(6.0) + F::from_f64(0.5)
+            (x + three) / F::from_f64(6.0)
         }
     }
     #[inline]
@@ -159,7 +229,7 @@ impl<F: Element> UnaryOp<F> for HardTanhOp {
 
 activation_methods! {
     /// The logistic sigmoid `σ(x) = 1/(1 + e⁻ˣ)` element-wise
-    /// ([`SigmoidOp`]); derivative `σ(1 − σ)`.
+    /// ([`SigmoidOp`]); derivative `σ(x)·σ(−x)`.
     ///
     /// ```
     /// let tape = gradsign::Tape::<f64>::new();
@@ -169,7 +239,7 @@ activation_methods! {
     /// ```
     sigmoid, try_sigmoid, SigmoidOp;
     /// The centred sigmoid `σ(x) − ½ = ½·tanh(x/2)` element-wise
-    /// ([`CentredSigmoidOp`]); derivative `¼ − y²`.
+    /// ([`CentredSigmoidOp`]); derivative `¼·sech²(x/2)`.
     ///
     /// ```
     /// let tape = gradsign::Tape::<f64>::new();
@@ -181,7 +251,7 @@ activation_methods! {
     /// ```
     centred_sigmoid, try_centred_sigmoid, CentredSigmoidOp;
     /// LeCun's scaled tanh `1.7159·tanh(2x/3)` element-wise
-    /// ([`LecunTanhOp`]); derivative `(B/A)(A − y)(A + y)`.
+    /// ([`LecunTanhOp`]); derivative `A·B·sech²(B·x)`.
     lecun_tanh, try_lecun_tanh, LecunTanhOp;
     /// Softsign `x/(1 + |x|)` element-wise ([`SoftsignOp`]); derivative
     /// `1/(1 + |x|)²`.

@@ -15,5 +15,27 @@ pub mod natural;
 mod objective;
 pub mod spectrum;
 
+use crate::error::{Error, Result};
+
+/// A zeroed `d×d` buffer, or an error naming `op` when `d²` overflows or
+/// cannot be allocated: matrix sizes here come from input shapes, and an
+/// impossible one is bad input, not a reason to abort.
+pub(crate) fn square_buffer<F: Clone + num_traits::Zero>(
+    op: &'static str,
+    d: usize,
+) -> Result<Vec<F>> {
+    let too_big = |why: String| Error::InvalidArgument {
+        op,
+        message: format!("a {d}×{d} matrix cannot be allocated: {why}"),
+    };
+    let n = d
+        .checked_mul(d)
+        .ok_or_else(|| too_big("more entries than a usize can count".into()))?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|e| too_big(e.to_string()))?;
+    v.resize(n, F::zero());
+    Ok(v)
+}
+
 pub use likelihood::Likelihood;
 pub use objective::Objective;

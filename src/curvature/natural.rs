@@ -18,11 +18,11 @@ use nalgebra::{DMatrix, DVector};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::nn::{Module, VisitorMut};
+use crate::nn::{Module, Visitor, VisitorMut};
 use crate::tensor::Tensor;
 
 use super::objective::{Objective, add_outer, scaled};
-use super::spectrum::square_dims;
+use super::spectrum::{check_symmetric, square_dims};
 
 /// Solves `(M + λI) d = r` by Cholesky for a symmetric positive
 /// (semi-)definite `M` and damping `λ ≥ 0`. A pivot below
@@ -54,6 +54,9 @@ pub fn solve_damped(
 ) -> Result<Vec<f64>> {
     let op = "solve_damped";
     let n = square_dims(op, matrix)?;
+    // Cholesky reads one triangle only: a non-symmetric matrix would be
+    // solved as a different, symmetric one.
+    check_symmetric(op, matrix, n)?;
     if rhs.len() != n {
         return Err(Error::ShapeMismatch {
             op,
@@ -78,6 +81,15 @@ pub fn solve_damped(
     for i in 0..n {
         m[(i, i)] += damping;
     }
+    if let Some(i) = (0..n).find(|&i| !m[(i, i)].is_finite()) {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "damping {damping:?} added to diagonal entry {i} ({:?}) overflows f64",
+                matrix.as_slice()[i * n + i]
+            ),
+        });
+    }
     let max_diag = (0..n).fold(0.0f64, |a, i| a.max(m[(i, i)].abs()));
     let tol = 16.0 * n as f64 * f64::EPSILON * max_diag;
     let fail = |detail: String| Error::NotPositiveDefinite {
@@ -94,11 +106,21 @@ pub fn solve_damped(
             "pivot {pivot:.3e} at row {i}, below {tol:.3e}: singular to working precision"
         )));
     }
-    Ok(chol
+    let d: Vec<f64> = chol
         .solve(&DVector::from_column_slice(rhs))
         .iter()
         .copied()
-        .collect())
+        .collect();
+    if let Some(i) = d.iter().position(|x| !x.is_finite()) {
+        return Err(Error::NonFinite {
+            op,
+            what: format!(
+                "{} at element {i} of the solution: the {what} system is too ill-conditioned for this right-hand side",
+                d[i]
+            ),
+        });
+    }
+    Ok(d)
 }
 
 /// Which curvature matrix a [`NaturalGradient`] step uses.
@@ -146,18 +168,67 @@ pub struct NaturalGradient {
 }
 
 impl NaturalGradient {
+    /// A checked step rule (the fields are public, so [`direction`](Self::direction)
+    /// and [`step`](Self::step) check them again).
+    ///
+    /// ```
+    /// use gradsign::curvature::natural::{Curvature, NaturalGradient};
+    /// assert!(NaturalGradient::new(0.5, 1e-3, Curvature::Fisher).is_ok());
+    /// assert!(NaturalGradient::new(f64::NAN, 0.0, Curvature::Fisher).is_err());
+    /// assert!(NaturalGradient::new(1.0, -1.0, Curvature::Fisher).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] unless `0 < η < ∞` and `0 ≤ λ < ∞`.
+    pub fn new(learning_rate: f64, damping: f64, curvature: Curvature) -> Result<Self> {
+        let ng = NaturalGradient {
+            learning_rate,
+            damping,
+            curvature,
+        };
+        ng.check_damping()?;
+        ng.check_learning_rate()?;
+        Ok(ng)
+    }
+
+    fn check_damping(&self) -> Result<()> {
+        if self.damping.is_finite() && self.damping >= 0.0 {
+            return Ok(());
+        }
+        Err(Error::InvalidArgument {
+            op: "NaturalGradient",
+            message: format!(
+                "the damping λ must be finite and ≥ 0, got {:?}",
+                self.damping
+            ),
+        })
+    }
+
+    fn check_learning_rate(&self) -> Result<()> {
+        // η = 0 would be a costly no-op, η < 0 an ascent: both mistakes.
+        if self.learning_rate.is_finite() && self.learning_rate > 0.0 {
+            return Ok(());
+        }
+        Err(Error::InvalidArgument {
+            op: "NaturalGradient",
+            message: format!(
+                "the learning rate η must be finite and > 0, got {:?}",
+                self.learning_rate
+            ),
+        })
+    }
+
     /// The direction `(G + λI)⁻¹ ∇L(θ)` over the objective's selected
     /// parameters, flattened in their order.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a learning rate or damping that is
-    /// not finite and ≥ 0; whatever computing `G` or `∇L` returns;
-    /// [`Error::NotPositiveDefinite`] from the solve.
+    /// [`Error::InvalidArgument`] for a negative or non-finite damping;
+    /// whatever computing `G` or `∇L` returns; as [`solve_damped`].
     pub fn direction<F: Element, M: Module<F> + ?Sized>(
         &self,
         objective: &Objective<'_, F, M>,
     ) -> Result<Vec<f64>> {
-        self.validate()?;
+        self.check_damping()?;
         let (g, what) = match self.curvature {
             Curvature::Fisher => (objective.fisher()?, "Fisher"),
             Curvature::EmpiricalFisher => (objective.empirical_fisher()?, "empirical Fisher"),
@@ -167,11 +238,14 @@ impl NaturalGradient {
         solve_damped(&g, &objective.gradient()?, self.damping, what)
     }
 
-    /// One step on every parameter of `model`: `θ ← θ − η·direction`, the
-    /// update rounded to the parameters' element type.
+    /// One step on every parameter of `model`, `θ ← θ − η·d`, each new
+    /// value rounded to the parameters' element type. All or nothing: if
+    /// any new value is not finite in that type, nothing is written.
     ///
     /// # Errors
-    /// As [`direction`](Self::direction), and as [`Objective::new`].
+    /// [`Error::InvalidArgument`] unless `0 < η < ∞`; as
+    /// [`direction`](Self::direction) and [`Objective::new`];
+    /// [`Error::NonFinite`] if a new parameter overflows.
     pub fn step<F: Element, M: Module<F> + ?Sized>(
         &self,
         model: &mut M,
@@ -179,32 +253,35 @@ impl NaturalGradient {
         inputs: &Tensor<f64>,
         targets: &Tensor<f64>,
     ) -> Result<()> {
+        self.check_learning_rate()?;
         let d = self.direction(&Objective::new(&*model, likelihood, inputs, targets)?)?;
-        let mut rest = d.as_slice();
         let eta = self.learning_rate;
+        let new_value = |theta: F, d: f64| F::from_f64(theta.to_f64() - eta * d);
+        // Check every new value before writing any.
+        let mut off = 0;
+        model.visit(&mut Visitor::new(&mut |name, t| {
+            let head = &d[off..off + t.numel()];
+            off += t.numel();
+            for (i, (&theta, &di)) in t.as_slice().iter().zip(head).enumerate() {
+                let v = new_value(theta, di);
+                if !v.is_finite() {
+                    return Err(Error::NonFinite {
+                        op: "NaturalGradient::step",
+                        what: format!("{v} at element {i} of {name} after the step (η = {eta:?})"),
+                    });
+                }
+            }
+            Ok(())
+        }))?;
+        let mut off = 0;
         model.visit_mut(&mut VisitorMut::new(&mut |_, t| {
-            let (head, tail) = rest.split_at(t.numel());
-            rest = tail;
-            for (theta, d) in t.as_mut_slice().iter_mut().zip(head) {
-                *theta = F::from_f64(theta.to_f64() - eta * d);
+            let head = &d[off..off + t.numel()];
+            off += t.numel();
+            for (theta, &di) in t.as_mut_slice().iter_mut().zip(head) {
+                *theta = new_value(*theta, di);
             }
             Ok(())
         }))
-    }
-
-    fn validate(&self) -> Result<()> {
-        for (what, x) in [
-            ("learning rate", self.learning_rate),
-            ("damping", self.damping),
-        ] {
-            if !(x.is_finite() && x >= 0.0) {
-                return Err(Error::InvalidArgument {
-                    op: "NaturalGradient",
-                    message: format!("the {what} must be finite and ≥ 0, got {x}"),
-                });
-            }
-        }
-        Ok(())
     }
 }
 
@@ -264,7 +341,7 @@ pub fn neuron_empirical_fisher<F: Element>(
         });
     }
     let d = k + usize::from(bias_column);
-    let mut m = vec![0.0; d * d];
+    let mut m = super::square_buffer(op, d)?;
     let mut row = vec![1.0; d];
     for (a, dl) in inputs
         .as_slice()

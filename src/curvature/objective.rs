@@ -566,10 +566,7 @@ impl Module<f64> for OutputsAsParameter {
     }
 }
 
-/// A zeroed `p × p` buffer, checked before allocation.
-fn square_buffer(op: &'static str, p: usize) -> Result<Vec<f64>> {
-    square_or_rect(op, p, p)
-}
+use super::square_buffer;
 
 fn square_or_rect(op: &'static str, r: usize, c: usize) -> Result<Vec<f64>> {
     let n = r.checked_mul(c).ok_or_else(|| Error::InvalidArgument {

@@ -18,10 +18,13 @@ use std::fmt;
 
 use nalgebra::DMatrix;
 
+use crate::data::{ScaledColumn, scaled_means};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
+
+use super::square_buffer;
 
 /// Checks that `a` is a finite, non-empty `B×K` batch and returns `(B, K)`.
 fn batch_dims<F: Element>(op: &'static str, a: &Tensor<F>) -> Result<(usize, usize)> {
@@ -63,25 +66,39 @@ fn batch_dims<F: Element>(op: &'static str, a: &Tensor<F>) -> Result<(usize, usi
 /// batch; [`Error::NonFinite`] on a NaN or infinite input.
 pub fn feature_mean<F: Element>(a: &Tensor<F>) -> Result<Vec<f64>> {
     let (b, k) = batch_dims("feature_mean", a)?;
-    let mut mean = vec![0.0; k];
-    for row in a.as_slice().chunks_exact(k) {
-        for (m, x) in mean.iter_mut().zip(row) {
-            *m += Element::to_f64(*x);
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= b as f64);
-    Ok(mean)
+    // Summed on the columns scaled by a power of two: exact for ordinary
+    // data, and no overflow for `[f64::MAX, f64::MAX]`.
+    Ok(scaled_means(a.as_slice(), b, k)
+        .iter()
+        .map(ScaledColumn::unscaled_mean)
+        .collect())
 }
 
-/// `(1/B) Σ_n ã_n ã_nᵀ` for rows `ã_n = a_n − shift` (or `[a_n − shift, 1]`).
-fn moment<F: Element>(a: &Tensor<F>, k: usize, shift: &[f64], bias_column: bool) -> Tensor<f64> {
+/// `(1/B) Σ_n ã_n ã_nᵀ` for rows `ã_n = a_n` or `a_n − μ` (`centred`),
+/// with a trailing 1 when `bias_column`, for a checked `B×K` batch.
+///
+/// Computed on the columns scaled by powers of two: entry `(i, j)` is
+/// `2^(eᵢ+eⱼ)·(1/B) Σ_n (a_ni·2^−eᵢ − μᵢ·2^−eᵢ)(a_nj·2^−eⱼ − μⱼ·2^−eⱼ)`, every
+/// scaled factor in `[−2, 2]`. The scaling is exact, so ordinary data gets
+/// the same bits as the plain sum, and only an entry that itself exceeds
+/// `f64::MAX` fails, instead of `Σ a²` overflowing on the way.
+fn moment<F: Element>(
+    op: &'static str,
+    a: &Tensor<F>,
+    k: usize,
+    centred: bool,
+    bias_column: bool,
+) -> Result<Tensor<f64>> {
+    let b = a.dims()[0];
+    let cols = scaled_means(a.as_slice(), b, k);
     let d = k + usize::from(bias_column);
-    let b = a.dims()[0] as f64;
-    let mut m = vec![0.0; d * d];
+    let mut exps: Vec<i32> = cols.iter().map(|c| c.exp).collect();
+    exps.resize(d, 0);
+    let mut m = square_buffer(op, d)?;
     let mut row = vec![1.0; d];
     for x in a.as_slice().chunks_exact(k) {
-        for ((r, &xi), &s) in row.iter_mut().zip(x).zip(shift) {
-            *r = xi.to_f64() - s;
+        for ((r, &xi), c) in row.iter_mut().zip(x).zip(&cols) {
+            *r = c.scale(xi.to_f64()) - if centred { c.mean } else { 0.0 };
         }
         for i in 0..d {
             let ri = row[i];
@@ -93,12 +110,21 @@ fn moment<F: Element>(a: &Tensor<F>, k: usize, shift: &[f64], bias_column: bool)
     }
     for i in 0..d {
         for j in 0..=i {
-            let v = m[i * d + j] / b;
+            let v = libm::ldexp(m[i * d + j] / b as f64, exps[i] + exps[j]);
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    op,
+                    what: format!(
+                        "entry ({i}, {j}) of the {d}×{d} moment of the inputs {} overflows f64",
+                        a.shape()
+                    ),
+                });
+            }
             m[i * d + j] = v;
             m[j * d + i] = v;
         }
     }
-    Tensor::from_vec(m, &[d, d]).expect("d×d values")
+    Tensor::from_vec(m, &[d, d])
 }
 
 /// The raw second moment `E[ã ãᵀ] = (1/B) Σ_n ã_n ã_nᵀ` of a batch of
@@ -118,10 +144,12 @@ fn moment<F: Element>(a: &Tensor<F>, k: usize, shift: &[f64], bias_column: bool)
 /// ```
 ///
 /// # Errors
-/// As [`feature_mean`].
+/// As [`feature_mean`]; [`Error::NonFinite`] if an entry exceeds
+/// `f64::MAX` (inputs near `1e154` and beyond); [`Error::InvalidArgument`]
+/// if the `(K + 1)²` entries cannot be allocated.
 pub fn second_moment<F: Element>(a: &Tensor<F>, bias_column: bool) -> Result<Tensor<f64>> {
     let (_, k) = batch_dims("second_moment", a)?;
-    Ok(moment(a, k, &vec![0.0; k], bias_column))
+    moment("second_moment", a, k, false, bias_column)
 }
 
 /// The covariance `Cov(a) = (1/B) Σ_n (a_n − μ)(a_n − μ)ᵀ` (population
@@ -140,11 +168,10 @@ pub fn second_moment<F: Element>(a: &Tensor<F>, bias_column: bool) -> Result<Ten
 /// ```
 ///
 /// # Errors
-/// As [`feature_mean`].
+/// As [`second_moment`].
 pub fn covariance<F: Element>(a: &Tensor<F>, bias_column: bool) -> Result<Tensor<f64>> {
     let (_, k) = batch_dims("covariance", a)?;
-    let mean = feature_mean(a)?;
-    Ok(moment(a, k, &mean, bias_column))
+    moment("covariance", a, k, true, bias_column)
 }
 
 /// The population second moment `E[ã ãᵀ] = Σ + μμᵀ` of a distribution with
@@ -183,7 +210,8 @@ pub fn population_second_moment(
         });
     }
     let d = k + usize::from(bias_column);
-    let mut m = vec![1.0; d * d];
+    let mut m = square_buffer("population_second_moment", d)?;
+    m.iter_mut().for_each(|x| *x = 1.0);
     for i in 0..k {
         for j in 0..k {
             m[i * d + j] = cov.as_slice()[i * k + j] + mean[i] * mean[j];
@@ -258,22 +286,8 @@ impl Spectrum {
     /// (an entry differs from its mirror by more than `10⁻¹⁰·max|mᵢⱼ|`).
     pub fn of(m: &Tensor<f64>) -> Result<Self> {
         let n = square_dims("Spectrum::of", m)?;
+        check_symmetric("Spectrum::of", m, n)?;
         let a = m.as_slice();
-        let scale = a.iter().fold(0.0f64, |s, x| s.max(x.abs()));
-        for i in 0..n {
-            for j in 0..i {
-                let (x, y) = (a[i * n + j], a[j * n + i]);
-                if (x - y).abs() > 1e-10 * scale {
-                    return Err(Error::InvalidArgument {
-                        op: "Spectrum::of",
-                        message: format!(
-                            "the matrix {} is not symmetric: entry ({i}, {j}) = {x} but ({j}, {i}) = {y}",
-                            m.shape()
-                        ),
-                    });
-                }
-            }
-        }
         let eig = nalgebra::SymmetricEigen::new(DMatrix::from_row_slice(n, n, a));
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&i, &j| eig.eigenvalues[i].total_cmp(&eig.eigenvalues[j]));
@@ -344,6 +358,32 @@ impl Spectrum {
             n => self.eigenvector(n - 1),
         }
     }
+}
+
+/// Fails with [`Error::InvalidArgument`] unless the `n×n` matrix `m` is
+/// symmetric: every entry within `10⁻¹⁰·max|mᵢⱼ|` of its mirror. The one
+/// symmetry test of the crate, shared by [`Spectrum::of`] and
+/// [`solve_damped`](super::natural::solve_damped).
+pub(crate) fn check_symmetric(op: &'static str, m: &Tensor<f64>, n: usize) -> Result<()> {
+    let a = m.as_slice();
+    let scale = a.iter().fold(0.0f64, |s, x| s.max(x.abs()));
+    for i in 0..n {
+        for j in 0..i {
+            let (x, y) = (a[i * n + j], a[j * n + i]);
+            // |x − y| may overflow for entries of opposite sign near MAX:
+            // compare halves, which cannot.
+            if (x / 2.0 - y / 2.0).abs() > 0.5e-10 * scale {
+                return Err(Error::InvalidArgument {
+                    op,
+                    message: format!(
+                        "the matrix {} is not symmetric: entry ({i}, {j}) = {x} but ({j}, {i}) = {y}",
+                        m.shape()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks `m` is a finite non-empty square matrix and returns its size.

@@ -46,9 +46,35 @@ impl<F: Element> Dataset<F> {
     /// # Errors
     /// [`Error::RankMismatch`] if `features` is not a matrix;
     /// [`Error::ShapeMismatch`] if the label count differs from the row
-    /// count; [`Error::InvalidArgument`] for a label of `usize::MAX`.
+    /// count; [`Error::InvalidArgument`] for a label of `usize::MAX`, or
+    /// one that `F` cannot store exactly as a target (above 2²⁴ = 16777216
+    /// an `f32` holds only some integers: `16777217` would read
+    /// `16777216`).
     pub fn new(features: Tensor<F>, labels: Vec<usize>) -> Result<Self> {
-        let targets = labels.iter().map(|&l| F::from_f64(l as f64)).collect();
+        class_count(&labels)?;
+        let mut targets = Vec::new();
+        targets
+            .try_reserve_exact(labels.len())
+            .map_err(|e| Error::InvalidArgument {
+                op: "Dataset::new",
+                message: format!("cannot allocate {} targets: {e}", labels.len()),
+            })?;
+        for &l in &labels {
+            let t = F::from_f64(l as f64);
+            // Through f64 and F, then back: both conversions must be exact.
+            let back = Element::to_f64(t);
+            // (`as u128` saturates, so 2⁶⁴ from usize::MAX cannot match.)
+            if !(back.fract() == 0.0 && back as u128 == l as u128) {
+                return Err(Error::InvalidArgument {
+                    op: "Dataset::new",
+                    message: format!(
+                        "label {l} cannot be stored exactly as a {} target (it would read {back})",
+                        F::NAME
+                    ),
+                });
+            }
+            targets.push(t);
+        }
         let targets = Tensor::from_vec(targets, &[labels.len(), 1])?;
         Self::with_targets(features, labels, targets)
     }
@@ -87,13 +113,7 @@ impl<F: Element> Dataset<F> {
                 reason: "the targets need one row per example",
             });
         }
-        let classes = match labels.iter().max() {
-            None => 0,
-            Some(&m) => m.checked_add(1).ok_or_else(|| Error::InvalidArgument {
-                op: "Dataset::new",
-                message: format!("label {m} leaves no room for a class count"),
-            })?,
-        };
+        let classes = class_count(&labels)?;
         Ok(Dataset {
             features,
             labels,
@@ -275,6 +295,17 @@ impl<F: Element> Dataset<F> {
         idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
         let (test, train) = idx.split_at(n_test);
         Ok((self.select(train)?, self.select(test)?))
+    }
+}
+
+/// The largest label plus one (0 without labels).
+fn class_count(labels: &[usize]) -> Result<usize> {
+    match labels.iter().max() {
+        None => Ok(0),
+        Some(&m) => m.checked_add(1).ok_or_else(|| Error::InvalidArgument {
+            op: "Dataset::new",
+            message: format!("label {m} leaves no room for a class count"),
+        }),
     }
 }
 

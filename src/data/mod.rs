@@ -24,3 +24,4 @@ pub use embedded::{iris, wine};
 pub use playground::{LabelEncoding, Playground, PlaygroundConfig};
 pub use splitmix::SplitMix64;
 pub use standardize::{Centering, Standardizer};
+pub(crate) use standardize::{ScaledColumn, scaled_means};

@@ -126,7 +126,8 @@ impl Playground {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for zero samples, a negative or
-    /// non-finite noise, or more samples than can be allocated.
+    /// non-finite noise, a noise so large that a point overflows `F`, or
+    /// more samples than can be allocated.
     pub fn generate<F: Element>(self, config: &PlaygroundConfig) -> Result<Dataset<F>> {
         let (n, noise) = (config.samples, config.noise);
         if n == 0 || !(noise >= 0.0 && noise.is_finite()) {
@@ -169,7 +170,20 @@ impl Playground {
                 (LabelEncoding::PlusMinusOne, _) => -F::one(),
             })
             .collect();
-        let features = g.points.into_iter().map(F::from_f64).collect();
+        let features: Vec<F> = g.points.into_iter().map(F::from_f64).collect();
+        // A finite noise can still be large enough that a point overflows
+        // (in f64, or only in a narrower F).
+        if let Some(i) = features.iter().position(|x| !x.is_finite()) {
+            return Err(Error::InvalidArgument {
+                op: "Playground::generate",
+                message: format!(
+                    "noise {noise:?} is too large: coordinate {} of point {} overflows {}",
+                    i % 2,
+                    i / 2,
+                    F::NAME
+                ),
+            });
+        }
         let d = Dataset::with_targets(
             Tensor::from_vec(features, &[rows, 2])?,
             g.labels,

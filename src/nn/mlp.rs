@@ -164,8 +164,8 @@ impl Mlp {
         &self,
         mut dense: impl FnMut(usize, usize) -> Result<Linear<F>>,
     ) -> Result<Sequential<F>> {
-        self.hidden.validate()?;
-        self.output.validate()?;
+        self.hidden.validate::<F>()?;
+        self.output.validate::<F>()?;
         let n = self.sizes.len() - 1;
         let mut net = Sequential::new();
         for (l, pair) in self.sizes.windows(2).enumerate() {

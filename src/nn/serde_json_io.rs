@@ -12,12 +12,23 @@ use super::{Linear, Mlp};
 const FORMAT: &str = "gradsign-mlp";
 const VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct MlpFile {
     format: String,
     version: u32,
     /// The element type the parameters were saved from (`f32`, `f64`).
     dtype: String,
+    layers: Vec<LayerFile>,
+}
+
+/// [`MlpFile`] as read: `dtype` is kept as raw JSON so that a missing,
+/// mistyped or unknown one gets its own message rather than serde's.
+#[derive(Deserialize)]
+struct MlpFileIn {
+    format: String,
+    version: u32,
+    #[serde(default)]
+    dtype: Option<serde_json::Value>,
     layers: Vec<LayerFile>,
 }
 
@@ -49,8 +60,14 @@ impl<F: Element> Mlp<F> {
     ///
     /// # Errors
     /// [`Error::NonFinite`] if a parameter is NaN or infinite (JSON has no
-    /// such numbers).
+    /// such numbers); [`Error::InvalidArgument`] if a layer's activation
+    /// (set by hand through [`layers_mut`](Self::layers_mut)) is invalid in
+    /// `F` (see [`Activation::validate`]): a file
+    /// [`from_json`](Self::from_json) would refuse is never written.
     pub fn to_json(&self) -> Result<String> {
+        for layer in self.layers() {
+            layer.activation.validate::<F>()?;
+        }
         let to_f64 = |name: String, t: &Tensor<F>| -> Result<Vec<f64>> {
             t.as_slice()
                 .iter()
@@ -98,18 +115,32 @@ impl<F: Element> Mlp<F> {
         })
     }
 
-    /// A network read from [`to_json`](Self::to_json)'s format. Loading
-    /// `f64` parameters as `f32` rounds them; every other combination is
-    /// exact.
+    /// A network read from [`to_json`](Self::to_json)'s format, into the
+    /// element type it was saved from: the file's `dtype` must be exactly
+    /// `F`'s name (`"f32"`, `"f64"`), so that parameters load bit for bit and
+    /// activation parameters are checked in the type they were saved in. A
+    /// file without a `dtype` is refused (every file this crate writes has
+    /// one); to change precision, load in the saved type and convert the
+    /// tensors.
+    ///
+    /// ```
+    /// use gradsign::{activation::Activation, nn::{Init, Mlp}};
+    /// let json = Mlp::<f64>::new(&[2, 1], Activation::Tanh, Activation::Identity, Init::Zeros, 0)?.to_json()?;
+    /// let e = Mlp::<f32>::from_json(&json).unwrap_err();
+    /// assert_eq!(e.to_string(), "Mlp::from_json: the file holds f64 parameters, not f32; load it as Mlp<f64>");
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::Parse`] naming the line and column of malformed JSON;
-    /// [`Error::InvalidArgument`] for another format or version, parameter
-    /// counts that do not match the sizes, a parameter beyond the range of
-    /// `F` (`1e39` as `f32`), or an invalid activation parameter;
-    /// [`Error::ShapeMismatch`] if the layers do not chain.
+    /// [`Error::InvalidArgument`] (op `Mlp::from_json`) for another format
+    /// or version, a missing `dtype`, one that is not a string, or one that
+    /// is not `F`'s name (the message names both), parameter counts that do
+    /// not match the sizes, or a parameter beyond the range of `F`; the
+    /// error of [`Activation::validate`] for an activation parameter invalid
+    /// in `F`; [`Error::ShapeMismatch`] if the layers do not chain.
     pub fn from_json(text: &str) -> Result<Self> {
-        let file: MlpFile = serde_json::from_str(text).map_err(|e| Error::Parse {
+        let file: MlpFileIn = serde_json::from_str(text).map_err(|e| Error::Parse {
             source_name: "json".into(),
             line: e.line(),
             column: e.column(),
@@ -125,6 +156,7 @@ impl<F: Element> Mlp<F> {
                 file.format, file.version
             )));
         }
+        check_dtype::<F>(file.dtype.as_ref()).map_err(bad)?;
         // f64 → F rounds, but must not overflow (`1e39` as f32).
         let convert = |name: &str, values: Vec<f64>| -> Result<Vec<F>> {
             values
@@ -201,5 +233,32 @@ impl<F: Element> Mlp<F> {
             message: format!("{}: {e}", path.display()),
         })?;
         Self::from_json(&text)
+    }
+}
+
+/// The dtype rule of [`Mlp::from_json`]: present, a string, and exactly
+/// `F::NAME`. The message for anything else names what was found and `F`.
+fn check_dtype<F: Element>(dtype: Option<&serde_json::Value>) -> std::result::Result<(), String> {
+    const KNOWN: [&str; 2] = ["f32", "f64"];
+    match dtype {
+        None => Err(format!(
+            "the file has no dtype; expected \"dtype\": \"{}\"",
+            F::NAME
+        )),
+        Some(serde_json::Value::String(d)) if d == F::NAME => Ok(()),
+        Some(serde_json::Value::String(d)) if KNOWN.contains(&d.as_str()) => Err(format!(
+            "the file holds {d} parameters, not {}; load it as Mlp<{d}>",
+            F::NAME
+        )),
+        Some(serde_json::Value::String(d)) => Err(format!(
+            "unknown dtype {:?}; expected {:?} for a network of {}",
+            d,
+            F::NAME,
+            F::NAME
+        )),
+        Some(other) => Err(format!(
+            "dtype must be a string naming the element type ({:?} here), found {other}",
+            F::NAME
+        )),
     }
 }
