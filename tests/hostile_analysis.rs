@@ -192,17 +192,16 @@ fn a_top_eigenvector_too_large_to_solve_is_an_error_at_observe() {
     use gradsign::nn::{Init, Mlp};
     let k = MAX_CURVATURE_INPUTS + 10;
     let b = MAX_CURVATURE_INPUTS + 1;
-    let mlp = Mlp::<f32>::new(
-        &[k, 1],
-        Activation::Identity,
-        Activation::Identity,
-        Init::Zeros,
-        1,
-    )
-    .unwrap();
-    let tape = Tape::new();
+    let mlp = Mlp::builder(&[k, 1])
+        .hidden(Activation::Identity)
+        .output(Activation::Identity)
+        .init(Init::Zeros)
+        .seed(1)
+        .build::<f32>()
+        .unwrap();
+    let tape = Tape::<f32>::new();
     let x = tape.constant(&Tensor::ones(&[b, k]).unwrap());
-    let (y, trace) = mlp.forward(&tape, x).unwrap();
+    let (y, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
     let grads = y.sum().backward().unwrap();
     let mut an = GradientSignAnalyzer::default();
     let e = an.observe(0, &trace, &grads).unwrap_err();
@@ -220,17 +219,16 @@ fn a_top_eigenvector_too_large_to_solve_is_an_error_at_observe() {
 fn every_zero_steps_is_rejected() {
     use gradsign::activation::Activation;
     use gradsign::nn::{Init, Mlp};
-    let mlp = Mlp::<f64>::new(
-        &[2, 1],
-        Activation::Identity,
-        Activation::Identity,
-        Init::LecunNormal,
-        1,
-    )
-    .unwrap();
-    let tape = Tape::new();
+    let mlp = Mlp::builder(&[2, 1])
+        .hidden(Activation::Identity)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(1)
+        .build::<f64>()
+        .unwrap();
+    let tape = Tape::<f64>::new();
     let x = tape.constant(&Tensor::ones(&[3, 2]).unwrap());
-    let (y, trace) = mlp.forward(&tape, x).unwrap();
+    let (y, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
     let grads = y.sum().backward().unwrap();
     let mut an = GradientSignAnalyzer::default().with_tracking(TrackingConfig {
         top_eigenvector: TopEigenvector::Every(0),

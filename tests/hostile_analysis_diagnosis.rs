@@ -215,16 +215,15 @@ fn the_optimiser_caveat_follows_what_the_analyzer_was_told() {
     // From a trace, the analyzer's setting reaches the diagnosis.
     use gradsign::activation::Activation;
     use gradsign::nn::{Init, Mlp};
-    let mlp = Mlp::<f64>::new(
-        &[3, 2, 1],
-        Activation::Sigmoid,
-        Activation::Identity,
-        Init::LecunNormal,
-        1,
-    )
-    .unwrap();
+    let mlp = Mlp::builder(&[3, 2, 1])
+        .hidden(Activation::Sigmoid)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(1)
+        .build::<f64>()
+        .unwrap();
     let tape = gradsign::Tape::new();
-    let (y, trace) = mlp.forward(&tape, tape.constant(&a)).unwrap();
+    let (y, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(&a)).unwrap();
     let grads = (y - 0.5).square().sum().backward().unwrap();
     let report = GradientSignAnalyzer::default()
         .with_optimizer(OptimizerKind::PlainSgd)

@@ -3,15 +3,15 @@
 //! `NaturalGradient`, moments whose sums overflow, and matrix sizes no
 //! memory can hold.
 
-use gradsign::curvature::hvp::{ScalarFn, hessian};
-use gradsign::curvature::likelihood::{Likelihood, LinearModel};
 use gradsign::curvature::natural::{
-    Curvature, NaturalGradient, Problem, neuron_empirical_fisher, solve_damped,
+    Curvature, NaturalGradient, neuron_empirical_fisher, solve_damped,
 };
 use gradsign::curvature::spectrum::{
     InputCurvature, Spectrum, covariance, feature_mean, second_moment,
 };
-use gradsign::{Element, Error, Result, Tape, Tensor, Var};
+use gradsign::curvature::{Likelihood, Objective};
+use gradsign::nn::Linear;
+use gradsign::{Error, Result, Tensor};
 use proptest::prelude::*;
 
 fn mat(v: &[f64], n: usize) -> Tensor<f64> {
@@ -146,15 +146,19 @@ fn regression() -> (Tensor<f64>, Tensor<f64>) {
     )
 }
 
+/// Linear regression with a bias, at θ = 0: one dense layer.
+fn linear() -> Linear<f64> {
+    Linear::new(
+        Tensor::zeros(&[1, 2]).unwrap(),
+        Some(Tensor::zeros(&[1]).unwrap()),
+    )
+    .unwrap()
+}
+
 #[test]
 fn natural_gradient_rejects_bad_learning_rates_and_damping() {
     let (x, y) = regression();
-    let model = LinearModel { bias: true };
-    let problem = Problem::new(&model, Likelihood::Gaussian, &x, &y).unwrap();
-    let theta = [
-        Tensor::zeros(&[1, 2]).unwrap(),
-        Tensor::zeros(&[1]).unwrap(),
-    ];
+    let lik = Likelihood::Gaussian;
     for lr in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 0.0, -0.0] {
         let msg = invalid(
             NaturalGradient::new(lr, 0.0, Curvature::GaussNewton),
@@ -166,10 +170,17 @@ fn natural_gradient_rejects_bad_learning_rates_and_damping() {
             damping: 0.0,
             curvature: Curvature::GaussNewton,
         };
-        let msg = invalid(ng.step(&problem, &theta), "NaturalGradient");
+        let mut model = linear();
+        let msg = invalid(ng.step(&mut model, lik, &x, &y), "NaturalGradient");
         assert!(msg.contains("learning rate"), "{msg}");
+        assert_eq!(
+            model.weight.as_slice(),
+            &[0.0, 0.0],
+            "an Err changes nothing"
+        );
         // The direction does not use η.
-        assert!(ng.direction(&problem, &theta).is_ok());
+        let objective = Objective::new(&model, lik, &x, &y).unwrap();
+        assert!(ng.direction(&objective).is_ok());
     }
     for damping in [f64::NAN, f64::INFINITY, -1.0, -1e-300] {
         let msg = invalid(
@@ -188,33 +199,31 @@ fn natural_gradient_rejects_bad_learning_rates_and_damping() {
                 damping,
                 curvature,
             };
-            invalid(ng.step(&problem, &theta), "NaturalGradient");
-            invalid(ng.direction(&problem, &theta), "NaturalGradient");
+            let mut model = linear();
+            invalid(ng.step(&mut model, lik, &x, &y), "NaturalGradient");
+            let objective = Objective::new(&model, lik, &x, &y).unwrap();
+            invalid(ng.direction(&objective), "NaturalGradient");
         }
     }
     let ng = NaturalGradient::new(1.0, 0.0, Curvature::GaussNewton).unwrap();
-    let stepped = ng.step(&problem, &theta).unwrap();
-    assert!(
-        problem
-            .gradient(&stepped)
-            .unwrap()
-            .iter()
-            .all(|g| g.abs() < 1e-12)
-    );
+    let mut model = linear();
+    ng.step(&mut model, lik, &x, &y).unwrap();
+    let g = Objective::new(&model, lik, &x, &y)
+        .unwrap()
+        .gradient()
+        .unwrap();
+    assert!(g.iter().all(|g| g.abs() < 1e-12));
 }
 
 #[test]
 fn a_step_that_overflows_the_parameters_is_an_error() {
     let (x, y) = regression();
     let y = y.map(|v| v * 1e300);
-    let model = LinearModel { bias: true };
-    let problem = Problem::new(&model, Likelihood::Gaussian, &x, &y).unwrap();
-    let theta = [
-        Tensor::zeros(&[1, 2]).unwrap(),
-        Tensor::zeros(&[1]).unwrap(),
-    ];
+    let mut model = linear();
     let ng = NaturalGradient::new(1e10, 0.0, Curvature::GaussNewton).unwrap();
-    let e = ng.step(&problem, &theta).unwrap_err();
+    let e = ng
+        .step(&mut model, Likelihood::Gaussian, &x, &y)
+        .unwrap_err();
     assert!(
         matches!(
             e,
@@ -225,24 +234,9 @@ fn a_step_that_overflows_the_parameters_is_an_error() {
         ),
         "{e}"
     );
-}
-
-#[test]
-fn a_linear_model_missing_its_bias_is_an_error_not_a_model_without_one() {
-    let (x, y) = regression();
-    let with_bias = LinearModel { bias: true };
-    let problem = Problem::new(&with_bias, Likelihood::Gaussian, &x, &y).unwrap();
-    let only_w = [Tensor::zeros(&[1, 2]).unwrap()];
-    let msg = invalid(problem.loss(&only_w), "LinearModel::forward");
-    assert_eq!(msg, "needs 2 parameter tensors ([W, b]), got 1");
-    let without = LinearModel { bias: false };
-    let problem = Problem::new(&without, Likelihood::Gaussian, &x, &y).unwrap();
-    let both = [
-        Tensor::zeros(&[1, 2]).unwrap(),
-        Tensor::zeros(&[1]).unwrap(),
-    ];
-    let msg = invalid(problem.fisher(&both), "LinearModel::forward");
-    assert_eq!(msg, "needs 1 parameter tensor ([W]), got 2");
+    // All or nothing: no parameter was written.
+    assert_eq!(model.weight.as_slice(), &[0.0, 0.0]);
+    assert_eq!(model.bias.as_ref().unwrap().as_slice(), &[0.0]);
 }
 
 // --------------------------------------------------------------------- moments
@@ -378,26 +372,13 @@ fn matrices_no_memory_can_hold_are_errors_not_aborts() {
         "neuron_empirical_fisher",
     );
 
-    struct Sum;
-    impl ScalarFn for Sum {
-        fn eval<'t, E: Element>(&self, _: &'t Tape<E>, p: &[Var<'t, E>]) -> Result<Var<'t, E>> {
-            Ok(p[0].sum())
-        }
-    }
-    invalid(
-        hessian(&Sum, &[Tensor::<f64>::zeros(&[k]).unwrap()]),
-        "hessian",
-    );
-
+    // A model of 2²⁰ parameters: its dense curvature matrices cannot exist.
     let x = Tensor::<f64>::zeros(&[1, k]).unwrap();
     let y = Tensor::<f64>::zeros(&[1, 1]).unwrap();
-    let model = LinearModel { bias: false };
-    let problem = Problem::new(&model, Likelihood::Gaussian, &x, &y).unwrap();
-    let theta = [Tensor::zeros(&[1, k]).unwrap()];
-    invalid(
-        problem.empirical_fisher(&theta),
-        "Problem::empirical_fisher",
-    );
-    invalid(problem.fisher(&theta), "Problem::fisher");
-    invalid(problem.gauss_newton(&theta), "Problem::fisher");
+    let model = Linear::new(Tensor::<f64>::zeros(&[1, k]).unwrap(), None).unwrap();
+    let o = Objective::new(&model, Likelihood::Gaussian, &x, &y).unwrap();
+    invalid(o.hessian(), "Objective::hessian");
+    invalid(o.empirical_fisher(), "Objective::empirical_fisher");
+    invalid(o.fisher(), "Objective::fisher");
+    invalid(o.gauss_newton(), "Objective::gauss_newton");
 }

@@ -504,24 +504,47 @@ fn hostile_parameters() -> Vec<Activation> {
     v
 }
 
-fn constructors_agree<F: Element>(act: Activation) {
+fn constructors_agree<F: gradsign::nn::ModelElement>(act: Activation) {
     use gradsign::nn::{Init, Linear, Mlp};
     let want = act.validate::<F>();
-    let new = Mlp::<F>::new(&[2, 3, 1], act, Activation::Identity, Init::Zeros, 0).map(|_| ());
-    let out = Mlp::<F>::new(&[2, 1], Activation::Tanh, act, Init::Zeros, 0).map(|_| ());
-    let splitmix = Mlp::<F>::from_splitmix(1, &[2, 1], act, Activation::Identity).map(|_| ());
-    let layers = Mlp::<F>::from_layers(vec![(
-        Linear::init(2, 1, Init::Zeros, true, 0).unwrap(),
-        act,
-    )])
-    .map(|_| ());
+    let new = Mlp::builder(&[2, 3, 1])
+        .hidden(act)
+        .output(Activation::Identity)
+        .init(Init::Zeros)
+        .seed(0)
+        .build::<F>()
+        .map(|_| ());
+    let out = Mlp::builder(&[2, 1])
+        .hidden(Activation::Tanh)
+        .output(act)
+        .init(Init::Zeros)
+        .seed(0)
+        .build::<F>()
+        .map(|_| ());
+    let splitmix = Mlp::builder(&[2, 1])
+        .output(act)
+        .build_splitmix::<F>(&mut gradsign::data::SplitMix64::new(1))
+        .map(|_| ());
+    // A Sequential assembled by hand validates its activation when it runs
+    // (the error comes wrapped with the layer's position).
+    let net = gradsign::nn::Sequential::<F>::new()
+        .push(Linear::init(2, 1, Init::Zeros, true, 0).unwrap())
+        .push(act);
+    let tape = Tape::<F>::new();
+    let x = tape.constant(&gradsign::Tensor::zeros(&[1, 2]).unwrap());
+    let layers = gradsign::nn::forward(&net, &tape, x)
+        .map(|_| ())
+        .map_err(|e| match e {
+            Error::Layer { source, .. } => *source,
+            e => e,
+        });
     let tape = Tape::<F>::new();
     let applied = act.apply(tape.var_scalar(F::one())).map(|_| ());
     for (name, got) in [
         ("new (hidden)", new),
         ("new (output)", out),
-        ("from_splitmix", splitmix),
-        ("from_layers", layers),
+        ("build_splitmix", splitmix),
+        ("a Sequential by hand", layers),
         ("apply", applied),
     ] {
         assert_eq!(got, want, "{act} in {}: {name}", F::NAME);
@@ -699,8 +722,13 @@ mod json {
 
     #[test]
     fn an_activation_set_by_hand_that_is_invalid_is_not_saved() {
-        let mut mlp =
-            Mlp::<f32>::new(&[1, 1], Activation::Tanh, Activation::Tanh, Init::Zeros, 0).unwrap();
+        let mut mlp = Mlp::builder(&[1, 1])
+            .hidden(Activation::Tanh)
+            .output(Activation::Tanh)
+            .init(Init::Zeros)
+            .seed(0)
+            .build::<f32>()
+            .unwrap();
         mlp.layers_mut()[0].activation = Activation::LeakyRelu(1e39);
         let e = mlp.to_json().unwrap_err();
         assert_eq!(
@@ -710,7 +738,12 @@ mod json {
     }
 
     fn round_trip<F: Element>(act: Activation) -> std::result::Result<(), TestCaseError> {
-        let built = Mlp::<F>::new(&[2, 3, 1], act, act, Init::GlorotNormal, 3);
+        let built = Mlp::builder(&[2, 3, 1])
+            .hidden(act)
+            .output(act)
+            .init(Init::GlorotNormal)
+            .seed(3)
+            .build::<F>();
         if let Ok(mlp) = built {
             let back = Mlp::<F>::from_json(&mlp.to_json().unwrap());
             prop_assert_eq!(back.as_ref(), Ok(&mlp), "{} in {}", act, F::NAME);
