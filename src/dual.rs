@@ -586,7 +586,9 @@ impl<F: Element> Element for Dual<F> {
     }
     #[inline]
     fn kernel_logistic(self) -> Self {
-        let s = self.value.kernel_logistic();
-        self.chain(s, s * (F::one() - s))
+        // σ′ = σ(x)σ(−x), both with full relative precision (1 − σ would
+        // cancel in the tail).
+        let (s, t) = crate::activation::sigmoidal::logistic_pair(self.value);
+        self.chain(s, s * t)
     }
 }
