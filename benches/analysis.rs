@@ -27,7 +27,7 @@ fn w4(c: &mut Criterion) {
             bench.iter(|| {
                 tape.clear();
                 let x = tape.constant(&w3.x);
-                let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+                let (out, trace) = gradsign::nn::forward(&w3.mlp, &tape, x).unwrap();
                 loss::softmax_cross_entropy(out, &w3.labels, Reduction::Sum)
                     .expect("W3 labels")
                     .backward_into(&mut grads)
@@ -44,7 +44,7 @@ fn w5(c: &mut Criterion) {
     let w3 = bench_data::w3::<f32>();
     let tape = Tape::<f32>::new();
     let x = tape.constant(&w3.x);
-    let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+    let (out, trace) = gradsign::nn::forward(&w3.mlp, &tape, x).unwrap();
     let grads = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
         .expect("W3 labels")
         .backward()
@@ -67,7 +67,7 @@ fn w5(c: &mut Criterion) {
             bench.iter(|| {
                 tape.clear();
                 let x = tape.constant(&w3.x);
-                let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+                let (out, trace) = gradsign::nn::forward(&w3.mlp, &tape, x).unwrap();
                 loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
                     .expect("W3 labels")
                     .backward_into(&mut grads)
@@ -88,7 +88,7 @@ fn observe(c: &mut Criterion) {
     let w3 = bench_data::w3::<f32>();
     let tape = Tape::<f32>::new();
     let x = tape.constant(&w3.x);
-    let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+    let (out, trace) = gradsign::nn::forward(&w3.mlp, &tape, x).unwrap();
     let grads = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
         .expect("W3 labels")
         .backward()
@@ -118,7 +118,7 @@ fn observe(c: &mut Criterion) {
             bench.iter(|| {
                 tape.clear();
                 let x = tape.constant(&w3.x);
-                let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+                let (out, trace) = gradsign::nn::forward(&w3.mlp, &tape, x).unwrap();
                 loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
                     .expect("W3 labels")
                     .backward_into(&mut grads)

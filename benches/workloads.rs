@@ -53,14 +53,14 @@ fn w1(c: &mut Criterion) {
 /// One training step (forward, loss, backward, `between`, SGD) on buffers
 /// kept across steps.
 struct Trainer {
-    mlp: Mlp<f32>,
+    mlp: gradsign::nn::Sequential<f32>,
     sgd: Sgd<f32>,
     tape: Tape<f32>,
     grads: Gradients<f32>,
 }
 
 impl Trainer {
-    fn new(mlp: Mlp<f32>, lr: f64, threads: usize) -> Self {
+    fn new(mlp: gradsign::nn::Sequential<f32>, lr: f64, threads: usize) -> Self {
         let mut tape = Tape::new();
         tape.set_threads(threads);
         Trainer {

@@ -39,7 +39,7 @@ fn run(updates: UpdateSource) {
         let t0 = Instant::now();
         tape.clear();
         let x = tape.constant(&w3.x);
-        let (out, trace) = w3.mlp.forward(&tape, x).expect("W3 shapes");
+        let (out, trace) = gradsign::nn::forward(&w3.mlp, &tape, x).expect("W3 shapes");
         loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean)
             .expect("W3 labels")
             .backward_into(&mut grads)

@@ -269,14 +269,14 @@ fn w1(peer: &str) {
 
 /// A network, its optimiser and the buffers a training step reuses.
 struct Trainer<F: gradsign::Element> {
-    mlp: Mlp<F>,
+    mlp: gradsign::nn::Sequential<F>,
     sgd: Sgd<F>,
     tape: Tape<F>,
     grads: Gradients<F>,
 }
 
 impl<F: gradsign::Element> Trainer<F> {
-    fn new(mlp: Mlp<F>, lr: f64, threads: usize) -> Self {
+    fn new(mlp: gradsign::nn::Sequential<F>, lr: f64, threads: usize) -> Self {
         let mut tape = Tape::new();
         tape.set_threads(threads);
         Trainer {
@@ -438,7 +438,7 @@ fn w4(peer: &str, threads: usize) {
     let mut run = || {
         tape.clear();
         let x = tape.constant(&data.x);
-        let (out, trace) = data.mlp.forward(&tape, x).expect("W3 shapes");
+        let (out, trace) = gradsign::nn::forward(&data.mlp, &tape, x).expect("W3 shapes");
         loss::softmax_cross_entropy(out, &data.labels, Reduction::Sum)
             .expect("W3 labels")
             .backward_into(&mut grads)

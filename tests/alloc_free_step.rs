@@ -18,8 +18,8 @@ mod counting_alloc;
 use counting_alloc::allocations;
 
 /// Runs `warm` steps, then counts the allocations of `measured` more.
-fn allocations_per_warm_steps<F: Element>(
-    mlp: &mut Mlp<F>,
+fn allocations_per_warm_steps<F: gradsign::nn::ModelElement>(
+    mlp: &mut gradsign::nn::Sequential<F>,
     opt: &mut impl Optimizer<F>,
     x: &Tensor<F>,
     y: &Tensor<F>,
@@ -36,12 +36,12 @@ fn allocations_per_warm_steps<F: Element>(
         tape.clear();
         let input = tape.constant(x);
         let target = tape.constant(y);
-        let (out, trace) = mlp.forward(&tape, input).unwrap();
+        let (out, trace) = gradsign::nn::forward(&mlp, &tape, input).unwrap();
         // Mean squared error from primitives.
         let loss = (out - target).square().mean().unwrap();
         loss_value = loss.item().unwrap();
         loss.backward_into(&mut grads).unwrap();
-        opt.step(mlp.params_with_grads(&trace, &grads).unwrap())
+        opt.step(&mut mlp, &trace, &grads)
             .unwrap();
     }
     (allocations() - before, loss_value)
@@ -68,7 +68,7 @@ fn a_warm_training_step_performs_no_heap_allocation() {
 
     // The same in f64 with a hand-built network.
     let mut mlp =
-        Mlp::<f64>::from_splitmix(5, &[2, 8, 8, 1], Activation::Tanh, Activation::Identity)
+        Mlp::builder(&[2, 8, 8, 1]).hidden(Activation::Tanh).output(Activation::Identity).build_splitmix::<f64>(&mut gradsign::data::SplitMix64::new(5))
             .unwrap();
     let (x, y) = (w2.x.cast::<f64>(), w2.y.cast::<f64>());
     let (n, _) = allocations_per_warm_steps(&mut mlp, &mut Sgd::new(0.03), &x, &y, 100);
@@ -141,10 +141,10 @@ fn a_warm_w3_step_allocates_only_inside_the_tuned_matrix_kernel() {
     let mut step = || {
         tape.clear();
         let input = tape.constant(&w3.x);
-        let (out, trace) = mlp.forward(&tape, input).unwrap();
+        let (out, trace) = gradsign::nn::forward(&mlp, &tape, input).unwrap();
         let loss = softmax_cross_entropy(out, &w3.labels, Reduction::Mean).unwrap();
         loss.backward_into(&mut grads).unwrap();
-        sgd.step(mlp.params_with_grads(&trace, &grads).unwrap())
+        sgd.step(&mut mlp, &trace, &grads)
             .unwrap();
     };
     step();

@@ -19,7 +19,7 @@ fn w2_mean_squared_error_reproduces_the_peers_check_values() {
     for _ in 0..=100 {
         tape.clear();
         let (x, y) = (tape.constant(&w2.x), tape.constant(&w2.y));
-        let (out, trace) = w2.mlp.forward(&tape, x).unwrap();
+        let (out, trace) = gradsign::nn::forward(&w2.mlp, &tape, x).unwrap();
         let l = loss::mse(out, y, Reduction::Mean).unwrap();
         losses.push(l.item().unwrap());
         let grads = l.backward().unwrap();
@@ -50,7 +50,7 @@ fn w3_softmax_cross_entropy_reproduces_the_peers_check_values() {
     for _ in 0..=10 {
         tape.clear();
         let x = tape.constant(&w3.x);
-        let (out, trace) = w3.mlp.forward(&tape, x).unwrap();
+        let (out, trace) = gradsign::nn::forward(&w3.mlp, &tape, x).unwrap();
         let l = loss::softmax_cross_entropy(out, &w3.labels, Reduction::Mean).unwrap();
         losses.push(l.item().unwrap());
         let grads = l.backward().unwrap();

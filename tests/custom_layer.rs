@@ -102,7 +102,7 @@ fn a_custom_layer_is_named_trained_analysed_and_differentiated_twice() {
     // from the custom layer (not an activation), so they are of both signs.
     let tape = Tape::new();
     let x = tape.constant(data.features());
-    let (out, trace) = nn::forward(&net, &tape, x).unwrap();
+    let (out, trace) = gradsign::nn::forward(&net, &tape, x).unwrap();
     let y = tape.constant(data.targets());
     let grads = (out - y).square().sum().backward().unwrap();
     let analysis = GradientSignAnalyzer::default()

@@ -12,7 +12,7 @@ use gradsign::{Element, Gradients, Tape, Tensor};
 /// FNV-1a over the bit patterns of every parameter: equal hashes of equal
 /// length inputs mean equal bits with overwhelming probability, and the
 /// test also compares the values themselves where both are in hand.
-fn bits_hash<F: Element>(mlp: &Mlp<F>) -> u64 {
+fn bits_hash<F: gradsign::nn::ModelElement>(mlp: &gradsign::nn::Sequential<F>) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for layer in mlp.layers() {
         let lin = &layer.linear;
@@ -28,20 +28,14 @@ fn bits_hash<F: Element>(mlp: &Mlp<F>) -> u64 {
 
 /// Builds a model and data from `seed`, trains 50 Adam steps with softmax
 /// cross-entropy on the spiral set, and returns the trained model.
-fn train_from_seed<F: Element>(seed: u64, threads: usize) -> Mlp<F> {
+fn train_from_seed<F: gradsign::nn::ModelElement>(seed: u64, threads: usize) -> gradsign::nn::Sequential<F> {
     let data = Playground::Spiral
         .generate::<F>(&PlaygroundConfig {
             seed,
             ..PlaygroundConfig::default()
         })
         .unwrap();
-    let mut mlp = Mlp::<F>::new(
-        &[2, 16, 16, 2],
-        Activation::Tanh,
-        Activation::Identity,
-        Init::GlorotUniform,
-        seed,
-    )
+    let mut mlp = Mlp::builder(&[2, 16, 16, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::GlorotUniform).seed(seed).build::<F>()
     .unwrap();
     let mut opt = Adam::new(F::from_f64(0.01));
     let mut tape = Tape::new();
@@ -50,10 +44,10 @@ fn train_from_seed<F: Element>(seed: u64, threads: usize) -> Mlp<F> {
     for _ in 0..50 {
         tape.clear();
         let x = tape.constant(data.features());
-        let (logits, trace) = mlp.forward(&tape, x).unwrap();
+        let (logits, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
         let l = loss::softmax_cross_entropy(logits, data.labels(), Reduction::Mean).unwrap();
         l.backward_into(&mut grads).unwrap();
-        opt.step(mlp.params_with_grads(&trace, &grads).unwrap())
+        opt.step(&mut mlp, &trace, &grads)
             .unwrap();
     }
     mlp
@@ -132,7 +126,7 @@ fn training_gives_the_same_bits_at_one_and_two_threads() {
 
 /// W3's first layer, forward and backward (`Y = X·Wᵀ + b`, `dW = Gᵀ·X`,
 /// `dX = G·W`), at `threads`; returns `(Y, dW, dX)`.
-fn w3_layer<F: Element>(threads: usize) -> (Tensor<F>, Tensor<F>, Tensor<F>) {
+fn w3_layer<F: gradsign::nn::ModelElement>(threads: usize) -> (Tensor<F>, Tensor<F>, Tensor<F>) {
     let w3 = bench_data::w3::<F>();
     let lin = &w3.mlp.layers()[0].linear;
     let mut tape = Tape::new();
@@ -181,12 +175,12 @@ fn sgd_on_w2_gives_the_same_bits_twice() {
             tape.clear();
             let x = tape.constant(&w2.x);
             let t = tape.constant(&w2.y);
-            let (y, trace) = mlp.forward(&tape, x).unwrap();
+            let (y, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
             let g = loss::mse(y, t, Reduction::Mean)
                 .unwrap()
                 .backward()
                 .unwrap();
-            sgd.step(mlp.params_with_grads(&trace, &g).unwrap())
+            sgd.step(&mut mlp, &trace, &g)
                 .unwrap();
         }
         mlp

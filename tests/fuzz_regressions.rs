@@ -97,7 +97,7 @@ fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
     let e = Mlp::<f32>::from_json(&json("f64", "1", "\"Tanh\"")).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "Mlp::from_json: the file holds f64 parameters, not f32; load it as Mlp<f64>"
+        "Mlp::from_json: the file holds f64 parameters, not f32; load it as gradsign::nn::Sequential<f64>"
     );
     let e = Mlp::<f64>::from_json(&json("f64", "1", r#"{"LeakyRelu":-1.0}"#)).unwrap_err();
     assert!(

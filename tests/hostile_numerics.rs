@@ -206,7 +206,7 @@ fn reference(act: Activation, p: f64, x: f64) -> (D, D, f64) {
 
 /// The spacing of `F` at magnitude `|r|` (the subnormal spacing below the
 /// normal range).
-fn ulp<F: Element>(r: f64) -> f64 {
+fn ulp<F: gradsign::nn::ModelElement>(r: f64) -> f64 {
     let eps = F::epsilon().to_f64();
     let tiny = F::min_positive_value().to_f64() * eps;
     let r = r.abs();
@@ -223,7 +223,7 @@ fn ulp<F: Element>(r: f64) -> f64 {
 }
 
 /// The error of `got` against `reference` in ulps of `F` at `scale`.
-fn ulps<F: Element>(got: F, reference: D, scale: f64) -> f64 {
+fn ulps<F: gradsign::nn::ModelElement>(got: F, reference: D, scale: f64) -> f64 {
     let got = got.to_f64();
     let r = reference.to_f64();
     if got == r {
@@ -248,7 +248,7 @@ fn ulps<F: Element>(got: F, reference: D, scale: f64) -> f64 {
 /// The worst (value, derivative) errors of `act` over `xs` in `F`, through
 /// the tape (forward map on the whole slice, backward through a sum), with
 /// the input where each is reached.
-fn worst<F: Element>(act: Activation, xs: &[F]) -> ((f64, f64), (f64, f64)) {
+fn worst<F: gradsign::nn::ModelElement>(act: Activation, xs: &[F]) -> ((f64, f64), (f64, f64)) {
     let tape = Tape::<F>::new();
     let x = tape.var(&Tensor::from_vec(xs.to_vec(), &[xs.len()]).unwrap());
     let y = act.apply(x).unwrap();
@@ -318,7 +318,7 @@ fn bound(act: Activation) -> (f64, f64) {
 /// `±10^k` for `k` evenly spaced over the whole finite range of `F` (and 0,
 /// and the subnormal extremes), plus a fine linear grid over `[−60, 60]`
 /// where the tails of the smooth activations live, plus the kinks.
-fn grid<F: Element>() -> Vec<F> {
+fn grid<F: gradsign::nn::ModelElement>() -> Vec<F> {
     let (lo, hi) = (
         (F::min_positive_value() * F::epsilon()).to_f64().log10(),
         F::max_value().to_f64().log10(),
@@ -342,7 +342,7 @@ fn grid<F: Element>() -> Vec<F> {
     xs
 }
 
-fn check_grid<F: Element>() {
+fn check_grid<F: gradsign::nn::ModelElement>() {
     let xs = grid::<F>();
     let mut failures = Vec::new();
     for act in activations() {
@@ -377,7 +377,7 @@ fn every_activation_is_within_its_ulp_bound_over_the_f64_range() {
 }
 
 /// Every finite `F` by its bits: normal, subnormal, zero, both signs.
-fn check_random<F: Element>(xs: &[F]) -> std::result::Result<(), TestCaseError> {
+fn check_random<F: gradsign::nn::ModelElement>(xs: &[F]) -> std::result::Result<(), TestCaseError> {
     for act in activations() {
         let ((ef, xf), (ed, xd)) = worst(act, xs);
         let (bf, bd) = bound(act);
@@ -593,7 +593,7 @@ fn every_constructor_and_apply_validate_activations_identically() {
 /// because it no longer constructs; what constructs does not make NaN).
 #[test]
 fn what_constructs_runs_without_nan() {
-    fn run<F: Element>(act: Activation) {
+    fn run<F: gradsign::nn::ModelElement>(act: Activation) {
         if act.validate::<F>().is_err() {
             return;
         }
@@ -636,7 +636,7 @@ mod json {
         )
     }
 
-    fn msg<F: Element>(text: &str) -> String {
+    fn msg<F: gradsign::nn::ModelElement>(text: &str) -> String {
         Mlp::<F>::from_json(text).unwrap_err().to_string()
     }
 
@@ -668,11 +668,11 @@ mod json {
         );
         assert_eq!(
             msg::<f32>(&file(r#""dtype":"f64","#, tanh)),
-            "Mlp::from_json: the file holds f64 parameters, not f32; load it as Mlp<f64>"
+            "Mlp::from_json: the file holds f64 parameters, not f32; load it as Sequential<f64>"
         );
         assert_eq!(
             msg::<f64>(&file(r#""dtype":"f32","#, tanh)),
-            "Mlp::from_json: the file holds f32 parameters, not f64; load it as Mlp<f32>"
+            "Mlp::from_json: the file holds f32 parameters, not f64; load it as Sequential<f32>"
         );
         for d in [
             r#"["f32"]"#,
@@ -697,7 +697,7 @@ mod json {
 
     /// The loader and the constructors refuse the same activations with the
     /// same error, in the file's own type.
-    fn load_agrees<F: Element>(act: Activation) {
+    fn load_agrees<F: gradsign::nn::ModelElement>(act: Activation) {
         let Ok(json) = serde_json::to_string(&act) else {
             return;
         };
@@ -737,7 +737,7 @@ mod json {
         );
     }
 
-    fn round_trip<F: Element>(act: Activation) -> std::result::Result<(), TestCaseError> {
+    fn round_trip<F: gradsign::nn::ModelElement>(act: Activation) -> std::result::Result<(), TestCaseError> {
         let built = Mlp::builder(&[2, 3, 1])
             .hidden(act)
             .output(act)

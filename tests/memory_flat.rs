@@ -82,7 +82,7 @@ fn live_heap_bytes_stay_flat_over_a_hundred_thousand_training_steps() {
     let x = Tensor::from_vec(vec![0.0f32, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], &[4, 2]).unwrap();
     let y = Tensor::from_vec(vec![0.0f32, 1.0, 1.0, 0.0], &[4, 1]).unwrap();
     let mut mlp =
-        Mlp::<f32>::from_splitmix(7, &[2, 4, 1], Activation::Tanh, Activation::Identity).unwrap();
+        Mlp::builder(&[2, 4, 1]).hidden(Activation::Tanh).output(Activation::Identity).build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(7)).unwrap();
     let mut opt = Adam::new(0.01f32);
     let mut tape = Tape::new();
     let mut grads = Gradients::new();
@@ -99,12 +99,12 @@ fn live_heap_bytes_stay_flat_over_a_hundred_thousand_training_steps() {
         tape.clear();
         let input = tape.constant(&x);
         let target = tape.constant(&y);
-        let (out, trace) = mlp.forward(&tape, input).unwrap();
+        let (out, trace) = gradsign::nn::forward(&mlp, &tape, input).unwrap();
         let l = loss::mse(out, target, Reduction::Mean).unwrap();
         last_loss = l.item().unwrap();
         first_loss.get_or_insert(last_loss);
         l.backward_into(&mut grads).unwrap();
-        opt.step(mlp.params_with_grads(&trace, &grads).unwrap())
+        opt.step(&mut mlp, &trace, &grads)
             .unwrap();
         if step == WARM_UP {
             peak_after_warm_up = peak();

@@ -6,14 +6,8 @@ use gradsign::metrics::{ConfusionMatrix, accuracy};
 use gradsign::nn::{Init, Mlp};
 use gradsign::{Error, Tape, Tensor};
 
-fn mlp() -> Mlp<f64> {
-    Mlp::new(
-        &[4, 3, 2],
-        Activation::Tanh,
-        Activation::Identity,
-        Init::LecunNormal,
-        0,
-    )
+fn mlp() -> gradsign::nn::Sequential<f64> {
+    Mlp::builder(&[4, 3, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::LecunNormal).seed(0).build()
     .unwrap()
 }
 
@@ -21,7 +15,7 @@ fn mlp() -> Mlp<f64> {
 fn an_input_width_different_from_the_first_layer_is_an_error() {
     let tape = Tape::new();
     let x = tape.constant(&Tensor::zeros(&[2, 5]).unwrap());
-    let e = mlp().forward(&tape, x).unwrap_err();
+    let e = gradsign::nn::forward(&mlp(), &tape, x).unwrap_err();
     assert!(
         matches!(
             e,
@@ -39,7 +33,7 @@ fn an_input_width_different_from_the_first_layer_is_an_error() {
 fn an_empty_batch_is_an_error() {
     let tape = Tape::new();
     let x = tape.constant(&Tensor::zeros(&[0, 4]).unwrap());
-    let e = mlp().forward(&tape, x).unwrap_err();
+    let e = gradsign::nn::forward(&mlp(), &tape, x).unwrap_err();
     assert!(matches!(e, Error::Empty { .. }), "{e}");
 }
 
@@ -48,7 +42,7 @@ fn a_non_matrix_input_is_an_error() {
     let tape = Tape::new();
     let x = tape.constant(&Tensor::zeros(&[4]).unwrap());
     assert!(matches!(
-        mlp().forward(&tape, x),
+        gradsign::nn::forward(&mlp(), &tape, x),
         Err(Error::RankMismatch { .. })
     ));
 }

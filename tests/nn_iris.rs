@@ -11,20 +11,14 @@ use gradsign::{Element, Gradients, Tape};
 
 /// Trains and returns the first step (1-based) after which the training
 /// accuracy reaches 97%, or `None` within 300 steps.
-fn steps_to_97_percent<F: Element>() -> Option<usize> {
+fn steps_to_97_percent<F: gradsign::nn::ModelElement>() -> Option<usize> {
     let data = iris::<F>();
     let x = Standardizer::fit(data.features())
         .unwrap()
         .transform(data.features())
         .unwrap();
     let labels = data.labels();
-    let mut mlp = Mlp::<F>::new(
-        &[4, 16, 3],
-        Activation::Tanh,
-        Activation::Identity,
-        Init::GlorotUniform,
-        42,
-    )
+    let mut mlp = Mlp::builder(&[4, 16, 3]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::GlorotUniform).seed(42).build::<F>()
     .unwrap();
     let mut opt = Adam::new(F::from_f64(0.02));
     let mut tape = Tape::new();
@@ -32,7 +26,7 @@ fn steps_to_97_percent<F: Element>() -> Option<usize> {
     for step in 0..=300 {
         tape.clear();
         let input = tape.constant(&x);
-        let (out, trace) = mlp.forward(&tape, input).unwrap();
+        let (out, trace) = gradsign::nn::forward(&mlp, &tape, input).unwrap();
         // Accuracy of the weights after `step` updates.
         if accuracy(&out.value(), labels, F::zero()).unwrap() >= 0.97 {
             return Some(step);
@@ -44,7 +38,7 @@ fn steps_to_97_percent<F: Element>() -> Option<usize> {
             gradsign::loss::softmax_cross_entropy(out, labels, gradsign::loss::Reduction::Mean)
                 .unwrap();
         loss.backward_into(&mut grads).unwrap();
-        opt.step(mlp.params_with_grads(&trace, &grads).unwrap())
+        opt.step(&mut mlp, &trace, &grads)
             .unwrap();
     }
     None

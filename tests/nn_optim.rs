@@ -12,16 +12,16 @@ fn t(data: &[f64], dims: &[usize]) -> Tensor<f64> {
 
 /// The gradient of `mean((y − target)²)` for `mlp` on `x`, applied by `opt`.
 fn step_mse(
-    mlp: &mut Mlp<f64>,
+    mlp: &mut gradsign::nn::Sequential<f64>,
     opt: &mut impl Optimizer<f64>,
     x: &Tensor<f64>,
     target: &Tensor<f64>,
 ) {
     let tape = Tape::new();
-    let (y, trace) = mlp.forward(&tape, tape.constant(x)).unwrap();
+    let (y, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(x)).unwrap();
     let loss = (y - tape.constant(target)).square().mean().unwrap();
     let grads = loss.backward().unwrap();
-    opt.step(mlp.params_with_grads(&trace, &grads).unwrap())
+    opt.step(&mut mlp, &trace, &grads)
         .unwrap();
 }
 
@@ -87,7 +87,7 @@ fn one_sgd_step_on_a_2_2_1_network_equals_the_hand_computed_update() {
 
 /// A 2-1 linear unit: three parameters θ = (w₀, w₁, b), fitted by mean
 /// squared error to three fixed points.
-fn linear_unit(theta: [f64; 3]) -> Mlp<f64> {
+fn linear_unit(theta: [f64; 3]) -> gradsign::nn::Sequential<f64> {
     Mlp::from_layers(vec![(
         Linear::new(t(&theta[..2], &[1, 2]), Some(t(&theta[2..], &[1]))).unwrap(),
         Activation::Identity,
@@ -110,7 +110,7 @@ fn gradient(theta: [f64; 3]) -> [f64; 3] {
     g
 }
 
-fn theta_of(mlp: &Mlp<f64>) -> [f64; 3] {
+fn theta_of(mlp: &gradsign::nn::Sequential<f64>) -> [f64; 3] {
     let l = &mlp.layers()[0].linear;
     let w = l.weight.as_slice();
     [w[0], w[1], l.bias.as_ref().unwrap().as_slice()[0]]

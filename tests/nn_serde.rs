@@ -7,7 +7,7 @@ use gradsign::{Element, Tensor};
 
 /// Values that stress a decimal round trip: extremes, subnormals, −0, and
 /// numbers with 17 significant digits.
-fn awkward<F: Element>() -> Vec<F> {
+fn awkward<F: gradsign::nn::ModelElement>() -> Vec<F> {
     [
         F::max_value(),
         F::min_positive_value(),
@@ -21,8 +21,8 @@ fn awkward<F: Element>() -> Vec<F> {
     .to_vec()
 }
 
-fn bits_equal<F: Element>(a: &Mlp<F>, b: &Mlp<F>) -> bool {
-    let bits = |m: &Mlp<F>| -> Vec<u64> {
+fn bits_equal<F: gradsign::nn::ModelElement>(a: &gradsign::nn::Sequential<F>, b: &gradsign::nn::Sequential<F>) -> bool {
+    let bits = |m: &gradsign::nn::Sequential<F>| -> Vec<u64> {
         m.layers()
             .iter()
             .flat_map(|l| {
@@ -36,21 +36,15 @@ fn bits_equal<F: Element>(a: &Mlp<F>, b: &Mlp<F>) -> bool {
     bits(a) == bits(b)
 }
 
-fn round_trip<F: Element>() {
-    let mut mlp = Mlp::<F>::new(
-        &[8, 16, 2],
-        Activation::Relu,
-        Activation::Sigmoid,
-        Init::HeNormal,
-        3,
-    )
+fn round_trip<F: gradsign::nn::ModelElement>() {
+    let mut mlp = Mlp::builder(&[8, 16, 2]).hidden(Activation::Relu).output(Activation::Sigmoid).init(Init::HeNormal).seed(3).build::<F>()
     .unwrap();
     mlp.layers_mut()[0].linear.weight.as_mut_slice()[..8].copy_from_slice(&awkward::<F>());
     let back = Mlp::<F>::from_json(&mlp.to_json().unwrap()).unwrap();
     assert!(bits_equal(&mlp, &back));
     assert_eq!(back.layers()[1].activation, Activation::Sigmoid);
     // −0.0 == 0.0 numerically; the bit comparison above tells them apart.
-    assert!(back.layers()[0].linear.weight.as_slice()[3].is_sign_negative());
+    assert!(back.linears().nth(0).unwrap().1.weight.as_slice()[3].is_sign_negative());
 }
 
 #[test]
@@ -80,7 +74,7 @@ fn a_layer_without_bias_round_trips_through_a_file() {
 #[test]
 fn a_nan_parameter_cannot_be_saved() {
     let mut mlp =
-        Mlp::<f32>::new(&[2, 1], Activation::Tanh, Activation::Tanh, Init::Zeros, 0).unwrap();
+        Mlp::builder(&[2, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::Zeros).seed(0).build::<f32>().unwrap();
     mlp.layers_mut()[0].linear.weight.as_mut_slice()[1] = f32::NAN;
     let e = mlp.to_json().unwrap_err();
     assert!(e.to_string().contains("layers.0.weight"), "{e}");
@@ -94,7 +88,7 @@ fn malformed_json_names_its_line_and_column() {
 
 #[test]
 fn a_weight_of_the_wrong_length_is_rejected() {
-    let mlp = Mlp::<f64>::new(&[2, 1], Activation::Tanh, Activation::Tanh, Init::Zeros, 0).unwrap();
+    let mlp = Mlp::builder(&[2, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::Zeros).seed(0).build::<f64>().unwrap();
     let json = mlp
         .to_json()
         .unwrap()

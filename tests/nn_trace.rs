@@ -9,21 +9,15 @@ use gradsign::{Result, Tape, Tensor, Var};
 
 const LABELS: [usize; 5] = [0, 2, 1, 1, 0];
 
-fn network() -> Mlp<f64> {
-    Mlp::new(
-        &[3, 5, 4, 3],
-        Activation::Sigmoid,
-        Activation::Identity,
-        Init::LecunNormal,
-        11,
-    )
+fn network() -> gradsign::nn::Sequential<f64> {
+    Mlp::builder(&[3, 5, 4, 3]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(11).build()
     .unwrap()
 }
 
 /// The loss as a function of layer `l`'s pre-activation: the layer's
 /// activation, then the layers above it, then the cross-entropy.
 fn loss_from_z<'t>(
-    mlp: &Mlp<f64>,
+    mlp: &gradsign::nn::Sequential<f64>,
     l: usize,
     tape: &'t Tape<f64>,
     z: Var<'t, f64>,
@@ -42,7 +36,7 @@ fn trace_deltas_equal_gradcheck_gradients_of_the_pre_activations() {
     let mlp = network();
     let x = Tensor::<f64>::rand_uniform(&[5, 3], 0.0, 1.0, 5).unwrap();
     let tape = Tape::new();
-    let (out, trace) = mlp.forward(&tape, tape.constant(&x)).unwrap();
+    let (out, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(&x)).unwrap();
     let grads =
         gradsign::loss::softmax_cross_entropy(out, &LABELS, gradsign::loss::Reduction::Mean)
             .unwrap()
@@ -97,11 +91,11 @@ fn trace_records_every_layers_input_and_weights() {
     let mlp = network();
     let x = Tensor::<f64>::rand_uniform(&[5, 3], 0.0, 1.0, 6).unwrap();
     let tape = Tape::new();
-    let (out, trace) = mlp.forward(&tape, tape.constant(&x)).unwrap();
+    let (out, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(&x)).unwrap();
     assert_eq!(trace.len(), 3);
     assert_eq!(trace.layers()[0].input.value(), x);
     for (l, lt) in trace.layers().iter().enumerate() {
-        assert_eq!(lt.weight.value(), mlp.layers()[l].linear.weight);
+        assert_eq!(lt.weight.value(), mlp.linears().nth(l).unwrap().1.weight);
         assert_eq!(lt.activation, mlp.layers()[l].activation);
         if l > 0 {
             // A_l is the previous layer's output.

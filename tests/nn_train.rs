@@ -23,13 +23,7 @@ fn mse<'t>(out: Var<'t, f64>, b: &gradsign::train::Batch<'_, f64>) -> Result<Var
 
 fn run(config: &TrainConfig) -> (TrainReport, Vec<StepInfo>) {
     let data = circle();
-    let mut mlp = Mlp::new(
-        &[2, 8, 1],
-        Activation::Tanh,
-        Activation::Tanh,
-        Init::LecunNormal,
-        2,
-    )
+    let mut mlp = Mlp::builder(&[2, 8, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::LecunNormal).seed(2).build()
     .unwrap();
     let mut opt = Adam::new(0.03);
     let mut steps = Vec::new();
@@ -99,7 +93,7 @@ fn training_stops_at_the_first_epoch_below_the_loss_threshold() {
 #[test]
 fn a_batch_size_of_zero_is_an_error() {
     let data = circle();
-    let mut mlp = Mlp::new(&[2, 1], Activation::Tanh, Activation::Tanh, Init::Zeros, 0).unwrap();
+    let mut mlp = Mlp::builder(&[2, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::Zeros).seed(0).build().unwrap();
     let config = TrainConfig {
         batch_size: 0,
         ..Default::default()
@@ -114,7 +108,7 @@ fn a_batch_size_of_zero_is_an_error() {
 #[test]
 fn a_network_of_the_wrong_width_fails_on_the_first_step() {
     let data = circle();
-    let mut mlp = Mlp::new(&[3, 1], Activation::Tanh, Activation::Tanh, Init::Zeros, 0).unwrap();
+    let mut mlp = Mlp::builder(&[3, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::Zeros).seed(0).build().unwrap();
     let e = train(
         &mut mlp,
         &mut Sgd::new(0.1),
@@ -140,13 +134,7 @@ fn the_default_threshold_follows_the_data_sets_label_coding() {
         seed: 4,
     };
     let data: Dataset<f64> = Playground::Gauss.generate(&cfg).unwrap();
-    let mut mlp = Mlp::new(
-        &[2, 8, 1],
-        Activation::Tanh,
-        Activation::Sigmoid,
-        Init::LecunNormal,
-        3,
-    )
+    let mut mlp = Mlp::builder(&[2, 8, 1]).hidden(Activation::Tanh).output(Activation::Sigmoid).init(Init::LecunNormal).seed(3).build()
     .unwrap();
     let fit = TrainConfig {
         epochs: 200,
@@ -158,7 +146,7 @@ fn the_default_threshold_follows_the_data_sets_label_coding() {
     // The accuracy of the fitted network, measured outside the loop.
     let tape = gradsign::Tape::new();
     let x = tape.constant(data.features());
-    let (out, _) = mlp.forward(&tape, x).unwrap();
+    let (out, _) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
     let truth = gradsign::metrics::accuracy(&out.value(), data.labels(), 0.5).unwrap();
     assert!(truth > 0.95, "the fit itself failed: {truth}");
     // One more full-batch step with the default threshold reports the

@@ -26,13 +26,7 @@ use counting_alloc::allocations;
 /// step; returns the trajectories.
 fn train_observed(x: &Tensor<f64>, hidden: Activation, batch: usize) -> TrackerReport {
     let (n, k) = (x.dims()[0], x.dims()[1]);
-    let mut mlp = Mlp::<f64>::new(
-        &[k, 6, 3],
-        hidden,
-        Activation::Identity,
-        Init::LecunNormal,
-        7,
-    )
+    let mut mlp = Mlp::builder(&[k, 6, 3]).hidden(hidden).output(Activation::Identity).init(Init::LecunNormal).seed(7).build::<f64>()
     .unwrap();
     let labels: Vec<usize> = (0..n).map(|i| (i * 7 + i / 3) % 3).collect();
     let mut analyzer = GradientSignAnalyzer::default();
@@ -43,13 +37,13 @@ fn train_observed(x: &Tensor<f64>, hidden: Activation, batch: usize) -> TrackerR
         tape.clear();
         let rows = &x.as_slice()[first * k..(first + batch) * k];
         let input = tape.constant_from_slice(rows, &[batch, k]).unwrap();
-        let (out, trace) = mlp.forward(&tape, input).unwrap();
+        let (out, trace) = gradsign::nn::forward(&mlp, &tape, input).unwrap();
         loss::softmax_cross_entropy(out, &labels[first..first + batch], Reduction::Mean)
             .unwrap()
             .backward_into(&mut grads)
             .unwrap();
         analyzer.observe(step, &trace, &grads).unwrap();
-        sgd.step(mlp.params_with_grads(&trace, &grads).unwrap())
+        sgd.step(&mut mlp, &trace, &grads)
             .unwrap();
     }
     analyzer.trajectories()
@@ -101,7 +95,7 @@ fn batches_of_positive_inputs_are_one_signed_more_often_than_centred_ones() {
 /// A linear unit `ŷ = x·wᵀ + b` as a one-layer `Mlp`, trained by full-batch
 /// gradient descent on `(1/2B)‖ŷ − y‖²`, whose Hessian is `E[x̃x̃ᵀ]`.
 struct LinearUnit {
-    mlp: Mlp<f64>,
+    mlp: gradsign::nn::Sequential<f64>,
     x: Tensor<f64>,
     y: Tensor<f64>,
 }
@@ -124,13 +118,7 @@ impl LinearUnit {
             &[400, 1],
         )
         .unwrap();
-        let mlp = Mlp::new(
-            &[6, 1],
-            Activation::Identity,
-            Activation::Identity,
-            Init::Zeros,
-            0,
-        )
+        let mlp = Mlp::builder(&[6, 1]).hidden(Activation::Identity).output(Activation::Identity).init(Init::Zeros).seed(0).build()
         .unwrap();
         LinearUnit { mlp, x, y }
     }
@@ -146,7 +134,7 @@ impl LinearUnit {
     /// One observed step with learning rate `lr`.
     fn step(&mut self, analyzer: &mut GradientSignAnalyzer, step: usize, lr: f64) {
         let tape = Tape::new();
-        let (out, trace) = self.mlp.forward(&tape, tape.constant(&self.x)).unwrap();
+        let (out, trace) = gradsign::nn::forward(&self.mlp, &tape, tape.constant(&self.x)).unwrap();
         let loss = (out - tape.constant(&self.y)).square().mean().unwrap() * 0.5;
         let grads = loss.backward().unwrap();
         analyzer.observe(step, &trace, &grads).unwrap();
@@ -234,13 +222,8 @@ fn top_component_of_weight_changes_equals_a_recorder_fed_the_weights() {
 }
 
 /// W3's shapes scaled down: a 20-16-8-3 sigmoid network, batch 16, f32.
-fn small_w3() -> (Mlp<f32>, Tensor<f32>, Vec<usize>) {
-    let mlp = Mlp::<f32>::from_splitmix(
-        9,
-        &[20, 16, 8, 3],
-        Activation::Sigmoid,
-        Activation::Identity,
-    )
+fn small_w3() -> (gradsign::nn::Sequential<f32>, Tensor<f32>, Vec<usize>) {
+    let mlp = Mlp::builder(&[20, 16, 8, 3]).hidden(Activation::Sigmoid).output(Activation::Identity).build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(9))
     .unwrap();
     let x = Tensor::<f32>::rand_uniform(&[16, 20], 0.0, 1.0, 4).unwrap();
     let labels = (0..16).map(|i| i % 3).collect();
@@ -260,7 +243,7 @@ fn allocations_per_observed_steps(analyzer: &mut GradientSignAnalyzer, measured:
     for step in 0..3 + measured {
         tape.clear();
         let input = tape.constant(&x);
-        let (out, trace) = mlp.forward(&tape, input).unwrap();
+        let (out, trace) = gradsign::nn::forward(&mlp, &tape, input).unwrap();
         loss::softmax_cross_entropy(out, &labels, Reduction::Mean)
             .unwrap()
             .backward_into(&mut grads)
@@ -270,7 +253,7 @@ fn allocations_per_observed_steps(analyzer: &mut GradientSignAnalyzer, measured:
         if step >= 3 {
             observing += allocations() - before;
         }
-        sgd.step(mlp.params_with_grads(&trace, &grads).unwrap())
+        sgd.step(&mut mlp, &trace, &grads)
             .unwrap();
     }
     observing
@@ -322,7 +305,7 @@ fn eigenvectors_are_refreshed_on_schedule_and_on_request() {
     once.tracker_mut().refresh_top_eigenvectors();
     let (mlp, x, labels) = small_w3();
     let tape = Tape::new();
-    let (out, trace) = mlp.forward(&tape, tape.constant(&x)).unwrap();
+    let (out, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(&x)).unwrap();
     let grads = loss::softmax_cross_entropy(out, &labels, Reduction::Mean)
         .unwrap()
         .backward()
@@ -342,12 +325,12 @@ fn eigenvectors_are_refreshed_on_schedule_and_on_request() {
 /// One traced step of the small network on `x` (any batch size), with the
 /// gradients of its mean cross-entropy.
 fn traced<R>(
-    mlp: &Mlp<f32>,
+    mlp: &gradsign::nn::Sequential<f32>,
     x: &Tensor<f32>,
     f: impl FnOnce(&gradsign::nn::Trace<'_, f32>, &Gradients<f32>) -> R,
 ) -> R {
     let tape = Tape::new();
-    let (out, trace) = mlp.forward(&tape, tape.constant(x)).unwrap();
+    let (out, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(x)).unwrap();
     let labels: Vec<usize> = (0..x.dims()[0]).map(|i| i % 3).collect();
     let grads = loss::softmax_cross_entropy(out, &labels, Reduction::Mean)
         .unwrap()

@@ -32,8 +32,8 @@ const _: () = {
     assert_send_sync::<Tensor<f32>>();
     assert_send_sync::<Tensor<f64>>();
     assert_send_sync::<Shape>();
-    assert_send_sync::<Mlp<f32>>();
-    assert_send_sync::<Mlp<f64>>();
+    assert_send_sync::<gradsign::nn::Sequential<f32>>();
+    assert_send_sync::<gradsign::nn::Sequential<f64>>();
     assert_send_sync::<Linear<f64>>();
     assert_send_sync::<Sgd<f32>>();
     assert_send_sync::<Sgd<f64>>();
@@ -83,7 +83,7 @@ const _: fn() = <Tape<f64> as AmbiguousIfSync<_>>::item;
 const _: fn() = <Tape<f32> as AmbiguousIfSync<_>>::item;
 
 /// 200 Adam steps of a 2-16-1 tanh network on one playground set.
-fn train<F: Element>(set: Playground, seed: u64) -> Mlp<F> {
+fn train<F: gradsign::nn::ModelElement>(set: Playground, seed: u64) -> gradsign::nn::Sequential<F> {
     let data = set
         .generate::<F>(&PlaygroundConfig {
             samples: 200,
@@ -91,13 +91,7 @@ fn train<F: Element>(set: Playground, seed: u64) -> Mlp<F> {
             ..PlaygroundConfig::default()
         })
         .unwrap();
-    let mut mlp = Mlp::<F>::new(
-        &[2, 16, 2],
-        Activation::Tanh,
-        Activation::Identity,
-        Init::GlorotUniform,
-        seed,
-    )
+    let mut mlp = Mlp::builder(&[2, 16, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::GlorotUniform).seed(seed).build::<F>()
     .unwrap();
     let mut opt = Adam::new(F::from_f64(0.01));
     let mut tape = Tape::new();
@@ -105,10 +99,10 @@ fn train<F: Element>(set: Playground, seed: u64) -> Mlp<F> {
     for _ in 0..200 {
         tape.clear();
         let x = tape.constant(data.features());
-        let (logits, trace) = mlp.forward(&tape, x).unwrap();
+        let (logits, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
         let l = loss::softmax_cross_entropy(logits, data.labels(), Reduction::Mean).unwrap();
         l.backward_into(&mut grads).unwrap();
-        opt.step(mlp.params_with_grads(&trace, &grads).unwrap())
+        opt.step(&mut mlp, &trace, &grads)
             .unwrap();
     }
     mlp
@@ -166,16 +160,16 @@ fn a_tape_moved_to_another_thread_keeps_working() {
 #[test]
 fn an_optimiser_and_its_model_move_to_a_worker_and_back() {
     let mlp =
-        Mlp::<f64>::from_splitmix(1, &[2, 3, 1], Activation::Tanh, Activation::Identity).unwrap();
+        Mlp::builder(&[2, 3, 1]).hidden(Activation::Tanh).output(Activation::Identity).build_splitmix::<f64>(&mut gradsign::data::SplitMix64::new(1)).unwrap();
     let sgd = Sgd::new(0.1);
     let (mlp2, sgd2) = std::thread::spawn(move || {
         let mut mlp = mlp;
         let mut sgd = sgd;
         let tape = Tape::new();
         let x = tape.constant(&Tensor::from_vec(vec![0.5, -0.5], &[1, 2]).unwrap());
-        let (y, trace) = mlp.forward(&tape, x).unwrap();
+        let (y, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
         let g = y.sum().backward().unwrap();
-        sgd.step(mlp.params_with_grads(&trace, &g).unwrap())
+        sgd.step(&mut mlp, &trace, &g)
             .unwrap();
         (mlp, sgd)
     })

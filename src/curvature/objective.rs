@@ -197,6 +197,14 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
         Ok(self.parameters()?.iter().map(|(_, n)| n).sum())
     }
 
+    /// The model's forward pass on an `f64` tape (whatever the parameters'
+    /// element type).
+    fn run<'t>(&self, tape: &'t Tape<f64>, x: Var<'t, f64>) -> Result<(Var<'t, f64>, Trace<'t, f64>)> {
+        let mut ctx = Forward::new(tape);
+        let y = self.model.forward(x, &mut ctx)?;
+        Ok((y, ctx.finish()))
+    }
+
     fn batch(&self) -> usize {
         self.inputs.dims()[0]
     }
@@ -260,7 +268,7 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     pub fn outputs(&self) -> Result<Tensor<f64>> {
         let tape = Tape::<f64>::new();
         let (x, _) = self.rows(&tape, None)?;
-        Ok(crate::nn::forward(self.model, &tape, x)?.0.value())
+        Ok(self.run(&tape, x)?.0.value())
     }
 
     /// `L(θ)`.
@@ -270,7 +278,7 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     pub fn loss(&self) -> Result<f64> {
         let tape = Tape::<f64>::new();
         let (x, y) = self.rows(&tape, None)?;
-        let (out, _) = crate::nn::forward(self.model, &tape, x)?;
+        let (out, _) = self.run(&tape, x)?;
         self.likelihood.loss(out, y)?.item()
     }
 
@@ -282,7 +290,7 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     pub fn gradient(&self) -> Result<Vec<f64>> {
         let tape = Tape::<f64>::new();
         let (x, y) = self.rows(&tape, None)?;
-        let (out, trace) = crate::nn::forward(self.model, &tape, x)?;
+        let (out, trace) = self.run(&tape, x)?;
         let grads = self.likelihood.loss(out, y)?.backward()?;
         let mut g = Vec::new();
         self.flatten(&trace, &grads, "Objective::gradient", |v| v, &mut g)?;
@@ -408,7 +416,7 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
         let mut rows = square_or_rect(op, b, p)?;
         let tape = Tape::<f64>::new();
         let (x, y) = self.rows(&tape, None)?;
-        let (out, trace) = crate::nn::forward(self.model, &tape, x)?;
+        let (out, trace) = self.run(&tape, x)?;
         // The sum of the examples' own losses, so that Δ is per example.
         let total = self.likelihood.loss(out, y)? * (b as f64);
         let grads = total.backward()?;
@@ -483,7 +491,7 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
         for n in 0..self.batch() {
             tape.clear();
             let (x, _) = self.rows(&tape, Some(n))?;
-            let (out, trace) = crate::nn::forward(self.model, &tape, x)?;
+            let (out, trace) = self.run(&tape, x)?;
             let f = out.value().into_vec();
             let c = f.len();
             // Row i of the Jacobian: the gradient of output i.

@@ -549,16 +549,32 @@ fn push_segment(name: &mut String, segment: impl std::fmt::Display) {
 }
 
 /// Records `model` on `tape` for the batch `x` and returns its output with
-/// the [`Trace`] (per dense layer: input, pre-activation, output; and every
-/// parameter's variable).
+/// the [`Trace`] (per dense layer: input, pre-activation, output; every
+/// layer's kind and place; every parameter's variable).
+///
+/// The tape has the model's element type, which is what lets
+/// `Tape::new()` infer it. To run a model on a tape of another type (an
+/// `f32` model in `f64`, or on dual numbers), call [`Module::forward`] with
+/// a [`Forward`] on that tape:
+///
+/// ```
+/// use gradsign::nn::{Forward, Mlp, Module};
+/// use gradsign::{Tape, Tensor};
+/// let net = Mlp::builder(&[2, 3, 1]).build::<f32>()?;
+/// let tape = Tape::<f64>::new();
+/// let x = tape.constant(&Tensor::from_vec(vec![0.5, -1.0], &[1, 2])?);
+/// let y = net.forward(x, &mut Forward::new(&tape))?; // f32 parameters, f64 arithmetic
+/// assert_eq!(y.dims(), [1, 1]);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
 ///
 /// # Errors
 /// Whatever the model's forward pass returns.
-pub fn forward<'t, F: Element, E: ModelElement, M: Module<F> + ?Sized>(
+pub fn forward<'t, F: ModelElement, M: Module<F> + ?Sized>(
     model: &M,
-    tape: &'t Tape<E>,
-    x: Var<'t, E>,
-) -> Result<(Var<'t, E>, Trace<'t, E>)> {
+    tape: &'t Tape<F>,
+    x: Var<'t, F>,
+) -> Result<(Var<'t, F>, Trace<'t, F>)> {
     let mut ctx = Forward::new(tape);
     let y = model.forward(x, &mut ctx)?;
     Ok((y, ctx.finish()))
@@ -578,10 +594,10 @@ pub fn forward<'t, F: Element, E: ModelElement, M: Module<F> + ?Sized>(
 ///
 /// # Errors
 /// Whatever the model's forward pass returns.
-pub fn predict<F: Element, E: ModelElement, M: Module<F> + ?Sized>(
+pub fn predict<F: ModelElement, M: Module<F> + ?Sized>(
     model: &M,
-    inputs: &Tensor<E>,
-) -> Result<Tensor<E>> {
+    inputs: &Tensor<F>,
+) -> Result<Tensor<F>> {
     let tape = Tape::new();
     let x = tape.constant(inputs);
     Ok(model.forward(x, &mut Forward::new(&tape))?.value())

@@ -72,8 +72,8 @@ fn two_layers<'t>(
     h: Hidden,
     x: Var<'t, f64>,
 ) -> Vec<f64> {
-    let (z, _) = l0.forward(tape, x).unwrap();
-    let (y, _) = l1.forward(tape, h.apply(z).unwrap()).unwrap();
+    let (z, _) = gradsign::nn::forward(l0, tape, x).unwrap();
+    let (y, _) = gradsign::nn::forward(l1, tape, h.apply(z).unwrap()).unwrap();
     y.value().into_vec()
 }
 
