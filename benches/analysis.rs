@@ -75,8 +75,7 @@ fn w5(c: &mut Criterion) {
                 if report {
                     black_box(analyzer.analyze(&trace, &grads).unwrap());
                 }
-                opt.step(w3.mlp.params_with_grads(&trace, &grads).unwrap())
-                    .unwrap();
+                opt.step(&mut w3.mlp, &trace, &grads).unwrap();
             })
         });
     }
@@ -127,8 +126,7 @@ fn observe(c: &mut Criterion) {
                     analyzer.observe(step, &trace, &grads).unwrap();
                     step += 1;
                 }
-                opt.step(w3.mlp.params_with_grads(&trace, &grads).unwrap())
-                    .unwrap();
+                opt.step(&mut w3.mlp, &trace, &grads).unwrap();
             })
         });
     }

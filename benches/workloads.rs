@@ -21,7 +21,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::data::{SplitMix64, bench_data};
 use gradsign::loss::{self, Reduction};
-use gradsign::nn::{Mlp, Trace};
+use gradsign::nn::Trace;
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
 
@@ -79,7 +79,8 @@ impl Trainer {
     ) -> f32 {
         self.tape.clear();
         let tape = &self.tape;
-        let (out, trace) = self.mlp.forward(tape, tape.constant(x)).expect("shapes");
+        let (out, trace) =
+            gradsign::nn::forward(&self.mlp, &tape, tape.constant(x)).expect("shapes");
         let l = match target {
             Ok(y) => loss::mse(out, tape.constant(y), Reduction::Mean),
             Err(labels) => loss::softmax_cross_entropy(out, labels, Reduction::Mean),
@@ -88,11 +89,7 @@ impl Trainer {
         l.backward_into(&mut self.grads).expect("scalar loss");
         between(&trace, &self.grads);
         self.sgd
-            .step(
-                self.mlp
-                    .params_with_grads(&trace, &self.grads)
-                    .expect("same net"),
-            )
+            .step(&mut self.mlp, &trace, &self.grads)
             .expect("SGD");
         l.item().expect("scalar")
     }
@@ -139,7 +136,7 @@ fn w3(c: &mut Criterion) {
 /// written once into kept buffers), on 1 and 2 threads.
 fn w4(c: &mut Criterion) {
     let data = bench_data::w3::<f32>();
-    let params = data.mlp.num_parameters();
+    let params = gradsign::nn::num_parameters(&data.mlp).unwrap();
     let mut group = c.benchmark_group("W4");
     group.throughput(Throughput::Bytes(
         (bench_data::W3_BATCH * params * std::mem::size_of::<f32>()) as u64,
@@ -156,10 +153,9 @@ fn w4(c: &mut Criterion) {
             |bench| {
                 bench.iter(|| {
                     tape.clear();
-                    let (out, trace) = data
-                        .mlp
-                        .forward(&tape, tape.constant(&data.x))
-                        .expect("shapes");
+                    let (out, trace) =
+                        gradsign::nn::forward(&data.mlp, &tape, tape.constant(&data.x))
+                            .expect("shapes");
                     loss::softmax_cross_entropy(out, &data.labels, Reduction::Sum)
                         .expect("labels")
                         .backward_into(&mut grads)

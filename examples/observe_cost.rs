@@ -56,8 +56,7 @@ fn run(updates: UpdateSource) {
             }
             step += 1;
         }
-        opt.step(w3.mlp.params_with_grads(&trace, &grads).expect("same net"))
-            .expect("finite step");
+        opt.step(&mut w3.mlp, &trace, &grads).expect("finite step");
         let dt = t0.elapsed().as_secs_f64() * 1e3;
         if i >= 20 {
             if observe {

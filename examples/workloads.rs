@@ -38,7 +38,7 @@ use std::time::Instant;
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::data::{SplitMix64, bench_data};
 use gradsign::loss::{self, Reduction};
-use gradsign::nn::{Mlp, Trace};
+use gradsign::nn::Trace;
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
 
@@ -275,7 +275,7 @@ struct Trainer<F: gradsign::Element> {
     grads: Gradients<F>,
 }
 
-impl<F: gradsign::Element> Trainer<F> {
+impl<F: gradsign::nn::ModelElement> Trainer<F> {
     fn new(mlp: gradsign::nn::Sequential<F>, lr: f64, threads: usize) -> Self {
         let mut tape = Tape::new();
         tape.set_threads(threads);
@@ -304,7 +304,7 @@ impl<F: gradsign::Element> Trainer<F> {
         self.tape.clear();
         let tape = &self.tape;
         let input = tape.constant(x);
-        let (out, trace) = self.mlp.forward(tape, input).expect("workload shapes");
+        let (out, trace) = gradsign::nn::forward(&self.mlp, &tape, input).expect("workload shapes");
         let l = match target {
             Target::Values(y) => loss::mse(out, tape.constant(y), Reduction::Mean),
             Target::Classes(labels) => loss::softmax_cross_entropy(out, labels, Reduction::Mean),
@@ -314,11 +314,7 @@ impl<F: gradsign::Element> Trainer<F> {
         l.backward_into(&mut self.grads).expect("scalar loss");
         between(&trace, &self.grads);
         self.sgd
-            .step(
-                self.mlp
-                    .params_with_grads(&trace, &self.grads)
-                    .expect("same network"),
-            )
+            .step(&mut self.mlp, &trace, &self.grads)
             .expect("valid SGD");
         value
     }

@@ -11,7 +11,7 @@ use gradsign::kernels::matmul::{GemmArgs, gemm_f32};
 use gradsign::loss::{Reduction, softmax_cross_entropy};
 use gradsign::nn::Mlp;
 use gradsign::optim::{Adam, Optimizer, Sgd};
-use gradsign::{Element, Gradients, Tape, Tensor};
+use gradsign::{Gradients, Tape, Tensor};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -41,8 +41,7 @@ fn allocations_per_warm_steps<F: gradsign::nn::ModelElement>(
         let loss = (out - target).square().mean().unwrap();
         loss_value = loss.item().unwrap();
         loss.backward_into(&mut grads).unwrap();
-        opt.step(&mut mlp, &trace, &grads)
-            .unwrap();
+        opt.step(&mut *mlp, &trace, &grads).unwrap();
     }
     (allocations() - before, loss_value)
 }
@@ -67,9 +66,11 @@ fn a_warm_training_step_performs_no_heap_allocation() {
     assert_eq!(n, 0, "{n} allocations in 100 warm Adam steps");
 
     // The same in f64 with a hand-built network.
-    let mut mlp =
-        Mlp::builder(&[2, 8, 8, 1]).hidden(Activation::Tanh).output(Activation::Identity).build_splitmix::<f64>(&mut gradsign::data::SplitMix64::new(5))
-            .unwrap();
+    let mut mlp = Mlp::builder(&[2, 8, 8, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Identity)
+        .build_splitmix::<f64>(&mut gradsign::data::SplitMix64::new(5))
+        .unwrap();
     let (x, y) = (w2.x.cast::<f64>(), w2.y.cast::<f64>());
     let (n, _) = allocations_per_warm_steps(&mut mlp, &mut Sgd::new(0.03), &x, &y, 100);
     assert_eq!(n, 0, "{n} allocations in 100 warm f64 steps");
@@ -144,8 +145,7 @@ fn a_warm_w3_step_allocates_only_inside_the_tuned_matrix_kernel() {
         let (out, trace) = gradsign::nn::forward(&mlp, &tape, input).unwrap();
         let loss = softmax_cross_entropy(out, &w3.labels, Reduction::Mean).unwrap();
         loss.backward_into(&mut grads).unwrap();
-        sgd.step(&mut mlp, &trace, &grads)
-            .unwrap();
+        sgd.step(&mut mlp, &trace, &grads).unwrap();
     };
     step();
     let in_steps = allocations_in(5, step);

@@ -46,13 +46,22 @@ fn a_network_whose_weight_count_overflows_is_an_error() {
     use gradsign::nn::{Init, Mlp};
     // 2³³ · 2³³ weights: the count overflowed (a panic in debug builds).
     let sizes = [1 << 33, 1 << 33];
-    let e = Mlp::builder(&sizes).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::GlorotUniform).seed(0).build::<f32>()
-    .unwrap_err();
+    let e = Mlp::builder(&sizes)
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .init(Init::GlorotUniform)
+        .seed(0)
+        .build::<f32>()
+        .unwrap_err();
     assert!(
         matches!(e, Error::InvalidArgument { op: "shape", .. }),
         "{e}"
     );
-    let e = Mlp::builder(&sizes).hidden(Activation::Tanh).output(Activation::Tanh).build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(0)).unwrap_err();
+    let e = Mlp::builder(&sizes)
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(0))
+        .unwrap_err();
     assert!(
         matches!(e, Error::InvalidArgument { op: "shape", .. }),
         "{e}"
@@ -65,13 +74,22 @@ fn a_network_too_large_to_allocate_is_an_error() {
     use gradsign::nn::{Init, Mlp};
     // 2³¹ · 2³¹ = 2⁶² f32 weights, 2⁶⁴ bytes: a capacity-overflow panic before.
     let sizes = [1 << 31, 1 << 31];
-    let e = Mlp::builder(&sizes).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::GlorotUniform).seed(0).build::<f32>()
-    .unwrap_err();
+    let e = Mlp::builder(&sizes)
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .init(Init::GlorotUniform)
+        .seed(0)
+        .build::<f32>()
+        .unwrap_err();
     assert!(
         matches!(e, Error::InvalidArgument { op: "zeros", .. }),
         "{e}"
     );
-    let e = Mlp::builder(&sizes).hidden(Activation::Tanh).output(Activation::Tanh).build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(0)).unwrap_err();
+    let e = Mlp::builder(&sizes)
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(0))
+        .unwrap_err();
     assert!(
         matches!(e, Error::InvalidArgument { op: "zeros", .. }),
         "{e}"

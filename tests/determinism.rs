@@ -14,8 +14,7 @@ use gradsign::{Element, Gradients, Tape, Tensor};
 /// test also compares the values themselves where both are in hand.
 fn bits_hash<F: gradsign::nn::ModelElement>(mlp: &gradsign::nn::Sequential<F>) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for layer in mlp.layers() {
-        let lin = &layer.linear;
+    for (_, lin) in mlp.linears() {
         let bias = lin.bias.as_ref().map(|b| b.as_slice()).unwrap_or(&[]);
         for &v in lin.weight.as_slice().iter().chain(bias) {
             for byte in Element::to_f64(v).to_bits().to_le_bytes() {
@@ -28,15 +27,23 @@ fn bits_hash<F: gradsign::nn::ModelElement>(mlp: &gradsign::nn::Sequential<F>) -
 
 /// Builds a model and data from `seed`, trains 50 Adam steps with softmax
 /// cross-entropy on the spiral set, and returns the trained model.
-fn train_from_seed<F: gradsign::nn::ModelElement>(seed: u64, threads: usize) -> gradsign::nn::Sequential<F> {
+fn train_from_seed<F: gradsign::nn::ModelElement>(
+    seed: u64,
+    threads: usize,
+) -> gradsign::nn::Sequential<F> {
     let data = Playground::Spiral
         .generate::<F>(&PlaygroundConfig {
             seed,
             ..PlaygroundConfig::default()
         })
         .unwrap();
-    let mut mlp = Mlp::builder(&[2, 16, 16, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::GlorotUniform).seed(seed).build::<F>()
-    .unwrap();
+    let mut mlp = Mlp::builder(&[2, 16, 16, 2])
+        .hidden(Activation::Tanh)
+        .output(Activation::Identity)
+        .init(Init::GlorotUniform)
+        .seed(seed)
+        .build::<F>()
+        .unwrap();
     let mut opt = Adam::new(F::from_f64(0.01));
     let mut tape = Tape::new();
     tape.set_threads(threads);
@@ -47,8 +54,7 @@ fn train_from_seed<F: gradsign::nn::ModelElement>(seed: u64, threads: usize) -> 
         let (logits, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
         let l = loss::softmax_cross_entropy(logits, data.labels(), Reduction::Mean).unwrap();
         l.backward_into(&mut grads).unwrap();
-        opt.step(&mut mlp, &trace, &grads)
-            .unwrap();
+        opt.step(&mut mlp, &trace, &grads).unwrap();
     }
     mlp
 }
@@ -128,7 +134,7 @@ fn training_gives_the_same_bits_at_one_and_two_threads() {
 /// `dX = G·W`), at `threads`; returns `(Y, dW, dX)`.
 fn w3_layer<F: gradsign::nn::ModelElement>(threads: usize) -> (Tensor<F>, Tensor<F>, Tensor<F>) {
     let w3 = bench_data::w3::<F>();
-    let lin = &w3.mlp.layers()[0].linear;
+    let lin = &w3.mlp.linears().next().unwrap().1;
     let mut tape = Tape::new();
     tape.set_threads(threads);
     let x = tape.var(&w3.x);
@@ -180,8 +186,7 @@ fn sgd_on_w2_gives_the_same_bits_twice() {
                 .unwrap()
                 .backward()
                 .unwrap();
-            sgd.step(&mut mlp, &trace, &g)
-                .unwrap();
+            sgd.step(&mut mlp, &trace, &g).unwrap();
         }
         mlp
     };

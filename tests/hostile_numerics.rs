@@ -737,7 +737,9 @@ mod json {
         );
     }
 
-    fn round_trip<F: gradsign::nn::ModelElement>(act: Activation) -> std::result::Result<(), TestCaseError> {
+    fn round_trip<F: gradsign::nn::ModelElement>(
+        act: Activation,
+    ) -> std::result::Result<(), TestCaseError> {
         let built = Mlp::builder(&[2, 3, 1])
             .hidden(act)
             .output(act)

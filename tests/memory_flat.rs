@@ -81,8 +81,11 @@ fn live_heap_bytes_stay_flat_over_a_hundred_thousand_training_steps() {
     // XOR with a 2-4-1 tanh network, Adam, a reused tape and gradient store.
     let x = Tensor::from_vec(vec![0.0f32, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0], &[4, 2]).unwrap();
     let y = Tensor::from_vec(vec![0.0f32, 1.0, 1.0, 0.0], &[4, 1]).unwrap();
-    let mut mlp =
-        Mlp::builder(&[2, 4, 1]).hidden(Activation::Tanh).output(Activation::Identity).build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(7)).unwrap();
+    let mut mlp = Mlp::builder(&[2, 4, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Identity)
+        .build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(7))
+        .unwrap();
     let mut opt = Adam::new(0.01f32);
     let mut tape = Tape::new();
     let mut grads = Gradients::new();
@@ -104,8 +107,7 @@ fn live_heap_bytes_stay_flat_over_a_hundred_thousand_training_steps() {
         last_loss = l.item().unwrap();
         first_loss.get_or_insert(last_loss);
         l.backward_into(&mut grads).unwrap();
-        opt.step(&mut mlp, &trace, &grads)
-            .unwrap();
+        opt.step(&mut mlp, &trace, &grads).unwrap();
         if step == WARM_UP {
             peak_after_warm_up = peak();
         }

@@ -7,8 +7,13 @@ use gradsign::nn::{Init, Mlp};
 use gradsign::{Error, Tape, Tensor};
 
 fn mlp() -> gradsign::nn::Sequential<f64> {
-    Mlp::builder(&[4, 3, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::LecunNormal).seed(0).build()
-    .unwrap()
+    Mlp::builder(&[4, 3, 2])
+        .hidden(Activation::Tanh)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(0)
+        .build()
+        .unwrap()
 }
 
 #[test]

@@ -18,8 +18,13 @@ fn steps_to_97_percent<F: gradsign::nn::ModelElement>() -> Option<usize> {
         .transform(data.features())
         .unwrap();
     let labels = data.labels();
-    let mut mlp = Mlp::builder(&[4, 16, 3]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::GlorotUniform).seed(42).build::<F>()
-    .unwrap();
+    let mut mlp = Mlp::builder(&[4, 16, 3])
+        .hidden(Activation::Tanh)
+        .output(Activation::Identity)
+        .init(Init::GlorotUniform)
+        .seed(42)
+        .build::<F>()
+        .unwrap();
     let mut opt = Adam::new(F::from_f64(0.02));
     let mut tape = Tape::new();
     let mut grads = Gradients::new();
@@ -38,8 +43,7 @@ fn steps_to_97_percent<F: gradsign::nn::ModelElement>() -> Option<usize> {
             gradsign::loss::softmax_cross_entropy(out, labels, gradsign::loss::Reduction::Mean)
                 .unwrap();
         loss.backward_into(&mut grads).unwrap();
-        opt.step(&mut mlp, &trace, &grads)
-            .unwrap();
+        opt.step(&mut mlp, &trace, &grads).unwrap();
     }
     None
 }

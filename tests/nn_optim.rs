@@ -2,7 +2,7 @@
 //! the published equations.
 
 use gradsign::activation::Activation;
-use gradsign::nn::{Linear, Mlp};
+use gradsign::nn::Linear;
 use gradsign::optim::{Adam, AdamW, Optimizer, Sgd};
 use gradsign::{Tape, Tensor};
 
@@ -18,11 +18,10 @@ fn step_mse(
     target: &Tensor<f64>,
 ) {
     let tape = Tape::new();
-    let (y, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(x)).unwrap();
+    let (y, trace) = gradsign::nn::forward(&*mlp, &tape, tape.constant(x)).unwrap();
     let loss = (y - tape.constant(target)).square().mean().unwrap();
     let grads = loss.backward().unwrap();
-    opt.step(&mut mlp, &trace, &grads)
-        .unwrap();
+    opt.step(&mut *mlp, &trace, &grads).unwrap();
 }
 
 #[test]
@@ -32,16 +31,13 @@ fn one_sgd_step_on_a_2_2_1_network_equals_the_hand_computed_update() {
     let xs = [[0.5, -1.0], [1.5, 0.25]];
     let ts = [0.25, -0.5];
     let lr = 0.1;
-    let mut mlp = Mlp::from_layers(vec![
-        (
-            Linear::new(t(&w1, &[2, 2]), Some(t(&b1, &[2]))).unwrap(),
-            Activation::Tanh,
-        ),
-        (
-            Linear::new(t(&w2, &[1, 2]), Some(t(&b2, &[1]))).unwrap(),
-            Activation::Identity,
-        ),
-    ])
+    let mut mlp = Ok::<_, gradsign::Error>(
+        gradsign::nn::Sequential::new()
+            .push(Linear::new(t(&w1, &[2, 2]), Some(t(&b1, &[2]))).unwrap())
+            .push(Activation::Tanh)
+            .push(Linear::new(t(&w2, &[1, 2]), Some(t(&b2, &[1]))).unwrap())
+            .push(Activation::Identity),
+    )
     .unwrap();
     step_mse(
         &mut mlp,
@@ -72,15 +68,15 @@ fn one_sgd_step_on_a_2_2_1_network_equals_the_hand_computed_update() {
     let expect =
         |p: &[f64], g: &[f64]| -> Vec<f64> { p.iter().zip(g).map(|(p, g)| p - lr * g).collect() };
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-15);
-    let l = mlp.layers();
-    assert!(close(l[0].linear.weight.as_slice(), &expect(&w1, &gw1)));
+    let l: Vec<_> = mlp.linears().map(|(_, lin)| lin).collect();
+    assert!(close(l[0].weight.as_slice(), &expect(&w1, &gw1)));
     assert!(close(
-        l[0].linear.bias.as_ref().unwrap().as_slice(),
+        l[0].bias.as_ref().unwrap().as_slice(),
         &expect(&b1, &gb1)
     ));
-    assert!(close(l[1].linear.weight.as_slice(), &expect(&w2, &gw2)));
+    assert!(close(l[1].weight.as_slice(), &expect(&w2, &gw2)));
     assert!(close(
-        l[1].linear.bias.as_ref().unwrap().as_slice(),
+        l[1].bias.as_ref().unwrap().as_slice(),
         &expect(&b2, &[gb2])
     ));
 }
@@ -88,10 +84,11 @@ fn one_sgd_step_on_a_2_2_1_network_equals_the_hand_computed_update() {
 /// A 2-1 linear unit: three parameters θ = (w₀, w₁, b), fitted by mean
 /// squared error to three fixed points.
 fn linear_unit(theta: [f64; 3]) -> gradsign::nn::Sequential<f64> {
-    Mlp::from_layers(vec![(
-        Linear::new(t(&theta[..2], &[1, 2]), Some(t(&theta[2..], &[1]))).unwrap(),
-        Activation::Identity,
-    )])
+    Ok::<_, gradsign::Error>(
+        gradsign::nn::Sequential::new()
+            .push(Linear::new(t(&theta[..2], &[1, 2]), Some(t(&theta[2..], &[1]))).unwrap())
+            .push(Activation::Identity),
+    )
     .unwrap()
 }
 
@@ -111,7 +108,7 @@ fn gradient(theta: [f64; 3]) -> [f64; 3] {
 }
 
 fn theta_of(mlp: &gradsign::nn::Sequential<f64>) -> [f64; 3] {
-    let l = &mlp.layers()[0].linear;
+    let l = &mlp.linears().next().unwrap().1;
     let w = l.weight.as_slice();
     [w[0], w[1], l.bias.as_ref().unwrap().as_slice()[0]]
 }

@@ -21,7 +21,10 @@ fn awkward<F: gradsign::nn::ModelElement>() -> Vec<F> {
     .to_vec()
 }
 
-fn bits_equal<F: gradsign::nn::ModelElement>(a: &gradsign::nn::Sequential<F>, b: &gradsign::nn::Sequential<F>) -> bool {
+fn bits_equal<F: gradsign::nn::ModelElement>(
+    a: &gradsign::nn::Sequential<F>,
+    b: &gradsign::nn::Sequential<F>,
+) -> bool {
     let bits = |m: &gradsign::nn::Sequential<F>| -> Vec<u64> {
         m.layers()
             .iter()
@@ -37,8 +40,13 @@ fn bits_equal<F: gradsign::nn::ModelElement>(a: &gradsign::nn::Sequential<F>, b:
 }
 
 fn round_trip<F: gradsign::nn::ModelElement>() {
-    let mut mlp = Mlp::builder(&[8, 16, 2]).hidden(Activation::Relu).output(Activation::Sigmoid).init(Init::HeNormal).seed(3).build::<F>()
-    .unwrap();
+    let mut mlp = Mlp::builder(&[8, 16, 2])
+        .hidden(Activation::Relu)
+        .output(Activation::Sigmoid)
+        .init(Init::HeNormal)
+        .seed(3)
+        .build::<F>()
+        .unwrap();
     mlp.layers_mut()[0].linear.weight.as_mut_slice()[..8].copy_from_slice(&awkward::<F>());
     let back = Mlp::<F>::from_json(&mlp.to_json().unwrap()).unwrap();
     assert!(bits_equal(&mlp, &back));
@@ -59,10 +67,11 @@ fn json_round_trip_is_bit_exact_in_f32() {
 
 #[test]
 fn a_layer_without_bias_round_trips_through_a_file() {
-    let mlp = Mlp::<f64>::from_layers(vec![(
-        Linear::new(Tensor::from_vec(vec![0.1, 0.2], &[1, 2]).unwrap(), None).unwrap(),
-        Activation::Identity,
-    )])
+    let mlp = Ok::<_, gradsign::Error>(
+        gradsign::nn::Sequential::new()
+            .push(Linear::new(Tensor::from_vec(vec![0.1, 0.2], &[1, 2]).unwrap(), None).unwrap())
+            .push(Activation::Identity),
+    )
     .unwrap();
     let path = std::env::temp_dir().join(format!("gradsign-serde-{}.json", std::process::id()));
     mlp.save_json(&path).unwrap();
@@ -73,8 +82,13 @@ fn a_layer_without_bias_round_trips_through_a_file() {
 
 #[test]
 fn a_nan_parameter_cannot_be_saved() {
-    let mut mlp =
-        Mlp::builder(&[2, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::Zeros).seed(0).build::<f32>().unwrap();
+    let mut mlp = Mlp::builder(&[2, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .init(Init::Zeros)
+        .seed(0)
+        .build::<f32>()
+        .unwrap();
     mlp.layers_mut()[0].linear.weight.as_mut_slice()[1] = f32::NAN;
     let e = mlp.to_json().unwrap_err();
     assert!(e.to_string().contains("layers.0.weight"), "{e}");
@@ -88,7 +102,13 @@ fn malformed_json_names_its_line_and_column() {
 
 #[test]
 fn a_weight_of_the_wrong_length_is_rejected() {
-    let mlp = Mlp::builder(&[2, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::Zeros).seed(0).build::<f64>().unwrap();
+    let mlp = Mlp::builder(&[2, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .init(Init::Zeros)
+        .seed(0)
+        .build::<f64>()
+        .unwrap();
     let json = mlp
         .to_json()
         .unwrap()

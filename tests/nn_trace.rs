@@ -10,8 +10,13 @@ use gradsign::{Result, Tape, Tensor, Var};
 const LABELS: [usize; 5] = [0, 2, 1, 1, 0];
 
 fn network() -> gradsign::nn::Sequential<f64> {
-    Mlp::builder(&[3, 5, 4, 3]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(11).build()
-    .unwrap()
+    Mlp::builder(&[3, 5, 4, 3])
+        .hidden(Activation::Sigmoid)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(11)
+        .build()
+        .unwrap()
 }
 
 /// The loss as a function of layer `l`'s pre-activation: the layer's
@@ -22,11 +27,12 @@ fn loss_from_z<'t>(
     tape: &'t Tape<f64>,
     z: Var<'t, f64>,
 ) -> Result<Var<'t, f64>> {
-    let layers = mlp.layers();
-    let mut a = layers[l].activation.apply(z)?;
-    for layer in &layers[l + 1..] {
-        let (z, _) = layer.linear.forward(tape, a)?;
-        a = layer.activation.apply(z)?;
+    let acts = mlp.dense_activations();
+    let linears: Vec<_> = mlp.linears().map(|(_, lin)| lin.clone()).collect();
+    let mut a = acts[l].apply(z)?;
+    for (lin, act) in linears.iter().zip(&acts).skip(l + 1) {
+        let (z, _) = gradsign::nn::forward(lin, tape, a)?;
+        a = act.apply(z)?;
     }
     gradsign::loss::softmax_cross_entropy(a, &LABELS, gradsign::loss::Reduction::Mean)
 }
@@ -96,7 +102,7 @@ fn trace_records_every_layers_input_and_weights() {
     assert_eq!(trace.layers()[0].input.value(), x);
     for (l, lt) in trace.layers().iter().enumerate() {
         assert_eq!(lt.weight.value(), mlp.linears().nth(l).unwrap().1.weight);
-        assert_eq!(lt.activation, mlp.layers()[l].activation);
+        assert_eq!(lt.activation, mlp.dense_activations()[l]);
         if l > 0 {
             // A_l is the previous layer's output.
             assert_eq!(lt.input.id(), trace.layers()[l - 1].output.id());

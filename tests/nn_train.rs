@@ -23,8 +23,13 @@ fn mse<'t>(out: Var<'t, f64>, b: &gradsign::train::Batch<'_, f64>) -> Result<Var
 
 fn run(config: &TrainConfig) -> (TrainReport, Vec<StepInfo>) {
     let data = circle();
-    let mut mlp = Mlp::builder(&[2, 8, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::LecunNormal).seed(2).build()
-    .unwrap();
+    let mut mlp = Mlp::builder(&[2, 8, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .init(Init::LecunNormal)
+        .seed(2)
+        .build()
+        .unwrap();
     let mut opt = Adam::new(0.03);
     let mut steps = Vec::new();
     let report = train(&mut mlp, &mut opt, &data, config, mse, |s| steps.push(s)).unwrap();
@@ -93,7 +98,13 @@ fn training_stops_at_the_first_epoch_below_the_loss_threshold() {
 #[test]
 fn a_batch_size_of_zero_is_an_error() {
     let data = circle();
-    let mut mlp = Mlp::builder(&[2, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::Zeros).seed(0).build().unwrap();
+    let mut mlp = Mlp::builder(&[2, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .init(Init::Zeros)
+        .seed(0)
+        .build()
+        .unwrap();
     let config = TrainConfig {
         batch_size: 0,
         ..Default::default()
@@ -108,7 +119,13 @@ fn a_batch_size_of_zero_is_an_error() {
 #[test]
 fn a_network_of_the_wrong_width_fails_on_the_first_step() {
     let data = circle();
-    let mut mlp = Mlp::builder(&[3, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::Zeros).seed(0).build().unwrap();
+    let mut mlp = Mlp::builder(&[3, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Tanh)
+        .init(Init::Zeros)
+        .seed(0)
+        .build()
+        .unwrap();
     let e = train(
         &mut mlp,
         &mut Sgd::new(0.1),
@@ -134,8 +151,13 @@ fn the_default_threshold_follows_the_data_sets_label_coding() {
         seed: 4,
     };
     let data: Dataset<f64> = Playground::Gauss.generate(&cfg).unwrap();
-    let mut mlp = Mlp::builder(&[2, 8, 1]).hidden(Activation::Tanh).output(Activation::Sigmoid).init(Init::LecunNormal).seed(3).build()
-    .unwrap();
+    let mut mlp = Mlp::builder(&[2, 8, 1])
+        .hidden(Activation::Tanh)
+        .output(Activation::Sigmoid)
+        .init(Init::LecunNormal)
+        .seed(3)
+        .build()
+        .unwrap();
     let fit = TrainConfig {
         epochs: 200,
         batch_size: 200,

@@ -26,8 +26,13 @@ use counting_alloc::allocations;
 /// step; returns the trajectories.
 fn train_observed(x: &Tensor<f64>, hidden: Activation, batch: usize) -> TrackerReport {
     let (n, k) = (x.dims()[0], x.dims()[1]);
-    let mut mlp = Mlp::builder(&[k, 6, 3]).hidden(hidden).output(Activation::Identity).init(Init::LecunNormal).seed(7).build::<f64>()
-    .unwrap();
+    let mut mlp = Mlp::builder(&[k, 6, 3])
+        .hidden(hidden)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(7)
+        .build::<f64>()
+        .unwrap();
     let labels: Vec<usize> = (0..n).map(|i| (i * 7 + i / 3) % 3).collect();
     let mut analyzer = GradientSignAnalyzer::default();
     let mut sgd = Sgd::new(0.2);
@@ -43,8 +48,7 @@ fn train_observed(x: &Tensor<f64>, hidden: Activation, batch: usize) -> TrackerR
             .backward_into(&mut grads)
             .unwrap();
         analyzer.observe(step, &trace, &grads).unwrap();
-        sgd.step(&mut mlp, &trace, &grads)
-            .unwrap();
+        sgd.step(&mut mlp, &trace, &grads).unwrap();
     }
     analyzer.trajectories()
 }
@@ -118,14 +122,19 @@ impl LinearUnit {
             &[400, 1],
         )
         .unwrap();
-        let mlp = Mlp::builder(&[6, 1]).hidden(Activation::Identity).output(Activation::Identity).init(Init::Zeros).seed(0).build()
-        .unwrap();
+        let mlp = Mlp::builder(&[6, 1])
+            .hidden(Activation::Identity)
+            .output(Activation::Identity)
+            .init(Init::Zeros)
+            .seed(0)
+            .build()
+            .unwrap();
         LinearUnit { mlp, x, y }
     }
 
     /// `[w, b]` as one row.
     fn row(&self) -> Vec<f64> {
-        let linear = &self.mlp.layers()[0].linear;
+        let linear = &self.mlp.linears().next().unwrap().1;
         let mut r = linear.weight.as_slice().to_vec();
         r.extend_from_slice(linear.bias.as_ref().unwrap().as_slice());
         r
@@ -138,9 +147,7 @@ impl LinearUnit {
         let loss = (out - tape.constant(&self.y)).square().mean().unwrap() * 0.5;
         let grads = loss.backward().unwrap();
         analyzer.observe(step, &trace, &grads).unwrap();
-        Sgd::new(lr)
-            .step(self.mlp.params_with_grads(&trace, &grads).unwrap())
-            .unwrap();
+        Sgd::new(lr).step(&mut self.mlp, &trace, &grads).unwrap();
     }
 }
 
@@ -196,7 +203,7 @@ fn top_component_of_weight_changes_equals_a_recorder_fed_the_weights() {
         .track_update_along(&s.top_eigenvector())
         .unwrap();
     for step in 0..10 {
-        let linear = &unit.mlp.layers()[0].linear;
+        let linear = &unit.mlp.linears().next().unwrap().1;
         direct
             .observe(&linear.weight, linear.bias.as_ref(), None)
             .unwrap();
@@ -223,8 +230,11 @@ fn top_component_of_weight_changes_equals_a_recorder_fed_the_weights() {
 
 /// W3's shapes scaled down: a 20-16-8-3 sigmoid network, batch 16, f32.
 fn small_w3() -> (gradsign::nn::Sequential<f32>, Tensor<f32>, Vec<usize>) {
-    let mlp = Mlp::builder(&[20, 16, 8, 3]).hidden(Activation::Sigmoid).output(Activation::Identity).build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(9))
-    .unwrap();
+    let mlp = Mlp::builder(&[20, 16, 8, 3])
+        .hidden(Activation::Sigmoid)
+        .output(Activation::Identity)
+        .build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(9))
+        .unwrap();
     let x = Tensor::<f32>::rand_uniform(&[16, 20], 0.0, 1.0, 4).unwrap();
     let labels = (0..16).map(|i| i % 3).collect();
     (mlp, x, labels)
@@ -253,8 +263,7 @@ fn allocations_per_observed_steps(analyzer: &mut GradientSignAnalyzer, measured:
         if step >= 3 {
             observing += allocations() - before;
         }
-        sgd.step(&mut mlp, &trace, &grads)
-            .unwrap();
+        sgd.step(&mut mlp, &trace, &grads).unwrap();
     }
     observing
 }
@@ -330,7 +339,7 @@ fn traced<R>(
     f: impl FnOnce(&gradsign::nn::Trace<'_, f32>, &Gradients<f32>) -> R,
 ) -> R {
     let tape = Tape::new();
-    let (out, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(x)).unwrap();
+    let (out, trace) = gradsign::nn::forward(mlp, &tape, tape.constant(x)).unwrap();
     let labels: Vec<usize> = (0..x.dims()[0]).map(|i| i % 3).collect();
     let grads = loss::softmax_cross_entropy(out, &labels, Reduction::Mean)
         .unwrap()

@@ -15,8 +15,13 @@ fn traced_report(
     x: &Tensor<f64>,
     analyzer: &GradientSignAnalyzer,
 ) -> (NetworkReport, Vec<Tensor<f64>>) {
-    let mlp = Mlp::builder(&[5, 4, 3]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(3).build::<f64>()
-    .unwrap();
+    let mlp = Mlp::builder(&[5, 4, 3])
+        .hidden(Activation::Sigmoid)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(3)
+        .build::<f64>()
+        .unwrap();
     let tape = Tape::new();
     let (out, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(x)).unwrap();
     let labels: Vec<usize> = (0..x.dims()[0]).map(|i| i % 3).collect();

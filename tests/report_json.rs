@@ -8,8 +8,13 @@ use gradsign::{Tape, Tensor};
 
 #[test]
 fn network_report_serialises_to_json() {
-    let mlp = Mlp::builder(&[3, 4, 2]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(3).build::<f64>()
-    .unwrap();
+    let mlp = Mlp::builder(&[3, 4, 2])
+        .hidden(Activation::Sigmoid)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(3)
+        .build::<f64>()
+        .unwrap();
     let tape = Tape::new();
     let x = tape.constant(&Tensor::rand_uniform(&[6, 3], 0.0, 1.0, 1).unwrap());
     let (y, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();

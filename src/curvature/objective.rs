@@ -199,7 +199,11 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
 
     /// The model's forward pass on an `f64` tape (whatever the parameters'
     /// element type).
-    fn run<'t>(&self, tape: &'t Tape<f64>, x: Var<'t, f64>) -> Result<(Var<'t, f64>, Trace<'t, f64>)> {
+    fn run<'t>(
+        &self,
+        tape: &'t Tape<f64>,
+        x: Var<'t, f64>,
+    ) -> Result<(Var<'t, f64>, Trace<'t, f64>)> {
         let mut ctx = Forward::new(tape);
         let y = self.model.forward(x, &mut ctx)?;
         Ok((y, ctx.finish()))

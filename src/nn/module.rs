@@ -107,6 +107,30 @@ pub trait Module<F: Element> {
     }
 }
 
+/// A mutable reference to a module is the module, so a function holding
+/// `&mut model` can hand it on (to [`forward`], an optimiser, `train`).
+impl<F: Element, M: Module<F> + ?Sized> Module<F> for &mut M {
+    fn forward<'t, E: ModelElement>(
+        &self,
+        x: Var<'t, E>,
+        ctx: &mut Forward<'t, '_, F, E>,
+    ) -> Result<Var<'t, E>> {
+        (**self).forward(x, ctx)
+    }
+
+    fn visit(&self, v: &mut Visitor<'_, F>) -> Result<()> {
+        (**self).visit(v)
+    }
+
+    fn visit_mut(&mut self, v: &mut VisitorMut<'_, F>) -> Result<()> {
+        (**self).visit_mut(v)
+    }
+
+    fn set_training(&mut self, training: bool) {
+        (**self).set_training(training);
+    }
+}
+
 /// The element types a [`Module`] runs on: `f32`, `f64`, and [`Dual`]
 /// numbers over either (for Hessian-vector products).
 ///

@@ -134,6 +134,34 @@ impl<F: Element> Sequential<F> {
     }
 }
 
+/// Two containers are equal when they hold layers of the same types in the
+/// same order, the same activations, the same training flag, and parameters
+/// of the same names, shapes and values (a custom layer's settings other
+/// than its parameters are not compared).
+impl<F: Element> PartialEq for Sequential<F> {
+    fn eq(&self, other: &Self) -> bool {
+        if self.layers.len() != other.layers.len() || self.training != other.training {
+            return false;
+        }
+        let same_layers = self.layers.iter().zip(&other.layers).all(|(a, b)| {
+            let (a, b) = (a.as_any(), b.as_any());
+            a.type_id() == b.type_id()
+                && match (
+                    a.downcast_ref::<Activation>(),
+                    b.downcast_ref::<Activation>(),
+                ) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => true,
+                }
+        });
+        same_layers
+            && matches!(
+                (super::named_parameters(self), super::named_parameters(other)),
+                (Ok(a), Ok(b)) if a == b
+            )
+    }
+}
+
 impl<F: Element> Module<F> for Sequential<F> {
     fn forward<'t, E: ModelElement>(
         &self,
