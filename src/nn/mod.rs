@@ -16,6 +16,8 @@ mod mlp;
 mod module;
 mod param;
 mod sequential;
+#[cfg(feature = "serde")]
+mod serde_json_io;
 mod trace;
 
 pub use init::Init;
@@ -29,4 +31,8 @@ pub use module::{
 };
 pub use param::Param;
 pub use sequential::Sequential;
+#[cfg(feature = "serde")]
+pub(crate) use serde_json_io::{check_header, convert, finite_values};
+#[cfg(feature = "serde")]
+pub use serde_json_io::{load_parameters, save_parameters};
 pub use trace::{LayerKind, LayerPath, LayerRecord, LayerTrace, Trace};

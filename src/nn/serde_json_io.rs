@@ -1,4 +1,12 @@
-//! Saving and loading an [`Mlp`] as JSON (feature `serde`), without loss.
+//! Saving and loading models as JSON (feature `serde`), without loss: any
+//! [`Module`]'s parameters by name ([`save_parameters`],
+//! [`load_parameters`]), and a [`Sequential`] of the crate's layers with
+//! its architecture ([`Sequential::to_json`], [`Sequential::from_json`]).
+//!
+//! Every value is written as the shortest decimal that reads back to the
+//! same `f64`, and `f32 → f64` is exact, so `f32` and `f64` parameters load
+//! back bit for bit. A file records the element type it was saved from
+//! (`dtype`) and loads only into that type.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,205 +15,437 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-use super::{Linear, Mlp};
+use super::{Linear, Module, Sequential, Visitor, VisitorMut};
 
-const FORMAT: &str = "gradsign-mlp";
+const PARAMETERS: &str = "gradsign-parameters";
+const SEQUENTIAL: &str = "gradsign-sequential";
 const VERSION: u32 = 1;
 
-#[derive(Serialize)]
-struct MlpFile {
-    format: String,
-    version: u32,
-    /// The element type the parameters were saved from (`f32`, `f64`).
-    dtype: String,
-    layers: Vec<LayerFile>,
+#[derive(Serialize, Deserialize)]
+struct ParameterFile {
+    name: String,
+    shape: Vec<usize>,
+    values: Vec<f64>,
 }
 
-/// [`MlpFile`] as read: `dtype` is kept as raw JSON so that a missing,
-/// mistyped or unknown one gets its own message rather than serde's.
+#[derive(Serialize)]
+struct ParametersOut {
+    format: &'static str,
+    version: u32,
+    dtype: &'static str,
+    parameters: Vec<ParameterFile>,
+}
+
+/// A file as read: `dtype` is kept as raw JSON so that a missing, mistyped
+/// or unknown one gets its own message rather than serde's.
 #[derive(Deserialize)]
-struct MlpFileIn {
+struct ParametersIn {
     format: String,
     version: u32,
     #[serde(default)]
     dtype: Option<serde_json::Value>,
-    layers: Vec<LayerFile>,
+    parameters: Vec<ParameterFile>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct LayerFile {
-    fan_in: usize,
-    fan_out: usize,
-    activation: Activation,
-    /// Row-major `(fan_out, fan_in)`: row `j` is neuron `j`.
-    weight: Vec<f64>,
-    bias: Option<Vec<f64>>,
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum LayerFile {
+    Linear {
+        fan_in: usize,
+        fan_out: usize,
+        /// Row-major `(fan_out, fan_in)`: row `j` is neuron `j`.
+        weight: Vec<f64>,
+        bias: Option<Vec<f64>>,
+    },
+    Activation {
+        activation: Activation,
+    },
 }
 
-impl<F: Element> Mlp<F> {
-    /// The network (sizes, activations, parameters) as JSON.
-    ///
-    /// Every parameter is written as the shortest decimal that reads back
-    /// to the same `f64`, and `f32 → f64` is exact, so
-    /// [`from_json`](Self::from_json) restores `f32` and `f64` parameters
-    /// bit for bit.
+#[derive(Serialize)]
+struct SequentialOut {
+    format: &'static str,
+    version: u32,
+    dtype: &'static str,
+    training: bool,
+    layers: Vec<LayerFile>,
+}
+
+#[derive(Deserialize)]
+struct SequentialIn {
+    format: String,
+    version: u32,
+    #[serde(default)]
+    dtype: Option<serde_json::Value>,
+    training: bool,
+    layers: Vec<LayerFile>,
+}
+
+fn to_text(op: &'static str, value: &impl Serialize) -> Result<String> {
+    serde_json::to_string_pretty(value).map_err(|e| Error::Io {
+        op,
+        message: e.to_string(),
+    })
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Parse {
+        source_name: "json".into(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })
+}
+
+/// The values of `t` as `f64`, refusing NaN and ±∞ (JSON has no such
+/// numbers).
+pub(crate) fn finite_values<F: Element>(op: &'static str, name: &str, t: &[F]) -> Result<Vec<f64>> {
+    t.iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let v = Element::to_f64(x);
+            if v.is_finite() {
+                Ok(v)
+            } else {
+                Err(Error::NonFinite {
+                    op,
+                    what: format!("{v} at element {i} of {name}"),
+                })
+            }
+        })
+        .collect()
+}
+
+/// `values` in `F`: each must be finite there (`1e39` is not an `f32`).
+pub(crate) fn convert<F: Element>(op: &'static str, name: &str, values: &[f64]) -> Result<Vec<F>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let x = F::from_f64(v);
+            if x.is_finite() {
+                Ok(x)
+            } else {
+                Err(Error::InvalidArgument {
+                    op,
+                    message: format!(
+                        "{v:e} at element {i} of {name} is out of the range of {}",
+                        F::NAME
+                    ),
+                })
+            }
+        })
+        .collect()
+}
+
+/// The format, version and dtype rules of every file here: the format and
+/// version this crate writes, and a `dtype` that is present, a string, and
+/// exactly `F::NAME` (the message names what was found and `F`).
+pub(crate) fn check_header<F: Element>(
+    op: &'static str,
+    format: (&str, &str),
+    version: u32,
+    dtype: Option<&serde_json::Value>,
+) -> Result<()> {
+    let bad = |message: String| Error::InvalidArgument { op, message };
+    let (found, expected) = format;
+    if found != expected || version != VERSION {
+        return Err(bad(format!(
+            "expected format {expected} version {VERSION}, found {found} version {version}"
+        )));
+    }
+    const KNOWN: [&str; 2] = ["f32", "f64"];
+    match dtype {
+        None | Some(serde_json::Value::Null) => Err(bad(format!(
+            "the file has no dtype; expected \"dtype\": \"{}\"",
+            F::NAME
+        ))),
+        Some(serde_json::Value::String(d)) if d == F::NAME => Ok(()),
+        Some(serde_json::Value::String(d)) if KNOWN.contains(&d.as_str()) => Err(bad(format!(
+            "the file holds {d} parameters, not {}; load it into a model of {d}",
+            F::NAME
+        ))),
+        Some(serde_json::Value::String(d)) => Err(bad(format!(
+            "unknown dtype {:?}; expected {:?} for a model of {}",
+            d,
+            F::NAME,
+            F::NAME
+        ))),
+        Some(other) => Err(bad(format!(
+            "dtype must be a string naming the element type ({:?} here), found {other}",
+            F::NAME
+        ))),
+    }
+}
+
+/// Every parameter of `model` by name, as JSON: the "state dict" that loads
+/// back into a model of the same shape with [`load_parameters`], whatever
+/// its layers (the crate's or your own).
+///
+/// ```
+/// use gradsign::nn::{load_parameters, named_parameters, save_parameters, Mlp};
+/// let trained = Mlp::builder(&[2, 3, 1]).seed(7).build::<f32>()?;
+/// let text = save_parameters(&trained)?;
+/// let mut fresh = Mlp::builder(&[2, 3, 1]).seed(8).build::<f32>()?;
+/// load_parameters(&mut fresh, &text)?;
+/// assert_eq!(named_parameters(&fresh)?, named_parameters(&trained)?);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::NonFinite`] for a NaN or infinite parameter.
+pub fn save_parameters<F: Element, M: Module<F> + ?Sized>(model: &M) -> Result<String> {
+    let op = "save_parameters";
+    let mut parameters = Vec::new();
+    model.visit(&mut Visitor::new(&mut |name, t| {
+        parameters.push(ParameterFile {
+            name: name.to_owned(),
+            shape: t.dims().to_vec(),
+            values: finite_values(op, name, t.as_slice())?,
+        });
+        Ok(())
+    }))?;
+    to_text(
+        op,
+        &ParametersOut {
+            format: PARAMETERS,
+            version: VERSION,
+            dtype: F::NAME,
+            parameters,
+        },
+    )
+}
+
+/// Loads parameters saved by [`save_parameters`] into `model`, by name.
+/// All or nothing: the file is checked against every parameter before any
+/// is written.
+///
+/// # Errors
+/// [`Error::Parse`] for malformed JSON; [`Error::InvalidArgument`] (op
+/// `load_parameters`) for another format or version, a missing, mistyped or
+/// foreign `dtype`, a parameter of the model missing from the file, a name
+/// in the file twice or unknown to the model, a shape that differs, a
+/// value count that does not match its shape, or a value beyond the range
+/// of `F`.
+pub fn load_parameters<F: Element, M: Module<F> + ?Sized>(model: &mut M, text: &str) -> Result<()> {
+    let op = "load_parameters";
+    let file: ParametersIn = parse(text)?;
+    check_header::<F>(
+        op,
+        (&file.format, PARAMETERS),
+        file.version,
+        file.dtype.as_ref(),
+    )?;
+    let bad = |message: String| Error::InvalidArgument { op, message };
+    let mut by_name: std::collections::HashMap<&str, &ParameterFile> =
+        std::collections::HashMap::new();
+    for p in &file.parameters {
+        if by_name.insert(p.name.as_str(), p).is_some() {
+            return Err(bad(format!(
+                "parameter {} appears twice in the file",
+                p.name
+            )));
+        }
+    }
+    // Check everything first, converting the values.
+    let mut loaded: Vec<Vec<F>> = Vec::new();
+    let mut used = 0;
+    model.visit(&mut Visitor::new(&mut |name, t| {
+        let Some(p) = by_name.get(name) else {
+            return Err(bad(format!("parameter {name} is missing from the file")));
+        };
+        if p.shape != t.dims() {
+            return Err(bad(format!(
+                "parameter {name} has shape {:?} in the file but {:?} in the model",
+                p.shape,
+                t.dims()
+            )));
+        }
+        if p.values.len() != t.numel() {
+            return Err(bad(format!(
+                "parameter {name} has {} values for shape {:?}",
+                p.values.len(),
+                p.shape
+            )));
+        }
+        loaded.push(convert(op, name, &p.values)?);
+        used += 1;
+        Ok(())
+    }))?;
+    if used != by_name.len() {
+        let mut known = std::collections::HashSet::new();
+        model.visit(&mut Visitor::new(&mut |name, _| {
+            known.insert(name.to_owned());
+            Ok(())
+        }))?;
+        let extra = file
+            .parameters
+            .iter()
+            .find(|p| !known.contains(&p.name))
+            .map_or_else(String::new, |p| p.name.clone());
+        return Err(bad(format!(
+            "the file has parameter {extra}, which the model does not"
+        )));
+    }
+    let mut values = loaded.into_iter();
+    model.visit_mut(&mut VisitorMut::new(&mut |_, t| {
+        if let Some(v) = values.next() {
+            t.as_mut_slice().copy_from_slice(&v);
+        }
+        Ok(())
+    }))
+}
+
+impl<F: Element> Sequential<F> {
+    /// The network — its layers, their parameters, and the training flag —
+    /// as JSON. Only the crate's own layers ([`Linear`], [`Activation`])
+    /// have a saved form; save a network with other layers with
+    /// [`save_parameters`].
     ///
     /// ```
-    /// use gradsign::{activation::Activation, nn::{Init, Mlp}};
-    /// let mlp = Mlp::builder(&[2, 3, 1]).hidden(Activation::Tanh).output(Activation::Sigmoid).init(Init::GlorotNormal).seed(5).build::<f32>()?;
-    /// let json = mlp.to_json()?;
-    /// assert_eq!(Mlp::<f32>::from_json(&json)?, mlp);
+    /// use gradsign::{activation::Activation, nn::{Mlp, Sequential}};
+    /// let net = Mlp::builder(&[2, 3, 1]).hidden(Activation::Tanh).output(Activation::Sigmoid).seed(5).build::<f32>()?;
+    /// let json = net.to_json()?;
+    /// assert_eq!(Sequential::<f32>::from_json(&json)?, net);
     /// # Ok::<(), gradsign::Error>(())
     /// ```
     ///
     /// # Errors
-    /// [`Error::NonFinite`] if a parameter is NaN or infinite (JSON has no
-    /// such numbers); [`Error::InvalidArgument`] if a layer's activation
-    /// (set by hand through [`layers_mut`](Self::layers_mut)) is invalid in
-    /// `F` (see [`Activation::validate`]): a file
-    /// [`from_json`](Self::from_json) would refuse is never written.
+    /// [`Error::InvalidArgument`] for a layer of another type (naming its
+    /// position) or an activation invalid in `F`; [`Error::NonFinite`] for
+    /// a NaN or infinite parameter.
     pub fn to_json(&self) -> Result<String> {
-        for layer in self.layers() {
-            layer.activation.validate::<F>()?;
-        }
-        let to_f64 = |name: String, t: &Tensor<F>| -> Result<Vec<f64>> {
-            t.as_slice()
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| {
-                    let v = Element::to_f64(x);
-                    if v.is_finite() {
-                        Ok(v)
-                    } else {
-                        Err(Error::NonFinite {
-                            op: "Mlp::to_json",
-                            what: format!("{v} at element {i} of {name}"),
-                        })
-                    }
-                })
-                .collect()
-        };
-        let layers = self
-            .layers()
-            .iter()
-            .enumerate()
-            .map(|(l, layer)| {
-                let lin = &layer.linear;
-                Ok(LayerFile {
+        let op = "Sequential::to_json";
+        let mut layers = Vec::with_capacity(self.len());
+        for i in 0..self.len() {
+            if let Some(lin) = self.layer::<Linear<F>>(i) {
+                layers.push(LayerFile::Linear {
                     fan_in: lin.fan_in(),
                     fan_out: lin.fan_out(),
-                    activation: layer.activation,
-                    weight: to_f64(format!("layers.{l}.weight"), &lin.weight)?,
+                    weight: finite_values(op, &format!("{i}.weight"), lin.weight.as_slice())?,
                     bias: match &lin.bias {
-                        Some(b) => Some(to_f64(format!("layers.{l}.bias"), b)?),
+                        Some(b) => Some(finite_values(op, &format!("{i}.bias"), b.as_slice())?),
                         None => None,
                     },
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let file = MlpFile {
-            format: FORMAT.into(),
-            version: VERSION,
-            dtype: F::NAME.into(),
-            layers,
-        };
-        serde_json::to_string_pretty(&file).map_err(|e| Error::Io {
-            op: "Mlp::to_json",
-            message: e.to_string(),
-        })
+                });
+            } else if let Some(&activation) = self.layer::<Activation>(i) {
+                activation.validate::<F>()?;
+                layers.push(LayerFile::Activation { activation });
+            } else {
+                return Err(Error::InvalidArgument {
+                    op,
+                    message: format!(
+                        "layer {i} is neither a Linear nor an Activation and has no saved form; \
+                         save the parameters with nn::save_parameters instead"
+                    ),
+                });
+            }
+        }
+        to_text(
+            op,
+            &SequentialOut {
+                format: SEQUENTIAL,
+                version: VERSION,
+                dtype: F::NAME,
+                training: self.is_training(),
+                layers,
+            },
+        )
     }
 
     /// A network read from [`to_json`](Self::to_json)'s format, into the
     /// element type it was saved from: the file's `dtype` must be exactly
-    /// `F`'s name (`"f32"`, `"f64"`), so that parameters load bit for bit and
-    /// activation parameters are checked in the type they were saved in. A
-    /// file without a `dtype` is refused (every file this crate writes has
-    /// one); to change precision, load in the saved type and convert the
-    /// tensors.
+    /// `F`'s name (`"f32"`, `"f64"`), so that parameters load bit for bit
+    /// and activation parameters are checked in the type they were saved
+    /// in. A file without a `dtype` is refused.
     ///
     /// ```
-    /// use gradsign::{activation::Activation, nn::{Init, Mlp}};
-    /// let json = Mlp::<f64>::new(&[2, 1], Activation::Tanh, Activation::Identity, Init::Zeros, 0)?.to_json()?;
-    /// let e = Mlp::<f32>::from_json(&json).unwrap_err();
-    /// assert_eq!(e.to_string(), "Mlp::from_json: the file holds f64 parameters, not f32; load it as Mlp<f64>");
+    /// use gradsign::nn::{Mlp, Sequential};
+    /// let json = Mlp::builder(&[2, 1]).build::<f64>()?.to_json()?;
+    /// let e = Sequential::<f32>::from_json(&json).unwrap_err();
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "Sequential::from_json: the file holds f64 parameters, not f32; load it into a model of f64"
+    /// );
     /// # Ok::<(), gradsign::Error>(())
     /// ```
     ///
     /// # Errors
     /// [`Error::Parse`] naming the line and column of malformed JSON;
-    /// [`Error::InvalidArgument`] (op `Mlp::from_json`) for another format
-    /// or version, a missing `dtype`, one that is not a string, or one that
-    /// is not `F`'s name (the message names both), parameter counts that do
-    /// not match the sizes, or a parameter beyond the range of `F`; the
-    /// error of [`Activation::validate`] for an activation parameter invalid
-    /// in `F`; [`Error::ShapeMismatch`] if the layers do not chain.
+    /// [`Error::InvalidArgument`] (op `Sequential::from_json`) for another
+    /// format or version, a missing, mistyped or foreign `dtype`, parameter
+    /// counts that do not match the sizes, or a parameter beyond the range
+    /// of `F`; the error of [`Activation::validate`] for an activation
+    /// parameter invalid in `F`; [`Error::ShapeMismatch`] if dense layers do
+    /// not chain.
     pub fn from_json(text: &str) -> Result<Self> {
-        let file: MlpFileIn = serde_json::from_str(text).map_err(|e| Error::Parse {
-            source_name: "json".into(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })?;
-        let bad = |message: String| Error::InvalidArgument {
-            op: "Mlp::from_json",
-            message,
-        };
-        if file.format != FORMAT || file.version != VERSION {
-            return Err(bad(format!(
-                "expected format {FORMAT} version {VERSION}, found {} version {}",
-                file.format, file.version
-            )));
-        }
-        check_dtype::<F>(file.dtype.as_ref()).map_err(bad)?;
-        // f64 → F rounds, but must not overflow (`1e39` as f32).
-        let convert = |name: &str, values: Vec<f64>| -> Result<Vec<F>> {
-            values
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    let x = F::from_f64(v);
-                    if x.is_finite() {
-                        Ok(x)
-                    } else {
-                        Err(bad(format!(
-                            "{v:e} at element {i} of {name} is out of the range of {}",
-                            F::NAME
-                        )))
+        let op = "Sequential::from_json";
+        let file: SequentialIn = parse(text)?;
+        check_header::<F>(
+            op,
+            (&file.format, SEQUENTIAL),
+            file.version,
+            file.dtype.as_ref(),
+        )?;
+        let bad = |message: String| Error::InvalidArgument { op, message };
+        let mut net = Sequential::new();
+        let mut width: Option<usize> = None;
+        for (i, layer) in file.layers.into_iter().enumerate() {
+            match layer {
+                LayerFile::Linear {
+                    fan_in,
+                    fan_out,
+                    weight,
+                    bias,
+                } => {
+                    if fan_in.checked_mul(fan_out) != Some(weight.len()) {
+                        return Err(bad(format!(
+                            "{i}.weight has {} values for ({fan_out}, {fan_in})",
+                            weight.len()
+                        )));
                     }
-                })
-                .collect()
-        };
-        let mut layers = Vec::with_capacity(file.layers.len());
-        for (l, lf) in file.layers.into_iter().enumerate() {
-            if lf.fan_in.checked_mul(lf.fan_out) != Some(lf.weight.len()) {
-                return Err(bad(format!(
-                    "layers.{l}.weight has {} values for ({}, {})",
-                    lf.weight.len(),
-                    lf.fan_out,
-                    lf.fan_in
-                )));
-            }
-            let weight = Tensor::from_vec(
-                convert(&format!("layers.{l}.weight"), lf.weight)?,
-                &[lf.fan_out, lf.fan_in],
-            )?;
-            let bias = match lf.bias {
-                Some(b) if b.len() != lf.fan_out => {
-                    return Err(bad(format!(
-                        "layers.{l}.bias has {} values for {} outputs",
-                        b.len(),
-                        lf.fan_out
-                    )));
+                    let w = Tensor::from_vec(
+                        convert(op, &format!("{i}.weight"), &weight)?,
+                        &[fan_out, fan_in],
+                    )?;
+                    let b = match bias {
+                        Some(b) if b.len() != fan_out => {
+                            return Err(bad(format!(
+                                "{i}.bias has {} values for {fan_out} outputs",
+                                b.len()
+                            )));
+                        }
+                        Some(b) => Some(Tensor::from_vec(
+                            convert(op, &format!("{i}.bias"), &b)?,
+                            &[fan_out],
+                        )?),
+                        None => None,
+                    };
+                    let lin = Linear::new(w, b)?;
+                    if let Some(out) = width
+                        && out != fan_in
+                    {
+                        return Err(Error::ShapeMismatch {
+                            op,
+                            lhs: crate::shape::Shape::vector(out),
+                            rhs: lin.weight.shape(),
+                            reason: "a dense layer's fan-in must equal the previous dense layer's fan-out",
+                        });
+                    }
+                    width = Some(fan_out);
+                    net.add(lin);
                 }
-                Some(b) => Some(Tensor::from_vec(
-                    convert(&format!("layers.{l}.bias"), b)?,
-                    &[lf.fan_out],
-                )?),
-                None => None,
-            };
-            layers.push((Linear::new(weight, bias)?, lf.activation));
+                LayerFile::Activation { activation } => {
+                    activation.validate::<F>()?;
+                    net.add(activation);
+                }
+            }
         }
-        Mlp::from_layers(layers)
+        if net.is_empty() {
+            return Err(bad("the file has no layer".into()));
+        }
+        net.set_training(file.training);
+        Ok(net)
     }
 
     /// Writes [`to_json`](Self::to_json) to a file.
@@ -216,7 +456,7 @@ impl<F: Element> Mlp<F> {
     pub fn save_json(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
         let path = path.as_ref();
         std::fs::write(path, self.to_json()?).map_err(|e| Error::Io {
-            op: "Mlp::save_json",
+            op: "Sequential::save_json",
             message: format!("{}: {e}", path.display()),
         })
     }
@@ -229,36 +469,9 @@ impl<F: Element> Mlp<F> {
     pub fn load_json(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            op: "Mlp::load_json",
+            op: "Sequential::load_json",
             message: format!("{}: {e}", path.display()),
         })?;
         Self::from_json(&text)
-    }
-}
-
-/// The dtype rule of [`Mlp::from_json`]: present, a string, and exactly
-/// `F::NAME`. The message for anything else names what was found and `F`.
-fn check_dtype<F: Element>(dtype: Option<&serde_json::Value>) -> std::result::Result<(), String> {
-    const KNOWN: [&str; 2] = ["f32", "f64"];
-    match dtype {
-        None => Err(format!(
-            "the file has no dtype; expected \"dtype\": \"{}\"",
-            F::NAME
-        )),
-        Some(serde_json::Value::String(d)) if d == F::NAME => Ok(()),
-        Some(serde_json::Value::String(d)) if KNOWN.contains(&d.as_str()) => Err(format!(
-            "the file holds {d} parameters, not {}; load it as Mlp<{d}>",
-            F::NAME
-        )),
-        Some(serde_json::Value::String(d)) => Err(format!(
-            "unknown dtype {:?}; expected {:?} for a network of {}",
-            d,
-            F::NAME,
-            F::NAME
-        )),
-        Some(other) => Err(format!(
-            "dtype must be a string naming the element type ({:?} here), found {other}",
-            F::NAME
-        )),
     }
 }

@@ -185,6 +185,10 @@ impl<F: Element> Optimizer<F> for Adam<F> {
         self.update_one(index, name, value, grad)
     }
 
+    fn check_param(&self, index: usize, name: &str, len: usize) -> Result<()> {
+        self.moments.check(index, name, len)
+    }
+
     fn end_step(&mut self) {
         self.steps += 1;
     }
@@ -222,7 +226,7 @@ impl<F: Element> Optimizer<F> for Adam<F> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct AdamW<F: Element> {
-    inner: Adam<F>,
+    pub(crate) inner: Adam<F>,
 }
 
 impl<F: Element> AdamW<F> {
@@ -260,6 +264,10 @@ impl<F: Element> Optimizer<F> for AdamW<F> {
 
     fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
         self.inner.update_one(index, name, value, grad)
+    }
+
+    fn check_param(&self, index: usize, name: &str, len: usize) -> Result<()> {
+        self.inner.moments.check(index, name, len)
     }
 
     fn end_step(&mut self) {

@@ -29,6 +29,8 @@
 mod adam;
 mod schedule;
 mod sgd;
+#[cfg(feature = "serde")]
+mod state;
 
 pub use adam::{Adam, AdamW};
 pub use schedule::LrSchedule;
@@ -78,6 +80,18 @@ pub trait Optimizer<F: Element> {
     /// is written.
     fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()>;
 
+    /// Checks, before any parameter is written, that parameter number
+    /// `index` named `name` with `len` values matches the state kept for
+    /// it (the default has no state to check).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if the state was kept for another name or
+    /// size.
+    fn check_param(&self, index: usize, name: &str, len: usize) -> Result<()> {
+        let _ = (index, name, len);
+        Ok(())
+    }
+
     /// Ends a step (counts it).
     fn end_step(&mut self);
 
@@ -91,8 +105,9 @@ pub trait Optimizer<F: Element> {
     /// One update of every parameter of `model`, with the gradients `grads`
     /// of a forward pass traced in `trace`.
     ///
-    /// Every gradient is looked up and checked for finiteness before any
-    /// parameter changes. An update found unsound while writing (an
+    /// Every gradient is looked up and checked for finiteness, and every
+    /// parameter against the state kept for it, before any parameter
+    /// changes. An update found unsound while writing (an
     /// overflow, see [`update`](Self::update)) stops the step there: the
     /// parameters before it have been updated, that one and those after it
     /// have not, and the step count does not advance.
@@ -117,6 +132,7 @@ pub trait Optimizer<F: Element> {
             let g = grads.get(var)?;
             check_lengths(name, t.numel(), g.len())?;
             check_finite_inputs("optimizer step", name, t.as_slice(), g)?;
+            self.check_param(i, name, t.numel())?;
             i += 1;
             Ok(())
         }))?;
@@ -161,6 +177,36 @@ pub(crate) struct StateBuffer<F> {
 }
 
 impl<F: Element> StateBuffer<F> {
+    /// Checks that parameter number `i` is `name` with `len` values, if
+    /// its state exists.
+    pub(crate) fn check(&self, i: usize, name: &str, len: usize) -> Result<()> {
+        match self.slots.get(i) {
+            Some((known_name, _, known)) => Self::same(i, name, len, known_name, *known),
+            None => Ok(()),
+        }
+    }
+
+    fn same(i: usize, name: &str, len: usize, known_name: &str, known: usize) -> Result<()> {
+        if known_name != name {
+            return Err(Error::InvalidArgument {
+                op: "optimizer step",
+                message: format!(
+                    "parameter #{i} is {name} but was {known_name} at the previous steps: \
+                     parameters must arrive in the same order at every step"
+                ),
+            });
+        }
+        if known != len {
+            return Err(Error::InvalidArgument {
+                op: "optimizer step",
+                message: format!(
+                    "parameter #{i} ({name}) has {len} values but had {known} at the previous steps"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// The state of parameter number `i` (`per · len` values), created
     /// zeroed on first sight.
     fn slot(&mut self, i: usize, name: &str, len: usize, per: usize) -> Result<&mut [F]> {
@@ -191,23 +237,7 @@ impl<F: Element> StateBuffer<F> {
                 ),
             });
         };
-        if known_name != name {
-            return Err(Error::InvalidArgument {
-                op: "optimizer step",
-                message: format!(
-                    "parameter #{i} is {name} but was {known_name} at the previous steps: \
-                     parameters must arrive in the same order at every step"
-                ),
-            });
-        }
-        if *known != len {
-            return Err(Error::InvalidArgument {
-                op: "optimizer step",
-                message: format!(
-                    "parameter #{i} ({name}) has {len} values but had {known} at the previous steps"
-                ),
-            });
-        }
+        Self::same(i, name, len, known_name, *known)?;
         let off = *off;
         Ok(&mut self.data[off..off + per * len])
     }

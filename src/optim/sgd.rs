@@ -44,7 +44,7 @@ pub struct Sgd<F: Element> {
     nesterov: bool,
     weight_decay: F,
     schedule: LrSchedule,
-    steps: usize,
+    pub(crate) steps: usize,
     /// The rate of the step under way (fixed by `begin_step`).
     rate: F,
     pub(crate) velocity: StateBuffer<F>,
@@ -161,6 +161,10 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
             }
         }
         Ok(())
+    }
+
+    fn check_param(&self, index: usize, name: &str, len: usize) -> Result<()> {
+        self.velocity.check(index, name, len)
     }
 
     fn end_step(&mut self) {
