@@ -115,9 +115,11 @@ fn a_playground_set_of_impossibly_many_samples_is_an_error() {
 #[cfg(feature = "serde")]
 #[test]
 fn malformed_json_parameters_name_the_line_and_column() {
-    use gradsign::nn::Mlp;
     // Line 2 is `"layers": [1,]}`: the `1` at column 12 is not a layer.
-    let e = Mlp::<f64>::from_json("{\"format\": \"gradsign-mlp\",\n\"layers\": [1,]}").unwrap_err();
+    let e = gradsign::nn::Sequential::<f64>::from_json(
+        "{\"format\": \"gradsign-sequential\",\n\"layers\": [1,]}",
+    )
+    .unwrap_err();
     let Error::Parse { line, column, .. } = &e else {
         panic!("not a parse error: {e:?}");
     };

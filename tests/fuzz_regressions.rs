@@ -83,23 +83,23 @@ fn products_and_joins_of_empty_operands_that_overflow_are_errors() {
 fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
     let json = |dtype: &str, w: &str, act: &str| {
         format!(
-            r#"{{"format":"gradsign-mlp","version":1,"dtype":"{dtype}","layers":[{{"fan_in":1,"fan_out":1,"activation":{act},"weight":[{w}],"bias":null}}]}}"#
+            r#"{{"format":"gradsign-sequential","version":1,"dtype":"{dtype}","training":true,"layers":[{{"kind":"linear","fan_in":1,"fan_out":1,"weight":[{w}],"bias":null}},{{"kind":"activation","activation":{act}}}]}}"#
         )
     };
-    use gradsign::nn::Mlp;
-    let e = Mlp::<f32>::from_json(&json("f32", "1e39", "\"Tanh\"")).unwrap_err();
+    use gradsign::nn::Sequential;
+    let e = Sequential::<f32>::from_json(&json("f32", "1e39", "\"Tanh\"")).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "Mlp::from_json: 1e39 at element 0 of layers.0.weight is out of the range of f32"
+        "Sequential::from_json: 1e39 at element 0 of 0.weight is out of the range of f32"
     );
-    assert!(Mlp::<f64>::from_json(&json("f64", "1e39", "\"Tanh\"")).is_ok());
+    assert!(Sequential::<f64>::from_json(&json("f64", "1e39", "\"Tanh\"")).is_ok());
     // An f64 file is not silently rounded into an f32 network.
-    let e = Mlp::<f32>::from_json(&json("f64", "1", "\"Tanh\"")).unwrap_err();
+    let e = Sequential::<f32>::from_json(&json("f64", "1", "\"Tanh\"")).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "Mlp::from_json: the file holds f64 parameters, not f32; load it as gradsign::nn::Sequential<f64>"
+        "Sequential::from_json: the file holds f64 parameters, not f32; load it into a model of f64"
     );
-    let e = Mlp::<f64>::from_json(&json("f64", "1", r#"{"LeakyRelu":-1.0}"#)).unwrap_err();
+    let e = Sequential::<f64>::from_json(&json("f64", "1", r#"{"LeakyRelu":-1.0}"#)).unwrap_err();
     assert!(
         matches!(
             e,
@@ -111,26 +111,8 @@ fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
         "{e}"
     );
     // An activation parameter finite as f64 but not as f32 (it gave NaN).
-    let e = Mlp::<f32>::from_json(&json("f32", "1", r#"{"Elu":1e39}"#)).unwrap_err();
+    let e = Sequential::<f32>::from_json(&json("f32", "1", r#"{"Elu":1e39}"#)).unwrap_err();
     assert_eq!(e.to_string(), "elu: α = 1e39 is out of the range of f32");
-}
-
-/// Found writing `mlp_json`: sizes whose product overflows, with an empty
-/// weight list, panicked (debug) or wrapped to 0 = the list's length
-/// (release).
-#[cfg(feature = "serde")]
-#[test]
-fn json_sizes_whose_product_overflows_are_a_load_error() {
-    use gradsign::nn::Mlp;
-    let json = format!(
-        r#"{{"format":"gradsign-mlp","version":1,"dtype":"f64","layers":[{{"fan_in":{n},"fan_out":{n},"activation":"Tanh","weight":[],"bias":null}}]}}"#,
-        n = 1u64 << 32
-    );
-    let e = Mlp::<f64>::from_json(&json).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "Mlp::from_json: layers.0.weight has 0 values for (4294967296, 4294967296)"
-    );
 }
 
 /// `analyze_layer`: finite inputs whose product overflows. The harness

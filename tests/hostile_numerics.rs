@@ -21,7 +21,7 @@
 mod hostile_numerics_dd;
 
 use gradsign::activation::{Activation, SELU_ALPHA, SELU_LAMBDA};
-use gradsign::{Element, Error, Tape, Tensor};
+use gradsign::{Error, Tape, Tensor};
 use hostile_numerics_dd::D;
 use proptest::prelude::*;
 
@@ -628,51 +628,51 @@ fn what_constructs_runs_without_nan() {
 #[cfg(feature = "serde")]
 mod json {
     use super::*;
-    use gradsign::nn::{Init, Mlp};
+    use gradsign::nn::{Init, Mlp, Sequential};
 
     fn file(dtype: &str, act: &str) -> String {
         format!(
-            r#"{{"format":"gradsign-mlp","version":1,{dtype}"layers":[{{"fan_in":1,"fan_out":1,"activation":{act},"weight":[0.5],"bias":[0.0]}}]}}"#
+            r#"{{"format":"gradsign-sequential","version":1,{dtype}"training":true,"layers":[{{"kind":"linear","fan_in":1,"fan_out":1,"weight":[0.5],"bias":[0.0]}},{{"kind":"activation","activation":{act}}}]}}"#
         )
     }
 
     fn msg<F: gradsign::nn::ModelElement>(text: &str) -> String {
-        Mlp::<F>::from_json(text).unwrap_err().to_string()
+        Sequential::<F>::from_json(text).unwrap_err().to_string()
     }
 
     #[test]
     fn a_garbage_dtype_is_an_error_naming_what_was_found_and_the_type() {
         let tanh = "\"Tanh\"";
-        assert!(Mlp::<f32>::from_json(&file(r#""dtype":"f32","#, tanh)).is_ok());
-        assert!(Mlp::<f64>::from_json(&file(r#""dtype":"f64","#, tanh)).is_ok());
+        assert!(Sequential::<f32>::from_json(&file(r#""dtype":"f32","#, tanh)).is_ok());
+        assert!(Sequential::<f64>::from_json(&file(r#""dtype":"f64","#, tanh)).is_ok());
         assert_eq!(
             msg::<f32>(&file("", tanh)),
-            "Mlp::from_json: the file has no dtype; expected \"dtype\": \"f32\""
+            "Sequential::from_json: the file has no dtype; expected \"dtype\": \"f32\""
         );
         assert_eq!(
             msg::<f64>(&file(r#""dtype":"f16","#, tanh)),
-            "Mlp::from_json: unknown dtype \"f16\"; expected \"f64\" for a network of f64"
+            "Sequential::from_json: unknown dtype \"f16\"; expected \"f64\" for a model of f64"
         );
         assert_eq!(
             msg::<f32>(&file(r#""dtype":"F32 ","#, tanh)),
-            "Mlp::from_json: unknown dtype \"F32 \"; expected \"f32\" for a network of f32"
+            "Sequential::from_json: unknown dtype \"F32 \"; expected \"f32\" for a model of f32"
         );
         assert_eq!(
             msg::<f32>(&file(r#""dtype":42,"#, tanh)),
-            "Mlp::from_json: dtype must be a string naming the element type (\"f32\" here), found 42"
+            "Sequential::from_json: dtype must be a string naming the element type (\"f32\" here), found 42"
         );
         // An explicit null is no dtype either.
         assert_eq!(
             msg::<f64>(&file(r#""dtype":null,"#, tanh)),
-            "Mlp::from_json: the file has no dtype; expected \"dtype\": \"f64\""
+            "Sequential::from_json: the file has no dtype; expected \"dtype\": \"f64\""
         );
         assert_eq!(
             msg::<f32>(&file(r#""dtype":"f64","#, tanh)),
-            "Mlp::from_json: the file holds f64 parameters, not f32; load it as Sequential<f64>"
+            "Sequential::from_json: the file holds f64 parameters, not f32; load it into a model of f64"
         );
         assert_eq!(
             msg::<f64>(&file(r#""dtype":"f32","#, tanh)),
-            "Mlp::from_json: the file holds f32 parameters, not f64; load it as Sequential<f32>"
+            "Sequential::from_json: the file holds f32 parameters, not f64; load it into a model of f32"
         );
         for d in [
             r#"["f32"]"#,
@@ -681,12 +681,13 @@ mod json {
             "\"\"",
             "\"f32\\u0000\"",
         ] {
-            let e = Mlp::<f32>::from_json(&file(&format!(r#""dtype":{d},"#), tanh)).unwrap_err();
+            let e =
+                Sequential::<f32>::from_json(&file(&format!(r#""dtype":{d},"#), tanh)).unwrap_err();
             assert!(
                 matches!(
                     e,
                     Error::InvalidArgument {
-                        op: "Mlp::from_json",
+                        op: "Sequential::from_json",
                         ..
                     }
                 ),
@@ -702,7 +703,7 @@ mod json {
             return;
         };
         let text = file(&format!(r#""dtype":"{}","#, F::NAME), &json);
-        let loaded = Mlp::<F>::from_json(&text).map(|_| ());
+        let loaded = Sequential::<F>::from_json(&text).map(|_| ());
         match serde_json::from_str::<Activation>(&json) {
             Ok(back) if back == act => {
                 assert_eq!(loaded, act.validate::<F>(), "{act} in {}", F::NAME)
@@ -729,7 +730,7 @@ mod json {
             .seed(0)
             .build::<f32>()
             .unwrap();
-        mlp.layers_mut()[0].activation = Activation::LeakyRelu(1e39);
+        *mlp.layer_mut::<Activation>(1).unwrap() = Activation::LeakyRelu(1e39);
         let e = mlp.to_json().unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -747,7 +748,7 @@ mod json {
             .seed(3)
             .build::<F>();
         if let Ok(mlp) = built {
-            let back = Mlp::<F>::from_json(&mlp.to_json().unwrap());
+            let back = Sequential::<F>::from_json(&mlp.to_json().unwrap());
             prop_assert_eq!(back.as_ref(), Ok(&mlp), "{} in {}", act, F::NAME);
         } else {
             let e = built.unwrap_err();
