@@ -80,7 +80,7 @@ impl Trainer {
         self.tape.clear();
         let tape = &self.tape;
         let (out, trace) =
-            gradsign::nn::forward(&self.mlp, &tape, tape.constant(x)).expect("shapes");
+            gradsign::nn::forward(&self.mlp, tape, tape.constant(x)).expect("shapes");
         let l = match target {
             Ok(y) => loss::mse(out, tape.constant(y), Reduction::Mean),
             Err(labels) => loss::softmax_cross_entropy(out, labels, Reduction::Mean),

@@ -304,7 +304,7 @@ impl<F: gradsign::nn::ModelElement> Trainer<F> {
         self.tape.clear();
         let tape = &self.tape;
         let input = tape.constant(x);
-        let (out, trace) = gradsign::nn::forward(&self.mlp, &tape, input).expect("workload shapes");
+        let (out, trace) = gradsign::nn::forward(&self.mlp, tape, input).expect("workload shapes");
         let l = match target {
             Target::Values(y) => loss::mse(out, tape.constant(y), Reduction::Mean),
             Target::Classes(labels) => loss::softmax_cross_entropy(out, labels, Reduction::Mean),

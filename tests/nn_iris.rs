@@ -7,7 +7,7 @@ use gradsign::data::{Standardizer, iris};
 use gradsign::metrics::accuracy;
 use gradsign::nn::{Init, Mlp};
 use gradsign::optim::{Adam, Optimizer};
-use gradsign::{Element, Gradients, Tape};
+use gradsign::{Gradients, Tape};
 
 /// Trains and returns the first step (1-based) after which the training
 /// accuracy reaches 97%, or `None` within 300 steps.

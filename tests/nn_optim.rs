@@ -31,14 +31,11 @@ fn one_sgd_step_on_a_2_2_1_network_equals_the_hand_computed_update() {
     let xs = [[0.5, -1.0], [1.5, 0.25]];
     let ts = [0.25, -0.5];
     let lr = 0.1;
-    let mut mlp = Ok::<_, gradsign::Error>(
-        gradsign::nn::Sequential::new()
-            .push(Linear::new(t(&w1, &[2, 2]), Some(t(&b1, &[2]))).unwrap())
-            .push(Activation::Tanh)
-            .push(Linear::new(t(&w2, &[1, 2]), Some(t(&b2, &[1]))).unwrap())
-            .push(Activation::Identity),
-    )
-    .unwrap();
+    let mut mlp = gradsign::nn::Sequential::new()
+        .push(Linear::new(t(&w1, &[2, 2]), Some(t(&b1, &[2]))).unwrap())
+        .push(Activation::Tanh)
+        .push(Linear::new(t(&w2, &[1, 2]), Some(t(&b2, &[1]))).unwrap())
+        .push(Activation::Identity);
     step_mse(
         &mut mlp,
         &mut Sgd::new(lr),
@@ -84,12 +81,9 @@ fn one_sgd_step_on_a_2_2_1_network_equals_the_hand_computed_update() {
 /// A 2-1 linear unit: three parameters θ = (w₀, w₁, b), fitted by mean
 /// squared error to three fixed points.
 fn linear_unit(theta: [f64; 3]) -> gradsign::nn::Sequential<f64> {
-    Ok::<_, gradsign::Error>(
-        gradsign::nn::Sequential::new()
-            .push(Linear::new(t(&theta[..2], &[1, 2]), Some(t(&theta[2..], &[1]))).unwrap())
-            .push(Activation::Identity),
-    )
-    .unwrap()
+    gradsign::nn::Sequential::new()
+        .push(Linear::new(t(&theta[..2], &[1, 2]), Some(t(&theta[2..], &[1]))).unwrap())
+        .push(Activation::Identity)
 }
 
 const XS: [[f64; 2]; 3] = [[1.0, 2.0], [-0.5, 0.3], [2.0, -1.0]];
