@@ -16,16 +16,24 @@ fn mlp() -> gradsign::nn::Sequential<f64> {
         .unwrap()
 }
 
+/// A Sequential names the layer that failed; the cause is inside.
+fn at_layer_0(e: Error) -> Error {
+    match e {
+        Error::Layer { layer: 0, source } => *source,
+        other => panic!("not an error of layer 0: {other}"),
+    }
+}
+
 #[test]
 fn an_input_width_different_from_the_first_layer_is_an_error() {
     let tape = Tape::new();
     let x = tape.constant(&Tensor::zeros(&[2, 5]).unwrap());
-    let e = gradsign::nn::forward(&mlp(), &tape, x).unwrap_err();
+    let e = at_layer_0(gradsign::nn::forward(&mlp(), &tape, x).unwrap_err());
     assert!(
         matches!(
             e,
             Error::ShapeMismatch {
-                op: "Mlp::forward",
+                op: "Linear::forward",
                 ..
             }
         ),
@@ -38,7 +46,7 @@ fn an_input_width_different_from_the_first_layer_is_an_error() {
 fn an_empty_batch_is_an_error() {
     let tape = Tape::new();
     let x = tape.constant(&Tensor::zeros(&[0, 4]).unwrap());
-    let e = gradsign::nn::forward(&mlp(), &tape, x).unwrap_err();
+    let e = at_layer_0(gradsign::nn::forward(&mlp(), &tape, x).unwrap_err());
     assert!(matches!(e, Error::Empty { .. }), "{e}");
 }
 
@@ -46,10 +54,8 @@ fn an_empty_batch_is_an_error() {
 fn a_non_matrix_input_is_an_error() {
     let tape = Tape::new();
     let x = tape.constant(&Tensor::zeros(&[4]).unwrap());
-    assert!(matches!(
-        gradsign::nn::forward(&mlp(), &tape, x),
-        Err(Error::RankMismatch { .. })
-    ));
+    let e = at_layer_0(gradsign::nn::forward(&mlp(), &tape, x).unwrap_err());
+    assert!(matches!(e, Error::RankMismatch { .. }), "{e}");
 }
 
 #[test]

@@ -135,7 +135,11 @@ fn a_network_of_the_wrong_width_fails_on_the_first_step() {
         |_| {},
     )
     .unwrap_err();
-    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+    // The container names the layer that failed.
+    assert!(
+        matches!(&e, Error::Layer { layer: 0, source } if matches!(**source, Error::ShapeMismatch { .. })),
+        "{e}"
+    );
 }
 
 /// The playground's `0/1` labels with the default config: the accuracy the

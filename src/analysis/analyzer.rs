@@ -224,11 +224,13 @@ impl GradientSignAnalyzer {
     /// ```
     /// use gradsign::activation::Activation;
     /// use gradsign::analysis::GradientSignAnalyzer;
-    /// use gradsign::nn::{Init, Mlp};
+    /// use gradsign::nn::{self, Init, Mlp};
+    /// use gradsign::optim::Optimizer;
     /// use gradsign::{Tape, Tensor};
     /// let mut mlp = Mlp::builder(&[3, 4, 1]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
     /// let data = Tensor::rand_uniform(&[20, 3], 0.0, 1.0, 2)?; // positive inputs
     /// let mut analyzer = GradientSignAnalyzer::default();
+    /// let mut opt = gradsign::optim::Sgd::new(0.5);
     /// let mut tape = Tape::new();
     /// for step in 0..20 {
     ///     // Plain SGD, one example per step.
@@ -238,11 +240,7 @@ impl GradientSignAnalyzer {
     ///     let (y, trace) = nn::forward(&mlp, &tape, x)?;
     ///     let grads = (y - 1.0).square().sum().backward()?;
     ///     analyzer.observe(step, &trace, &grads)?;
-    ///     for p in mlp.params_with_grads(&trace, &grads)? {
-    ///         for (v, g) in p.value.iter_mut().zip(p.grad) {
-    ///             *v -= 0.5 * g;
-    ///         }
-    ///     }
+    ///     opt.step(&mut mlp, &trace, &grads)?; // plain SGD
     /// }
     /// let report = analyzer.trajectories();
     /// for layer in &report.layers {
@@ -330,7 +328,7 @@ impl GradientSignAnalyzer {
     /// ```
     /// use gradsign::activation::Activation;
     /// use gradsign::analysis::{GradientSignAnalyzer, InputSource};
-    /// use gradsign::nn::{Init, Mlp};
+    /// use gradsign::nn::{self, Init, Mlp};
     /// use gradsign::{Tape, Tensor};
     /// let mlp = Mlp::builder(&[3, 4, 2]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
     /// let tape = Tape::new();

@@ -116,7 +116,7 @@ fn reuse<F: Element>(
 /// ```
 /// use gradsign::activation::Activation;
 /// use gradsign::analysis::PerSampleGradients;
-/// use gradsign::nn::{Init, Mlp};
+/// use gradsign::nn::{self, Init, Mlp};
 /// use gradsign::{Tape, Tensor};
 /// let mlp = Mlp::builder(&[3, 4, 2]).hidden(Activation::Tanh).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
 /// let tape = Tape::new();

@@ -149,7 +149,7 @@ pub enum Curvature {
 /// // lands on the least-squares solution.
 /// let x = Tensor::from_vec(vec![1.0, 0.5, 2.0, 1.5, 3.0, 0.5], &[3, 2])?;
 /// let y = Tensor::from_vec(vec![1.0, 2.0, 2.5], &[3, 1])?;
-/// let mut model = Linear::new(Tensor::zeros(&[1, 2])?, Some(Tensor::zeros(&[1])?))?;
+/// let mut model = Linear::<f64>::new(Tensor::zeros(&[1, 2])?, Some(Tensor::zeros(&[1])?))?;
 /// let ng = NaturalGradient { learning_rate: 1.0, damping: 0.0, curvature: Curvature::GaussNewton };
 /// ng.step(&mut model, Likelihood::Gaussian, &x, &y)?;
 /// let g = Objective::new(&model, Likelihood::Gaussian, &x, &y)?.gradient()?;

@@ -6,7 +6,8 @@
 //! use gradsign::data::bench_data;
 //! let w2 = bench_data::w2::<f32>();
 //! assert_eq!(w2.x.dims(), &[32, 2]);
-//! assert_eq!(w2.mlp.sizes(), bench_data::W2_SIZES);
+//! assert_eq!(gradsign::nn::num_parameters(&w2.mlp)?, 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
+//! # Ok::<(), gradsign::Error>(())
 //! ```
 
 use crate::activation::Activation;

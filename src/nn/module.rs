@@ -477,7 +477,7 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
 /// Visits a module's parameters read-only, building each one's
 /// hierarchical name (`0.weight`, `encoder.1.bias`) in a reused buffer.
 pub struct Visitor<'a, F: Element> {
-    name: String,
+    name: NameBuffer,
     f: &'a mut dyn FnMut(&str, &Tensor<F>) -> Result<()>,
 }
 
@@ -485,7 +485,7 @@ impl<'a, F: Element> Visitor<'a, F> {
     /// A visitor calling `f` with every parameter's full name.
     pub fn new(f: &'a mut dyn FnMut(&str, &Tensor<F>) -> Result<()>) -> Self {
         Visitor {
-            name: String::new(),
+            name: NameBuffer::default(),
             f,
         }
     }
@@ -497,7 +497,7 @@ impl<'a, F: Element> Visitor<'a, F> {
     pub fn param(&mut self, name: &str, value: &Tensor<F>) -> Result<()> {
         let len = self.name.len();
         push_segment(&mut self.name, name);
-        let r = (self.f)(&self.name, value);
+        let r = (self.f)(self.name.as_str(), value);
         self.name.truncate(len);
         r
     }
@@ -521,7 +521,7 @@ impl<'a, F: Element> Visitor<'a, F> {
 
 /// Visits a module's parameters mutably; see [`Visitor`].
 pub struct VisitorMut<'a, F: Element> {
-    name: String,
+    name: NameBuffer,
     f: &'a mut dyn FnMut(&str, &mut Tensor<F>) -> Result<()>,
 }
 
@@ -529,7 +529,7 @@ impl<'a, F: Element> VisitorMut<'a, F> {
     /// A visitor calling `f` with every parameter's full name.
     pub fn new(f: &'a mut dyn FnMut(&str, &mut Tensor<F>) -> Result<()>) -> Self {
         VisitorMut {
-            name: String::new(),
+            name: NameBuffer::default(),
             f,
         }
     }
@@ -541,7 +541,7 @@ impl<'a, F: Element> VisitorMut<'a, F> {
     pub fn param(&mut self, name: &str, value: &mut Tensor<F>) -> Result<()> {
         let len = self.name.len();
         push_segment(&mut self.name, name);
-        let r = (self.f)(&self.name, value);
+        let r = (self.f)(self.name.as_str(), value);
         self.name.truncate(len);
         r
     }
@@ -563,12 +563,40 @@ impl<'a, F: Element> VisitorMut<'a, F> {
     }
 }
 
-fn push_segment(name: &mut String, segment: impl std::fmt::Display) {
-    use std::fmt::Write;
-    if !name.is_empty() {
-        name.push('.');
+/// A parameter's name, built in place: inline up to 128 bytes, so that
+/// visiting a model's parameters (every optimiser step does, twice)
+/// allocates nothing.
+#[derive(Default)]
+struct NameBuffer(SmallVec<[u8; 128]>);
+
+impl NameBuffer {
+    fn len(&self) -> usize {
+        self.0.len()
     }
-    // Writing into a String cannot fail.
+
+    fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole `str`s are ever pushed, so the bytes are UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for NameBuffer {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn push_segment(name: &mut NameBuffer, segment: impl std::fmt::Display) {
+    use std::fmt::Write;
+    if name.len() > 0 {
+        name.0.push(b'.');
+    }
+    // Writing into the buffer cannot fail.
     let _ = write!(name, "{segment}");
 }
 
