@@ -193,9 +193,10 @@ impl Activation {
 
     /// Checks the parameter in the element type `F` the activation will run
     /// in: the one check every constructor that takes an activation
-    /// ([`Mlp::new`](crate::nn::Mlp::new), [`Mlp::from_layers`](crate::nn::Mlp::from_layers),
-    /// [`Mlp::from_splitmix`](crate::nn::Mlp::from_splitmix)), the JSON loader and
-    /// [`apply`](Self::apply) run, so that a network that can be built can be
+    /// ([`Mlp::build`](crate::nn::Mlp::build),
+    /// [`Mlp::build_splitmix`](crate::nn::Mlp::build_splitmix)), the JSON
+    /// loader and [`apply`](Self::apply) (so an activation layer of a
+    /// [`Sequential`](crate::nn::Sequential) too) run, so that a network that can be built can be
     /// saved and loaded back, and one that is refused is refused the same way
     /// everywhere.
     ///

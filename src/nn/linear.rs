@@ -13,9 +13,9 @@ use super::module::{Forward, ModelElement, Module, Visitor, VisitorMut};
 ///
 /// The weight is stored `(out, in)`: row `j` is neuron `j`'s weights, which
 /// is the unit the sign analysis reasons about. Parameters are plain
-/// [`Tensor`]s outside any tape; each [`forward`](Self::forward) copies them
-/// onto the tape as differentiable leaves, so after `backward` their
-/// gradients are looked up through the returned [`LayerTrace`].
+/// [`Tensor`]s outside any tape; each forward pass copies them onto the tape
+/// as differentiable leaves, so after `backward` their gradients are looked
+/// up through the returned [`Trace`](super::Trace).
 ///
 /// ```
 /// use gradsign::{nn::{self, Linear}, Tape, Tensor};
