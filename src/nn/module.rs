@@ -584,20 +584,45 @@ impl NameBuffer {
     }
 }
 
-impl std::fmt::Write for NameBuffer {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
+/// One step of a name: a child's position or a name.
+trait NamePart {
+    fn push_to(&self, name: &mut NameBuffer);
+}
+
+impl NamePart for &str {
+    fn push_to(&self, name: &mut NameBuffer) {
+        name.0.extend_from_slice(self.as_bytes());
     }
 }
 
-fn push_segment(name: &mut NameBuffer, segment: impl std::fmt::Display) {
-    use std::fmt::Write;
+impl NamePart for Segment {
+    fn push_to(&self, name: &mut NameBuffer) {
+        match *self {
+            Segment::Name(n) => n.push_to(name),
+            Segment::Index(mut i) => {
+                // Digits without the formatting machinery: names are built
+                // twice per parameter per optimiser step.
+                let mut digits = [0u8; 20];
+                let mut k = digits.len();
+                loop {
+                    k -= 1;
+                    digits[k] = b'0' + (i % 10) as u8;
+                    i /= 10;
+                    if i == 0 {
+                        break;
+                    }
+                }
+                name.0.extend_from_slice(&digits[k..]);
+            }
+        }
+    }
+}
+
+fn push_segment(name: &mut NameBuffer, segment: impl NamePart) {
     if name.len() > 0 {
         name.0.push(b'.');
     }
-    // Writing into the buffer cannot fail.
-    let _ = write!(name, "{segment}");
+    segment.push_to(name);
 }
 
 /// Records `model` on `tape` for the batch `x` and returns its output with

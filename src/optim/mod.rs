@@ -105,10 +105,10 @@ pub trait Optimizer<F: Element> {
     /// One update of every parameter of `model`, with the gradients `grads`
     /// of a forward pass traced in `trace`.
     ///
-    /// Every gradient is looked up and checked for finiteness, and every
-    /// parameter against the state kept for it, before any parameter
-    /// changes. An update found unsound while writing (an
-    /// overflow, see [`update`](Self::update)) stops the step there: the
+    /// Every gradient is looked up, and every parameter checked against the
+    /// state kept for it (name and size), before any parameter changes. An
+    /// update found unsound while writing (a non-finite value, gradient or
+    /// result, see [`update`](Self::update)) stops the step there: the
     /// parameters before it have been updated, that one and those after it
     /// have not, and the step count does not advance.
     ///
@@ -131,7 +131,6 @@ pub trait Optimizer<F: Element> {
             let var = trace.param_var(i, t, name)?;
             let g = grads.get(var)?;
             check_lengths(name, t.numel(), g.len())?;
-            check_finite_inputs("optimizer step", name, t.as_slice(), g)?;
             self.check_param(i, name, t.numel())?;
             i += 1;
             Ok(())
