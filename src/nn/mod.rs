@@ -32,7 +32,7 @@ pub use module::{
 pub use param::Param;
 pub use sequential::Sequential;
 #[cfg(feature = "serde")]
-pub(crate) use serde_json_io::{check_header, convert, finite_values};
+pub(crate) use serde_json_io::{check_header, convert, finite_values, parse};
 #[cfg(feature = "serde")]
 pub use serde_json_io::{load_parameters, save_parameters};
 pub use trace::{LayerKind, LayerPath, LayerRecord, LayerTrace, Trace};

@@ -481,87 +481,59 @@ pub struct Visitor<'a, F: Element> {
     f: &'a mut dyn FnMut(&str, &Tensor<F>) -> Result<()>,
 }
 
-impl<'a, F: Element> Visitor<'a, F> {
-    /// A visitor calling `f` with every parameter's full name.
-    pub fn new(f: &'a mut dyn FnMut(&str, &Tensor<F>) -> Result<()>) -> Self {
-        Visitor {
-            name: NameBuffer::default(),
-            f,
-        }
-    }
-
-    /// Hands one parameter to the visitor under `name` in the current scope.
-    ///
-    /// # Errors
-    /// Whatever the visitor returns.
-    pub fn param(&mut self, name: &str, value: &Tensor<F>) -> Result<()> {
-        let len = self.name.len();
-        push_segment(&mut self.name, name);
-        let r = (self.f)(self.name.as_str(), value);
-        self.name.truncate(len);
-        r
-    }
-
-    /// Visits a child module under `segment`.
-    ///
-    /// # Errors
-    /// Whatever the visitor returns.
-    pub fn scope(
-        &mut self,
-        segment: Segment,
-        child: impl FnOnce(&mut Self) -> Result<()>,
-    ) -> Result<()> {
-        let len = self.name.len();
-        push_segment(&mut self.name, segment);
-        let r = child(self);
-        self.name.truncate(len);
-        r
-    }
-}
-
 /// Visits a module's parameters mutably; see [`Visitor`].
 pub struct VisitorMut<'a, F: Element> {
     name: NameBuffer,
     f: &'a mut dyn FnMut(&str, &mut Tensor<F>) -> Result<()>,
 }
 
-impl<'a, F: Element> VisitorMut<'a, F> {
-    /// A visitor calling `f` with every parameter's full name.
-    pub fn new(f: &'a mut dyn FnMut(&str, &mut Tensor<F>) -> Result<()>) -> Self {
-        VisitorMut {
-            name: NameBuffer::default(),
-            f,
+/// The methods of [`Visitor`] and [`VisitorMut`], which differ only in how
+/// they hold a tensor.
+macro_rules! visitor_methods {
+    ($visitor:ident, $($tensor:tt)*) => {
+        impl<'a, F: Element> $visitor<'a, F> {
+            /// A visitor calling `f` with every parameter's full name.
+            pub fn new(f: &'a mut dyn FnMut(&str, $($tensor)*) -> Result<()>) -> Self {
+                $visitor {
+                    name: NameBuffer::default(),
+                    f,
+                }
+            }
+
+            /// Hands one parameter to the visitor under `name` in the
+            /// current scope.
+            ///
+            /// # Errors
+            /// Whatever the visitor returns.
+            pub fn param(&mut self, name: &str, value: $($tensor)*) -> Result<()> {
+                let len = self.name.len();
+                push_segment(&mut self.name, name);
+                let r = (self.f)(self.name.as_str(), value);
+                self.name.truncate(len);
+                r
+            }
+
+            /// Visits a child module under `segment`.
+            ///
+            /// # Errors
+            /// Whatever the visitor returns.
+            pub fn scope(
+                &mut self,
+                segment: Segment,
+                child: impl FnOnce(&mut Self) -> Result<()>,
+            ) -> Result<()> {
+                let len = self.name.len();
+                push_segment(&mut self.name, segment);
+                let r = child(self);
+                self.name.truncate(len);
+                r
+            }
         }
-    }
-
-    /// Hands one parameter to the visitor under `name` in the current scope.
-    ///
-    /// # Errors
-    /// Whatever the visitor returns.
-    pub fn param(&mut self, name: &str, value: &mut Tensor<F>) -> Result<()> {
-        let len = self.name.len();
-        push_segment(&mut self.name, name);
-        let r = (self.f)(self.name.as_str(), value);
-        self.name.truncate(len);
-        r
-    }
-
-    /// Visits a child module under `segment`.
-    ///
-    /// # Errors
-    /// Whatever the visitor returns.
-    pub fn scope(
-        &mut self,
-        segment: Segment,
-        child: impl FnOnce(&mut Self) -> Result<()>,
-    ) -> Result<()> {
-        let len = self.name.len();
-        push_segment(&mut self.name, segment);
-        let r = child(self);
-        self.name.truncate(len);
-        r
-    }
+    };
 }
+
+visitor_methods!(Visitor, &Tensor<F>);
+visitor_methods!(VisitorMut, &mut Tensor<F>);
 
 /// A parameter's name, built in place: inline up to 128 bytes, so that
 /// visiting a model's parameters (every optimiser step does, twice)

@@ -88,7 +88,7 @@ fn to_text(op: &'static str, value: &impl Serialize) -> Result<String> {
     })
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
+pub(crate) fn parse<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(|e| Error::Parse {
         source_name: "json".into(),
         line: e.line(),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::element::Element;
 use crate::error::{Error, Result};
-use crate::nn::{check_header, convert, finite_values};
+use crate::nn::{check_header, convert, finite_values, parse};
 
 use super::{Adam, AdamW, Sgd, StateBuffer};
 
@@ -83,12 +83,7 @@ fn load<F: Element>(
     per: usize,
     text: &str,
 ) -> Result<(usize, StateBuffer<F>)> {
-    let file: StateIn = serde_json::from_str(text).map_err(|e| Error::Parse {
-        source_name: "json".into(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
+    let file: StateIn = parse(text)?;
     check_header::<F>(
         op,
         (&file.format, FORMAT),
