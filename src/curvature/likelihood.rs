@@ -97,7 +97,7 @@ impl Likelihood {
     }
 
     pub(crate) fn check_targets(self, targets: &Tensor<f64>) -> Result<()> {
-        let op = "Problem::new";
+        let op = "Objective::new";
         let c = targets.dims()[1];
         let bad = |message: String| Err(Error::InvalidArgument { op, message });
         match self {
