@@ -90,6 +90,7 @@
 //! | [`nn`], [`optim`], [`train`] | `Linear`, `Mlp` with a per-layer [`nn::Trace`]; SGD, Adam, AdamW; a training loop |
 //! | [`data`], [`metrics`] | playground generators, iris and wine, CSV, centring; accuracy |
 //! | [`gradcheck`] | finite-difference checks with kink recognition |
+//! | `io` (feature `io`) | `.npy` and safetensors readers and writers; captured layers from PyTorch |
 //! | [`determinism`] | what "same seed, same bits" covers, thread counts included |
 //! | [`analysis`] | the sign analyzer and its diagnosis |
 //! | [`curvature`], [`dual`] | input spectra, Hessian-vector products, Fisher and natural gradient |
@@ -217,6 +218,8 @@ pub mod element;
 pub mod error;
 pub mod experiments;
 pub mod gradcheck;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod kernels;
 pub mod loss;
 pub mod metrics;
