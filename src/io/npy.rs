@@ -57,17 +57,22 @@ pub fn npy_from_bytes<F: Element>(bytes: &[u8], name: &str) -> Result<Tensor<F>>
         op: OP_READ,
         message: format!("{name}: {message}"),
     };
-    let header_end = preamble(bytes).map_err(fail)?;
+    let (header_start, header_end) = preamble(bytes).map_err(fail)?;
     // npyz multiplies the declared dimensions without overflow checks, so a
     // hostile shape is refused before it sees the header.
-    if let Some(dims) = declared_shape(&bytes[..header_end])
-        && checked_numel(&dims).is_none()
-    {
-        return Err(fail(format!(
-            "the header declares shape {dims:?}, whose element count overflows"
-        )));
+    for dims in declared_shapes(&bytes[header_start..header_end]) {
+        if checked_numel(&dims).is_none() {
+            return Err(fail(format!(
+                "the header declares shape {dims:?}, whose element count overflows"
+            )));
+        }
     }
-    let npy = npyz::NpyFile::new(bytes).map_err(|e| fail(format!("not a valid .npy file: {e}")))?;
+    // Should a header slip past the guard, npyz's overflow panic (debug
+    // builds only; release builds wrap, and the count is checked again
+    // below) is contained here rather than unwinding through the caller.
+    let npy = std::panic::catch_unwind(|| npyz::NpyFile::new(bytes))
+        .map_err(|_| fail("the header's shape overflows".to_string()))?
+        .map_err(|e| fail(format!("not a valid .npy file: {e}")))?;
     let dims: Vec<usize> = npy
         .shape()
         .iter()
@@ -129,7 +134,7 @@ pub fn npy_from_bytes<F: Element>(bytes: &[u8], name: &str) -> Result<Tensor<F>>
 /// Checks the magic string and that the header's declared length fits in
 /// the file; returns where the header ends. (npyz allocates the header's
 /// declared length before reading it: up to 4 GiB for format 2.)
-fn preamble(bytes: &[u8]) -> std::result::Result<usize, String> {
+fn preamble(bytes: &[u8]) -> std::result::Result<(usize, usize), String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(format!(
             "not a .npy file: {} bytes without the \\x93NUMPY magic string",
@@ -151,20 +156,31 @@ fn preamble(bytes: &[u8]) -> std::result::Result<usize, String> {
             bytes.len() - start
         ));
     }
-    Ok(end)
+    Ok((start, end))
 }
 
-/// The integers of the header's `'shape': (…)` tuple, when they can be
-/// found; `None` leaves the verdict to npyz.
-fn declared_shape(header: &[u8]) -> Option<Vec<u64>> {
-    let text = std::str::from_utf8(header).ok()?;
-    let rest = &text[text.find("'shape'")? + "'shape'".len()..];
-    let rest = rest
-        .trim_start()
-        .strip_prefix(':')?
-        .trim_start()
-        .strip_prefix('(')?;
-    let tuple = &rest[..rest.find(')')?];
+/// Every `shape` tuple in the header, when its integers can be read
+/// (either quote style, every occurrence: the guard must see whatever npyz
+/// may read); `None` leaves the verdict to npyz.
+fn declared_shapes(header: &[u8]) -> Vec<Vec<u64>> {
+    let Ok(text) = std::str::from_utf8(header) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for key in ["'shape'", "\"shape\""] {
+        for (at, _) in text.match_indices(key) {
+            if let Some(dims) = tuple_after(&text[at + key.len()..]) {
+                out.push(dims);
+            }
+        }
+    }
+    out
+}
+
+fn tuple_after(rest: &str) -> Option<Vec<u64>> {
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let rest = rest.strip_prefix('(').or_else(|| rest.strip_prefix('['))?;
+    let tuple = &rest[..rest.find([')', ']'])?];
     tuple
         .split(',')
         .map(str::trim)
