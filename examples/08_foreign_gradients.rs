@@ -38,8 +38,8 @@ fn main() -> Res {
     if args.first().map(String::as_str) == Some("--write-data") {
         let (a, d) = example_matrices()?;
         std::fs::create_dir_all(data_dir())?;
-        write_npy(&data_dir().join("foreign_A.npy"), &a)?;
-        write_npy(&data_dir().join("foreign_delta.npy"), &d)?;
+        write_npy(data_dir().join("foreign_A.npy"), &a)?;
+        write_npy(data_dir().join("foreign_delta.npy"), &d)?;
         println!("wrote {}/foreign_{{A,delta}}.npy", data_dir().display());
         return Ok(());
     }
