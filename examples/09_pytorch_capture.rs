@@ -13,6 +13,7 @@
 //! ```sh
 //! cargo run --release --features io --example 09_pytorch_capture               # the shipped capture
 //! cargo run --release --features io --example 09_pytorch_capture -- my.safetensors
+//! cargo run --release --features io --example 09_pytorch_capture -- --timing  # a 100 MB capture: file vs memory
 //! ```
 //!
 //! To make your own capture (in the venv that has torch and safetensors):
@@ -28,12 +29,17 @@
 mod common;
 
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use common::{Res, coherence_bars, plot_path, print_table};
+use gradsign::Tensor;
 use gradsign::analysis::GradientSignAnalyzer;
-use gradsign::io::Capture;
+use gradsign::io::{Capture, CapturedLayer};
 
 fn main() -> Res {
+    if std::env::args().nth(1).as_deref() == Some("--timing") {
+        return timing();
+    }
     let files: Vec<PathBuf> = match std::env::args().skip(1).collect::<Vec<_>>() {
         args if !args.is_empty() => args.into_iter().map(PathBuf::from).collect(),
         _ => vec![
@@ -89,4 +95,56 @@ fn main() -> Res {
     coherence_bars(&path, &title, &names, &per_example, &batch)?;
     println!("plot: {}", path.display());
     Ok(())
+}
+
+/// The median of five runs of `f`.
+fn median(mut f: impl FnMut() -> Res) -> Res<Duration> {
+    let mut t = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        f()?;
+        t.push(start.elapsed());
+    }
+    t.sort();
+    Ok(t[2])
+}
+
+/// What reading a 100 MB capture costs on top of the report in memory.
+fn timing() -> Res {
+    let layers = (0..2)
+        .map(|i| {
+            let a = Tensor::<f32>::rand_uniform(&[4096, 2048], 0.0, 1.0, i)?;
+            let d = Tensor::<f32>::rand_normal(&[4096, 1024], 0.0, 1.0, 10 + i)?;
+            CapturedLayer::new(&format!("fc{i}"), a, d, None, None, None)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let capture = Capture { layers };
+    let path = std::env::temp_dir().join(format!(
+        "gradsign-timing-{}.safetensors",
+        std::process::id()
+    ));
+    capture.save(&path)?;
+    let mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
+    let analyzer = GradientSignAnalyzer::default();
+    let memory = median(|| Ok(drop(capture.analyze(&analyzer)?)))?;
+    let page_in = median(|| Ok(drop(std::fs::read(&path)?)))?;
+    let load = median(|| Ok(drop(Capture::<f32>::load(&[&path])?)))?;
+    let file = median(|| Ok(drop(Capture::<f32>::load(&[&path])?.analyze(&analyzer)?)))?;
+    std::fs::remove_file(&path)?;
+    println!("capture of {mb:.1} MB (2 layers, A 4096×2048, Δ 4096×1024, f32), medians of 5:");
+    println!(
+        "  report on the tensors in memory     {:>8.1} ms",
+        ms(memory)
+    );
+    println!(
+        "  std::fs::read of the file (page-in) {:>8.1} ms",
+        ms(page_in)
+    );
+    println!("  Capture::load (map, check, copy)    {:>8.1} ms", ms(load));
+    println!("  load + report from the file         {:>8.1} ms", ms(file));
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }

@@ -572,3 +572,49 @@ fn capture_round_trips_in_layer_order() {
     assert_eq!(back, c);
     std::fs::remove_dir_all(d).ok();
 }
+
+#[test]
+fn empty_tensors_with_huge_extents_are_read_or_refused_by_the_reader() {
+    for shape in [
+        "[0,4611686018427387904]",
+        "[4611686018427387904,0]",
+        "[0,0,0,0,0,0,0,0,0]",
+    ] {
+        let h = format!(r#"{{"e":{{"dtype":"F32","shape":{shape},"data_offsets":[0,0]}}}}"#);
+        let f = SafetensorsFile::from_bytes(&st(&h, &[]), "z.safetensors").unwrap();
+        match f.tensor::<f32>("e") {
+            Ok(t) => assert_eq!(t.numel(), 0),
+            Err(e) => {
+                assert!(
+                    matches!(
+                        e,
+                        Error::InvalidArgument {
+                            op: "read_safetensors",
+                            ..
+                        }
+                    ),
+                    "{shape}: {e}"
+                );
+                assert!(msg(e).contains("z.safetensors"));
+            }
+        }
+        let dict = format!(
+            "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}",
+            shape.trim_matches(['[', ']']).to_string() + ","
+        );
+        match npy_from_bytes::<f32>(&npy(&dict, &[]), "z.npy") {
+            Ok(t) => assert_eq!(t.numel(), 0),
+            Err(e) => {
+                assert!(
+                    matches!(
+                        e,
+                        Error::InvalidArgument { op: "read_npy", .. }
+                            | Error::Io { op: "read_npy", .. }
+                    ),
+                    "{shape}: {e}"
+                );
+                assert!(msg(e).contains("z.npy"));
+            }
+        }
+    }
+}

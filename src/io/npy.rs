@@ -38,7 +38,8 @@ const OP_WRITE: &str = "write_npy";
 /// [`Error::Io`] (op `read_npy`) naming the file when it cannot be read, is
 /// not a `.npy` file, has a header whose declared shape overflows or needs
 /// more bytes than the file holds (truncated data); [`Error::InvalidArgument`]
-/// for a dtype other than `f4`/`f8` (`f2` half floats are refused: convert
+/// for a shape the crate's tensors cannot hold (rank above 4, an extent
+/// beyond the crate's limit), a dtype other than `f4`/`f8` (`f2` half floats are refused: convert
 /// with `.astype(np.float32)`), or a finite `f64` value that overflows `f32`
 /// when `F = f32`.
 pub fn read_npy<F: Element>(path: impl AsRef<Path>) -> Result<Tensor<F>> {
@@ -128,7 +129,10 @@ pub fn npy_from_bytes<F: Element>(bytes: &[u8], name: &str) -> Result<Tensor<F>>
     if order == Order::Fortran && dims.len() > 1 {
         data = fortran_to_c(&data, &dims, name)?;
     }
-    Tensor::from_vec(data, &dims)
+    Tensor::from_vec(data, &dims).map_err(|e| Error::InvalidArgument {
+        op: OP_READ,
+        message: format!("{name}: shape {dims:?} is not a tensor the crate can hold: {e}"),
+    })
 }
 
 /// Checks the magic string and that the header's declared length fits in

@@ -128,7 +128,8 @@ impl SafetensorsFile {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] (op `read_safetensors`) naming the file and
-    /// the tensor when there is no tensor of that name, its dtype is neither
+    /// the tensor when there is no tensor of that name, its shape is one the
+    /// crate's tensors cannot hold (rank above 4), its dtype is neither
     /// F32 nor F64 (F16 and BF16 are refused: save with `.float()`), or a
     /// finite F64 value overflows `f32` when `F = f32`.
     pub fn tensor<F: Element>(&self, tensor: &str) -> Result<Tensor<F>> {
@@ -156,7 +157,13 @@ impl SafetensorsFile {
         // In bounds: read_metadata checked the ranges against the file.
         let raw = &self.bytes.bytes()[self.data_start + s..self.data_start + e];
         let data = decode_le::<F>(raw, width, OP_READ, &what)?;
-        Tensor::from_vec(data, &info.shape)
+        Tensor::from_vec(data, &info.shape).map_err(|e| Error::InvalidArgument {
+            op: OP_READ,
+            message: format!(
+                "{what}: shape {:?} is not a tensor the crate can hold: {e}",
+                info.shape
+            ),
+        })
     }
 }
 
