@@ -98,11 +98,11 @@ fn main() -> Res {
 }
 
 /// The median of five runs of `f`.
-fn median(mut f: impl FnMut() -> Res) -> Res<Duration> {
+fn median<T>(mut f: impl FnMut() -> Res<T>) -> Res<Duration> {
     let mut t = Vec::new();
     for _ in 0..5 {
         let start = Instant::now();
-        f()?;
+        std::hint::black_box(f()?);
         t.push(start.elapsed());
     }
     t.sort();
@@ -126,10 +126,10 @@ fn timing() -> Res {
     capture.save(&path)?;
     let mb = std::fs::metadata(&path)?.len() as f64 / 1e6;
     let analyzer = GradientSignAnalyzer::default();
-    let memory = median(|| Ok(drop(capture.analyze(&analyzer)?)))?;
-    let page_in = median(|| Ok(drop(std::fs::read(&path)?)))?;
-    let load = median(|| Ok(drop(Capture::<f32>::load(&[&path])?)))?;
-    let file = median(|| Ok(drop(Capture::<f32>::load(&[&path])?.analyze(&analyzer)?)))?;
+    let memory = median(|| Ok(capture.analyze(&analyzer)?))?;
+    let page_in = median(|| Ok(std::fs::read(&path)?))?;
+    let load = median(|| Ok(Capture::<f32>::load(&[&path])?))?;
+    let file = median(|| Ok(Capture::<f32>::load(&[&path])?.analyze(&analyzer)?))?;
     std::fs::remove_file(&path)?;
     println!("capture of {mb:.1} MB (2 layers, A 4096×2048, Δ 4096×1024, f32), medians of 5:");
     println!(
