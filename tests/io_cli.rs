@@ -92,3 +92,27 @@ fn bad_input_exits_non_zero_with_the_reason() {
     assert!(!ok, "files are required");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_closed_stdout_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let f = fixture();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gradsign"))
+        .args(["report", f.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader went away, as with `| head -0`
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(status.success(), "{err}");
+}

@@ -148,14 +148,14 @@ fn run(
                 .collect(),
             report: &report,
         };
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        emit(&(serde_json::to_string_pretty(&out)? + "\n"))?;
     } else {
-        println!("capture: {}", shown.join(", "));
+        let mut text = format!("capture: {}\n", shown.join(", "));
         for (i, (name, (b, k, j))) in layers.names.iter().zip(&layers.shapes).enumerate() {
-            println!("  layer {i} = {name}: A {b}×{k}, Δ {b}×{j}");
+            text += &format!("  layer {i} = {name}: A {b}×{k}, Δ {b}×{j}\n");
         }
-        println!();
-        print!("{report}");
+        text += &format!("\n{report}");
+        emit(&text)?;
     }
     if let Some(dir) = plot {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -173,6 +173,17 @@ fn run(
         eprintln!("plot: {}", path.display());
     }
     Ok(())
+}
+
+/// Writes to stdout; a closed pipe (`gradsign report … | head`) ends the
+/// output quietly instead of panicking as `print!` would.
+fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// Per-example vs batch coherence, one pair of bars per layer.
