@@ -618,3 +618,37 @@ fn empty_tensors_with_huge_extents_are_read_or_refused_by_the_reader() {
         }
     }
 }
+
+#[test]
+fn npy_deeply_nested_header_is_refused_quickly() {
+    // Found by fuzzing (io_readers): npyz's literal parser backtracks
+    // exponentially on nested brackets; this hung it for over 10 s.
+    let mut b = b"\x93NUMPY\x01\x001\x00{'pe': (1,".to_vec();
+    b.extend_from_slice(&[b'['; 42]);
+    b.extend_from_slice(
+        b" \xeb3+    0        +0   $  <f4'\n\x00\r\x00\x10@\x00\x00\x00\x00\x00\x14\xee",
+    );
+    let start = std::time::Instant::now();
+    let e = npy_from_bytes::<f32>(&b, "deep.npy").unwrap_err();
+    assert!(start.elapsed().as_secs() < 2);
+    assert!(matches!(e, Error::Io { op: "read_npy", .. }), "{e}");
+    // The same nesting inside a well-formed header.
+    let dict = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': {}{} }}",
+        "[".repeat(40),
+        "]".repeat(40)
+    );
+    let m = msg(npy_from_bytes::<f32>(&npy(&dict, &[0; 4]), "deep.npy").unwrap_err());
+    assert!(m.contains("nests brackets 41 deep"), "{m}");
+    // An over-long header.
+    let dict = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': '{}' }}",
+        "a".repeat(70_000)
+    );
+    let mut b = b"\x93NUMPY\x02\x00".to_vec();
+    b.extend_from_slice(&(dict.len() as u32).to_le_bytes());
+    b.extend_from_slice(dict.as_bytes());
+    assert!(
+        msg(npy_from_bytes::<f32>(&b, "long.npy").unwrap_err()).contains("the header declares")
+    );
+}

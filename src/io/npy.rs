@@ -11,6 +11,11 @@ use crate::tensor::Tensor;
 
 const OP_READ: &str = "read_npy";
 const OP_WRITE: &str = "write_npy";
+/// The longest header read: NumPy writes about 128 bytes for a float array
+/// of rank ≤ 4 (the crate's limit).
+const MAX_HEADER: usize = 64 * 1024;
+/// The deepest bracket nesting read (`{'shape': (…)}` is 2).
+const MAX_NESTING: usize = 4;
 
 /// Reads a `.npy` file of `f32` or `f64` values (either byte order) into a
 /// `Tensor<F>`, converting the values to `F`.
@@ -36,7 +41,8 @@ const OP_WRITE: &str = "write_npy";
 ///
 /// # Errors
 /// [`Error::Io`] (op `read_npy`) naming the file when it cannot be read, is
-/// not a `.npy` file, has a header whose declared shape overflows or needs
+/// not a `.npy` file, has a header longer than 64 KiB or nested more than 4
+/// brackets deep (no float array's header is), a declared shape that overflows or needs
 /// more bytes than the file holds (truncated data); [`Error::InvalidArgument`]
 /// for a shape the crate's tensors cannot hold (rank above 4, an extent
 /// beyond the crate's limit), a dtype other than `f4`/`f8` (`f2` half floats are refused: convert
@@ -61,7 +67,24 @@ pub fn npy_from_bytes<F: Element>(bytes: &[u8], name: &str) -> Result<Tensor<F>>
     let (header_start, header_end) = preamble(bytes).map_err(fail)?;
     // npyz multiplies the declared dimensions without overflow checks, so a
     // hostile shape is refused before it sees the header.
-    for dims in declared_shapes(&bytes[header_start..header_end]) {
+    let header = &bytes[header_start..header_end];
+    // npyz parses the header's Python literal with a backtracking parser
+    // that takes exponential time on deep nesting (found by fuzzing: 42
+    // nested '[' hang it). A float array's header is a dict holding a
+    // string and a tuple: two levels, a few hundred bytes.
+    if header.len() > MAX_HEADER {
+        return Err(fail(format!(
+            "the header declares {} bytes; a float array's header needs far fewer (at most {MAX_HEADER} are read)",
+            header.len()
+        )));
+    }
+    let depth = nesting(header);
+    if depth > MAX_NESTING {
+        return Err(fail(format!(
+            "the header nests brackets {depth} deep; a float array's header nests at most {MAX_NESTING}"
+        )));
+    }
+    for dims in declared_shapes(header) {
         if checked_numel(&dims).is_none() {
             return Err(fail(format!(
                 "the header declares shape {dims:?}, whose element count overflows"
@@ -161,6 +184,22 @@ fn preamble(bytes: &[u8]) -> std::result::Result<(usize, usize), String> {
         ));
     }
     Ok((start, end))
+}
+
+/// The deepest nesting of `(`, `[` and `{` in the header text.
+fn nesting(header: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for &b in header {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Every `shape` tuple in the header, when its integers can be read
