@@ -2,21 +2,22 @@
 //!
 //! The analyzer needs a layer's inputs `A` (B×K) and deltas `Δ = ∂L/∂Z`
 //! (B×J), nothing else, so matrices saved elsewhere can be analysed. This
-//! example reads them from NumPy `.npy` files (with the `npyz` crate) and
-//! prints the report, the diagnosis and the curvature the inputs impose.
+//! example reads them from NumPy `.npy` files with the crate's reader
+//! (`gradsign::io::read_npy`, feature `io`: f32 or f64, C or Fortran order)
+//! and prints the report, the diagnosis and the curvature the inputs impose.
 //!
 //! ```sh
-//! cargo run --release --example 08_foreign_gradients                      # the shipped files
-//! cargo run --release --example 08_foreign_gradients -- A.npy delta.npy  # your own (f32 or f64)
-//! cargo run --release --example 08_foreign_gradients -- --write-data     # regenerate the shipped files
+//! cargo run --release --features io --example 08_foreign_gradients                     # the shipped files
+//! cargo run --release --features io --example 08_foreign_gradients -- A.npy delta.npy  # your own (f32 or f64)
+//! cargo run --release --features io --example 08_foreign_gradients -- --write-data     # regenerate the shipped files
 //! ```
 //!
 //! The shipped `examples/data/foreign_A.npy` and `foreign_delta.npy` were
 //! made by this crate (`gradsign::experiments::foreign::example_matrices`:
 //! a small sigmoid network on the playground's circle), not by another
-//! framework; they stand in for such a dump. From PyTorch you would save the
-//! input of an `nn.Linear` (a forward hook) and the gradient of its output
-//! (`retain_grad()`), for the same batch, with `numpy.save`.
+//! framework; they stand in for such a dump. For a real PyTorch network,
+//! `python/gradsign_hooks.py` captures every layer in one step (example 09,
+//! and `gradsign report` for the command line).
 
 mod common;
 
@@ -25,47 +26,11 @@ use std::path::{Path, PathBuf};
 use common::{PALETTE, Res, plot_path};
 use gradsign::Tensor;
 use gradsign::experiments::foreign::{analyze_foreign, example_matrices};
-use npyz::WriterBuilder;
+use gradsign::io::{read_npy, write_npy};
 use plotters::prelude::*;
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data")
-}
-
-/// Reads a 2-D `.npy` array of `f32` or `f64` (C order) as `f32`.
-fn read_npy(path: &Path) -> Res<Tensor<f32>> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let npy = npyz::NpyFile::new(&bytes[..])?;
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    if shape.len() != 2 || npy.order() != npyz::Order::C {
-        return Err(format!(
-            "{}: need a 2-D C-order array, got shape {shape:?}",
-            path.display()
-        )
-        .into());
-    }
-    let data: Vec<f32> = match npy.dtype() {
-        npyz::DType::Plain(t) if t.to_string() == "<f8" => npy
-            .into_vec::<f64>()?
-            .into_iter()
-            .map(|v| v as f32)
-            .collect(),
-        _ => npy.into_vec::<f32>()?,
-    };
-    Ok(Tensor::from_vec(data, &shape)?)
-}
-
-fn write_npy(path: &Path, t: &Tensor<f32>) -> Res {
-    let shape: Vec<u64> = t.dims().iter().map(|&d| d as u64).collect();
-    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(file)
-        .begin_nd()?;
-    w.extend(t.as_slice().iter().copied())?;
-    w.finish()?;
-    Ok(())
 }
 
 fn main() -> Res {
@@ -73,8 +38,8 @@ fn main() -> Res {
     if args.first().map(String::as_str) == Some("--write-data") {
         let (a, d) = example_matrices()?;
         std::fs::create_dir_all(data_dir())?;
-        write_npy(&data_dir().join("foreign_A.npy"), &a)?;
-        write_npy(&data_dir().join("foreign_delta.npy"), &d)?;
+        write_npy(data_dir().join("foreign_A.npy"), &a)?;
+        write_npy(data_dir().join("foreign_delta.npy"), &d)?;
         println!("wrote {}/foreign_{{A,delta}}.npy", data_dir().display());
         return Ok(());
     }
@@ -85,7 +50,7 @@ fn main() -> Res {
             data_dir().join("foreign_delta.npy"),
         ),
     };
-    let (a, d) = (read_npy(&pa)?, read_npy(&pd)?);
+    let (a, d) = (read_npy::<f32>(&pa)?, read_npy::<f32>(&pd)?);
     println!(
         "A: {} {:?} (the layer's inputs), Δ: {} {:?} (∂L/∂Z)\n",
         pa.display(),

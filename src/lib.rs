@@ -92,6 +92,7 @@
 //! | [`nn`], [`optim`], [`train`] | the [`nn::Module`] trait, [`nn::Sequential`], `Linear`, the `Mlp` builder, the per-layer [`nn::Trace`]; SGD, Adam, AdamW with state keyed by parameter name; a training loop over any module |
 //! | [`data`], [`metrics`] | playground generators, iris and wine, CSV, centring; accuracy |
 //! | [`gradcheck`] | finite-difference checks with kink recognition |
+//! | `io` (feature `io`) | `.npy` and safetensors readers and writers; captured layers from PyTorch |
 //! | [`determinism`] | what "same seed, same bits" covers, thread counts included |
 //! | [`analysis`] | the sign analyzer and its diagnosis |
 //! | [`curvature`], [`dual`] | exact Hessian-vector products, Hessian, Gauss–Newton and Fisher of any module ([`curvature::Objective`]), input spectra, natural gradient |
@@ -219,6 +220,8 @@ pub mod element;
 pub mod error;
 pub mod experiments;
 pub mod gradcheck;
+#[cfg(feature = "io")]
+pub mod io;
 pub mod kernels;
 pub mod loss;
 pub mod metrics;

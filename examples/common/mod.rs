@@ -88,3 +88,83 @@ pub fn clip(points: &[(f64, f64)], x: (f64, f64), y: (f64, f64)) -> Vec<Vec<(f64
 pub fn steps_or(steps: Option<usize>, none: &str) -> String {
     steps.map_or_else(|| none.to_string(), |s| s.to_string())
 }
+
+/// One pair of bars per layer: the share of one-signed per-example rows
+/// and of one-signed batch rows, in percent.
+pub fn coherence_bars(
+    path: &std::path::Path,
+    title: &str,
+    names: &[String],
+    per_example: &[f64],
+    batch: &[f64],
+) -> Res {
+    use plotters::prelude::*;
+    let n = names.len().max(1);
+    let root = SVGBackend::new(path, (160 + 140 * n as u32, 480)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0.0..n as f64, 0.0..140.0)?;
+    let label = |x: &f64| {
+        let i = x.floor() as usize;
+        if (x - i as f64 - 0.5).abs() < 1e-9 {
+            names.get(i).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(2 * n + 1)
+        .x_label_formatter(&label)
+        .y_labels(8)
+        .light_line_style(WHITE)
+        .y_label_formatter(&|v| {
+            if *v <= 100.0 {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("layer")
+        .y_desc("share of neuron rows (%)")
+        .label_style(("sans-serif", 13))
+        .axis_desc_style(("sans-serif", 14))
+        .draw()?;
+    let series = [
+        ("per-example rows one-signed", PALETTE[0], per_example),
+        ("batch rows Σ_n Δ_nj·a_n one-signed", PALETTE[1], batch),
+    ];
+    for (s, (name, colour, values)) in series.into_iter().enumerate() {
+        let x0 = 0.15 + 0.35 * s as f64;
+        chart
+            .draw_series(values.iter().enumerate().map(|(i, &v)| {
+                Rectangle::new(
+                    [(i as f64 + x0, 0.0), (i as f64 + x0 + 0.33, 100.0 * v)],
+                    colour.filled(),
+                )
+            }))?
+            .label(name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], colour.filled()));
+        chart.draw_series(values.iter().enumerate().map(|(i, &v)| {
+            Text::new(
+                format!("{:.0}%", 100.0 * v),
+                (i as f64 + x0 + 0.04, 100.0 * v + 6.0),
+                ("sans-serif", 12).into_font(),
+            )
+        }))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
