@@ -312,3 +312,14 @@ fn a_parameter_file_that_does_not_fit_the_model_changes_nothing() {
     let e = load_parameters(&mut smaller, &text).unwrap_err();
     assert!(e.to_string().contains("which the model does not"), "{e}");
 }
+
+/// The fuzz target's seed is a file of the current format.
+#[test]
+fn the_fuzz_seed_loads() {
+    let text = include_str!("../fuzz/seeds/mlp_json/two_layers.json");
+    let net = Sequential::<f64>::from_json(text).unwrap();
+    assert_eq!(
+        net.dense_activations(),
+        [Activation::Tanh, Activation::LeakyRelu(0.1)]
+    );
+}
