@@ -194,7 +194,15 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     /// # Errors
     /// As [`parameters`](Self::parameters).
     pub fn dim(&self) -> Result<usize> {
-        Ok(self.parameters()?.iter().map(|(_, n)| n).sum())
+        // Counted without collecting the names: every HVP asks.
+        let mut p = 0;
+        self.model.visit(&mut Visitor::new(&mut |name, t| {
+            if self.selected(name) {
+                p += t.numel();
+            }
+            Ok(())
+        }))?;
+        Ok(p)
     }
 
     /// The model's forward pass on an `f64` tape (whatever the parameters'
