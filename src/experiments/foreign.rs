@@ -97,7 +97,7 @@ pub fn example_matrices() -> Result<(Tensor<f32>, Tensor<f32>)> {
         &data,
         &config,
         |out, batch| mse(out, batch.targets_on(out.tape())?, Reduction::Mean),
-        |_| {},
+        &mut |_| {},
     )?;
     let tape = Tape::new();
     let (out, trace) = crate::nn::forward(&mlp, &tape, tape.constant(data.features()))?;

@@ -90,7 +90,7 @@ fn case(name: &'static str, data: &Dataset<f64>, config: &SignReportConfig) -> R
         data,
         &train_config,
         |out, batch| softmax_cross_entropy(out, batch.labels, Reduction::Mean),
-        |_| {},
+        &mut |_| {},
     )?;
     let tape = Tape::new();
     let x = tape.constant(data.features());

@@ -4,18 +4,18 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::activation::Activation;
 use crate::analysis::GradientSignAnalyzer;
-use crate::autodiff::{Gradients, Tape};
-use crate::data::{LabelEncoding, Playground, PlaygroundConfig};
+use crate::autodiff::Tape;
+use crate::data::{Dataset, LabelEncoding, Playground, PlaygroundConfig};
 use crate::error::{Error, Result};
 use crate::loss::{Reduction, mse};
 use crate::nn::{Init, Linear, Sequential};
-use crate::optim::{Optimizer, Sgd};
+use crate::optim::Sgd;
 use crate::tensor::Tensor;
+use crate::train::{Control, EpochInfo, Observer, OnDivergence, TrainConfig, train};
 
 use super::{Coding, Hidden, Output, Setting};
 
@@ -92,10 +92,10 @@ pub struct Run {
     pub coherence: Vec<f64>,
 }
 
-/// A data set's training and test halves with targets in one coding.
+/// A data set's training half, with targets in one coding, and its test
+/// half.
 struct Split {
-    train_x: Tensor<f64>,
-    train_y: Vec<f64>,
+    train: Dataset<f64>,
     test_x: Tensor<f64>,
     test_labels: Vec<usize>,
 }
@@ -110,13 +110,18 @@ fn split(dataset: Playground, coding: Coding, config: &TrainingConfig, seed: u64
     let data = dataset.generate::<f64>(&cfg)?;
     let (train, test) = data.split(0.5, seed)?;
     let (lo, hi) = coding.values();
+    let coded: Vec<f64> = train
+        .labels()
+        .iter()
+        .map(|&l| if l == 1 { hi } else { lo })
+        .collect();
+    let n = coded.len();
     Ok(Split {
-        train_x: train.features().clone(),
-        train_y: train
-            .labels()
-            .iter()
-            .map(|&l| if l == 1 { hi } else { lo })
-            .collect(),
+        train: Dataset::with_targets(
+            train.features().clone(),
+            train.labels().to_vec(),
+            Tensor::from_vec(coded, &[n, 1])?,
+        )?,
         test_x: test.features().clone(),
         test_labels: test.labels().to_vec(),
     })
@@ -148,29 +153,51 @@ fn network(
     Ok(net)
 }
 
-/// The network's outputs on a whole batch.
-fn predict(net: &Sequential<f64>, x: &Tensor<f64>) -> Result<Vec<f64>> {
-    let tape = Tape::new();
-    let (out, _) = crate::nn::forward(net, &tape, tape.constant(x))?;
-    Ok(out.value().into_vec())
-}
-
-fn normalised_loss(pred: &[f64], y: &[f64]) -> f64 {
+/// The normalised loss `mean (f(x) − y)² / Var(y)` of `net` on `data`.
+fn normalised_loss(net: &Sequential<f64>, data: &Dataset<f64>) -> Result<f64> {
+    let pred = crate::nn::predict(net, data.features())?;
+    let y = data.targets().as_slice();
     let n = y.len() as f64;
     let mean = y.iter().sum::<f64>() / n;
     let var = y.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n;
     let mse = pred
+        .as_slice()
         .iter()
         .zip(y)
         .map(|(p, t)| (p - t).powi(2))
         .sum::<f64>()
         / n;
-    mse / var
+    Ok(mse / var)
 }
 
-/// Trains one network on one data set: plain minibatch SGD on
-/// `½·mean (f(x) − y)²` (the playground's loss), examples reshuffled every
-/// epoch.
+/// Evaluates the whole training half after every epoch, and stops the run
+/// at the threshold (if asked) or when the loss stops being finite.
+struct EpochLosses<'a> {
+    data: &'a Dataset<f64>,
+    threshold: Option<f64>,
+    losses: Vec<f64>,
+    diverged: bool,
+}
+
+impl Observer<Sequential<f64>> for EpochLosses<'_> {
+    fn on_epoch_end(&mut self, net: &Sequential<f64>, _: &EpochInfo) -> Result<Control> {
+        let l = normalised_loss(net, self.data)?;
+        if !l.is_finite() {
+            self.diverged = true;
+            return Ok(Control::Stop);
+        }
+        self.losses.push(l);
+        Ok(match self.threshold {
+            Some(t) if l <= t => Control::Stop,
+            _ => Control::Continue,
+        })
+    }
+}
+
+/// Trains one network on one data set with [`train`](crate::train::train):
+/// plain minibatch SGD on `½·mean (f(x) − y)²` (the playground's loss),
+/// examples reshuffled every epoch, the whole training half evaluated after
+/// every epoch.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for a zero batch size, no epochs, an empty
@@ -204,62 +231,35 @@ pub fn train_run(
     let mut sizes = vec![2];
     sizes.extend(&config.hidden_sizes);
     sizes.push(1);
-    let mut mlp = network(&sizes, setting.hidden, setting.output, config.init, seed)?;
-    let mut opt = Sgd::new(setting.learning_rate);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let n = data.train_y.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    let (mut xb, mut yb) = (Vec::new(), Vec::new());
-    let mut tape = Tape::new();
-    let mut grads = Gradients::new();
-    let xs = data.train_x.as_slice();
-
-    let mut diverged = false;
-    let mut losses = Vec::with_capacity(config.epochs + 1);
-    losses.push(normalised_loss(
-        &predict(&mlp, &data.train_x)?,
-        &data.train_y,
-    ));
-    'epochs: for _ in 0..config.epochs {
-        order.shuffle(&mut rng);
-        for chunk in order.chunks(config.batch_size) {
-            xb.clear();
-            yb.clear();
-            for &i in chunk {
-                xb.extend_from_slice(&xs[2 * i..2 * i + 2]);
-                yb.push(data.train_y[i]);
-            }
-            tape.clear();
-            let x = tape.constant_from_slice(&xb, &[chunk.len(), 2])?;
-            let y = tape.constant_from_slice(&yb, &[chunk.len(), 1])?;
-            let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
-            let loss = mse(out, y, Reduction::Mean)? * 0.5;
-            loss.backward_into(&mut grads)?;
-            // The optimiser refuses a non-finite gradient or update: that
-            // is this run diverging, not an error.
-            match opt.step(&mut mlp, &trace, &grads) {
-                Err(crate::Error::NonFinite { .. }) => {
-                    diverged = true;
-                    break 'epochs;
-                }
-                r => r?,
-            }
-        }
-        let l = normalised_loss(&predict(&mlp, &data.train_x)?, &data.train_y);
-        if !l.is_finite() {
-            diverged = true;
-            break;
-        }
-        losses.push(l);
-        if config.stop_at_threshold && l <= config.threshold {
-            break;
-        }
-    }
+    let mut net = network(&sizes, setting.hidden, setting.output, config.init, seed)?;
+    let mut epochs = EpochLosses {
+        data: &data.train,
+        threshold: config.stop_at_threshold.then_some(config.threshold),
+        losses: Vec::with_capacity(config.epochs + 1),
+        diverged: false,
+    };
+    epochs.losses.push(normalised_loss(&net, &data.train)?);
+    let train_config = TrainConfig {
+        epochs: config.epochs,
+        batch_size: config.batch_size,
+        shuffle: true,
+        seed,
+        on_divergence: OnDivergence::Stop,
+        ..TrainConfig::default()
+    };
+    let report = train(
+        &mut net,
+        &mut Sgd::new(setting.learning_rate),
+        &data.train,
+        &train_config,
+        |out, batch| Ok(mse(out, batch.targets_on(out.tape())?, Reduction::Mean)? * 0.5),
+        &mut epochs,
+    )?;
     let coherence = {
         let tape = Tape::new();
-        let x = tape.constant(&data.train_x);
-        let y = tape.constant_from_slice(&data.train_y, &[n, 1])?;
-        let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
+        let x = tape.constant(data.train.features());
+        let y = tape.constant(data.train.targets());
+        let (out, trace) = crate::nn::forward(&net, &tape, x)?;
         let grads = (mse(out, y, Reduction::Mean)? * 0.5).backward()?;
         GradientSignAnalyzer::default()
             .analyze(&trace, &grads)?
@@ -270,12 +270,14 @@ pub fn train_run(
     };
     let (lo, hi) = setting.coding.values();
     let mid = (lo + hi) / 2.0;
-    let pred = predict(&mlp, &data.test_x)?;
+    let pred = crate::nn::predict(&net, &data.test_x)?;
     let correct = pred
+        .as_slice()
         .iter()
         .zip(&data.test_labels)
         .filter(|&(&p, &l)| (p > mid) == (l == 1))
         .count();
+    let losses = epochs.losses;
     Ok(Run {
         dataset,
         setting: *setting,
@@ -283,7 +285,7 @@ pub fn train_run(
         epochs_to_threshold: losses.iter().position(|&l| l <= config.threshold),
         losses,
         test_accuracy: correct as f64 / data.test_labels.len() as f64,
-        diverged,
+        diverged: report.diverged || epochs.diverged,
         coherence,
     })
 }
