@@ -1,5 +1,5 @@
 //! Criterion benches of `docs/BENCHMARKS.md`'s workloads W1–W5, one group each, on the
-//! crate's SplitMix64 data (`gradsign::data::bench_data`). The `workloads`
+//! crate's SplitMix64 data (`gradsign_studies::bench_data`). The `workloads`
 //! example prints the same figures in the peers' `RESULT` format; these are
 //! for development (confidence intervals, regressions between commits).
 //!
@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
-use gradsign::data::{SplitMix64, bench_data};
 use gradsign::loss::{self, Reduction};
 use gradsign::nn::Trace;
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
+use gradsign_studies::{SplitMix64, bench_data};
 
 /// W1: `x = tanh(x·wᵢ + bᵢ)` for 10⁴ steps on 2N + 1 scalar leaves, graph
 /// and backward (3N ops).

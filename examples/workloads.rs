@@ -36,11 +36,11 @@
 use std::time::Instant;
 
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
-use gradsign::data::{SplitMix64, bench_data};
 use gradsign::loss::{self, Reduction};
 use gradsign::nn::Trace;
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
+use gradsign_studies::{SplitMix64, bench_data};
 
 /// Whether `PEERS_ONLY` asks for workload `w`.
 fn wants(w: &str) -> bool {

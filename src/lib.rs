@@ -98,7 +98,6 @@
 //! | [`curvature`], [`dual`] | exact Hessian-vector products, Hessian, Gauss–Newton and Fisher of any module ([`curvature::Objective`]), input spectra, natural gradient |
 //! | [`dynamics`] | per-step trajectory measures |
 //! | `testing` (feature `proptest`) | strategies and properties for downstream tests |
-//! | [`experiments`] | the numbered examples' computations |
 //!
 //! # Features
 //!
@@ -218,7 +217,6 @@ pub mod dual;
 pub mod dynamics;
 pub mod element;
 pub mod error;
-pub mod experiments;
 pub mod gradcheck;
 #[cfg(feature = "io")]
 pub mod io;

@@ -3,9 +3,9 @@
 //! digits).
 
 use gradsign::Tape;
-use gradsign::data::bench_data;
 use gradsign::loss::{self, Reduction};
 use gradsign::optim::{Optimizer, Sgd};
+use gradsign_studies::bench_data;
 
 #[test]
 fn w2_mean_squared_error_reproduces_the_peers_check_values() {

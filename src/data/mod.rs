@@ -7,21 +7,17 @@
 //! - [`Table`]: numeric CSV with errors naming the line and column;
 //! - [`Dataset`]: features, labels, targets, and a seeded train/test split;
 //! - [`Standardizer`] and [`Centering`]: fitted on training data, applied to
-//!   anything;
-//! - [`SplitMix64`] and [`bench_data`]: BENCH.md's bit-identical data.
+//!   anything.
 
-pub mod bench_data;
 mod csv;
 mod dataset;
 mod embedded;
 mod playground;
-mod splitmix;
 mod standardize;
 
 pub use csv::Table;
 pub use dataset::Dataset;
 pub use embedded::{iris, wine};
 pub use playground::{LabelEncoding, Playground, PlaygroundConfig};
-pub use splitmix::SplitMix64;
 pub use standardize::{Centering, Standardizer};
 pub(crate) use standardize::{ScaledColumn, scaled_means};

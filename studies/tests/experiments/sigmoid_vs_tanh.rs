@@ -1,13 +1,13 @@
-//! `experiments::sigmoid_vs_tanh`, the computation of `examples/04_sigmoid_vs_tanh.rs`.
+//! `gradsign_studies::sigmoid_vs_tanh`, the computation of `examples/04_sigmoid_vs_tanh.rs`.
 
 use gradsign::Tape;
 use gradsign::data::Playground;
-use gradsign::experiments::sigmoid_vs_tanh::{
+use gradsign::nn::{Init, Linear};
+use gradsign::{Tensor, Var};
+use gradsign_studies::sigmoid_vs_tanh::{
     Coding, ComparisonConfig, Hidden, Output, Run, Setting, Tally, TrainingConfig, compare,
     median_epochs, run_all, train_run,
 };
-use gradsign::nn::{Init, Linear};
-use gradsign::{Tensor, Var};
 
 fn values(h: Hidden, xs: &[f64]) -> Vec<f64> {
     let tape = Tape::<f64>::new();

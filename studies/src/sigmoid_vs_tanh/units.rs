@@ -1,9 +1,9 @@
 //! The hidden units, label codings and output units the comparison varies.
 
-use crate::activation::Activation;
-use crate::autodiff::Var;
-use crate::error::Result;
-use crate::nn::{Forward, ModelElement, Module, Visitor, VisitorMut};
+use gradsign::activation::Activation;
+use gradsign::autodiff::Var;
+use gradsign::error::Result;
+use gradsign::nn::{Forward, ModelElement, Module, Visitor, VisitorMut};
 
 /// A hidden unit of the comparison (see the module docs for the grid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -95,8 +95,8 @@ impl Hidden {
     /// (σ, σ − ½, tanh, ReLU), else `a·σ(b·x) + c` from primitives.
     ///
     /// # Errors
-    /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
-    pub fn apply<'t, E: crate::Element>(self, z: Var<'t, E>) -> Result<Var<'t, E>> {
+    /// [`Error::NonFinite`](gradsign::Error::NonFinite) in checked mode.
+    pub fn apply<'t, E: gradsign::Element>(self, z: Var<'t, E>) -> Result<Var<'t, E>> {
         let c = E::from_f64;
         match self {
             Hidden::Sigmoid => z.try_sigmoid(),
@@ -112,7 +112,7 @@ impl Hidden {
 
 /// A hidden unit is a layer: applied element-wise, reported to the trace as
 /// the crate activation whose sign facts it shares.
-impl<F: crate::Element> Module<F> for Hidden {
+impl<F: gradsign::Element> Module<F> for Hidden {
     fn forward<'t, E: ModelElement>(
         &self,
         x: Var<'t, E>,

@@ -10,14 +10,19 @@
 //! on raw and on centred inputs — it needs no centring, at the price of
 //! forming and solving with the `P×P` Fisher.
 
-use crate::activation::sigmoidal::logistic as sigmoid;
-use crate::curvature::natural::{Curvature, NaturalGradient};
-use crate::curvature::spectrum::Spectrum;
-use crate::curvature::{Likelihood, Objective};
-use crate::data::Centering;
-use crate::error::{Error, Result};
-use crate::nn::{Linear, Module, VisitorMut};
-use crate::tensor::Tensor;
+use gradsign::activation::Activation;
+use gradsign::curvature::natural::{Curvature, NaturalGradient};
+use gradsign::curvature::spectrum::Spectrum;
+use gradsign::curvature::{Likelihood, Objective};
+use gradsign::data::Centering;
+use gradsign::error::{Error, Result};
+use gradsign::nn::{Linear, Module, VisitorMut};
+use gradsign::tensor::Tensor;
+
+/// The logistic sigmoid: the crate's one implementation.
+fn sigmoid(x: f64) -> f64 {
+    Activation::Sigmoid.value_at(x)
+}
 
 /// Settings of [`natural_gradient`].
 #[derive(Clone, Debug, PartialEq)]
@@ -129,7 +134,7 @@ impl NaturalGradientComparison {
 
 /// `κ` of `¼·E[x̃ x̃ᵀ]`, the logistic Fisher at `θ = 0`.
 fn fisher_kappa_at_zero(x: &Tensor<f64>) -> Result<f64> {
-    let m = crate::curvature::spectrum::second_moment(x, true)?;
+    let m = gradsign::curvature::spectrum::second_moment(x, true)?;
     Ok(Spectrum::of(&m)?.condition_number())
 }
 
@@ -203,7 +208,7 @@ fn trajectory(
 /// inputs, from the same starting function (`θ = 0`: every prediction ½).
 ///
 /// ```
-/// use gradsign::experiments::natural_gradient::{natural_gradient, NaturalGradientConfig};
+/// use gradsign_studies::natural_gradient::{natural_gradient, NaturalGradientConfig};
 /// let c = natural_gradient(&NaturalGradientConfig { examples: 100, gd_steps: 50, ..Default::default() })?;
 /// // Natural gradient is affine invariant: the same predictions either way.
 /// assert!(c.invariance_gap(true).iter().all(|&g| g < 1e-8));

@@ -1,6 +1,6 @@
-//! `experiments::batch_size`, the computation of `examples/06_batch_size.rs`.
+//! `gradsign_studies::batch_size`, the computation of `examples/06_batch_size.rs`.
 
-use gradsign::experiments::batch_size::{BatchSizeConfig, batch_size, two_orthant_probability};
+use gradsign_studies::batch_size::{BatchSizeConfig, batch_size, two_orthant_probability};
 
 #[test]
 fn two_orthant_probability_matches_the_closed_form_for_two_components() {

@@ -1,6 +1,6 @@
-//! `experiments::conditioning`, the computation of `examples/05_conditioning.rs`.
+//! `gradsign_studies::conditioning`, the computation of `examples/05_conditioning.rs`.
 
-use gradsign::experiments::conditioning::{ConditioningConfig, conditioning};
+use gradsign_studies::conditioning::{ConditioningConfig, conditioning};
 
 fn small_conditioning() -> ConditioningConfig {
     ConditioningConfig {

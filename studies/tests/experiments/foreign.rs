@@ -1,12 +1,12 @@
-//! `experiments::foreign`, the computation of `examples/08_foreign_gradients.rs`.
+//! `gradsign_studies::foreign`, the computation of `examples/08_foreign_gradients.rs`.
 
 use gradsign::Tensor;
 use gradsign::analysis::Verdict;
-use gradsign::experiments::foreign::{analyze_foreign, example_matrices};
+use gradsign_studies::foreign::{analyze_foreign, example_matrices};
 
 fn read_shipped(name: &str) -> Tensor<f32> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/data")
+        .join("../examples/data")
         .join(name);
     let bytes = std::fs::read(&path).unwrap();
     let npy = npyz::NpyFile::new(&bytes[..]).unwrap();

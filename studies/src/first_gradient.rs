@@ -1,10 +1,10 @@
 //! Example 01: one gradient three ways — by hand, by the tape, by finite
 //! differences — for one sigmoid neuron whose inputs are positive.
 
-use crate::autodiff::{Tape, Var};
-use crate::error::{Error, Result};
-use crate::gradcheck::{GradcheckConfig, GradcheckReport, gradcheck};
-use crate::tensor::Tensor;
+use gradsign::autodiff::{Tape, Var};
+use gradsign::error::{Error, Result};
+use gradsign::gradcheck::{GradcheckConfig, GradcheckReport, gradcheck};
+use gradsign::tensor::Tensor;
 
 /// One neuron `a = σ(w·x + b)` with the loss `L = ½(a − y)²` on one
 /// example.
@@ -131,7 +131,7 @@ fn loss_at(neuron: &Neuron, params: &[f64]) -> f64 {
 /// has the sign of `δ`.
 ///
 /// ```
-/// use gradsign::experiments::first_gradient::{first_gradient, Neuron};
+/// use gradsign_studies::first_gradient::{first_gradient, Neuron};
 /// let r = first_gradient(&Neuron::default(), 1.0, 5)?;
 /// assert!(r.gradcheck.passed());
 /// assert!(r.weight_gradient_is_one_signed());

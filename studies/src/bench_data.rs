@@ -3,19 +3,19 @@
 //! implementation and reproduce the peers' check values.
 //!
 //! ```
-//! use gradsign::data::bench_data;
+//! use gradsign_studies::bench_data;
 //! let w2 = bench_data::w2::<f32>();
 //! assert_eq!(w2.x.dims(), &[32, 2]);
 //! assert_eq!(gradsign::nn::num_parameters(&w2.mlp)?, 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
 //! # Ok::<(), gradsign::Error>(())
 //! ```
 
-use crate::activation::Activation;
-use crate::element::Element;
-use crate::nn::{Mlp, Sequential};
-use crate::tensor::Tensor;
+use gradsign::activation::Activation;
+use gradsign::element::Element;
+use gradsign::nn::{Mlp, Sequential};
+use gradsign::tensor::Tensor;
 
-use super::SplitMix64;
+use crate::SplitMix64;
 
 /// W2's layer sizes: 2-8-8-1.
 pub const W2_SIZES: [usize; 4] = [2, 8, 8, 1];
@@ -61,7 +61,7 @@ pub fn w2<F: Element>() -> W2<F> {
     let mut rng = SplitMix64::new(2);
     let mlp = Mlp::builder(&W2_SIZES)
         .hidden(Activation::Tanh)
-        .build_splitmix(&mut rng)
+        .build_with(crate::splitmix::dense(&mut rng))
         .expect("W2's sizes are valid");
     let x: Vec<f64> = (0..W2_BATCH * 2).map(|_| rng.pm1()).collect();
     let y: Vec<F> = x
@@ -82,7 +82,7 @@ pub fn w3<F: Element>() -> W3<F> {
     let mut rng = SplitMix64::new(3);
     let mlp = Mlp::builder(&W3_SIZES)
         .hidden(Activation::Sigmoid)
-        .build_splitmix(&mut rng)
+        .build_with(crate::splitmix::dense(&mut rng))
         .expect("W3's sizes are valid");
     let x: Vec<F> = (0..W3_BATCH * W3_SIZES[0])
         .map(|_| F::from_f64(rng.uniform01()))

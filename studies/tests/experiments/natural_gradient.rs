@@ -1,6 +1,6 @@
-//! `experiments::natural_gradient`, the computation of `examples/07_natural_gradient.rs`.
+//! `gradsign_studies::natural_gradient`, the computation of `examples/07_natural_gradient.rs`.
 
-use gradsign::experiments::natural_gradient::{NaturalGradientConfig, natural_gradient};
+use gradsign_studies::natural_gradient::{NaturalGradientConfig, natural_gradient};
 
 fn small_natural() -> NaturalGradientConfig {
     NaturalGradientConfig {
@@ -27,7 +27,7 @@ fn natural_gradient_is_invariant_to_centring_and_gradient_descent_is_not() {
 fn centring_speeds_up_gradient_descent_and_natural_gradient_needs_neither() {
     let c = natural_gradient(&small_natural()).unwrap();
     assert!(c.gd_centred.fisher_kappa < c.gd_raw.fisher_kappa);
-    let steps = |t: &gradsign::experiments::natural_gradient::Trajectory| {
+    let steps = |t: &gradsign_studies::natural_gradient::Trajectory| {
         t.steps_to_tolerance.unwrap_or(usize::MAX)
     };
     assert!(steps(&c.gd_centred) < steps(&c.gd_raw));

@@ -1,6 +1,6 @@
-//! `experiments::zigzag`, the computation of `examples/02_zigzag.rs`.
+//! `gradsign_studies::zigzag`, the computation of `examples/02_zigzag.rs`.
 
-use gradsign::experiments::zigzag::{Inputs, ZigzagConfig, zigzag};
+use gradsign_studies::zigzag::{Inputs, ZigzagConfig, zigzag};
 fn small_zigzag() -> ZigzagConfig {
     ZigzagConfig {
         examples: 64,

@@ -1,8 +1,8 @@
 //! The tables of example 04: the playground comparison, each unit at its
 //! best learning rate, and the label codings.
 
-use crate::data::Playground;
-use crate::error::{Error, Result};
+use gradsign::data::Playground;
+use gradsign::error::{Error, Result};
 
 use super::{Coding, Hidden, Output, Run, Setting, TrainingConfig, median_epochs, run_all};
 

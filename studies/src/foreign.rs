@@ -7,23 +7,23 @@
 //! The files shipped in `examples/data/` were **made by this crate**, not by
 //! another framework: [`example_matrices`] trains a small sigmoid network
 //! and takes its second layer's `A` and `Δ`, in `f32` as a PyTorch dump
-//! would be (`tests/experiments.rs` checks the shipped files equal its
+//! would be (`studies/tests/experiments.rs` checks the shipped files equal its
 //! output). To analyse your own, save the two matrices with
 //! `numpy.save` — for instance from PyTorch, `A` is the input of an
 //! `nn.Linear` (a forward hook) and `Δ` the gradient of its output (a
 //! tensor hook, or `retain_grad()`), taken for the same batch.
 
-use crate::activation::Activation;
-use crate::analysis::{Diagnosis, GradientSignAnalyzer, LayerReport};
-use crate::autodiff::Tape;
-use crate::curvature::spectrum::InputCurvature;
-use crate::data::{LabelEncoding, Playground, PlaygroundConfig};
-use crate::error::Result;
-use crate::loss::{Reduction, mse};
-use crate::nn::{Init, Mlp};
-use crate::optim::Sgd;
-use crate::tensor::Tensor;
-use crate::train::{TrainConfig, train};
+use gradsign::activation::Activation;
+use gradsign::analysis::{Diagnosis, GradientSignAnalyzer, LayerReport};
+use gradsign::autodiff::Tape;
+use gradsign::curvature::spectrum::InputCurvature;
+use gradsign::data::{LabelEncoding, Playground, PlaygroundConfig};
+use gradsign::error::Result;
+use gradsign::loss::{Reduction, mse};
+use gradsign::nn::{Init, Mlp};
+use gradsign::optim::Sgd;
+use gradsign::tensor::Tensor;
+use gradsign::train::{TrainConfig, train};
 
 /// What example 08 computes from `A` and `Δ`.
 #[derive(Clone, Debug)]
@@ -40,7 +40,7 @@ pub struct ForeignAnalysis {
 /// (B×J), with the bias counted as one more input equal to 1.
 ///
 /// ```
-/// use gradsign::experiments::foreign::analyze_foreign;
+/// use gradsign_studies::foreign::analyze_foreign;
 /// use gradsign::Tensor;
 /// let a = Tensor::<f32>::rand_uniform(&[32, 3], 0.1, 0.9, 1)?;
 /// let d = Tensor::<f32>::rand_normal(&[32, 2], 0.0, 1.0, 2)?;
@@ -100,7 +100,7 @@ pub fn example_matrices() -> Result<(Tensor<f32>, Tensor<f32>)> {
         &mut |_| {},
     )?;
     let tape = Tape::new();
-    let (out, trace) = crate::nn::forward(&mlp, &tape, tape.constant(data.features()))?;
+    let (out, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(data.features()))?;
     let grads = mse(out, tape.constant(data.targets()), Reduction::Mean)?.backward()?;
     let layer = trace.layers()[1];
     let a = layer.input.value().cast::<f32>();

@@ -7,17 +7,17 @@
 //! top eigenvector is multiplied by `1 − ηλmax < 0`: it flips sign every
 //! step, which is the zig-zag seen along one direction.
 
-use crate::autodiff::Tape;
-use crate::curvature::spectrum::{
+use gradsign::autodiff::Tape;
+use gradsign::curvature::spectrum::{
     MomentSpectrum, Spectrum, covariance, second_moment, uniform_second_moment,
 };
-use crate::data::Centering;
-use crate::dynamics::TrajectoryRecorder;
-use crate::error::{Error, Result};
-use crate::loss::{Reduction, mse};
-use crate::nn::Linear;
-use crate::optim::{Optimizer, Sgd};
-use crate::tensor::Tensor;
+use gradsign::data::Centering;
+use gradsign::dynamics::TrajectoryRecorder;
+use gradsign::error::{Error, Result};
+use gradsign::loss::{Reduction, mse};
+use gradsign::nn::Linear;
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::tensor::Tensor;
 
 /// Settings of [`conditioning`].
 #[derive(Clone, Debug, PartialEq)]
@@ -147,7 +147,7 @@ fn descend(
         tape.clear();
         let x = tape.constant(a);
         let t = tape.constant_from_slice(&y, &[b, 1])?;
-        let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
+        let (out, trace) = gradsign::nn::forward(&mlp, &tape, x)?;
         let loss = mse(out, t, Reduction::Mean)? * 0.5;
         let grads = loss.backward()?;
         opt.step(&mut mlp, &trace, &grads)?;
@@ -159,7 +159,7 @@ fn descend(
 /// centred.
 ///
 /// ```
-/// use gradsign::experiments::conditioning::{conditioning, ConditioningConfig};
+/// use gradsign_studies::conditioning::{conditioning, ConditioningConfig};
 /// let c = conditioning(&ConditioningConfig { widths: vec![4], examples: 400, flip_width: 4, ..Default::default() })?;
 /// assert_eq!(c.rows[0].population_kappa.round(), 13.0); // 3n + 1
 /// assert!(c.rows[0].centred_steps < c.rows[0].raw_steps);

@@ -1,7 +1,7 @@
-//! `experiments::sign_report`, the computation of `examples/03_sign_report.rs`.
+//! `gradsign_studies::sign_report`, the computation of `examples/03_sign_report.rs`.
 
 use gradsign::analysis::{Cause, Verdict};
-use gradsign::experiments::sign_report::{SignReportConfig, sign_report};
+use gradsign_studies::sign_report::{SignReportConfig, sign_report};
 
 #[test]
 fn iris_raw_first_layer_is_diagnosed_one_signed_and_standardised_is_not() {

@@ -5,16 +5,16 @@
 //! network and seed are trained on both; the report of one full-batch
 //! gradient after training is taken on each.
 
-use crate::activation::Activation;
-use crate::analysis::{GradientSignAnalyzer, NetworkReport};
-use crate::autodiff::Tape;
-use crate::data::{Dataset, Standardizer, iris};
-use crate::error::Result;
-use crate::loss::{Reduction, softmax_cross_entropy};
-use crate::metrics::accuracy;
-use crate::nn::{Init, Mlp};
-use crate::optim::Sgd;
-use crate::train::{TrainConfig, train};
+use gradsign::activation::Activation;
+use gradsign::analysis::{GradientSignAnalyzer, NetworkReport};
+use gradsign::autodiff::Tape;
+use gradsign::data::{Dataset, Standardizer, iris};
+use gradsign::error::Result;
+use gradsign::loss::{Reduction, softmax_cross_entropy};
+use gradsign::metrics::accuracy;
+use gradsign::nn::{Init, Mlp};
+use gradsign::optim::Sgd;
+use gradsign::train::{TrainConfig, train};
 
 /// Settings of [`sign_report`].
 #[derive(Clone, Debug, PartialEq)]
@@ -94,7 +94,7 @@ fn case(name: &'static str, data: &Dataset<f64>, config: &SignReportConfig) -> R
     )?;
     let tape = Tape::new();
     let x = tape.constant(data.features());
-    let (out, trace) = crate::nn::forward(&mlp, &tape, x)?;
+    let (out, trace) = gradsign::nn::forward(&mlp, &tape, x)?;
     let grads = softmax_cross_entropy(out, data.labels(), Reduction::Mean)?.backward()?;
     let report = GradientSignAnalyzer::default().analyze(&trace, &grads)?;
     Ok(IrisCase {
@@ -110,7 +110,7 @@ fn case(name: &'static str, data: &Dataset<f64>, config: &SignReportConfig) -> R
 /// each.
 ///
 /// ```no_run
-/// use gradsign::experiments::sign_report::{sign_report, SignReportConfig};
+/// use gradsign_studies::sign_report::{sign_report, SignReportConfig};
 /// let r = sign_report(&SignReportConfig::default())?;
 /// println!("{}", r.raw.report);
 /// # Ok::<(), gradsign::Error>(())

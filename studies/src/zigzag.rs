@@ -15,14 +15,14 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::autodiff::Tape;
-use crate::curvature::spectrum::{Spectrum, second_moment};
-use crate::data::Centering;
-use crate::dynamics::TrajectoryRecorder;
-use crate::error::{Error, Result};
-use crate::nn::Linear;
-use crate::optim::{Optimizer, Sgd};
-use crate::tensor::Tensor;
+use gradsign::autodiff::Tape;
+use gradsign::curvature::spectrum::{Spectrum, second_moment};
+use gradsign::data::Centering;
+use gradsign::dynamics::TrajectoryRecorder;
+use gradsign::error::{Error, Result};
+use gradsign::nn::Linear;
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::tensor::Tensor;
 
 /// Which inputs a run learns from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,7 +272,7 @@ fn run(
         tape.clear();
         let xi = tape.constant_from_slice(&x.as_slice()[2 * i..2 * i + 2], &[1, 2])?;
         let yi = tape.constant_scalar(targets[i]);
-        let (out, trace) = crate::nn::forward(&mlp, &tape, xi)?;
+        let (out, trace) = gradsign::nn::forward(&mlp, &tape, xi)?;
         let l = (out.sum() - yi).square() * 0.5;
         let grads = l.backward()?;
         let delta = grads.tensor(trace.layers()[0].pre_activation)?;
@@ -310,7 +310,7 @@ fn run(
 /// and centred inputs at the positive run's `η`.
 ///
 /// ```
-/// use gradsign::experiments::zigzag::{zigzag, ZigzagConfig};
+/// use gradsign_studies::zigzag::{zigzag, ZigzagConfig};
 /// let r = zigzag(&ZigzagConfig { examples: 64, ..ZigzagConfig::default() })?;
 /// assert_eq!(r.positive.quadrant_share, 1.0); // every step in quadrant I or III
 /// assert!(r.centred.steps() < r.positive.steps());

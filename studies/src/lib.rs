@@ -1,9 +1,13 @@
+//! The studies behind `gradsign`'s numbered examples, and the benchmark
+//! workloads' data: a workspace member that is not published, so that the
+//! library's public API is the engine, the toolkit and the instruments.
+//!
 //! The stories the numbered examples tell, as functions that return typed
 //! results.
 //!
 //! Each submodule is the computation behind one example in `examples/`;
 //! the example binary only calls it, prints a table and draws a plot, and
-//! `tests/experiments.rs` runs each one at a small size and checks the
+//! `studies/tests/experiments.rs` runs each one at a small size and checks the
 //! numbers the maths fixes. Everything is seeded: the same configuration
 //! gives the same result, bit for bit.
 //!
@@ -19,10 +23,14 @@
 //! | [`sigmoid_vs_tanh`] | `04_sigmoid_vs_tanh` | the playground's data sets: sigmoid, tanh, ReLU and their twins, the causes taken apart |
 
 pub mod batch_size;
+pub mod bench_data;
 pub mod conditioning;
 pub mod first_gradient;
 pub mod foreign;
 pub mod natural_gradient;
 pub mod sigmoid_vs_tanh;
 pub mod sign_report;
+pub mod splitmix;
 pub mod zigzag;
+
+pub use splitmix::SplitMix64;

@@ -6,16 +6,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::activation::Activation;
-use crate::analysis::GradientSignAnalyzer;
-use crate::autodiff::Tape;
-use crate::data::{Dataset, LabelEncoding, Playground, PlaygroundConfig};
-use crate::error::{Error, Result};
-use crate::loss::{Reduction, mse};
-use crate::nn::{Init, Linear, Sequential};
-use crate::optim::Sgd;
-use crate::tensor::Tensor;
-use crate::train::{Control, EpochInfo, Observer, OnDivergence, TrainConfig, train};
+use gradsign::activation::Activation;
+use gradsign::analysis::GradientSignAnalyzer;
+use gradsign::autodiff::Tape;
+use gradsign::data::{Dataset, LabelEncoding, Playground, PlaygroundConfig};
+use gradsign::error::{Error, Result};
+use gradsign::loss::{Reduction, mse};
+use gradsign::nn::{Init, Linear, Sequential};
+use gradsign::optim::Sgd;
+use gradsign::tensor::Tensor;
+use gradsign::train::{Control, EpochInfo, Observer, OnDivergence, TrainConfig, train};
 
 use super::{Coding, Hidden, Output, Setting};
 
@@ -129,7 +129,7 @@ fn split(dataset: Playground, coding: Coding, config: &TrainingConfig, seed: u64
 
 /// The network: dense layers with `hidden` units after every one but the
 /// last, and `output` after the last; weights drawn by `init` from one
-/// ChaCha8 stream seeded by `seed`, biases zero (as [`Mlp`](crate::nn::Mlp)
+/// ChaCha8 stream seeded by `seed`, biases zero (as [`Mlp`](gradsign::nn::Mlp)
 /// draws them).
 fn network(
     sizes: &[usize],
@@ -155,7 +155,7 @@ fn network(
 
 /// The normalised loss `mean (f(x) − y)² / Var(y)` of `net` on `data`.
 fn normalised_loss(net: &Sequential<f64>, data: &Dataset<f64>) -> Result<f64> {
-    let pred = crate::nn::predict(net, data.features())?;
+    let pred = gradsign::nn::predict(net, data.features())?;
     let y = data.targets().as_slice();
     let n = y.len() as f64;
     let mean = y.iter().sum::<f64>() / n;
@@ -194,7 +194,7 @@ impl Observer<Sequential<f64>> for EpochLosses<'_> {
     }
 }
 
-/// Trains one network on one data set with [`train`](crate::train::train):
+/// Trains one network on one data set with [`train`](gradsign::train::train):
 /// plain minibatch SGD on `½·mean (f(x) − y)²` (the playground's loss),
 /// examples reshuffled every epoch, the whole training half evaluated after
 /// every epoch.
@@ -259,7 +259,7 @@ pub fn train_run(
         let tape = Tape::new();
         let x = tape.constant(data.train.features());
         let y = tape.constant(data.train.targets());
-        let (out, trace) = crate::nn::forward(&net, &tape, x)?;
+        let (out, trace) = gradsign::nn::forward(&net, &tape, x)?;
         let grads = (mse(out, y, Reduction::Mean)? * 0.5).backward()?;
         GradientSignAnalyzer::default()
             .analyze(&trace, &grads)?
@@ -270,7 +270,7 @@ pub fn train_run(
     };
     let (lo, hi) = setting.coding.values();
     let mid = (lo + hi) / 2.0;
-    let pred = crate::nn::predict(&net, &data.test_x)?;
+    let pred = gradsign::nn::predict(&net, &data.test_x)?;
     let correct = pred
         .as_slice()
         .iter()

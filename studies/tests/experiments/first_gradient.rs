@@ -1,6 +1,6 @@
-//! `experiments::first_gradient`, the computation of `examples/01_first_gradient.rs`.
+//! `gradsign_studies::first_gradient`, the computation of `examples/01_first_gradient.rs`.
 
-use gradsign::experiments::first_gradient::{Neuron, first_gradient};
+use gradsign_studies::first_gradient::{Neuron, first_gradient};
 #[test]
 fn first_gradient_by_hand_tape_and_differences_agree() {
     let r = first_gradient(&Neuron::default(), 1.0, 5).unwrap();

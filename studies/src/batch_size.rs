@@ -13,9 +13,9 @@
 //! (0.770 for K = 2, 0.400 for K = 10, 0.19 for K = 64), against
 //! `2^{1−K}` for centred inputs (ρ = 0).
 
-use crate::analysis::GradientSignAnalyzer;
-use crate::error::{Error, Result};
-use crate::tensor::Tensor;
+use gradsign::analysis::GradientSignAnalyzer;
+use gradsign::error::{Error, Result};
+use gradsign::tensor::Tensor;
 
 /// Settings of [`batch_size`].
 #[derive(Clone, Debug, PartialEq)]
@@ -102,7 +102,7 @@ fn normal_cdf(x: f64) -> f64 {
 /// intervals: the integrand is smooth and its tails are below `10⁻³¹`.
 ///
 /// ```
-/// use gradsign::experiments::batch_size::two_orthant_probability;
+/// use gradsign_studies::batch_size::two_orthant_probability;
 /// assert!((two_orthant_probability(2, 0.75) - 0.76995).abs() < 1e-5);
 /// assert!((two_orthant_probability(10, 0.0) - 2f64.powi(-9)).abs() < 1e-12);
 /// ```
@@ -128,7 +128,7 @@ pub fn two_orthant_probability(k: usize, rho: f64) -> f64 {
 /// [`GradientSignAnalyzer`].
 ///
 /// ```
-/// use gradsign::experiments::batch_size::{batch_size, BatchSizeConfig};
+/// use gradsign_studies::batch_size::{batch_size, BatchSizeConfig};
 /// let r = batch_size(&BatchSizeConfig { widths: vec![2], batch_sizes: vec![1, 64], neurons: 64, trials: 2, seed: 1 })?;
 /// let p = &r.curves[0].points;
 /// assert_eq!(p[0].positive_batch, 1.0);         // B = 1: the batch row is the example's row
