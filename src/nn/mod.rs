@@ -10,6 +10,7 @@
 //! analyzer reads. Parameters have hierarchical names (`0.weight`,
 //! `encoder.1.bias`) from [`Module::visit`].
 
+mod conv;
 mod init;
 mod linear;
 mod mlp;
@@ -20,6 +21,7 @@ mod sequential;
 mod serde_json_io;
 mod trace;
 
+pub use conv::{AvgPool2d, Conv2d, Flatten, MaxPool2d, Reshape};
 pub use init::Init;
 pub use linear::Linear;
 pub use mlp::Mlp;

@@ -6,6 +6,7 @@
 //! recording and broadcasting machinery lives here.
 
 pub mod arith;
+pub mod conv;
 pub mod index;
 pub mod matmul;
 pub mod reduce;
