@@ -400,7 +400,7 @@ fn a_cnn_names_its_parameters_and_its_layers() {
     assert_eq!(
         kinds,
         [
-            "0:Other(\"conv2d\")",
+            "0:Conv2d",
             "1:Activation(Relu)",
             "2:Other(\"max_pool2d\")",
             "3:Other(\"flatten\")",

@@ -102,6 +102,9 @@ pub struct LayerDiagnosis {
     pub layer: Option<usize>,
     /// `(fan_in, fan_out)`.
     pub size: (usize, usize),
+    /// Rows per example: 1 for a dense layer, the output positions of a
+    /// convolution (whose verdict is then about positions and filters).
+    pub positions: usize,
     /// What the measured signs imply.
     pub verdict: Verdict,
     /// Why, for a restricted layer.
@@ -150,6 +153,20 @@ pub enum Caveat {
     Saturation {
         /// The saturated share per measured layer: `(layer, activation, share)`.
         measured: Vec<(Option<usize>, Activation, f64)>,
+    },
+    /// A convolution: the statement is exact per output position (one
+    /// position's gradient `δ_p·patch_p`), while an example's own gradient
+    /// sums its positions and is mixed as a batch would be. Given for every
+    /// convolutional layer.
+    Convolution {
+        /// The layer.
+        layer: Option<usize>,
+        /// Output positions per example.
+        positions: usize,
+        /// Coherent share of the per-position rows.
+        per_position: f64,
+        /// Coherent share of the per-example (summed) rows.
+        per_example: f64,
     },
     /// Non-finite values were found and left unclassified.
     NonFinite {
@@ -222,6 +239,7 @@ impl LayerDiagnosis {
             curvature_without_constant,
             layer: r.layer,
             size: (r.fan_in, r.fan_out),
+            positions: r.positions,
             verdict,
             cause,
             fixes,
@@ -293,6 +311,16 @@ impl Diagnosis {
                 OptimizerKind::Unknown => caveats.push(Caveat::OptimiserUnknown),
                 OptimizerKind::WithState => caveats.push(Caveat::OptimiserState),
                 OptimizerKind::PlainSgd => {}
+            }
+        }
+        for r in layers {
+            if let Some(summed) = &r.per_example_summed {
+                caveats.push(Caveat::Convolution {
+                    layer: r.layer,
+                    positions: r.positions,
+                    per_position: r.per_example.coherent_share(),
+                    per_example: summed.coherent_share(),
+                });
             }
         }
         caveats.push(Caveat::Saturation {
@@ -379,40 +407,45 @@ impl fmt::Display for LayerDiagnosis {
         let e = &self.evidence;
         let name = layer_name(self.layer);
         let (k, j) = self.size;
+        // A convolution's statement is about each output position's patch
+        // and each filter.
+        let (unit, inputs, neuron) = if self.positions > 1 {
+            ("position", "patch", "filter")
+        } else {
+            ("example", "example's inputs", "neuron")
+        };
         let what = match self.verdict {
-            Verdict::AllPositive => {
-                "every example's inputs are strictly positive, so on each example \
-                 every component of a neuron's weight gradient has the sign of its δ"
-                    .to_string()
-            }
+            Verdict::AllPositive => format!(
+                "every {inputs} is strictly positive, so on each {unit} every component of a \
+                 {neuron}'s weight gradient has the sign of its δ"
+            ),
             Verdict::NonNegative => format!(
-                "every example's inputs are ≥ 0 with exact zeros ({} strictly positive), so each \
-                 example's gradient row is weakly one-signed (never mixed)",
+                "every {inputs} is ≥ 0 with exact zeros ({} strictly positive), so each \
+                 {unit}'s gradient row is weakly one-signed (never mixed)",
                 pct(e.strictly_positive)
             ),
-            Verdict::OneSignPattern => "every example's inputs share one sign pattern, so each \
-                 example's gradient row lies in one of the same two opposite orthants"
-                .to_string(),
-            Verdict::MostlyCoherent => {
-                "the inputs have mixed signs, yet most examples' gradient rows are one-signed"
-                    .to_string()
-            }
-            Verdict::Unrestricted => {
-                "the inputs take both signs; per-example gradient rows are mostly mixed, \
-                 so the sign restriction does not bind"
-                    .to_string()
-            }
+            Verdict::OneSignPattern => format!(
+                "every {inputs} shares one sign pattern, so each {unit}'s gradient row lies in \
+                 one of the same two opposite orthants"
+            ),
+            Verdict::MostlyCoherent => format!(
+                "the inputs have mixed signs, yet most {unit}s' gradient rows are one-signed"
+            ),
+            Verdict::Unrestricted => format!(
+                "the inputs take both signs; per-{unit} gradient rows are mostly mixed, so the \
+                 sign restriction does not bind"
+            ),
         };
         writeln!(f, "- {name} ({k} -> {j}): {what}.")?;
         write!(
             f,
-            "  Measured: {} of per-example rows one-signed, {} of batch rows; ",
+            "  Measured: {} of per-{unit} rows one-signed, {} of batch rows; ",
             pct(e.per_example_coherence),
             pct(e.batch_coherence)
         )?;
         write!(
             f,
-            "{} orthants visited per neuron out of 2^{}",
+            "{} orthants visited per {neuron} out of 2^{}",
             number(e.mean_orthants),
             e.orthant_dimension
         )?;
@@ -468,6 +501,23 @@ impl fmt::Display for Caveat {
                  example's own step is still confined to two orthants, and the batch step is \
                  their sum.",
                 pct(*batch),
+                pct(*per_example)
+            ),
+            Caveat::Convolution {
+                layer,
+                positions,
+                per_position,
+                per_example,
+            } => write!(
+                f,
+                "{} is a convolution: the statement holds per output position, where a filter's \
+                 gradient is δ_p·patch_p ({} of position rows one-signed). An example's own \
+                 gradient already sums its {positions} positions, so it is mixed like a batch \
+                 ({} one-signed); one-signed patches still restrict every position's \
+                 contribution, and the mean patch still adds an outlier to the curvature of \
+                 E[patch patchᵀ].",
+                layer.map_or_else(|| "The layer".to_owned(), |l| format!("Layer {l}")),
+                pct(*per_position),
                 pct(*per_example)
             ),
             Caveat::DeltaTakesBothSigns { positive_share } => write!(

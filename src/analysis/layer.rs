@@ -268,7 +268,61 @@ pub(crate) fn analyze_data<F: Element>(
         curvature: None,
         constant_inputs: None,
         neurons,
+        positions: 1,
+        per_example_summed: None,
     })
+}
+
+/// The categories of each example's own gradient rows for a layer applied
+/// at `positions` consecutive rows per example (a convolution): row `j` of
+/// example `n` is `G_nj = Σ_p Δ_{(n,p)j}·a_{(n,p)}`, with `Σ_p Δ_{(n,p)j}`
+/// as its bias entry. One `J×K` block product per example (the weight
+/// gradient's own work, split by example); never more than the codes of one
+/// example and one block of its rows in memory.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `op` if the rows do not split into
+/// whole examples, or a buffer cannot be allocated.
+pub(crate) fn grouped_row_counts<F: Element>(
+    op: &'static str,
+    d: &LayerData<'_, F>,
+    positions: usize,
+    tol: F,
+) -> Result<CategoryCounts> {
+    let (rows, k, j) = (d.batch, d.fan_in, d.fan_out);
+    if positions == 0 || rows % positions != 0 {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!("{rows} rows do not split into examples of {positions} positions"),
+        });
+    }
+    let mut counts = CategoryCounts::default();
+    for n in 0..rows / positions {
+        let (r0, r1) = (n * positions, (n + 1) * positions);
+        let example = LayerData {
+            inputs: &d.inputs[r0 * k..r1 * k],
+            deltas: &d.deltas[r0 * j..r1 * j],
+            batch: positions,
+            fan_in: k,
+            fan_out: j,
+            bias: d.bias,
+            known_batch_rows: None,
+            threads: d.threads,
+        };
+        let codes = batch_row_codes(op, &example, tol)?;
+        for (jj, &code) in codes.iter().enumerate() {
+            let mut code = code;
+            if d.bias {
+                let mut sum = F::zero();
+                for p in 0..positions {
+                    sum += example.deltas[p * j + jj];
+                }
+                code |= presence(sum, tol);
+            }
+            counts.add(SignCategory::from_code(code));
+        }
+    }
+    Ok(counts)
 }
 
 impl GradientSignAnalyzer {

@@ -379,6 +379,16 @@ pub struct LayerReport {
     pub constant_inputs: Option<ConstantInputs>,
     /// One entry per neuron.
     pub neurons: Vec<NeuronReport>,
+    /// Rows per example: 1 for a dense layer; for a convolution, the output
+    /// positions `OH·OW`. Then a "per-example" row above is one *position*'s
+    /// gradient `δ_p·patch_p` (the theorem's exact unit), [`batch`](Self::batch)
+    /// counts positions, and the precondition is checked on patches.
+    pub positions: usize,
+    /// For a convolution: the categories of the `N·J` rows of each
+    /// example's own gradient, `G_nj = Σ_p δ_{n,p,j}·patch_{n,p}` — already
+    /// a sum over positions, so mixed like a batch would be; `None` for a
+    /// dense layer (where they are [`per_example`](Self::per_example)).
+    pub per_example_summed: Option<CategoryCounts>,
 }
 
 impl LayerReport {
@@ -476,6 +486,15 @@ impl fmt::Display for LayerReport {
             self.batch,
             number(self.sign_tolerance)
         )?;
+        if self.positions > 1 {
+            writeln!(
+                f,
+                "  convolution: {} examples × {} positions; each row below is one position's \
+                 patch (filter = neuron), and an example's gradient sums its positions",
+                self.batch / self.positions,
+                self.positions
+            )?;
+        }
         let (lo, hi) = self.inputs.mean_range().unwrap_or((0.0, 0.0));
         writeln!(
             f,
@@ -502,7 +521,12 @@ impl fmt::Display for LayerReport {
             }
         )?;
         writeln!(f, "{CATEGORY_HEADER}")?;
-        category_line(f, "per-example", &self.per_example)?;
+        if let Some(summed) = &self.per_example_summed {
+            category_line(f, "per-position", &self.per_example)?;
+            category_line(f, "per-example", summed)?;
+        } else {
+            category_line(f, "per-example", &self.per_example)?;
+        }
         category_line(f, "batch rows", &self.batch_rows)?;
         writeln!(
             f,

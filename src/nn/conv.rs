@@ -151,7 +151,17 @@ impl<F: Element> Module<F> for Conv2d<F> {
             None => None,
         };
         let parts = input.conv2d_parts(weight, bias, &self.window)?;
-        ctx.record_layer("conv2d", input, parts.output);
+        let d = parts.output.shape();
+        let positions = d.dims()[2] * d.dims()[3];
+        ctx.record_conv(
+            input,
+            parts.patches,
+            parts.rows,
+            parts.output,
+            weight,
+            bias,
+            positions,
+        );
         Ok(parts.output)
     }
 
