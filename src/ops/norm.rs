@@ -326,8 +326,11 @@ impl<'t, F: Element> Var<'t, F> {
     /// The per-group mean and biased variance of `self`, as a `(2, groups)`
     /// variable `[μ; σ²]`:
     /// `μ_c = (1/M)·Σ x[a,c,s]`, `σ²_c = (1/M)·Σ (x[a,c,s] − μ_c)²`, with
-    /// `M = outer·inner` (two passes, the variance about the computed mean,
-    /// so it is never negative). With `mean_only` the variance row is zero
+    /// `M = outer·inner` (two passes: the mean as `x₀ + (1/M)·Σ(x − x₀)`
+    /// about the group's first value `x₀`, exact for a constant group, then
+    /// the variance about that mean, so it is never negative). Values
+    /// whose deviations overflow when squared give an infinite variance,
+    /// which the layers refuse. With `mean_only` the variance row is zero
     /// and carries no gradient.
     ///
     /// VJP: `∂L/∂x[a,c,s] = ḡ_μc/M + 2·ḡ_σ²c·(x[a,c,s] − μ_c)/M`.
@@ -360,10 +363,19 @@ impl<'t, F: Element> Var<'t, F> {
                 let x = inp.value(0);
                 let inv_m = F::from_f64(l.group_len() as f64).recip();
                 let (mean, var) = out.split_at_mut(c);
+                // Each group's sum is taken about its first value x₀, so
+                // that a constant group has exactly its value as mean (and
+                // variance 0, even for 1e30 in f32, where the rounded plain
+                // mean would leave deviations whose squares overflow), and
+                // |μ| ≫ σ loses less: μ = x₀ + (1/M)·Σ(x − x₀).
+                let pivot = |ch: usize| x[ch * l.inner];
                 for_blocks(x, l, |ch, b| {
-                    mean[ch] += b.iter().fold(F::zero(), |a, &v| a + v);
+                    let p = pivot(ch);
+                    mean[ch] += b.iter().fold(F::zero(), |a, &v| a + (v - p));
                 });
-                mean.iter_mut().for_each(|m| *m *= inv_m);
+                for (ch, m) in mean.iter_mut().enumerate() {
+                    *m = pivot(ch) + *m * inv_m;
+                }
                 if !mean_only {
                     for_blocks(x, l, |ch, b| {
                         let m = mean[ch];
