@@ -100,6 +100,16 @@ fn moments_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let inv_m = F::from_f64(l.group_len() as f64).recip();
     let c = l.groups;
     if let Some(gx) = ctx.grad_input(0) {
+        if l.inner == 1 && !mean_only {
+            let (mu, g_mean, g_var) = (&stats[..c], &g[..c], &g[c..2 * c]);
+            for (drow, xrow) in gx.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                for ch in 0..c {
+                    let gv = (g_var[ch] + g_var[ch]) * inv_m;
+                    drow[ch] += g_mean[ch] * inv_m + gv * (xrow[ch] - mu[ch]);
+                }
+            }
+            return;
+        }
         for (k, (gblock, xblock)) in gx
             .chunks_exact_mut(l.inner)
             .zip(x.chunks_exact(l.inner))
@@ -173,6 +183,23 @@ fn group_affine_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
         return;
     };
     match (gx, gc) {
+        (Some(gx), Some(gc)) if l.inner == 1 => {
+            let (gmu, rest) = gc.split_at_mut(c);
+            let (gscale, gshift) = rest.split_at_mut(c);
+            for ((drow, xrow), grow) in gx
+                .chunks_exact_mut(c)
+                .zip(x.chunks_exact(c))
+                .zip(g.chunks_exact(c))
+            {
+                for ch in 0..c {
+                    let gi = grow[ch];
+                    drow[ch] += scale[ch] * gi;
+                    gmu[ch] -= scale[ch] * gi;
+                    gscale[ch] += gi * (xrow[ch] - mu[ch]);
+                    gshift[ch] += gi;
+                }
+            }
+        }
         (Some(gx), Some(gc)) => {
             let (gmu, rest) = gc.split_at_mut(c);
             let (gscale, gshift) = rest.split_at_mut(c);
@@ -369,6 +396,29 @@ impl<'t, F: Element> Var<'t, F> {
                 // mean would leave deviations whose squares overflow), and
                 // |μ| ≫ σ loses less: μ = x₀ + (1/M)·Σ(x − x₀).
                 let pivot = |ch: usize| x[ch * l.inner];
+                if l.inner == 1 {
+                    // (N, C): rows of channels, per-channel loops that
+                    // vectorise (no per-element block set-up).
+                    let (p, rows) = (&x[..c], x.chunks_exact(c));
+                    for row in rows.clone() {
+                        for ((m, &v), &p) in mean.iter_mut().zip(row).zip(p) {
+                            *m += v - p;
+                        }
+                    }
+                    for (m, &p) in mean.iter_mut().zip(p) {
+                        *m = p + *m * inv_m;
+                    }
+                    if !mean_only {
+                        for row in rows {
+                            for ((s, &v), &m) in var.iter_mut().zip(row).zip(&*mean) {
+                                let d = v - m;
+                                *s += d * d;
+                            }
+                        }
+                        var.iter_mut().for_each(|v| *v *= inv_m);
+                    }
+                    return;
+                }
                 for_blocks(x, l, |ch, b| {
                     let p = pivot(ch);
                     mean[ch] += b.iter().fold(F::zero(), |a, &v| a + (v - p));
@@ -507,6 +557,15 @@ impl<'t, F: Element> Var<'t, F> {
             group_affine_backward,
             |out, inp| {
                 let (x, k) = (inp.value(0), inp.value(1));
+                if l.inner == 1 {
+                    let (m, s, b) = (&k[..c], &k[c..2 * c], &k[2 * c..3 * c]);
+                    for (orow, xrow) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
+                        for ch in 0..c {
+                            orow[ch] = (xrow[ch] - m[ch]) * s[ch] + b[ch];
+                        }
+                    }
+                    return;
+                }
                 for (i, (oblock, xblock)) in out
                     .chunks_exact_mut(l.inner)
                     .zip(x.chunks_exact(l.inner))
