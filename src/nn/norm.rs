@@ -1,29 +1,6 @@
 //! Normalisation layers: [`BatchNorm`], [`MeanOnlyBatchNorm`] and
 //! [`LayerNorm`] (weight normalisation is
 //! [`WeightNormLinear`](super::WeightNormLinear)).
-//!
-//! # Running statistics
-//!
-//! BatchNorm keeps running estimates of each channel's mean and variance
-//! for evaluation mode. They are *state*, not parameters: no optimiser
-//! sees them and [`Module::visit`] does not list them. Because
-//! [`Module::forward`] takes `&self` (a model is shared by reference with
-//! the analyzer, the curvature tools and the training loop), the running
-//! statistics sit behind a [`Mutex`] inside the layer and are updated by
-//! the forward pass itself, as in PyTorch: every training-mode forward pass
-//! on a real-float tape (`f32` or `f64`) moves them by `momentum` towards
-//! the batch's statistics. A pass on dual numbers (the Hessian-vector
-//! products of [`curvature`](crate::curvature)) never updates them: it
-//! differentiates the same function again along a direction, and counting
-//! it as another batch would move the estimates once per HVP. No training
-//! loop or optimiser needs to know about the layer, and evaluation mode
-//! reads the statistics without locking anything it could contend on (the
-//! lock is held only for the `2·C` updates).
-//!
-//! Like PyTorch, a training-mode forward pass made for inspection (the
-//! analyzer's, [`Objective::gradient`](crate::curvature::Objective)'s on
-//! `f64`) also counts as a batch; switch the model to evaluation mode with
-//! [`Module::set_training`] for passes that must not touch them.
 
 use std::any::TypeId;
 use std::sync::{Mutex, MutexGuard};
@@ -263,8 +240,31 @@ fn channel_layout(op: &'static str, shape: Shape, channels: usize) -> Result<Gro
 /// `μ̂ ← (1 − m)·μ̂ + m·μ_c`, `σ̂² ← (1 − m)·σ̂² + m·σ²_c·M/(M − 1)`
 /// (unbiased). Evaluation mode uses `μ̂`, `σ̂²` instead. Defaults: `ε =
 /// 1e-5`, `m = 0.1`, `γ = 1`, `β = 0`, running statistics `0` and `1`.
-/// See the [module docs](self) for why the running statistics update
-/// inside `forward` and never on dual numbers.
+///
+/// # Running statistics
+///
+/// BatchNorm keeps running estimates of each channel's mean and variance
+/// for evaluation mode. They are *state*, not parameters: no optimiser
+/// sees them and [`Module::visit`] does not list them. Because
+/// [`Module::forward`] takes `&self` (a model is shared by reference with
+/// the analyzer, the curvature tools and the training loop), the running
+/// statistics sit behind a [`Mutex`] inside the layer and are updated by
+/// the forward pass itself, as in PyTorch: every training-mode forward pass
+/// on a real-float tape (`f32` or `f64`) moves them by `momentum` towards
+/// the batch's statistics. A pass on dual numbers (the Hessian-vector
+/// products of [`curvature`](crate::curvature)) never updates them: it
+/// differentiates the same function again along a direction, and counting
+/// it as another batch would move the estimates once per HVP. No training
+/// loop or optimiser needs to know about the layer (the alternative, an
+/// explicit update step after each forward pass, would need every loop to
+/// call it). The lock is held only to copy or update the `2·C` values, and
+/// a forward pass that fails (a NaN in the batch) leaves them untouched.
+///
+/// Like PyTorch, a training-mode forward pass made for inspection (one
+/// whose trace goes to the analyzer,
+/// [`Objective::gradient`](crate::curvature::Objective) on `f64`) also
+/// counts as a batch; switch the model to evaluation mode with
+/// [`Module::set_training`] for passes that must not touch them.
 ///
 /// ```
 /// use gradsign::nn::{self, BatchNorm, Module};
