@@ -129,7 +129,13 @@ impl<F: Element> Clone for Running<F> {
 
 impl<F: Element> PartialEq for Running<F> {
     fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self, other) || *self.lock() == *other.lock()
+        // One lock at a time: two threads comparing `a == b` and `b == a`
+        // must not each hold one lock and wait for the other.
+        if std::ptr::eq(self, other) {
+            return true;
+        }
+        let mine = self.lock().clone();
+        mine == *other.lock()
     }
 }
 
