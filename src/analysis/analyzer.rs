@@ -455,6 +455,7 @@ impl GradientSignAnalyzer {
             }
             Some(_) => InputSource::Unknown,
         };
+        report.input_path = super::layer::input_path(trace, l);
         report.saturation = saturation(lt);
         if self.config.curvature {
             (report.curvature, report.constant_inputs) = lt

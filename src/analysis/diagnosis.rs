@@ -57,7 +57,7 @@ pub enum Cause {
 }
 
 /// A remedy for one-signed inputs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Fix {
     /// Subtract each feature's mean from the data (and scale it).
@@ -66,6 +66,10 @@ pub enum Fix {
     CentredActivation,
     /// Normalise the layer's inputs (batch or layer normalisation).
     Normalisation,
+    /// Normalise the layer's inputs *after* this activation of the layer
+    /// below (BatchNorm after the sigmoid, not before it: normalising the
+    /// pre-activation leaves the activation's outputs one-signed).
+    NormaliseAfter(Activation),
 }
 
 /// The numbers behind a layer's verdict.
@@ -113,6 +117,13 @@ pub struct LayerDiagnosis {
     pub fixes: Vec<Fix>,
     /// The measured numbers.
     pub evidence: Evidence,
+    /// How the layer's inputs were normalised, from the trace
+    /// ([`InputPath::describe`](super::InputPath::describe)): `"batch_norm after sigmoid"`; `None`
+    /// when no normalisation reaches them.
+    pub normalised_by: Option<String>,
+    /// Whether that normalisation comes after the last activation, so that
+    /// it centres the inputs ([`InputPath::centred`](super::InputPath::centred)).
+    pub inputs_centred_by_normalisation: bool,
     /// With curvature: the inputs constant over the batch (they make
     /// `Cov(a)` singular, so its `κ` is `∞` whatever the other inputs do).
     pub constant_inputs: Vec<usize>,
@@ -215,18 +226,38 @@ impl LayerDiagnosis {
     /// Diagnoses one layer from its report.
     pub fn from_report(r: &LayerReport) -> Self {
         let verdict = verdict(r);
-        let cause = verdict.is_restricted().then_some(match r.input_source {
-            InputSource::Data => Cause::NonCentredData,
-            InputSource::Activation(a) => Cause::ActivationBelow(a),
-            InputSource::Unknown => Cause::Unknown,
-        });
-        let fixes = match cause {
-            None => vec![],
-            Some(Cause::NonCentredData | Cause::Unknown) => {
-                vec![Fix::CentreData, Fix::Normalisation]
+        let path = &r.input_path;
+        let cause =
+            verdict
+                .is_restricted()
+                .then_some(match (r.input_source, path.last_activation()) {
+                    (InputSource::Activation(a), _) | (InputSource::Unknown, Some(a)) => {
+                        Cause::ActivationBelow(a)
+                    }
+                    (InputSource::Data, _) => Cause::NonCentredData,
+                    (InputSource::Unknown, None) => Cause::Unknown,
+                });
+        // Never a fix the model already has: no normalisation where one
+        // already centres the inputs, no zero-centred activation where the
+        // activation below is one. The normalisation is placed after the
+        // activation: before it, it centres the pre-activation only.
+        let centred = path.centred();
+        let mut fixes = Vec::new();
+        match cause {
+            None => {}
+            Some(Cause::NonCentredData | Cause::Unknown) if !centred => {
+                fixes.extend([Fix::CentreData, Fix::Normalisation]);
             }
-            Some(Cause::ActivationBelow(_)) => vec![Fix::CentredActivation, Fix::Normalisation],
-        };
+            Some(Cause::NonCentredData | Cause::Unknown) => {}
+            Some(Cause::ActivationBelow(a)) => {
+                if !a.is_zero_centred() {
+                    fixes.push(Fix::CentredActivation);
+                }
+                if !centred {
+                    fixes.push(Fix::NormaliseAfter(a));
+                }
+            }
+        }
         let (constant_inputs, curvature_without_constant) = match &r.constant_inputs {
             Some(c) => (
                 c.columns.clone(),
@@ -243,6 +274,8 @@ impl LayerDiagnosis {
             verdict,
             cause,
             fixes,
+            normalised_by: path.describe(),
+            inputs_centred_by_normalisation: centred,
             evidence: Evidence {
                 strictly_positive: r.precondition.strictly_positive_share(),
                 non_negative: r.precondition.non_negative_share(),
@@ -389,16 +422,24 @@ impl fmt::Display for Cause {
 
 impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Fix::CentreData => {
+        match self {
+            Fix::CentreData => f.write_str(
                 "centre the inputs: subtract each feature's mean, fitted on the training data \
-                 (gradsign::data::Centering), or standardise them (gradsign::data::Standardizer)"
-            }
+                 (gradsign::data::Centering), or standardise them (gradsign::data::Standardizer)",
+            ),
             Fix::CentredActivation => {
-                "use tanh (Activation::Tanh) or another zero-centred activation below"
+                f.write_str("use tanh (Activation::Tanh) or another zero-centred activation below")
             }
-            Fix::Normalisation => "normalise the layer's inputs (batch or layer normalisation)",
-        })
+            Fix::Normalisation => {
+                f.write_str("normalise the layer's inputs (batch or layer normalisation)")
+            }
+            Fix::NormaliseAfter(a) => write!(
+                f,
+                "normalise the layer's inputs: BatchNorm (nn::BatchNorm) or LayerNorm after the \
+                 {a}, not before it (before it, it centres the {a}'s pre-activation, and the \
+                 {a}'s outputs reaching this layer keep their sign)"
+            ),
+        }
     }
 }
 
@@ -458,6 +499,16 @@ impl fmt::Display for LayerDiagnosis {
         writeln!(f, ".")?;
         if let Some(c) = &self.cause {
             writeln!(f, "  Cause: {c}.")?;
+        }
+        if let Some(n) = &self.normalised_by {
+            if self.inputs_centred_by_normalisation {
+                writeln!(f, "  Inputs: normalised by {n}, which centres them.")?;
+            } else {
+                writeln!(
+                    f,
+                    "  Inputs: {n}, which centres the pre-activation below, not this layer's inputs."
+                )?;
+            }
         }
         if let Some(c) = &e.curvature {
             if self.constant_inputs.is_empty() {

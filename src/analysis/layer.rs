@@ -14,8 +14,8 @@ use super::curvature::input_curvature;
 use super::input_rows::{InputRow, summarize_rows};
 use super::orthants::OrthantCounter;
 use super::report::{
-    CategoryCounts, DeltaBalance, InputSource, LayerReport, NeuronReport, OrthantOccupancy,
-    Precondition, TheoremCheck,
+    CategoryCounts, DeltaBalance, InputPath, InputSource, InputStep, LayerReport, NeuronReport,
+    OrthantOccupancy, Precondition, TheoremCheck,
 };
 use super::sign::{SignCategory, presence, row_presence};
 use super::tally::{Tallies, codes_of_example, moves};
@@ -250,6 +250,7 @@ pub(crate) fn analyze_data<F: Element>(
         sign_tolerance: tol_f64,
         activation: None,
         input_source: InputSource::Unknown,
+        input_path: InputPath::default(),
         inputs,
         precondition: Precondition {
             examples: b,
@@ -507,6 +508,49 @@ impl GradientSignAnalyzer {
             })
             .collect())
     }
+}
+
+/// The layers between dense layer `l`'s input and the dense layer below it
+/// (or the data), from the trace's records: walking back from the input,
+/// each record whose output is the value sought is a step, and its input
+/// the next value sought, until a dense layer's output (or the start).
+pub(crate) fn input_path<F: Element>(trace: &crate::nn::Trace<'_, F>, l: usize) -> InputPath {
+    use crate::nn::LayerKind;
+    let Some(lt) = trace.layers().get(l) else {
+        return InputPath::default();
+    };
+    let records = trace.records();
+    // Dense and convolution records are written with their traces, in the
+    // same order; a convolution's record starts from its NCHW input (its
+    // trace's input is the patch matrix made from it).
+    let traced = |k: LayerKind| matches!(k, LayerKind::Dense | LayerKind::Conv2d);
+    let Some(at) = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| traced(r.kind))
+        .nth(l)
+        .map(|(i, _)| i)
+        .filter(|&i| {
+            records[i].kind == LayerKind::Conv2d || records[i].input.id() == lt.input.id()
+        })
+    else {
+        return InputPath::default();
+    };
+    let mut target = records[at].input.id();
+    let mut steps = Vec::new();
+    for r in records[..at].iter().rev() {
+        if r.output.id() != target {
+            continue;
+        }
+        match r.kind {
+            LayerKind::Dense | LayerKind::Conv2d => break,
+            LayerKind::Activation(a) => steps.push(InputStep::Activation(a)),
+            LayerKind::Other(k) => steps.push(InputStep::Layer(k)),
+        }
+        target = r.input.id();
+    }
+    steps.reverse();
+    InputPath { steps }
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ mod init;
 mod linear;
 mod mlp;
 mod module;
+mod norm;
+mod norm_weight;
 mod param;
 mod sequential;
 #[cfg(feature = "serde")]
@@ -31,6 +33,8 @@ pub use module::{
     Forward, ModelElement, Module, Segment, Visitor, VisitorMut, forward, named_gradients,
     named_parameters, num_parameters, predict,
 };
+pub use norm::{BatchNorm, DEFAULT_EPS, DEFAULT_MOMENTUM, LayerNorm, MeanOnlyBatchNorm};
+pub use norm_weight::WeightNormLinear;
 pub use param::Param;
 pub use sequential::Sequential;
 #[cfg(feature = "serde")]
