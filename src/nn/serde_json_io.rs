@@ -17,9 +17,10 @@ use crate::tensor::Tensor;
 
 use super::norm::restore;
 use super::{
-    BatchNorm, LayerNorm, Linear, MeanOnlyBatchNorm, Module, Sequential, Visitor, VisitorMut,
-    WeightNormLinear,
+    AvgPool2d, BatchNorm, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, MeanOnlyBatchNorm, Module,
+    Reshape, Sequential, Visitor, VisitorMut, WeightNormLinear,
 };
+use crate::ops::conv::Window;
 
 const PARAMETERS: &str = "gradsign-parameters";
 const SEQUENTIAL: &str = "gradsign-sequential";
@@ -97,6 +98,61 @@ enum LayerFile {
         weight_g: Vec<f64>,
         bias: Option<Vec<f64>>,
     },
+    Conv2d {
+        out_channels: usize,
+        in_channels: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        /// Row-major `(O, C, kh, kw)`.
+        weight: Vec<f64>,
+        bias: Option<Vec<f64>>,
+    },
+    MaxPool2d {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    },
+    AvgPool2d {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        count_include_pad: bool,
+    },
+    Flatten {},
+    Reshape {
+        per_example: Vec<usize>,
+    },
+}
+
+fn pair(p: (usize, usize)) -> [usize; 2] {
+    [p.0, p.1]
+}
+
+/// A saved window, refused if a stride or dilation is zero (it could not
+/// run).
+fn window_in(
+    op: &'static str,
+    i: usize,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+) -> Result<Window> {
+    if stride.contains(&0) || dilation.contains(&0) {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "layer {i}: stride {stride:?} and dilation {dilation:?} must be at least 1"
+            ),
+        });
+    }
+    Ok(Window {
+        stride: (stride[0], stride[1]),
+        padding: (padding[0], padding[1]),
+        dilation: (dilation[0], dilation[1]),
+    })
 }
 
 /// Running statistics as written: finite numbers (a NaN has no JSON form,
@@ -380,7 +436,8 @@ impl<F: Element> Sequential<F> {
     /// The network — its layers, their parameters, and the training flag —
     /// as JSON. Only the crate's own layers ([`Linear`], [`Activation`],
     /// [`BatchNorm`], [`MeanOnlyBatchNorm`], [`LayerNorm`],
-    /// [`WeightNormLinear`]) have a saved form; normalisation layers are
+    /// [`WeightNormLinear`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`],
+    /// [`Flatten`], [`Reshape`]) have a saved form; normalisation layers are
     /// saved with their settings, running statistics and training flag.
     /// Save a network with other layers with [`save_parameters`].
     ///
@@ -447,13 +504,45 @@ impl<F: Element> Sequential<F> {
                     weight_g: finite_values(op, &format!("{i}.weight_g"), wn.g.as_slice())?,
                     bias: opt_finite(op, &format!("{i}.bias"), wn.bias.as_ref())?,
                 });
+            } else if let Some(conv) = self.layer::<Conv2d<F>>(i) {
+                let (o, c, k) = conv.dims();
+                layers.push(LayerFile::Conv2d {
+                    out_channels: o,
+                    in_channels: c,
+                    kernel: pair(k),
+                    stride: pair(conv.window.stride),
+                    padding: pair(conv.window.padding),
+                    dilation: pair(conv.window.dilation),
+                    weight: finite_values(op, &format!("{i}.weight"), conv.weight.as_slice())?,
+                    bias: opt_finite(op, &format!("{i}.bias"), conv.bias.as_ref())?,
+                });
+            } else if let Some(p) = self.layer::<MaxPool2d>(i) {
+                layers.push(LayerFile::MaxPool2d {
+                    kernel: pair(p.kernel),
+                    stride: pair(p.window.stride),
+                    padding: pair(p.window.padding),
+                    dilation: pair(p.window.dilation),
+                });
+            } else if let Some(p) = self.layer::<AvgPool2d>(i) {
+                layers.push(LayerFile::AvgPool2d {
+                    kernel: pair(p.kernel),
+                    stride: pair(p.window.stride),
+                    padding: pair(p.window.padding),
+                    count_include_pad: p.count_include_pad,
+                });
+            } else if self.layer::<Flatten>(i).is_some() {
+                layers.push(LayerFile::Flatten {});
+            } else if let Some(r) = self.layer::<Reshape>(i) {
+                layers.push(LayerFile::Reshape {
+                    per_example: r.per_example().to_vec(),
+                });
             } else {
                 return Err(Error::InvalidArgument {
                     op,
                     message: format!(
-                        "layer {i} is neither a Linear nor an Activation nor one of the crate's \
-                         normalisation layers (BatchNorm, MeanOnlyBatchNorm, LayerNorm, \
-                         WeightNormLinear) and has no saved form; \
+                        "layer {i} is none of the crate's layers (Linear, Activation, \
+                         BatchNorm, MeanOnlyBatchNorm, LayerNorm, WeightNormLinear, Conv2d, \
+                         MaxPool2d, AvgPool2d, Flatten, Reshape) and has no saved form; \
                          save the parameters with nn::save_parameters instead"
                     ),
                 });
@@ -691,6 +780,81 @@ impl<F: Element> Sequential<F> {
                     }
                     width = Some(fan_out);
                     net.add(wn);
+                }
+                LayerFile::Conv2d {
+                    out_channels,
+                    in_channels,
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    weight,
+                    bias,
+                } => {
+                    let dims = [out_channels, in_channels, kernel[0], kernel[1]];
+                    if dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(weight.len())
+                    {
+                        return Err(bad(format!(
+                            "{i}.weight has {} values for {dims:?}",
+                            weight.len()
+                        )));
+                    }
+                    let w = Tensor::from_vec(convert(op, &format!("{i}.weight"), &weight)?, &dims)?;
+                    let b = opt_convert(op, &format!("{i}.bias"), bias)?
+                        .map(|b| {
+                            let n = b.len();
+                            Tensor::from_vec(b, &[n])
+                        })
+                        .transpose()?;
+                    let conv = Conv2d::new(w, b)
+                        .map_err(|e| Error::Layer {
+                            layer: i,
+                            source: Box::new(e),
+                        })?
+                        .with_window(window_in(op, i, stride, padding, dilation)?);
+                    // The next dense layer's width depends on the image size.
+                    width = None;
+                    net.add(conv);
+                }
+                LayerFile::MaxPool2d {
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                } => {
+                    width = None;
+                    net.add(
+                        MaxPool2d::new((kernel[0], kernel[1]))
+                            .with_window(window_in(op, i, stride, padding, dilation)?),
+                    );
+                }
+                LayerFile::AvgPool2d {
+                    kernel,
+                    stride,
+                    padding,
+                    count_include_pad,
+                } => {
+                    width = None;
+                    let mut pool = AvgPool2d::new((kernel[0], kernel[1])).with_window(window_in(
+                        op,
+                        i,
+                        stride,
+                        padding,
+                        [1, 1],
+                    )?);
+                    pool.count_include_pad = count_include_pad;
+                    net.add(pool);
+                }
+                LayerFile::Flatten {} => {
+                    width = None;
+                    net.add(Flatten);
+                }
+                LayerFile::Reshape { per_example } => {
+                    width = None;
+                    net.add(Reshape::new(&per_example).map_err(|e| Error::Layer {
+                        layer: i,
+                        source: Box::new(e),
+                    })?);
                 }
             }
         }
