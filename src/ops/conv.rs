@@ -238,14 +238,80 @@ impl Geometry {
     fn patch_len(&self) -> usize {
         self.c * self.kh * self.kw
     }
+}
 
-    /// The input row and column tap `(i, j)` of output position `(oy, ox)`
-    /// reads, if it is inside the input (outside is zero padding).
+/// The taps `k` of a window starting at `base` (which may be negative:
+/// padding) with spacing `d` that land inside `0..n`: `lo..hi` with
+/// `0 ≤ base + k·d < n` exactly for `k` in it (empty when none do).
+#[inline]
+fn inside(base: isize, d: usize, taps: usize, n: usize) -> (usize, usize) {
+    let d = d as isize;
+    // Smallest k with base + k·d ≥ 0.
+    let lo = if base >= 0 { 0 } else { ((-base) + d - 1) / d };
+    // Smallest k with base + k·d ≥ n.
+    let rest = n as isize - base;
+    let hi = if rest <= 0 { 0 } else { (rest + d - 1) / d };
+    let (lo, hi) = (
+        lo.min(taps as isize) as usize,
+        hi.min(taps as isize) as usize,
+    );
+    (lo, hi.max(lo))
+}
+
+impl Geometry {
+    /// The first input row of output row `oy`'s window (negative in the
+    /// padding).
     #[inline]
-    fn tap(&self, oy: usize, ox: usize, i: usize, j: usize) -> Option<(usize, usize)> {
-        let y = (oy * self.sh + i * self.dh).checked_sub(self.ph)?;
-        let x = (ox * self.sw + j * self.dw).checked_sub(self.pw)?;
-        (y < self.h && x < self.w).then_some((y, x))
+    fn y0(&self, oy: usize) -> isize {
+        (oy * self.sh) as isize - self.ph as isize
+    }
+
+    /// The first input column of output column `ox`'s window.
+    #[inline]
+    fn x0(&self, ox: usize) -> isize {
+        (ox * self.sw) as isize - self.pw as isize
+    }
+}
+
+/// `im2col`: fills the patch matrix (see [`Var::unfold2d`]) row by row,
+/// each window's in-bounds taps copied and the rest zeroed, with the
+/// bounds worked out once per window row rather than per element.
+fn unfold_into<F: Element>(g: &Geometry, x: &[F], y: &mut [F]) {
+    let (plen, hw) = (g.patch_len(), g.h * g.w);
+    let mut rows = y.chunks_exact_mut(plen.max(1));
+    for n in 0..g.n {
+        for oy in 0..g.oh {
+            let y0 = g.y0(oy);
+            let (ilo, ihi) = inside(y0, g.dh, g.kh, g.h);
+            for ox in 0..g.ow {
+                let Some(row) = rows.next() else { return };
+                let x0 = g.x0(ox);
+                let (jlo, jhi) = inside(x0, g.dw, g.kw, g.w);
+                for c in 0..g.c {
+                    let plane = &x[(n * g.c + c) * hw..][..hw];
+                    let patch = &mut row[c * g.kh * g.kw..][..g.kh * g.kw];
+                    for i in 0..g.kh {
+                        let out = &mut patch[i * g.kw..][..g.kw];
+                        if i < ilo || i >= ihi || jlo == jhi {
+                            out.fill(F::zero());
+                            continue;
+                        }
+                        let yy = (y0 + (i * g.dh) as isize) as usize;
+                        let src = &plane[yy * g.w..][..g.w];
+                        out[..jlo].fill(F::zero());
+                        out[jhi..].fill(F::zero());
+                        let first = (x0 + (jlo * g.dw) as isize) as usize;
+                        if g.dw == 1 {
+                            out[jlo..jhi].copy_from_slice(&src[first..first + (jhi - jlo)]);
+                        } else {
+                            for (k, o) in out[jlo..jhi].iter_mut().enumerate() {
+                                *o = src[first + k * g.dw];
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -261,21 +327,55 @@ fn unfold2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let Some(gx) = ctx.grad_input(0) else {
         return;
     };
-    let (plen, pos) = (g.patch_len(), g.positions());
+    let (plen, hw) = (g.patch_len(), g.h * g.w);
+    let mut rows = grad.chunks_exact(plen.max(1));
     for n in 0..g.n {
         for oy in 0..g.oh {
+            let y0 = g.y0(oy);
+            let (ilo, ihi) = inside(y0, g.dh, g.kh, g.h);
             for ox in 0..g.ow {
-                let row = &grad[((n * pos) + oy * g.ow + ox) * plen..][..plen];
+                let Some(row) = rows.next() else { return };
+                let x0 = g.x0(ox);
+                let (jlo, jhi) = inside(x0, g.dw, g.kw, g.w);
+                if jlo == jhi {
+                    continue;
+                }
+                let first = (x0 + (jlo * g.dw) as isize) as usize;
                 for c in 0..g.c {
-                    let plane = (n * g.c + c) * g.h * g.w;
-                    for i in 0..g.kh {
-                        for j in 0..g.kw {
-                            if let Some((y, x)) = g.tap(oy, ox, i, j) {
-                                gx[plane + y * g.w + x] += row[(c * g.kh + i) * g.kw + j];
+                    let plane = &mut gx[(n * g.c + c) * hw..][..hw];
+                    let patch = &row[c * g.kh * g.kw..][..g.kh * g.kw];
+                    for i in ilo..ihi {
+                        let yy = (y0 + (i * g.dh) as isize) as usize;
+                        let dst = &mut plane[yy * g.w..][..g.w];
+                        let src = &patch[i * g.kw + jlo..i * g.kw + jhi];
+                        if g.dw == 1 {
+                            for (d, &v) in dst[first..first + src.len()].iter_mut().zip(src) {
+                                *d += v;
+                            }
+                        } else {
+                            for (k, &v) in src.iter().enumerate() {
+                                dst[first + k * g.dw] += v;
                             }
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Backward of the rows-to-NCHW transpose of `conv2d`: `p.u = [N, P, O]`.
+fn rows_to_nchw_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
+    let [n, p, o, _] = ctx.params().u;
+    let g = ctx.grad_out();
+    let Some(grows) = ctx.grad_input(0) else {
+        return;
+    };
+    for e in 0..n {
+        let (src, dst) = (&g[e * o * p..][..o * p], &mut grows[e * p * o..][..p * o]);
+        for (pos, row) in dst.chunks_exact_mut(o.max(1)).enumerate() {
+            for (c, r) in row.iter_mut().enumerate() {
+                *r += src[c * p + pos];
             }
         }
     }
@@ -296,15 +396,18 @@ fn window_argmax<F: Element>(
     oy: usize,
     ox: usize,
 ) -> Option<(usize, F)> {
+    let (y0, x0) = (g.y0(oy), g.x0(ox));
+    let (ilo, ihi) = inside(y0, g.dh, g.kh, g.h);
+    let (jlo, jhi) = inside(x0, g.dw, g.kw, g.w);
     let mut best: Option<(usize, F)> = None;
-    for i in 0..g.kh {
-        for j in 0..g.kw {
-            if let Some((y, x)) = g.tap(oy, ox, i, j) {
-                let v = plane[y * g.w + x];
-                match best {
-                    Some((_, b)) if b.is_nan() || !(v > b || v.is_nan()) => {}
-                    _ => best = Some((y * g.w + x, v)),
-                }
+    for i in ilo..ihi {
+        let row = (y0 + (i * g.dh) as isize) as usize * g.w;
+        for j in jlo..jhi {
+            let at = row + (x0 + (j * g.dw) as isize) as usize;
+            let v = plane[at];
+            match best {
+                Some((_, b)) if b.is_nan() || !(v > b || v.is_nan()) => {}
+                _ => best = Some((at, v)),
             }
         }
     }
@@ -314,13 +417,9 @@ fn window_argmax<F: Element>(
 /// The number of taps of window `(oy, ox)` that are inside the input.
 #[inline]
 fn inside_taps(g: &Geometry, oy: usize, ox: usize) -> usize {
-    let mut count = 0;
-    for i in 0..g.kh {
-        for j in 0..g.kw {
-            count += usize::from(g.tap(oy, ox, i, j).is_some());
-        }
-    }
-    count
+    let (ilo, ihi) = inside(g.y0(oy), g.dh, g.kh, g.h);
+    let (jlo, jhi) = inside(g.x0(ox), g.dw, g.kw, g.w);
+    (ihi - ilo) * (jhi - jlo)
 }
 
 fn pool_divisor(g: &Geometry, mode: usize, oy: usize, ox: usize) -> usize {
@@ -361,11 +460,14 @@ fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                     }
                 } else {
                     let share = go / F::from_f64(pool_divisor(&g, mode, oy, ox).max(1) as f64);
-                    for i in 0..g.kh {
-                        for j in 0..g.kw {
-                            if let Some((y, xx)) = g.tap(oy, ox, i, j) {
-                                gplane[y * g.w + xx] += share;
-                            }
+                    let (y0, x0) = (g.y0(oy), g.x0(ox));
+                    let (ilo, ihi) = inside(y0, 1, g.kh, g.h);
+                    let (jlo, jhi) = inside(x0, 1, g.kw, g.w);
+                    for i in ilo..ihi {
+                        let row = (y0 + i as isize) as usize * g.w;
+                        let (a, b) = ((x0 + jlo as isize) as usize, (x0 + jhi as isize) as usize);
+                        for v in &mut gplane[row + a..row + b] {
+                            *v += share;
                         }
                     }
                 }
@@ -419,29 +521,7 @@ impl<'t, F: Element> Var<'t, F> {
             out,
             Params::ints([off, 0, 0, 0]),
             unfold2d_backward,
-            |y, inp| {
-                let x = inp.value(0);
-                let plen = g.patch_len();
-                for n in 0..g.n {
-                    for oy in 0..g.oh {
-                        for ox in 0..g.ow {
-                            let row =
-                                &mut y[((n * g.positions()) + oy * g.ow + ox) * plen..][..plen];
-                            for c in 0..g.c {
-                                let plane = (n * g.c + c) * g.h * g.w;
-                                for i in 0..g.kh {
-                                    for j in 0..g.kw {
-                                        row[(c * g.kh + i) * g.kw + j] = match g.tap(oy, ox, i, j) {
-                                            Some((yy, xx)) => x[plane + yy * g.w + xx],
-                                            None => F::zero(),
-                                        };
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            },
+            |y, inp| unfold_into(&g, inp.value(0), y),
         )
     }
 
@@ -450,7 +530,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// optional `bias` `(O)`: output `(N, O, OH, OW)`,
     /// `y[n,o,oy,ox] = b[o] + Σ_{c,i,j} w[o,c,i,j]·x[n, c, oy·s + i·d − p, ox·s + j·d − p]`.
     /// Recorded as [`unfold2d`](Self::unfold2d), a dense product with the
-    /// filters flattened to `(O, C·kh·kw)`, and a transpose to NCHW; use
+    /// filters flattened to `(O, C·kh·kw)`, and one transpose to NCHW; use
     /// [`conv2d_parts`](Self::conv2d_parts) to also get the patch matrix
     /// and the pre-transpose output (what a sign analysis reads).
     ///
@@ -530,10 +610,7 @@ impl<'t, F: Element> Var<'t, F> {
         let patches = self.unfold2d((kh, kw), window)?;
         let filters = weight.reshape(&[o, c * kh * kw])?;
         let rows = patches.linear(filters, bias)?;
-        let output = rows
-            .reshape(&[n, oh * ow, o])?
-            .transpose()?
-            .reshape(&[n, o, oh, ow])?;
+        let output = rows.rows_to_nchw(n, o, (oh, ow))?;
         Ok(ConvParts {
             patches,
             filters,
@@ -642,15 +719,45 @@ impl<'t, F: Element> Var<'t, F> {
                                 window_argmax(&g, plane, oy, ox).map_or(F::zero(), |(_, v)| v)
                             } else {
                                 let mut s = F::zero();
-                                for i in 0..g.kh {
-                                    for j in 0..g.kw {
-                                        if let Some((yy, xx)) = g.tap(oy, ox, i, j) {
-                                            s += plane[yy * g.w + xx];
-                                        }
+                                let (y0, x0) = (g.y0(oy), g.x0(ox));
+                                let (ilo, ihi) = inside(y0, 1, g.kh, g.h);
+                                let (jlo, jhi) = inside(x0, 1, g.kw, g.w);
+                                for i in ilo..ihi {
+                                    let row = (y0 + i as isize) as usize * g.w;
+                                    let a = (x0 + jlo as isize) as usize;
+                                    let b = (x0 + jhi as isize) as usize;
+                                    for &v in &plane[row + a..row + b] {
+                                        s += v;
                                     }
                                 }
                                 s / F::from_f64(pool_divisor(&g, mode, oy, ox).max(1) as f64)
                             };
+                        }
+                    }
+                }
+            },
+        )
+    }
+
+    /// `(N·P, O)` rows, one per example and position, as the NCHW tensor
+    /// `(N, O, OH, OW)` (`P = OH·OW`): one pass, where a reshape, a
+    /// transpose and a reshape would copy three times.
+    fn rows_to_nchw(self, n: usize, o: usize, (oh, ow): (usize, usize)) -> Result<Var<'t, F>> {
+        let p = oh * ow;
+        let out = Shape::new(&[n, o, oh, ow])?;
+        self.tape().record(
+            "conv2d",
+            &[self],
+            out,
+            Params::ints([n, p, o, 0]),
+            rows_to_nchw_backward,
+            |y, inp| {
+                let rows = inp.value(0);
+                for e in 0..n {
+                    let (src, dst) = (&rows[e * p * o..][..p * o], &mut y[e * o * p..][..o * p]);
+                    for (pos, row) in src.chunks_exact(o.max(1)).enumerate() {
+                        for (c, &v) in row.iter().enumerate() {
+                            dst[c * p + pos] = v;
                         }
                     }
                 }
