@@ -371,6 +371,26 @@ fn w2(peer: &str, threads: usize) {
     );
 }
 
+/// Prints the GFLOP/s of a step of `flops` from its timed samples
+/// (seconds) and their median `med` (ms): median, and the range from the
+/// slowest to the fastest sample.
+fn gflops(name: &str, peer: &str, samples: &[f64], med: f64, flops: f64) {
+    let (lo, hi) = samples
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    result_value(
+        name,
+        peer,
+        (
+            flops / (med * 1e-3) / 1e9,
+            flops / hi / 1e9,
+            flops / lo / 1e9,
+        ),
+        "GFLOP/s",
+        "flops=3*fwd",
+    );
+}
+
 /// W3's FLOPs per step: 3 × the forward's `2·B·Σ in·out` (the peers'
 /// convention, which counts the input batch's gradient too).
 fn w3_flops() -> f64 {
@@ -403,21 +423,7 @@ fn w3(peer: &str, threads: usize) {
         "ms/step",
         &format!("steps=200 {note}"),
     );
-    let flops = w3_flops();
-    let (lo, hi) = s
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
-    result_value(
-        "W3-mlp-mid-gflops",
-        peer,
-        (
-            flops / (med * 1e-3) / 1e9,
-            flops / hi / 1e9,
-            flops / lo / 1e9,
-        ),
-        "GFLOP/s",
-        "flops=3*fwd",
-    );
+    gflops("W3-mlp-mid-gflops", peer, &s, med, w3_flops());
 }
 
 /// W6's FLOPs per step: 3 × the forward's multiply-adds of the two
@@ -455,21 +461,7 @@ fn w6(peer: &str, threads: usize) {
         "ms/step",
         &format!("steps=20 {note}"),
     );
-    let flops = w6_flops();
-    let (lo, hi) = s
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
-    result_value(
-        "W6-cnn-gflops",
-        peer,
-        (
-            flops / (med * 1e-3) / 1e9,
-            flops / hi / 1e9,
-            flops / lo / 1e9,
-        ),
-        "GFLOP/s",
-        "flops=3*fwd",
-    );
+    gflops("W6-cnn-gflops", peer, &s, med, w6_flops());
 }
 
 /// W4: the per-example gradient of every parameter of W3's net at its
