@@ -102,12 +102,7 @@ fn main() -> Result<()> {
     let centring = Centering::fit(train_raw.features())?;
     let centred = |d: &Dataset<f32>| d.clone().map_features(|x| centring.transform(x));
     let (train_c, test_c) = (centred(&train_raw)?, centred(&test_raw)?);
-    let config = TrainConfig {
-        epochs: 30,
-        batch_size: 32,
-        seed: 3,
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig::default().epochs(30).batch_size(32).seed(3);
     let target = 0.3;
     println!(
         "{:<22} {:>6} {:>8}  {:>12} {:>11} {:>9}  {:>12} {:>11}",

@@ -23,6 +23,7 @@ use crate::tensor::Tensor;
 /// assert_eq!(cfg.step, 1e-6);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GradcheckConfig {
     /// The finite-difference step `h`.
     pub step: f64,
@@ -46,6 +47,52 @@ impl Default for GradcheckConfig {
             directions: None,
             seed: 0,
         }
+    }
+}
+
+/// Builder-style setters: `GradcheckConfig` is `#[non_exhaustive]`, so code
+/// outside the crate starts from [`Default`] and sets what it needs.
+///
+/// ```
+/// use gradsign::gradcheck::GradcheckConfig;
+///
+/// let cfg = GradcheckConfig::default().step(1e-5).directions(8);
+/// assert_eq!((cfg.step, cfg.directions), (1e-5, Some(8)));
+/// ```
+impl GradcheckConfig {
+    /// Sets the finite-difference [`step`](Self::step).
+    #[must_use]
+    pub fn step(mut self, step: f64) -> Self {
+        self.step = step;
+        self
+    }
+
+    /// Sets [`atol`](Self::atol).
+    #[must_use]
+    pub fn atol(mut self, atol: f64) -> Self {
+        self.atol = atol;
+        self
+    }
+
+    /// Sets [`rtol`](Self::rtol).
+    #[must_use]
+    pub fn rtol(mut self, rtol: f64) -> Self {
+        self.rtol = rtol;
+        self
+    }
+
+    /// Checks `k` random unit directions instead of every element ([`directions`](Self::directions)).
+    #[must_use]
+    pub fn directions(mut self, k: usize) -> Self {
+        self.directions = Some(k);
+        self
+    }
+
+    /// Sets [`seed`](Self::seed).
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
     }
 }
 

@@ -30,6 +30,7 @@ const EPOCHS_RESERVED: usize = 1 << 16;
 
 /// Settings of [`train`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct TrainConfig {
     /// Passes over the data.
     pub epochs: usize,
@@ -122,11 +123,11 @@ pub struct EpochInfo {
 ///     }
 /// }
 ///
-/// let cfg = PlaygroundConfig { samples: 200, encoding: LabelEncoding::PlusMinusOne, ..Default::default() };
+/// let cfg = PlaygroundConfig::default().samples(200).encoding(LabelEncoding::PlusMinusOne);
 /// let (fit, held) = Playground::Gauss.generate::<f64>(&cfg)?.split(0.5, 1)?;
 /// let mut net = Mlp::builder(&[2, 4, 1]).seed(1).build()?;
 /// let mut holdout = Holdout { data: held, accuracies: vec![] };
-/// let config = TrainConfig { epochs: 50, batch_size: 10, ..Default::default() };
+/// let config = TrainConfig::default().epochs(50).batch_size(10);
 /// let report = train(&mut net, &mut Sgd::new(0.05), &fit, &config,
 ///     |out, batch| (out - batch.targets_on(out.tape())?).square().mean(), &mut holdout)?;
 /// assert_eq!(report.epoch_losses.len(), holdout.accuracies.len());
@@ -171,6 +172,78 @@ impl Default for TrainConfig {
             progress: false,
             on_divergence: OnDivergence::Error,
         }
+    }
+}
+
+/// Builder-style setters: `TrainConfig` is `#[non_exhaustive]`, so code
+/// outside the crate starts from [`Default`] and sets what it needs.
+///
+/// ```
+/// use gradsign::train::{OnDivergence, TrainConfig};
+///
+/// let cfg = TrainConfig::default()
+///     .epochs(20)
+///     .batch_size(16)
+///     .stop_below(1e-3)
+///     .on_divergence(OnDivergence::Stop);
+/// assert_eq!((cfg.epochs, cfg.batch_size), (20, 16));
+/// assert_eq!(cfg.stop_below, Some(1e-3));
+/// ```
+impl TrainConfig {
+    /// Sets [`epochs`](Self::epochs).
+    #[must_use]
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// Sets [`batch_size`](Self::batch_size).
+    #[must_use]
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// Sets [`shuffle`](Self::shuffle).
+    #[must_use]
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+
+    /// Sets [`seed`](Self::seed).
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Stops after the first epoch whose mean step loss is below `loss` ([`stop_below`](Self::stop_below)).
+    #[must_use]
+    pub fn stop_below(mut self, loss: f64) -> Self {
+        self.stop_below = Some(loss);
+        self
+    }
+
+    /// Sets the decision threshold for accuracy with one output ([`threshold`](Self::threshold)).
+    #[must_use]
+    pub fn threshold(mut self, threshold: f64) -> Self {
+        self.threshold = Some(threshold);
+        self
+    }
+
+    /// Sets [`progress`](Self::progress).
+    #[must_use]
+    pub fn progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Sets [`on_divergence`](Self::on_divergence).
+    #[must_use]
+    pub fn on_divergence(mut self, on_divergence: OnDivergence) -> Self {
+        self.on_divergence = on_divergence;
+        self
     }
 }
 
@@ -241,11 +314,11 @@ pub struct TrainReport {
 /// use gradsign::{activation::Activation, nn::{Init, Mlp}, optim::Adam};
 /// use gradsign::data::{LabelEncoding, Playground, PlaygroundConfig};
 /// use gradsign::train::{train, TrainConfig};
-/// let cfg = PlaygroundConfig { samples: 200, encoding: LabelEncoding::PlusMinusOne, ..Default::default() };
+/// let cfg = PlaygroundConfig::default().samples(200).encoding(LabelEncoding::PlusMinusOne);
 /// let data = Playground::Gauss.generate::<f64>(&cfg)?;
 /// let mut mlp = Mlp::builder(&[2, 4, 1]).hidden(Activation::Tanh).output(Activation::Tanh).init(Init::LecunNormal).seed(1).build()?;
 /// let mut opt = Adam::new(0.05);
-/// let config = TrainConfig { epochs: 20, batch_size: 20, stop_below: Some(0.05), ..Default::default() };
+/// let config = TrainConfig::default().epochs(20).batch_size(20).stop_below(0.05);
 /// let mut last = None;
 /// let report = train(&mut mlp, &mut opt, &data, &config,
 ///     |out, batch| (out - batch.targets_on(out.tape())?).square().mean(),

@@ -92,10 +92,7 @@ fn a_network_too_large_to_allocate_is_an_error() {
 fn a_playground_set_of_impossibly_many_samples_is_an_error() {
     use gradsign::data::{Playground, PlaygroundConfig};
     for samples in [usize::MAX, 1 << 60] {
-        let config = PlaygroundConfig {
-            samples,
-            ..PlaygroundConfig::default()
-        };
+        let config = PlaygroundConfig::default().samples(samples);
         let e = Playground::Circle.generate::<f32>(&config).unwrap_err();
         assert!(
             matches!(

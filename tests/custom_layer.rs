@@ -54,12 +54,11 @@ fn network() -> Sequential<f64> {
 }
 
 fn data() -> gradsign::data::Dataset<f64> {
-    let cfg = PlaygroundConfig {
-        samples: 100,
-        noise: 0.0,
-        encoding: LabelEncoding::PlusMinusOne,
-        seed: 2,
-    };
+    let cfg = PlaygroundConfig::default()
+        .samples(100)
+        .noise(0.0)
+        .encoding(LabelEncoding::PlusMinusOne)
+        .seed(2);
     Playground::Gauss.generate(&cfg).unwrap()
 }
 
@@ -79,12 +78,10 @@ fn a_custom_layer_is_named_trained_analysed_and_differentiated_twice() {
     );
     let data = data();
     let before = nn::named_parameters(&net).unwrap()[0].1.clone();
-    let config = TrainConfig {
-        epochs: 60,
-        batch_size: 20,
-        stop_below: Some(0.05),
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig::default()
+        .epochs(60)
+        .batch_size(20)
+        .stop_below(0.05);
     let report = train(
         &mut net,
         &mut Sgd::new(0.05).momentum(0.9),

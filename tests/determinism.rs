@@ -33,10 +33,7 @@ fn train_from_seed<F: gradsign::nn::ModelElement>(
     threads: usize,
 ) -> gradsign::nn::Sequential<F> {
     let data = Playground::Spiral
-        .generate::<F>(&PlaygroundConfig {
-            seed,
-            ..PlaygroundConfig::default()
-        })
+        .generate::<F>(&PlaygroundConfig::default().seed(seed))
         .unwrap();
     let mut mlp = Mlp::builder(&[2, 16, 16, 2])
         .hidden(Activation::Tanh)

@@ -190,11 +190,7 @@ fn shapes_no_memory_can_hold_are_errors_not_aborts() {
 
 #[test]
 fn a_playground_noise_that_overflows_the_element_type_is_an_error() {
-    let cfg = |noise| PlaygroundConfig {
-        samples: 20,
-        noise,
-        ..PlaygroundConfig::default()
-    };
+    let cfg = |noise| PlaygroundConfig::default().samples(20).noise(noise);
     // 1e300 fits f64 but not f32; 1e308 overflows the gauss variance itself.
     let e = Playground::Spiral.generate::<f32>(&cfg(1e300)).unwrap_err();
     assert!(e.to_string().contains("overflows f32"), "{e}");

@@ -361,12 +361,10 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
     };
     // usize::MAX epochs with early stopping: no capacity-overflow abort,
     // and it stops.
-    let cfg = TrainConfig {
-        epochs: usize::MAX,
-        batch_size: usize::MAX,
-        stop_below: Some(f64::INFINITY),
-        ..Default::default()
-    };
+    let cfg = TrainConfig::default()
+        .epochs(usize::MAX)
+        .batch_size(usize::MAX)
+        .stop_below(f64::INFINITY);
     let r = train(
         &mut mlp(),
         &mut Sgd::new(F::from_f64(0.1)),
@@ -381,11 +379,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
         (1, 1, true)
     );
     // NaN stop_below would be ignored for ever.
-    let cfg = TrainConfig {
-        epochs: 3,
-        stop_below: Some(f64::NAN),
-        ..Default::default()
-    };
+    let cfg = TrainConfig::default().epochs(3).stop_below(f64::NAN);
     let e = train(
         &mut mlp(),
         &mut Sgd::new(F::from_f64(0.1)),
@@ -397,10 +391,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
     .unwrap_err();
     assert!(e.to_string().contains("stop_below must be a number"), "{e}");
     // A loss closure returning a vector.
-    let cfg = TrainConfig {
-        epochs: 1,
-        ..Default::default()
-    };
+    let cfg = TrainConfig::default().epochs(1);
     let e = train(
         &mut mlp(),
         &mut Sgd::new(F::from_f64(0.1)),
@@ -421,10 +412,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
         "{e}"
     );
     // Zero batch size, a model of the wrong width, a NaN learning rate.
-    let cfg0 = TrainConfig {
-        batch_size: 0,
-        ..cfg.clone()
-    };
+    let cfg0 = cfg.clone().batch_size(0);
     assert!(
         train(
             &mut mlp(),
@@ -465,7 +453,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
     .unwrap_err();
     assert!(e.to_string().contains("learning rate"), "{e}");
     // Zero epochs: nothing run, an empty report.
-    let cfg = TrainConfig { epochs: 0, ..cfg };
+    let cfg = cfg.epochs(0);
     let r = train(
         &mut mlp(),
         &mut Sgd::new(F::one()),
@@ -838,10 +826,7 @@ fn gradcheck_refuses_configurations_that_check_nothing() {
         5e-324,
         f64::MIN_POSITIVE,
     ] {
-        let c = GradcheckConfig {
-            step,
-            ..cfg.clone()
-        };
+        let c = cfg.clone().step(step);
         let e = gradcheck(sq, &x, &c).unwrap_err();
         assert!(
             matches!(
@@ -856,15 +841,7 @@ fn gradcheck_refuses_configurations_that_check_nothing() {
     }
     // A step that vanishes next to the input: x ± h/2 = x for x = 10¹⁰.
     let big = [Tensor::from_vec(vec![1e10], &[1]).unwrap()];
-    let e = gradcheck(
-        sq,
-        &big,
-        &GradcheckConfig {
-            step: 1e-7,
-            ..cfg.clone()
-        },
-    )
-    .unwrap_err();
+    let e = gradcheck(sq, &big, &cfg.clone().step(1e-7)).unwrap_err();
     assert!(e.to_string().contains("x ± h/2 ≠ x"), "{e}");
     for (atol, rtol) in [
         (f64::NAN, 0.0),
@@ -873,11 +850,7 @@ fn gradcheck_refuses_configurations_that_check_nothing() {
         (f64::INFINITY, 0.0),
         (0.0, -1e-5),
     ] {
-        let c = GradcheckConfig {
-            atol,
-            rtol,
-            ..cfg.clone()
-        };
+        let c = cfg.clone().atol(atol).rtol(rtol);
         let e = gradcheck(sq, &x, &c).unwrap_err();
         assert!(
             e.to_string().contains("must be finite and ≥ 0"),
@@ -894,10 +867,7 @@ fn gradcheck_refuses_configurations_that_check_nothing() {
         gradcheck(|_, v| Ok(v[0].sum()), &empty, &cfg),
         Err(Error::Empty { .. })
     ));
-    let dirs = GradcheckConfig {
-        directions: Some(0),
-        ..cfg.clone()
-    };
+    let dirs = cfg.clone().directions(0);
     assert!(matches!(gradcheck(sq, &x, &dirs), Err(Error::Empty { .. })));
     // A function that is NaN, or not a scalar.
     let e = gradcheck(|_, v| Ok(v[0].sum() * f64::NAN), &x, &cfg).unwrap_err();
@@ -916,7 +886,7 @@ fn gradcheck_refuses_configurations_that_check_nothing() {
         Err(Error::NonScalarRoot { .. })
     ));
     // Still fine: a large step, a correct gradient.
-    let r = gradcheck(sq, &x, &GradcheckConfig { step: 1e-3, ..cfg }).unwrap();
+    let r = gradcheck(sq, &x, &cfg.step(1e-3)).unwrap();
     assert!(r.passed(), "{r}");
 }
 

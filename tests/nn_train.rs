@@ -8,12 +8,11 @@ use gradsign::train::{StepInfo, TrainConfig, TrainReport, train};
 use gradsign::{Error, Result, Var};
 
 fn circle() -> Dataset<f64> {
-    let cfg = PlaygroundConfig {
-        samples: 200,
-        noise: 0.0,
-        encoding: LabelEncoding::PlusMinusOne,
-        seed: 4,
-    };
+    let cfg = PlaygroundConfig::default()
+        .samples(200)
+        .noise(0.0)
+        .encoding(LabelEncoding::PlusMinusOne)
+        .seed(4);
     Playground::Circle.generate(&cfg).unwrap()
 }
 
@@ -41,12 +40,7 @@ fn run(config: &TrainConfig) -> (TrainReport, Vec<StepInfo>) {
 
 #[test]
 fn minibatch_training_learns_the_circle() {
-    let config = TrainConfig {
-        epochs: 60,
-        batch_size: 20,
-        seed: 1,
-        ..Default::default()
-    };
+    let config = TrainConfig::default().epochs(60).batch_size(20).seed(1);
     let (report, steps) = run(&config);
     // 200 examples in batches of 20: 10 steps an epoch, numbered 0, 1, 2, …
     assert_eq!(report.steps, 600);
@@ -68,27 +62,20 @@ fn minibatch_training_learns_the_circle() {
 
 #[test]
 fn the_same_seed_reproduces_the_run_and_another_seed_reshuffles() {
-    let config = TrainConfig {
-        epochs: 3,
-        batch_size: 16,
-        seed: 9,
-        ..Default::default()
-    };
+    let config = TrainConfig::default().epochs(3).batch_size(16).seed(9);
     let (a, _) = run(&config);
     let (b, _) = run(&config);
     assert_eq!(a, b);
-    let (c, _) = run(&TrainConfig { seed: 10, ..config });
+    let (c, _) = run(&config.seed(10));
     assert_ne!(a.epoch_losses, c.epoch_losses);
 }
 
 #[test]
 fn training_stops_at_the_first_epoch_below_the_loss_threshold() {
-    let config = TrainConfig {
-        epochs: 50,
-        batch_size: 50,
-        stop_below: Some(0.5),
-        ..Default::default()
-    };
+    let config = TrainConfig::default()
+        .epochs(50)
+        .batch_size(50)
+        .stop_below(0.5);
     let (report, _) = run(&config);
     assert!(report.stopped_early);
     let n = report.epoch_losses.len();
@@ -108,10 +95,7 @@ fn a_batch_size_of_zero_is_an_error() {
         .seed(0)
         .build()
         .unwrap();
-    let config = TrainConfig {
-        batch_size: 0,
-        ..Default::default()
-    };
+    let config = TrainConfig::default().batch_size(0);
     let e = train(
         &mut mlp,
         &mut Sgd::new(0.1),
@@ -156,12 +140,11 @@ fn a_network_of_the_wrong_width_fails_on_the_first_step() {
 /// class 1 (about 60 % here) for a network that classifies every example.
 #[test]
 fn the_default_threshold_follows_the_data_sets_label_coding() {
-    let cfg = PlaygroundConfig {
-        samples: 200,
-        noise: 0.0,
-        encoding: LabelEncoding::ZeroOne,
-        seed: 4,
-    };
+    let cfg = PlaygroundConfig::default()
+        .samples(200)
+        .noise(0.0)
+        .encoding(LabelEncoding::ZeroOne)
+        .seed(4);
     let data: Dataset<f64> = Playground::Gauss.generate(&cfg).unwrap();
     let mut mlp = Mlp::builder(&[2, 8, 1])
         .hidden(Activation::Tanh)
@@ -170,12 +153,10 @@ fn the_default_threshold_follows_the_data_sets_label_coding() {
         .seed(3)
         .build()
         .unwrap();
-    let fit = TrainConfig {
-        epochs: 200,
-        batch_size: 200,
-        threshold: Some(0.5),
-        ..TrainConfig::default()
-    };
+    let fit = TrainConfig::default()
+        .epochs(200)
+        .batch_size(200)
+        .threshold(0.5);
     train(
         &mut mlp,
         &mut Adam::new(0.05),
@@ -193,12 +174,10 @@ fn the_default_threshold_follows_the_data_sets_label_coding() {
     assert!(truth > 0.95, "the fit itself failed: {truth}");
     // One more full-batch step with the default threshold reports the
     // accuracy before its update: the same network, so the same number.
-    let check = TrainConfig {
-        epochs: 1,
-        batch_size: 200,
-        shuffle: false,
-        ..TrainConfig::default()
-    };
+    let check = TrainConfig::default()
+        .epochs(1)
+        .batch_size(200)
+        .shuffle(false);
     let mut seen = Vec::new();
     train(
         &mut mlp,

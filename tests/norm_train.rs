@@ -18,12 +18,10 @@ fn train_runs_a_batch_norm_model_and_moves_its_statistics_once_per_step() {
         .push(BatchNorm::new(2).unwrap().with_momentum(0.5).unwrap())
         .push(Linear::init(2, 1, Init::LecunNormal, true, 2).unwrap())
         .push(Activation::Sigmoid);
-    let config = TrainConfig {
-        epochs: 3,
-        batch_size: 8,
-        shuffle: false,
-        ..Default::default()
-    };
+    let config = TrainConfig::default()
+        .epochs(3)
+        .batch_size(8)
+        .shuffle(false);
     let report = train(
         &mut net,
         &mut Sgd::new(0.1),

@@ -121,17 +121,15 @@ fn mse<'t>(
 
 #[test]
 fn a_run_of_train_resumed_between_epochs_is_bit_identical() {
-    let cfg = PlaygroundConfig {
-        samples: 64,
-        encoding: LabelEncoding::PlusMinusOne,
-        ..PlaygroundConfig::default()
-    };
+    let cfg = PlaygroundConfig::default()
+        .samples(64)
+        .encoding(LabelEncoding::PlusMinusOne);
     let data = Playground::Xor.generate::<f64>(&cfg).unwrap();
-    let config = |epochs| TrainConfig {
-        epochs,
-        batch_size: 64,
-        shuffle: false,
-        ..TrainConfig::default()
+    let config = |epochs| {
+        TrainConfig::default()
+            .epochs(epochs)
+            .batch_size(64)
+            .shuffle(false)
     };
     let (mut straight, mut opt) = (network::<f64>(), Adam::new(0.02));
     train(

@@ -85,11 +85,7 @@ const _: fn() = <Tape<f32> as AmbiguousIfSync<_>>::item;
 /// 200 Adam steps of a 2-16-1 tanh network on one playground set.
 fn train<F: gradsign::nn::ModelElement>(set: Playground, seed: u64) -> gradsign::nn::Sequential<F> {
     let data = set
-        .generate::<F>(&PlaygroundConfig {
-            samples: 200,
-            seed,
-            ..PlaygroundConfig::default()
-        })
+        .generate::<F>(&PlaygroundConfig::default().samples(200).seed(seed))
         .unwrap();
     let mut mlp = Mlp::builder(&[2, 16, 2])
         .hidden(Activation::Tanh)

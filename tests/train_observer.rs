@@ -15,12 +15,11 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 fn gauss(samples: usize) -> Dataset<f64> {
-    let cfg = PlaygroundConfig {
-        samples,
-        noise: 0.1,
-        encoding: LabelEncoding::PlusMinusOne,
-        seed: 3,
-    };
+    let cfg = PlaygroundConfig::default()
+        .samples(samples)
+        .noise(0.1)
+        .encoding(LabelEncoding::PlusMinusOne)
+        .seed(3);
     Playground::Gauss.generate(&cfg).unwrap()
 }
 
@@ -104,12 +103,10 @@ fn by_hand(
 }
 
 fn config(epochs: usize, batch_size: usize, seed: u64) -> TrainConfig {
-    TrainConfig {
-        epochs,
-        batch_size,
-        seed,
-        ..TrainConfig::default()
-    }
+    TrainConfig::default()
+        .epochs(epochs)
+        .batch_size(batch_size)
+        .seed(seed)
 }
 
 #[test]
@@ -220,11 +217,9 @@ fn diverging(on_divergence: OnDivergence) -> (Result<TrainReport>, Sequential<f6
     )
     .unwrap();
     let mut model = Mlp::builder(&[2, 3, 1]).seed(1).build::<f64>().unwrap();
-    let cfg = TrainConfig {
-        on_divergence,
-        threshold: Some(0.0),
-        ..config(50, 10, 2)
-    };
+    let cfg = config(50, 10, 2)
+        .on_divergence(on_divergence)
+        .threshold(0.0);
     let r = train(
         &mut model,
         &mut Sgd::new(1e3),

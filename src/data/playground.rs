@@ -30,7 +30,10 @@ use super::Dataset;
 ///
 /// ```
 /// use gradsign::data::{LabelEncoding, Playground, PlaygroundConfig};
-/// let cfg = PlaygroundConfig { samples: 200, noise: 0.0, encoding: LabelEncoding::PlusMinusOne, seed: 1 };
+/// let cfg = PlaygroundConfig::default()
+///     .samples(200)
+///     .encoding(LabelEncoding::PlusMinusOne)
+///     .seed(1);
 /// let d = Playground::Circle.generate::<f64>(&cfg)?;
 /// assert_eq!((d.len(), d.width()), (200, 2));
 /// assert_eq!(d.targets().as_slice()[0], 1.0);   // inside the circle
@@ -63,6 +66,7 @@ pub enum LabelEncoding {
 
 /// Settings of a playground generator.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct PlaygroundConfig {
     /// The number of points (see [`Playground`] for odd counts).
     pub samples: usize,
@@ -82,6 +86,50 @@ impl Default for PlaygroundConfig {
             encoding: LabelEncoding::ZeroOne,
             seed: 0,
         }
+    }
+}
+
+/// Builder-style setters: `PlaygroundConfig` is `#[non_exhaustive]`, so code
+/// outside the crate starts from [`Default`] and sets what it needs.
+///
+/// ```
+/// use gradsign::data::{LabelEncoding, Playground, PlaygroundConfig};
+///
+/// let cfg = PlaygroundConfig::default()
+///     .samples(200)
+///     .noise(0.1)
+///     .encoding(LabelEncoding::PlusMinusOne);
+/// let data = Playground::Circle.generate::<f64>(&cfg)?;
+/// assert_eq!(data.len(), 200);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+impl PlaygroundConfig {
+    /// Sets [`samples`](Self::samples).
+    #[must_use]
+    pub fn samples(mut self, samples: usize) -> Self {
+        self.samples = samples;
+        self
+    }
+
+    /// Sets [`noise`](Self::noise).
+    #[must_use]
+    pub fn noise(mut self, noise: f64) -> Self {
+        self.noise = noise;
+        self
+    }
+
+    /// Sets [`encoding`](Self::encoding).
+    #[must_use]
+    pub fn encoding(mut self, encoding: LabelEncoding) -> Self {
+        self.encoding = encoding;
+        self
+    }
+
+    /// Sets [`seed`](Self::seed).
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
     }
 }
 

@@ -72,12 +72,11 @@ pub fn analyze_foreign(a: &Tensor<f32>, d: &Tensor<f32>) -> Result<ForeignAnalys
 /// # Errors
 /// None in practice (the settings are fixed and valid).
 pub fn example_matrices() -> Result<(Tensor<f32>, Tensor<f32>)> {
-    let cfg = PlaygroundConfig {
-        samples: 64,
-        noise: 0.0,
-        encoding: LabelEncoding::PlusMinusOne,
-        seed: 8,
-    };
+    let cfg = PlaygroundConfig::default()
+        .samples(64)
+        .noise(0.0)
+        .encoding(LabelEncoding::PlusMinusOne)
+        .seed(8);
     let data = Playground::Circle.generate::<f64>(&cfg)?;
     let mut mlp = Mlp::builder(&[2, 8, 4, 1])
         .hidden(Activation::Sigmoid)
@@ -85,12 +84,7 @@ pub fn example_matrices() -> Result<(Tensor<f32>, Tensor<f32>)> {
         .init(Init::LecunNormal)
         .seed(8)
         .build()?;
-    let config = TrainConfig {
-        epochs: 20,
-        batch_size: 16,
-        seed: 8,
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig::default().epochs(20).batch_size(16).seed(8);
     train(
         &mut mlp,
         &mut Sgd::new(0.5),

@@ -78,12 +78,10 @@ fn case(name: &'static str, data: &Dataset<f64>, config: &SignReportConfig) -> R
         .seed(config.seed)
         .build()?;
     let mut opt = Sgd::new(config.learning_rate);
-    let train_config = TrainConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        seed: config.seed,
-        ..TrainConfig::default()
-    };
+    let train_config = TrainConfig::default()
+        .epochs(config.epochs)
+        .batch_size(config.batch_size)
+        .seed(config.seed);
     let trained = train(
         &mut mlp,
         &mut opt,

@@ -14,23 +14,18 @@ use gradsign::{Result, Tensor};
 /// A 2-4-1 sigmoid network trained briefly on the playground's gauss set
 /// (0/1 targets), and its data.
 fn trained() -> (Sequential<f64>, Dataset<f64>) {
-    let cfg = PlaygroundConfig {
-        samples: 40,
-        noise: 0.0,
-        encoding: LabelEncoding::ZeroOne,
-        seed: 3,
-    };
+    let cfg = PlaygroundConfig::default()
+        .samples(40)
+        .noise(0.0)
+        .encoding(LabelEncoding::ZeroOne)
+        .seed(3);
     let data = Playground::Gauss.generate::<f64>(&cfg).unwrap();
     let mut net = Mlp::builder(&[2, 4, 1])
         .hidden(Activation::Sigmoid)
         .seed(5)
         .build::<f64>()
         .unwrap();
-    let config = TrainConfig {
-        epochs: 30,
-        batch_size: 40,
-        ..TrainConfig::default()
-    };
+    let config = TrainConfig::default().epochs(30).batch_size(40);
     train(
         &mut net,
         &mut Adam::new(0.05),

@@ -101,12 +101,11 @@ struct Split {
 }
 
 fn split(dataset: Playground, coding: Coding, config: &TrainingConfig, seed: u64) -> Result<Split> {
-    let cfg = PlaygroundConfig {
-        samples: config.samples,
-        noise: config.noise,
-        encoding: LabelEncoding::ZeroOne,
-        seed,
-    };
+    let cfg = PlaygroundConfig::default()
+        .samples(config.samples)
+        .noise(config.noise)
+        .encoding(LabelEncoding::ZeroOne)
+        .seed(seed);
     let data = dataset.generate::<f64>(&cfg)?;
     let (train, test) = data.split(0.5, seed)?;
     let (lo, hi) = coding.values();
@@ -239,14 +238,12 @@ pub fn train_run(
         diverged: false,
     };
     epochs.losses.push(normalised_loss(&net, &data.train)?);
-    let train_config = TrainConfig {
-        epochs: config.epochs,
-        batch_size: config.batch_size,
-        shuffle: true,
-        seed,
-        on_divergence: OnDivergence::Stop,
-        ..TrainConfig::default()
-    };
+    let train_config = TrainConfig::default()
+        .epochs(config.epochs)
+        .batch_size(config.batch_size)
+        .shuffle(true)
+        .seed(seed)
+        .on_divergence(OnDivergence::Stop);
     let report = train(
         &mut net,
         &mut Sgd::new(setting.learning_rate),
