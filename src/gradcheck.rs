@@ -77,6 +77,7 @@ impl fmt::Display for Location {
 
 /// One comparison of the analytic and numeric derivative.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Comparison {
     /// Where.
     pub location: Location,
@@ -103,6 +104,7 @@ impl Comparison {
 
 /// The outcome of a [`gradcheck`] run.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GradcheckReport {
     /// Comparisons made (elements or directions).
     pub checked: usize,

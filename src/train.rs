@@ -177,6 +177,7 @@ impl Default for TrainConfig {
 /// One minibatch, as the loss closure sees it: row-major slices of
 /// `rows` examples.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Batch<'a, F> {
     /// Features, `rows × width`.
     pub features: &'a [F],

@@ -34,6 +34,7 @@ pub const MAX_CURVATURE_INPUTS: usize = 4096;
 /// The spectra of the remaining inputs say how the others are conditioned.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct ConstantInputs {
     /// The indices (first input = 0) of the inputs equal on every example.
     pub columns: Vec<usize>,
@@ -120,6 +121,7 @@ pub(crate) fn input_curvature<F: Element>(
 /// so a non-zero mean adds one large eigenvalue (about `‖μ‖²`) along `μ`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CurvatureEvidence {
     /// `κ(E[a aᵀ]) = λmax/λmin` (`+∞` if singular).
     pub kappa_second_moment: f64,

@@ -75,6 +75,7 @@ pub enum Fix {
 /// The numbers behind a layer's verdict.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Evidence {
     /// Share of examples whose inputs are strictly positive.
     pub strictly_positive: f64,
@@ -101,6 +102,7 @@ pub struct Evidence {
 /// The diagnosis of one layer.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LayerDiagnosis {
     /// The layer's index (`None` for raw matrices).
     pub layer: Option<usize>,
@@ -199,6 +201,7 @@ pub enum Caveat {
 /// The diagnosis of a network (or of one layer).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Diagnosis {
     /// One entry per analysed layer.
     pub layers: Vec<LayerDiagnosis>,

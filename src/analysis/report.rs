@@ -27,6 +27,7 @@ use super::sign::SignCategory;
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct CategoryCounts {
     /// Rows with every entry positive.
     pub positive: usize,
@@ -138,6 +139,7 @@ pub(crate) fn share(part: usize, whole: usize) -> f64 {
 /// because `σ′ > 0`" — `σ′` only scales `Σ_k W_kj δ_k`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct DeltaBalance {
     /// `δ > tol`.
     pub positive: usize,
@@ -167,6 +169,7 @@ impl DeltaBalance {
 /// One neuron's row of the report.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NeuronReport {
     /// The neuron's index `j` in its layer.
     pub neuron: usize,
@@ -189,6 +192,7 @@ pub struct NeuronReport {
 /// Statistics of a layer's inputs `A`, per feature (the bias input excluded).
 #[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct InputStats {
     /// Mean of each feature over its finite entries.
     pub mean: Vec<f64>,
@@ -230,6 +234,7 @@ fn average(v: &[f64]) -> f64 {
 /// The theorem's precondition, measured per example.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Precondition {
     /// Examples in the batch.
     pub examples: usize,
@@ -267,6 +272,7 @@ impl Precondition {
 /// negative or zero, never mixed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TheoremCheck {
     /// Finite rows whose input met the precondition `a_n ≥ 0`.
     pub rows_checked: usize,
@@ -291,6 +297,7 @@ impl TheoremCheck {
 /// Patterns are compared by a 64-bit hash.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct OrthantOccupancy {
     /// The row length `K` (plus one with the bias): there are `2^dimension`
     /// orthants.
@@ -338,6 +345,7 @@ pub enum InputStep {
 /// BatchNorm before it only centres the sigmoid's pre-activation.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct InputPath {
     /// The steps, first applied first.
     pub steps: Vec<InputStep>,
@@ -406,6 +414,7 @@ impl InputPath {
 /// activation's derivative is below `threshold` times its maximum.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct Saturation {
     /// The layer's activation.
     pub activation: Activation,
@@ -418,6 +427,7 @@ pub struct Saturation {
 /// The analysis of one dense layer.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LayerReport {
     /// The layer's index in the network (`None` for raw matrices).
     pub layer: Option<usize>,
@@ -524,6 +534,7 @@ impl LayerReport {
 /// The analysis of every selected layer of a network, with its diagnosis.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct NetworkReport {
     /// One report per analysed layer, first layer first.
     pub layers: Vec<LayerReport>,

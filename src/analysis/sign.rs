@@ -248,6 +248,7 @@ impl fmt::Display for SignCategory {
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct SignCounts {
     /// Positive entries.
     pub positive: usize,

@@ -11,6 +11,7 @@ use super::tracker::UpdateSource;
 /// One tracked layer's trajectory.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct LayerTrajectory {
     /// The layer's index in the network.
     pub layer: usize,
@@ -81,6 +82,7 @@ fn mean(it: impl Iterator<Item = f64>) -> Option<f64> {
 /// recorded.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TrackerReport {
     /// Observations.
     pub steps: usize,

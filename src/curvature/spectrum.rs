@@ -257,6 +257,7 @@ pub fn uniform_second_moment(n: usize, bias_column: bool) -> Result<Tensor<f64>>
 /// ascending.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct Spectrum {
     /// The eigenvalues, ascending.
     pub eigenvalues: Vec<f64>,
@@ -431,6 +432,7 @@ pub(crate) fn square_dims(op: &'static str, m: &Tensor<f64>) -> Result<usize> {
 /// One of the four input matrices of an [`InputCurvature`] report, summarised.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct MomentSpectrum {
     /// The eigenvalues, ascending.
     pub eigenvalues: Vec<f64>,
@@ -476,6 +478,7 @@ impl MomentSpectrum {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct InputCurvature {
     /// Examples `B`.
     pub batch: usize,

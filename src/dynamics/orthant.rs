@@ -8,6 +8,7 @@ use crate::analysis::SignCategory;
 /// often consecutive updates lay in the same or in exactly opposite orthants.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct OrthantCounts {
     counts: [usize; 7],
     /// Consecutive updates with the same strict sign pattern (no zeros).

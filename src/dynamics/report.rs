@@ -8,6 +8,7 @@ use crate::analysis::SignCategory;
 /// One neuron's trajectory so far.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct NeuronTrajectory {
     /// Updates recorded.
     pub updates: usize,
@@ -45,6 +46,7 @@ pub enum Tracked {
 /// normally the top eigenvector of `E[ã ãᵀ]`.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct DirectionTrajectory {
     /// Error or update.
     pub tracked: Tracked,
@@ -65,6 +67,7 @@ pub struct DirectionTrajectory {
 /// Everything a [`TrajectoryRecorder`](super::TrajectoryRecorder) measured.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
 pub struct TrajectoryReport {
     /// Updates recorded.
     pub updates: usize,

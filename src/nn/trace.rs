@@ -79,6 +79,7 @@ impl std::fmt::Display for LayerPath {
 /// One layer of a forward pass, whatever its kind: its place in the model,
 /// its input and its output.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct LayerRecord<'t, F: Element> {
     /// What the layer is.
     pub kind: LayerKind,
