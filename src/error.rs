@@ -20,6 +20,42 @@ use crate::shape::Shape;
 /// assert!(matches!(err, Error::DataLength { .. }));
 /// assert_eq!(err.to_string(), "from_vec: 3 values cannot fill shape [2, 2] (needs 4)");
 /// ```
+///
+/// A parameter outside an op's domain is an [`Error::OutOfDomain`] naming
+/// the op, the parameter, the values it may take and the value given; its
+/// fields can be read by name (the variant is `#[non_exhaustive]`, so the
+/// pattern ends in `..`):
+///
+/// ```
+/// use gradsign::{Error, Tape};
+/// let tape = Tape::<f64>::new();
+/// let x = tape.var_scalar(1.5);
+/// match x.clamp(2.0, 1.0) {
+///     Err(Error::OutOfDomain { op, param, .. }) => {
+///         assert_eq!(op, "clamp");
+///         assert_eq!(param, "the bounds");
+///     }
+///     other => panic!("expected OutOfDomain, got {other:?}"),
+/// }
+/// assert_eq!(
+///     x.clamp(2.0, 1.0).unwrap_err().to_string(),
+///     "clamp: the bounds must be lo ≤ hi, got lo = 2, hi = 1"
+/// );
+/// ```
+///
+/// Which variant means what, in short: shapes that do not combine are
+/// [`Error::ShapeMismatch`] (and [`Error::RankMismatch`],
+/// [`Error::AxisOutOfRange`], [`Error::IndexOutOfRange`],
+/// [`Error::DataLength`], [`Error::Empty`]); a parameter outside its
+/// domain is [`Error::OutOfDomain`]; two things that must agree and do
+/// not are [`Error::Incompatible`]; a size that overflows or cannot be
+/// allocated is [`Error::TooLarge`]; a variable without a gradient is
+/// [`Error::NoGradient`]; a stateful object used out of sequence is
+/// [`Error::OutOfOrder`]; a file or saved form of the wrong kind is
+/// [`Error::Format`] (malformed text is [`Error::Parse`], a failed read or
+/// write [`Error::Io`]); a NaN or infinity where a finite value is needed
+/// is [`Error::NonFinite`]. [`Error::InvalidArgument`] is left for the few
+/// free-form refusals that fit none of these.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

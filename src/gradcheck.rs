@@ -251,7 +251,7 @@ where
 ///
 /// # Errors
 /// Any error `f` returns; [`Error::NonScalarRoot`] if `f` does not return a
-/// single value; [`Error::InvalidArgument`] for a step that is not finite
+/// single value; [`Error::OutOfDomain`] for a step that is not finite
 /// or below `2·f64::MIN_POSITIVE`, or (element by element) so small that
 /// `x ± h/2` rounds to `x` for some input element, and for a tolerance that
 /// is NaN, infinite or negative; [`Error::Empty`] if the inputs have no

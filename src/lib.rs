@@ -99,6 +99,20 @@
 //! | [`dynamics`] | per-step trajectory measures |
 //! | `testing` (feature `proptest`) | strategies and properties for downstream tests |
 //!
+//! # Errors
+//!
+//! Every named method whose validity depends on its input returns a
+//! [`Result`] with the crate's one [`Error`]; the arithmetic operators
+//! (`+ - * /`, unary `-`) panic with the message their `try_` twin would
+//! return. The variants are typed by what was refused, so a caller can
+//! match on them: [`Error::ShapeMismatch`] and its relatives for shapes,
+//! [`Error::OutOfDomain`] for a parameter outside an op's domain (naming
+//! `param`, its `domain` and the `value`), [`Error::Incompatible`] for
+//! things that must agree, [`Error::TooLarge`] for sizes that overflow or
+//! cannot be allocated, [`Error::NoGradient`], [`Error::OutOfOrder`],
+//! [`Error::Format`] for files, [`Error::NonFinite`]. Each function's
+//! `# Errors` section names the variants it returns.
+//!
 //! # Features
 //!
 //! - `proptest`: the `testing` module of strategies and ready properties.

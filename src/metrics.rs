@@ -126,7 +126,7 @@ impl ConfusionMatrix {
     /// # Errors
     /// [`Error::ShapeMismatch`] if the lengths differ;
     /// [`Error::IndexOutOfRange`] for a class ≥ `classes`;
-    /// [`Error::InvalidArgument`] if `classes²` counts cannot be allocated.
+    /// [`Error::TooLarge`] if `classes²` counts cannot be allocated.
     pub fn from_predictions(predicted: &[usize], labels: &[usize], classes: usize) -> Result<Self> {
         if predicted.len() != labels.len() {
             return Err(Error::ShapeMismatch {
@@ -147,7 +147,7 @@ impl ConfusionMatrix {
     ///
     /// # Errors
     /// As [`accuracy`], and [`Error::IndexOutOfRange`] for a class ≥
-    /// `classes`; [`Error::InvalidArgument`] if `classes²` counts cannot be
+    /// `classes`; [`Error::TooLarge`] if `classes²` counts cannot be
     /// allocated.
     pub fn from_outputs<F: Element>(
         outputs: &Tensor<F>,

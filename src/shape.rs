@@ -36,7 +36,7 @@ impl Shape {
     ///
     /// # Errors
     /// [`Error::RankMismatch`] if `dims` has more than [`MAX_RANK`] entries;
-    /// [`Error::InvalidArgument`] if the number of elements, or the product
+    /// [`Error::TooLarge`] if the number of elements, or the product
     /// of the non-zero dimensions, overflows a `usize`. (An empty shape such
     /// as `[0, 2⁴⁰, 2⁴⁰]` has no elements, but its row-major strides, and the
     /// loop bounds of every kernel, would overflow.)

@@ -93,7 +93,7 @@ impl<F: Element> Tensor<F> {
     ///
     /// # Errors
     /// [`Error::RankMismatch`] if the rank exceeds the maximum;
-    /// [`Error::InvalidArgument`] if that many elements cannot be allocated
+    /// [`Error::TooLarge`] if that many elements cannot be allocated
     /// (so do the other constructors that take dimensions).
     pub fn full(dims: &[usize], value: F) -> Result<Self> {
         Self::filled("full", dims, value)
@@ -181,7 +181,7 @@ impl<F: Element> Tensor<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `low < high` and both are finite;
+    /// [`Error::OutOfDomain`] unless `low < high` and both are finite;
     /// as [`zeros`](Self::zeros) for the shape.
     pub fn rand_uniform(dims: &[usize], low: F, high: F, seed: u64) -> Result<Self> {
         let shape = Shape::new(dims)?;
@@ -242,7 +242,7 @@ impl<F: Element> Tensor<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless the parameters are as above; as
+    /// [`Error::OutOfDomain`] unless the parameters are as above; as
     /// [`zeros`](Self::zeros) for the shape; [`Error::NonFinite`] should a
     /// draw beyond 16 standard deviations still overflow `F`.
     pub fn rand_normal(dims: &[usize], mean: F, std: F, seed: u64) -> Result<Self> {
@@ -348,7 +348,7 @@ impl<F: Element> Tensor<F> {
     /// The flat offset of a multi-index.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `index` has the wrong length,
+    /// [`Error::Incompatible`] if `index` has the wrong length,
     /// [`Error::IndexOutOfRange`] if a component is too large.
     pub fn offset(&self, index: &[usize]) -> Result<usize> {
         if index.len() != self.rank() {

@@ -307,8 +307,12 @@ impl MlpArchitecture {
     /// drawn by `init` from `seed + l`, zero biases, and `activations[l]`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a zero
-    /// size or no layer.
+    /// [`Error::Incompatible`](crate::Error::Incompatible) for no layer, or
+    /// a number of sizes other than one more than the number of layers;
+    /// [`Error::OutOfDomain`](crate::Error::OutOfDomain) for a zero size or
+    /// an activation parameter invalid in `F`;
+    /// [`Error::TooLarge`](crate::Error::TooLarge) if a layer's weights
+    /// cannot be allocated.
     pub fn build<F: Element>(&self, init: Init, seed: u64) -> Result<Sequential<F>> {
         if self.activations.is_empty() || self.sizes.len() != self.activations.len() + 1 {
             return Err(crate::Error::incompatible(

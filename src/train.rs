@@ -329,10 +329,11 @@ pub struct TrainReport {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a zero batch size, or, with a single
-/// output, for a decision threshold that cannot be derived from the data's
-/// label coding or contradicts it (see [`TrainConfig::threshold`]);
-/// [`Error::InvalidArgument`] for a NaN `stop_below`;
+/// [`Error::OutOfDomain`] for a zero batch size or a NaN `stop_below`;
+/// [`Error::Incompatible`], with a single output, for a decision threshold
+/// that cannot be derived from the data's label coding, contradicts it, or
+/// is not finite in `F` (see [`TrainConfig::threshold`]);
+/// [`Error::TooLarge`] if the epoch losses cannot be allocated;
 /// [`Error::Empty`] for an empty data set; [`Error::NonFinite`] if a loss
 /// or an update is NaN or infinite (training diverged; unless
 /// [`TrainConfig::on_divergence`] is [`OnDivergence::Stop`]);

@@ -220,10 +220,10 @@ impl Activation {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) whose `op` is
-    /// the activation's name (`"leaky_relu"`, `"elu"`, `"softplus"`), naming
-    /// the parameter's value and, when the value is valid as `f64` but not as
-    /// `F`, the type.
+    /// [`Error::OutOfDomain`](crate::Error::OutOfDomain) whose `op` is the
+    /// activation's name (`"leaky_relu"`, `"elu"`, `"softplus"`) and whose
+    /// `param` is `"α"` or `"β"`, naming the parameter's value and, when the
+    /// value is valid as `f64` but not as `F`, the type.
     pub fn validate<F: Element>(self) -> Result<()> {
         match self {
             Activation::LeakyRelu(a) => rectifiers::check_alpha_f64::<F>("leaky_relu", a),
@@ -237,8 +237,8 @@ impl Activation {
     /// and returns `x`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for a
-    /// parameter invalid in `F` (see [`validate`](Self::validate));
+    /// [`Error::OutOfDomain`](crate::Error::OutOfDomain) for a parameter
+    /// invalid in `F` (see [`validate`](Self::validate));
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
     pub fn apply<'t, F: Element>(self, x: Var<'t, F>) -> Result<Var<'t, F>> {
         self.validate::<F>()?;

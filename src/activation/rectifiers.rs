@@ -281,7 +281,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `α` is finite, `≥ 0`, and 0 or at
+    /// [`Error::OutOfDomain`] unless `α` is finite, `≥ 0`, and 0 or at
     /// least `F`'s smallest normal number;
     /// [`Error::NonFinite`] in checked mode.
     pub fn leaky_relu(self, alpha: F) -> Result<Var<'t, F>> {
@@ -300,7 +300,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `α` is finite, `≥ 0`, and 0 or at
+    /// [`Error::OutOfDomain`] unless `α` is finite, `≥ 0`, and 0 or at
     /// least `F`'s smallest normal number;
     /// [`Error::NonFinite`] in checked mode.
     pub fn elu(self, alpha: F) -> Result<Var<'t, F>> {
@@ -322,7 +322,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `β` is finite, `> 0` and at least
+    /// [`Error::OutOfDomain`] unless `β` is finite, `> 0` and at least
     /// `F`'s smallest normal number;
     /// [`Error::NonFinite`] in checked mode.
     pub fn softplus(self, beta: F) -> Result<Var<'t, F>> {

@@ -253,17 +253,22 @@ impl GradientSignAnalyzer {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `step` does not exceed the last one, for
-    /// an empty trace or a selected layer past its end, or when the layer
-    /// selection or the update source changed since the first call (call
-    /// [`SignTracker::reset`] first), or for
+    /// [`Error::OutOfOrder`] if `step` does not exceed the last one, or when
+    /// the layer selection or the update source changed since the first
+    /// call (call [`SignTracker::reset`] first); [`Error::OutOfDomain`] for
+    /// an empty trace or for
     /// [`TopEigenvector::Every(0)`](super::TopEigenvector::Every);
-    /// [`Error::Layer`] wrapping the error of one layer: a shape that is not
-    /// the first call's, a weight (or pre-activation) without a gradient, a
-    /// non-finite gradient, weight or delta, or (as
-    /// [`Error::InvalidArgument`] naming the sizes) a top eigenvector larger
-    /// than [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) or a
-    /// buffer that cannot be allocated. An `Err` records nothing.
+    /// [`Error::IndexOutOfRange`] for a selected layer past its end;
+    /// [`Error::Incompatible`] for a selected convolution (tracking covers
+    /// dense layers); [`Error::Layer`] wrapping the error of one layer: a
+    /// shape that is not the first call's ([`Error::ShapeMismatch`], or
+    /// [`Error::Incompatible`] for a bias that appeared or vanished), a
+    /// weight (or pre-activation) without a gradient
+    /// ([`Error::NoGradient`]), a non-finite gradient, weight or delta
+    /// ([`Error::NonFinite`]), or (as [`Error::TooLarge`] naming the sizes)
+    /// a top eigenvector larger than
+    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) or a buffer
+    /// that cannot be allocated. An `Err` records nothing.
     pub fn observe<F: Element>(
         &mut self,
         step: usize,
@@ -350,12 +355,14 @@ impl GradientSignAnalyzer {
     /// [`Error::InvalidArgument`] for an empty trace, a selected layer past
     /// its end or a bad tolerance (see
     /// [`with_sign_tolerance`](Self::with_sign_tolerance)); [`Error::Layer`]
-    /// wrapping the error of one layer: a pre-activation without a gradient,
-    /// inconsistent shapes (the input must be B×K, the pre-activation B×J,
-    /// the weight J×K), a buffer of the analysis that cannot be allocated, or
-    /// with [`curvature`](AnalyzerConfig::curvature) more than
-    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs
-    /// (all [`Error::InvalidArgument`] naming the sizes).
+    /// wrapping the error of one layer: a pre-activation without a gradient
+    /// ([`Error::NoGradient`]), inconsistent shapes (the input must be B×K,
+    /// the pre-activation B×J, the weight J×K: [`Error::RankMismatch`],
+    /// [`Error::ShapeMismatch`], or [`Error::Empty`] for an empty batch), or
+    /// (as [`Error::TooLarge`] naming the sizes) a buffer of the analysis
+    /// that cannot be allocated or, with
+    /// [`curvature`](AnalyzerConfig::curvature), more than
+    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs.
     pub fn analyze<F: Element>(
         &self,
         trace: &Trace<'_, F>,

@@ -50,7 +50,7 @@ pub struct ConstantInputs {
 /// constant inputs with the curvature of the others, when there are any.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] naming `op` when `K` exceeds
+/// [`Error::TooLarge`] naming `op` when `K` exceeds
 /// [`MAX_CURVATURE_INPUTS`] or a buffer cannot be allocated.
 pub(crate) fn input_curvature<F: Element>(
     op: &'static str,

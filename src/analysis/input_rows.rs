@@ -211,7 +211,7 @@ fn orthant_hash<F: Element>(a: &[F], bias: bool, tol: F) -> (u64, u64) {
 /// a row is a simple loop without branches on the data, so it vectorises.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `op`
+/// [`Error::TooLarge`](crate::Error::TooLarge) naming `op`
 /// when the row summaries (`B`) or the feature statistics (`K`) cannot be
 /// allocated.
 pub(crate) fn summarize_rows<F: Element>(

@@ -86,8 +86,8 @@ const BATCH_ROW_BLOCK: usize = 1 << 18;
 /// of `G`.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] naming `op` if the codes or one block cannot
-/// be allocated.
+/// [`Error::TooLarge`] naming `op` if the codes or one block cannot be
+/// allocated.
 fn batch_row_codes<F: Element>(op: &'static str, d: &LayerData<'_, F>, tol: F) -> Result<Vec<u8>> {
     let (b, k, j) = (d.batch, d.fan_in, d.fan_out);
     let mut out = try_filled(op, "the batch-row codes", j, row_presence::<F>(&[], tol))?;
@@ -131,8 +131,8 @@ fn batch_row_codes<F: Element>(op: &'static str, d: &LayerData<'_, F>, tol: F) -
 /// row is the one per-example row).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] naming `op` when one of those buffers cannot
-/// be allocated.
+/// [`Error::TooLarge`] naming `op` when one of those buffers cannot be
+/// allocated.
 pub(crate) fn analyze_data<F: Element>(
     op: &'static str,
     d: &LayerData<'_, F>,
@@ -283,7 +283,7 @@ pub(crate) fn analyze_data<F: Element>(
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] naming `op` if the rows do not split into
-/// whole examples, or a buffer cannot be allocated.
+/// whole examples; [`Error::TooLarge`] if a buffer cannot be allocated.
 pub(crate) fn grouped_row_counts<F: Element>(
     op: &'static str,
     d: &LayerData<'_, F>,
@@ -361,12 +361,13 @@ impl GradientSignAnalyzer {
     /// [`Error::ShapeMismatch`] if their batch sizes differ; [`Error::Empty`]
     /// for an empty batch or a layer with no neurons (`deltas` with no
     /// column); [`Error::InvalidArgument`] for a bad tolerance (see
-    /// [`with_sign_tolerance`](Self::with_sign_tolerance)), a buffer of the
-    /// analysis that cannot be allocated, or with
-    /// [`curvature`](super::AnalyzerConfig::curvature) more than
-    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs, each
-    /// naming the sizes. NaN and infinities are not errors: the rows they
-    /// touch are counted as non-finite.
+    /// [`with_sign_tolerance`](Self::with_sign_tolerance));
+    /// [`Error::TooLarge`], naming the sizes, for a buffer of the analysis
+    /// that cannot be allocated or, with
+    /// [`curvature`](super::AnalyzerConfig::curvature), more than
+    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs. NaN and
+    /// infinities are not errors: the rows they touch are counted as
+    /// non-finite.
     ///
     /// Memory: besides the report, `B×J` bytes of codes, `O(B + J + K)`
     /// counters and at most a few MB of batch rows at a time (none for

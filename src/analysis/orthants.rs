@@ -134,7 +134,7 @@ impl OrthantCounter {
     /// given with whether it is definite (no zero or non-finite entry).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `op`
+    /// [`Error::TooLarge`](crate::Error::TooLarge) naming `op`
     /// when the tables (`O(B)`) cannot be allocated.
     pub(crate) fn new(
         op: &'static str,

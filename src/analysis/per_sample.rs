@@ -200,9 +200,11 @@ impl<F: Element> PerSampleGradients<F> {
     ///
     /// # Errors
     /// [`Error::Layer`] wrapping a layer's error: a pre-activation without a
-    /// gradient, an input and pre-activation that are not B×K and B×J, or
-    /// (as [`Error::InvalidArgument`] naming the sizes) `B×J×K` values that
-    /// cannot be allocated.
+    /// gradient ([`Error::NoGradient`]), an input and pre-activation that
+    /// are not B×K and B×J, rows that do not split into examples of the
+    /// layer's positions ([`Error::Incompatible`]), or (as
+    /// [`Error::TooLarge`] naming the sizes) `B×J×K` values that cannot be
+    /// allocated.
     pub fn compute(&mut self, trace: &Trace<'_, F>, grads: &Gradients<F>) -> Result<()> {
         self.layers.truncate(trace.len());
         for (l, lt) in trace.layers().iter().enumerate() {
@@ -333,7 +335,7 @@ impl GradientSignAnalyzer {
     ///
     /// # Errors
     /// As [`analyze_layer`](Self::analyze_layer), and
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
+    /// [`Error::TooLarge`](crate::Error::TooLarge) naming the
     /// sizes if the `B×J×K` values overflow `usize` or cannot be allocated.
     pub fn per_sample_gradients<F: Element>(
         &self,

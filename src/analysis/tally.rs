@@ -100,7 +100,7 @@ impl Tallies {
     /// Zeroed counters for `neurons` neurons.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `op`
+    /// [`Error::TooLarge`](crate::Error::TooLarge) naming `op`
     /// when they cannot be allocated.
     pub(crate) fn new(op: &'static str, neurons: usize) -> crate::error::Result<Self> {
         let what = format!("the counters of {neurons} neurons");

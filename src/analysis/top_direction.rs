@@ -21,7 +21,7 @@ use crate::tensor::Tensor;
 /// is no direction to follow.
 ///
 /// # Errors
-/// [`Error::NonFinite`] on a non-finite input; [`Error::InvalidArgument`]
+/// [`Error::NonFinite`] on a non-finite input; [`Error::TooLarge`]
 /// when the eigenproblem would exceed
 /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) or a buffer cannot
 /// be allocated.

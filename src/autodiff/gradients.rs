@@ -71,7 +71,7 @@ impl<F: Element> Gradients<F> {
     ///
     /// # Errors
     /// [`Error::ForeignVar`] if `v` is from another tape;
-    /// [`Error::InvalidArgument`] if `v` is from this tape but not from the
+    /// [`Error::NoGradient`] if `v` is from this tape but not from the
     /// graph these gradients were computed on (recorded after the sweep, or
     /// after a [`Tape::clear`](crate::Tape::clear)), or if `v` is a constant,
     /// or depends only on constants, and so has no gradient.

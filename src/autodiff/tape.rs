@@ -373,8 +373,8 @@ impl<F: Element> Tape<F> {
     ///
     /// # Errors
     /// [`Error::ForeignVar`] if an input belongs to another tape;
-    /// [`Error::InvalidArgument`] for more than three inputs, or an output
-    /// too large to allocate;
+    /// [`Error::OutOfDomain`] for more than three inputs;
+    /// [`Error::TooLarge`] for an output too large to allocate;
     /// [`Error::NonFinite`] in checked mode when the output is not finite.
     ///
     /// # Panics

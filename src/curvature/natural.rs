@@ -43,8 +43,11 @@ use super::spectrum::{check_symmetric, square_dims};
 ///
 /// # Errors
 /// [`Error::RankMismatch`] / [`Error::ShapeMismatch`] unless `M` is square
-/// and `r` has its size; [`Error::NonFinite`] on a non-finite entry;
-/// [`Error::InvalidArgument`] for a negative or non-finite `λ`;
+/// and `r` has its size; [`Error::NonFinite`] on a non-finite entry, or if
+/// `λ` added to the diagonal overflows; [`Error::OutOfDomain`] for an `M`
+/// that is not symmetric (see
+/// [`Spectrum::of`](super::spectrum::Spectrum::of)) or a negative or
+/// non-finite `λ`;
 /// [`Error::NotPositiveDefinite`] if `M + λI` is not positive definite.
 pub fn solve_damped(
     matrix: &Tensor<f64>,
@@ -181,7 +184,7 @@ impl NaturalGradient {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `0 < η < ∞` and `0 ≤ λ < ∞`.
+    /// [`Error::OutOfDomain`] unless `0 < η < ∞` and `0 ≤ λ < ∞`.
     pub fn new(learning_rate: f64, damping: f64, curvature: Curvature) -> Result<Self> {
         let ng = NaturalGradient {
             learning_rate,
@@ -222,7 +225,7 @@ impl NaturalGradient {
     /// parameters, flattened in their order.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a negative or non-finite damping;
+    /// [`Error::OutOfDomain`] for a negative or non-finite damping;
     /// whatever computing `G` or `∇L` returns; as [`solve_damped`].
     pub fn direction<F: Element, M: Module<F> + ?Sized>(
         &self,
@@ -243,7 +246,7 @@ impl NaturalGradient {
     /// any new value is not finite in that type, nothing is written.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `0 < η < ∞`; as
+    /// [`Error::OutOfDomain`] unless `0 < η < ∞`; as
     /// [`direction`](Self::direction) and [`Objective::new`];
     /// [`Error::NonFinite`] if a new parameter overflows.
     pub fn step<F: Element, M: Module<F> + ?Sized>(

@@ -78,8 +78,8 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     /// are not a matrix;
     /// [`Error::ShapeMismatch`] if their row counts differ; [`Error::Empty`]
     /// for no rows; [`Error::NonFinite`] for a non-finite input, target or
-    /// parameter; [`Error::InvalidArgument`] for targets the likelihood
-    /// cannot take, or a model without parameters.
+    /// parameter; [`Error::Incompatible`] for targets the likelihood cannot
+    /// take; [`Error::InvalidArgument`] for a model without parameters.
     pub fn new(
         model: &'a M,
         likelihood: Likelihood,
@@ -406,8 +406,8 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     /// result can go straight into a symmetric eigen-solver).
     ///
     /// # Errors
-    /// As [`hvp`](Self::hvp); [`Error::InvalidArgument`] if `P×P` values
-    /// cannot be allocated.
+    /// As [`hvp`](Self::hvp); [`Error::TooLarge`] if `P×P` values cannot be
+    /// allocated.
     pub fn hessian(&self) -> Result<Tensor<f64>> {
         let p = self.dim()?;
         let mut h = square_buffer("Objective::hessian", p)?;
@@ -438,7 +438,8 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     /// # Errors
     /// As [`gradient`](Self::gradient); [`Error::InvalidArgument`] for a
     /// selected parameter outside a dense layer (one the forward pass did
-    /// not report with [`Forward::record_dense`]).
+    /// not report with [`Forward::record_dense`]), or if the `B×P` values
+    /// cannot be allocated.
     pub fn per_sample_gradients(&self) -> Result<Tensor<f64>> {
         let op = "Objective::per_sample_gradients";
         let p = self.dim()?;

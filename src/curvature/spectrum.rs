@@ -145,8 +145,8 @@ fn moment<F: Element>(
 ///
 /// # Errors
 /// As [`feature_mean`]; [`Error::NonFinite`] if an entry exceeds
-/// `f64::MAX` (inputs near `1e154` and beyond); [`Error::InvalidArgument`]
-/// if the `(K + 1)²` entries cannot be allocated.
+/// `f64::MAX` (inputs near `1e154` and beyond); [`Error::TooLarge`] if the
+/// `(K + 1)²` entries cannot be allocated.
 pub fn second_moment<F: Element>(a: &Tensor<F>, bias_column: bool) -> Result<Tensor<f64>> {
     let (_, k) = batch_dims("second_moment", a)?;
     moment("second_moment", a, k, false, bias_column)
@@ -239,7 +239,7 @@ pub fn population_second_moment(
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for `n = 0`.
+/// [`Error::OutOfDomain`] for `n = 0`.
 pub fn uniform_second_moment(n: usize, bias_column: bool) -> Result<Tensor<f64>> {
     if n == 0 {
         return Err(Error::out_of_domain(
@@ -285,7 +285,7 @@ impl Spectrum {
     /// # Errors
     /// [`Error::RankMismatch`] / [`Error::ShapeMismatch`] unless `m` is a
     /// square matrix; [`Error::Empty`] for `0×0`; [`Error::NonFinite`] on a
-    /// non-finite entry; [`Error::InvalidArgument`] if `m` is not symmetric
+    /// non-finite entry; [`Error::OutOfDomain`] if `m` is not symmetric
     /// (an entry differs from its mirror by more than `10⁻¹⁰·max|mᵢⱼ|`).
     pub fn of(m: &Tensor<f64>) -> Result<Self> {
         let n = square_dims("Spectrum::of", m)?;
@@ -363,7 +363,7 @@ impl Spectrum {
     }
 }
 
-/// Fails with [`Error::InvalidArgument`] unless the `n×n` matrix `m` is
+/// Fails with [`Error::OutOfDomain`] unless the `n×n` matrix `m` is
 /// symmetric: every entry within `10⁻¹⁰·max|mᵢⱼ|` of its mirror. The one
 /// symmetry test of the crate, shared by [`Spectrum::of`] and
 /// [`solve_damped`](super::natural::solve_damped).

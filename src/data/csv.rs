@@ -382,8 +382,8 @@ impl<F: Element> Table<F> {
     /// [`Error::IndexOutOfRange`] for a column past the last;
     /// [`Error::Parse`] naming the line and column of the first label that
     /// is not an integer, is negative, is beyond 2³² − 1, or that `F`
-    /// cannot store exactly; [`Error::InvalidArgument`] if no feature
-    /// column is left.
+    /// cannot store exactly; [`Error::OutOfDomain`] if no feature column
+    /// is left.
     pub fn into_dataset(self, label_column: usize) -> Result<Dataset<F>> {
         let (rows, w) = (self.data.dims()[0], self.data.dims()[1]);
         if label_column >= w {

@@ -46,10 +46,10 @@ impl<F: Element> Dataset<F> {
     /// # Errors
     /// [`Error::RankMismatch`] if `features` is not a matrix;
     /// [`Error::ShapeMismatch`] if the label count differs from the row
-    /// count; [`Error::InvalidArgument`] for a label of `usize::MAX`, or
-    /// one that `F` cannot store exactly as a target (above 2²⁴ = 16777216
-    /// an `f32` holds only some integers: `16777217` would read
-    /// `16777216`).
+    /// count; [`Error::OutOfDomain`] for a label of `usize::MAX`, or one
+    /// that `F` cannot store exactly as a target (above 2²⁴ = 16777216 an
+    /// `f32` holds only some integers: `16777217` would read `16777216`);
+    /// [`Error::TooLarge`] if the targets cannot be allocated.
     pub fn new(features: Tensor<F>, labels: Vec<usize>) -> Result<Self> {
         class_count(&labels)?;
         let mut targets = Vec::new();
@@ -144,7 +144,7 @@ impl<F: Element> Dataset<F> {
     /// Names the feature columns.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the count differs from the width.
+    /// [`Error::Incompatible`] if the count differs from the width.
     pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self> {
         if names.len() != self.width() {
             return Err(Error::incompatible(
@@ -199,7 +199,7 @@ impl<F: Element> Dataset<F> {
     /// The labels one-hot encoded, `(n, classes)`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `n × classes` values cannot be allocated
+    /// [`Error::TooLarge`] if `n × classes` values cannot be allocated
     /// (the class count is the largest label plus one, so one label of 10¹²
     /// asks for 10¹² values per row).
     pub fn one_hot(&self) -> Result<Tensor<F>> {
@@ -278,7 +278,7 @@ impl<F: Element> Dataset<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `0 ≤ test_fraction < 1` and the
+    /// [`Error::OutOfDomain`] unless `0 ≤ test_fraction < 1` and the
     /// training side keeps at least one example.
     pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Self, Self)> {
         let n = self.len();

@@ -173,9 +173,10 @@ impl Playground {
     /// Generates the data set.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for zero samples, a negative or
-    /// non-finite noise, a noise so large that a point overflows `F`, or
-    /// more samples than can be allocated.
+    /// [`Error::OutOfDomain`] for zero samples or a negative or non-finite
+    /// noise; [`Error::NonFinite`] for a noise so large that a point
+    /// overflows `F`; [`Error::TooLarge`] for more samples than can be
+    /// allocated.
     pub fn generate<F: Element>(self, config: &PlaygroundConfig) -> Result<Dataset<F>> {
         let (n, noise) = (config.samples, config.noise);
         if n == 0 || !(noise >= 0.0 && noise.is_finite()) {

@@ -310,7 +310,7 @@ impl<F: Element> Standardizer<F> {
     /// Fails if a training column had zero variance.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the constant columns.
+    /// [`Error::Incompatible`] naming the constant columns.
     pub fn require_variance(&self) -> Result<()> {
         if self.constant.is_empty() {
             return Ok(());

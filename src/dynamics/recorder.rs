@@ -125,10 +125,11 @@ impl TrajectoryRecorder {
     /// rows of `neurons × (fan_in + bias)` values) on the first observation.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `neurons` or `fan_in` is 0, if the
-    /// per-weight state of `neurons × (fan_in + bias)` values could not even
-    /// be addressed (more than `isize::MAX` bytes), or if the per-neuron
-    /// counters cannot be allocated; the message names the sizes.
+    /// [`Error::OutOfDomain`] if `neurons` or `fan_in` is 0;
+    /// [`Error::TooLarge`] if the per-weight state of
+    /// `neurons × (fan_in + bias)` values could not even be addressed (more
+    /// than `isize::MAX` bytes), or if the per-neuron counters cannot be
+    /// allocated; the message names the sizes.
     pub fn new(neurons: usize, fan_in: usize, bias: bool) -> Result<Self> {
         let op = "TrajectoryRecorder::new";
         if neurons == 0 || fan_in == 0 {
@@ -250,7 +251,9 @@ impl TrajectoryRecorder {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] unless `direction` has `fan_in (+ 1)`
-    /// entries; [`Error::InvalidArgument`] if it is zero or not finite.
+    /// entries; [`Error::NonFinite`] for a non-finite entry;
+    /// [`Error::OutOfDomain`] if it is zero; [`Error::TooLarge`] if its
+    /// copy cannot be allocated.
     pub fn track_update_along(mut self, direction: &[f64]) -> Result<Self> {
         let unit = self.unit_direction("track_update_along", direction)?;
         if let Some(state) = self.state.as_mut() {
@@ -272,7 +275,7 @@ impl TrajectoryRecorder {
     ///
     /// # Errors
     /// As [`track_update_along`](Self::track_update_along), and
-    /// [`Error::InvalidArgument`] if the recorder tracks the weight error.
+    /// [`Error::OutOfOrder`] if the recorder tracks the weight error.
     pub(crate) fn replace_update_direction(&mut self, direction: &[f64]) -> Result<()> {
         let op = "replace_update_direction";
         let unit = self.unit_direction(op, direction)?;
@@ -390,11 +393,13 @@ impl TrajectoryRecorder {
     /// `u_t = W_t − W_{t−1}`. An `Err` leaves the recorder unchanged.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] / [`Error::InvalidArgument`] if the shapes
-    /// are not the layer's (or the deltas' batch size changes);
-    /// [`Error::NonFinite`] on a non-finite weight or delta;
-    /// [`Error::InvalidArgument`] if the first observation's state cannot be
-    /// allocated.
+    /// [`Error::ShapeMismatch`] if the shapes are not the layer's (or the
+    /// deltas' batch size changes); [`Error::Incompatible`] if a bias is
+    /// given to a recorder built without one, or missing from one built
+    /// with one; [`Error::NonFinite`] on a non-finite weight or delta;
+    /// [`Error::OutOfOrder`] if the recorder was fed updates before
+    /// ([`observe_update`](Self::observe_update)); [`Error::TooLarge`] if
+    /// the first observation's state cannot be allocated.
     pub fn observe<F: Element>(
         &mut self,
         weight: &Tensor<F>,
@@ -413,7 +418,7 @@ impl TrajectoryRecorder {
     /// part `neurons`), and optionally the step's deltas.
     ///
     /// # Errors
-    /// As [`observe`](Self::observe), and [`Error::InvalidArgument`] if the
+    /// As [`observe`](Self::observe), and [`Error::OutOfOrder`] if the
     /// recorder tracks the weight error (which needs the weights themselves)
     /// or was fed weights before.
     pub fn observe_update<F: Element>(

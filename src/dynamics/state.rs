@@ -243,7 +243,7 @@ impl State {
     /// direction and target (if any) converted to its precision.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `op`
+    /// [`Error::TooLarge`](crate::Error::TooLarge) naming `op`
     /// when the state cannot be allocated.
     pub(super) fn new<F: Element>(
         op: &'static str,

@@ -43,7 +43,7 @@ impl<F: Element> CapturedLayer<F> {
     /// Pairs a layer's tensors, checking that they belong together.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] (op `load_capture`) naming the layer when a
+    /// [`Error::Format`] (op `load_capture`) naming the layer when a
     /// tensor is not a matrix (the bias gradient: a vector), the batch is
     /// empty or the input and delta batches differ, the weight (or weight
     /// gradient) is not J×K for the delta's width J and the input's width K
@@ -201,7 +201,7 @@ impl<F: Element> Capture<F> {
     ///
     /// # Errors
     /// The readers' errors ([`read_npy`], [`SafetensorsFile::open`],
-    /// [`SafetensorsFile::tensor`]); [`Error::InvalidArgument`] (op
+    /// [`SafetensorsFile::tensor`]); [`Error::Format`] (op
     /// `load_capture`) for no files, a tensor name outside the convention,
     /// the same tensor twice (in two files, or twice in one header), a layer
     /// without its input or its delta, a layer listed in the metadata but
@@ -353,7 +353,7 @@ impl<F: Element> Capture<F> {
     /// the layer order under [`LAYERS_KEY`].
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] (op `write_safetensors`) for a layer name
+    /// [`Error::OutOfDomain`] (op `write_safetensors`) for a layer name
     /// that is empty, contains a comma, or is given twice; [`Error::Io`] when
     /// the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
@@ -394,7 +394,7 @@ impl<F: Element> Capture<F> {
     ///
     /// # Errors
     /// [`Error::Layer`] wrapping the analyzer's error for a layer (a bad
-    /// tolerance, for instance); [`Error::InvalidArgument`] for an empty
+    /// tolerance, for instance); [`Error::OutOfDomain`] for an empty
     /// capture.
     pub fn analyze(&self, analyzer: &GradientSignAnalyzer) -> Result<NetworkReport> {
         if self.layers.is_empty() {

@@ -42,11 +42,12 @@ const MAX_NESTING: usize = 4;
 /// # Errors
 /// [`Error::Io`] (op `read_npy`) naming the file when it cannot be read, is
 /// not a `.npy` file, has a header longer than 64 KiB or nested more than 4
-/// brackets deep (no float array's header is), a declared shape that overflows or needs
-/// more bytes than the file holds (truncated data); [`Error::InvalidArgument`]
-/// for a shape the crate's tensors cannot hold (rank above 4, an extent
-/// beyond the crate's limit), a dtype other than `f4`/`f8` (`f2` half floats are refused: convert
-/// with `.astype(np.float32)`), or a finite `f64` value that overflows `f32`
+/// brackets deep (no float array's header is), a declared shape that
+/// overflows or needs more bytes than the file holds (truncated data), or
+/// data that cannot be allocated; [`Error::Format`] for a shape the crate's
+/// tensors cannot hold (rank above 4, an extent beyond the crate's limit),
+/// a dtype other than `f4`/`f8` (`f2` half floats are refused: convert with
+/// `.astype(np.float32)`), or a finite `f64` value that overflows `f32`
 /// when `F = f32`.
 pub fn read_npy<F: Element>(path: impl AsRef<Path>) -> Result<Tensor<F>> {
     let path = path.as_ref();

@@ -127,7 +127,7 @@ impl SafetensorsFile {
     /// NaN included.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] (op `read_safetensors`) naming the file and
+    /// [`Error::Format`] (op `read_safetensors`) naming the file and
     /// the tensor when there is no tensor of that name, its shape is one the
     /// crate's tensors cannot hold (rank above 4), its dtype is neither
     /// F32 nor F64 (F16 and BF16 are refused: save with `.float()`), or a
@@ -240,7 +240,7 @@ fn stored<F: Element>(t: &Tensor<F>) -> Stored {
 /// free-form `metadata` pairs as a safetensors file.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] (op `write_safetensors`) for a name given
+/// [`Error::OutOfDomain`] (op `write_safetensors`) for a name given
 /// twice or the reserved name `__metadata__`; [`Error::Io`] naming the file
 /// when it cannot be written.
 pub fn write_safetensors<F: Element>(

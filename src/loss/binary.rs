@@ -80,7 +80,7 @@ impl<F: Element> ElementLoss<F> for Hinge {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if a target
+/// [`Error::OutOfDomain`](crate::Error::OutOfDomain) if a target
 /// lies outside `[0, 1]` (or is NaN), naming its index and value;
 /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) unless the shapes
 /// are equal; [`Error::Empty`](crate::Error::Empty) for the mean of
@@ -116,7 +116,7 @@ pub fn bce_with_logits<'t, F: Element>(
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if a label is
+/// [`Error::OutOfDomain`](crate::Error::OutOfDomain) if a label is
 /// not exactly `−1` or `+1`, naming its index and value; otherwise as
 /// [`bce_with_logits`].
 pub fn hinge<'t, F: Element>(

@@ -158,7 +158,7 @@ pub fn mae<'t, F: Element>(
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] unless `δ` is finite and positive; otherwise
+/// [`Error::OutOfDomain`] unless `δ` is finite and positive; otherwise
 /// as [`mse`].
 pub fn huber<'t, F: Element>(
     pred: Var<'t, F>,

@@ -95,7 +95,8 @@ impl<F: Element> Conv2d<F> {
     /// initialisers see the difference), and zero biases if `bias`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if a size is zero or the sizes overflow.
+    /// [`Error::OutOfDomain`] if a size is zero; [`Error::TooLarge`] if the
+    /// sizes overflow or the weights cannot be allocated.
     pub fn init(
         in_channels: usize,
         out_channels: usize,
@@ -355,7 +356,7 @@ impl Reshape {
     /// with the batch axis the result has rank at most 4).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty or longer `per_example`.
+    /// [`Error::OutOfDomain`] for an empty or longer `per_example`.
     pub fn new(per_example: &[usize]) -> Result<Self> {
         if per_example.is_empty() || per_example.len() > 3 {
             return Err(Error::out_of_domain(

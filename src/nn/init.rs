@@ -77,9 +77,9 @@ impl Init {
     /// A `(fan_out, fan_in)` weight matrix drawn from `seed`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `fan_in` or `fan_out` is zero, a
-    /// constant is not finite, or `fan_out × fan_in` values cannot be
-    /// allocated.
+    /// [`Error::OutOfDomain`] if `fan_in` or `fan_out` is zero or a constant
+    /// is not finite; [`Error::TooLarge`] if `fan_out × fan_in` values cannot
+    /// be allocated.
     pub fn tensor<F: Element>(self, fan_out: usize, fan_in: usize, seed: u64) -> Result<Tensor<F>> {
         self.sample(fan_out, fan_in, &mut ChaCha8Rng::seed_from_u64(seed))
     }

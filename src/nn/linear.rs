@@ -46,7 +46,7 @@ impl<F: Element> Linear<F> {
     /// # Errors
     /// [`Error::RankMismatch`] if the weight is not a matrix;
     /// [`Error::ShapeMismatch`] if the bias is not `(out)`;
-    /// [`Error::InvalidArgument`] if a dimension is zero.
+    /// [`Error::OutOfDomain`] if a dimension is zero.
     pub fn new(weight: Tensor<F>, bias: Option<Tensor<F>>) -> Result<Self> {
         let ws = weight.shape();
         let &[out, inp] = ws.dims() else {
@@ -88,7 +88,8 @@ impl<F: Element> Linear<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if a size is zero.
+    /// [`Error::OutOfDomain`] if a size is zero; [`Error::TooLarge`] if the
+    /// weights cannot be allocated.
     pub fn init(fan_in: usize, fan_out: usize, init: Init, bias: bool, seed: u64) -> Result<Self> {
         let weight = init.tensor(fan_out, fan_in, seed)?;
         let bias = if bias {

@@ -102,9 +102,10 @@ impl Mlp {
     /// The network.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if fewer than two sizes are given, a size
-    /// is zero, an activation's parameter is invalid in `F` (see
-    /// [`Activation::validate`]), or a layer's weights cannot be allocated.
+    /// [`Error::OutOfDomain`] if fewer than two sizes are given, a size is
+    /// zero, or an activation's parameter is invalid in `F` (see
+    /// [`Activation::validate`]); [`Error::TooLarge`] if a layer's weights
+    /// cannot be allocated.
     pub fn build<F: Element>(&self) -> Result<Sequential<F>> {
         check_sizes("Mlp::build", &self.sizes)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);

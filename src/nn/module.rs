@@ -356,7 +356,7 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
     /// be found by name after `backward`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the same tensor is put on the tape
+    /// [`Error::OutOfOrder`] if the same tensor is put on the tape
     /// twice in one forward pass (use the returned variable again instead).
     pub fn param(&mut self, value: &Tensor<F>) -> Result<Var<'t, E>> {
         let addr = std::ptr::from_ref(value) as usize;
@@ -723,9 +723,9 @@ pub fn num_parameters<F: Element, M: Module<F> + ?Sized>(model: &M) -> Result<us
 /// `trace` (from a forward pass of this model).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] if a parameter was not put on the tape in the
+/// [`Error::Incompatible`] if a parameter was not put on the tape in the
 /// traced forward pass; [`Error::ForeignVar`] if `grads` belongs to another
-/// graph.
+/// graph; [`Error::NoGradient`] if a parameter has no gradient in `grads`.
 pub fn named_gradients<F: Element, M: Module<F> + ?Sized>(
     model: &M,
     trace: &Trace<'_, F>,

@@ -305,7 +305,8 @@ impl<F: Element> BatchNorm<F> {
     /// `ε = 1e-5` and momentum 0.1, in training mode.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for zero channels.
+    /// [`Error::OutOfDomain`] for zero channels; [`Error::TooLarge`] for
+    /// more than can be allocated.
     pub fn new(channels: usize) -> Result<Self> {
         if channels == 0 {
             return Err(Error::out_of_domain(
@@ -337,8 +338,8 @@ impl<F: Element> BatchNorm<F> {
     /// The layer with another `ε`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `eps` is not finite and positive in
-    /// `F` (NaN, ∞, ≤ 0, or so small it rounds to 0).
+    /// [`Error::OutOfDomain`] if `eps` is not finite and positive in `F`
+    /// (NaN, ∞, ≤ 0, or so small it rounds to 0).
     pub fn with_eps(mut self, eps: f64) -> Result<Self> {
         self.eps = check_eps("BatchNorm::with_eps", eps)?;
         Ok(self)
@@ -347,7 +348,7 @@ impl<F: Element> BatchNorm<F> {
     /// The layer with another momentum for the running statistics.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `momentum` is not in `[0, 1]` (NaN
+    /// [`Error::OutOfDomain`] if `momentum` is not in `[0, 1]` (NaN
     /// included).
     pub fn with_momentum(mut self, momentum: f64) -> Result<Self> {
         self.momentum = check_momentum("BatchNorm::with_momentum", momentum)?;
@@ -387,9 +388,9 @@ impl<F: Element> BatchNorm<F> {
     /// Replaces the running statistics.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a length other than the number of
-    /// channels or a negative variance; [`Error::NonFinite`] for a NaN or
-    /// infinite value.
+    /// [`Error::Incompatible`] for a length other than the number of
+    /// channels; [`Error::OutOfDomain`] for a negative variance;
+    /// [`Error::NonFinite`] for a NaN or infinite value.
     pub fn set_running_stats(&mut self, mean: &[F], var: &[F]) -> Result<()> {
         check_running(
             "BatchNorm::set_running_stats",
@@ -411,7 +412,7 @@ impl<F: Element> Module<F> for BatchNorm<F> {
     /// # Errors
     /// [`Error::RankMismatch`] for an input of rank other than 2, 3, 4;
     /// [`Error::ShapeMismatch`] if axis 1 is not the number of channels;
-    /// [`Error::Empty`] for an empty input; [`Error::InvalidArgument`] in
+    /// [`Error::Empty`] for an empty input; [`Error::OutOfDomain`] in
     /// training mode with one value per channel (the variance of one value
     /// is undefined; PyTorch refuses it too), or an `ε` that is 0 in the
     /// tape's type; [`Error::NonFinite`] if the batch statistics are not
@@ -503,7 +504,8 @@ impl<F: Element> MeanOnlyBatchNorm<F> {
     /// training mode.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for zero channels.
+    /// [`Error::OutOfDomain`] for zero channels; [`Error::TooLarge`] for
+    /// more than can be allocated.
     pub fn new(channels: usize) -> Result<Self> {
         if channels == 0 {
             return Err(Error::out_of_domain(
@@ -525,7 +527,7 @@ impl<F: Element> MeanOnlyBatchNorm<F> {
     /// The layer with another momentum for the running mean.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `momentum` is not in `[0, 1]`.
+    /// [`Error::OutOfDomain`] if `momentum` is not in `[0, 1]`.
     pub fn with_momentum(mut self, momentum: f64) -> Result<Self> {
         self.momentum = check_momentum("MeanOnlyBatchNorm::with_momentum", momentum)?;
         Ok(self)
@@ -554,7 +556,7 @@ impl<F: Element> MeanOnlyBatchNorm<F> {
     /// Replaces the running mean.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a length other than the number of
+    /// [`Error::Incompatible`] for a length other than the number of
     /// channels; [`Error::NonFinite`] for a NaN or infinite value.
     pub fn set_running_mean(&mut self, mean: &[F]) -> Result<()> {
         check_running(
@@ -653,8 +655,10 @@ impl<F: Element> LayerNorm<F> {
     /// `β = 0`, `ε = 1e-5`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty `shape` or one with a zero
-    /// dimension, or one too large to allocate.
+    /// [`Error::OutOfDomain`] for an empty `shape` or one with a zero
+    /// dimension; [`Error::RankMismatch`] for one of more than
+    /// [`MAX_RANK`](crate::shape::MAX_RANK) dimensions; [`Error::TooLarge`]
+    /// for one too large to allocate.
     pub fn new(shape: &[usize]) -> Result<Self> {
         let op = "LayerNorm::new";
         if shape.is_empty() || shape.contains(&0) {
@@ -684,7 +688,7 @@ impl<F: Element> LayerNorm<F> {
     /// The layer with another `ε`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `eps` is not finite and positive in `F`.
+    /// [`Error::OutOfDomain`] if `eps` is not finite and positive in `F`.
     pub fn with_eps(mut self, eps: f64) -> Result<Self> {
         self.eps = check_eps("LayerNorm::with_eps", eps)?;
         Ok(self)
@@ -709,7 +713,7 @@ impl<F: Element> Module<F> for LayerNorm<F> {
     /// [`Error::RankMismatch`] if the input does not have at least one
     /// dimension before the normalised ones; [`Error::ShapeMismatch`] if
     /// its trailing dimensions differ from the normalised shape;
-    /// [`Error::Empty`] for an empty batch; [`Error::InvalidArgument`] for
+    /// [`Error::Empty`] for an empty batch; [`Error::OutOfDomain`] for
     /// an `ε` that is 0 in the tape's type; [`Error::NonFinite`] if an
     /// example's mean or variance is not finite.
     fn forward<'t, E: ModelElement>(

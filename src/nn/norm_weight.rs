@@ -47,8 +47,8 @@ impl<F: Element> WeightNormLinear<F> {
     /// # Errors
     /// [`Error::RankMismatch`] if `v` is not a matrix;
     /// [`Error::ShapeMismatch`] if `g` or the bias is not `(out)`;
-    /// [`Error::InvalidArgument`] for a zero dimension, or a row of `v`
-    /// that is zero or not finite.
+    /// [`Error::OutOfDomain`] for a zero dimension, or a row of `v` that is
+    /// zero or not finite.
     pub fn new(v: Tensor<F>, g: Tensor<F>, bias: Option<Tensor<F>>) -> Result<Self> {
         let op = "WeightNormLinear::new";
         let lin = Linear::new(v, bias)?;
@@ -110,8 +110,9 @@ impl<F: Element> WeightNormLinear<F> {
     /// and a zero bias if `bias`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if a size is zero or the draw gives a
-    /// zero row (e.g. [`Init::Zeros`]).
+    /// [`Error::OutOfDomain`] if a size is zero or the draw gives a zero
+    /// row (e.g. [`Init::Zeros`]); [`Error::TooLarge`] if the weights cannot
+    /// be allocated.
     pub fn init(fan_in: usize, fan_out: usize, init: Init, bias: bool, seed: u64) -> Result<Self> {
         Self::from_linear(&Linear::init(fan_in, fan_out, init, bias, seed)?)
     }
@@ -129,8 +130,8 @@ impl<F: Element> WeightNormLinear<F> {
     /// The effective weight `W`, `w_j = g_j·v_j/‖v_j‖`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if a row of `v` became zero (after an
-    /// assignment to the public field).
+    /// [`Error::OutOfDomain`] if a row of `v` became zero or not finite
+    /// (after an assignment to the public field).
     pub fn weight(&self) -> Result<Tensor<F>> {
         let tape = crate::autodiff::Tape::<F>::new();
         let v = tape.constant(&self.v);
@@ -146,7 +147,7 @@ impl<F: Element> Module<F> for WeightNormLinear<F> {
     /// # Errors
     /// [`Error::RankMismatch`] if `input` is not `(batch, in)`;
     /// [`Error::ShapeMismatch`] if its width is not the fan-in;
-    /// [`Error::Empty`] for an empty batch; [`Error::InvalidArgument`] if a
+    /// [`Error::Empty`] for an empty batch; [`Error::OutOfDomain`] if a
     /// row of `v` is zero in the tape's type (`1e-50` in an `f32` pass);
     /// [`Error::ForeignVar`].
     fn forward<'t, E: ModelElement>(

@@ -355,7 +355,7 @@ pub fn save_parameters<F: Element, M: Module<F> + ?Sized>(model: &M) -> Result<S
 /// is written.
 ///
 /// # Errors
-/// [`Error::Parse`] for malformed JSON; [`Error::InvalidArgument`] (op
+/// [`Error::Parse`] for malformed JSON; [`Error::Format`] (op
 /// `load_parameters`) for another format or version, a missing, mistyped or
 /// foreign `dtype`, a parameter of the model missing from the file, a name
 /// in the file twice or unknown to the model, a shape that differs, a
@@ -448,9 +448,10 @@ impl<F: Element> Sequential<F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a layer of another type (naming its
-    /// position) or an activation invalid in `F`; [`Error::NonFinite`] for
-    /// a NaN or infinite parameter or running statistic.
+    /// [`Error::Format`] for a layer of another type (naming its position),
+    /// which has no saved form; [`Error::OutOfDomain`] for an activation
+    /// invalid in `F` (see [`Activation::validate`]); [`Error::NonFinite`]
+    /// for a NaN or infinite parameter or running statistic.
     pub fn to_json(&self) -> Result<String> {
         let op = "Sequential::to_json";
         let mut layers = Vec::with_capacity(self.len());
@@ -577,17 +578,19 @@ impl<F: Element> Sequential<F> {
     ///
     /// # Errors
     /// [`Error::Parse`] naming the line and column of malformed JSON;
-    /// [`Error::InvalidArgument`] (op `Sequential::from_json`) for another
-    /// format or version, a missing, mistyped or foreign `dtype`, parameter
-    /// counts that do not match the sizes, or a parameter beyond the range
-    /// of `F`; the error of [`Activation::validate`] for an activation
-    /// parameter invalid in `F`; [`Error::ShapeMismatch`] if dense layers do
-    /// not chain; [`Error::NonFinite`] for a running statistic that is not
-    /// a finite number in `F` (`null`, `"NaN"`, `1e39` in `f32`);
-    /// [`Error::Layer`] naming the position of a normalisation layer whose
-    /// settings are invalid in `F` (an `eps` that is 0 there, a momentum
-    /// outside `[0, 1]`, a negative running variance, a zero row of
-    /// `weight_v`, sizes that do not match).
+    /// [`Error::Format`] (op `Sequential::from_json`) for another format or
+    /// version, a missing, mistyped or foreign `dtype`, parameter counts
+    /// that do not match the sizes, a parameter beyond the range of `F`, a
+    /// zero stride or dilation, or no layer at all; [`Error::OutOfDomain`]
+    /// for a dense layer of zero width; the error of
+    /// [`Activation::validate`] for an activation parameter invalid in `F`;
+    /// [`Error::ShapeMismatch`] if dense layers do not chain;
+    /// [`Error::NonFinite`] for a running statistic that is not a finite
+    /// number in `F` (`null`, `"NaN"`, `1e39` in `f32`); [`Error::Layer`]
+    /// naming the position of a normalisation, weight-normalised,
+    /// convolution or reshape layer whose settings are invalid in `F` (an
+    /// `eps` that is 0 there, a momentum outside `[0, 1]`, a negative
+    /// running variance, a zero row of `weight_v`, sizes that do not match).
     pub fn from_json(text: &str) -> Result<Self> {
         let op = "Sequential::from_json";
         let file: SequentialIn = parse(text)?;

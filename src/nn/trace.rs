@@ -160,7 +160,7 @@ impl<'t, F: Element> Trace<'t, F> {
     /// used the parameters in visiting order, searched for otherwise.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) if the
+    /// [`Error::Incompatible`](crate::Error::Incompatible) if the
     /// forward pass did not put `value` on the tape (a trace of another
     /// model, or a parameter used as a constant).
     pub fn param_var<T>(&self, index: usize, value: &T, name: &str) -> crate::Result<Var<'t, F>> {

@@ -79,9 +79,10 @@ impl Window {
     /// for an input of `(H, W)` and a kernel of `(kh, kw)`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`], naming `op`, for a zero stride, dilation
-    /// or kernel size, or a dilated kernel larger than the padded input (no
-    /// output position); also if the sizes overflow a `usize`.
+    /// [`Error::OutOfDomain`], naming `op`, for a zero stride, dilation or
+    /// kernel size, or a dilated kernel larger than the padded input (no
+    /// output position); [`Error::TooLarge`] if the sizes overflow a
+    /// `usize`.
     pub fn output_size(
         &self,
         op: &'static str,
@@ -646,7 +647,7 @@ impl<'t, F: Element> Var<'t, F> {
     ///
     /// # Errors
     /// [`Error::RankMismatch`] unless the input has rank 4; as
-    /// [`Window::output_size`]; [`Error::InvalidArgument`] if the padding
+    /// [`Window::output_size`]; [`Error::OutOfDomain`] if the padding
     /// exceeds half the kernel (a window could then lie wholly in the
     /// padding; PyTorch refuses it too).
     pub fn max_pool2d(self, kernel: (usize, usize), window: &Window) -> Result<Var<'t, F>> {
@@ -669,7 +670,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// As [`max_pool2d`](Self::max_pool2d), and [`Error::InvalidArgument`]
+    /// As [`max_pool2d`](Self::max_pool2d), and [`Error::OutOfDomain`]
     /// for a dilation other than 1.
     pub fn avg_pool2d(
         self,

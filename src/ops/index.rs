@@ -260,8 +260,8 @@ impl<'t, F: Element> Var<'t, F> {
     ///
     /// # Errors
     /// [`Error::AxisOutOfRange`] if `axis ≥ rank`; [`Error::IndexOutOfRange`]
-    /// for an index not below the axis length; [`Error::InvalidArgument`] if
-    /// the result's shape overflows a `usize`.
+    /// for an index not below the axis length; [`Error::TooLarge`] if the
+    /// result's shape overflows a `usize`.
     pub fn index_select(self, axis: usize, indices: &[usize]) -> Result<Var<'t, F>> {
         let shape = self.shape();
         shape.check_axis("index_select", axis)?;

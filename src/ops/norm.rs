@@ -363,7 +363,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// VJP: `∂L/∂x[a,c,s] = ḡ_μc/M + 2·ḡ_σ²c·(x[a,c,s] − μ_c)/M`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `layout` does not cover `self`'s
+    /// [`Error::Incompatible`] if `layout` does not cover `self`'s
     /// elements; [`Error::Empty`] for an empty input;
     /// [`Error::NonFinite`] in checked mode.
     pub fn norm_moments(self, layout: GroupLayout, mean_only: bool) -> Result<Var<'t, F>> {
@@ -450,7 +450,7 @@ impl<'t, F: Element> Var<'t, F> {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if `self` is not `(2, C)` or `γ`, `β` are
-    /// not `(C)`; [`Error::InvalidArgument`] for `eps` not finite and
+    /// not `(C)`; [`Error::OutOfDomain`] for `eps` not finite and
     /// positive (unless `mean_only`, where it is unused);
     /// [`Error::ForeignVar`] for a variable of another tape.
     pub fn norm_coeffs(
@@ -533,7 +533,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// `∂L/∂β_c = Σḡ` (sums over group `c`), in one pass.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `layout` does not cover `self`;
+    /// [`Error::Incompatible`] if `layout` does not cover `self`;
     /// [`Error::Empty`] for an empty input; [`Error::ShapeMismatch`] if the
     /// coefficients are not `(3, groups)`; [`Error::ForeignVar`];
     /// [`Error::NonFinite`] in checked mode.
@@ -661,7 +661,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// # Errors
     /// [`Error::RankMismatch`] if `v` is not a matrix; [`Error::ShapeMismatch`]
     /// if `g` is not `(out)`; [`Error::Empty`] for an empty `v`;
-    /// [`Error::InvalidArgument`] if a row of `v` is zero (its direction is
+    /// [`Error::OutOfDomain`] if a row of `v` is zero (its direction is
     /// undefined) or not finite; [`Error::ForeignVar`].
     pub fn weight_norm(self, gain: Var<'t, F>) -> Result<Var<'t, F>> {
         let op = "weight_norm";

@@ -123,8 +123,8 @@ fn concat_tree<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for no parts, or if the joined shape's
-/// element count overflows a `usize`; [`Error::AxisOutOfRange`] if `axis` is
+/// [`Error::OutOfDomain`] for no parts; [`Error::TooLarge`] if the joined
+/// shape's element count overflows a `usize`; [`Error::AxisOutOfRange`] if `axis` is
 /// not below the parts' rank; [`Error::ShapeMismatch`] if two parts
 /// differ in rank or in a dimension other than `axis`;
 /// [`Error::ForeignVar`] if the parts come from different tapes.
@@ -219,7 +219,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::AxisOutOfRange`] if `axis ≥ rank`; [`Error::InvalidArgument`]
+    /// [`Error::AxisOutOfRange`] if `axis ≥ rank`; [`Error::OutOfDomain`]
     /// unless `start ≤ end ≤` the axis length.
     pub fn slice(self, axis: usize, start: usize, end: usize) -> Result<Var<'t, F>> {
         let shape = self.shape();
@@ -265,9 +265,9 @@ impl<'t, F: Element> Var<'t, F> {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if the sizes differ;
-    /// [`Error::InvalidArgument`] for more than
-    /// [`MAX_RANK`](crate::shape::MAX_RANK) dimensions or more elements than
-    /// a `usize` counts.
+    /// [`Error::OutOfDomain`] for more than
+    /// [`MAX_RANK`](crate::shape::MAX_RANK) dimensions; [`Error::TooLarge`]
+    /// for more elements than a `usize` counts.
     pub fn reshape(self, dims: &[usize]) -> Result<Var<'t, F>> {
         let from = self.shape();
         let to = Shape::new(dims).map_err(|e| match e {

@@ -322,8 +322,8 @@ impl<'t, F: Element> Var<'t, F> {
     /// Clamps every element into `[lo, hi]` ([`ClampOp`]).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) unless
-    /// `lo ≤ hi` (NaN bounds included).
+    /// [`Error::OutOfDomain`](crate::Error::OutOfDomain) (parameter "the
+    /// bounds") unless `lo ≤ hi` (NaN bounds included).
     pub fn clamp(self, lo: F, hi: F) -> Result<Var<'t, F>> {
         if lo.partial_cmp(&hi).is_none_or(|o| o.is_gt()) {
             return Err(crate::Error::out_of_domain(

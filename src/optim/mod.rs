@@ -56,7 +56,7 @@ pub trait Optimizer<F: Element> {
     /// learning rate.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if a hyper-parameter is out of range (in
+    /// [`Error::OutOfDomain`] if a hyper-parameter is out of range (in
     /// the element type `F`), or the step's effective learning rate (base
     /// rate times the schedule's factor) is not finite in `F`.
     fn begin_step(&mut self) -> Result<()>;
@@ -72,12 +72,15 @@ pub trait Optimizer<F: Element> {
     /// results are those of a single pass.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the value and gradient lengths differ,
-    /// or the parameter's name or size differs from the previous steps';
-    /// [`Error::NonFinite`] naming the parameter and element if a value or
-    /// a gradient is NaN or infinite, or if the update would make a value
-    /// or a state entry non-finite. On an error nothing of this parameter
-    /// is written.
+    /// [`Error::Incompatible`] if the value and gradient lengths differ, or
+    /// the parameter's size differs from the previous steps';
+    /// [`Error::OutOfOrder`] if its name differs from the previous steps'
+    /// (parameters must arrive in the same order), or it arrives before the
+    /// parameters ahead of it were seen; [`Error::TooLarge`] if its state
+    /// cannot be allocated; [`Error::NonFinite`] naming the parameter and
+    /// element if a value or a gradient is NaN or infinite, or if the update
+    /// would make a value or a state entry non-finite. On an error nothing
+    /// of this parameter is written.
     fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()>;
 
     /// Checks, before any parameter is written, that parameter number
@@ -85,8 +88,8 @@ pub trait Optimizer<F: Element> {
     /// it (the default has no state to check).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the state was kept for another name or
-    /// size.
+    /// [`Error::OutOfOrder`] if the state was kept for another name;
+    /// [`Error::Incompatible`] if it was kept for another size.
     fn check_param(&self, index: usize, name: &str, len: usize) -> Result<()> {
         let _ = (index, name, len);
         Ok(())
@@ -114,8 +117,9 @@ pub trait Optimizer<F: Element> {
     ///
     /// # Errors
     /// As [`begin_step`](Self::begin_step) and [`update`](Self::update);
-    /// [`Error::InvalidArgument`] if a parameter was not on the traced tape;
-    /// [`Error::ForeignVar`] if `grads` belongs to another graph.
+    /// [`Error::Incompatible`] if a parameter was not on the traced tape;
+    /// [`Error::ForeignVar`] if `grads` belongs to another tape;
+    /// [`Error::NoGradient`] if a parameter has no gradient in `grads`.
     fn step<M: Module<F> + ?Sized>(
         &mut self,
         model: &mut M,

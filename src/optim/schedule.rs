@@ -65,7 +65,7 @@ impl LrSchedule {
     /// Checks the schedule's parameters.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] naming the bad parameter.
+    /// [`Error::OutOfDomain`] naming the bad parameter.
     pub fn validate(&self) -> Result<()> {
         let bad = |param: &str, domain: &str, value: String| {
             Err(Error::out_of_domain("LrSchedule", param, domain, value))

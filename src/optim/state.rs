@@ -151,9 +151,11 @@ impl<F: Element> Sgd<F> {
     /// [`state_json`](Self::state_json).
     ///
     /// # Errors
-    /// [`Error::Parse`] for malformed JSON; [`Error::InvalidArgument`] for
-    /// another format, version, dtype or optimiser, a parameter twice, or a
-    /// value beyond the range of `F`.
+    /// [`Error::Parse`] for malformed JSON; [`Error::Format`] for another
+    /// format, version or dtype, or a value beyond the range of `F`;
+    /// [`Error::Incompatible`] for the state of another optimiser, a
+    /// parameter twice, or a parameter's state of the wrong length for this
+    /// optimiser.
     pub fn load_state_json(&mut self, text: &str) -> Result<()> {
         let (steps, state) = load("Sgd::load_state_json", "Sgd", 1, text)?;
         (self.steps, self.velocity) = (steps, state);
