@@ -11,10 +11,10 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
-use gradsign::data::bench_data;
 use gradsign::loss::{self, Reduction};
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape};
+use gradsign_studies::bench_data;
 
 fn w4(c: &mut Criterion) {
     let w3 = bench_data::w3::<f32>();

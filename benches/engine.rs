@@ -16,8 +16,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gradsign::data::SplitMix64;
 use gradsign::{Element, Gradients, Tape, Tensor};
+use gradsign_studies::SplitMix64;
 
 /// `docs/BENCHMARKS.md`'s W1: `x = tanh(x·wᵢ + bᵢ)` for 10⁴ steps on 2N + 1 scalar
 /// leaves, graph and backward, 3N ops. The leaves are recorded as the chain

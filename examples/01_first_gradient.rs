@@ -11,12 +11,12 @@
 //! cargo run --release --example 01_first_gradient
 //! ```
 //!
-//! The computation is `gradsign::experiments::first_gradient`.
+//! The computation is `gradsign_studies::first_gradient`.
 
 mod common;
 
 use common::{PALETTE, Res, plot_path, print_table};
-use gradsign::experiments::first_gradient::{FirstGradient, Neuron, first_gradient};
+use gradsign_studies::first_gradient::{FirstGradient, Neuron, first_gradient};
 use plotters::prelude::*;
 
 fn main() -> Res {

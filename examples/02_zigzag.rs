@@ -11,13 +11,13 @@
 //! cargo run --release --example 02_zigzag
 //! ```
 //!
-//! The computation is `gradsign::experiments::zigzag`; this file prints and
+//! The computation is `gradsign_studies::zigzag`; this file prints and
 //! plots it.
 
 mod common;
 
 use common::{PALETTE, Res, clip, plot_path, print_table, steps_or};
-use gradsign::experiments::zigzag::{ZigzagConfig, ZigzagRun, zigzag};
+use gradsign_studies::zigzag::{ZigzagConfig, ZigzagRun, zigzag};
 use plotters::prelude::*;
 
 fn main() -> Res {
@@ -99,7 +99,7 @@ fn main() -> Res {
 /// Two panels: positive inputs (contours, zig-zag, allowed quadrants) and
 /// centred inputs (contours, direct path).
 fn draw(
-    r: &gradsign::experiments::zigzag::Zigzag,
+    r: &gradsign_studies::zigzag::Zigzag,
     config: &ZigzagConfig,
     path: &std::path::Path,
 ) -> Res {

@@ -10,12 +10,12 @@
 //! cargo run --release --example 03_sign_report
 //! ```
 //!
-//! The computation is `gradsign::experiments::sign_report`.
+//! The computation is `gradsign_studies::sign_report`.
 
 mod common;
 
 use common::{PALETTE, Res, plot_path, print_table};
-use gradsign::experiments::sign_report::{SignReport, SignReportConfig, sign_report};
+use gradsign_studies::sign_report::{SignReport, SignReportConfig, sign_report};
 use plotters::prelude::*;
 
 fn main() -> Res {

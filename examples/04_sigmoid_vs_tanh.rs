@@ -15,13 +15,13 @@
 //! cargo run --release --example 04_sigmoid_vs_tanh
 //! ```
 //!
-//! The computation is `gradsign::experiments::sigmoid_vs_tanh`.
+//! The computation is `gradsign_studies::sigmoid_vs_tanh`.
 
 mod common;
 
 use common::{PALETTE, Res, plot_path, print_table};
 use gradsign::data::Playground;
-use gradsign::experiments::sigmoid_vs_tanh::{
+use gradsign_studies::sigmoid_vs_tanh::{
     Coding, Comparison, ComparisonConfig, Hidden, Tally, compare,
 };
 use plotters::element::DashedPathElement;

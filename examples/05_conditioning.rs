@@ -9,12 +9,12 @@
 //! cargo run --release --example 05_conditioning
 //! ```
 //!
-//! The computation is `gradsign::experiments::conditioning`.
+//! The computation is `gradsign_studies::conditioning`.
 
 mod common;
 
 use common::{PALETTE, Res, plot_path, print_table, steps_or};
-use gradsign::experiments::conditioning::{Conditioning, ConditioningConfig, conditioning};
+use gradsign_studies::conditioning::{Conditioning, ConditioningConfig, conditioning};
 use plotters::prelude::*;
 
 fn main() -> Res {

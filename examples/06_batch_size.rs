@@ -10,12 +10,12 @@
 //! cargo run --release --example 06_batch_size
 //! ```
 //!
-//! The computation is `gradsign::experiments::batch_size`.
+//! The computation is `gradsign_studies::batch_size`.
 
 mod common;
 
 use common::{PALETTE, Res, plot_path, print_table};
-use gradsign::experiments::batch_size::{BatchSize, BatchSizeConfig, batch_size};
+use gradsign_studies::batch_size::{BatchSize, BatchSizeConfig, batch_size};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 

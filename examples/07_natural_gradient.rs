@@ -9,12 +9,12 @@
 //! cargo run --release --example 07_natural_gradient
 //! ```
 //!
-//! The computation is `gradsign::experiments::natural_gradient`.
+//! The computation is `gradsign_studies::natural_gradient`.
 
 mod common;
 
 use common::{PALETTE, Res, plot_path, print_table, steps_or};
-use gradsign::experiments::natural_gradient::{
+use gradsign_studies::natural_gradient::{
     NaturalGradientComparison, NaturalGradientConfig, Trajectory, natural_gradient,
 };
 use plotters::prelude::*;

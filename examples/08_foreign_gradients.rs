@@ -13,7 +13,7 @@
 //! ```
 //!
 //! The shipped `examples/data/foreign_A.npy` and `foreign_delta.npy` were
-//! made by this crate (`gradsign::experiments::foreign::example_matrices`:
+//! made by this crate (`gradsign_studies::foreign::example_matrices`:
 //! a small sigmoid network on the playground's circle), not by another
 //! framework; they stand in for such a dump. For a real PyTorch network,
 //! `python/gradsign_hooks.py` captures every layer in one step (example 09,
@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use common::{PALETTE, Res, plot_path};
 use gradsign::Tensor;
-use gradsign::experiments::foreign::{analyze_foreign, example_matrices};
 use gradsign::io::{read_npy, write_npy};
+use gradsign_studies::foreign::{analyze_foreign, example_matrices};
 use plotters::prelude::*;
 
 fn data_dir() -> PathBuf {

@@ -11,10 +11,10 @@
 use std::time::Instant;
 
 use gradsign::analysis::{GradientSignAnalyzer, TrackingConfig, UpdateSource};
-use gradsign::data::bench_data;
 use gradsign::loss::{self, Reduction};
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape};
+use gradsign_studies::bench_data;
 
 /// Median and minimum, in place.
 fn median_min(v: &mut [f64]) -> (f64, f64) {

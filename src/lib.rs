@@ -99,7 +99,6 @@
 //! | [`dynamics`] | per-step trajectory measures |
 //! | [`stats`] | the gradient statistics of the literature (per-example norms and Gram, α and m-coherence, `B_simple`, GSNR, the GradSign score, AND-mask, stiffness) from a dense layer's `A` and `Δ`, without per-example gradients |
 //! | `testing` (feature `proptest`) | strategies and properties for downstream tests |
-//! | [`experiments`] | the numbered examples' computations |
 //!
 //! # Features
 //!
@@ -219,7 +218,6 @@ pub mod dual;
 pub mod dynamics;
 pub mod element;
 pub mod error;
-pub mod experiments;
 pub mod gradcheck;
 #[cfg(feature = "io")]
 pub mod io;

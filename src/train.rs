@@ -1,5 +1,7 @@
-//! A small training loop: epochs of shuffled minibatches, a callback after
-//! every step, early stopping on a loss threshold.
+//! A small training loop: epochs of shuffled minibatches, an [`Observer`]
+//! told of every step and every epoch's end (which can stop the run), early
+//! stopping on a loss threshold, and divergence either as an error or as an
+//! outcome ([`OnDivergence`]).
 //!
 //! The loss is a closure over the network's output and the batch, so any
 //! composition of ops serves (mean squared error, cross-entropy, …). One
@@ -52,6 +54,109 @@ pub struct TrainConfig {
     /// Draw a progress bar with the loss and an ETA (feature `progress`;
     /// drawn on stderr, and only when stderr is a terminal).
     pub progress: bool,
+    /// What a non-finite loss or update does: an error (the default), or
+    /// the end of the run with [`TrainReport::diverged`] set, for sweeps in
+    /// which too large a learning rate is a result rather than a bug.
+    pub on_divergence: OnDivergence,
+}
+
+/// What [`train`] does when training diverges: a loss that is NaN or
+/// infinite, or an update the optimiser refuses as non-finite (the
+/// optimisers update all parameters or none, so the model keeps the last
+/// finite values either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnDivergence {
+    /// Return [`Error::NonFinite`].
+    #[default]
+    Error,
+    /// Stop, and return the report with [`TrainReport::diverged`] set.
+    Stop,
+}
+
+/// Whether training goes on after an [`Observer`] has seen a step or an
+/// epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[must_use]
+pub enum Control {
+    /// Go on.
+    #[default]
+    Continue,
+    /// Stop now ([`TrainReport::stopped_early`] is set if epochs were
+    /// left).
+    Stop,
+}
+
+/// What an [`Observer`] is told at the end of an epoch.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct EpochInfo {
+    /// The epoch, from 0.
+    pub epoch: usize,
+    /// Steps taken so far, over all epochs.
+    pub steps: usize,
+    /// The mean step loss of the epoch.
+    pub mean_loss: f64,
+}
+
+/// Watches a run of [`train`]: after every step, and at the end of every
+/// epoch with the model, where it can evaluate on held-out data, save a
+/// checkpoint or stop the run.
+///
+/// Any closure `FnMut(StepInfo)` is an observer that sees the steps only;
+/// implement the trait for a struct to see epochs too.
+///
+/// ```
+/// use gradsign::data::{LabelEncoding, Playground, PlaygroundConfig};
+/// use gradsign::nn::{Mlp, Module, Sequential};
+/// use gradsign::optim::Sgd;
+/// use gradsign::train::{train, Control, EpochInfo, Observer, TrainConfig};
+///
+/// /// Stops once the held-out accuracy reaches a target.
+/// struct Holdout { data: gradsign::data::Dataset<f64>, accuracies: Vec<f64> }
+/// impl Observer<Sequential<f64>> for Holdout {
+///     fn on_epoch_end(&mut self, model: &Sequential<f64>, _: &EpochInfo) -> gradsign::Result<Control> {
+///         let out = gradsign::nn::predict(model, self.data.features())?;
+///         let acc = gradsign::metrics::accuracy(&out, self.data.labels(), 0.0)?;
+///         self.accuracies.push(acc);
+///         Ok(if acc >= 0.95 { Control::Stop } else { Control::Continue })
+///     }
+/// }
+///
+/// let cfg = PlaygroundConfig { samples: 200, encoding: LabelEncoding::PlusMinusOne, ..Default::default() };
+/// let (fit, held) = Playground::Gauss.generate::<f64>(&cfg)?.split(0.5, 1)?;
+/// let mut net = Mlp::builder(&[2, 4, 1]).seed(1).build()?;
+/// let mut holdout = Holdout { data: held, accuracies: vec![] };
+/// let config = TrainConfig { epochs: 50, batch_size: 10, ..Default::default() };
+/// let report = train(&mut net, &mut Sgd::new(0.05), &fit, &config,
+///     |out, batch| (out - batch.targets_on(out.tape())?).square().mean(), &mut holdout)?;
+/// assert_eq!(report.epoch_losses.len(), holdout.accuracies.len());
+/// assert!(holdout.accuracies.last().unwrap() >= &0.95 && report.stopped_early);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+pub trait Observer<M: ?Sized> {
+    /// Called after every step (after the update).
+    fn on_step(&mut self, info: &StepInfo) -> Control {
+        let _ = info;
+        Control::Continue
+    }
+
+    /// Called at the end of every completed epoch (before
+    /// [`TrainConfig::stop_below`] is checked, and before the next epoch's
+    /// shuffle).
+    ///
+    /// # Errors
+    /// An error ends the run with it (the model keeps its last update).
+    fn on_epoch_end(&mut self, model: &M, info: &EpochInfo) -> Result<Control> {
+        let _ = (model, info);
+        Ok(Control::Continue)
+    }
+}
+
+impl<M: ?Sized, C: FnMut(StepInfo)> Observer<M> for C {
+    fn on_step(&mut self, info: &StepInfo) -> Control {
+        self(*info);
+        Control::Continue
+    }
 }
 
 impl Default for TrainConfig {
@@ -64,6 +169,7 @@ impl Default for TrainConfig {
             stop_below: None,
             threshold: None,
             progress: false,
+            on_divergence: OnDivergence::Error,
         }
     }
 }
@@ -94,8 +200,9 @@ impl<F: Element> Batch<'_, F> {
     }
 }
 
-/// What the callback receives after every step.
+/// What an [`Observer`] is told after every step.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct StepInfo {
     /// The epoch, from 0.
     pub epoch: usize,
@@ -109,17 +216,25 @@ pub struct StepInfo {
 
 /// The outcome of [`train`].
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct TrainReport {
-    /// Steps taken.
+    /// Steps taken (updates made).
     pub steps: usize,
-    /// The mean step loss of each epoch run.
+    /// The mean step loss of each epoch completed.
     pub epoch_losses: Vec<f64>,
-    /// Whether `stop_below` ended training before the last epoch.
+    /// Whether `stop_below` or an [`Observer`] ended training before the
+    /// last epoch.
     pub stopped_early: bool,
+    /// Whether training diverged and stopped there (only with
+    /// [`OnDivergence::Stop`]; the epoch it happened in is not in
+    /// `epoch_losses`).
+    pub diverged: bool,
 }
 
 /// Trains `model` on `data` with `optimizer`, minimising `loss(output,
-/// batch)`, and calls `on_step` after every step.
+/// batch)`, and tells `observer` of every step and epoch (a closure
+/// `&mut |info: StepInfo| …` sees the steps, and `&mut |_| {}` nothing;
+/// see [`Observer`]).
 ///
 /// ```
 /// use gradsign::{activation::Activation, nn::{Init, Mlp}, optim::Adam};
@@ -133,7 +248,7 @@ pub struct TrainReport {
 /// let mut last = None;
 /// let report = train(&mut mlp, &mut opt, &data, &config,
 ///     |out, batch| (out - batch.targets_on(out.tape())?).square().mean(),
-///     |info| last = Some(info))?;
+///     &mut |info| last = Some(info))?;
 /// assert!(report.epoch_losses.last().unwrap() < &0.05);
 /// assert_eq!(last.unwrap().accuracy, 1.0);
 /// # Ok::<(), gradsign::Error>(())
@@ -144,24 +259,26 @@ pub struct TrainReport {
 /// output, for a decision threshold that cannot be derived from the data's
 /// label coding or contradicts it (see [`TrainConfig::threshold`]);
 /// [`Error::InvalidArgument`] for a NaN `stop_below`;
-/// [`Error::Empty`] for an empty data set; [`Error::NonFinite`] if a loss is NaN or infinite
-/// (training diverged); [`Error::RankMismatch`] if `loss` returns more or
+/// [`Error::Empty`] for an empty data set; [`Error::NonFinite`] if a loss
+/// or an update is NaN or infinite (training diverged; unless
+/// [`TrainConfig::on_divergence`] is [`OnDivergence::Stop`]);
+/// [`Error::RankMismatch`] if `loss` returns more or
 /// fewer than one value; any error of the forward pass (a width mismatch),
-/// of `loss`, or of the optimiser.
+/// of `loss`, of the optimiser or of the observer.
 pub fn train<F, M, O, L, C>(
     model: &mut M,
     optimizer: &mut O,
     data: &Dataset<F>,
     config: &TrainConfig,
     mut loss: L,
-    mut on_step: C,
+    observer: &mut C,
 ) -> Result<TrainReport>
 where
     F: crate::nn::ModelElement,
     M: Module<F> + ?Sized,
     O: Optimizer<F>,
     L: for<'t> FnMut(Var<'t, F>, &Batch<'_, F>) -> Result<Var<'t, F>>,
-    C: FnMut(StepInfo),
+    C: Observer<M> + ?Sized,
 {
     if config.batch_size == 0 {
         return Err(Error::InvalidArgument {
@@ -185,7 +302,10 @@ where
     let (n, d, t) = (data.len(), data.width(), data.targets().dims()[1]);
     let (x_all, y_all) = (data.features().as_slice(), data.targets().as_slice());
     let bs = config.batch_size.min(n);
-    let threshold = decision_threshold(data, output_width(model, data)?, config.threshold)?;
+    // Derived from the first step's output width rather than from a probe
+    // pass: a probe of one example would fail in (and update) a
+    // training-mode BatchNorm.
+    let mut decided: Option<F> = None;
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let (mut xb, mut yb, mut lb) = (
@@ -199,7 +319,9 @@ where
         steps: 0,
         epoch_losses: Vec::new(),
         stopped_early: false,
+        diverged: false,
     };
+    let stop_on_divergence = config.on_divergence == OnDivergence::Stop;
     // `epochs` is user input (`usize::MAX` with `stop_below` means "until
     // the loss is low enough"): reserve what can be had, up to a bound, and
     // let the few pushes past it grow the vector once per epoch, never
@@ -212,7 +334,7 @@ where
             message: format!("cannot allocate the epoch losses: {e}"),
         })?;
     let bar = progress::Bar::new(config.progress, config.epochs);
-    for epoch in 0..config.epochs {
+    'epochs: for epoch in 0..config.epochs {
         if config.shuffle {
             order.shuffle(&mut rng);
         }
@@ -238,6 +360,11 @@ where
             let x = tape.constant_from_slice(&xb, &[chunk.len(), d])?;
             let mut ctx = Forward::new(&tape);
             let out = model.forward(x, &mut ctx)?;
+            let width = out.shape().dims().last().copied().unwrap_or(1);
+            let threshold = match decided {
+                Some(t) => t,
+                None => *decided.insert(decision_threshold(data, width, config.threshold)?),
+            };
             let trace = ctx.finish();
             let l = loss(out, &batch)?;
             if l.shape().numel() != 1 {
@@ -249,48 +376,54 @@ where
             }
             let value = Element::to_f64(l.item()?);
             if !value.is_finite() {
+                if stop_on_divergence {
+                    report.diverged = true;
+                    break 'epochs;
+                }
                 return Err(Error::NonFinite {
                     op: "train",
                     what: format!("loss {value} at step {} (epoch {epoch})", report.steps),
                 });
             }
-            let width = out.shape().dims().last().copied().unwrap_or(1);
             let accuracy = out.with_value(|v| accuracy_of_rows(v, width, &lb, threshold));
             l.backward_into(&mut grads)?;
-            optimizer.step(model, &trace, &grads)?;
-            on_step(StepInfo {
+            match optimizer.step(model, &trace, &grads) {
+                Err(Error::NonFinite { .. }) if stop_on_divergence => {
+                    report.diverged = true;
+                    break 'epochs;
+                }
+                r => r?,
+            }
+            let info = StepInfo {
                 epoch,
                 step: report.steps,
                 loss: value,
                 accuracy,
-            });
+            };
             report.steps += 1;
             total += value;
             batches += 1;
+            if observer.on_step(&info) == Control::Stop {
+                report.stopped_early = true;
+                break 'epochs;
+            }
         }
         let mean = total / batches as f64;
         report.epoch_losses.push(mean);
         bar.epoch_done(mean);
-        if config.stop_below.is_some_and(|s| mean < s) {
+        let info = EpochInfo {
+            epoch,
+            steps: report.steps,
+            mean_loss: mean,
+        };
+        let asked = observer.on_epoch_end(model, &info)? == Control::Stop;
+        if asked || config.stop_below.is_some_and(|s| mean < s) {
             report.stopped_early = epoch + 1 < config.epochs;
             break;
         }
     }
     bar.finish();
     Ok(report)
-}
-
-/// The output width of `model` on `data`: one forward pass of the first
-/// example (the model is generic, so its width is not known otherwise).
-fn output_width<F: crate::nn::ModelElement, M: Module<F> + ?Sized>(
-    model: &M,
-    data: &Dataset<F>,
-) -> Result<usize> {
-    let tape = Tape::new();
-    let d = data.width();
-    let x = tape.constant_from_slice(&data.features().as_slice()[..d], &[1, d])?;
-    let out = model.forward(x, &mut Forward::new(&tape))?;
-    Ok(out.shape().dims().last().copied().unwrap_or(1))
 }
 
 /// The decision threshold for a single output, derived from the label

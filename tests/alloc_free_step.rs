@@ -6,12 +6,12 @@
 //! Its own test binary, because it installs a global allocator.
 
 use gradsign::activation::Activation;
-use gradsign::data::bench_data;
 use gradsign::kernels::matmul::{GemmArgs, gemm_f32};
 use gradsign::loss::{Reduction, softmax_cross_entropy};
 use gradsign::nn::Mlp;
 use gradsign::optim::{Adam, Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
+use gradsign_studies::bench_data;
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -69,7 +69,9 @@ fn a_warm_training_step_performs_no_heap_allocation() {
     let mut mlp = Mlp::builder(&[2, 8, 8, 1])
         .hidden(Activation::Tanh)
         .output(Activation::Identity)
-        .build_splitmix::<f64>(&mut gradsign::data::SplitMix64::new(5))
+        .build_with(gradsign_studies::splitmix::dense::<f64>(
+            &mut gradsign_studies::SplitMix64::new(5),
+        ))
         .unwrap();
     let (x, y) = (w2.x.cast::<f64>(), w2.y.cast::<f64>());
     let (n, _) = allocations_per_warm_steps(&mut mlp, &mut Sgd::new(0.03), &x, &y, 100);

@@ -60,7 +60,9 @@ fn a_network_whose_weight_count_overflows_is_an_error() {
     let e = Mlp::builder(&sizes)
         .hidden(Activation::Tanh)
         .output(Activation::Tanh)
-        .build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(0))
+        .build_with(gradsign_studies::splitmix::dense::<f32>(
+            &mut gradsign_studies::SplitMix64::new(0),
+        ))
         .unwrap_err();
     assert!(
         matches!(e, Error::InvalidArgument { op: "shape", .. }),
@@ -88,7 +90,9 @@ fn a_network_too_large_to_allocate_is_an_error() {
     let e = Mlp::builder(&sizes)
         .hidden(Activation::Tanh)
         .output(Activation::Tanh)
-        .build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(0))
+        .build_with(gradsign_studies::splitmix::dense::<f32>(
+            &mut gradsign_studies::SplitMix64::new(0),
+        ))
         .unwrap_err();
     assert!(
         matches!(e, Error::InvalidArgument { op: "zeros", .. }),

@@ -91,7 +91,7 @@ fn a_custom_layer_is_named_trained_analysed_and_differentiated_twice() {
         &data,
         &config,
         |out, b| (out - b.targets_on(out.tape())?).square().mean(),
-        |_| {},
+        &mut |_| {},
     )
     .unwrap();
     assert!(report.epoch_losses.last().unwrap() < &0.05, "{report:?}");

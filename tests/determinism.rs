@@ -3,11 +3,12 @@
 //! threads (the reduction dimension is never split across threads).
 
 use gradsign::activation::Activation;
-use gradsign::data::{Playground, PlaygroundConfig, bench_data};
+use gradsign::data::{Playground, PlaygroundConfig};
 use gradsign::loss::{self, Reduction};
 use gradsign::nn::{Init, Mlp};
 use gradsign::optim::{Adam, Optimizer, Sgd};
 use gradsign::{Element, Gradients, Tape, Tensor};
+use gradsign_studies::bench_data;
 
 /// FNV-1a over the bit patterns of every parameter: equal hashes of equal
 /// length inputs mean equal bits with overwhelming probability, and the

@@ -373,7 +373,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
         &data,
         &cfg,
         mse_loss,
-        |_| {},
+        &mut |_| {},
     )
     .unwrap();
     assert_eq!(
@@ -392,7 +392,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
         &data,
         &cfg,
         mse_loss,
-        |_| {},
+        &mut |_| {},
     )
     .unwrap_err();
     assert!(e.to_string().contains("stop_below is NaN"), "{e}");
@@ -407,7 +407,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
         &data,
         &cfg,
         |o, _| Ok(o),
-        |_| {},
+        &mut |_| {},
     )
     .unwrap_err();
     assert!(
@@ -432,7 +432,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
             &data,
             &cfg0,
             mse_loss,
-            |_| {}
+            &mut |_| {}
         )
         .is_err()
     );
@@ -450,7 +450,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
             &data,
             &cfg,
             mse_loss,
-            |_| {}
+            &mut |_| {}
         )
         .is_err()
     );
@@ -460,7 +460,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
         &data,
         &cfg,
         mse_loss,
-        |_| {},
+        &mut |_| {},
     )
     .unwrap_err();
     assert!(e.to_string().contains("learning rate"), "{e}");
@@ -472,7 +472,7 @@ fn train_hostile<F: Element + gradsign::nn::ModelElement>() {
         &data,
         &cfg,
         mse_loss,
-        |_| {},
+        &mut |_| {},
     )
     .unwrap();
     assert_eq!((r.steps, r.epoch_losses.len()), (0, 0));

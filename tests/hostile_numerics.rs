@@ -532,7 +532,9 @@ fn constructors_agree<F: gradsign::nn::ModelElement>(act: Activation) {
         .map(|_| ());
     let splitmix = Mlp::builder(&[2, 1])
         .output(act)
-        .build_splitmix::<F>(&mut gradsign::data::SplitMix64::new(1))
+        .build_with(|fan_in, fan_out| {
+            Linear::new(gradsign::Tensor::<F>::zeros(&[fan_out, fan_in])?, None)
+        })
         .map(|_| ());
     // A Sequential assembled by hand validates its activation when it runs
     // (the error comes wrapped with the layer's position).
@@ -552,7 +554,7 @@ fn constructors_agree<F: gradsign::nn::ModelElement>(act: Activation) {
     for (name, got) in [
         ("new (hidden)", new),
         ("new (output)", out),
-        ("build_splitmix", splitmix),
+        ("build_with", splitmix),
         ("a Sequential by hand", layers),
         ("apply", applied),
     ] {

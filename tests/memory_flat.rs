@@ -84,7 +84,9 @@ fn live_heap_bytes_stay_flat_over_a_hundred_thousand_training_steps() {
     let mut mlp = Mlp::builder(&[2, 4, 1])
         .hidden(Activation::Tanh)
         .output(Activation::Identity)
-        .build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(7))
+        .build_with(gradsign_studies::splitmix::dense::<f32>(
+            &mut gradsign_studies::SplitMix64::new(7),
+        ))
         .unwrap();
     let mut opt = Adam::new(0.01f32);
     let mut tape = Tape::new();

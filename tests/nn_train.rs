@@ -32,7 +32,10 @@ fn run(config: &TrainConfig) -> (TrainReport, Vec<StepInfo>) {
         .unwrap();
     let mut opt = Adam::new(0.03);
     let mut steps = Vec::new();
-    let report = train(&mut mlp, &mut opt, &data, config, mse, |s| steps.push(s)).unwrap();
+    let report = train(&mut mlp, &mut opt, &data, config, mse, &mut |s| {
+        steps.push(s)
+    })
+    .unwrap();
     (report, steps)
 }
 
@@ -109,7 +112,15 @@ fn a_batch_size_of_zero_is_an_error() {
         batch_size: 0,
         ..Default::default()
     };
-    let e = train(&mut mlp, &mut Sgd::new(0.1), &data, &config, mse, |_| {}).unwrap_err();
+    let e = train(
+        &mut mlp,
+        &mut Sgd::new(0.1),
+        &data,
+        &config,
+        mse,
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(
         matches!(e, Error::InvalidArgument { op: "train", .. }),
         "{e}"
@@ -132,7 +143,7 @@ fn a_network_of_the_wrong_width_fails_on_the_first_step() {
         &data,
         &TrainConfig::default(),
         mse,
-        |_| {},
+        &mut |_| {},
     )
     .unwrap_err();
     // The container names the layer that failed.
@@ -168,7 +179,15 @@ fn the_default_threshold_follows_the_data_sets_label_coding() {
         threshold: Some(0.5),
         ..TrainConfig::default()
     };
-    train(&mut mlp, &mut Adam::new(0.05), &data, &fit, mse, |_| {}).unwrap();
+    train(
+        &mut mlp,
+        &mut Adam::new(0.05),
+        &data,
+        &fit,
+        mse,
+        &mut |_| {},
+    )
+    .unwrap();
     // The accuracy of the fitted network, measured outside the loop.
     let tape = gradsign::Tape::new();
     let x = tape.constant(data.features());
@@ -184,9 +203,14 @@ fn the_default_threshold_follows_the_data_sets_label_coding() {
         ..TrainConfig::default()
     };
     let mut seen = Vec::new();
-    train(&mut mlp, &mut Adam::new(0.05), &data, &check, mse, |i| {
-        seen.push(i.accuracy)
-    })
+    train(
+        &mut mlp,
+        &mut Adam::new(0.05),
+        &data,
+        &check,
+        mse,
+        &mut |i: StepInfo| seen.push(i.accuracy),
+    )
     .unwrap();
     assert_eq!(seen, vec![truth]);
 }

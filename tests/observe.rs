@@ -233,7 +233,9 @@ fn small_w3() -> (gradsign::nn::Sequential<f32>, Tensor<f32>, Vec<usize>) {
     let mlp = Mlp::builder(&[20, 16, 8, 3])
         .hidden(Activation::Sigmoid)
         .output(Activation::Identity)
-        .build_splitmix::<f32>(&mut gradsign::data::SplitMix64::new(9))
+        .build_with(gradsign_studies::splitmix::dense::<f32>(
+            &mut gradsign_studies::SplitMix64::new(9),
+        ))
         .unwrap();
     let x = Tensor::<f32>::rand_uniform(&[16, 20], 0.0, 1.0, 4).unwrap();
     let labels = (0..16).map(|i| i % 3).collect();

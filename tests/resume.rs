@@ -134,14 +134,22 @@ fn a_run_of_train_resumed_between_epochs_is_bit_identical() {
         ..TrainConfig::default()
     };
     let (mut straight, mut opt) = (network::<f64>(), Adam::new(0.02));
-    train(&mut straight, &mut opt, &data, &config(10), mse, |_| {}).unwrap();
+    train(
+        &mut straight,
+        &mut opt,
+        &data,
+        &config(10),
+        mse,
+        &mut |_| {},
+    )
+    .unwrap();
 
     let (mut first, mut opt1) = (network::<f64>(), Adam::new(0.02));
-    train(&mut first, &mut opt1, &data, &config(4), mse, |_| {}).unwrap();
+    train(&mut first, &mut opt1, &data, &config(4), mse, &mut |_| {}).unwrap();
     let mut resumed = Sequential::from_json(&first.to_json().unwrap()).unwrap();
     let mut opt2 = Adam::new(0.02);
     opt2.load_state_json(&opt1.state_json().unwrap()).unwrap();
-    train(&mut resumed, &mut opt2, &data, &config(6), mse, |_| {}).unwrap();
+    train(&mut resumed, &mut opt2, &data, &config(6), mse, &mut |_| {}).unwrap();
     assert_eq!(bits(&resumed), bits(&straight));
 }
 

@@ -166,7 +166,9 @@ fn an_optimiser_and_its_model_move_to_a_worker_and_back() {
     let mlp = Mlp::builder(&[2, 3, 1])
         .hidden(Activation::Tanh)
         .output(Activation::Identity)
-        .build_splitmix::<f64>(&mut gradsign::data::SplitMix64::new(1))
+        .build_with(gradsign_studies::splitmix::dense::<f64>(
+            &mut gradsign_studies::SplitMix64::new(1),
+        ))
         .unwrap();
     let sgd = Sgd::new(0.1);
     let (mlp2, sgd2) = std::thread::spawn(move || {

@@ -2,7 +2,7 @@
 //! scalar leaves drawn from SplitMix64 (seed 1).
 
 use gradsign::Tape;
-use gradsign::data::SplitMix64;
+use gradsign_studies::SplitMix64;
 
 #[test]
 fn w1_scalar_chain_matches_the_peers_check_values() {

@@ -194,7 +194,7 @@ impl Activation {
     /// Checks the parameter in the element type `F` the activation will run
     /// in: the one check every constructor that takes an activation
     /// ([`Mlp::build`](crate::nn::Mlp::build),
-    /// [`Mlp::build_splitmix`](crate::nn::Mlp::build_splitmix)), the JSON
+    /// [`Mlp::build_with`](crate::nn::Mlp::build_with)), the JSON
     /// loader and [`apply`](Self::apply) (so an activation layer of a
     /// [`Sequential`](crate::nn::Sequential) too) run, so that a network that can be built can be
     /// saved and loaded back, and one that is refused is refused the same way

@@ -3,25 +3,22 @@
 //!
 //! - [`Playground`]: the TensorFlow playground's circle, xor, gauss and
 //!   spiral sets, seeded, labels `0/1` or `±1`;
-//! - [`iris`] and [`wine`]: small real sets embedded in the crate;
+//! - [`iris`], [`wine`] and [`digits`] (8 × 8 images): small real sets
+//!   embedded in the crate;
 //! - [`Table`]: numeric CSV with errors naming the line and column;
 //! - [`Dataset`]: features, labels, targets, and a seeded train/test split;
 //! - [`Standardizer`] and [`Centering`]: fitted on training data, applied to
-//!   anything;
-//! - [`SplitMix64`] and [`bench_data`]: BENCH.md's bit-identical data.
+//!   anything.
 
-pub mod bench_data;
 mod csv;
 mod dataset;
 mod embedded;
 mod playground;
-mod splitmix;
 mod standardize;
 
 pub use csv::Table;
 pub use dataset::Dataset;
-pub use embedded::{iris, wine};
+pub use embedded::{digits, iris, wine};
 pub use playground::{LabelEncoding, Playground, PlaygroundConfig};
-pub use splitmix::SplitMix64;
 pub use standardize::{Centering, Standardizer};
 pub(crate) use standardize::{ScaledColumn, scaled_means};

@@ -5,7 +5,6 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::activation::Activation;
-use crate::data::SplitMix64;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -109,7 +108,7 @@ impl Mlp {
     pub fn build<F: Element>(&self) -> Result<Sequential<F>> {
         check_sizes("Mlp::build", &self.sizes)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        self.assemble(|fan_in, fan_out| {
+        self.build_with(|fan_in, fan_out| {
             let weight = self.init.sample(fan_out, fan_in, &mut rng)?;
             let bias = if self.bias {
                 Some(Tensor::zeros(&[fan_out])?)
@@ -120,50 +119,29 @@ impl Mlp {
         })
     }
 
-    /// The network with every weight and bias drawn from SplitMix64 as the
-    /// repository's `docs/BENCHMARKS.md` specifies (the benchmark
-    /// workloads' initialisation): per layer `W[in][out]` row-major, then
-    /// `b[out]`, each `pm1/√in`, drawn in `f64` and cast to `F`; `W` is
-    /// transposed to the crate's `(out, in)`. The generator is left just
-    /// after the last bias. The initialiser, seed and bias settings are
-    /// not used.
+    /// The network with each dense layer made by `dense(fan_in, fan_out)`,
+    /// for an initialisation of your own (the builder's initialiser, seed
+    /// and bias settings are then not used); the activations are the
+    /// builder's.
     ///
     /// ```
-    /// use gradsign::{activation::Activation, data::SplitMix64, nn::{self, Mlp}};
-    /// let net = Mlp::builder(&[2, 8, 8, 1])
-    ///     .build_splitmix::<f32>(&mut SplitMix64::new(2))?;
-    /// assert_eq!(nn::num_parameters(&net)?, 2 * 8 + 8 + 8 * 8 + 8 + 8 + 1);
+    /// use gradsign::{nn::{Linear, Mlp}, Tensor};
+    /// // Every weight 0.1, every bias 0.
+    /// let net = Mlp::builder(&[3, 4, 2]).build_with(|fan_in, fan_out| {
+    ///     Linear::new(Tensor::full(&[fan_out, fan_in], 0.1)?, Some(Tensor::zeros(&[fan_out])?))
+    /// })?;
+    /// assert_eq!(net.linears().map(|(_, l)| l.weight.dims().to_vec()).collect::<Vec<_>>(),
+    ///            [vec![4, 3], vec![2, 4]]);
     /// # Ok::<(), gradsign::Error>(())
     /// ```
     ///
     /// # Errors
-    /// As [`build`](Self::build).
-    pub fn build_splitmix<F: Element>(&self, rng: &mut SplitMix64) -> Result<Sequential<F>> {
-        check_sizes("Mlp::build_splitmix", &self.sizes)?;
-        self.assemble(|fan_in, fan_out| {
-            let scale = 1.0 / (fan_in as f64).sqrt();
-            // Checks the size (overflow, allocation) before any draw.
-            let mut weight = Tensor::zeros(&[fan_out, fan_in])?;
-            let w = weight.as_mut_slice();
-            for i in 0..fan_in {
-                for o in 0..fan_out {
-                    w[o * fan_in + i] = F::from_f64(rng.pm1() * scale);
-                }
-            }
-            let mut bias = Tensor::zeros(&[fan_out])?;
-            for b in bias.as_mut_slice() {
-                *b = F::from_f64(rng.pm1() * scale);
-            }
-            Linear::new(weight, Some(bias))
-        })
-    }
-
-    /// The layers in order, each dense layer made by `dense(fan_in,
-    /// fan_out)`.
-    fn assemble<F: Element>(
+    /// As [`build`](Self::build), and whatever `dense` returns.
+    pub fn build_with<F: Element>(
         &self,
         mut dense: impl FnMut(usize, usize) -> Result<Linear<F>>,
     ) -> Result<Sequential<F>> {
+        check_sizes("Mlp::build_with", &self.sizes)?;
         self.hidden.validate::<F>()?;
         self.output.validate::<F>()?;
         let n = self.sizes.len() - 1;
@@ -197,21 +175,6 @@ mod tests {
     fn build_rejects_a_zero_size_or_a_single_size() {
         assert!(Mlp::builder(&[2, 0, 1]).build::<f64>().is_err());
         assert!(Mlp::builder(&[2]).build::<f64>().is_err());
-    }
-
-    #[test]
-    fn splitmix_init_transposes_w_in_out_to_out_in() {
-        // The workloads draw W[in][out] row-major: for a 2-3 layer the draws
-        // are w00 w01 w02 w10 w11 w12, then b0 b1 b2, each pm1/√2.
-        let mut rng = SplitMix64::new(9);
-        let s = 1.0 / 2f64.sqrt();
-        let d: Vec<f64> = (0..9).map(|_| rng.pm1() * s).collect();
-        let net = Mlp::builder(&[2, 3])
-            .build_splitmix::<f64>(&mut SplitMix64::new(9))
-            .unwrap();
-        let lin: &Linear<f64> = net.layer(0).unwrap();
-        assert_eq!(lin.weight.as_slice(), &[d[0], d[3], d[1], d[4], d[2], d[5]]);
-        assert_eq!(lin.bias.as_ref().unwrap().as_slice(), &d[6..9]);
     }
 
     #[test]

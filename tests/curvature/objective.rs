@@ -37,7 +37,7 @@ fn trained() -> (Sequential<f64>, Dataset<f64>) {
         &data,
         &config,
         |out, b| (out - b.targets_on(out.tape())?).square().mean(),
-        |_| {},
+        &mut |_| {},
     )
     .unwrap();
     (net, data)
