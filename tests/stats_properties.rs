@@ -512,3 +512,220 @@ fn statistics_are_off_by_default() {
     assert_eq!(s.parameters, 3 * 2);
     assert!(!s.bias);
 }
+
+/// Every example's gradient of layer `l` as one vector (neuron-major, the
+/// bias last in each neuron's block), from `PerSampleGradients`.
+fn per_sample_vectors(ps: &PerSampleGradients<f64>, l: usize) -> Vec<Vec<f64>> {
+    let w = ps.weights(l);
+    let (b, j, k) = (w.dims()[0], w.dims()[1], w.dims()[2]);
+    (0..b)
+        .map(|n| {
+            let mut v = Vec::new();
+            for jj in 0..j {
+                v.extend_from_slice(&w.as_slice()[(n * j + jj) * k..(n * j + jj + 1) * k]);
+                if let Some(bias) = ps.bias(l) {
+                    v.push(bias.as_slice()[n * j + jj]);
+                }
+            }
+            v
+        })
+        .collect()
+}
+
+/// A layer's statistics against the same statistics of the vectors `g`
+/// (`kp` parameters per neuron).
+fn check_against_vectors(what: &str, s: &stats::LayerStatistics, g: &[Vec<f64>], kp: usize) {
+    let b = g.len();
+    let np = g[0].len();
+    let j = np / kp;
+    assert_eq!(
+        (s.batch, s.parameters, s.neurons.len()),
+        (b, np, j),
+        "{what}"
+    );
+    for n in 0..b {
+        close(
+            &format!("{what} ‖g_n‖"),
+            s.example_norms[n],
+            dot(&g[n], &g[n]).sqrt(),
+            0.0,
+        );
+        for m in 0..b {
+            let scale = (dot(&g[n], &g[n]) * dot(&g[m], &g[m])).sqrt();
+            close(
+                &format!("{what} K_nm"),
+                s.gram[n * b + m],
+                dot(&g[n], &g[m]),
+                scale,
+            );
+        }
+    }
+    let r = reference(g);
+    match (s.alignment, r.alpha) {
+        (Some(al), Some(alpha)) => close(&format!("{what} α"), al.alpha, alpha, r.alpha_scale),
+        (None, None) => {}
+        (x, y) => panic!("{what}: α {x:?} vs {y:?}"),
+    }
+    check_noise(what, s.noise, &r);
+    // Sign sums: exact, except where an entry is within rounding of 0
+    // (the two sides sum the positions in different orders).
+    let (mut score, mut ambiguous) = (0u64, 0u64);
+    for i in 0..np {
+        let scale: f64 = g.iter().map(|v| v[i].abs()).fold(0.0, f64::max);
+        let sum: i64 = g
+            .iter()
+            .map(|v| v[i].signum() as i64 * i64::from(v[i] != 0.0))
+            .sum();
+        score += sum.unsigned_abs();
+        ambiguous += g
+            .iter()
+            .filter(|v| v[i] != 0.0 && v[i].abs() <= 1e-12 * scale)
+            .count() as u64;
+    }
+    assert!(
+        s.gradsign_score.abs_diff(score) <= ambiguous,
+        "{what}: GradSign {} vs {score} ({ambiguous} entries within rounding of 0)",
+        s.gradsign_score
+    );
+    let bf = b as f64;
+    for jj in 0..j {
+        let gj = neuron(g, jj, kp);
+        let rj = reference(&gj);
+        let ns = &s.neurons[jj];
+        match (ns.alignment, rj.alpha) {
+            (Some(al), Some(alpha)) => {
+                close(&format!("{what} α_{jj}"), al.alpha, alpha, rj.alpha_scale)
+            }
+            (None, None) => {}
+            (x, y) => panic!("{what} neuron {jj}: α {x:?} vs {y:?}"),
+        }
+        check_noise(&format!("{what} neuron {jj}"), ns.noise, &rj);
+        let mean_row = gj.iter().map(|v| dot(v, v).sqrt()).sum::<f64>() / bf;
+        close(
+            &format!("{what} mean row norm"),
+            ns.mean_row_norm,
+            mean_row,
+            0.0,
+        );
+    }
+    // GSNR per parameter, two-pass, where the variance is well above the
+    // rounding floor; each ratio's error bound as in `check_layer`.
+    let (mut sum, mut bound, mut n) = (0.0, 0.0, 0usize);
+    for i in 0..np {
+        let mean = g.iter().map(|v| v[i]).sum::<f64>() / bf;
+        let var = g.iter().map(|v| (v[i] - mean).powi(2)).sum::<f64>() / (bf - 1.0);
+        let sq = g.iter().map(|v| v[i] * v[i]).sum::<f64>();
+        let mean_scale = g.iter().map(|v| v[i].abs()).sum::<f64>() / bf;
+        if var > 1e-6 * sq / (bf - 1.0) {
+            let ratio = mean * mean / var;
+            sum += ratio;
+            bound += ratio
+                * (2.0 * TOL * mean_scale / mean.abs().max(f64::MIN_POSITIVE)
+                    + TOL * sq / (bf - 1.0) / var);
+            n += 1;
+        }
+    }
+    assert_eq!(s.gsnr_defined, n, "{what}: parameters with a GSNR");
+    if n > 0 {
+        let (x, y) = (s.gsnr_mean.unwrap(), sum / n as f64);
+        let tol = 1.01 * bound / n as f64 + TOL * y;
+        assert!(
+            (x - y).abs() <= tol,
+            "{what}: GSNR mean {x} vs {y} (tolerance {tol:e})"
+        );
+    }
+}
+
+/// conv 3×3 (C → 3, optional padding), tanh or ReLU, max-pool 2, flatten,
+/// linear → 2: the convolution's statistics are those of each example's
+/// gradient summed over its positions (`PerSampleGradients`), and the
+/// network's those of every layer's concatenated.
+#[test]
+fn convolution_statistics_match_per_sample_gradients() {
+    use gradsign::nn::{Conv2d, Flatten, Linear, MaxPool2d, Sequential};
+    use gradsign::ops::conv::Window;
+    for seed in 0..6u64 {
+        let (channels, padding, bias) = (
+            1 + seed as usize % 2,
+            (seed / 2) as usize % 2,
+            seed % 3 != 2,
+        );
+        let side = 6 + 2 * padding - 2;
+        let net: Sequential<f64> = Sequential::new()
+            .push(
+                Conv2d::init(channels, 3, (3, 3), Init::HeNormal, bias, seed)
+                    .unwrap()
+                    .with_window(Window::default().padding(padding)),
+            )
+            .push(if seed % 2 == 0 {
+                Activation::Tanh
+            } else {
+                Activation::Relu
+            })
+            .push(MaxPool2d::new((2, 2)))
+            .push(Flatten)
+            .push(
+                Linear::init(
+                    3 * (side / 2) * (side / 2),
+                    2,
+                    Init::LecunNormal,
+                    true,
+                    seed + 1,
+                )
+                .unwrap(),
+            );
+        let b = 7;
+        let lo = if seed < 3 { 0.1 } else { -0.5 };
+        let x = Tensor::<f64>::rand_uniform(&[b, channels, 6, 6], lo, lo + 1.0, 50 + seed).unwrap();
+        let tape = Tape::new();
+        let (y, trace) = nn::forward(&net, &tape, tape.constant(&x)).unwrap();
+        let grads = (y - 0.2).square().sum().backward().unwrap();
+        assert_eq!(trace.layers()[0].positions, side * side);
+        let report = GradientSignAnalyzer::default()
+            .with_statistics(true)
+            .analyze(&trace, &grads)
+            .unwrap();
+        let mut ps = PerSampleGradients::new();
+        ps.compute(&trace, &grads).unwrap();
+        let mut all: Vec<Vec<f64>> = vec![Vec::new(); b];
+        for l in 0..ps.len() {
+            let g = per_sample_vectors(&ps, l);
+            let kp = ps.weights(l).dims()[2] + usize::from(ps.bias(l).is_some());
+            let s = report.layers[l].statistics.as_ref().unwrap();
+            assert_eq!(s.positions, trace.layers()[l].positions);
+            check_against_vectors(&format!("seed {seed} layer {l}"), s, &g, kp);
+            for (n, v) in g.into_iter().enumerate() {
+                all[n].extend(v);
+            }
+        }
+        let net_stats = report.statistics().unwrap();
+        let r = reference(&all);
+        close(
+            "network α",
+            net_stats.alignment.unwrap().alpha,
+            r.alpha.unwrap(),
+            r.alpha_scale,
+        );
+        check_noise("network", net_stats.noise, &r);
+        assert!(report.to_string().contains("sums its"), "{report}");
+    }
+}
+
+#[test]
+fn positions_that_do_not_split_the_rows_are_refused() {
+    let a = Tensor::<f64>::rand_normal(&[8, 2], 0.0, 1.0, 1).unwrap();
+    let d = Tensor::<f64>::rand_normal(&[8, 3], 0.0, 1.0, 2).unwrap();
+    for p in [0, 3, 16] {
+        let e = stats::layer_statistics(&a, &d, &StatisticsConfig::default().with_positions(p))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("layer_statistics") && e.contains(&format!("{p} positions")),
+            "{e}"
+        );
+    }
+    // Four examples of two positions: the statistics of four summed gradients.
+    let s =
+        stats::layer_statistics(&a, &d, &StatisticsConfig::default().with_positions(2)).unwrap();
+    assert_eq!((s.batch, s.positions), (4, 2));
+}

@@ -90,7 +90,9 @@ pub struct AnalyzerConfig {
     /// score, the AND-mask, stiffness), and to the network report their
     /// combination ([`NetworkReport::statistics`]). Default off: it costs
     /// three `B×J×K` products per layer (about two steps' worth of products
-    /// in `f64`) on top of the report.
+    /// in `f64`) on top of the report. A convolution's statistics are its
+    /// examples' (each the sum over positions), from materialised summed
+    /// per-example gradients (see [`stats`](crate::stats#convolutions)).
     pub statistics: bool,
 }
 
@@ -494,7 +496,9 @@ impl GradientSignAnalyzer {
                     "analyze",
                     (inputs, lt.input.shape()),
                     (deltas, lt.pre_activation.shape()),
-                    &self.statistics_config(bias, threads),
+                    &self
+                        .statistics_config(bias, threads)
+                        .with_positions(lt.positions.max(1)),
                 )
             })?);
         }

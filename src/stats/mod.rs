@@ -33,10 +33,26 @@
 //! network is the concatenation of its layers', so its Gram is the sum of
 //! theirs), and
 //! [`GradientSignAnalyzer::with_statistics`](crate::analysis::GradientSignAnalyzer::with_statistics)
-//! adds them to the analyzer's report of every dense layer of any traced
-//! model. Only dense layers are covered (what a [`Trace`](crate::nn::Trace)
-//! records as a layer): a convolution's per-example gradient is a sum over
-//! positions, whose Gram is not `(ΔΔᵀ)∘(AAᵀ)`.
+//! adds them to the analyzer's report of every layer of any traced model.
+//!
+//! # Convolutions
+//!
+//! A convolution is recorded as the dense layer it is at each of its `P`
+//! output positions (`A` and `Δ` have `B·P` rows,
+//! [`LayerTrace::positions`](crate::nn::LayerTrace::positions)), and an
+//! example's gradient is the sum over its positions,
+//! `G_n = Σ_p Δ_npᵀ·ã_np`. Its Gram is `Σ_{p,q} (Δ_np·Δ_mq)(ã_np·ã_mq)`,
+//! not the Hadamard product of two `B×B` matrices, and the sign of a
+//! summed entry is not `sign(Δ)·sign(a)`. [`layer_statistics`] with
+//! [`StatisticsConfig::with_positions`] (and the analyzer, which passes the
+//! trace's positions) therefore **materialises** the `B×J×K'` summed
+//! per-example gradients of a convolution (cheap for a convolution's few
+//! filters of small patches, limited to [`MAX_SUMMED_GRADIENTS`] values)
+//! and computes every statistic from them exactly: the statistics are the
+//! examples', not the positions'. The single-statistic functions
+//! ([`per_example_gram`], [`alignment`], …) take one row per example: given
+//! a convolution's `B·P` rows they would treat each position as an
+//! example.
 //!
 //! ```
 //! use gradsign::stats::{self, StatisticsConfig};
@@ -62,8 +78,12 @@
 //! | GradSign score (Zhang & Jia 2022), AND-mask (Parascandolo et al. 2021) | on which parameters do the examples agree in sign? | magnitudes |
 //! | row coherence ([`analysis`](crate::analysis)) | is each example's own row `Δ_nj·a_n` one-signed (the two-orthant zig-zag)? | agreement between examples |
 //!
-//! What each one sees, on one neuron with 10 inputs, batch 128 (means over
-//! 2,000 batches; example `10_gradient_statistics`):
+//! What each one sees, on one neuron with 10 inputs, batch 128, without
+//! bias (means over 2,000 batches; the GradSign score divided by the 10
+//! weights). Example `10_what_each_statistic_sees` prints its own run (and
+//! the same δ after a sigmoid and a tanh layer), which agrees within
+//! Monte-Carlo error; `tests/stats_figures.rs` checks the table against
+//! fresh runs and against the exact expectations behind it:
 //!
 //! | inputs | δ | GradSign per weight | α | row coherence |
 //! | --- | --- | --- | --- | --- |
@@ -113,8 +133,8 @@ use crate::dynamics::try_filled;
 
 mod prepare;
 
-pub use prepare::MAX_GRAM_BATCH;
-use prepare::{Prepared, checked, finite_result, sign};
+pub use prepare::{MAX_GRAM_BATCH, MAX_SUMMED_GRADIENTS};
+use prepare::{Prepared, checked, finite_result, gemm, sign};
 
 /// The most classes [`stiffness`] accepts (its class tables are
 /// `classes × classes`).
@@ -143,6 +163,13 @@ pub struct StatisticsConfig {
     /// Threads the matrix products may use, clamped to
     /// `1 ..= `[`max_threads`](crate::kernels::max_threads)`()`. Default 1.
     pub threads: usize,
+    /// Consecutive rows of `A` and `Δ` that make one example: 1 for a dense
+    /// layer, the output positions `OH·OW` of a convolution recorded as
+    /// the dense layer it is at every position
+    /// ([`LayerTrace::positions`](crate::nn::LayerTrace::positions)).
+    /// Default 1. See [`layer_statistics`] for how `positions > 1` is
+    /// computed.
+    pub positions: usize,
 }
 
 impl Default for StatisticsConfig {
@@ -151,6 +178,7 @@ impl Default for StatisticsConfig {
             bias: true,
             and_mask_threshold: 0.5,
             threads: 1,
+            positions: 1,
         }
     }
 }
@@ -172,6 +200,13 @@ impl StatisticsConfig {
     /// Sets the threads of the products.
     pub fn with_threads(mut self, threads: usize) -> Self {
         self.threads = crate::kernels::clamp_threads(threads);
+        self
+    }
+
+    /// Sets the rows per example (a convolution's output positions; checked
+    /// when used: at least 1, dividing the rows).
+    pub fn with_positions(mut self, positions: usize) -> Self {
+        self.positions = positions;
         self
     }
 }
@@ -198,6 +233,7 @@ fn prepare<F: Element>(
         (a.as_slice(), a.shape()),
         (d.as_slice(), d.shape()),
         bias,
+        1,
         1,
     )
 }
@@ -1030,6 +1066,10 @@ pub struct NeuronStatistics {
 pub struct LayerStatistics {
     /// Examples `B`.
     pub batch: usize,
+    /// Rows of `A` and `Δ` per example: 1 for a dense layer, a
+    /// convolution's output positions (whose per-example gradients sum
+    /// them).
+    pub positions: usize,
     /// Inputs `K` (the bias not counted).
     pub fan_in: usize,
     /// Neurons `J`.
@@ -1093,6 +1133,12 @@ impl LayerStatistics {
 /// squares and signs of `Ã` and `Δ`, and three blocks of at most
 /// `max(B, ⌈4096/K'⌉)` neurons' parameters.
 ///
+/// With [`positions`](StatisticsConfig::positions) `P > 1` (a
+/// convolution: `A` is `(B·P)×K`, `Δ` is `(B·P)×J`, example `n`'s rows
+/// `n·P .. (n + 1)·P`), each example's gradient `G_n = Σ_p Δ_npᵀ·ã_np` is
+/// materialised (`B·J·K'` values, `O(B·P·J·K')` time) and every statistic
+/// is computed from the `G_n` (see [the module docs](self#convolutions)).
+///
 /// ```
 /// use gradsign::stats::{layer_statistics, StatisticsConfig};
 /// use gradsign::Tensor;
@@ -1106,8 +1152,11 @@ impl LayerStatistics {
 /// ```
 ///
 /// # Errors
-/// As [`per_example_norms`], and [`Error::InvalidArgument`] for an AND-mask
-/// threshold outside `[0, 1]`.
+/// As [`per_example_norms`] (the batch limit on the examples `B`, not the
+/// rows `B·P`), and [`Error::InvalidArgument`] for an AND-mask threshold
+/// outside `[0, 1]`, for rows that do not split into examples of
+/// `positions ≥ 1` rows, or for a convolution's `B·J·K'` per-example
+/// gradients above [`MAX_SUMMED_GRADIENTS`].
 pub fn layer_statistics<F: Element>(
     a: &Tensor<F>,
     d: &Tensor<F>,
@@ -1130,30 +1179,18 @@ pub(crate) fn layer_statistics_slices<F: Element>(
     config: &StatisticsConfig,
 ) -> Result<LayerStatistics> {
     check_tau(op, config.and_mask_threshold)?;
-    let p = Prepared::new(op, a, d, config.bias, config.threads)?;
+    let p = Prepared::new(op, a, d, config.bias, config.threads, config.positions)?;
+    if config.positions > 1 {
+        return summed_statistics(op, &p, config);
+    }
     let (b, k, j) = (p.b, p.k, p.j);
     let parameters = checked(op, "the parameters", j, k)?;
     let (gram, m) = gram(op, &p)?;
     let (rows, example_norms) = norms(op, &p)?;
-    let (sum, trace) = sum_trace(b, &gram);
 
     // M·Δ (B×J), for each neuron's Σ_nm K^j_nm.
     let mut md = try_filled(op, "ÃÃᵀ·Δ", p.d.len(), 0.0)?;
-    <f64 as Element>::gemm(crate::kernels::matmul::GemmArgs {
-        m: b,
-        n: j,
-        k: b,
-        a: &m,
-        a_rs: b,
-        a_cs: 1,
-        b: &p.d,
-        b_rs: j,
-        b_cs: 1,
-        c: &mut md,
-        c_rs: j,
-        accumulate: false,
-        threads: p.threads,
-    });
+    gemm((b, j, b), (&m, b, 1), (&p.d, j, 1), &mut md, p.threads);
     finite_result(op, "ÃÃᵀ·Δ", &md)?;
 
     let a2 = Prepared::mapped(op, &p.a, |x| x * x)?;
@@ -1166,11 +1203,8 @@ pub(crate) fn layer_statistics_slices<F: Element>(
     let mut ss = try_filled(op, "a block of parameters", block_len, 0.0)?;
     let mut sg = try_filled(op, "a block of parameters", block_len, 0.0)?;
     let bf = b as f64;
-    let tau_b = config.and_mask_threshold * bf;
 
-    let mut neurons = Vec::new();
-    crate::dynamics::try_grow(op, "the neurons' statistics", &mut neurons, j)?;
-    let (mut gsnr_sum, mut gsnr_defined, mut score, mut kept) = (0.0, 0usize, 0u64, 0usize);
+    let mut tally = Tally::new(op, b, k, j, config.and_mask_threshold)?;
     let mut j0 = 0;
     while j0 < j {
         let nbj = nb.min(j - j0);
@@ -1180,66 +1214,212 @@ pub(crate) fn layer_statistics_slices<F: Element>(
         finite_result(op, "the squared gradients", &ss[..nbj * k])?;
         for jj in 0..nbj {
             let jn = j0 + jj;
-            let (mut nsum, mut ndef, mut nundef, mut nscore, mut nkept) = (0.0, 0, 0, 0u64, 0);
-            for kk in 0..k {
-                let i = jj * k + kk;
-                if b >= 2 {
-                    match gsnr_entry(b, gs[i], ss[i]).2 {
-                        Some(r) => {
-                            nsum += r;
-                            ndef += 1;
-                        }
-                        None => nundef += 1,
-                    }
-                }
-                let s = sg[i].abs();
-                nscore += s as u64;
-                nkept += usize::from(s >= tau_b);
-            }
             let (q, t) = (0..b).fold((0.0, 0.0), |(q, t), n| {
                 let dv = p.d[n * j + jn];
                 (q + dv * md[n * j + jn], t + dv * dv * m[n * b + n])
             });
-            gsnr_sum += nsum;
-            gsnr_defined += ndef;
-            score += nscore;
-            kept += nkept;
-            neurons.push(NeuronStatistics {
-                neuron: jn,
-                mean_row_norm: (0..b).map(|n| rows[n * j + jn]).sum::<f64>() / bf,
-                alignment: alignment_of(b, q, t),
-                noise: noise_of(b, q, t),
-                gsnr_mean: (ndef > 0).then(|| nsum / ndef as f64),
-                gsnr_undefined: if b >= 2 { nundef } else { k },
-                gradsign_score: nscore,
-                and_mask_share: nkept as f64 / k as f64,
-            });
+            let r = jj * k..(jj + 1) * k;
+            tally.neuron(
+                jn,
+                (&gs[r.clone()], &ss[r.clone()], &sg[r]),
+                (q, t),
+                (0..b).map(|n| rows[n * j + jn]).sum::<f64>() / bf,
+            );
         }
         j0 += nbj;
     }
-    Ok(LayerStatistics {
-        batch: b,
-        fan_in: k - usize::from(config.bias),
-        fan_out: j,
-        bias: config.bias,
-        parameters,
-        example_norms,
-        alignment: alignment_of(b, sum, trace),
-        noise: noise_of(b, sum, trace),
-        stiffness: if b >= 2 {
-            Some(stiffness_checked(op, b, &gram, None)?)
-        } else {
-            None
-        },
-        gsnr_mean: (gsnr_defined > 0).then(|| gsnr_sum / gsnr_defined as f64),
-        gsnr_defined,
-        gradsign_score: score,
-        gradsign_per_parameter: score as f64 / parameters as f64,
-        and_mask_threshold: config.and_mask_threshold,
-        and_mask_kept: kept,
-        gram,
-        neurons,
-    })
+    tally.finish(op, config, parameters, gram, example_norms)
+}
+
+/// A convolution's statistics (`positions > 1`): example `n`'s gradient is
+/// `G_n = Σ_p Δ_npᵀ·ã_np` (J×K'), whose Gram `Σ_{p,q} (Δ_np·Δ_mq)(ã_np·ã_mq)`
+/// is no Hadamard product of two `B×B` matrices. Materialising the `G_n`
+/// costs `B·J·K'` values, which for a convolution (few filters of small
+/// patches) is less than the `(B·P)²` of the position-level Grams; the
+/// statistics then follow from the `G_n` directly.
+fn summed_statistics(
+    op: &'static str,
+    p: &Prepared,
+    config: &StatisticsConfig,
+) -> Result<LayerStatistics> {
+    let pos = config.positions;
+    let (b, k, j) = (p.b / pos, p.k, p.j);
+    let per = checked(op, "the parameters", j, k)?;
+    let total = checked(op, "the per-example gradients", b, per)?;
+    if total > MAX_SUMMED_GRADIENTS {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "the per-example gradients of {b} examples × {j} filters × {k} parameters \
+                 ({total} values) exceed MAX_SUMMED_GRADIENTS = {MAX_SUMMED_GRADIENTS}"
+            ),
+        });
+    }
+    let mut g = try_filled(op, "the per-example gradients", total, 0.0)?;
+    for (n, gn) in g.chunks_exact_mut(per).enumerate() {
+        let rows = n * pos..(n + 1) * pos;
+        gemm(
+            (j, k, pos),
+            (&p.d[rows.start * j..rows.end * j], 1, j),
+            (&p.a[rows.start * k..rows.end * k], k, 1),
+            gn,
+            p.threads,
+        );
+    }
+    finite_result(op, "the per-example gradients", &g)?;
+    let mut gram = try_filled(op, "the per-example Gram", b * b, 0.0)?;
+    gemm(
+        (b, b, per),
+        (&g, per, 1),
+        (&g, 1, per),
+        &mut gram,
+        p.threads,
+    );
+    finite_result(op, "the per-example Gram", &gram)?;
+
+    let mut example_norms = try_filled(op, "the example norms", b, 0.0)?;
+    let mut row_norms = try_filled(op, "the row norms", j, 0.0)?;
+    let mut gs = try_filled(op, "the parameters' sums", per, 0.0)?;
+    let mut ss = try_filled(op, "the parameters' sums", per, 0.0)?;
+    let mut sg = try_filled(op, "the parameters' sums", per, 0.0)?;
+    for (gn, norm) in g.chunks_exact(per).zip(&mut example_norms) {
+        for (jj, row) in gn.chunks_exact(k).enumerate() {
+            let mut sq = 0.0;
+            for (i, &x) in (jj * k..).zip(row) {
+                gs[i] += x;
+                ss[i] += x * x;
+                sg[i] += sign(x);
+                sq += x * x;
+            }
+            row_norms[jj] += sq.sqrt();
+            *norm += sq;
+        }
+        *norm = norm.sqrt();
+    }
+    finite_result(op, "the squared gradients", &ss)?;
+    let bf = b as f64;
+    let mut tally = Tally::new(op, b, k, j, config.and_mask_threshold)?;
+    for (jn, &row_norm) in row_norms.iter().enumerate() {
+        let r = jn * k..(jn + 1) * k;
+        // |Σ_n G_nj|² and Σ_n |G_nj|²: the sum and trace of neuron j's Gram.
+        let q = gs[r.clone()].iter().map(|x| x * x).sum::<f64>();
+        let t = ss[r.clone()].iter().sum::<f64>();
+        tally.neuron(
+            jn,
+            (&gs[r.clone()], &ss[r.clone()], &sg[r]),
+            (q, t),
+            row_norm / bf,
+        );
+    }
+    tally.finish(op, config, per, gram, example_norms)
+}
+
+/// The per-neuron reduction both paths share, and the layer's totals.
+struct Tally {
+    b: usize,
+    k: usize,
+    j: usize,
+    tau_b: f64,
+    gsnr_sum: f64,
+    gsnr_defined: usize,
+    score: u64,
+    kept: usize,
+    neurons: Vec<NeuronStatistics>,
+}
+
+impl Tally {
+    fn new(op: &'static str, b: usize, k: usize, j: usize, tau: f64) -> Result<Tally> {
+        let mut neurons = Vec::new();
+        crate::dynamics::try_grow(op, "the neurons' statistics", &mut neurons, j)?;
+        Ok(Tally {
+            b,
+            k,
+            j,
+            tau_b: tau * b as f64,
+            gsnr_sum: 0.0,
+            gsnr_defined: 0,
+            score: 0,
+            kept: 0,
+            neurons,
+        })
+    }
+
+    /// Neuron `jn` from its parameters' `Σ_n g`, `Σ_n g²` and `Σ_n sign g`,
+    /// its Gram's sum `q` and trace `t`, and its mean row norm.
+    fn neuron(
+        &mut self,
+        jn: usize,
+        (gs, ss, sg): (&[f64], &[f64], &[f64]),
+        (q, t): (f64, f64),
+        mean_row_norm: f64,
+    ) {
+        let (b, k) = (self.b, self.k);
+        let (mut nsum, mut ndef, mut nundef, mut nscore, mut nkept) = (0.0, 0, 0, 0u64, 0);
+        for kk in 0..k {
+            if b >= 2 {
+                match gsnr_entry(b, gs[kk], ss[kk]).2 {
+                    Some(r) => {
+                        nsum += r;
+                        ndef += 1;
+                    }
+                    None => nundef += 1,
+                }
+            }
+            let s = sg[kk].abs();
+            nscore += s as u64;
+            nkept += usize::from(s >= self.tau_b);
+        }
+        self.gsnr_sum += nsum;
+        self.gsnr_defined += ndef;
+        self.score += nscore;
+        self.kept += nkept;
+        self.neurons.push(NeuronStatistics {
+            neuron: jn,
+            mean_row_norm,
+            alignment: alignment_of(b, q, t),
+            noise: noise_of(b, q, t),
+            gsnr_mean: (ndef > 0).then(|| nsum / ndef as f64),
+            gsnr_undefined: if b >= 2 { nundef } else { k },
+            gradsign_score: nscore,
+            and_mask_share: nkept as f64 / k as f64,
+        });
+    }
+
+    fn finish(
+        self,
+        op: &'static str,
+        config: &StatisticsConfig,
+        parameters: usize,
+        gram: Vec<f64>,
+        example_norms: Vec<f64>,
+    ) -> Result<LayerStatistics> {
+        let b = self.b;
+        let (sum, trace) = sum_trace(b, &gram);
+        Ok(LayerStatistics {
+            batch: b,
+            positions: config.positions,
+            fan_in: self.k - usize::from(config.bias),
+            fan_out: self.j,
+            bias: config.bias,
+            parameters,
+            example_norms,
+            alignment: alignment_of(b, sum, trace),
+            noise: noise_of(b, sum, trace),
+            stiffness: if b >= 2 {
+                Some(stiffness_checked(op, b, &gram, None)?)
+            } else {
+                None
+            },
+            gsnr_mean: (self.gsnr_defined > 0).then(|| self.gsnr_sum / self.gsnr_defined as f64),
+            gsnr_defined: self.gsnr_defined,
+            gradsign_score: self.score,
+            gradsign_per_parameter: self.score as f64 / parameters as f64,
+            and_mask_threshold: config.and_mask_threshold,
+            and_mask_kept: self.kept,
+            gram,
+            neurons: self.neurons,
+        })
+    }
 }
 
 /// The statistics of several layers taken together (see
@@ -1394,10 +1574,18 @@ impl fmt::Display for LayerStatistics {
         )?;
         writeln!(
             f,
-            "  per-example gradient norm: mean {}; {} of {} parameters with a defined GSNR",
+            "  per-example gradient norm: mean {}; {} of {} parameters with a defined GSNR{}",
             number(self.mean_example_norm()),
             self.gsnr_defined,
-            self.parameters
+            self.parameters,
+            if self.positions > 1 {
+                format!(
+                    " (each example's gradient sums its {} positions)",
+                    self.positions
+                )
+            } else {
+                String::new()
+            }
         )
     }
 }

@@ -14,6 +14,11 @@ use crate::dynamics::try_filled;
 /// then fail on first touch.
 pub const MAX_GRAM_BATCH: usize = 1 << 15;
 
+/// The most values of per-example gradients a convolution's statistics
+/// materialise (`B·J·K'`, `2²⁷` values: 1 GiB of `f64`). Checked before
+/// anything is allocated, as [`MAX_GRAM_BATCH`] is.
+pub const MAX_SUMMED_GRADIENTS: usize = 1 << 27;
+
 /// `(B, K, J)` of inputs (B×K) and deltas (B×J), or the error naming `op`.
 pub(crate) fn check_shapes(op: &'static str, a: Shape, d: Shape) -> Result<(usize, usize, usize)> {
     let (&[b, k], &[b2, j]) = (a.dims(), d.dims()) else {
@@ -84,13 +89,15 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     /// Checks and converts: ranks, batch sizes, an empty batch or layer,
-    /// non-finite values, the batch limit, and the sizes of every buffer.
+    /// rows that do not split into examples of `positions` rows, non-finite
+    /// values, the batch limit, and the sizes of every buffer.
     pub(crate) fn new<F: Element>(
         op: &'static str,
         (a, a_shape): (&[F], Shape),
         (d, d_shape): (&[F], Shape),
         bias: bool,
         threads: usize,
+        positions: usize,
     ) -> Result<Prepared> {
         let (b, k_in, j) = check_shapes(op, a_shape, d_shape)?;
         let k = k_in + usize::from(bias);
@@ -98,12 +105,21 @@ impl Prepared {
             // No parameter at all: every statistic would be 0/0.
             return Err(Error::Empty { op, shape: a_shape });
         }
-        if b > MAX_GRAM_BATCH {
+        if positions == 0 || b % positions != 0 {
             return Err(Error::InvalidArgument {
                 op,
                 message: format!(
-                    "a batch of {b} examples exceeds MAX_GRAM_BATCH = {MAX_GRAM_BATCH}: \
-                     its {b}×{b} per-example Gram would not fit in memory"
+                    "{b} rows do not split into examples of {positions} positions each"
+                ),
+            });
+        }
+        let examples = b / positions;
+        if examples > MAX_GRAM_BATCH {
+            return Err(Error::InvalidArgument {
+                op,
+                message: format!(
+                    "a batch of {examples} examples exceeds MAX_GRAM_BATCH = {MAX_GRAM_BATCH}: \
+                     its {examples}×{examples} per-example Gram would not fit in memory"
                 ),
             });
         }
@@ -180,7 +196,7 @@ impl Prepared {
 
 /// `C = A·B` through the crate's `f64` matrix kernel (the one `Tensor`
 /// products use), with strides `(row, column)` for `A` and `B`.
-fn gemm(
+pub(crate) fn gemm(
     (m, n, k): (usize, usize, usize),
     (a, a_rs, a_cs): (&[f64], usize, usize),
     (b, b_rs, b_cs): (&[f64], usize, usize),
