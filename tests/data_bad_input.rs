@@ -11,7 +11,7 @@ fn a_label_of_usize_max_is_an_error_not_an_overflow() {
     assert!(
         matches!(
             e,
-            Error::InvalidArgument {
+            Error::OutOfDomain {
                 op: "Dataset::new",
                 ..
             }
@@ -21,7 +21,8 @@ fn a_label_of_usize_max_is_an_error_not_an_overflow() {
     assert_eq!(
         e.to_string(),
         format!(
-            "Dataset::new: label {} leaves no room for a class count",
+            "Dataset::new: a label must be below usize::MAX (the class count is the largest \
+             label + 1), got {}",
             usize::MAX
         )
     );
@@ -32,10 +33,7 @@ fn one_hot_of_an_impossible_class_count_is_an_error() {
     // Two rows with label 2⁶⁰: 2 × (2⁶⁰ + 1) f64 values need 2⁶⁴ + 16 bytes.
     let d = Dataset::new(Tensor::<f64>::zeros(&[2, 1]).unwrap(), vec![1 << 60, 0]).unwrap();
     let e = d.one_hot().unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidArgument { op: "zeros", .. }),
-        "{e}"
-    );
+    assert!(matches!(e, Error::TooLarge { op: "zeros", .. }), "{e}");
 }
 
 #[test]

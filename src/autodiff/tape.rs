@@ -439,13 +439,11 @@ impl<F: Element> Tape<F> {
             // Shapes are user input: summing the empty axis of [0, 2⁶¹]
             // asks for 2⁶¹ zeros. An impossible size is an error, not an
             // abort.
-            inner
-                .values
-                .try_reserve(n)
-                .map_err(|e| Error::InvalidArgument {
-                    op,
-                    message: format!("cannot allocate the {n} elements of the output {shape}: {e}"),
-                })?;
+            inner.values.try_reserve(n).map_err(|e| Error::TooLarge {
+                op,
+                what: format!("the output {shape} ({n} elements)"),
+                reason: e.to_string(),
+            })?;
             inner.values.resize(offset + n, F::zero());
         }
         let (before, out) = inner.values.split_at_mut(offset);
@@ -590,10 +588,12 @@ fn check_input_gradients<F: Element>(nodes: &[Node<F>], id: usize, grads: &[F]) 
 #[cold]
 #[inline(never)]
 fn too_many_inputs<F: Element>(op: &'static str, inputs: &[Var<'_, F>]) -> Error {
-    Error::InvalidArgument {
+    Error::out_of_domain(
         op,
-        message: format!(
-            "an op takes at most {MAX_PARENTS} inputs, got {} (shapes {})",
+        "the input count",
+        format!("at most {MAX_PARENTS}"),
+        format_args!(
+            "{} (shapes {})",
             inputs.len(),
             inputs
                 .iter()
@@ -601,7 +601,7 @@ fn too_many_inputs<F: Element>(op: &'static str, inputs: &[Var<'_, F>]) -> Error
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    }
+    )
 }
 
 /// The checked-mode error for a non-finite output element `pos` (value

@@ -132,20 +132,22 @@ impl TrajectoryRecorder {
     pub fn new(neurons: usize, fan_in: usize, bias: bool) -> Result<Self> {
         let op = "TrajectoryRecorder::new";
         if neurons == 0 || fan_in == 0 {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: format!("needs at least one neuron and one input, got {neurons}×{fan_in}"),
-            });
+                "the layer size (neurons × inputs)",
+                "at least 1 × 1",
+                format_args!("{neurons}×{fan_in}"),
+            ));
         }
         // The state later holds four vectors of this many f64 (f32 values
         // keep f32 state, but the f64 bound covers both).
-        let too_big = || Error::InvalidArgument {
+        let too_big = || Error::TooLarge {
             op,
-            message: format!(
-                "a layer of {neurons} neurons × {fan_in} inputs{} is too large to record: \
-                 its state would need more than isize::MAX bytes",
+            what: format!(
+                "a layer of {neurons} neurons × {fan_in} inputs{}",
                 if bias { " (+ bias)" } else { "" }
             ),
+            reason: "recording its state would need more than isize::MAX bytes".into(),
         };
         let row = fan_in.checked_add(usize::from(bias)).ok_or_else(too_big)?;
         neurons
@@ -214,9 +216,9 @@ impl TrajectoryRecorder {
             });
         }
         if let Some((i, x)) = direction.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::NonFinite {
                 op,
-                message: format!("the direction must be finite, entry {i} is {x}"),
+                what: format!("{x} at entry {i} of the direction"),
             });
         }
         // Scaled by the largest entry first, so that neither 1e200 (whose
@@ -224,10 +226,12 @@ impl TrajectoryRecorder {
         // a direction that is perfectly valid.
         let big = direction.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         if big == 0.0 {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: "the direction must be non-zero, every entry is 0".into(),
-            });
+                "the direction",
+                "non-zero",
+                "every entry 0",
+            ));
         }
         let norm = direction
             .iter()
@@ -274,9 +278,9 @@ impl TrajectoryRecorder {
         let unit = self.unit_direction(op, direction)?;
         match self.direction.as_mut() {
             Some(d) if d.target.is_some() => {
-                return Err(Error::InvalidArgument {
+                return Err(Error::OutOfOrder {
                     op,
-                    message: "this recorder tracks the weight error, not the update".into(),
+                    what: "this recorder tracks the weight error, not the update".into(),
                 });
             }
             Some(d) => d.replace_unit(&unit),
@@ -350,9 +354,9 @@ impl TrajectoryRecorder {
                 });
             }
             (true, None) | (false, Some(_)) => {
-                return Err(Error::InvalidArgument {
+                return Err(Error::Incompatible {
                     op,
-                    message: format!(
+                    what: format!(
                         "the recorder was built {} a bias, but the {what} {} one",
                         if self.bias { "with" } else { "without" },
                         if self.bias { "lacks" } else { "has" }
@@ -442,17 +446,19 @@ impl TrajectoryRecorder {
         deltas: Option<DeltaValues<'_, F>>,
     ) -> Result<()> {
         if feed == Feed::Updates && self.direction.as_ref().is_some_and(|d| d.target.is_some()) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op,
-                message:
+                what:
                     "this recorder tracks the weight error, which needs the weights: call observe"
                         .into(),
             });
         }
         if self.feed.is_some_and(|f| f != feed) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op,
-                message: "a recorder is fed either weights (observe) or updates (observe_update), not both".into(),
+                what: "a recorder is fed either weights (observe) or updates (observe_update), \
+                       not both"
+                    .into(),
             });
         }
         let what = if feed == Feed::Weights {

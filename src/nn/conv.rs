@@ -107,9 +107,10 @@ impl<F: Element> Conv2d<F> {
         let fan_in = in_channels
             .checked_mul(kernel.0)
             .and_then(|v| v.checked_mul(kernel.1))
-            .ok_or_else(|| Error::InvalidArgument {
+            .ok_or_else(|| Error::TooLarge {
                 op: "Conv2d::init",
-                message: format!("{in_channels} channels × {kernel:?} kernels overflow a usize"),
+                what: format!("{in_channels} channels × {kernel:?} kernels"),
+                reason: "the fan-in overflows a usize".into(),
             })?;
         let weight = init.tensor(out_channels, fan_in, seed)?.reshape(&[
             out_channels,
@@ -357,12 +358,12 @@ impl Reshape {
     /// [`Error::InvalidArgument`] for an empty or longer `per_example`.
     pub fn new(per_example: &[usize]) -> Result<Self> {
         if per_example.is_empty() || per_example.len() > 3 {
-            return Err(Error::InvalidArgument {
-                op: "Reshape::new",
-                message: format!(
-                    "an example's shape has rank 1 to 3 (the batch axis is added), got {per_example:?}"
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "Reshape::new",
+                "the rank of an example's shape",
+                "1 to 3 (the batch axis is added)",
+                format_args!("{per_example:?}"),
+            ));
         }
         let mut dims = [0; 3];
         dims[..per_example.len()].copy_from_slice(per_example);

@@ -130,10 +130,12 @@ fn concat_tree<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<
 /// [`Error::ForeignVar`] if the parts come from different tapes.
 pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'t, F>> {
     let Some(first) = parts.first() else {
-        return Err(Error::InvalidArgument {
-            op: "concat",
-            message: "needs at least one tensor, got none".into(),
-        });
+        return Err(Error::out_of_domain(
+            "concat",
+            "the parts",
+            "at least one tensor",
+            "none",
+        ));
     };
     let s0 = first.shape();
     s0.check_axis("concat", axis)?;
@@ -173,12 +175,10 @@ pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'
         Shape::new(&dims[..s0.rank()]).ok()
     });
     if out.is_none() {
-        return Err(Error::InvalidArgument {
+        return Err(Error::TooLarge {
             op: "concat",
-            message: format!(
-                "{} parts like {s0} joined along axis {axis} have more elements than a usize can count",
-                parts.len()
-            ),
+            what: format!("{} parts like {s0} joined along axis {axis}", parts.len()),
+            reason: "the result has more elements than a usize counts".into(),
         });
     }
     concat_tree(parts, axis)
@@ -226,12 +226,12 @@ impl<'t, F: Element> Var<'t, F> {
         shape.check_axis("slice", axis)?;
         let (outer, len, inner) = shape.split_at_axis(axis);
         if start > end || end > len {
-            return Err(Error::InvalidArgument {
-                op: "slice",
-                message: format!(
-                    "range {start}..{end} does not fit axis {axis} of length {len} in shape {shape}"
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "slice",
+                "the range",
+                format!("within axis {axis} of length {len} in shape {shape}"),
+                format_args!("{start}..{end}"),
+            ));
         }
         let out = shape.with_axis(axis, Some(end - start));
         self.tape().record(
@@ -270,17 +270,18 @@ impl<'t, F: Element> Var<'t, F> {
     /// a `usize` counts.
     pub fn reshape(self, dims: &[usize]) -> Result<Var<'t, F>> {
         let from = self.shape();
-        let to = Shape::new(dims).map_err(|e| Error::InvalidArgument {
-            op: "reshape",
-            message: match e {
-                Error::InvalidArgument { message, .. } => {
-                    format!("cannot reshape {from}: {message}")
-                }
-                _ => format!(
-                    "cannot reshape {from} to {dims:?}: a tensor has rank at most {}",
-                    crate::shape::MAX_RANK
-                ),
+        let to = Shape::new(dims).map_err(|e| match e {
+            Error::TooLarge { what, reason, .. } => Error::TooLarge {
+                op: "reshape",
+                what: format!("{from} reshaped to {what}"),
+                reason,
             },
+            _ => Error::out_of_domain(
+                "reshape",
+                format!("the rank of the target of {from}"),
+                format!("at most {}", crate::shape::MAX_RANK),
+                format_args!("{dims:?}"),
+            ),
         })?;
         if from.numel() != to.numel() {
             return Err(Error::ShapeMismatch {

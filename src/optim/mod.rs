@@ -187,21 +187,21 @@ impl<F: Element> StateBuffer<F> {
 
     fn same(i: usize, name: &str, len: usize, known_name: &str, known: usize) -> Result<()> {
         if known_name != name {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op: "optimizer step",
-                message: format!(
+                what: format!(
                     "parameter #{i} is {name} but was {known_name} at the previous steps: \
                      parameters must arrive in the same order at every step"
                 ),
             });
         }
         if known != len {
-            return Err(Error::InvalidArgument {
-                op: "optimizer step",
-                message: format!(
+            return Err(Error::incompatible(
+                "optimizer step",
+                format!(
                     "parameter #{i} ({name}) has {len} values but had {known} at the previous steps"
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -213,24 +213,26 @@ impl<F: Element> StateBuffer<F> {
             let off = self.data.len();
             let need = per.checked_mul(len).and_then(|n| n.checked_add(off));
             let Some(end) = need else {
-                return Err(Error::InvalidArgument {
+                return Err(Error::TooLarge {
                     op: "optimizer step",
-                    message: format!("the state of {name} ({len} values) cannot be counted"),
+                    what: format!("the state of {name} ({len} values)"),
+                    reason: "its offset overflows a usize".into(),
                 });
             };
             self.data
                 .try_reserve(end - off)
-                .map_err(|_| Error::InvalidArgument {
+                .map_err(|e| Error::TooLarge {
                     op: "optimizer step",
-                    message: format!("the state of {name} ({len} values) cannot be allocated"),
+                    what: format!("the state of {name} ({len} values)"),
+                    reason: e.to_string(),
                 })?;
             self.data.resize(end, F::zero());
             self.slots.push((name.to_owned(), off, len));
         }
         let Some((known_name, off, known)) = self.slots.get(i) else {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op: "optimizer step",
-                message: format!(
+                what: format!(
                     "parameter #{i} ({name}) arrived before parameter #{}",
                     self.slots.len()
                 ),
@@ -245,10 +247,10 @@ impl<F: Element> StateBuffer<F> {
 /// A parameter and its gradient must have the same number of values.
 pub(crate) fn check_lengths(name: &str, values: usize, grads: usize) -> Result<()> {
     if values != grads {
-        return Err(Error::InvalidArgument {
-            op: "optimizer step",
-            message: format!("{name} has {values} values but its gradient {grads}"),
-        });
+        return Err(Error::incompatible(
+            "optimizer step",
+            format!("{name} has {values} values but its gradient {grads}"),
+        ));
     }
     Ok(())
 }
@@ -292,24 +294,20 @@ fn effective_rate<F: Element>(
     if rate.is_finite() && rate >= F::zero() {
         Ok(rate)
     } else {
-        Err(Error::InvalidArgument {
+        Err(Error::out_of_domain(
             op,
-            message: format!(
-                "the learning rate at step {t} is {lr} × {factor} = {rate}, not a finite {} ≥ 0",
-                F::NAME
-            ),
-        })
+            format!("the learning rate at step {t}"),
+            format!("a finite {} ≥ 0", F::NAME),
+            format_args!("{lr} × {factor} = {rate}"),
+        ))
     }
 }
 
-/// Checks a hyper-parameter lies in a range.
-fn check(op: &'static str, what: &str, x: f64, ok: bool) -> Result<()> {
+/// Checks a hyper-parameter is finite and in its domain (`ok`).
+fn check(op: &'static str, param: &str, domain: &str, x: f64, ok: bool) -> Result<()> {
     if ok && x.is_finite() {
         Ok(())
     } else {
-        Err(Error::InvalidArgument {
-            op,
-            message: format!("{what} out of range: {x}"),
-        })
+        Err(Error::out_of_domain(op, param, domain, x))
     }
 }
