@@ -715,15 +715,25 @@ fn convolution_statistics_match_per_sample_gradients() {
 fn positions_that_do_not_split_the_rows_are_refused() {
     let a = Tensor::<f64>::rand_normal(&[8, 2], 0.0, 1.0, 1).unwrap();
     let d = Tensor::<f64>::rand_normal(&[8, 3], 0.0, 1.0, 2).unwrap();
-    for p in [0, 3, 16] {
-        let e = stats::layer_statistics(&a, &d, &StatisticsConfig::default().with_positions(p))
-            .unwrap_err()
-            .to_string();
+    let refuse = |p| {
+        stats::layer_statistics(&a, &d, &StatisticsConfig::default().with_positions(p)).unwrap_err()
+    };
+    for p in [3, 16] {
+        let e = refuse(p);
+        assert!(matches!(e, gradsign::Error::Incompatible { .. }), "{e:?}");
+        let e = e.to_string();
         assert!(
             e.contains("layer_statistics") && e.contains(&format!("{p} positions")),
             "{e}"
         );
     }
+    let e = refuse(0);
+    assert!(matches!(e, gradsign::Error::OutOfDomain { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("positions must be at least 1, got 0"),
+        "{e}"
+    );
     // Four examples of two positions: the statistics of four summed gradients.
     let s =
         stats::layer_statistics(&a, &d, &StatisticsConfig::default().with_positions(2)).unwrap();

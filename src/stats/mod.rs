@@ -215,10 +215,12 @@ fn check_tau(op: &'static str, tau: f64) -> Result<()> {
     if (0.0..=1.0).contains(&tau) {
         Ok(())
     } else {
-        Err(Error::InvalidArgument {
+        Err(Error::out_of_domain(
             op,
-            message: format!("the AND-mask threshold must be in [0, 1], got {tau}"),
-        })
+            "the AND-mask threshold τ",
+            "in [0, 1]",
+            tau,
+        ))
     }
 }
 
@@ -239,10 +241,12 @@ fn prepare<F: Element>(
 }
 
 fn too_small(op: &'static str, b: usize, what: &str) -> Error {
-    Error::InvalidArgument {
+    Error::out_of_domain(
         op,
-        message: format!("{what} needs at least 2 examples, got a batch of {b}"),
-    }
+        format!("the batch size of {what}"),
+        "at least 2 examples",
+        b,
+    )
 }
 
 // ---------------------------------------------------------------- norms
@@ -281,7 +285,7 @@ pub struct ExampleNorms {
 /// [`Error::ShapeMismatch`] for different batch sizes, [`Error::Empty`] for
 /// an empty batch, no neuron, or no parameter (`K = 0` without bias),
 /// [`Error::NonFinite`] for a NaN or infinite entry (naming it) or a norm
-/// that overflows `f64`, [`Error::InvalidArgument`] for a batch above
+/// that overflows `f64`, [`Error::TooLarge`] for a batch above
 /// [`MAX_GRAM_BATCH`] or a buffer that cannot be allocated.
 pub fn per_example_norms<F: Element>(
     a: &Tensor<F>,
@@ -527,7 +531,7 @@ pub struct NoiseScale {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] unless `1 ≤ b_small < b_big` and both squared
+/// [`Error::OutOfDomain`] unless `1 ≤ b_small < b_big` and both squared
 /// norms are finite and `≥ 0`.
 pub fn noise_scale_two_batches(
     b_small: usize,
@@ -537,20 +541,19 @@ pub fn noise_scale_two_batches(
 ) -> Result<NoiseScale> {
     let op = "noise_scale_two_batches";
     if !(b_small >= 1 && b_small < b_big) {
-        return Err(Error::InvalidArgument {
+        return Err(Error::out_of_domain(
             op,
-            message: format!("needs 1 ≤ b_small < b_big, got b_small = {b_small}, b_big = {b_big}"),
-        });
+            "(b_small, b_big)",
+            "1 ≤ b_small < b_big",
+            format!("({b_small}, {b_big})"),
+        ));
     }
     for (name, v) in [
         ("norm_sq_small", norm_sq_small),
         ("norm_sq_big", norm_sq_big),
     ] {
         if !(v.is_finite() && v >= 0.0) {
-            return Err(Error::InvalidArgument {
-                op,
-                message: format!("{name} must be finite and ≥ 0, got {v}"),
-            });
+            return Err(Error::out_of_domain(op, name, "finite and ≥ 0", v));
         }
     }
     Ok(two_batches(b_small, norm_sq_small, b_big, norm_sq_big))
@@ -606,7 +609,7 @@ fn noise_of(b: usize, sum: f64, trace: f64) -> Option<NoiseScale> {
 /// ```
 ///
 /// # Errors
-/// As [`per_example_norms`], and [`Error::InvalidArgument`] for a batch of
+/// As [`per_example_norms`], and [`Error::OutOfDomain`] for a batch of
 /// one (no variance).
 pub fn noise_scale<F: Element>(a: &Tensor<F>, d: &Tensor<F>, bias: bool) -> Result<NoiseScale> {
     let op = "noise_scale";
@@ -622,7 +625,7 @@ pub fn noise_scale<F: Element>(a: &Tensor<F>, d: &Tensor<F>, bias: bool) -> Resu
 /// [`noise_scale`] from a per-example Gram (B×B, `B ≥ 2`).
 ///
 /// # Errors
-/// As [`alignment_from_gram`] for the Gram, and [`Error::InvalidArgument`]
+/// As [`alignment_from_gram`] for the Gram, and [`Error::OutOfDomain`]
 /// for `B = 1`.
 pub fn noise_scale_from_gram(gram: &Tensor<f64>) -> Result<NoiseScale> {
     let op = "noise_scale_from_gram";
@@ -710,8 +713,9 @@ fn gsnr_entry(b: usize, sum: f64, sum_sq: f64) -> (f64, f64, Option<f64>) {
 /// ```
 ///
 /// # Errors
-/// As [`per_example_norms`], and [`Error::InvalidArgument`] for a batch of
-/// one (no variance) or `J×K'` outputs that cannot be allocated.
+/// As [`per_example_norms`], [`Error::OutOfDomain`] for a batch of one (no
+/// variance), and [`Error::TooLarge`] for `J×K'` outputs that cannot be
+/// allocated.
 pub fn gsnr<F: Element>(a: &Tensor<F>, d: &Tensor<F>, bias: bool) -> Result<Gsnr> {
     let op = "gsnr";
     let p = prepare(op, a, d, bias)?;
@@ -776,7 +780,7 @@ impl SignAgreement {
     /// `|Σ_n sign g_njk| / B ≥ τ`. Row-major J×K'.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless `0 ≤ τ ≤ 1`.
+    /// [`Error::OutOfDomain`] unless `0 ≤ τ ≤ 1`.
     pub fn and_mask(&self, tau: f64) -> Result<Vec<bool>> {
         check_tau("and_mask", tau)?;
         let b = self.batch as f64;
@@ -819,8 +823,8 @@ impl SignAgreement {
 /// ```
 ///
 /// # Errors
-/// As [`per_example_norms`], and [`Error::InvalidArgument`] for `J×K'`
-/// sums that cannot be allocated.
+/// As [`per_example_norms`], and [`Error::TooLarge`] for `J×K'` sums that
+/// cannot be allocated.
 pub fn sign_agreement<F: Element>(
     a: &Tensor<F>,
     d: &Tensor<F>,
@@ -909,9 +913,10 @@ pub struct ClassStiffness {
 /// ```
 ///
 /// # Errors
-/// As [`per_example_norms`]; [`Error::InvalidArgument`] for a batch of one
-/// (no pair), labels whose count is not `B`, or `C` above [`MAX_CLASSES`] or
-/// 0; [`Error::IndexOutOfRange`] for a label `≥ C`.
+/// As [`per_example_norms`]; [`Error::OutOfDomain`] for a batch of one (no
+/// pair) or `C` above [`MAX_CLASSES`] or 0, [`Error::Incompatible`] for
+/// labels whose count is not `B`, [`Error::IndexOutOfRange`] for a label
+/// `≥ C`.
 pub fn stiffness<F: Element>(
     a: &Tensor<F>,
     d: &Tensor<F>,
@@ -951,16 +956,18 @@ fn check_labels(op: &'static str, b: usize, classes: Option<(&[usize], usize)>) 
         return Ok(());
     };
     if labels.len() != b {
-        return Err(Error::InvalidArgument {
+        return Err(Error::Incompatible {
             op,
-            message: format!("{} labels for a batch of {b} examples", labels.len()),
+            what: format!("{} labels for a batch of {b} examples", labels.len()),
         });
     }
     if c == 0 || c > MAX_CLASSES {
-        return Err(Error::InvalidArgument {
+        return Err(Error::out_of_domain(
             op,
-            message: format!("the number of classes must be in 1..={MAX_CLASSES}, got {c}"),
-        });
+            "the number of classes",
+            format!("in 1..={MAX_CLASSES}"),
+            c,
+        ));
     }
     if let Some(&l) = labels.iter().find(|&&l| l >= c) {
         return Err(Error::IndexOutOfRange {
@@ -1153,10 +1160,11 @@ impl LayerStatistics {
 ///
 /// # Errors
 /// As [`per_example_norms`] (the batch limit on the examples `B`, not the
-/// rows `B·P`), and [`Error::InvalidArgument`] for an AND-mask threshold
-/// outside `[0, 1]`, for rows that do not split into examples of
-/// `positions ≥ 1` rows, or for a convolution's `B·J·K'` per-example
-/// gradients above [`MAX_SUMMED_GRADIENTS`].
+/// rows `B·P`); [`Error::OutOfDomain`] for an AND-mask threshold outside
+/// `[0, 1]` or `positions = 0`, [`Error::Incompatible`] for rows that do
+/// not split into examples of `positions` rows, [`Error::TooLarge`] for a
+/// convolution's `B·J·K'` per-example gradients above
+/// [`MAX_SUMMED_GRADIENTS`].
 pub fn layer_statistics<F: Element>(
     a: &Tensor<F>,
     d: &Tensor<F>,
@@ -1247,12 +1255,13 @@ fn summed_statistics(
     let per = checked(op, "the parameters", j, k)?;
     let total = checked(op, "the per-example gradients", b, per)?;
     if total > MAX_SUMMED_GRADIENTS {
-        return Err(Error::InvalidArgument {
+        return Err(Error::TooLarge {
             op,
-            message: format!(
+            what: format!(
                 "the per-example gradients of {b} examples × {j} filters × {k} parameters \
-                 ({total} values) exceed MAX_SUMMED_GRADIENTS = {MAX_SUMMED_GRADIENTS}"
+                 ({total} values)"
             ),
+            reason: format!("they exceed MAX_SUMMED_GRADIENTS = {MAX_SUMMED_GRADIENTS}"),
         });
     }
     let mut g = try_filled(op, "the per-example gradients", total, 0.0)?;
@@ -1472,7 +1481,7 @@ pub struct NetworkStatistics {
 /// ```
 ///
 /// # Errors
-/// [`Error::Empty`] for no layer, [`Error::InvalidArgument`] when their
+/// [`Error::Empty`] for no layer, [`Error::Incompatible`] when their
 /// batch sizes differ (naming them), [`Error::NonFinite`] if the summed
 /// Gram overflows.
 pub fn network_statistics(layers: &[&LayerStatistics]) -> Result<NetworkStatistics> {
@@ -1485,9 +1494,9 @@ pub fn network_statistics(layers: &[&LayerStatistics]) -> Result<NetworkStatisti
     };
     let b = first.batch;
     if let Some((l, s)) = layers.iter().enumerate().find(|(_, s)| s.batch != b) {
-        return Err(Error::InvalidArgument {
+        return Err(Error::Incompatible {
             op,
-            message: format!(
+            what: format!(
                 "layer {l} was measured on {} examples, layer 0 on {b}",
                 s.batch
             ),

@@ -64,9 +64,10 @@ fn check_finite<F: Element>(op: &'static str, what: &str, data: &[F], cols: usiz
 
 /// `a·b`, or an error naming `op` and `what` when it overflows `usize`.
 pub(crate) fn checked(op: &'static str, what: &str, a: usize, b: usize) -> Result<usize> {
-    a.checked_mul(b).ok_or_else(|| Error::InvalidArgument {
+    a.checked_mul(b).ok_or_else(|| Error::TooLarge {
         op,
-        message: format!("{what} of {a} × {b} elements overflow usize"),
+        what: format!("{what} ({a} × {b} elements)"),
+        reason: "the element count overflows usize".to_string(),
     })
 }
 
@@ -105,22 +106,21 @@ impl Prepared {
             // No parameter at all: every statistic would be 0/0.
             return Err(Error::Empty { op, shape: a_shape });
         }
-        if positions == 0 || b % positions != 0 {
-            return Err(Error::InvalidArgument {
+        if positions == 0 {
+            return Err(Error::out_of_domain(op, "positions", "at least 1", 0));
+        }
+        if b % positions != 0 {
+            return Err(Error::Incompatible {
                 op,
-                message: format!(
-                    "{b} rows do not split into examples of {positions} positions each"
-                ),
+                what: format!("{b} rows do not split into examples of {positions} positions each"),
             });
         }
         let examples = b / positions;
         if examples > MAX_GRAM_BATCH {
-            return Err(Error::InvalidArgument {
+            return Err(Error::TooLarge {
                 op,
-                message: format!(
-                    "a batch of {examples} examples exceeds MAX_GRAM_BATCH = {MAX_GRAM_BATCH}: \
-                     its {examples}×{examples} per-example Gram would not fit in memory"
-                ),
+                what: format!("the {examples}×{examples} per-example Gram of {examples} examples"),
+                reason: format!("the batch exceeds MAX_GRAM_BATCH = {MAX_GRAM_BATCH} examples"),
             });
         }
         check_finite(op, "inputs", a, k_in.max(1))?;
