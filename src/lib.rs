@@ -97,6 +97,7 @@
 //! | [`analysis`] | the sign analyzer and its diagnosis |
 //! | [`curvature`], [`dual`] | exact Hessian-vector products, Hessian, Gauss–Newton and Fisher of any module ([`curvature::Objective`]), input spectra, natural gradient |
 //! | [`dynamics`] | per-step trajectory measures |
+//! | [`stats`] | the gradient statistics of the literature (per-example norms and Gram, α and m-coherence, `B_simple`, GSNR, the GradSign score, AND-mask, stiffness) from a dense layer's `A` and `Δ`, without per-example gradients |
 //! | `testing` (feature `proptest`) | strategies and properties for downstream tests |
 //!
 //! # Errors
@@ -241,6 +242,7 @@ pub mod nn;
 pub mod ops;
 pub mod optim;
 pub mod shape;
+pub mod stats;
 pub mod tensor;
 #[cfg(feature = "proptest")]
 pub mod testing;

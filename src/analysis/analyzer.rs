@@ -84,6 +84,16 @@ pub struct AnalyzerConfig {
     /// The optimiser the gradients feed, for the diagnosis's caveats.
     /// Default [`OptimizerKind::Unknown`].
     pub optimizer: OptimizerKind,
+    /// Adds to each layer's report the gradient statistics of the
+    /// literature ([`LayerStatistics`](crate::stats::LayerStatistics):
+    /// per-example norms, α and m-coherence, `B_simple`, GSNR, the GradSign
+    /// score, the AND-mask, stiffness), and to the network report their
+    /// combination ([`NetworkReport::statistics`]). Default off: it costs
+    /// three `B×J×K` products per layer (about two steps' worth of products
+    /// in `f64`) on top of the report. A convolution's statistics are its
+    /// examples' (each the sum over positions), from materialised summed
+    /// per-example gradients (see [`stats`](crate::stats#convolutions)).
+    pub statistics: bool,
 }
 
 impl Default for AnalyzerConfig {
@@ -96,6 +106,7 @@ impl Default for AnalyzerConfig {
             curvature: false,
             tracking: TrackingConfig::default(),
             optimizer: OptimizerKind::Unknown,
+            statistics: false,
         }
     }
 }
@@ -195,6 +206,25 @@ impl GradientSignAnalyzer {
     /// (see [`AnalyzerConfig::curvature`] for its cost).
     pub fn with_curvature(mut self, curvature: bool) -> Self {
         self.config.curvature = curvature;
+        self
+    }
+
+    /// Adds the gradient statistics of [`stats`](crate::stats) to the
+    /// reports, or not (see [`AnalyzerConfig::statistics`]).
+    ///
+    /// ```
+    /// use gradsign::analysis::GradientSignAnalyzer;
+    /// use gradsign::Tensor;
+    /// let a = Tensor::<f64>::rand_uniform(&[32, 4], 0.0, 1.0, 1)?;
+    /// let d = Tensor::<f64>::rand_normal(&[32, 3], 0.0, 1.0, 2)?;
+    /// let r = GradientSignAnalyzer::default().with_statistics(true).analyze_layer(&a, &d)?;
+    /// let s = r.statistics.as_ref().unwrap();
+    /// assert_eq!(s.neurons.len(), 3);
+    /// assert!(s.alignment.unwrap().alpha < 0.2); // zero-mean δ: near 1/B
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    pub fn with_statistics(mut self, statistics: bool) -> Self {
+        self.config.statistics = statistics;
         self
     }
 
@@ -362,7 +392,10 @@ impl GradientSignAnalyzer {
     /// (as [`Error::TooLarge`] naming the sizes) a buffer of the analysis
     /// that cannot be allocated or, with
     /// [`curvature`](AnalyzerConfig::curvature), more than
-    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs.
+    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs; or, with
+    /// [`statistics`](AnalyzerConfig::statistics), the errors of
+    /// [`layer_statistics`](crate::stats::layer_statistics) (a NaN or
+    /// infinite input or delta among them).
     pub fn analyze<F: Element>(
         &self,
         trace: &Trace<'_, F>,
@@ -464,12 +497,37 @@ impl GradientSignAnalyzer {
         };
         report.input_path = super::layer::input_path(trace, l);
         report.saturation = saturation(lt);
+        if self.config.statistics {
+            report.statistics = Some(lt.input.with_value(|inputs| {
+                crate::stats::layer_statistics_slices(
+                    "analyze",
+                    (inputs, lt.input.shape()),
+                    (deltas, lt.pre_activation.shape()),
+                    &self
+                        .statistics_config(bias, threads)
+                        .with_positions(lt.positions.max(1)),
+                )
+            })?);
+        }
         if self.config.curvature {
             (report.curvature, report.constant_inputs) = lt
                 .input
                 .with_value(|inputs| input_curvature("analyze", inputs, batch, fan_in))?;
         }
         Ok(report)
+    }
+}
+
+impl GradientSignAnalyzer {
+    /// What the statistics of one layer are computed with.
+    pub(crate) fn statistics_config(
+        &self,
+        bias: bool,
+        threads: usize,
+    ) -> crate::stats::StatisticsConfig {
+        crate::stats::StatisticsConfig::default()
+            .with_bias(bias)
+            .with_threads(threads)
     }
 }
 

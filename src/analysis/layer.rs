@@ -268,6 +268,7 @@ pub(crate) fn analyze_data<F: Element>(
         saturation: None,
         curvature: None,
         constant_inputs: None,
+        statistics: None,
         neurons,
         positions: 1,
         per_example_summed: None,
@@ -365,9 +366,11 @@ impl GradientSignAnalyzer {
     /// [`Error::TooLarge`], naming the sizes, for a buffer of the analysis
     /// that cannot be allocated or, with
     /// [`curvature`](super::AnalyzerConfig::curvature), more than
-    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs. NaN and
-    /// infinities are not errors: the rows they touch are counted as
-    /// non-finite.
+    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs; or, with
+    /// [`statistics`](super::AnalyzerConfig::statistics), the errors of
+    /// [`layer_statistics`](crate::stats::layer_statistics). NaN and
+    /// infinities are not errors of the sign report (the rows they touch are
+    /// counted as non-finite), but are of the statistics.
     ///
     /// Memory: besides the report, `B×J` bytes of codes, `O(B + J + K)`
     /// counters and at most a few MB of batch rows at a time (none for
@@ -395,6 +398,10 @@ impl GradientSignAnalyzer {
         if self.config().curvature {
             let c = input_curvature("analyze_layer", inputs.as_slice(), batch, fan_in)?;
             (report.curvature, report.constant_inputs) = c;
+        }
+        if self.config().statistics {
+            let cfg = self.statistics_config(self.config().include_bias, data.threads);
+            report.statistics = Some(crate::stats::layer_statistics(inputs, deltas, &cfg)?);
         }
         Ok(report)
     }

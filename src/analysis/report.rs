@@ -14,6 +14,7 @@ use crate::curvature::spectrum::InputCurvature;
 use super::curvature::{ConstantInputs, curvature_section, index_list, number};
 use super::diagnosis::Diagnosis;
 use super::sign::SignCategory;
+use crate::stats::{LayerStatistics, NetworkStatistics};
 
 /// How many rows fell in each [`SignCategory`].
 ///
@@ -478,6 +479,9 @@ pub struct LayerReport {
     /// batch (which make `Cov(a)` singular) and the curvature of the others;
     /// `None` when no input is constant (or the curvature was not asked for).
     pub constant_inputs: Option<ConstantInputs>,
+    /// The gradient statistics of the literature, only when asked for
+    /// ([`AnalyzerConfig::statistics`](super::AnalyzerConfig::statistics)).
+    pub statistics: Option<LayerStatistics>,
     /// One entry per neuron.
     pub neurons: Vec<NeuronReport>,
     /// Rows per example: 1 for a dense layer; for a convolution, the output
@@ -540,6 +544,20 @@ pub struct NetworkReport {
     pub layers: Vec<LayerReport>,
     /// What the numbers mean, in words.
     pub diagnosis: Diagnosis,
+}
+
+impl NetworkReport {
+    /// The gradient statistics of the analysed layers taken together
+    /// ([`network_statistics`](crate::stats::network_statistics): the
+    /// Gram of the concatenated per-example gradients is the sum of the
+    /// layers'). `None` unless every analysed layer carries statistics
+    /// ([`AnalyzerConfig::statistics`](super::AnalyzerConfig::statistics)),
+    /// or if they cannot be combined (different batch sizes, an overflow).
+    pub fn statistics(&self) -> Option<NetworkStatistics> {
+        let layers: Option<Vec<&LayerStatistics>> =
+            self.layers.iter().map(|l| l.statistics.as_ref()).collect();
+        crate::stats::network_statistics(&layers?).ok()
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -666,6 +684,9 @@ impl fmt::Display for LayerReport {
                 pct(s.threshold)
             )?;
         }
+        if let Some(s) = &self.statistics {
+            write!(f, "{s}")?;
+        }
         if let Some(c) = &self.curvature {
             curvature_section(f, c)?;
         }
@@ -761,6 +782,9 @@ impl fmt::Display for NetworkReport {
             )?;
         }
         super::curvature::network_table(f, &self.layers)?;
+        if let Some(s) = self.statistics() {
+            write!(f, "{s}")?;
+        }
         writeln!(f)?;
         write!(f, "{}", self.diagnosis)
     }

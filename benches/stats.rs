@@ -1,0 +1,141 @@
+//! What the gradient statistics of `gradsign::stats` cost on a W3-sized
+//! network (784-256-128-10 sigmoid MLP, batch 128, f32, one thread), beside
+//! a plain W3 step and beside materialising every per-sample gradient (W4).
+//!
+//! ```sh
+//! cargo bench --bench stats
+//! ```
+//!
+//! - `w3_step`: one forward, backward and SGD update (W3's `step_f32`);
+//! - `statistics_only`: [`layer_statistics`] of the three layers from their
+//!   `A` and `Δ` (copied out of one step's trace once, before timing) and
+//!   [`network_statistics`] over them: every statistic, per neuron, per
+//!   layer and for the network;
+//! - `step_with_report`: the step with the analyzer's sign report between
+//!   backward and the update (W5), and `step_with_report_and_statistics`
+//!   the same with [`with_statistics`](GradientSignAnalyzer::with_statistics):
+//!   their difference is what the statistics add to the report;
+//! - `per_sample`: W4, the forward, backward and every example's own
+//!   gradient written into kept buffers.
+//!
+//! The loss is the mean over the batch, as in W3; that scales `Δ` by `1/B`,
+//! which changes no timing.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
+use gradsign::loss::{self, Reduction};
+use gradsign::nn::Trace;
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::stats::{StatisticsConfig, layer_statistics, network_statistics};
+use gradsign::{Gradients, Tape, Tensor};
+use gradsign_studies::bench_data;
+
+struct Trainer {
+    mlp: gradsign::nn::Sequential<f32>,
+    sgd: Sgd<f32>,
+    tape: Tape<f32>,
+    grads: Gradients<f32>,
+}
+
+impl Trainer {
+    fn new(mlp: gradsign::nn::Sequential<f32>) -> Self {
+        Trainer {
+            mlp,
+            sgd: Sgd::new(bench_data::W3_LR as f32),
+            tape: Tape::new(),
+            grads: Gradients::new(),
+        }
+    }
+
+    fn step(
+        &mut self,
+        x: &Tensor<f32>,
+        labels: &[usize],
+        between: impl FnOnce(&Trace<'_, f32>, &Gradients<f32>),
+    ) -> f32 {
+        self.tape.clear();
+        let tape = &self.tape;
+        let (out, trace) =
+            gradsign::nn::forward(&self.mlp, tape, tape.constant(x)).expect("shapes");
+        let l = loss::softmax_cross_entropy(out, labels, Reduction::Mean).expect("loss");
+        l.backward_into(&mut self.grads).expect("scalar loss");
+        between(&trace, &self.grads);
+        self.sgd
+            .step(&mut self.mlp, &trace, &self.grads)
+            .expect("SGD");
+        l.item().expect("scalar")
+    }
+}
+
+fn statistics(c: &mut Criterion) {
+    let data = bench_data::w3::<f32>();
+    let mut group = c.benchmark_group("stats_W3");
+    group.measurement_time(Duration::from_secs(4));
+    group.sample_size(30);
+
+    let mut t = Trainer::new(data.mlp.clone());
+    group.bench_function("w3_step", |b| {
+        b.iter(|| black_box(t.step(&data.x, &data.labels, |_, _| {})))
+    });
+
+    // Every layer's A and Δ from one step, as owned tensors.
+    let mut t = Trainer::new(data.mlp.clone());
+    let mut layers: Vec<(Tensor<f32>, Tensor<f32>)> = Vec::new();
+    t.step(&data.x, &data.labels, |trace, grads| {
+        for lt in trace.layers() {
+            let a = lt.input.value();
+            let d = grads.get(lt.pre_activation).expect("a gradient");
+            let d = Tensor::from_vec(d.to_vec(), lt.pre_activation.shape().dims()).expect("B×J");
+            layers.push((a, d));
+        }
+    });
+    let cfg = StatisticsConfig::default();
+    group.bench_function("statistics_only", |b| {
+        b.iter(|| {
+            let s: Vec<_> = layers
+                .iter()
+                .map(|(a, d)| layer_statistics(a, d, &cfg).expect("finite"))
+                .collect();
+            black_box(network_statistics(&s.iter().collect::<Vec<_>>()).expect("one batch"))
+        })
+    });
+
+    for (name, with) in [
+        ("step_with_report", false),
+        ("step_with_report_and_statistics", true),
+    ] {
+        let mut t = Trainer::new(data.mlp.clone());
+        let analyzer = GradientSignAnalyzer::default().with_statistics(with);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(t.step(&data.x, &data.labels, |trace, grads| {
+                    let r = analyzer.analyze(trace, grads).expect("traced layers");
+                    black_box(r.statistics());
+                }))
+            })
+        });
+    }
+
+    let mut tape = Tape::<f32>::new();
+    let mut grads = Gradients::new();
+    let mut per_sample = PerSampleGradients::new();
+    group.bench_function("per_sample", |b| {
+        b.iter(|| {
+            tape.clear();
+            let (out, trace) =
+                gradsign::nn::forward(&data.mlp, &tape, tape.constant(&data.x)).expect("shapes");
+            loss::softmax_cross_entropy(out, &data.labels, Reduction::Sum)
+                .expect("labels")
+                .backward_into(&mut grads)
+                .expect("scalar loss");
+            per_sample.compute(&trace, &grads).expect("traced layers");
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, statistics);
+criterion_main!(benches);

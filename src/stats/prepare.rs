@@ -1,0 +1,247 @@
+//! Validation of `(A, Δ)`, their `f64` copies, and the products every
+//! statistic is built from.
+
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::kernels::matmul::GemmArgs;
+use crate::shape::Shape;
+
+use crate::dynamics::try_filled;
+
+/// The largest batch whose `B×B` per-example Gram the statistics form
+/// (`2¹⁵` examples: an 8.6 GB Gram). Checked before anything is allocated,
+/// because on an overcommitting system a larger request may be granted and
+/// then fail on first touch.
+pub const MAX_GRAM_BATCH: usize = 1 << 15;
+
+/// The most values of per-example gradients a convolution's statistics
+/// materialise (`B·J·K'`, `2²⁷` values: 1 GiB of `f64`). Checked before
+/// anything is allocated, as [`MAX_GRAM_BATCH`] is.
+pub const MAX_SUMMED_GRADIENTS: usize = 1 << 27;
+
+/// `(B, K, J)` of inputs (B×K) and deltas (B×J), or the error naming `op`.
+pub(crate) fn check_shapes(op: &'static str, a: Shape, d: Shape) -> Result<(usize, usize, usize)> {
+    let (&[b, k], &[b2, j]) = (a.dims(), d.dims()) else {
+        let (expected, shape) = if a.rank() == 2 {
+            ("2 (batch × out) for the deltas", d)
+        } else {
+            ("2 (batch × in) for the inputs", a)
+        };
+        return Err(Error::RankMismatch {
+            op,
+            expected,
+            shape,
+        });
+    };
+    if b != b2 {
+        return Err(Error::ShapeMismatch {
+            op,
+            lhs: a,
+            rhs: d,
+            reason: "inputs (batch × in) and deltas (batch × out) need the same batch size",
+        });
+    }
+    if b == 0 {
+        return Err(Error::Empty { op, shape: a });
+    }
+    if j == 0 {
+        return Err(Error::Empty { op, shape: d });
+    }
+    Ok((b, k, j))
+}
+
+/// The first non-finite entry of a row-major `rows × cols` slice, as an
+/// error naming `op`, the matrix and the position.
+fn check_finite<F: Element>(op: &'static str, what: &str, data: &[F], cols: usize) -> Result<()> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite {
+            op,
+            what: format!("{what}[{}, {}] = {}", i / cols, i % cols, data[i]),
+        }),
+    }
+}
+
+/// `a·b`, or an error naming `op` and `what` when it overflows `usize`.
+pub(crate) fn checked(op: &'static str, what: &str, a: usize, b: usize) -> Result<usize> {
+    a.checked_mul(b).ok_or_else(|| Error::TooLarge {
+        op,
+        what: format!("{what} ({a} × {b} elements)"),
+        reason: "the element count overflows usize".to_string(),
+    })
+}
+
+/// A validated layer in `f64`: `Ã` (B×K', the bias column of ones appended
+/// when asked) and `Δ` (B×J), with their entrywise squares and signs.
+pub(crate) struct Prepared {
+    /// Examples.
+    pub b: usize,
+    /// Parameters per neuron (inputs, plus one for the bias).
+    pub k: usize,
+    /// Neurons.
+    pub j: usize,
+    /// `Ã`, row-major.
+    pub a: Vec<f64>,
+    /// `Δ`, row-major.
+    pub d: Vec<f64>,
+    /// Threads the products may use.
+    pub threads: usize,
+}
+
+impl Prepared {
+    /// Checks and converts: ranks, batch sizes, an empty batch or layer,
+    /// rows that do not split into examples of `positions` rows, non-finite
+    /// values, the batch limit, and the sizes of every buffer.
+    pub(crate) fn new<F: Element>(
+        op: &'static str,
+        (a, a_shape): (&[F], Shape),
+        (d, d_shape): (&[F], Shape),
+        bias: bool,
+        threads: usize,
+        positions: usize,
+    ) -> Result<Prepared> {
+        let (b, k_in, j) = check_shapes(op, a_shape, d_shape)?;
+        let k = k_in + usize::from(bias);
+        if k == 0 {
+            // No parameter at all: every statistic would be 0/0.
+            return Err(Error::Empty { op, shape: a_shape });
+        }
+        if positions == 0 {
+            return Err(Error::out_of_domain(op, "positions", "at least 1", 0));
+        }
+        if b % positions != 0 {
+            return Err(Error::Incompatible {
+                op,
+                what: format!("{b} rows do not split into examples of {positions} positions each"),
+            });
+        }
+        let examples = b / positions;
+        if examples > MAX_GRAM_BATCH {
+            return Err(Error::TooLarge {
+                op,
+                what: format!("the {examples}×{examples} per-example Gram of {examples} examples"),
+                reason: format!("the batch exceeds MAX_GRAM_BATCH = {MAX_GRAM_BATCH} examples"),
+            });
+        }
+        check_finite(op, "inputs", a, k_in.max(1))?;
+        check_finite(op, "deltas", d, j)?;
+        let na = checked(op, "the inputs", b, k)?;
+        let mut a64 = try_filled(op, "the inputs in f64", na, 1.0)?;
+        for (row, src) in a64.chunks_exact_mut(k).zip(a.chunks_exact(k_in.max(1))) {
+            for (x, &v) in row.iter_mut().zip(src) {
+                *x = v.to_f64();
+            }
+        }
+        let nd = checked(op, "the deltas", b, j)?;
+        let mut d64 = try_filled(op, "the deltas in f64", nd, 0.0)?;
+        for (x, &v) in d64.iter_mut().zip(d) {
+            *x = v.to_f64();
+        }
+        Ok(Prepared {
+            b,
+            k,
+            j,
+            a: a64,
+            d: d64,
+            threads: crate::kernels::clamp_threads(threads),
+        })
+    }
+
+    /// `X·Xᵀ` (B×B) of a row-major `B×cols` matrix, by the crate's kernel.
+    fn outer(&self, op: &'static str, x: &[f64], cols: usize) -> Result<Vec<f64>> {
+        let n = checked(op, "the per-example Gram", self.b, self.b)?;
+        let mut c = try_filled(op, "the per-example Gram", n, 0.0)?;
+        gemm(
+            (self.b, self.b, cols),
+            (x, cols, 1),
+            (x, 1, cols),
+            &mut c,
+            self.threads,
+        );
+        Ok(c)
+    }
+
+    /// `ÃÃᵀ` (B×B).
+    pub(crate) fn input_gram(&self, op: &'static str) -> Result<Vec<f64>> {
+        self.outer(op, &self.a, self.k)
+    }
+
+    /// `ΔΔᵀ` (B×B).
+    pub(crate) fn delta_gram(&self, op: &'static str) -> Result<Vec<f64>> {
+        self.outer(op, &self.d, self.j)
+    }
+
+    /// A copy of `x` mapped entrywise.
+    pub(crate) fn mapped(op: &'static str, x: &[f64], f: impl Fn(f64) -> f64) -> Result<Vec<f64>> {
+        let mut out = try_filled(op, "a work buffer", x.len(), 0.0)?;
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = f(v);
+        }
+        Ok(out)
+    }
+
+    /// `C = Xᵀ[:, j0..j0+nb]·Y` (nb×K) for `X` B×J (`Δ`, `Δ∘Δ` or
+    /// `sign Δ`) and `Y` B×K (`Ã`, `Ã∘Ã` or `sign Ã`): the neurons
+    /// `j0..j0+nb`'s sums over examples of `x_nj·y_nk`.
+    pub(crate) fn block(&self, x: &[f64], y: &[f64], j0: usize, nb: usize, c: &mut [f64]) {
+        gemm(
+            (nb, self.k, self.b),
+            (&x[j0..], 1, self.j),
+            (y, self.k, 1),
+            &mut c[..nb * self.k],
+            self.threads,
+        );
+    }
+}
+
+/// `C = A·B` through the crate's `f64` matrix kernel (the one `Tensor`
+/// products use), with strides `(row, column)` for `A` and `B`.
+pub(crate) fn gemm(
+    (m, n, k): (usize, usize, usize),
+    (a, a_rs, a_cs): (&[f64], usize, usize),
+    (b, b_rs, b_cs): (&[f64], usize, usize),
+    c: &mut [f64],
+    threads: usize,
+) {
+    <f64 as Element>::gemm(GemmArgs {
+        m,
+        n,
+        k,
+        a,
+        a_rs,
+        a_cs,
+        b,
+        b_rs,
+        b_cs,
+        c,
+        c_rs: n,
+        accumulate: false,
+        threads,
+    });
+}
+
+/// Sign of a finite value: `−1`, `0` or `1` (`±0` is 0).
+pub(crate) fn sign(x: f64) -> f64 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// An error naming `op` when a computed value overflowed `f64`.
+pub(crate) fn finite_result(op: &'static str, what: &str, values: &[f64]) -> Result<()> {
+    if values.iter().all(|v| v.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            op,
+            what: format!(
+                "in {what}: the products of the inputs and deltas overflow f64 \
+                 (rescale them)"
+            ),
+        })
+    }
+}
