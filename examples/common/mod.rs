@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use plotters::style::RGBColor;
 
+pub mod zigzag;
+
 /// Errors of an example: the crate's or the plotting library's.
 pub type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -54,6 +56,22 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     for r in rows {
         line(r.iter().map(String::as_str).collect());
     }
+}
+
+/// [`print_table`] with the headers given as one `|`-separated string.
+pub fn table(headers: &str, rows: &[Vec<String>]) {
+    print_table(&headers.split('|').collect::<Vec<_>>(), rows);
+}
+
+/// A share as a whole percentage, "42%".
+pub fn pct(share: f64) -> String {
+    format!("{:.0}%", 100.0 * share)
+}
+
+/// The median of `values` (the upper one of an even count).
+pub fn median<T: Ord + Copy>(mut values: Vec<T>) -> T {
+    values.sort_unstable();
+    values[values.len() / 2]
 }
 
 /// A colour-blind-safe palette (Okabe–Ito).
@@ -167,4 +185,13 @@ pub fn coherence_bars(
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// `v` with `digits` significant digits, without an exponent (plot labels).
+pub fn sig(v: f64, digits: i32) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let places = (digits - 1 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.places$}")
 }

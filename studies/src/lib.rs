@@ -14,7 +14,6 @@
 //! | module | example | story |
 //! | --- | --- | --- |
 //! | [`first_gradient`] | `01_first_gradient` | one gradient by hand, by the tape and by finite differences |
-//! | [`zigzag`] | `02_zigzag` | two weights, positive inputs, plain SGD: the zig-zag, and centring as the cure |
 //! | [`batch_size`] | `06_batch_size` | per-example against per-batch coherence as the batch grows, and the limit it levels off at |
 //! | [`conditioning`] | `05_conditioning` | spectra of `E[aaᵀ]` raw and centred (κ = 3n + 1), step counts, the sign flip along the top eigenvector |
 //! | [`foreign`] | `08_foreign_gradients` | a layer's `A` and `Δ` read from `.npy` files: the framework-agnostic path |
@@ -31,6 +30,5 @@ pub mod natural_gradient;
 pub mod sigmoid_vs_tanh;
 pub mod sign_report;
 pub mod splitmix;
-pub mod zigzag;
 
 pub use splitmix::SplitMix64;

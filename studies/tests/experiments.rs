@@ -17,5 +17,3 @@ mod natural_gradient;
 mod sigmoid_vs_tanh;
 #[path = "experiments/sign_report.rs"]
 mod sign_report;
-#[path = "experiments/zigzag.rs"]
-mod zigzag;
