@@ -131,6 +131,27 @@ fn w3(c: &mut Criterion) {
     group.finish();
 }
 
+/// W6: the small CNN (two 5×5 convolutions with ReLU and max-pooling, a
+/// linear layer), softmax cross-entropy, SGD, f32, on 1 and 2 threads.
+fn w6(c: &mut Criterion) {
+    let data = bench_data::w6::<f32>();
+    let mut group = c.benchmark_group("W6");
+    // 3 × the forward's 2·multiply-adds: BENCH.md's 1.09 GFLOP.
+    let b = bench_data::W6_BATCH as u64;
+    let fwd = 2 * b * (28 * 28 * 16 * 25 + 14 * 14 * 32 * 16 * 25 + 1568 * 10);
+    group.throughput(Throughput::Elements(3 * fwd));
+    group.sample_size(20);
+    group.measurement_time(Duration::from_secs(6));
+    for threads in [1, 2] {
+        let mut t = Trainer::new(data.net.clone(), bench_data::W6_LR, threads);
+        group.bench_function(
+            BenchmarkId::new("step_f32", format!("{threads}t")),
+            |bench| bench.iter(|| black_box(t.step(&data.x, Err(&data.labels), |_, _| {}))),
+        );
+    }
+    group.finish();
+}
+
 /// W4: every example's own gradient of every parameter of W3's net (one
 /// forward, one backward of the summed loss, the per-example products
 /// written once into kept buffers), on 1 and 2 threads.
@@ -192,5 +213,5 @@ fn w5(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, w1, w2, w3, w4, w5);
+criterion_group!(benches, w1, w2, w3, w4, w5, w6);
 criterion_main!(benches);

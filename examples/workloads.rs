@@ -16,7 +16,7 @@
 //!   on a worker of a rayon pool of `t` threads, so that the calling thread
 //!   works with the pool rather than waiting on it.
 //! - `PEERS_ONLY` (default: all): a comma-separated subset of `W1 W2 W3 W4
-//!   W5`.
+//!   W5 W6`.
 //!
 //! W4 and W5 are gradsign's own measurements (the peers have no sign
 //! analyzer; W4's peers are BackPACK, `torch.func` and JAX): W4 prints the
@@ -371,6 +371,26 @@ fn w2(peer: &str, threads: usize) {
     );
 }
 
+/// Prints the GFLOP/s of a step of `flops` from its timed samples
+/// (seconds) and their median `med` (ms): median, and the range from the
+/// slowest to the fastest sample.
+fn gflops(name: &str, peer: &str, samples: &[f64], med: f64, flops: f64) {
+    let (lo, hi) = samples
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    result_value(
+        name,
+        peer,
+        (
+            flops / (med * 1e-3) / 1e9,
+            flops / hi / 1e9,
+            flops / lo / 1e9,
+        ),
+        "GFLOP/s",
+        "flops=3*fwd",
+    );
+}
+
 /// W3's FLOPs per step: 3 × the forward's `2·B·Σ in·out` (the peers'
 /// convention, which counts the input batch's gradient too).
 fn w3_flops() -> f64 {
@@ -403,21 +423,45 @@ fn w3(peer: &str, threads: usize) {
         "ms/step",
         &format!("steps=200 {note}"),
     );
-    let flops = w3_flops();
-    let (lo, hi) = s
-        .iter()
-        .fold((f64::INFINITY, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
-    result_value(
-        "W3-mlp-mid-gflops",
-        peer,
-        (
-            flops / (med * 1e-3) / 1e9,
-            flops / hi / 1e9,
-            flops / lo / 1e9,
-        ),
-        "GFLOP/s",
-        "flops=3*fwd",
+    gflops("W3-mlp-mid-gflops", peer, &s, med, w3_flops());
+}
+
+/// W6's FLOPs per step: 3 × the forward's multiply-adds of the two
+/// convolutions and the linear layer (BENCH.md's 1.09 GFLOP).
+fn w6_flops() -> f64 {
+    let b = bench_data::W6_BATCH as f64;
+    let conv1 = 2.0 * b * 28.0 * 28.0 * 16.0 * 25.0;
+    let conv2 = 2.0 * b * 14.0 * 14.0 * 32.0 * 16.0 * 25.0;
+    let linear = 2.0 * b * 1568.0 * 10.0;
+    3.0 * (conv1 + conv2 + linear)
+}
+
+/// W6: the small CNN (conv 5×5 1→16, ReLU, max-pool, conv 5×5 16→32, ReLU,
+/// max-pool, linear 1568→10), mean softmax cross-entropy, SGD lr 0.05 on
+/// one fixed batch of 64 28×28 images, f32.
+fn w6(peer: &str, threads: usize) {
+    let data = bench_data::w6::<f32>();
+    let ce = Target::Classes(data.labels.clone());
+    let fresh = || Trainer::new(data.net.clone(), bench_data::W6_LR, threads);
+    let mut t = fresh();
+    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, &ce)), 10);
+    println!("CHECK W6-cnn {peer} loss0={} loss10={}", g6(l0), g6(lk));
+    let mut t = fresh();
+    let (s, note) = time_repeats(
+        || {
+            std::hint::black_box(t.step(&data.x, &ce));
+        },
+        20,
+        5,
     );
+    let med = result(
+        "W6-cnn",
+        peer,
+        &scaled(&s, 1e3),
+        "ms/step",
+        &format!("steps=20 {note}"),
+    );
+    gflops("W6-cnn-gflops", peer, &s, med, w6_flops());
 }
 
 /// W4: the per-example gradient of every parameter of W3's net at its
@@ -557,6 +601,9 @@ fn main() {
         }
         if wants("W5") {
             on_threads(t, || w5(&peer, t));
+        }
+        if wants("W6") {
+            on_threads(t, || w6(&peer, t));
         }
     }
 }

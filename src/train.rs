@@ -302,7 +302,10 @@ where
     let (n, d, t) = (data.len(), data.width(), data.targets().dims()[1]);
     let (x_all, y_all) = (data.features().as_slice(), data.targets().as_slice());
     let bs = config.batch_size.min(n);
-    let threshold = decision_threshold(data, output_width(model, data)?, config.threshold)?;
+    // Derived from the first step's output width rather than from a probe
+    // pass: a probe of one example would fail in (and update) a
+    // training-mode BatchNorm.
+    let mut decided: Option<F> = None;
     let mut order: Vec<usize> = (0..n).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let (mut xb, mut yb, mut lb) = (
@@ -357,6 +360,11 @@ where
             let x = tape.constant_from_slice(&xb, &[chunk.len(), d])?;
             let mut ctx = Forward::new(&tape);
             let out = model.forward(x, &mut ctx)?;
+            let width = out.shape().dims().last().copied().unwrap_or(1);
+            let threshold = match decided {
+                Some(t) => t,
+                None => *decided.insert(decision_threshold(data, width, config.threshold)?),
+            };
             let trace = ctx.finish();
             let l = loss(out, &batch)?;
             if l.shape().numel() != 1 {
@@ -377,7 +385,6 @@ where
                     what: format!("loss {value} at step {} (epoch {epoch})", report.steps),
                 });
             }
-            let width = out.shape().dims().last().copied().unwrap_or(1);
             let accuracy = out.with_value(|v| accuracy_of_rows(v, width, &lb, threshold));
             l.backward_into(&mut grads)?;
             match optimizer.step(model, &trace, &grads) {
@@ -417,19 +424,6 @@ where
     }
     bar.finish();
     Ok(report)
-}
-
-/// The output width of `model` on `data`: one forward pass of the first
-/// example (the model is generic, so its width is not known otherwise).
-fn output_width<F: crate::nn::ModelElement, M: Module<F> + ?Sized>(
-    model: &M,
-    data: &Dataset<F>,
-) -> Result<usize> {
-    let tape = Tape::new();
-    let d = data.width();
-    let x = tape.constant_from_slice(&data.features().as_slice()[..d], &[1, d])?;
-    let out = model.forward(x, &mut Forward::new(&tape))?;
-    Ok(out.shape().dims().last().copied().unwrap_or(1))
 }
 
 /// The decision threshold for a single output, derived from the label

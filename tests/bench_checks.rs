@@ -66,3 +66,34 @@ fn w3_softmax_cross_entropy_reproduces_the_peers_check_values() {
         losses[10]
     );
 }
+
+#[test]
+fn w6_the_small_cnn_reproduces_the_peers_check_values() {
+    // BENCH.md's W6 (conv 5×5 1→16, ReLU, max-pool, conv 5×5 16→32, ReLU,
+    // max-pool, linear 1568→10; f32), SGD lr 0.05 on one batch of 64: mean
+    // softmax cross-entropy 2.30658 at the initial weights, 2.21087 after
+    // 10 steps (PyTorch and JAX agree).
+    let mut w6 = bench_data::w6::<f32>();
+    let mut opt = Sgd::new(bench_data::W6_LR as f32);
+    let mut tape = Tape::new();
+    let mut losses = Vec::new();
+    for _ in 0..=10 {
+        tape.clear();
+        let x = tape.constant(&w6.x);
+        let (out, trace) = gradsign::nn::forward(&w6.net, &tape, x).unwrap();
+        let l = loss::softmax_cross_entropy(out, &w6.labels, Reduction::Mean).unwrap();
+        losses.push(l.item().unwrap());
+        let grads = l.backward().unwrap();
+        opt.step(&mut w6.net, &trace, &grads).unwrap();
+    }
+    assert!(
+        (losses[0] - 2.30658).abs() < 5e-6,
+        "initial loss {}",
+        losses[0]
+    );
+    assert!(
+        (losses[10] - 2.21087).abs() < 5e-5,
+        "after 10 steps {}",
+        losses[10]
+    );
+}

@@ -252,7 +252,7 @@ fn a_custom_layers_parameters_save_by_name_but_not_its_architecture() {
     let e = net.to_json().unwrap_err();
     assert!(
         e.to_string()
-            .contains("layer 0 is neither a Linear nor an Activation"),
+            .contains("layer 0 is none of the crate's layers"),
         "{e}"
     );
     let text = save_parameters(&net).unwrap();

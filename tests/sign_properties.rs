@@ -242,6 +242,7 @@ proptest! {
             let output = rec.layers.get(l + 1).map_or(lay.z, |next| next.input);
             trace.push(LayerTrace {
                 input: lay.input, pre_activation: lay.z, output, weight: lay.w, bias: Some(lay.b), activation,
+                positions: 1,
             });
         }
         let grads = rec.losses.sum().backward()?;

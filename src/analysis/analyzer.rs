@@ -10,7 +10,7 @@ use crate::shape::Shape;
 
 use super::curvature::input_curvature;
 use super::diagnosis::Diagnosis;
-use super::layer::{LayerData, analyze_data, check_matrices};
+use super::layer::{LayerData, analyze_data, check_matrices, grouped_row_counts};
 use super::report::{InputSource, LayerReport, NetworkReport, Saturation};
 use super::tracker::{SignTracker, TrackingConfig};
 use super::tracker_report::TrackerReport;
@@ -429,6 +429,23 @@ impl GradientSignAnalyzer {
             };
             analyze_data("analyze", &data, tol, self.config.sign_tolerance)
         })?;
+        if lt.positions > 1 {
+            let summed = lt.input.with_value(|inputs| {
+                let data = LayerData {
+                    inputs,
+                    deltas,
+                    batch,
+                    fan_in,
+                    fan_out,
+                    bias,
+                    known_batch_rows: None,
+                    threads,
+                };
+                grouped_row_counts("analyze", &data, lt.positions, tol)
+            })?;
+            report.positions = lt.positions;
+            report.per_example_summed = Some(summed);
+        }
         report.layer = Some(l);
         report.activation = Some(lt.activation);
         report.input_source = match l.checked_sub(1).map(|p| &trace.layers()[p]) {
@@ -438,6 +455,7 @@ impl GradientSignAnalyzer {
             }
             Some(_) => InputSource::Unknown,
         };
+        report.input_path = super::layer::input_path(trace, l);
         report.saturation = saturation(lt);
         if self.config.curvature {
             (report.curvature, report.constant_inputs) = lt
@@ -455,7 +473,13 @@ fn check_parameters<F: Element>(
     fan_out: usize,
 ) -> Result<()> {
     let expected = Shape::matrix(fan_out, fan_in);
-    if lt.weight.shape() != expected {
+    let ws = lt.weight.shape();
+    // A convolution's (O, C, kh, kw) filters are (O, C·kh·kw) in memory.
+    let conv_layout = lt.positions > 1
+        && ws.rank() == 4
+        && ws.dims()[0] == fan_out
+        && ws.numel() == fan_out * fan_in;
+    if ws != expected && !conv_layout {
         return Err(Error::ShapeMismatch {
             op: "analyze",
             lhs: expected,
@@ -528,6 +552,7 @@ mod tests {
             weight: w,
             bias: None,
             activation,
+            positions: 1,
         });
         let grads = out.sum().backward().unwrap();
         let mut r = GradientSignAnalyzer::default()
@@ -577,6 +602,7 @@ mod tests {
             weight: w,
             bias: None,
             activation: Activation::Identity,
+            positions: 1,
         });
         let other = tape.var_scalar(1.0);
         let grads = (other * 2.0).backward().unwrap();
@@ -601,6 +627,7 @@ mod tests {
             weight: w,
             bias: None,
             activation: Activation::Identity,
+            positions: 1,
         });
         let grads = z.sum().backward().unwrap();
         let err = GradientSignAnalyzer::default()

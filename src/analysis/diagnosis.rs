@@ -57,7 +57,7 @@ pub enum Cause {
 }
 
 /// A remedy for one-signed inputs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum Fix {
     /// Subtract each feature's mean from the data (and scale it).
@@ -66,6 +66,10 @@ pub enum Fix {
     CentredActivation,
     /// Normalise the layer's inputs (batch or layer normalisation).
     Normalisation,
+    /// Normalise the layer's inputs *after* this activation of the layer
+    /// below (BatchNorm after the sigmoid, not before it: normalising the
+    /// pre-activation leaves the activation's outputs one-signed).
+    NormaliseAfter(Activation),
 }
 
 /// The numbers behind a layer's verdict.
@@ -102,6 +106,9 @@ pub struct LayerDiagnosis {
     pub layer: Option<usize>,
     /// `(fan_in, fan_out)`.
     pub size: (usize, usize),
+    /// Rows per example: 1 for a dense layer, the output positions of a
+    /// convolution (whose verdict is then about positions and filters).
+    pub positions: usize,
     /// What the measured signs imply.
     pub verdict: Verdict,
     /// Why, for a restricted layer.
@@ -110,6 +117,13 @@ pub struct LayerDiagnosis {
     pub fixes: Vec<Fix>,
     /// The measured numbers.
     pub evidence: Evidence,
+    /// How the layer's inputs were normalised, from the trace
+    /// ([`InputPath::describe`](super::InputPath::describe)): `"batch_norm after sigmoid"`; `None`
+    /// when no normalisation reaches them.
+    pub normalised_by: Option<String>,
+    /// Whether that normalisation comes after the last activation, so that
+    /// it centres the inputs ([`InputPath::centred`](super::InputPath::centred)).
+    pub inputs_centred_by_normalisation: bool,
     /// With curvature: the inputs constant over the batch (they make
     /// `Cov(a)` singular, so its `κ` is `∞` whatever the other inputs do).
     pub constant_inputs: Vec<usize>,
@@ -150,6 +164,20 @@ pub enum Caveat {
     Saturation {
         /// The saturated share per measured layer: `(layer, activation, share)`.
         measured: Vec<(Option<usize>, Activation, f64)>,
+    },
+    /// A convolution: the statement is exact per output position (one
+    /// position's gradient `δ_p·patch_p`), while an example's own gradient
+    /// sums its positions and is mixed as a batch would be. Given for every
+    /// convolutional layer.
+    Convolution {
+        /// The layer.
+        layer: Option<usize>,
+        /// Output positions per example.
+        positions: usize,
+        /// Coherent share of the per-position rows.
+        per_position: f64,
+        /// Coherent share of the per-example (summed) rows.
+        per_example: f64,
     },
     /// Non-finite values were found and left unclassified.
     NonFinite {
@@ -198,18 +226,38 @@ impl LayerDiagnosis {
     /// Diagnoses one layer from its report.
     pub fn from_report(r: &LayerReport) -> Self {
         let verdict = verdict(r);
-        let cause = verdict.is_restricted().then_some(match r.input_source {
-            InputSource::Data => Cause::NonCentredData,
-            InputSource::Activation(a) => Cause::ActivationBelow(a),
-            InputSource::Unknown => Cause::Unknown,
-        });
-        let fixes = match cause {
-            None => vec![],
-            Some(Cause::NonCentredData | Cause::Unknown) => {
-                vec![Fix::CentreData, Fix::Normalisation]
+        let path = &r.input_path;
+        let cause =
+            verdict
+                .is_restricted()
+                .then_some(match (r.input_source, path.last_activation()) {
+                    (InputSource::Activation(a), _) | (InputSource::Unknown, Some(a)) => {
+                        Cause::ActivationBelow(a)
+                    }
+                    (InputSource::Data, _) => Cause::NonCentredData,
+                    (InputSource::Unknown, None) => Cause::Unknown,
+                });
+        // Never a fix the model already has: no normalisation where one
+        // already centres the inputs, no zero-centred activation where the
+        // activation below is one. The normalisation is placed after the
+        // activation: before it, it centres the pre-activation only.
+        let centred = path.centred();
+        let mut fixes = Vec::new();
+        match cause {
+            None => {}
+            Some(Cause::NonCentredData | Cause::Unknown) if !centred => {
+                fixes.extend([Fix::CentreData, Fix::Normalisation]);
             }
-            Some(Cause::ActivationBelow(_)) => vec![Fix::CentredActivation, Fix::Normalisation],
-        };
+            Some(Cause::NonCentredData | Cause::Unknown) => {}
+            Some(Cause::ActivationBelow(a)) => {
+                if !a.is_zero_centred() {
+                    fixes.push(Fix::CentredActivation);
+                }
+                if !centred {
+                    fixes.push(Fix::NormaliseAfter(a));
+                }
+            }
+        }
         let (constant_inputs, curvature_without_constant) = match &r.constant_inputs {
             Some(c) => (
                 c.columns.clone(),
@@ -222,9 +270,12 @@ impl LayerDiagnosis {
             curvature_without_constant,
             layer: r.layer,
             size: (r.fan_in, r.fan_out),
+            positions: r.positions,
             verdict,
             cause,
             fixes,
+            normalised_by: path.describe(),
+            inputs_centred_by_normalisation: centred,
             evidence: Evidence {
                 strictly_positive: r.precondition.strictly_positive_share(),
                 non_negative: r.precondition.non_negative_share(),
@@ -295,6 +346,16 @@ impl Diagnosis {
                 OptimizerKind::PlainSgd => {}
             }
         }
+        for r in layers {
+            if let Some(summed) = &r.per_example_summed {
+                caveats.push(Caveat::Convolution {
+                    layer: r.layer,
+                    positions: r.positions,
+                    per_position: r.per_example.coherent_share(),
+                    per_example: summed.coherent_share(),
+                });
+            }
+        }
         caveats.push(Caveat::Saturation {
             measured: layers
                 .iter()
@@ -361,16 +422,24 @@ impl fmt::Display for Cause {
 
 impl fmt::Display for Fix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Fix::CentreData => {
+        match self {
+            Fix::CentreData => f.write_str(
                 "centre the inputs: subtract each feature's mean, fitted on the training data \
-                 (gradsign::data::Centering), or standardise them (gradsign::data::Standardizer)"
-            }
+                 (gradsign::data::Centering), or standardise them (gradsign::data::Standardizer)",
+            ),
             Fix::CentredActivation => {
-                "use tanh (Activation::Tanh) or another zero-centred activation below"
+                f.write_str("use tanh (Activation::Tanh) or another zero-centred activation below")
             }
-            Fix::Normalisation => "normalise the layer's inputs (batch or layer normalisation)",
-        })
+            Fix::Normalisation => {
+                f.write_str("normalise the layer's inputs (batch or layer normalisation)")
+            }
+            Fix::NormaliseAfter(a) => write!(
+                f,
+                "normalise the layer's inputs: BatchNorm (nn::BatchNorm) or LayerNorm after the \
+                 {a}, not before it (before it, it centres the {a}'s pre-activation, and the \
+                 {a}'s outputs reaching this layer keep their sign)"
+            ),
+        }
     }
 }
 
@@ -379,40 +448,45 @@ impl fmt::Display for LayerDiagnosis {
         let e = &self.evidence;
         let name = layer_name(self.layer);
         let (k, j) = self.size;
+        // A convolution's statement is about each output position's patch
+        // and each filter.
+        let (unit, inputs, neuron) = if self.positions > 1 {
+            ("position", "patch", "filter")
+        } else {
+            ("example", "example's inputs", "neuron")
+        };
         let what = match self.verdict {
-            Verdict::AllPositive => {
-                "every example's inputs are strictly positive, so on each example \
-                 every component of a neuron's weight gradient has the sign of its δ"
-                    .to_string()
-            }
+            Verdict::AllPositive => format!(
+                "every {inputs} is strictly positive, so on each {unit} every component of a \
+                 {neuron}'s weight gradient has the sign of its δ"
+            ),
             Verdict::NonNegative => format!(
-                "every example's inputs are ≥ 0 with exact zeros ({} strictly positive), so each \
-                 example's gradient row is weakly one-signed (never mixed)",
+                "every {inputs} is ≥ 0 with exact zeros ({} strictly positive), so each \
+                 {unit}'s gradient row is weakly one-signed (never mixed)",
                 pct(e.strictly_positive)
             ),
-            Verdict::OneSignPattern => "every example's inputs share one sign pattern, so each \
-                 example's gradient row lies in one of the same two opposite orthants"
-                .to_string(),
-            Verdict::MostlyCoherent => {
-                "the inputs have mixed signs, yet most examples' gradient rows are one-signed"
-                    .to_string()
-            }
-            Verdict::Unrestricted => {
-                "the inputs take both signs; per-example gradient rows are mostly mixed, \
-                 so the sign restriction does not bind"
-                    .to_string()
-            }
+            Verdict::OneSignPattern => format!(
+                "every {inputs} shares one sign pattern, so each {unit}'s gradient row lies in \
+                 one of the same two opposite orthants"
+            ),
+            Verdict::MostlyCoherent => format!(
+                "the inputs have mixed signs, yet most {unit}s' gradient rows are one-signed"
+            ),
+            Verdict::Unrestricted => format!(
+                "the inputs take both signs; per-{unit} gradient rows are mostly mixed, so the \
+                 sign restriction does not bind"
+            ),
         };
         writeln!(f, "- {name} ({k} -> {j}): {what}.")?;
         write!(
             f,
-            "  Measured: {} of per-example rows one-signed, {} of batch rows; ",
+            "  Measured: {} of per-{unit} rows one-signed, {} of batch rows; ",
             pct(e.per_example_coherence),
             pct(e.batch_coherence)
         )?;
         write!(
             f,
-            "{} orthants visited per neuron out of 2^{}",
+            "{} orthants visited per {neuron} out of 2^{}",
             number(e.mean_orthants),
             e.orthant_dimension
         )?;
@@ -425,6 +499,16 @@ impl fmt::Display for LayerDiagnosis {
         writeln!(f, ".")?;
         if let Some(c) = &self.cause {
             writeln!(f, "  Cause: {c}.")?;
+        }
+        if let Some(n) = &self.normalised_by {
+            if self.inputs_centred_by_normalisation {
+                writeln!(f, "  Inputs: normalised by {n}, which centres them.")?;
+            } else {
+                writeln!(
+                    f,
+                    "  Inputs: {n}, which centres the pre-activation below, not this layer's inputs."
+                )?;
+            }
         }
         if let Some(c) = &e.curvature {
             if self.constant_inputs.is_empty() {
@@ -468,6 +552,23 @@ impl fmt::Display for Caveat {
                  example's own step is still confined to two orthants, and the batch step is \
                  their sum.",
                 pct(*batch),
+                pct(*per_example)
+            ),
+            Caveat::Convolution {
+                layer,
+                positions,
+                per_position,
+                per_example,
+            } => write!(
+                f,
+                "{} is a convolution: the statement holds per output position, where a filter's \
+                 gradient is δ_p·patch_p ({} of position rows one-signed). An example's own \
+                 gradient already sums its {positions} positions, so it is mixed like a batch \
+                 ({} one-signed); one-signed patches still restrict every position's \
+                 contribution, and the mean patch still adds an outlier to the curvature of \
+                 E[patch patchᵀ].",
+                layer.map_or_else(|| "The layer".to_owned(), |l| format!("Layer {l}")),
+                pct(*per_position),
                 pct(*per_example)
             ),
             Caveat::DeltaTakesBothSigns { positive_share } => write!(

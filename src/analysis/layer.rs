@@ -14,8 +14,8 @@ use super::curvature::input_curvature;
 use super::input_rows::{InputRow, summarize_rows};
 use super::orthants::OrthantCounter;
 use super::report::{
-    CategoryCounts, DeltaBalance, InputSource, LayerReport, NeuronReport, OrthantOccupancy,
-    Precondition, TheoremCheck,
+    CategoryCounts, DeltaBalance, InputPath, InputSource, InputStep, LayerReport, NeuronReport,
+    OrthantOccupancy, Precondition, TheoremCheck,
 };
 use super::sign::{SignCategory, presence, row_presence};
 use super::tally::{Tallies, codes_of_example, moves};
@@ -250,6 +250,7 @@ pub(crate) fn analyze_data<F: Element>(
         sign_tolerance: tol_f64,
         activation: None,
         input_source: InputSource::Unknown,
+        input_path: InputPath::default(),
         inputs,
         precondition: Precondition {
             examples: b,
@@ -268,7 +269,61 @@ pub(crate) fn analyze_data<F: Element>(
         curvature: None,
         constant_inputs: None,
         neurons,
+        positions: 1,
+        per_example_summed: None,
     })
+}
+
+/// The categories of each example's own gradient rows for a layer applied
+/// at `positions` consecutive rows per example (a convolution): row `j` of
+/// example `n` is `G_nj = Σ_p Δ_{(n,p)j}·a_{(n,p)}`, with `Σ_p Δ_{(n,p)j}`
+/// as its bias entry. One `J×K` block product per example (the weight
+/// gradient's own work, split by example); never more than the codes of one
+/// example and one block of its rows in memory.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `op` if the rows do not split into
+/// whole examples, or a buffer cannot be allocated.
+pub(crate) fn grouped_row_counts<F: Element>(
+    op: &'static str,
+    d: &LayerData<'_, F>,
+    positions: usize,
+    tol: F,
+) -> Result<CategoryCounts> {
+    let (rows, k, j) = (d.batch, d.fan_in, d.fan_out);
+    if positions == 0 || rows % positions != 0 {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!("{rows} rows do not split into examples of {positions} positions"),
+        });
+    }
+    let mut counts = CategoryCounts::default();
+    for n in 0..rows / positions {
+        let (r0, r1) = (n * positions, (n + 1) * positions);
+        let example = LayerData {
+            inputs: &d.inputs[r0 * k..r1 * k],
+            deltas: &d.deltas[r0 * j..r1 * j],
+            batch: positions,
+            fan_in: k,
+            fan_out: j,
+            bias: d.bias,
+            known_batch_rows: None,
+            threads: d.threads,
+        };
+        let codes = batch_row_codes(op, &example, tol)?;
+        for (jj, &code) in codes.iter().enumerate() {
+            let mut code = code;
+            if d.bias {
+                let mut sum = F::zero();
+                for p in 0..positions {
+                    sum += example.deltas[p * j + jj];
+                }
+                code |= presence(sum, tol);
+            }
+            counts.add(SignCategory::from_code(code));
+        }
+    }
+    Ok(counts)
 }
 
 impl GradientSignAnalyzer {
@@ -453,6 +508,49 @@ impl GradientSignAnalyzer {
             })
             .collect())
     }
+}
+
+/// The layers between dense layer `l`'s input and the dense layer below it
+/// (or the data), from the trace's records: walking back from the input,
+/// each record whose output is the value sought is a step, and its input
+/// the next value sought, until a dense layer's output (or the start).
+pub(crate) fn input_path<F: Element>(trace: &crate::nn::Trace<'_, F>, l: usize) -> InputPath {
+    use crate::nn::LayerKind;
+    let Some(lt) = trace.layers().get(l) else {
+        return InputPath::default();
+    };
+    let records = trace.records();
+    // Dense and convolution records are written with their traces, in the
+    // same order; a convolution's record starts from its NCHW input (its
+    // trace's input is the patch matrix made from it).
+    let traced = |k: LayerKind| matches!(k, LayerKind::Dense | LayerKind::Conv2d);
+    let Some(at) = records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| traced(r.kind))
+        .nth(l)
+        .map(|(i, _)| i)
+        .filter(|&i| {
+            records[i].kind == LayerKind::Conv2d || records[i].input.id() == lt.input.id()
+        })
+    else {
+        return InputPath::default();
+    };
+    let mut target = records[at].input.id();
+    let mut steps = Vec::new();
+    for r in records[..at].iter().rev() {
+        if r.output.id() != target {
+            continue;
+        }
+        match r.kind {
+            LayerKind::Dense | LayerKind::Conv2d => break,
+            LayerKind::Activation(a) => steps.push(InputStep::Activation(a)),
+            LayerKind::Other(k) => steps.push(InputStep::Layer(k)),
+        }
+        target = r.input.id();
+    }
+    steps.reverse();
+    InputPath { steps }
 }
 
 #[cfg(test)]

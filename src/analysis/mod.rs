@@ -69,8 +69,9 @@ pub use curvature::{ConstantInputs, CurvatureEvidence, MAX_CURVATURE_INPUTS, for
 pub use diagnosis::{Cause, Caveat, Diagnosis, Evidence, Fix, LayerDiagnosis, Verdict};
 pub use per_sample::PerSampleGradients;
 pub use report::{
-    CategoryCounts, DeltaBalance, InputSource, InputStats, LayerReport, NetworkReport,
-    NeuronReport, NeuronTable, OrthantOccupancy, Precondition, Saturation, TheoremCheck,
+    CategoryCounts, DeltaBalance, InputPath, InputSource, InputStats, InputStep, LayerReport,
+    NetworkReport, NeuronReport, NeuronTable, OrthantOccupancy, Precondition, Saturation,
+    TheoremCheck,
 };
 pub use sign::{Sign, SignCategory, SignCounts};
 pub use tracker::{SignTracker, TopEigenvector, TrackingConfig, UpdateSource};

@@ -8,6 +8,7 @@
 use crate::autodiff::Gradients;
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::kernels::matmul::GemmArgs;
 use crate::nn::Trace;
 use crate::tensor::Tensor;
 
@@ -63,6 +64,40 @@ fn fill_threaded<F: Element>(
             s.spawn(move |_| fill(o, a, d, fan_in, fan_out));
         }
     });
+}
+
+/// `out[n] = Σ_p Δ_{(n,p)}ᵀ·a_{(n,p)}` (each `J×K`) for examples of
+/// `positions` consecutive rows: a convolution's per-example gradients.
+fn fill_summed<F: Element>(
+    out: &mut [F],
+    inputs: &[F],
+    deltas: &[F],
+    (positions, fan_in, fan_out): (usize, usize, usize),
+    threads: usize,
+) {
+    let per_example = fan_in * fan_out;
+    if per_example == 0 {
+        return;
+    }
+    for (n, o) in out.chunks_exact_mut(per_example).enumerate() {
+        let (r0, r1) = (n * positions, (n + 1) * positions);
+        F::gemm(GemmArgs {
+            m: fan_out,
+            n: fan_in,
+            k: positions,
+            // Δᵀ: element (j, p) of this example at p·J + j.
+            a: &deltas[r0 * fan_out..r1 * fan_out],
+            a_rs: 1,
+            a_cs: fan_out,
+            b: &inputs[r0 * fan_in..r1 * fan_in],
+            b_rs: fan_in,
+            b_cs: 1,
+            c: o,
+            c_rs: fan_in,
+            accumulate: false,
+            threads,
+        });
+    }
 }
 
 /// The element count of a `B×J×K` tensor, or an error naming `op` and the
@@ -159,6 +194,9 @@ impl<F: Element> PerSampleGradients<F> {
 
     /// Fills the buffers from every layer of `trace` after `backward`:
     /// `g_njk = Δ_nj·a_nk` (B×J×K) and, for a layer with a bias, `Δ` (B×J).
+    /// For a convolution (a layer with several positions per example) each
+    /// example's gradient sums its positions: `g_n = Σ_p Δ_npᵀ·a_np` and
+    /// `Σ_p Δ_np`.
     /// `Δ` must come from the sum of the per-example losses for these to be
     /// each example's own gradients.
     ///
@@ -185,16 +223,44 @@ impl<F: Element> PerSampleGradients<F> {
                 self.layers.push((Tensor::scalar(F::zero()), None));
             }
             let (w, bias) = &mut self.layers[l];
-            reuse("per_sample_gradients", w, (b, k, j)).map_err(wrap)?;
-            lt.input.with_value(|a| {
-                fill_threaded(w.as_mut_slice(), a, deltas, (b, k, j), self.threads)
-            });
+            let p = lt.positions.max(1);
+            if b % p != 0 {
+                return Err(wrap(Error::InvalidArgument {
+                    op: "per_sample_gradients",
+                    message: format!("{b} rows do not split into examples of {p} positions"),
+                }));
+            }
+            let examples = b / p;
+            reuse("per_sample_gradients", w, (examples, k, j)).map_err(wrap)?;
+            if p == 1 {
+                lt.input.with_value(|a| {
+                    fill_threaded(w.as_mut_slice(), a, deltas, (b, k, j), self.threads)
+                });
+            } else {
+                // A convolution: example n's gradient is Σ_p Δ_npᵀ·a_np,
+                // one product over its positions.
+                lt.input.with_value(|a| {
+                    fill_summed(w.as_mut_slice(), a, deltas, (p, k, j), self.threads)
+                });
+            }
+            let bias_rows = |out: &mut [F]| {
+                for (n, o) in out.chunks_exact_mut(j.max(1)).enumerate() {
+                    o.fill(F::zero());
+                    for row in deltas[n * p * j..(n + 1) * p * j].chunks_exact(j.max(1)) {
+                        for (s, &d) in o.iter_mut().zip(row) {
+                            *s += d;
+                        }
+                    }
+                }
+            };
             match (lt.bias, bias.as_mut()) {
                 (None, _) => *bias = None,
-                (Some(_), Some(t)) if t.dims() == [b, j] => {
-                    t.as_mut_slice().copy_from_slice(deltas)
+                (Some(_), Some(t)) if t.dims() == [examples, j] => bias_rows(t.as_mut_slice()),
+                (Some(_), _) => {
+                    let mut t = Tensor::zeros(&[examples, j])?;
+                    bias_rows(t.as_mut_slice());
+                    *bias = Some(t);
                 }
-                (Some(_), _) => *bias = Some(Tensor::from_slice(deltas, &[b, j])?),
             }
         }
         Ok(())
@@ -394,6 +460,7 @@ mod tests {
             weight: w,
             bias: Some(b),
             activation: crate::activation::Activation::Identity,
+            positions: 1,
         });
         let mut ps = PerSampleGradients::new();
         ps.compute(&trace, &grads).unwrap();

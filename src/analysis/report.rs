@@ -315,6 +315,93 @@ pub enum InputSource {
     Unknown,
 }
 
+/// One layer a dense layer's inputs passed through on their way from the
+/// dense layer below (or from the data).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum InputStep {
+    /// An element-wise activation.
+    Activation(Activation),
+    /// Any other layer, by the kind it reports itself with
+    /// (`"batch_norm"`, `"layer_norm"`, `"mean_only_batch_norm"`…).
+    Layer(&'static str),
+}
+
+/// What reached a dense layer: the layers between the dense layer below
+/// (or the data) and this one, in order, read from
+/// [`Trace::records`](crate::nn::Trace::records). Empty for inputs fed
+/// straight from the data or the layer below, and for raw matrices.
+///
+/// A normalisation is any layer whose kind ends in `norm`; it *centres*
+/// the layer's inputs when no activation (other than the identity) comes
+/// after it: BatchNorm after a sigmoid centres the next layer's inputs,
+/// BatchNorm before it only centres the sigmoid's pre-activation.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct InputPath {
+    /// The steps, first applied first.
+    pub steps: Vec<InputStep>,
+}
+
+impl InputPath {
+    fn is_norm(s: &InputStep) -> bool {
+        matches!(s, InputStep::Layer(k) if k.ends_with("norm"))
+    }
+
+    fn activation(s: &InputStep) -> Option<Activation> {
+        match *s {
+            InputStep::Activation(a) if a != Activation::Identity => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The last normalisation on the path, if any.
+    pub fn normalisation(&self) -> Option<&'static str> {
+        self.steps.iter().rev().find_map(|s| match s {
+            InputStep::Layer(k) if k.ends_with("norm") => Some(*k),
+            _ => None,
+        })
+    }
+
+    /// The last activation on the path (the identity not counted).
+    pub fn last_activation(&self) -> Option<Activation> {
+        self.steps.iter().rev().find_map(Self::activation)
+    }
+
+    /// Whether a normalisation comes after the last activation: the inputs
+    /// arrive normalised (centred) by it.
+    pub fn centred(&self) -> bool {
+        let last_norm = self.steps.iter().rposition(Self::is_norm);
+        let last_act = self
+            .steps
+            .iter()
+            .rposition(|s| Self::activation(s).is_some());
+        match (last_norm, last_act) {
+            (Some(n), Some(a)) => n > a,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+
+    /// The normalisation in words: `"batch_norm after sigmoid"`,
+    /// `"batch_norm before sigmoid"`, `"layer_norm"`; `None` without one.
+    pub fn describe(&self) -> Option<String> {
+        let n = self.steps.iter().rposition(Self::is_norm)?;
+        let InputStep::Layer(kind) = self.steps[n] else {
+            return None;
+        };
+        if let Some(a) = self.steps[n + 1..].iter().find_map(Self::activation) {
+            return Some(format!("{kind} before {a}"));
+        }
+        Some(
+            match self.steps[..n].iter().rev().find_map(Self::activation) {
+                Some(a) => format!("{kind} after {a}"),
+                None => kind.to_string(),
+            },
+        )
+    }
+}
+
 /// The share of a sigmoid or tanh layer's units that are saturated: the
 /// activation's derivative is below `threshold` times its maximum.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -348,6 +435,10 @@ pub struct LayerReport {
     pub activation: Option<Activation>,
     /// Where its inputs come from.
     pub input_source: InputSource,
+    /// The layers its inputs passed through since the dense layer below
+    /// (activations, normalisations), from the trace; empty for raw
+    /// matrices.
+    pub input_path: InputPath,
     /// Statistics of its inputs.
     pub inputs: InputStats,
     /// The theorem's precondition.
@@ -379,6 +470,16 @@ pub struct LayerReport {
     pub constant_inputs: Option<ConstantInputs>,
     /// One entry per neuron.
     pub neurons: Vec<NeuronReport>,
+    /// Rows per example: 1 for a dense layer; for a convolution, the output
+    /// positions `OH·OW`. Then a "per-example" row above is one *position*'s
+    /// gradient `δ_p·patch_p` (the theorem's exact unit), [`batch`](Self::batch)
+    /// counts positions, and the precondition is checked on patches.
+    pub positions: usize,
+    /// For a convolution: the categories of the `N·J` rows of each
+    /// example's own gradient, `G_nj = Σ_p δ_{n,p,j}·patch_{n,p}` — already
+    /// a sum over positions, so mixed like a batch would be; `None` for a
+    /// dense layer (where they are [`per_example`](Self::per_example)).
+    pub per_example_summed: Option<CategoryCounts>,
 }
 
 impl LayerReport {
@@ -471,11 +572,23 @@ impl fmt::Display for LayerReport {
             self.name(),
             self.fan_in,
             if self.bias { " (+ bias)" } else { "" },
-            source_name(self.input_source),
+            match self.input_path.describe() {
+                Some(n) => format!("{} via {n}", source_name(self.input_source)),
+                None => source_name(self.input_source),
+            },
             self.fan_out,
             self.batch,
             number(self.sign_tolerance)
         )?;
+        if self.positions > 1 {
+            writeln!(
+                f,
+                "  convolution: {} examples × {} positions; each row below is one position's \
+                 patch (filter = neuron), and an example's gradient sums its positions",
+                self.batch / self.positions,
+                self.positions
+            )?;
+        }
         let (lo, hi) = self.inputs.mean_range().unwrap_or((0.0, 0.0));
         writeln!(
             f,
@@ -502,7 +615,12 @@ impl fmt::Display for LayerReport {
             }
         )?;
         writeln!(f, "{CATEGORY_HEADER}")?;
-        category_line(f, "per-example", &self.per_example)?;
+        if let Some(summed) = &self.per_example_summed {
+            category_line(f, "per-position", &self.per_example)?;
+            category_line(f, "per-example", summed)?;
+        } else {
+            category_line(f, "per-example", &self.per_example)?;
+        }
         category_line(f, "batch rows", &self.batch_rows)?;
         writeln!(
             f,

@@ -235,6 +235,17 @@ impl SignTracker {
                 message: format!("layer {l} was selected but the trace has {n} layers"),
             });
         }
+        if let Some(l) = selected(&config.layers, n).find(|&l| trace.layers()[l].positions > 1) {
+            // A filter's update over training is tracked like a neuron's
+            // only once the recorder knows that an example spans positions.
+            return Err(Error::InvalidArgument {
+                op,
+                message: format!(
+                    "layer {l} is a convolution; tracking over training covers dense layers \
+                     (select them with LayerSelection::Only)"
+                ),
+            });
+        }
         let tracking = config.tracking;
         if tracking.top_eigenvector == TopEigenvector::Every(0) {
             return Err(Error::InvalidArgument {

@@ -68,10 +68,14 @@ pub struct Objective<'a, F: Element, M: ?Sized> {
 
 impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     /// The objective `L(θ) = likelihood loss of model(inputs) against
-    /// targets`, averaged over the batch, over all parameters.
+    /// targets`, averaged over the batch, over all parameters. The inputs
+    /// have the batch on their first axis: `(B, features)` for a dense
+    /// model, `(B, C, H, W)` for a convolutional one; the targets are
+    /// `(B, outputs)`.
     ///
     /// # Errors
-    /// [`Error::RankMismatch`] unless inputs and targets are matrices;
+    /// [`Error::RankMismatch`] for inputs of rank below 2 or targets that
+    /// are not a matrix;
     /// [`Error::ShapeMismatch`] if their row counts differ; [`Error::Empty`]
     /// for no rows; [`Error::NonFinite`] for a non-finite input, target or
     /// parameter; [`Error::InvalidArgument`] for targets the likelihood
@@ -83,14 +87,21 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
         targets: &'a Tensor<f64>,
     ) -> Result<Self> {
         let op = "Objective::new";
+        if inputs.rank() < 2 {
+            return Err(Error::RankMismatch {
+                op,
+                expected: "at least 2 for the inputs (batch, features…)",
+                shape: inputs.shape(),
+            });
+        }
+        if targets.rank() != 2 {
+            return Err(Error::RankMismatch {
+                op,
+                expected: "2 (batch, outputs) for the targets",
+                shape: targets.shape(),
+            });
+        }
         for t in [inputs, targets] {
-            if t.rank() != 2 {
-                return Err(Error::RankMismatch {
-                    op,
-                    expected: "2 (batch, features) for inputs and targets",
-                    shape: t.shape(),
-                });
-            }
             if let Some(i) = t.as_slice().iter().position(|x| !x.is_finite()) {
                 return Err(Error::NonFinite {
                     op,
@@ -227,7 +238,10 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
         tape: &'t Tape<E>,
         n: Option<usize>,
     ) -> Result<(Var<'t, E>, Var<'t, E>)> {
-        let (k, c) = (self.inputs.dims()[1], self.targets.dims()[1]);
+        // One example is everything after the batch axis (a feature row,
+        // or a C×H×W image).
+        let k = self.inputs.numel() / self.batch();
+        let c = self.targets.dims()[1];
         let (range, rows) = match n {
             Some(n) => (n..n + 1, 1),
             None => (0..self.batch(), self.batch()),
@@ -235,8 +249,12 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
         let cast = |s: &[f64]| s.iter().map(|&v| E::from_f64(v)).collect::<Vec<_>>();
         let x = cast(&self.inputs.as_slice()[range.start * k..range.end * k]);
         let y = cast(&self.targets.as_slice()[range.start * c..range.end * c]);
+        let mut dims = [0usize; crate::shape::MAX_RANK];
+        let rank = self.inputs.rank();
+        dims[..rank].copy_from_slice(self.inputs.dims());
+        dims[0] = rows;
         Ok((
-            tape.constant_from_slice(&x, &[rows, k])?,
+            tape.constant_from_slice(&x, &dims[..rank])?,
             tape.constant_from_slice(&y, &[rows, c])?,
         ))
     }

@@ -8,6 +8,7 @@ use super::{Dataset, Table};
 
 const IRIS: &str = include_str!("../../data/iris.csv");
 const WINE: &str = include_str!("../../data/wine.csv");
+const DIGITS: &str = include_str!("../../data/digits.csv");
 
 fn load<F: Element>(text: &str, name: &str) -> Dataset<F> {
     let table = Table::parse(text, name, true).expect("the embedded CSV parses");
@@ -47,4 +48,24 @@ pub fn iris<F: Element>() -> Dataset<F> {
 /// ```
 pub fn wine<F: Element>() -> Dataset<F> {
     load(WINE, "wine.csv")
+}
+
+/// The handwritten digits: 1,797 grey-scale images of 8 × 8 pixels, each a
+/// row of 64 features `p0`..`p63` in row-major order with values 0–16
+/// (every pixel non-negative, many exactly 0), 10 classes (the digit).
+/// A convolutional network sees them as `(N, 1, 8, 8)` images through
+/// [`Reshape`](crate::nn::Reshape).
+///
+/// Source: E. Alpaydin, C. Kaynak, "Optical Recognition of Handwritten
+/// Digits", UCI Machine Learning Repository (1998), the test part as
+/// distributed with scikit-learn (CC BY 4.0).
+///
+/// ```
+/// let digits = gradsign::data::digits::<f32>();
+/// assert_eq!((digits.len(), digits.width(), digits.classes()), (1797, 64, 10));
+/// let x = digits.features().as_slice();
+/// assert!(x.iter().all(|&p| (0.0..=16.0).contains(&p)));
+/// ```
+pub fn digits<F: Element>() -> Dataset<F> {
+    load(DIGITS, "digits.csv")
 }

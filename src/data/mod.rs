@@ -3,7 +3,8 @@
 //!
 //! - [`Playground`]: the TensorFlow playground's circle, xor, gauss and
 //!   spiral sets, seeded, labels `0/1` or `±1`;
-//! - [`iris`] and [`wine`]: small real sets embedded in the crate;
+//! - [`iris`], [`wine`] and [`digits`] (8 × 8 images): small real sets
+//!   embedded in the crate;
 //! - [`Table`]: numeric CSV with errors naming the line and column;
 //! - [`Dataset`]: features, labels, targets, and a seeded train/test split;
 //! - [`Standardizer`] and [`Centering`]: fitted on training data, applied to
@@ -17,7 +18,7 @@ mod standardize;
 
 pub use csv::Table;
 pub use dataset::Dataset;
-pub use embedded::{iris, wine};
+pub use embedded::{digits, iris, wine};
 pub use playground::{LabelEncoding, Playground, PlaygroundConfig};
 pub use standardize::{Centering, Standardizer};
 pub(crate) use standardize::{ScaledColumn, scaled_means};

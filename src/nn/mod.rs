@@ -10,16 +10,20 @@
 //! analyzer reads. Parameters have hierarchical names (`0.weight`,
 //! `encoder.1.bias`) from [`Module::visit`].
 
+mod conv;
 mod init;
 mod linear;
 mod mlp;
 mod module;
+mod norm;
+mod norm_weight;
 mod param;
 mod sequential;
 #[cfg(feature = "serde")]
 mod serde_json_io;
 mod trace;
 
+pub use conv::{AvgPool2d, Conv2d, Flatten, MaxPool2d, Reshape};
 pub use init::Init;
 pub use linear::Linear;
 pub use mlp::Mlp;
@@ -29,6 +33,8 @@ pub use module::{
     Forward, ModelElement, Module, Segment, Visitor, VisitorMut, forward, named_gradients,
     named_parameters, num_parameters, predict,
 };
+pub use norm::{BatchNorm, DEFAULT_EPS, DEFAULT_MOMENTUM, LayerNorm, MeanOnlyBatchNorm};
+pub use norm_weight::WeightNormLinear;
 pub use param::Param;
 pub use sequential::Sequential;
 #[cfg(feature = "serde")]

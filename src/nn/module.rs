@@ -416,8 +416,38 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
             weight,
             bias,
             activation: Activation::Identity,
+            positions: 1,
         });
         self.push_record(LayerKind::Dense, input, pre_activation);
+    }
+
+    /// Records a convolution as the dense layer it is at every output
+    /// position (see [`LayerTrace`]): its `input` (NCHW), the patch matrix
+    /// and the pre-activation rows of [`Var::conv2d_parts`], the output
+    /// (NCHW, which an activation that follows reports as its input), the
+    /// `(O, C, kh, kw)` weight parameter and the bias, and the output
+    /// positions per example.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_conv(
+        &mut self,
+        input: Var<'t, E>,
+        patches: Var<'t, E>,
+        rows: Var<'t, E>,
+        output: Var<'t, E>,
+        weight: Var<'t, E>,
+        bias: Option<Var<'t, E>>,
+        positions: usize,
+    ) {
+        self.trace.push(LayerTrace {
+            input: patches,
+            pre_activation: rows,
+            output,
+            weight,
+            bias,
+            activation: Activation::Identity,
+            positions,
+        });
+        self.push_record(LayerKind::Conv2d, input, output);
     }
 
     /// Reports a layer that is neither dense nor an activation (a

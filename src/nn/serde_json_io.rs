@@ -15,7 +15,12 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-use super::{Linear, Module, Sequential, Visitor, VisitorMut};
+use super::norm::restore;
+use super::{
+    AvgPool2d, BatchNorm, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, MeanOnlyBatchNorm, Module,
+    Reshape, Sequential, Visitor, VisitorMut, WeightNormLinear,
+};
+use crate::ops::conv::Window;
 
 const PARAMETERS: &str = "gradsign-parameters";
 const SEQUENTIAL: &str = "gradsign-sequential";
@@ -60,6 +65,137 @@ enum LayerFile {
     Activation {
         activation: Activation,
     },
+    BatchNorm {
+        channels: usize,
+        eps: f64,
+        momentum: f64,
+        weight: Option<Vec<f64>>,
+        bias: Option<Vec<f64>>,
+        /// Kept as raw JSON so that `null` or a string such as `"NaN"` gets
+        /// a message naming the statistic rather than serde's.
+        running_mean: Vec<serde_json::Value>,
+        running_var: Vec<serde_json::Value>,
+        training: bool,
+    },
+    MeanOnlyBatchNorm {
+        channels: usize,
+        momentum: f64,
+        bias: Vec<f64>,
+        running_mean: Vec<serde_json::Value>,
+        training: bool,
+    },
+    LayerNorm {
+        shape: Vec<usize>,
+        eps: f64,
+        weight: Option<Vec<f64>>,
+        bias: Option<Vec<f64>>,
+    },
+    WeightNormLinear {
+        fan_in: usize,
+        fan_out: usize,
+        /// Row-major `(fan_out, fan_in)` directions.
+        weight_v: Vec<f64>,
+        weight_g: Vec<f64>,
+        bias: Option<Vec<f64>>,
+    },
+    Conv2d {
+        out_channels: usize,
+        in_channels: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        /// Row-major `(O, C, kh, kw)`.
+        weight: Vec<f64>,
+        bias: Option<Vec<f64>>,
+    },
+    MaxPool2d {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    },
+    AvgPool2d {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        count_include_pad: bool,
+    },
+    Flatten {},
+    Reshape {
+        per_example: Vec<usize>,
+    },
+}
+
+fn pair(p: (usize, usize)) -> [usize; 2] {
+    [p.0, p.1]
+}
+
+/// A saved window, refused if a stride or dilation is zero (it could not
+/// run).
+fn window_in(
+    op: &'static str,
+    i: usize,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+) -> Result<Window> {
+    if stride.contains(&0) || dilation.contains(&0) {
+        return Err(Error::InvalidArgument {
+            op,
+            message: format!(
+                "layer {i}: stride {stride:?} and dilation {dilation:?} must be at least 1"
+            ),
+        });
+    }
+    Ok(Window {
+        stride: (stride[0], stride[1]),
+        padding: (padding[0], padding[1]),
+        dilation: (dilation[0], dilation[1]),
+    })
+}
+
+/// Running statistics as written: finite numbers (a NaN has no JSON form,
+/// so saving refuses it).
+fn stats_out<F: Element>(op: &'static str, name: &str, v: &[F]) -> Result<Vec<serde_json::Value>> {
+    Ok(finite_values(op, name, v)?
+        .into_iter()
+        .map(serde_json::Value::from)
+        .collect())
+}
+
+/// Running statistics as read: each a finite number in `F`; anything else
+/// (`null`, `"NaN"`, a value beyond `F`'s range) is refused by name.
+fn stats_in<F: Element>(op: &'static str, name: &str, v: &[serde_json::Value]) -> Result<Vec<F>> {
+    v.iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let value = x.as_f64().map(F::from_f64).filter(|y| y.is_finite());
+            value.ok_or_else(|| Error::NonFinite {
+                op,
+                what: format!(
+                    "{x} at channel {i} of {name}: running statistics must be finite numbers in {}",
+                    F::NAME
+                ),
+            })
+        })
+        .collect()
+}
+
+fn opt_convert<F: Element>(
+    op: &'static str,
+    name: &str,
+    v: Option<Vec<f64>>,
+) -> Result<Option<Vec<F>>> {
+    v.map(|v| convert(op, name, &v)).transpose()
+}
+
+fn opt_finite<F: Element>(
+    op: &'static str,
+    name: &str,
+    v: Option<&Tensor<F>>,
+) -> Result<Option<Vec<f64>>> {
+    v.map(|t| finite_values(op, name, t.as_slice())).transpose()
 }
 
 #[derive(Serialize)]
@@ -298,9 +434,12 @@ pub fn load_parameters<F: Element, M: Module<F> + ?Sized>(model: &mut M, text: &
 
 impl<F: Element> Sequential<F> {
     /// The network — its layers, their parameters, and the training flag —
-    /// as JSON. Only the crate's own layers ([`Linear`], [`Activation`])
-    /// have a saved form; save a network with other layers with
-    /// [`save_parameters`].
+    /// as JSON. Only the crate's own layers ([`Linear`], [`Activation`],
+    /// [`BatchNorm`], [`MeanOnlyBatchNorm`], [`LayerNorm`],
+    /// [`WeightNormLinear`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`],
+    /// [`Flatten`], [`Reshape`]) have a saved form; normalisation layers are
+    /// saved with their settings, running statistics and training flag.
+    /// Save a network with other layers with [`save_parameters`].
     ///
     /// ```
     /// use gradsign::{activation::Activation, nn::{Mlp, Sequential}};
@@ -313,7 +452,7 @@ impl<F: Element> Sequential<F> {
     /// # Errors
     /// [`Error::InvalidArgument`] for a layer of another type (naming its
     /// position) or an activation invalid in `F`; [`Error::NonFinite`] for
-    /// a NaN or infinite parameter.
+    /// a NaN or infinite parameter or running statistic.
     pub fn to_json(&self) -> Result<String> {
         let op = "Sequential::to_json";
         let mut layers = Vec::with_capacity(self.len());
@@ -331,11 +470,79 @@ impl<F: Element> Sequential<F> {
             } else if let Some(&activation) = self.layer::<Activation>(i) {
                 activation.validate::<F>()?;
                 layers.push(LayerFile::Activation { activation });
+            } else if let Some(bn) = self.layer::<BatchNorm<F>>(i) {
+                layers.push(LayerFile::BatchNorm {
+                    channels: bn.channels(),
+                    eps: bn.eps().to_f64(),
+                    momentum: bn.momentum().to_f64(),
+                    weight: opt_finite(op, &format!("{i}.weight"), bn.weight.as_ref())?,
+                    bias: opt_finite(op, &format!("{i}.bias"), bn.bias.as_ref())?,
+                    running_mean: stats_out(op, &format!("{i}.running_mean"), &bn.running_mean())?,
+                    running_var: stats_out(op, &format!("{i}.running_var"), &bn.running_var())?,
+                    training: bn.is_training(),
+                });
+            } else if let Some(m) = self.layer::<MeanOnlyBatchNorm<F>>(i) {
+                layers.push(LayerFile::MeanOnlyBatchNorm {
+                    channels: m.channels(),
+                    momentum: m.momentum().to_f64(),
+                    bias: finite_values(op, &format!("{i}.bias"), m.bias.as_slice())?,
+                    running_mean: stats_out(op, &format!("{i}.running_mean"), &m.running_mean())?,
+                    training: m.is_training(),
+                });
+            } else if let Some(ln) = self.layer::<LayerNorm<F>>(i) {
+                layers.push(LayerFile::LayerNorm {
+                    shape: ln.normalized_shape().to_vec(),
+                    eps: ln.eps().to_f64(),
+                    weight: opt_finite(op, &format!("{i}.weight"), ln.weight.as_ref())?,
+                    bias: opt_finite(op, &format!("{i}.bias"), ln.bias.as_ref())?,
+                });
+            } else if let Some(wn) = self.layer::<WeightNormLinear<F>>(i) {
+                layers.push(LayerFile::WeightNormLinear {
+                    fan_in: wn.fan_in(),
+                    fan_out: wn.fan_out(),
+                    weight_v: finite_values(op, &format!("{i}.weight_v"), wn.v.as_slice())?,
+                    weight_g: finite_values(op, &format!("{i}.weight_g"), wn.g.as_slice())?,
+                    bias: opt_finite(op, &format!("{i}.bias"), wn.bias.as_ref())?,
+                });
+            } else if let Some(conv) = self.layer::<Conv2d<F>>(i) {
+                let (o, c, k) = conv.dims();
+                layers.push(LayerFile::Conv2d {
+                    out_channels: o,
+                    in_channels: c,
+                    kernel: pair(k),
+                    stride: pair(conv.window.stride),
+                    padding: pair(conv.window.padding),
+                    dilation: pair(conv.window.dilation),
+                    weight: finite_values(op, &format!("{i}.weight"), conv.weight.as_slice())?,
+                    bias: opt_finite(op, &format!("{i}.bias"), conv.bias.as_ref())?,
+                });
+            } else if let Some(p) = self.layer::<MaxPool2d>(i) {
+                layers.push(LayerFile::MaxPool2d {
+                    kernel: pair(p.kernel),
+                    stride: pair(p.window.stride),
+                    padding: pair(p.window.padding),
+                    dilation: pair(p.window.dilation),
+                });
+            } else if let Some(p) = self.layer::<AvgPool2d>(i) {
+                layers.push(LayerFile::AvgPool2d {
+                    kernel: pair(p.kernel),
+                    stride: pair(p.window.stride),
+                    padding: pair(p.window.padding),
+                    count_include_pad: p.count_include_pad,
+                });
+            } else if self.layer::<Flatten>(i).is_some() {
+                layers.push(LayerFile::Flatten {});
+            } else if let Some(r) = self.layer::<Reshape>(i) {
+                layers.push(LayerFile::Reshape {
+                    per_example: r.per_example().to_vec(),
+                });
             } else {
                 return Err(Error::InvalidArgument {
                     op,
                     message: format!(
-                        "layer {i} is neither a Linear nor an Activation and has no saved form; \
+                        "layer {i} is none of the crate's layers (Linear, Activation, \
+                         BatchNorm, MeanOnlyBatchNorm, LayerNorm, WeightNormLinear, Conv2d, \
+                         MaxPool2d, AvgPool2d, Flatten, Reshape) and has no saved form; \
                          save the parameters with nn::save_parameters instead"
                     ),
                 });
@@ -377,7 +584,12 @@ impl<F: Element> Sequential<F> {
     /// counts that do not match the sizes, or a parameter beyond the range
     /// of `F`; the error of [`Activation::validate`] for an activation
     /// parameter invalid in `F`; [`Error::ShapeMismatch`] if dense layers do
-    /// not chain.
+    /// not chain; [`Error::NonFinite`] for a running statistic that is not
+    /// a finite number in `F` (`null`, `"NaN"`, `1e39` in `f32`);
+    /// [`Error::Layer`] naming the position of a normalisation layer whose
+    /// settings are invalid in `F` (an `eps` that is 0 there, a momentum
+    /// outside `[0, 1]`, a negative running variance, a zero row of
+    /// `weight_v`, sizes that do not match).
     pub fn from_json(text: &str) -> Result<Self> {
         let op = "Sequential::from_json";
         let file: SequentialIn = parse(text)?;
@@ -390,6 +602,7 @@ impl<F: Element> Sequential<F> {
         let bad = |message: String| Error::InvalidArgument { op, message };
         let mut net = Sequential::new();
         let mut width: Option<usize> = None;
+        let mut layer_training = Vec::new();
         for (i, layer) in file.layers.into_iter().enumerate() {
             match layer {
                 LayerFile::Linear {
@@ -439,12 +652,225 @@ impl<F: Element> Sequential<F> {
                     activation.validate::<F>()?;
                     net.add(activation);
                 }
+                LayerFile::BatchNorm {
+                    channels,
+                    eps,
+                    momentum,
+                    weight,
+                    bias,
+                    running_mean,
+                    running_var,
+                    training,
+                } => {
+                    let rm = stats_in::<F>(op, &format!("{i}.running_mean"), &running_mean)?;
+                    let rv = stats_in::<F>(op, &format!("{i}.running_var"), &running_var)?;
+                    let bn = restore::batch_norm(
+                        op,
+                        channels,
+                        eps,
+                        momentum,
+                        opt_convert(op, &format!("{i}.weight"), weight)?,
+                        opt_convert(op, &format!("{i}.bias"), bias)?,
+                        &rm,
+                        &rv,
+                        training,
+                    )
+                    .map_err(|e| Error::Layer {
+                        layer: i,
+                        source: Box::new(e),
+                    })?;
+                    layer_training.push((i, training));
+                    net.add(bn);
+                }
+                LayerFile::MeanOnlyBatchNorm {
+                    channels,
+                    momentum,
+                    bias,
+                    running_mean,
+                    training,
+                } => {
+                    let rm = stats_in::<F>(op, &format!("{i}.running_mean"), &running_mean)?;
+                    let m = restore::mean_only(
+                        op,
+                        channels,
+                        momentum,
+                        convert(op, &format!("{i}.bias"), &bias)?,
+                        &rm,
+                        training,
+                    )
+                    .map_err(|e| Error::Layer {
+                        layer: i,
+                        source: Box::new(e),
+                    })?;
+                    layer_training.push((i, training));
+                    net.add(m);
+                }
+                LayerFile::LayerNorm {
+                    shape,
+                    eps,
+                    weight,
+                    bias,
+                } => {
+                    let ln = restore::layer_norm(
+                        op,
+                        &shape,
+                        eps,
+                        opt_convert(op, &format!("{i}.weight"), weight)?,
+                        opt_convert(op, &format!("{i}.bias"), bias)?,
+                    )
+                    .map_err(|e| Error::Layer {
+                        layer: i,
+                        source: Box::new(e),
+                    })?;
+                    net.add(ln);
+                }
+                LayerFile::WeightNormLinear {
+                    fan_in,
+                    fan_out,
+                    weight_v,
+                    weight_g,
+                    bias,
+                } => {
+                    if fan_in.checked_mul(fan_out) != Some(weight_v.len()) {
+                        return Err(bad(format!(
+                            "{i}.weight_v has {} values for ({fan_out}, {fan_in})",
+                            weight_v.len()
+                        )));
+                    }
+                    if weight_g.len() != fan_out {
+                        return Err(bad(format!(
+                            "{i}.weight_g has {} values for {fan_out} outputs",
+                            weight_g.len()
+                        )));
+                    }
+                    let v = Tensor::from_vec(
+                        convert(op, &format!("{i}.weight_v"), &weight_v)?,
+                        &[fan_out, fan_in],
+                    )?;
+                    let g = Tensor::from_vec(
+                        convert(op, &format!("{i}.weight_g"), &weight_g)?,
+                        &[fan_out],
+                    )?;
+                    let b = match bias {
+                        Some(b) if b.len() != fan_out => {
+                            return Err(bad(format!(
+                                "{i}.bias has {} values for {fan_out} outputs",
+                                b.len()
+                            )));
+                        }
+                        Some(b) => Some(Tensor::from_vec(
+                            convert(op, &format!("{i}.bias"), &b)?,
+                            &[fan_out],
+                        )?),
+                        None => None,
+                    };
+                    let wn = WeightNormLinear::new(v, g, b).map_err(|e| Error::Layer {
+                        layer: i,
+                        source: Box::new(e),
+                    })?;
+                    if let Some(out) = width
+                        && out != fan_in
+                    {
+                        return Err(Error::ShapeMismatch {
+                            op,
+                            lhs: crate::shape::Shape::vector(out),
+                            rhs: wn.v.shape(),
+                            reason: "a dense layer's fan-in must equal the previous dense layer's fan-out",
+                        });
+                    }
+                    width = Some(fan_out);
+                    net.add(wn);
+                }
+                LayerFile::Conv2d {
+                    out_channels,
+                    in_channels,
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    weight,
+                    bias,
+                } => {
+                    let dims = [out_channels, in_channels, kernel[0], kernel[1]];
+                    if dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(weight.len())
+                    {
+                        return Err(bad(format!(
+                            "{i}.weight has {} values for {dims:?}",
+                            weight.len()
+                        )));
+                    }
+                    let w = Tensor::from_vec(convert(op, &format!("{i}.weight"), &weight)?, &dims)?;
+                    let b = opt_convert(op, &format!("{i}.bias"), bias)?
+                        .map(|b| {
+                            let n = b.len();
+                            Tensor::from_vec(b, &[n])
+                        })
+                        .transpose()?;
+                    let conv = Conv2d::new(w, b)
+                        .map_err(|e| Error::Layer {
+                            layer: i,
+                            source: Box::new(e),
+                        })?
+                        .with_window(window_in(op, i, stride, padding, dilation)?);
+                    // The next dense layer's width depends on the image size.
+                    width = None;
+                    net.add(conv);
+                }
+                LayerFile::MaxPool2d {
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                } => {
+                    width = None;
+                    net.add(
+                        MaxPool2d::new((kernel[0], kernel[1]))
+                            .with_window(window_in(op, i, stride, padding, dilation)?),
+                    );
+                }
+                LayerFile::AvgPool2d {
+                    kernel,
+                    stride,
+                    padding,
+                    count_include_pad,
+                } => {
+                    width = None;
+                    let mut pool = AvgPool2d::new((kernel[0], kernel[1])).with_window(window_in(
+                        op,
+                        i,
+                        stride,
+                        padding,
+                        [1, 1],
+                    )?);
+                    pool.count_include_pad = count_include_pad;
+                    net.add(pool);
+                }
+                LayerFile::Flatten {} => {
+                    width = None;
+                    net.add(Flatten);
+                }
+                LayerFile::Reshape { per_example } => {
+                    width = None;
+                    net.add(Reshape::new(&per_example).map_err(|e| Error::Layer {
+                        layer: i,
+                        source: Box::new(e),
+                    })?);
+                }
             }
         }
         if net.is_empty() {
             return Err(bad("the file has no layer".into()));
         }
         net.set_training(file.training);
+        // A normalisation layer saved in another mode than the container
+        // keeps its own.
+        for (i, training) in layer_training {
+            if let Some(bn) = net.layer_mut::<BatchNorm<F>>(i) {
+                bn.set_training(training);
+            } else if let Some(m) = net.layer_mut::<MeanOnlyBatchNorm<F>>(i) {
+                m.set_training(training);
+            }
+        }
         Ok(net)
     }
 

@@ -9,11 +9,17 @@ use crate::autodiff::Var;
 use crate::element::Element;
 
 /// What one dense layer recorded on the tape during a forward pass: its
-/// input `A` (batch × in), its pre-activation `Z = A·Wᵀ + b` (batch × out),
+/// input `A` (rows × in), its pre-activation `Z = A·Wᵀ + b` (rows × out),
 /// its output `f(Z)`, and its parameters as tape variables.
 ///
 /// After `backward`, `Δ = ∂L/∂Z` is `grads.get(layer.pre_activation)` and the
 /// weight gradient is `grads.get(layer.weight)`; nothing needs re-running.
+///
+/// A convolution is a dense layer applied at every output position: its
+/// `A` is the patch matrix (one row per example and position, see
+/// [`Var::unfold2d`]), its `Z` the product with the flattened filters, and
+/// [`positions`](Self::positions) says how many consecutive rows make one
+/// example. For a dense layer a row is an example (`positions = 1`).
 #[derive(Clone, Copy, Debug)]
 pub struct LayerTrace<'t, F: Element> {
     /// The layer's input `A` (batch × in).
@@ -23,12 +29,16 @@ pub struct LayerTrace<'t, F: Element> {
     /// The output `f(Z)` (batch × out); equal to `pre_activation` for the
     /// identity.
     pub output: Var<'t, F>,
-    /// The weight `W` (out × in): row `j` is neuron `j`.
+    /// The weight `W` (out × in): row `j` is neuron `j`. A convolution's
+    /// is its `(O, C, kh, kw)` filter parameter, laid out as `(O, C·kh·kw)`.
     pub weight: Var<'t, F>,
     /// The bias (out), if the layer has one.
     pub bias: Option<Var<'t, F>>,
     /// The layer's activation.
     pub activation: Activation,
+    /// Rows of `input` and `pre_activation` per example: 1 for a dense
+    /// layer, the output positions `OH·OW` for a convolution.
+    pub positions: usize,
 }
 
 /// What kind of layer a [`LayerRecord`] is.
@@ -38,6 +48,9 @@ pub enum LayerKind {
     /// A dense layer `Z = A·Wᵀ + b`; its [`LayerTrace`] is in
     /// [`Trace::layers`].
     Dense,
+    /// A 2-D convolution; its [`LayerTrace`] (patches and the dense
+    /// product) is in [`Trace::layers`].
+    Conv2d,
     /// An element-wise activation.
     Activation(Activation),
     /// Any other layer, by the name it reports itself with

@@ -6,13 +6,16 @@
 //! recording and broadcasting machinery lives here.
 
 pub mod arith;
+pub mod conv;
 pub mod index;
 pub mod matmul;
+pub mod norm;
 pub mod reduce;
 pub mod shape_ops;
 pub mod unary;
 
 pub use index::select;
+pub use norm::GroupLayout;
 pub use shape_ops::concat;
 
 use crate::autodiff::{BackwardCtx, Params, Var};

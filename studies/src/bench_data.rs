@@ -96,3 +96,67 @@ pub fn w3<F: Element>() -> W3<F> {
         labels,
     }
 }
+
+/// W6's batch size.
+pub const W6_BATCH: usize = 64;
+/// W6's SGD learning rate.
+pub const W6_LR: f64 = 0.05;
+
+/// W6, the small CNN: conv 5×5 1→16 (pad 2), ReLU, max-pool 2, conv 5×5
+/// 16→32 (pad 2), ReLU, max-pool 2, flatten, linear 1568→10, on one fixed
+/// batch of 64 28×28 images; mean softmax cross-entropy, SGD (lr 0.05).
+#[derive(Clone, Debug)]
+pub struct W6<F: Element> {
+    /// The network at its initial weights.
+    pub net: Sequential<F>,
+    /// The images `x[64][1][28][28]`, each `u ∈ [0, 1)`.
+    pub x: Tensor<F>,
+    /// The class labels: `min(9, ⌊10u⌋)`.
+    pub labels: Vec<usize>,
+}
+
+/// `n` values `pm1·scale` from `rng`, cast to `F`.
+fn drawn<F: Element>(rng: &mut SplitMix64, n: usize, scale: f64) -> Vec<F> {
+    (0..n).map(|_| F::from_f64(rng.pm1() * scale)).collect()
+}
+
+/// W6's network and batch (seed 6): conv1's `W[16][1][5][5]` then `b[16]`,
+/// conv2's `W[32][16][5][5]` then `b[32]` (each `pm1/√(in·25)`), the
+/// linear layer's `W[1568][10]` then `b[10]` (`pm1/√1568`, the MLP
+/// layout), then `x`, then the labels, from one SplitMix64 stream.
+pub fn w6<F: Element>() -> W6<F> {
+    use gradsign::nn::{Conv2d, Flatten, MaxPool2d};
+    use gradsign::ops::conv::Window;
+    let mut rng = SplitMix64::new(6);
+    let mut conv = |o: usize, c: usize| {
+        let scale = 1.0 / ((c * 25) as f64).sqrt();
+        let w = Tensor::from_vec(drawn(&mut rng, o * c * 25, scale), &[o, c, 5, 5])
+            .expect("the filters' sizes");
+        let b = Tensor::from_vec(drawn(&mut rng, o, scale), &[o]).expect("the biases");
+        Conv2d::new(w, Some(b))
+            .expect("valid filters")
+            .with_window(Window::default().padding(2))
+    };
+    let (conv1, conv2) = (conv(16, 1), conv(32, 16));
+    let linear = crate::splitmix::dense::<F>(&mut rng)(1568, 10).expect("the linear layer");
+    let net = Sequential::new()
+        .push(conv1)
+        .push(Activation::Relu)
+        .push(MaxPool2d::new((2, 2)))
+        .push(conv2)
+        .push(Activation::Relu)
+        .push(MaxPool2d::new((2, 2)))
+        .push(Flatten)
+        .push(linear);
+    let x: Vec<F> = (0..W6_BATCH * 28 * 28)
+        .map(|_| F::from_f64(rng.uniform01()))
+        .collect();
+    let labels = (0..W6_BATCH)
+        .map(|_| ((rng.uniform01() * 10.0) as usize).min(9))
+        .collect();
+    W6 {
+        net,
+        x: Tensor::from_vec(x, &[W6_BATCH, 1, 28, 28]).expect("64 × 784 values"),
+        labels,
+    }
+}

@@ -1,0 +1,203 @@
+//! [`WeightNormLinear`]: a dense layer whose weight is weight-normalised.
+
+use crate::autodiff::Var;
+use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::shape::Shape;
+use crate::tensor::Tensor;
+
+use super::module::{Forward, ModelElement, Module, Visitor, VisitorMut};
+use super::{Init, Linear};
+
+/// A dense layer `Z = A·Wᵀ + b` with weight normalisation (Salimans &
+/// Kingma 2016): each neuron's weight row is `w_j = g_j·v_j/‖v_j‖`, a
+/// direction `v_j` and a length `g_j` learned separately.
+///
+/// The layer reports itself as a dense layer whose weight is the effective
+/// `W` (so the analyzer reads `∂L/∂W`, the same quantity as for
+/// [`Linear`]); its parameters are `weight_v` `(out, in)`, `weight_g`
+/// `(out)` and `bias` `(out)`. Rescaling a row `v_j` leaves the function
+/// unchanged.
+///
+/// ```
+/// use gradsign::nn::{self, Init, Linear, WeightNormLinear};
+/// use gradsign::{Tape, Tensor};
+/// let dense = Linear::<f64>::init(3, 2, Init::LecunNormal, true, 4)?;
+/// let wn = WeightNormLinear::from_linear(&dense)?; // the same function
+/// let x = Tensor::rand_uniform(&[5, 3], -1.0, 1.0, 1)?;
+/// let a = nn::predict(&dense, &x)?;
+/// let b = nn::predict(&wn, &x)?;
+/// assert!(a.as_slice().iter().zip(b.as_slice()).all(|(p, q)| (p - q).abs() < 1e-12));
+/// # Ok::<(), gradsign::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightNormLinear<F: Element> {
+    /// The directions `v` `(out, in)`; no row may be zero.
+    pub v: Tensor<F>,
+    /// The lengths `g` `(out)`.
+    pub g: Tensor<F>,
+    /// The bias `(out)`, if any.
+    pub bias: Option<Tensor<F>>,
+}
+
+impl<F: Element> WeightNormLinear<F> {
+    /// A layer from its directions `(out, in)`, lengths `(out)` and
+    /// optional bias `(out)`.
+    ///
+    /// # Errors
+    /// [`Error::RankMismatch`] if `v` is not a matrix;
+    /// [`Error::ShapeMismatch`] if `g` or the bias is not `(out)`;
+    /// [`Error::InvalidArgument`] for a zero dimension, or a row of `v`
+    /// that is zero or not finite.
+    pub fn new(v: Tensor<F>, g: Tensor<F>, bias: Option<Tensor<F>>) -> Result<Self> {
+        let op = "WeightNormLinear::new";
+        let lin = Linear::new(v, bias)?;
+        let (out, inp) = (lin.fan_out(), lin.fan_in());
+        if g.shape() != Shape::vector(out) {
+            return Err(Error::ShapeMismatch {
+                op,
+                lhs: lin.weight.shape(),
+                rhs: g.shape(),
+                reason: "the lengths g must be (out)",
+            });
+        }
+        for (j, row) in lin.weight.as_slice().chunks_exact(inp).enumerate() {
+            if !row.iter().all(|x| x.is_finite()) || row.iter().all(|&x| x == F::zero()) {
+                return Err(Error::InvalidArgument {
+                    op,
+                    message: format!(
+                        "row {j} of v is zero or not finite; its direction is undefined"
+                    ),
+                });
+            }
+        }
+        Ok(WeightNormLinear {
+            v: lin.weight,
+            g,
+            bias: lin.bias,
+        })
+    }
+
+    /// The weight-normalised form of a dense layer, computing the same
+    /// function: `v = W`, `g_j = ‖W_j‖`.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new): a zero row of `W` has no direction.
+    pub fn from_linear(dense: &Linear<F>) -> Result<Self> {
+        let inp = dense.fan_in();
+        let norms: Vec<F> = dense
+            .weight
+            .as_slice()
+            .chunks_exact(inp)
+            .map(|r| {
+                let m = r.iter().fold(F::zero(), |a, &x| a.max(x.abs()));
+                if m == F::zero() {
+                    F::zero()
+                } else {
+                    m * r
+                        .iter()
+                        .fold(F::zero(), |a, &x| a + (x / m) * (x / m))
+                        .sqrt()
+                }
+            })
+            .collect();
+        let g = Tensor::from_vec(norms, &[dense.fan_out()])?;
+        Self::new(dense.weight.clone(), g, dense.bias.clone())
+    }
+
+    /// A layer `fan_in → fan_out` whose directions are drawn by `init` from
+    /// `seed`, with `g_j = ‖v_j‖` (so the initial weight is the drawn one)
+    /// and a zero bias if `bias`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if a size is zero or the draw gives a
+    /// zero row (e.g. [`Init::Zeros`]).
+    pub fn init(fan_in: usize, fan_out: usize, init: Init, bias: bool, seed: u64) -> Result<Self> {
+        Self::from_linear(&Linear::init(fan_in, fan_out, init, bias, seed)?)
+    }
+
+    /// The number of inputs.
+    pub fn fan_in(&self) -> usize {
+        self.v.dims()[1]
+    }
+
+    /// The number of outputs.
+    pub fn fan_out(&self) -> usize {
+        self.v.dims()[0]
+    }
+
+    /// The effective weight `W`, `w_j = g_j·v_j/‖v_j‖`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if a row of `v` became zero (after an
+    /// assignment to the public field).
+    pub fn weight(&self) -> Result<Tensor<F>> {
+        let tape = crate::autodiff::Tape::<F>::new();
+        let v = tape.constant(&self.v);
+        let g = tape.constant(&self.g);
+        Ok(v.weight_norm(g)?.value())
+    }
+}
+
+impl<F: Element> Module<F> for WeightNormLinear<F> {
+    /// `W = weight_norm(v, g)`, then `Z = A·Wᵀ + b`, reported as a dense
+    /// layer (input `A`, pre-activation `Z`, weight `W`).
+    ///
+    /// # Errors
+    /// [`Error::RankMismatch`] if `input` is not `(batch, in)`;
+    /// [`Error::ShapeMismatch`] if its width is not the fan-in;
+    /// [`Error::Empty`] for an empty batch; [`Error::InvalidArgument`] if a
+    /// row of `v` is zero in the tape's type (`1e-50` in an `f32` pass);
+    /// [`Error::ForeignVar`].
+    fn forward<'t, E: ModelElement>(
+        &self,
+        input: Var<'t, E>,
+        ctx: &mut Forward<'t, '_, F, E>,
+    ) -> Result<Var<'t, E>> {
+        let op = "WeightNormLinear::forward";
+        let s = input.shape();
+        let &[rows, width] = s.dims() else {
+            return Err(Error::RankMismatch {
+                op,
+                expected: "2 (batch, in) for the input",
+                shape: s,
+            });
+        };
+        if width != self.fan_in() {
+            return Err(Error::ShapeMismatch {
+                op,
+                lhs: s,
+                rhs: self.v.shape(),
+                reason: "the input's width must equal the layer's fan-in (v is (out, in))",
+            });
+        }
+        if rows == 0 {
+            return Err(Error::Empty { op, shape: s });
+        }
+        let v = ctx.param(&self.v)?;
+        let g = ctx.param(&self.g)?;
+        let bias = self.bias.as_ref().map(|b| ctx.param(b)).transpose()?;
+        let w = v.weight_norm(g)?;
+        let z = input.linear(w, bias)?;
+        ctx.record_dense(input, z, w, bias);
+        Ok(z)
+    }
+
+    fn visit(&self, v: &mut Visitor<'_, F>) -> Result<()> {
+        v.param("weight_v", &self.v)?;
+        v.param("weight_g", &self.g)?;
+        match &self.bias {
+            Some(b) => v.param("bias", b),
+            None => Ok(()),
+        }
+    }
+
+    fn visit_mut(&mut self, v: &mut VisitorMut<'_, F>) -> Result<()> {
+        v.param("weight_v", &mut self.v)?;
+        v.param("weight_g", &mut self.g)?;
+        match &mut self.bias {
+            Some(b) => v.param("bias", b),
+            None => Ok(()),
+        }
+    }
+}
