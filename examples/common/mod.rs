@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use plotters::style::RGBColor;
 
+pub mod slices;
 pub mod zigzag;
 
 /// Errors of an example: the crate's or the plotting library's.

@@ -13,7 +13,6 @@
 //!
 //! | module | example | story |
 //! | --- | --- | --- |
-//! | [`first_gradient`] | `01_first_gradient` | one gradient by hand, by the tape and by finite differences |
 //! | [`batch_size`] | `06_batch_size` | per-example against per-batch coherence as the batch grows, and the limit it levels off at |
 //! | [`conditioning`] | `05_conditioning` | spectra of `E[aaᵀ]` raw and centred (κ = 3n + 1), step counts, the sign flip along the top eigenvector |
 //! | [`foreign`] | `08_foreign_gradients` | a layer's `A` and `Δ` read from `.npy` files: the framework-agnostic path |
@@ -24,7 +23,6 @@
 pub mod batch_size;
 pub mod bench_data;
 pub mod conditioning;
-pub mod first_gradient;
 pub mod foreign;
 pub mod natural_gradient;
 pub mod sigmoid_vs_tanh;

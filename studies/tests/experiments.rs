@@ -7,8 +7,6 @@
 mod batch_size;
 #[path = "experiments/conditioning.rs"]
 mod conditioning;
-#[path = "experiments/first_gradient.rs"]
-mod first_gradient;
 #[path = "experiments/foreign.rs"]
 mod foreign;
 #[path = "experiments/natural_gradient.rs"]
