@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use plotters::style::RGBColor;
 
+pub mod sign_report;
 pub mod slices;
 pub mod zigzag;
 
@@ -195,4 +196,28 @@ pub fn sig(v: f64, digits: i32) -> String {
     }
     let places = (digits - 1 - v.abs().log10().floor() as i32).max(0) as usize;
     format!("{v:.places$}")
+}
+
+/// The legend box the examples' charts share: translucent white, a thin
+/// grey border, 13-point labels, at `position`.
+pub fn legend<'a, 'b: 'a>(
+    chart: &mut plotters::chart::ChartContext<
+        'a,
+        plotters::backend::SVGBackend<'b>,
+        plotters::coord::cartesian::Cartesian2d<
+            plotters::coord::types::RangedCoordf64,
+            plotters::coord::types::RangedCoordf64,
+        >,
+    >,
+    position: plotters::chart::SeriesLabelPosition,
+) -> Res {
+    use plotters::style::{BLACK, Color, WHITE};
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 13))
+        .draw()?;
+    Ok(())
 }

@@ -17,7 +17,6 @@
 //! | [`conditioning`] | `05_conditioning` | spectra of `E[aaᵀ]` raw and centred (κ = 3n + 1), step counts, the sign flip along the top eigenvector |
 //! | [`foreign`] | `08_foreign_gradients` | a layer's `A` and `Δ` read from `.npy` files: the framework-agnostic path |
 //! | [`natural_gradient`] | `07_natural_gradient` | gradient descent and natural gradient on raw and centred inputs: invariance |
-//! | [`sign_report`] | `03_sign_report` | the analyzer's full report and diagnosis on iris, raw and standardised |
 //! | [`sigmoid_vs_tanh`] | `04_sigmoid_vs_tanh` | the playground's data sets: sigmoid, tanh, ReLU and their twins, the causes taken apart |
 
 pub mod batch_size;
@@ -26,7 +25,6 @@ pub mod conditioning;
 pub mod foreign;
 pub mod natural_gradient;
 pub mod sigmoid_vs_tanh;
-pub mod sign_report;
 pub mod splitmix;
 
 pub use splitmix::SplitMix64;

@@ -13,5 +13,3 @@ mod foreign;
 mod natural_gradient;
 #[path = "experiments/sigmoid_vs_tanh.rs"]
 mod sigmoid_vs_tanh;
-#[path = "experiments/sign_report.rs"]
-mod sign_report;
