@@ -321,12 +321,22 @@ fn draw(c: &Comparison, path: &std::path::Path) -> Res {
             .label_style(("sans-serif", 12))
             .axis_desc_style(("sans-serif", 14))
             .draw()?;
-        chart.draw_series(DashedLineSeries::new(
-            [(0.0, threshold), (epochs, threshold)],
-            4,
-            4,
-            BLACK.mix(0.5).stroke_width(1),
-        ))?;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(0.0, threshold), (epochs, threshold)],
+                4,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))?
+            .label(format!("threshold {threshold} (epochs counted to here)"))
+            .legend(|(a, b)| {
+                DashedPathElement::new(
+                    vec![(a, b), (a + 22, b)],
+                    4,
+                    4,
+                    BLACK.mix(0.5).stroke_width(1),
+                )
+            });
         for &(h, colour, dashed) in &units {
             let Some(cell) = c.cell(dataset, h) else {
                 continue;
