@@ -5,8 +5,6 @@
 
 #[path = "experiments/batch_size.rs"]
 mod batch_size;
-#[path = "experiments/conditioning.rs"]
-mod conditioning;
 #[path = "experiments/foreign.rs"]
 mod foreign;
 #[path = "experiments/natural_gradient.rs"]
