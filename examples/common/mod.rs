@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use plotters::style::RGBColor;
 
+pub mod batch_size;
 pub mod conditioning;
 pub mod sign_report;
 pub mod slices;

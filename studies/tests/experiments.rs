@@ -3,8 +3,6 @@
 //! limits, and reproducibility. One module per example, in
 //! `tests/experiments/`.
 
-#[path = "experiments/batch_size.rs"]
-mod batch_size;
 #[path = "experiments/foreign.rs"]
 mod foreign;
 #[path = "experiments/natural_gradient.rs"]
