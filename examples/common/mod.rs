@@ -9,6 +9,7 @@ use plotters::style::RGBColor;
 
 pub mod batch_size;
 pub mod conditioning;
+pub mod natural;
 pub mod sign_report;
 pub mod slices;
 pub mod zigzag;
@@ -221,5 +222,63 @@ pub fn legend<'a, 'b: 'a>(
         .border_style(BLACK.mix(0.4))
         .label_font(("sans-serif", 13))
         .draw()?;
+    Ok(())
+}
+
+/// How a legend entry drawn by [`key_strip`] shows its series.
+#[derive(Clone, Copy)]
+pub enum Key {
+    /// A solid line.
+    Line(RGBColor),
+    /// A thin dashed line.
+    Dashed(RGBColor),
+    /// A line through a hollow circle of this radius.
+    Ring(RGBColor, u32),
+    /// A line through a filled circle of this radius.
+    Dot(RGBColor, u32),
+}
+
+/// A legend drawn beside a chart instead of over it: the entries in rows of
+/// `columns`, each a 26-pixel sample and its label.
+pub fn key_strip(
+    area: &plotters::drawing::DrawingArea<
+        plotters::backend::SVGBackend<'_>,
+        plotters::coord::Shift,
+    >,
+    entries: &[(String, Key)],
+    columns: usize,
+) -> Res {
+    use plotters::prelude::*;
+    let (w, _) = area.dim_in_pixel();
+    let col = (w as i32 - 20) / columns.max(1) as i32;
+    for (i, (label, key)) in entries.iter().enumerate() {
+        let (x, y) = (
+            10 + col * (i % columns) as i32,
+            12 + 20 * (i / columns) as i32,
+        );
+        let line = vec![(x, y), (x + 26, y)];
+        match *key {
+            Key::Line(c) => area.draw(&PathElement::new(line, c.stroke_width(2)))?,
+            Key::Dashed(c) => area.draw(&plotters::element::DashedPathElement::new(
+                line,
+                4,
+                3,
+                c.stroke_width(1),
+            ))?,
+            Key::Ring(c, r) => {
+                area.draw(&PathElement::new(line, c.stroke_width(2)))?;
+                area.draw(&Circle::new((x + 13, y), r, c.stroke_width(2)))?;
+            }
+            Key::Dot(c, r) => {
+                area.draw(&PathElement::new(line, c.stroke_width(2)))?;
+                area.draw(&Circle::new((x + 13, y), r, c.filled()))?;
+            }
+        }
+        area.draw(&Text::new(
+            label.clone(),
+            (x + 34, y - 7),
+            ("sans-serif", 13).into_font(),
+        ))?;
+    }
     Ok(())
 }

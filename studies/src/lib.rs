@@ -14,12 +14,10 @@
 //! | module | example | story |
 //! | --- | --- | --- |
 //! | [`foreign`] | `08_foreign_gradients` | a layer's `A` and `Δ` read from `.npy` files: the framework-agnostic path |
-//! | [`natural_gradient`] | `07_natural_gradient` | gradient descent and natural gradient on raw and centred inputs: invariance |
 //! | [`sigmoid_vs_tanh`] | `04_sigmoid_vs_tanh` | the playground's data sets: sigmoid, tanh, ReLU and their twins, the causes taken apart |
 
 pub mod bench_data;
 pub mod foreign;
-pub mod natural_gradient;
 pub mod sigmoid_vs_tanh;
 pub mod splitmix;
 

@@ -5,7 +5,5 @@
 
 #[path = "experiments/foreign.rs"]
 mod foreign;
-#[path = "experiments/natural_gradient.rs"]
-mod natural_gradient;
 #[path = "experiments/sigmoid_vs_tanh.rs"]
 mod sigmoid_vs_tanh;
