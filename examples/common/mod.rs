@@ -9,6 +9,7 @@ use plotters::style::RGBColor;
 
 pub mod batch_size;
 pub mod conditioning;
+pub mod heatmap;
 pub mod natural;
 pub mod sign_report;
 pub mod slices;

@@ -3,7 +3,5 @@
 //! limits, and reproducibility. One module per example, in
 //! `tests/experiments/`.
 
-#[path = "experiments/foreign.rs"]
-mod foreign;
 #[path = "experiments/sigmoid_vs_tanh.rs"]
 mod sigmoid_vs_tanh;
