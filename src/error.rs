@@ -114,6 +114,41 @@ pub enum Error {
         /// What was wrong, with the value.
         message: String,
     },
+    /// A size that cannot be had: its element count overflows a `usize`, or
+    /// the memory for it cannot be allocated. Checked before anything is
+    /// sized by it.
+    #[error("{op}: {what} is too large: {reason}")]
+    #[non_exhaustive]
+    TooLarge {
+        /// The operation.
+        op: &'static str,
+        /// What was to be sized, with its sizes.
+        what: String,
+        /// Why it cannot be had (the overflow, or the allocator's error).
+        reason: String,
+    },
+    /// A variable has no gradient in these [`Gradients`](crate::Gradients):
+    /// it was recorded after they were computed (stale), on another pass,
+    /// or it does not depend on any differentiable leaf.
+    #[error("{op}: {what}")]
+    #[non_exhaustive]
+    NoGradient {
+        /// The operation.
+        op: &'static str,
+        /// Which variable, and why.
+        what: String,
+    },
+    /// A stateful object used out of order: a step that does not follow
+    /// the last one, a recorder fed two kinds of observation, a
+    /// configuration changed mid-run.
+    #[error("{op}: {what}")]
+    #[non_exhaustive]
+    OutOfOrder {
+        /// The operation.
+        op: &'static str,
+        /// What came out of order.
+        what: String,
+    },
     /// A non-finite value where a finite one is required (checked mode, data
     /// that would make a result meaningless).
     #[error("{op}: non-finite value {what}")]

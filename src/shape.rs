@@ -49,9 +49,10 @@ impl Shape {
             });
         }
         if extent(dims).is_none() {
-            return Err(Error::InvalidArgument {
+            return Err(Error::TooLarge {
                 op: "shape",
-                message: format!("{dims:?} has more elements than a usize can count"),
+                what: format!("{dims:?}"),
+                reason: "it has more elements than a usize can count".into(),
             });
         }
         let mut s = Shape::scalar();

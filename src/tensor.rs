@@ -497,14 +497,14 @@ fn num(x: f64) -> String {
 fn buffer<F>(op: &'static str, shape: Shape) -> Result<Vec<F>> {
     let n = shape.numel();
     let mut data = Vec::new();
-    data.try_reserve_exact(n)
-        .map_err(|e| Error::InvalidArgument {
-            op,
-            message: format!(
-                "cannot allocate {n} elements of {} bytes for shape {shape}: {e}",
-                std::mem::size_of::<F>()
-            ),
-        })?;
+    data.try_reserve_exact(n).map_err(|e| Error::TooLarge {
+        op,
+        what: format!(
+            "shape {shape} ({n} elements of {} bytes)",
+            std::mem::size_of::<F>()
+        ),
+        reason: e.to_string(),
+    })?;
     Ok(data)
 }
 

@@ -329,9 +329,13 @@ where
     report
         .epoch_losses
         .try_reserve_exact(config.epochs.min(EPOCHS_RESERVED))
-        .map_err(|e| Error::InvalidArgument {
+        .map_err(|e| Error::TooLarge {
             op: "train",
-            message: format!("cannot allocate the epoch losses: {e}"),
+            what: format!(
+                "the losses of {} epochs",
+                config.epochs.min(EPOCHS_RESERVED)
+            ),
+            reason: e.to_string(),
         })?;
     let bar = progress::Bar::new(config.progress, config.epochs);
     'epochs: for epoch in 0..config.epochs {

@@ -53,10 +53,7 @@ fn a_network_whose_weight_count_overflows_is_an_error() {
         .seed(0)
         .build::<f32>()
         .unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidArgument { op: "shape", .. }),
-        "{e}"
-    );
+    assert!(matches!(e, Error::TooLarge { op: "shape", .. }), "{e}");
     let e = Mlp::builder(&sizes)
         .hidden(Activation::Tanh)
         .output(Activation::Tanh)
@@ -64,10 +61,7 @@ fn a_network_whose_weight_count_overflows_is_an_error() {
             &mut gradsign_studies::SplitMix64::new(0),
         ))
         .unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidArgument { op: "shape", .. }),
-        "{e}"
-    );
+    assert!(matches!(e, Error::TooLarge { op: "shape", .. }), "{e}");
 }
 
 #[test]
@@ -83,10 +77,7 @@ fn a_network_too_large_to_allocate_is_an_error() {
         .seed(0)
         .build::<f32>()
         .unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidArgument { op: "zeros", .. }),
-        "{e}"
-    );
+    assert!(matches!(e, Error::TooLarge { op: "zeros", .. }), "{e}");
     let e = Mlp::builder(&sizes)
         .hidden(Activation::Tanh)
         .output(Activation::Tanh)
@@ -94,10 +85,7 @@ fn a_network_too_large_to_allocate_is_an_error() {
             &mut gradsign_studies::SplitMix64::new(0),
         ))
         .unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidArgument { op: "zeros", .. }),
-        "{e}"
-    );
+    assert!(matches!(e, Error::TooLarge { op: "zeros", .. }), "{e}");
 }
 
 #[test]
@@ -109,9 +97,21 @@ fn a_playground_set_of_impossibly_many_samples_is_an_error() {
             ..PlaygroundConfig::default()
         };
         let e = Playground::Circle.generate::<f32>(&config).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooLarge {
+                    op: "Playground::generate",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert_eq!(
             e.to_string(),
-            format!("Playground::generate: {samples} samples cannot be allocated")
+            format!(
+                "Playground::generate: a set of {samples} samples is too large: it cannot be allocated"
+            )
         );
     }
 }

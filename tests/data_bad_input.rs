@@ -32,10 +32,7 @@ fn one_hot_of_an_impossible_class_count_is_an_error() {
     // Two rows with label 2⁶⁰: 2 × (2⁶⁰ + 1) f64 values need 2⁶⁴ + 16 bytes.
     let d = Dataset::new(Tensor::<f64>::zeros(&[2, 1]).unwrap(), vec![1 << 60, 0]).unwrap();
     let e = d.one_hot().unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidArgument { op: "zeros", .. }),
-        "{e}"
-    );
+    assert!(matches!(e, Error::TooLarge { op: "zeros", .. }), "{e}");
 }
 
 #[test]

@@ -339,7 +339,7 @@ fn bad_observations_are_errors_and_change_nothing() {
         .unwrap();
     assert!(matches!(
         tracked.observe_update(&w, Some(&b), None).unwrap_err(),
-        Error::InvalidArgument {
+        Error::OutOfOrder {
             op: "observe_update",
             ..
         }

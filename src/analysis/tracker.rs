@@ -217,9 +217,9 @@ impl SignTracker {
     ) -> Result<()> {
         let op = "observe";
         if let Some(last) = self.last_step.filter(|&last| step <= last) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op,
-                message: format!("step {step} does not follow the last observed step {last}"),
+                what: format!("step {step} does not follow the last observed step {last}"),
             });
         }
         let n = trace.len();
@@ -261,10 +261,10 @@ impl SignTracker {
         } else if self.updates != Some(tracking.updates)
             || !selected(&config.layers, n).eq(self.layers())
         {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op,
-                message: "the layer selection or the update source changed since the first \
-                          observation: reset the tracker first"
+                what: "the layer selection or the update source changed since the first \
+                       observation: reset the tracker first"
                     .into(),
             });
         }

@@ -87,9 +87,9 @@ impl<F: Element> Gradients<F> {
         let inner = tape.inner.borrow();
         let node = &inner.nodes[v.id() as usize];
         if tape.generation() != self.generation || v.id() as usize >= self.nodes {
-            return Err(Error::InvalidArgument {
+            return Err(Error::NoGradient {
                 op: "gradient lookup",
-                message: format!(
+                what: format!(
                     "variable #{} ({} {}) was recorded on tape #{} after these gradients were computed{}",
                     v.id(),
                     node.op,
@@ -104,9 +104,9 @@ impl<F: Element> Gradients<F> {
             });
         }
         if !node.needs_grad() {
-            return Err(Error::InvalidArgument {
+            return Err(Error::NoGradient {
                 op: "gradient lookup",
-                message: format!(
+                what: format!(
                     "variable #{} ({} {}) does not depend on any differentiable leaf, so it has no gradient",
                     v.id(),
                     node.op,

@@ -439,13 +439,11 @@ impl<F: Element> Tape<F> {
             // Shapes are user input: summing the empty axis of [0, 2⁶¹]
             // asks for 2⁶¹ zeros. An impossible size is an error, not an
             // abort.
-            inner
-                .values
-                .try_reserve(n)
-                .map_err(|e| Error::InvalidArgument {
-                    op,
-                    message: format!("cannot allocate the {n} elements of the output {shape}: {e}"),
-                })?;
+            inner.values.try_reserve(n).map_err(|e| Error::TooLarge {
+                op,
+                what: format!("the output {shape} ({n} elements)"),
+                reason: e.to_string(),
+            })?;
             inner.values.resize(offset + n, F::zero());
         }
         let (before, out) = inner.values.split_at_mut(offset);

@@ -55,9 +55,10 @@ impl<F: Element> Dataset<F> {
         let mut targets = Vec::new();
         targets
             .try_reserve_exact(labels.len())
-            .map_err(|e| Error::InvalidArgument {
+            .map_err(|e| Error::TooLarge {
                 op: "Dataset::new",
-                message: format!("cannot allocate {} targets: {e}", labels.len()),
+                what: format!("{} targets", labels.len()),
+                reason: e.to_string(),
             })?;
         for &l in &labels {
             let t = F::from_f64(l as f64);

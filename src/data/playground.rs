@@ -138,9 +138,10 @@ impl Playground {
                 ),
             });
         }
-        let too_many = || Error::InvalidArgument {
+        let too_many = || Error::TooLarge {
             op: "Playground::generate",
-            message: format!("{n} samples cannot be allocated"),
+            what: format!("a set of {n} samples"),
+            reason: "it cannot be allocated".into(),
         };
         let mut points = Vec::new();
         let mut labels = Vec::new();

@@ -69,11 +69,12 @@ pub(crate) fn try_grow<T>(
     n: usize,
 ) -> crate::error::Result<()> {
     v.try_reserve_exact(n)
-        .map_err(|e| crate::error::Error::InvalidArgument {
+        .map_err(|e| crate::error::Error::TooLarge {
             op,
-            message: format!(
-                "cannot allocate {what}: {n} elements of {} bytes ({e})",
+            what: format!(
+                "{what} ({n} elements of {} bytes)",
                 std::mem::size_of::<T>()
             ),
+            reason: e.to_string(),
         })
 }

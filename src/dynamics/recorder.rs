@@ -139,13 +139,13 @@ impl TrajectoryRecorder {
         }
         // The state later holds four vectors of this many f64 (f32 values
         // keep f32 state, but the f64 bound covers both).
-        let too_big = || Error::InvalidArgument {
+        let too_big = || Error::TooLarge {
             op,
-            message: format!(
-                "a layer of {neurons} neurons × {fan_in} inputs{} is too large to record: \
-                 its state would need more than isize::MAX bytes",
+            what: format!(
+                "a layer of {neurons} neurons × {fan_in} inputs{}",
                 if bias { " (+ bias)" } else { "" }
             ),
+            reason: "recording its state would need more than isize::MAX bytes".into(),
         };
         let row = fan_in.checked_add(usize::from(bias)).ok_or_else(too_big)?;
         neurons
@@ -274,9 +274,9 @@ impl TrajectoryRecorder {
         let unit = self.unit_direction(op, direction)?;
         match self.direction.as_mut() {
             Some(d) if d.target.is_some() => {
-                return Err(Error::InvalidArgument {
+                return Err(Error::OutOfOrder {
                     op,
-                    message: "this recorder tracks the weight error, not the update".into(),
+                    what: "this recorder tracks the weight error, not the update".into(),
                 });
             }
             Some(d) => d.replace_unit(&unit),
@@ -442,17 +442,19 @@ impl TrajectoryRecorder {
         deltas: Option<DeltaValues<'_, F>>,
     ) -> Result<()> {
         if feed == Feed::Updates && self.direction.as_ref().is_some_and(|d| d.target.is_some()) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op,
-                message:
+                what:
                     "this recorder tracks the weight error, which needs the weights: call observe"
                         .into(),
             });
         }
         if self.feed.is_some_and(|f| f != feed) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op,
-                message: "a recorder is fed either weights (observe) or updates (observe_update), not both".into(),
+                what: "a recorder is fed either weights (observe) or updates (observe_update), \
+                       not both"
+                    .into(),
             });
         }
         let what = if feed == Feed::Weights {

@@ -107,9 +107,10 @@ impl<F: Element> Conv2d<F> {
         let fan_in = in_channels
             .checked_mul(kernel.0)
             .and_then(|v| v.checked_mul(kernel.1))
-            .ok_or_else(|| Error::InvalidArgument {
+            .ok_or_else(|| Error::TooLarge {
                 op: "Conv2d::init",
-                message: format!("{in_channels} channels × {kernel:?} kernels overflow a usize"),
+                what: format!("{in_channels} channels × {kernel:?} kernels"),
+                reason: "the fan-in overflows a usize".into(),
             })?;
         let weight = init.tensor(out_channels, fan_in, seed)?.reshape(&[
             out_channels,

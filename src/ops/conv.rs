@@ -194,12 +194,13 @@ impl Geometry {
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
             .is_none()
         {
-            return Err(Error::InvalidArgument {
+            return Err(Error::TooLarge {
                 op,
-                message: format!(
-                    "{n} × {c} × {}×{} windows over {oh}×{ow} positions overflow a usize",
+                what: format!(
+                    "{n} × {c} × {}×{} windows over {oh}×{ow} positions",
                     g.kh, g.kw
                 ),
+                reason: "their count overflows a usize".into(),
             });
         }
         Ok(g)
@@ -504,16 +505,16 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Window::output_size`] for a window that does not fit.
     pub fn unfold2d(self, kernel: (usize, usize), window: &Window) -> Result<Var<'t, F>> {
         let g = Geometry::new("unfold2d", self.shape(), kernel, window)?;
-        let out = Shape::new(&[g.n * g.positions(), g.patch_len()]).map_err(|_| {
-            Error::InvalidArgument {
+        let out =
+            Shape::new(&[g.n * g.positions(), g.patch_len()]).map_err(|_| Error::TooLarge {
                 op: "unfold2d",
-                message: format!(
-                    "{} patches of {} values overflow a usize",
+                what: format!(
+                    "{} patches of {} values",
                     g.n * g.positions(),
                     g.patch_len()
                 ),
-            }
-        })?;
+                reason: "they overflow a usize".into(),
+            })?;
         let off = self.tape().push_indices(&g.to_indices());
         self.tape().record(
             "unfold2d",

@@ -278,11 +278,10 @@ impl<'t, F: Element> Var<'t, F> {
         // More indices than the axis is long can grow an empty shape past
         // usize: 6 picks along axis 0 of [1, 2⁶², 0] (found by fuzzing).
         let out = shape.with_axis(axis, Some(k));
-        let out = Shape::new(out.dims()).map_err(|_| Error::InvalidArgument {
+        let out = Shape::new(out.dims()).map_err(|_| Error::TooLarge {
             op: "index_select",
-            message: format!(
-                "{k} indices along axis {axis} of {shape} give a shape {out} whose extent overflows a usize"
-            ),
+            what: format!("{k} indices along axis {axis} of {shape}"),
+            reason: format!("the result {out} has more elements than a usize counts"),
         })?;
         let off = self.tape().push_indices(indices);
         self.tape().record(

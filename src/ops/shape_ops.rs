@@ -173,12 +173,10 @@ pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'
         Shape::new(&dims[..s0.rank()]).ok()
     });
     if out.is_none() {
-        return Err(Error::InvalidArgument {
+        return Err(Error::TooLarge {
             op: "concat",
-            message: format!(
-                "{} parts like {s0} joined along axis {axis} have more elements than a usize can count",
-                parts.len()
-            ),
+            what: format!("{} parts like {s0} joined along axis {axis}", parts.len()),
+            reason: "the result has more elements than a usize counts".into(),
         });
     }
     concat_tree(parts, axis)
@@ -270,13 +268,15 @@ impl<'t, F: Element> Var<'t, F> {
     /// a `usize` counts.
     pub fn reshape(self, dims: &[usize]) -> Result<Var<'t, F>> {
         let from = self.shape();
-        let to = Shape::new(dims).map_err(|e| Error::InvalidArgument {
-            op: "reshape",
-            message: match e {
-                Error::InvalidArgument { message, .. } => {
-                    format!("cannot reshape {from}: {message}")
-                }
-                _ => format!(
+        let to = Shape::new(dims).map_err(|e| match e {
+            Error::TooLarge { what, reason, .. } => Error::TooLarge {
+                op: "reshape",
+                what: format!("{from} reshaped to {what}"),
+                reason,
+            },
+            _ => Error::InvalidArgument {
+                op: "reshape",
+                message: format!(
                     "cannot reshape {from} to {dims:?}: a tensor has rank at most {}",
                     crate::shape::MAX_RANK
                 ),

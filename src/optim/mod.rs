@@ -213,16 +213,18 @@ impl<F: Element> StateBuffer<F> {
             let off = self.data.len();
             let need = per.checked_mul(len).and_then(|n| n.checked_add(off));
             let Some(end) = need else {
-                return Err(Error::InvalidArgument {
+                return Err(Error::TooLarge {
                     op: "optimizer step",
-                    message: format!("the state of {name} ({len} values) cannot be counted"),
+                    what: format!("the state of {name} ({len} values)"),
+                    reason: "its offset overflows a usize".into(),
                 });
             };
             self.data
                 .try_reserve(end - off)
-                .map_err(|_| Error::InvalidArgument {
+                .map_err(|e| Error::TooLarge {
                     op: "optimizer step",
-                    message: format!("the state of {name} ({len} values) cannot be allocated"),
+                    what: format!("the state of {name} ({len} values)"),
+                    reason: e.to_string(),
                 })?;
             self.data.resize(end, F::zero());
             self.slots.push((name.to_owned(), off, len));
