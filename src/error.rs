@@ -105,14 +105,57 @@ pub enum Error {
         /// The tape the variable came from.
         found: u64,
     },
-    /// An argument outside its valid domain (a negative β, a probability
-    /// outside [0, 1], a zero batch size...).
+    /// A free-form refusal that fits none of the other variants (a loss
+    /// closure returning a vector, a model whose outputs cannot be
+    /// flattened). Prefer matching the typed variants: parameters outside
+    /// their domain are [`Error::OutOfDomain`], sizes that cannot be had
+    /// [`Error::TooLarge`], disagreements [`Error::Incompatible`], files
+    /// [`Error::Format`].
     #[error("{op}: {message}")]
     InvalidArgument {
         /// The operation.
         op: &'static str,
         /// What was wrong, with the value.
         message: String,
+    },
+    /// A parameter outside the values an op is defined for: a negative
+    /// learning rate, an `eps` that rounds to zero in the element type,
+    /// `lo > hi`, a layer of zero channels. Checked in the element type the
+    /// value will be used in.
+    #[error("{op}: {param} must be {domain}, got {value}")]
+    #[non_exhaustive]
+    OutOfDomain {
+        /// The operation.
+        op: &'static str,
+        /// The parameter, as the op's documentation names it.
+        param: String,
+        /// The values it may take.
+        domain: String,
+        /// The value given (and, where it differs, what it became in the
+        /// element type).
+        value: String,
+    },
+    /// Two things that must agree do not: a saved state of another
+    /// optimizer or model, a parameter list that changed between steps, a
+    /// trace of another model, a recorder built without a bias fed one.
+    #[error("{op}: {what}")]
+    #[non_exhaustive]
+    Incompatible {
+        /// The operation.
+        op: &'static str,
+        /// What disagrees with what.
+        what: String,
+    },
+    /// A file or saved form that is not what the reader needs: another
+    /// format or version, an element type the crate does not read, an entry
+    /// missing or given twice, a layer without a saved form.
+    #[error("{op}: {what}")]
+    #[non_exhaustive]
+    Format {
+        /// The operation.
+        op: &'static str,
+        /// What is wrong with the file, naming it.
+        what: String,
     },
     /// A size that cannot be had: its element count overflows a `usize`, or
     /// the memory for it cannot be allocated. Checked before anything is
@@ -202,6 +245,39 @@ pub enum Error {
         /// The underlying error's message.
         message: String,
     },
+}
+
+impl Error {
+    /// An [`Error::OutOfDomain`].
+    pub(crate) fn out_of_domain(
+        op: &'static str,
+        param: impl Into<String>,
+        domain: impl Into<String>,
+        value: impl std::fmt::Display,
+    ) -> Self {
+        Error::OutOfDomain {
+            op,
+            param: param.into(),
+            domain: domain.into(),
+            value: value.to_string(),
+        }
+    }
+
+    /// An [`Error::Format`].
+    pub(crate) fn format(op: &'static str, what: impl Into<String>) -> Self {
+        Error::Format {
+            op,
+            what: what.into(),
+        }
+    }
+
+    /// An [`Error::Incompatible`].
+    pub(crate) fn incompatible(op: &'static str, what: impl Into<String>) -> Self {
+        Error::Incompatible {
+            op,
+            what: what.into(),
+        }
+    }
 }
 
 /// `Result` with the crate's [`Error`].

@@ -217,24 +217,25 @@ where
     Fun: for<'t> Fn(&'t Tape<f64>, &[Var<'t, f64>]) -> Result<Var<'t, f64>>,
 {
     let h = config.step;
-    let invalid = |message: String| {
-        Err(Error::InvalidArgument {
-            op: "gradcheck",
-            message,
-        })
+    let invalid = |param: String, domain: String, value: String| {
+        Err(Error::out_of_domain("gradcheck", param, domain, value))
     };
     // The re-measurement divides by h/2: it must be a normal number, or the
     // differences are 0/0 or lose every digit.
     if !(h.is_finite() && h / 2.0 >= f64::MIN_POSITIVE) {
-        return invalid(format!(
-            "the step must be finite and at least {:e} (twice the smallest normal f64), got {h}",
-            2.0 * f64::MIN_POSITIVE
-        ));
+        return invalid(
+            "the step".into(),
+            format!(
+                "finite and at least {:e} (twice the smallest normal f64)",
+                2.0 * f64::MIN_POSITIVE
+            ),
+            h.to_string(),
+        );
     }
     for (name, tol) in [("atol", config.atol), ("rtol", config.rtol)] {
         // NaN fails every element, ∞ passes every one: neither checks.
         if !(tol.is_finite() && tol >= 0.0) {
-            return invalid(format!("{name} must be finite and ≥ 0, got {tol}"));
+            return invalid(name.into(), "finite and ≥ 0".into(), tol.to_string());
         }
     }
     let total: usize = inputs.iter().map(Tensor::numel).sum();
@@ -257,9 +258,11 @@ where
                 .enumerate()
                 .find(|&(_, &x)| x + h / 2.0 == x || x - h / 2.0 == x)
             {
-                return invalid(format!(
-                    "the step {h} is too small for input {i}, element {j} = {x}: x ± h/2 rounds to x"
-                ));
+                return invalid(
+                    "the step".into(),
+                    format!("large enough that x ± h/2 ≠ x at input {i}, element {j} = {x}"),
+                    h.to_string(),
+                );
             }
         }
     }

@@ -167,9 +167,10 @@ impl ConfusionMatrix {
     /// many counts overflow or cannot be allocated (a class count taken
     /// from untrusted data).
     fn empty(classes: usize) -> Result<Self> {
-        let too_many = || Error::InvalidArgument {
+        let too_many = || Error::TooLarge {
             op: "ConfusionMatrix",
-            message: format!("{classes} classes need more counts than can be allocated"),
+            what: format!("a table of {classes} classes"),
+            reason: "its counts cannot be allocated".into(),
         };
         let cells = classes.checked_mul(classes).ok_or_else(too_many)?;
         // Ask first, then take zeroed memory: `vec![0; n]` gets pages the

@@ -187,10 +187,12 @@ impl<F: Element> Tensor<F> {
         let shape = Shape::new(dims)?;
         let (lo, hi) = (low.to_f64(), high.to_f64());
         if !(low.is_finite() && high.is_finite() && low < high) {
-            return Err(Error::InvalidArgument {
-                op: "rand_uniform",
-                message: format!("needs finite low < high, got [{}, {})", num(lo), num(hi)),
-            });
+            return Err(Error::out_of_domain(
+                "rand_uniform",
+                "the interval [low, high)",
+                "finite with low < high",
+                format_args!("[{}, {})", num(lo), num(hi)),
+            ));
         }
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut data = buffer("rand_uniform", shape)?;
@@ -247,20 +249,21 @@ impl<F: Element> Tensor<F> {
         let shape = Shape::new(dims)?;
         let reach = mean.abs() + std * F::from_f64(16.0);
         if !(mean.is_finite() && std.is_finite() && std >= F::zero() && reach.is_finite()) {
-            return Err(Error::InvalidArgument {
-                op: "rand_normal",
-                message: format!(
-                    "needs a finite mean and std ≥ 0 with |mean| + 16·std finite in {}, got mean {}, std {}",
-                    F::NAME,
-                    num(mean.to_f64()),
-                    num(std.to_f64())
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "rand_normal",
+                "the mean and std",
+                format!("finite, std ≥ 0, |mean| + 16·std finite in {}", F::NAME),
+                format_args!("mean {}, std {}", num(mean.to_f64()), num(std.to_f64())),
+            ));
         }
         let (m, s) = (mean.to_f64(), std.to_f64());
-        let dist = Normal::new(m, s).map_err(|e| Error::InvalidArgument {
-            op: "rand_normal",
-            message: format!("mean {m:?}, std {s:?}: {e}"),
+        let dist = Normal::new(m, s).map_err(|e| {
+            Error::out_of_domain(
+                "rand_normal",
+                "the mean and std",
+                format!("accepted by the sampler ({e})"),
+                format_args!("mean {m:?}, std {s:?}"),
+            )
         })?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
         let mut data = buffer("rand_normal", shape)?;
@@ -349,15 +352,15 @@ impl<F: Element> Tensor<F> {
     /// [`Error::IndexOutOfRange`] if a component is too large.
     pub fn offset(&self, index: &[usize]) -> Result<usize> {
         if index.len() != self.rank() {
-            return Err(Error::InvalidArgument {
-                op: "index",
-                message: format!(
+            return Err(Error::incompatible(
+                "index",
+                format!(
                     "index {index:?} has {} components but shape {} has rank {}",
                     index.len(),
                     self.shape,
                     self.rank()
                 ),
-            });
+            ));
         }
         let strides = self.shape.strides();
         let mut off = 0;

@@ -311,14 +311,14 @@ impl MlpArchitecture {
     /// size or no layer.
     pub fn build<F: Element>(&self, init: Init, seed: u64) -> Result<Sequential<F>> {
         if self.activations.is_empty() || self.sizes.len() != self.activations.len() + 1 {
-            return Err(crate::Error::InvalidArgument {
-                op: "MlpArchitecture::build",
-                message: format!(
+            return Err(crate::Error::incompatible(
+                "MlpArchitecture::build",
+                format!(
                     "{} sizes for {} layers (needs one more size than layers, and a layer)",
                     self.sizes.len(),
                     self.activations.len()
                 ),
-            });
+            ));
         }
         let mut net = Sequential::new();
         for (l, &act) in self.activations.iter().enumerate() {

@@ -281,10 +281,12 @@ where
     C: Observer<M> + ?Sized,
 {
     if config.batch_size == 0 {
-        return Err(Error::InvalidArgument {
-            op: "train",
-            message: "the batch size must be at least 1".into(),
-        });
+        return Err(Error::out_of_domain(
+            "train",
+            "the batch size",
+            "at least 1",
+            0,
+        ));
     }
     if data.is_empty() {
         return Err(Error::Empty {
@@ -294,10 +296,12 @@ where
     }
     if config.stop_below.is_some_and(f64::is_nan) {
         // `mean < NaN` is never true: the threshold would be ignored.
-        return Err(Error::InvalidArgument {
-            op: "train",
-            message: "stop_below is NaN, which no loss is below".into(),
-        });
+        return Err(Error::out_of_domain(
+            "train",
+            "stop_below",
+            "a number (no loss is below NaN)",
+            "NaN",
+        ));
     }
     let (n, d, t) = (data.len(), data.width(), data.targets().dims()[1]);
     let (x_all, y_all) = (data.features().as_slice(), data.targets().as_slice());
@@ -442,10 +446,7 @@ fn decision_threshold<F: Element>(
     if output_width != 1 {
         return Ok(F::zero());
     }
-    let invalid = |message: String| Error::InvalidArgument {
-        op: "train",
-        message,
-    };
+    let invalid = |what: String| Error::incompatible("train", what);
     // The target of each of classes 0 and 1, if every example of the class
     // has the same one.
     let targets = data.targets();

@@ -526,31 +526,31 @@ fn invalid_parameters_are_errors_naming_the_activation_and_value() {
     let msg = |r: gradsign::Result<gradsign::Var<'_, f64>>| r.unwrap_err().to_string();
     assert_eq!(
         msg(x.leaky_relu(-0.1)),
-        "leaky_relu: α must be finite and non-negative, got α = -0.1"
+        "leaky_relu: α must be finite and ≥ 0, got -0.1"
     );
     assert_eq!(
         msg(x.elu(f64::NAN)),
-        "elu: α must be finite and non-negative, got α = NaN"
+        "elu: α must be finite and ≥ 0, got NaN"
     );
     assert_eq!(
         msg(x.softplus(0.0)),
-        "softplus: β must be finite and positive, got β = 0"
+        "softplus: β must be finite and > 0, got 0"
     );
     assert_eq!(
         msg(x.softplus(f64::INFINITY)),
-        "softplus: β must be finite and positive, got β = inf"
+        "softplus: β must be finite and > 0, got inf"
     );
     assert_eq!(
         msg(Activation::Softplus(-2.0).apply(x)),
-        "softplus: β must be finite and positive, got β = -2"
+        "softplus: β must be finite and > 0, got -2"
     );
     assert_eq!(
         msg(Activation::Elu(-1.0).apply(x)),
-        "elu: α must be finite and non-negative, got α = -1"
+        "elu: α must be finite and ≥ 0, got -1"
     );
     assert!(matches!(
         Activation::LeakyRelu(-1.0).validate::<f64>(),
-        Err(Error::InvalidArgument {
+        Err(Error::OutOfDomain {
             op: "leaky_relu",
             ..
         })

@@ -21,7 +21,7 @@ fn a_class_count_whose_square_overflows_is_an_error() {
     assert!(
         matches!(
             e,
-            Error::InvalidArgument {
+            Error::TooLarge {
                 op: "ConfusionMatrix",
                 ..
             }
@@ -30,7 +30,7 @@ fn a_class_count_whose_square_overflows_is_an_error() {
     );
     assert_eq!(
         e.to_string(),
-        "ConfusionMatrix: 8589934592 classes need more counts than can be allocated"
+        "ConfusionMatrix: a table of 8589934592 classes is too large: its counts cannot be allocated"
     );
 }
 

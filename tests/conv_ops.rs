@@ -258,7 +258,7 @@ fn geometry_that_does_not_fit_is_refused_naming_the_op_and_the_sizes() {
     // A kernel larger than the padded input.
     let e = msg(x.conv2d(w(1, 2, 7), None, &Window::default()));
     assert!(
-        e.contains("conv2d") && e.contains("kernel spans 7") && e.contains("has 5"),
+        e.contains("conv2d") && e.contains("kernel (spanning 7)") && e.contains("padded input (5)"),
         "{e}"
     );
     assert!(
@@ -272,7 +272,7 @@ fn geometry_that_does_not_fit_is_refused_naming_the_op_and_the_sizes() {
     assert!(e.contains("dilation 0"), "{e}");
     // A dilated kernel that outgrows the input.
     let e = msg(x.conv2d(w(1, 2, 3), None, &Window::default().dilation(3)));
-    assert!(e.contains("kernel spans 7"), "{e}");
+    assert!(e.contains("kernel (spanning 7)"), "{e}");
     // Channels that do not match, naming both shapes.
     let e = msg(x.conv2d(w(1, 3, 3), None, &Window::default()));
     assert!(
@@ -296,7 +296,7 @@ fn geometry_that_does_not_fit_is_refused_naming_the_op_and_the_sizes() {
     // Pooling windows that do not fit, and padding beyond half the kernel.
     let e = msg(x.max_pool2d((6, 6), &Window::default()));
     assert!(
-        e.contains("max_pool2d") && e.contains("kernel spans 6"),
+        e.contains("max_pool2d") && e.contains("kernel (spanning 6)"),
         "{e}"
     );
     let e = msg(x.avg_pool2d((2, 2), &Window::default().padding(2), true));

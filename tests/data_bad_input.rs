@@ -11,7 +11,7 @@ fn a_label_of_usize_max_is_an_error_not_an_overflow() {
     assert!(
         matches!(
             e,
-            Error::InvalidArgument {
+            Error::OutOfDomain {
                 op: "Dataset::new",
                 ..
             }
@@ -21,7 +21,8 @@ fn a_label_of_usize_max_is_an_error_not_an_overflow() {
     assert_eq!(
         e.to_string(),
         format!(
-            "Dataset::new: label {} leaves no room for a class count",
+            "Dataset::new: a label must be below usize::MAX (the class count is the largest \
+             label + 1), got {}",
             usize::MAX
         )
     );

@@ -492,7 +492,7 @@ fn invalid_argument_names_the_op_and_the_values() {
         ),
     ];
     for (err, op, what) in cases {
-        assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+        assert!(matches!(err, Error::OutOfDomain { .. }), "{err}");
         assert_names(&err, &[op, what]);
     }
 }
@@ -513,8 +513,11 @@ fn recording_more_than_three_inputs_is_an_error_not_a_wrong_node() {
             |_, _| {},
         )
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument { .. }));
-    assert_names(&err, &["sum4:", "at most 3 inputs, got 4", "[2]"]);
+    assert!(matches!(err, Error::OutOfDomain { .. }), "{err}");
+    assert_names(
+        &err,
+        &["sum4:", "input count must be at most 3, got 4", "[2]"],
+    );
 }
 
 #[test]

@@ -100,7 +100,7 @@ fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
     assert!(
         matches!(
             e,
-            Error::InvalidArgument {
+            Error::OutOfDomain {
                 op: "leaky_relu",
                 ..
             }
@@ -109,7 +109,10 @@ fn json_parameters_beyond_f32_and_invalid_activations_are_load_errors() {
     );
     // An activation parameter finite as f64 but not as f32 (it gave NaN).
     let e = Sequential::<f32>::from_json(&json("f32", "1", r#"{"Elu":1e39}"#)).unwrap_err();
-    assert_eq!(e.to_string(), "elu: α = 1e39 is out of the range of f32");
+    assert_eq!(
+        e.to_string(),
+        "elu: α must be within the range of f32, got 1e39"
+    );
 }
 
 /// `analyze_layer`: finite inputs whose product overflows. The harness

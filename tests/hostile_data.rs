@@ -615,7 +615,7 @@ fn dataset_labels_must_be_exact_targets_in_the_element_type() {
     assert!(
         matches!(
             e,
-            Error::InvalidArgument {
+            Error::OutOfDomain {
                 op: "Dataset::new",
                 ..
             }
@@ -624,7 +624,7 @@ fn dataset_labels_must_be_exact_targets_in_the_element_type() {
     );
     assert_eq!(
         e.to_string(),
-        "Dataset::new: label 16777217 cannot be stored exactly as a f32 target (it would read 16777216)"
+        "Dataset::new: a label must be exactly representable as a f32 target, got 16777217 (it would read 16777216)"
     );
     assert_eq!(
         Dataset::new(x, vec![16_777_218])

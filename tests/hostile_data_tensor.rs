@@ -7,11 +7,16 @@ use gradsign::data::{Playground, PlaygroundConfig};
 use gradsign::{Element, Error, Tensor};
 use proptest::prelude::*;
 
+/// The message after `op: ` of the error `r` returns, which must come from `op`.
 fn invalid<T: std::fmt::Debug>(r: gradsign::Result<T>, op: &str) -> String {
-    match r {
-        Err(Error::InvalidArgument { op: o, message }) if o == op => message,
-        other => panic!("expected InvalidArgument from {op}, got {other:?}"),
-    }
+    let e = r.expect_err("an error");
+    let text = e.to_string();
+    let prefix = format!("{op}: ");
+    assert!(
+        text.starts_with(&prefix),
+        "expected an error from {op}, got {e:?}"
+    );
+    text[prefix.len()..].to_string()
 }
 
 fn bad_normal_parameters<F: Element>() {

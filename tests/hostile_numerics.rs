@@ -561,7 +561,7 @@ fn constructors_agree<F: gradsign::nn::ModelElement>(act: Activation) {
         assert_eq!(got, want, "{act} in {}: {name}", F::NAME);
     }
     if let Err(e) = &want {
-        assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+        assert!(matches!(e, Error::OutOfDomain { .. }), "{e}");
     }
 }
 
@@ -579,13 +579,16 @@ fn every_constructor_and_apply_validate_activations_identically() {
     ] {
         assert!(act.validate::<f64>().is_ok(), "{act}");
         let e = act.validate::<f32>().unwrap_err().to_string();
-        assert!(e.contains("1e39 is out of the range of f32"), "{e}");
+        assert!(
+            e.contains("must be within the range of f32, got 1e39"),
+            "{e}"
+        );
     }
     // Underflow changes the function (softplus would divide by 0).
     let e = Activation::Softplus(1e-50).validate::<f32>().unwrap_err();
     assert_eq!(
         e.to_string(),
-        "softplus: β = 1e-50 underflows f32 (below its smallest normal number 1.1754943508222875e-38)"
+        "softplus: β must be 0 or at least 1.1754943508222875e-38, the smallest normal f32, got 1e-50, which underflows"
     );
     assert!(Activation::Softplus(1e-50).validate::<f64>().is_ok());
     assert!(Activation::LeakyRelu(0.0).validate::<f32>().is_ok());
@@ -697,7 +700,7 @@ mod json {
             assert!(
                 matches!(
                     e,
-                    Error::InvalidArgument {
+                    Error::Format {
                         op: "Sequential::from_json",
                         ..
                     }
@@ -745,7 +748,7 @@ mod json {
         let e = mlp.to_json().unwrap_err();
         assert_eq!(
             e.to_string(),
-            "leaky_relu: α = 1e39 is out of the range of f32"
+            "leaky_relu: α must be within the range of f32, got 1e39"
         );
     }
 

@@ -133,7 +133,7 @@ fn npy_dtypes_other_than_f4_f8_are_refused_by_name() {
         );
         let e = npy_from_bytes::<f32>(&b, "d.npy").unwrap_err();
         assert!(
-            matches!(e, Error::InvalidArgument { op: "read_npy", .. }),
+            matches!(e, Error::Format { op: "read_npy", .. }),
             "{descr}: {e}"
         );
         let m = msg(e);
@@ -317,7 +317,7 @@ fn safetensors_half_and_integer_dtypes_are_refused_by_name() {
         let e = f.tensor::<f32>("w").unwrap_err();
         assert!(matches!(
             e,
-            Error::InvalidArgument {
+            Error::Format {
                 op: "read_safetensors",
                 ..
             }
@@ -363,7 +363,7 @@ fn writer_refuses_duplicate_and_reserved_names() {
             &[],
         )
         .unwrap_err();
-        assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+        assert!(matches!(e, Error::OutOfDomain { .. }), "{e}");
     }
     std::fs::remove_dir_all(d).ok();
 }
@@ -379,7 +379,7 @@ fn load_err(paths: &[PathBuf]) -> String {
     assert!(
         matches!(
             e,
-            Error::InvalidArgument {
+            Error::Format {
                 op: "load_capture",
                 ..
             } | Error::NonFinite {
@@ -588,7 +588,7 @@ fn empty_tensors_with_huge_extents_are_read_or_refused_by_the_reader() {
                 assert!(
                     matches!(
                         e,
-                        Error::InvalidArgument {
+                        Error::Format {
                             op: "read_safetensors",
                             ..
                         }
@@ -608,8 +608,7 @@ fn empty_tensors_with_huge_extents_are_read_or_refused_by_the_reader() {
                 assert!(
                     matches!(
                         e,
-                        Error::InvalidArgument { op: "read_npy", .. }
-                            | Error::Io { op: "read_npy", .. }
+                        Error::Format { op: "read_npy", .. } | Error::Io { op: "read_npy", .. }
                     ),
                     "{shape}: {e}"
                 );

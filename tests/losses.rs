@@ -377,19 +377,19 @@ fn invalid_parameters_and_targets_are_errors_naming_the_value() {
     let msg = |r: gradsign::Result<Var<'_, f64>>| r.unwrap_err().to_string();
     assert_eq!(
         msg(loss::huber(p, p, 0.0, Reduction::Sum)),
-        "huber: δ must be finite and positive, got δ = 0"
+        "huber: δ must be finite and > 0, got 0"
     );
     assert_eq!(
         msg(loss::huber(p, p, f64::NAN, Reduction::Sum)),
-        "huber: δ must be finite and positive, got δ = NaN"
+        "huber: δ must be finite and > 0, got NaN"
     );
     assert_eq!(
         msg(loss::bce_with_logits(p, t, Reduction::Sum)),
-        "bce_with_logits: targets must lie in [0, 1]; element 1 of shape [3] is 1.5"
+        "bce_with_logits: the targets (element 1 of shape [3]) must be in [0, 1], got 1.5"
     );
     assert_eq!(
         msg(loss::hinge(p, t, Reduction::Sum)),
-        "hinge: labels must be −1 or +1; element 0 of shape [3] is 0"
+        "hinge: the labels (element 0 of shape [3]) must be −1 or +1, got 0"
     );
 }
 

@@ -94,7 +94,7 @@ fn a_zero_variance_column_is_left_unscaled_and_reported() {
     assert_eq!(z.as_slice()[1], 0.0);
     assert!(matches!(
         s.require_variance(),
-        Err(Error::InvalidArgument { .. })
+        Err(Error::Incompatible { .. })
     ));
 }
 

@@ -204,10 +204,13 @@ fn values_beyond_f32_and_invalid_activations_are_load_errors() {
     );
     let e = Sequential::<f32>::from_json(&json.replacen("\"Elu\": 1.0", "\"Elu\": 1e39", 1))
         .unwrap_err();
-    assert_eq!(e.to_string(), "elu: α = 1e39 is out of the range of f32");
+    assert_eq!(
+        e.to_string(),
+        "elu: α must be within the range of f32, got 1e39"
+    );
     let e = Sequential::<f32>::from_json(&json.replacen("\"Elu\": 1.0", "\"Elu\": -1.0", 1))
         .unwrap_err();
-    assert!(matches!(e, Error::InvalidArgument { op: "elu", .. }), "{e}");
+    assert!(matches!(e, Error::OutOfDomain { op: "elu", .. }), "{e}");
 }
 
 #[test]

@@ -121,10 +121,7 @@ fn a_batch_size_of_zero_is_an_error() {
         &mut |_| {},
     )
     .unwrap_err();
-    assert!(
-        matches!(e, Error::InvalidArgument { op: "train", .. }),
-        "{e}"
-    );
+    assert!(matches!(e, Error::OutOfDomain { op: "train", .. }), "{e}");
 }
 
 #[test]

@@ -125,7 +125,7 @@ fn running_statistics_that_are_not_finite_numbers_are_refused_by_name() {
     let text = edited::<f64>(|v| v["layers"][1]["running_var"][0] = serde_json::json!(-1.0));
     let e = Sequential::<f64>::from_json(&text).unwrap_err();
     assert!(
-        matches!(e, Error::Layer { layer: 1, .. }) && e.to_string().contains("negative"),
+        matches!(e, Error::Layer { layer: 1, .. }) && e.to_string().contains("must be ≥ 0, got -1"),
         "{e}"
     );
     // A forward pass refused for an overflowing variance leaves the state

@@ -187,21 +187,25 @@ impl<F: Element> UnaryOp<F> for SoftplusOp {
 /// parameter as the caller wrote it, for the message.
 fn check_representable<F: Element>(op: &'static str, name: &str, given: f64, p: F) -> Result<()> {
     if !p.is_finite() {
-        return Err(Error::InvalidArgument {
+        return Err(Error::out_of_domain(
             op,
-            message: format!("{name} = {given:e} is out of the range of {}", F::NAME),
-        });
+            name,
+            format!("within the range of {}", F::NAME),
+            format_args!("{given:e}"),
+        ));
     }
     // A non-zero value that rounds to 0 underflows too.
     if given != 0.0 && p.abs() < F::min_positive_value() {
-        return Err(Error::InvalidArgument {
+        return Err(Error::out_of_domain(
             op,
-            message: format!(
-                "{name} = {given:e} underflows {} (below its smallest normal number {:e})",
-                F::NAME,
-                F::min_positive_value().to_f64()
+            name,
+            format!(
+                "0 or at least {:e}, the smallest normal {}",
+                F::min_positive_value().to_f64(),
+                F::NAME
             ),
-        });
+            format_args!("{given:e}, which underflows"),
+        ));
     }
     Ok(())
 }
@@ -212,10 +216,7 @@ pub(crate) fn check_alpha<F: Element>(op: &'static str, alpha: F) -> Result<()> 
     if alpha.is_finite() && alpha >= F::zero() {
         check_representable(op, "α", alpha.to_f64(), alpha)
     } else {
-        Err(Error::InvalidArgument {
-            op,
-            message: format!("α must be finite and non-negative, got α = {alpha}"),
-        })
+        Err(Error::out_of_domain(op, "α", "finite and ≥ 0", alpha))
     }
 }
 
@@ -230,10 +231,12 @@ pub(crate) fn check_beta<F: Element>(beta: F) -> Result<()> {
     if beta.is_finite() && beta > F::zero() {
         check_representable("softplus", "β", beta.to_f64(), beta)
     } else {
-        Err(Error::InvalidArgument {
-            op: "softplus",
-            message: format!("β must be finite and positive, got β = {beta}"),
-        })
+        Err(Error::out_of_domain(
+            "softplus",
+            "β",
+            "finite and > 0",
+            beta,
+        ))
     }
 }
 

@@ -58,13 +58,15 @@ pub(crate) fn input_curvature<F: Element>(
     fan_in: usize,
 ) -> Result<(Option<InputCurvature>, Option<ConstantInputs>)> {
     if fan_in > MAX_CURVATURE_INPUTS {
-        return Err(Error::InvalidArgument {
+        return Err(Error::TooLarge {
             op,
-            message: format!(
-                "the curvature of {fan_in} inputs needs four ({0}×{0}) eigendecompositions, \
-                 more than the limit of {MAX_CURVATURE_INPUTS} inputs \
-                 (gradsign::analysis::MAX_CURVATURE_INPUTS): turn curvature off for this layer",
+            what: format!(
+                "the curvature of {fan_in} inputs (four {0}×{0} eigendecompositions)",
                 fan_in + 1
+            ),
+            reason: format!(
+                "it is beyond the limit of {MAX_CURVATURE_INPUTS} inputs \
+                 (gradsign::analysis::MAX_CURVATURE_INPUTS): turn curvature off for this layer"
             ),
         });
     }

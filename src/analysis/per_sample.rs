@@ -105,12 +105,10 @@ fn fill_summed<F: Element>(
 fn per_sample_len(op: &'static str, (b, k, j): (usize, usize, usize)) -> Result<usize> {
     b.checked_mul(j)
         .and_then(|n| n.checked_mul(k))
-        .ok_or_else(|| Error::InvalidArgument {
+        .ok_or_else(|| Error::TooLarge {
             op,
-            message: format!(
-                "the per-example gradients of {b} examples × {j} neurons × {k} inputs \
-                 have more elements than memory can address"
-            ),
+            what: format!("the per-example gradients of {b} examples × {j} neurons × {k} inputs"),
+            reason: "they have more elements than a usize can count".into(),
         })
 }
 
@@ -225,10 +223,10 @@ impl<F: Element> PerSampleGradients<F> {
             let (w, bias) = &mut self.layers[l];
             let p = lt.positions.max(1);
             if b % p != 0 {
-                return Err(wrap(Error::InvalidArgument {
-                    op: "per_sample_gradients",
-                    message: format!("{b} rows do not split into examples of {p} positions"),
-                }));
+                return Err(wrap(Error::incompatible(
+                    "per_sample_gradients",
+                    format!("{b} rows do not split into examples of {p} positions"),
+                )));
             }
             let examples = b / p;
             reuse("per_sample_gradients", w, (examples, k, j)).map_err(wrap)?;

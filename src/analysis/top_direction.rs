@@ -45,13 +45,15 @@ pub(crate) fn top_eigenpair<F: Element>(
     }
     let n = d.min(batch);
     if n > super::MAX_CURVATURE_INPUTS {
-        return Err(Error::InvalidArgument {
+        return Err(Error::TooLarge {
             op: "observe",
-            message: format!(
-                "the top eigenvector of E[a aᵀ] for {batch} examples of {d} inputs needs a \
-                 {n}×{n} eigendecomposition, more than the limit of {} \
-                 (gradsign::analysis::MAX_CURVATURE_INPUTS): use TopEigenvector::Off for this \
-                 layer or a smaller batch",
+            what: format!(
+                "the top eigenvector of E[a aᵀ] for {batch} examples of {d} inputs \
+                 (a {n}×{n} eigendecomposition)"
+            ),
+            reason: format!(
+                "it is beyond the limit of {} (gradsign::analysis::MAX_CURVATURE_INPUTS): use \
+                 TopEigenvector::Off for this layer or a smaller batch",
                 super::MAX_CURVATURE_INPUTS
             ),
         });

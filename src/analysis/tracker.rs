@@ -224,23 +224,27 @@ impl SignTracker {
         }
         let n = trace.len();
         if n == 0 {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: "the trace records no layer".into(),
-            });
+                "the trace's layer count",
+                "at least 1",
+                0,
+            ));
         }
         if let Some(l) = selected(&config.layers, n).find(|&l| l >= n) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::IndexOutOfRange {
                 op,
-                message: format!("layer {l} was selected but the trace has {n} layers"),
+                index: l,
+                bound: n,
+                shape: crate::Shape::vector(n),
             });
         }
         if let Some(l) = selected(&config.layers, n).find(|&l| trace.layers()[l].positions > 1) {
             // A filter's update over training is tracked like a neuron's
             // only once the recorder knows that an example spans positions.
-            return Err(Error::InvalidArgument {
+            return Err(Error::Incompatible {
                 op,
-                message: format!(
+                what: format!(
                     "layer {l} is a convolution; tracking over training covers dense layers \
                      (select them with LayerSelection::Only)"
                 ),
@@ -248,12 +252,12 @@ impl SignTracker {
         }
         let tracking = config.tracking;
         if tracking.top_eigenvector == TopEigenvector::Every(0) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: "TopEigenvector::Every(0) asks for no period: give a period ≥ 1 \
-                          (steps), or FirstBatch / Off"
-                    .into(),
-            });
+                "the period of TopEigenvector::Every",
+                "at least 1 step (or use FirstBatch / Off)",
+                0,
+            ));
         }
         let starting = self.layers.is_empty();
         if starting {

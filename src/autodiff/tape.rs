@@ -588,10 +588,12 @@ fn check_input_gradients<F: Element>(nodes: &[Node<F>], id: usize, grads: &[F]) 
 #[cold]
 #[inline(never)]
 fn too_many_inputs<F: Element>(op: &'static str, inputs: &[Var<'_, F>]) -> Error {
-    Error::InvalidArgument {
+    Error::out_of_domain(
         op,
-        message: format!(
-            "an op takes at most {MAX_PARENTS} inputs, got {} (shapes {})",
+        "the input count",
+        format!("at most {MAX_PARENTS}"),
+        format_args!(
+            "{} (shapes {})",
             inputs.len(),
             inputs
                 .iter()
@@ -599,7 +601,7 @@ fn too_many_inputs<F: Element>(op: &'static str, inputs: &[Var<'_, F>]) -> Error
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    }
+    )
 }
 
 /// The checked-mode error for a non-finite output element `pos` (value

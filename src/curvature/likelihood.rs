@@ -99,7 +99,7 @@ impl Likelihood {
     pub(crate) fn check_targets(self, targets: &Tensor<f64>) -> Result<()> {
         let op = "Objective::new";
         let c = targets.dims()[1];
-        let bad = |message: String| Err(Error::InvalidArgument { op, message });
+        let bad = |what: String| Err(Error::incompatible(op, what));
         match self {
             Likelihood::Gaussian => Ok(()),
             Likelihood::Bernoulli => match targets

@@ -24,13 +24,14 @@ pub(crate) fn square_buffer<F: Clone + num_traits::Zero>(
     op: &'static str,
     d: usize,
 ) -> Result<Vec<F>> {
-    let too_big = |why: String| Error::InvalidArgument {
+    let too_big = |why: String| Error::TooLarge {
         op,
-        message: format!("a {d}×{d} matrix cannot be allocated: {why}"),
+        what: format!("a {d}×{d} matrix"),
+        reason: why,
     };
     let n = d
         .checked_mul(d)
-        .ok_or_else(|| too_big("more entries than a usize can count".into()))?;
+        .ok_or_else(|| too_big("it has more entries than a usize can count".into()))?;
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|e| too_big(e.to_string()))?;
     v.resize(n, F::zero());

@@ -72,20 +72,22 @@ pub fn solve_damped(
         });
     }
     if !(damping.is_finite() && damping >= 0.0) {
-        return Err(Error::InvalidArgument {
+        return Err(Error::out_of_domain(
             op,
-            message: format!("damping must be finite and ≥ 0, got {damping}"),
-        });
+            "the damping",
+            "finite and ≥ 0",
+            damping,
+        ));
     }
     let mut m = DMatrix::from_row_slice(n, n, matrix.as_slice());
     for i in 0..n {
         m[(i, i)] += damping;
     }
     if let Some(i) = (0..n).find(|&i| !m[(i, i)].is_finite()) {
-        return Err(Error::InvalidArgument {
+        return Err(Error::NonFinite {
             op,
-            message: format!(
-                "damping {damping:?} added to diagonal entry {i} ({:?}) overflows f64",
+            what: format!(
+                "from damping {damping:?} added to diagonal entry {i} ({:?}): it overflows f64",
                 matrix.as_slice()[i * n + i]
             ),
         });
@@ -195,13 +197,12 @@ impl NaturalGradient {
         if self.damping.is_finite() && self.damping >= 0.0 {
             return Ok(());
         }
-        Err(Error::InvalidArgument {
-            op: "NaturalGradient",
-            message: format!(
-                "the damping λ must be finite and ≥ 0, got {:?}",
-                self.damping
-            ),
-        })
+        Err(Error::out_of_domain(
+            "NaturalGradient",
+            "the damping λ",
+            "finite and ≥ 0",
+            format_args!("{:?}", self.damping),
+        ))
     }
 
     fn check_learning_rate(&self) -> Result<()> {
@@ -209,13 +210,12 @@ impl NaturalGradient {
         if self.learning_rate.is_finite() && self.learning_rate > 0.0 {
             return Ok(());
         }
-        Err(Error::InvalidArgument {
-            op: "NaturalGradient",
-            message: format!(
-                "the learning rate η must be finite and > 0, got {:?}",
-                self.learning_rate
-            ),
-        })
+        Err(Error::out_of_domain(
+            "NaturalGradient",
+            "the learning rate η",
+            "finite and > 0",
+            format_args!("{:?}", self.learning_rate),
+        ))
     }
 
     /// The direction `(G + λI)⁻¹ ∇L(θ)` over the objective's selected

@@ -242,10 +242,12 @@ pub fn population_second_moment(
 /// [`Error::InvalidArgument`] for `n = 0`.
 pub fn uniform_second_moment(n: usize, bias_column: bool) -> Result<Tensor<f64>> {
     if n == 0 {
-        return Err(Error::InvalidArgument {
-            op: "uniform_second_moment",
-            message: "needs n ≥ 1 coordinates".into(),
-        });
+        return Err(Error::out_of_domain(
+            "uniform_second_moment",
+            "the coordinate count n",
+            "at least 1",
+            0,
+        ));
     }
     let cov = Tensor::from_fn(&[n, n], |ix| if ix[0] == ix[1] { 1.0 / 12.0 } else { 0.0 })?;
     population_second_moment(&vec![0.5; n], &cov, bias_column)
@@ -373,13 +375,12 @@ pub(crate) fn check_symmetric(op: &'static str, m: &Tensor<f64>, n: usize) -> Re
             // |x − y| may overflow for entries of opposite sign near MAX:
             // compare halves, which cannot.
             if (x / 2.0 - y / 2.0).abs() > 0.5e-10 * scale {
-                return Err(Error::InvalidArgument {
+                return Err(Error::out_of_domain(
                     op,
-                    message: format!(
-                        "the matrix {} is not symmetric: entry ({i}, {j}) = {x} but ({j}, {i}) = {y}",
-                        m.shape()
-                    ),
-                });
+                    format!("the matrix {}", m.shape()),
+                    "symmetric",
+                    format_args!("entry ({i}, {j}) = {x} but ({j}, {i}) = {y}"),
+                ));
             }
         }
     }
@@ -613,7 +614,7 @@ mod tests {
         ));
         let skew = Tensor::from_vec(vec![1.0, 1.0, -1.0, 1.0], &[2, 2]).unwrap();
         let err = Spectrum::of(&skew).unwrap_err();
-        assert!(err.to_string().contains("not symmetric"), "{err}");
+        assert!(err.to_string().contains("must be symmetric"), "{err}");
     }
 
     #[test]

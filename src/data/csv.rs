@@ -395,10 +395,12 @@ impl<F: Element> Table<F> {
             });
         }
         if w < 2 {
-            return Err(Error::InvalidArgument {
-                op: "Table::into_dataset",
-                message: "a data set needs at least one feature column beside the label".into(),
-            });
+            return Err(Error::out_of_domain(
+                "Table::into_dataset",
+                "the column count",
+                "at least 2 (a feature column beside the label)",
+                w,
+            ));
         }
         if let Some((line, message)) = &self.label_issues[label_column] {
             return Err(Error::Parse {

@@ -66,13 +66,12 @@ impl<F: Element> Dataset<F> {
             let back = Element::to_f64(t);
             // (`as u128` saturates, so 2⁶⁴ from usize::MAX cannot match.)
             if !(back.fract() == 0.0 && back as u128 == l as u128) {
-                return Err(Error::InvalidArgument {
-                    op: "Dataset::new",
-                    message: format!(
-                        "label {l} cannot be stored exactly as a {} target (it would read {back})",
-                        F::NAME
-                    ),
-                });
+                return Err(Error::out_of_domain(
+                    "Dataset::new",
+                    "a label",
+                    format!("exactly representable as a {} target", F::NAME),
+                    format_args!("{l} (it would read {back})"),
+                ));
             }
             targets.push(t);
         }
@@ -148,10 +147,10 @@ impl<F: Element> Dataset<F> {
     /// [`Error::InvalidArgument`] if the count differs from the width.
     pub fn with_feature_names(mut self, names: Vec<String>) -> Result<Self> {
         if names.len() != self.width() {
-            return Err(Error::InvalidArgument {
-                op: "Dataset::with_feature_names",
-                message: format!("{} names for {} features", names.len(), self.width()),
-            });
+            return Err(Error::incompatible(
+                "Dataset::with_feature_names",
+                format!("{} names for {} features", names.len(), self.width()),
+            ));
         }
         self.feature_names = names;
         Ok(self)
@@ -285,12 +284,12 @@ impl<F: Element> Dataset<F> {
         let n = self.len();
         let n_test = (test_fraction * n as f64).round() as usize;
         if !(0.0..1.0).contains(&test_fraction) || n_test >= n {
-            return Err(Error::InvalidArgument {
-                op: "Dataset::split",
-                message: format!(
-                    "test fraction {test_fraction} of {n} examples leaves no training example (needs 0 ≤ f < 1)"
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "Dataset::split",
+                "the test fraction",
+                format!("in [0, 1) and leave a training example of the {n}"),
+                test_fraction,
+            ));
         }
         let mut idx: Vec<usize> = (0..n).collect();
         idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
@@ -303,9 +302,13 @@ impl<F: Element> Dataset<F> {
 fn class_count(labels: &[usize]) -> Result<usize> {
     match labels.iter().max() {
         None => Ok(0),
-        Some(&m) => m.checked_add(1).ok_or_else(|| Error::InvalidArgument {
-            op: "Dataset::new",
-            message: format!("label {m} leaves no room for a class count"),
+        Some(&m) => m.checked_add(1).ok_or_else(|| {
+            Error::out_of_domain(
+                "Dataset::new",
+                "a label",
+                "below usize::MAX (the class count is the largest label + 1)",
+                m,
+            )
         }),
     }
 }

@@ -131,12 +131,12 @@ impl Playground {
     pub fn generate<F: Element>(self, config: &PlaygroundConfig) -> Result<Dataset<F>> {
         let (n, noise) = (config.samples, config.noise);
         if n == 0 || !(noise >= 0.0 && noise.is_finite()) {
-            return Err(Error::InvalidArgument {
-                op: "Playground::generate",
-                message: format!(
-                    "needs samples ≥ 1 and a finite noise ≥ 0, got {n} samples, noise {noise}"
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "Playground::generate",
+                "the samples and noise",
+                "samples ≥ 1 and a finite noise ≥ 0",
+                format_args!("{n} samples, noise {noise}"),
+            ));
         }
         let too_many = || Error::TooLarge {
             op: "Playground::generate",
@@ -175,10 +175,10 @@ impl Playground {
         // A finite noise can still be large enough that a point overflows
         // (in f64, or only in a narrower F).
         if let Some(i) = features.iter().position(|x| !x.is_finite()) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::NonFinite {
                 op: "Playground::generate",
-                message: format!(
-                    "noise {noise:?} is too large: coordinate {} of point {} overflows {}",
+                what: format!(
+                    "from noise {noise:?}: coordinate {} of point {} overflows {}",
                     i % 2,
                     i / 2,
                     F::NAME

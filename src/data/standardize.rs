@@ -315,9 +315,9 @@ impl<F: Element> Standardizer<F> {
         if self.constant.is_empty() {
             return Ok(());
         }
-        Err(Error::InvalidArgument {
+        Err(Error::Incompatible {
             op: "Standardizer",
-            message: format!(
+            what: format!(
                 "columns {:?} have zero variance in the training data (left unscaled)",
                 self.constant
             ),

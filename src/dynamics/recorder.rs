@@ -132,10 +132,12 @@ impl TrajectoryRecorder {
     pub fn new(neurons: usize, fan_in: usize, bias: bool) -> Result<Self> {
         let op = "TrajectoryRecorder::new";
         if neurons == 0 || fan_in == 0 {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: format!("needs at least one neuron and one input, got {neurons}×{fan_in}"),
-            });
+                "the layer size (neurons × inputs)",
+                "at least 1 × 1",
+                format_args!("{neurons}×{fan_in}"),
+            ));
         }
         // The state later holds four vectors of this many f64 (f32 values
         // keep f32 state, but the f64 bound covers both).
@@ -214,9 +216,9 @@ impl TrajectoryRecorder {
             });
         }
         if let Some((i, x)) = direction.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::NonFinite {
                 op,
-                message: format!("the direction must be finite, entry {i} is {x}"),
+                what: format!("{x} at entry {i} of the direction"),
             });
         }
         // Scaled by the largest entry first, so that neither 1e200 (whose
@@ -224,10 +226,12 @@ impl TrajectoryRecorder {
         // a direction that is perfectly valid.
         let big = direction.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         if big == 0.0 {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: "the direction must be non-zero, every entry is 0".into(),
-            });
+                "the direction",
+                "non-zero",
+                "every entry 0",
+            ));
         }
         let norm = direction
             .iter()
@@ -350,9 +354,9 @@ impl TrajectoryRecorder {
                 });
             }
             (true, None) | (false, Some(_)) => {
-                return Err(Error::InvalidArgument {
+                return Err(Error::Incompatible {
                     op,
-                    message: format!(
+                    what: format!(
                         "the recorder was built {} a bias, but the {what} {} one",
                         if self.bias { "with" } else { "without" },
                         if self.bias { "lacks" } else { "has" }

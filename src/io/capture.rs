@@ -58,10 +58,7 @@ impl<F: Element> CapturedLayer<F> {
         weight_grad: Option<Tensor<F>>,
         bias_grad: Option<Tensor<F>>,
     ) -> Result<Self> {
-        let bad = |message: String| Error::InvalidArgument {
-            op: OP,
-            message: format!("layer '{name}': {message}"),
-        };
+        let bad = |what: String| Error::format(OP, format!("layer '{name}': {what}"));
         for (suffix, t) in [("input", &input), ("delta", &delta)] {
             if t.dims().len() != 2 {
                 return Err(bad(format!(
@@ -211,7 +208,7 @@ impl<F: Element> Capture<F> {
     /// absent, and every mismatch [`CapturedLayer::new`] refuses;
     /// [`Error::NonFinite`] for a NaN or ±∞ anywhere in a layer.
     pub fn load<P: AsRef<Path>>(paths: &[P]) -> Result<Self> {
-        let bad = |message: String| Error::InvalidArgument { op: OP, message };
+        let bad = |what: String| Error::format(OP, what);
         let mut files: Vec<PathBuf> = Vec::new();
         for p in paths {
             let p = p.as_ref();
@@ -363,10 +360,12 @@ impl<F: Element> Capture<F> {
         let mut keys: Vec<(String, &Tensor<F>)> = Vec::new();
         for l in &self.layers {
             if l.name.is_empty() || l.name.contains(',') {
-                return Err(Error::InvalidArgument {
-                    op: "write_safetensors",
-                    message: format!("layer name '{}' is empty or contains a comma", l.name),
-                });
+                return Err(Error::out_of_domain(
+                    "write_safetensors",
+                    "a layer name",
+                    "non-empty without a comma",
+                    format_args!("'{}'", l.name),
+                ));
             }
             keys.push((format!("{}.input", l.name), &l.input));
             keys.push((format!("{}.delta", l.name), &l.delta));
@@ -399,10 +398,12 @@ impl<F: Element> Capture<F> {
     /// capture.
     pub fn analyze(&self, analyzer: &GradientSignAnalyzer) -> Result<NetworkReport> {
         if self.layers.is_empty() {
-            return Err(Error::InvalidArgument {
-                op: "Capture::analyze",
-                message: "the capture has no layer".to_string(),
-            });
+            return Err(Error::out_of_domain(
+                "Capture::analyze",
+                "the layer count",
+                "at least 1",
+                0,
+            ));
         }
         let mut layers = Vec::with_capacity(self.layers.len());
         for (i, l) in self.layers.iter().enumerate() {

@@ -80,13 +80,13 @@ pub(crate) fn convert<F: Element>(x: f64) -> Option<F> {
 
 /// The error for a finite stored value that overflows `F`.
 pub(crate) fn overflow<F: Element>(op: &'static str, what: &str, index: usize, x: f64) -> Error {
-    Error::InvalidArgument {
+    Error::format(
         op,
-        message: format!(
+        format!(
             "{what}: element {index} = {x:e} is finite but not representable in {}",
             F::NAME
         ),
-    }
+    )
 }
 
 /// Stored little-endian bytes of `f32`/`f64` values to a `Vec<F>`.

@@ -110,9 +110,9 @@ pub fn npy_from_bytes<F: Element>(bytes: &[u8], name: &str) -> Result<Tensor<F>>
             t.size_field() as usize
         }
         other => {
-            return Err(Error::InvalidArgument {
+            return Err(Error::Format {
                 op: OP_READ,
-                message: format!(
+                what: format!(
                     "{name}: dtype {} is neither f32 (<f4) nor f64 (<f8); convert it with .astype(np.float32) before saving",
                     other.descr()
                 ),
@@ -152,9 +152,11 @@ pub fn npy_from_bytes<F: Element>(bytes: &[u8], name: &str) -> Result<Tensor<F>>
     if order == Order::Fortran && dims.len() > 1 {
         data = fortran_to_c(&data, &dims, name)?;
     }
-    Tensor::from_vec(data, &dims).map_err(|e| Error::InvalidArgument {
-        op: OP_READ,
-        message: format!("{name}: shape {dims:?} is not a tensor the crate can hold: {e}"),
+    Tensor::from_vec(data, &dims).map_err(|e| {
+        Error::format(
+            OP_READ,
+            format!("{name}: shape {dims:?} is not a tensor the crate can hold: {e}"),
+        )
     })
 }
 

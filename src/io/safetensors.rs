@@ -134,20 +134,19 @@ impl SafetensorsFile {
     /// finite F64 value overflows `f32` when `F = f32`.
     pub fn tensor<F: Element>(&self, tensor: &str) -> Result<Tensor<F>> {
         let what = format!("{}: tensor '{tensor}'", self.name);
-        let info = self
-            .metadata
-            .info(tensor)
-            .ok_or_else(|| Error::InvalidArgument {
-                op: OP_READ,
-                message: format!("{}: no tensor named '{tensor}'", self.name),
-            })?;
+        let info = self.metadata.info(tensor).ok_or_else(|| {
+            Error::format(
+                OP_READ,
+                format!("{}: no tensor named '{tensor}'", self.name),
+            )
+        })?;
         let width = match info.dtype {
             Dtype::F32 => 4,
             Dtype::F64 => 8,
             other => {
-                return Err(Error::InvalidArgument {
+                return Err(Error::Format {
                     op: OP_READ,
-                    message: format!(
+                    what: format!(
                         "{what}: dtype {other:?} is neither F32 nor F64; save it with tensor.float() (F16/BF16 are not converted)"
                     ),
                 });
@@ -157,12 +156,14 @@ impl SafetensorsFile {
         // In bounds: read_metadata checked the ranges against the file.
         let raw = &self.bytes.bytes()[self.data_start + s..self.data_start + e];
         let data = decode_le::<F>(raw, width, OP_READ, &what)?;
-        Tensor::from_vec(data, &info.shape).map_err(|e| Error::InvalidArgument {
-            op: OP_READ,
-            message: format!(
-                "{what}: shape {:?} is not a tensor the crate can hold: {e}",
-                info.shape
-            ),
+        Tensor::from_vec(data, &info.shape).map_err(|e| {
+            Error::format(
+                OP_READ,
+                format!(
+                    "{what}: shape {:?} is not a tensor the crate can hold: {e}",
+                    info.shape
+                ),
+            )
         })
     }
 }
@@ -251,13 +252,12 @@ pub fn write_safetensors<F: Element>(
     let mut seen = std::collections::HashSet::new();
     for (name, _) in tensors {
         if *name == "__metadata__" || !seen.insert(*name) {
-            return Err(Error::InvalidArgument {
-                op: OP_WRITE,
-                message: format!(
-                    "{}: tensor name '{name}' is reserved or given twice",
-                    path.display()
-                ),
-            });
+            return Err(Error::out_of_domain(
+                OP_WRITE,
+                format!("{}: a tensor name", path.display()),
+                "neither reserved nor given twice",
+                format_args!("'{name}'"),
+            ));
         }
     }
     let owned: Vec<(String, Stored)> = tensors

@@ -93,7 +93,8 @@ pub fn bce_with_logits<'t, F: Element>(
     check_values(
         "bce_with_logits",
         targets,
-        "targets must lie in [0, 1]",
+        "the targets",
+        "in [0, 1]",
         |y| y >= F::zero() && y <= F::one(),
     )?;
     element_loss::<F, BceWithLogits>(logits, targets, reduction, F::zero())
@@ -123,7 +124,7 @@ pub fn hinge<'t, F: Element>(
     labels: Var<'t, F>,
     reduction: Reduction,
 ) -> Result<Var<'t, F>> {
-    check_values("hinge", labels, "labels must be −1 or +1", |y| {
+    check_values("hinge", labels, "the labels", "−1 or +1", |y| {
         y == F::one() || y == -F::one()
     })?;
     element_loss::<F, Hinge>(scores, labels, reduction, F::zero())

@@ -97,15 +97,18 @@ pub(super) fn element_loss<'t, F: Element, L: ElementLoss<F>>(
 pub(super) fn check_values<F: Element>(
     op: &'static str,
     v: Var<'_, F>,
-    rule: &str,
+    what: &str,
+    domain: &str,
     ok: impl Fn(F) -> bool,
 ) -> Result<()> {
     let bad = v.with_value(|xs| xs.iter().position(|&x| !ok(x)).map(|i| (i, xs[i])));
     match bad {
         None => Ok(()),
-        Some((i, x)) => Err(Error::InvalidArgument {
+        Some((i, x)) => Err(Error::out_of_domain(
             op,
-            message: format!("{rule}; element {i} of shape {} is {x}", v.shape()),
-        }),
+            format!("{what} (element {i} of shape {})", v.shape()),
+            domain,
+            x,
+        )),
     }
 }

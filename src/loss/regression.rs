@@ -167,10 +167,7 @@ pub fn huber<'t, F: Element>(
     reduction: Reduction,
 ) -> Result<Var<'t, F>> {
     if !(delta.is_finite() && delta > F::zero()) {
-        return Err(Error::InvalidArgument {
-            op: "huber",
-            message: format!("δ must be finite and positive, got δ = {delta}"),
-        });
+        return Err(Error::out_of_domain("huber", "δ", "finite and > 0", delta));
     }
     element_loss::<F, Huber>(pred, target, reduction, delta)
 }

@@ -358,12 +358,12 @@ impl Reshape {
     /// [`Error::InvalidArgument`] for an empty or longer `per_example`.
     pub fn new(per_example: &[usize]) -> Result<Self> {
         if per_example.is_empty() || per_example.len() > 3 {
-            return Err(Error::InvalidArgument {
-                op: "Reshape::new",
-                message: format!(
-                    "an example's shape has rank 1 to 3 (the batch axis is added), got {per_example:?}"
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "Reshape::new",
+                "the rank of an example's shape",
+                "1 to 3 (the batch axis is added)",
+                format_args!("{per_example:?}"),
+            ));
         }
         let mut dims = [0; 3];
         dims[..per_example.len()].copy_from_slice(per_example);

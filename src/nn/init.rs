@@ -96,39 +96,34 @@ impl Init {
         rng: &mut impl Rng,
     ) -> Result<Tensor<F>> {
         if fan_in == 0 || fan_out == 0 {
-            return Err(Error::InvalidArgument {
-                op: "init",
-                message: format!(
-                    "a weight matrix needs fan-in and fan-out ≥ 1, got ({fan_out}, {fan_in})"
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "init",
+                "the weight matrix's (fan-out, fan-in)",
+                "at least (1, 1)",
+                format_args!("({fan_out}, {fan_in})"),
+            ));
         }
         // Checks the size (overflow, allocation) before any draw.
         let mut out = Tensor::<F>::zeros(&[fan_out, fan_in])?;
         let data = out.as_mut_slice();
         match self.draw(fan_in, fan_out) {
             Draw::Uniform(a) => {
-                let d = Uniform::new_inclusive(-a, a).map_err(|e| Error::InvalidArgument {
-                    op: "init",
-                    message: format!("uniform bound {a}: {e}"),
+                let d = Uniform::new_inclusive(-a, a).map_err(|e| {
+                    Error::out_of_domain("init", "the uniform bound", format!("valid ({e})"), a)
                 })?;
                 data.iter_mut()
                     .for_each(|v| *v = F::from_f64(d.sample(rng)));
             }
             Draw::Normal(s) => {
-                let d = Normal::new(0.0, s).map_err(|e| Error::InvalidArgument {
-                    op: "init",
-                    message: format!("normal σ {s}: {e}"),
+                let d = Normal::new(0.0, s).map_err(|e| {
+                    Error::out_of_domain("init", "the normal σ", format!("valid ({e})"), s)
                 })?;
                 data.iter_mut()
                     .for_each(|v| *v = F::from_f64(d.sample(rng)));
             }
             Draw::Fill(c) => {
                 if !c.is_finite() {
-                    return Err(Error::InvalidArgument {
-                        op: "init",
-                        message: format!("a constant initialiser must be finite, got {c}"),
-                    });
+                    return Err(Error::out_of_domain("init", "the constant", "finite", c));
                 }
                 data.fill(F::from_f64(c));
             }
@@ -218,6 +213,6 @@ mod tests {
     #[test]
     fn a_zero_fan_is_an_error() {
         let e = Init::GlorotUniform.tensor::<f64>(0, 3, 0).unwrap_err();
-        assert!(matches!(e, Error::InvalidArgument { op: "init", .. }));
+        assert!(matches!(e, Error::OutOfDomain { op: "init", .. }), "{e}");
     }
 }

@@ -57,12 +57,12 @@ impl<F: Element> Linear<F> {
             });
         };
         if out == 0 || inp == 0 {
-            return Err(Error::InvalidArgument {
-                op: "Linear::new",
-                message: format!(
-                    "a layer needs at least one input and one output, got weight {ws}"
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "Linear::new",
+                "the weight's shape",
+                "at least one output and one input",
+                ws,
+            ));
         }
         if let Some(b) = &bias
             && b.shape() != Shape::vector(out)

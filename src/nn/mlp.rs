@@ -159,10 +159,12 @@ impl Mlp {
 
 fn check_sizes(op: &'static str, sizes: &[usize]) -> Result<()> {
     if sizes.len() < 2 || sizes.contains(&0) {
-        return Err(Error::InvalidArgument {
+        return Err(Error::out_of_domain(
             op,
-            message: format!("layer sizes must be at least [in, out], all ≥ 1, got {sizes:?}"),
-        });
+            "the layer sizes",
+            "at least [in, out], all ≥ 1",
+            format_args!("{sizes:?}"),
+        ));
     }
     Ok(())
 }

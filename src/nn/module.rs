@@ -361,9 +361,9 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
     pub fn param(&mut self, value: &Tensor<F>) -> Result<Var<'t, E>> {
         let addr = std::ptr::from_ref(value) as usize;
         if self.trace.params.iter().any(|&(a, _)| a == addr) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op: "Forward::param",
-                message: format!(
+                what: format!(
                     "a parameter of shape {} was put on the tape twice in one forward pass; \
                      reuse the variable the first call returned",
                     value.shape()

@@ -32,13 +32,12 @@ pub(crate) fn check_eps<F: Element>(op: &'static str, eps: f64) -> Result<F> {
     if e.is_finite() && e > F::zero() {
         Ok(e)
     } else {
-        Err(Error::InvalidArgument {
+        Err(Error::out_of_domain(
             op,
-            message: format!(
-                "eps must be finite and > 0 in {}, got {eps:e} (which is {e} there)",
-                F::NAME
-            ),
-        })
+            "eps",
+            format!("finite and > 0 in {}", F::NAME),
+            format_args!("{eps:e} (which is {e} there)"),
+        ))
     }
 }
 
@@ -48,10 +47,12 @@ pub(crate) fn check_momentum<F: Element>(op: &'static str, momentum: f64) -> Res
     if m >= F::zero() && m <= F::one() {
         Ok(m)
     } else {
-        Err(Error::InvalidArgument {
+        Err(Error::out_of_domain(
             op,
-            message: format!("momentum must be in [0, 1] in {}, got {momentum}", F::NAME),
-        })
+            "momentum",
+            format!("in [0, 1] in {}", F::NAME),
+            momentum,
+        ))
     }
 }
 
@@ -151,10 +152,10 @@ fn check_running<F: Element>(
         std::iter::once(("running mean", mean)).chain(var.map(|v| ("running variance", v)));
     for (what, v) in lengths {
         if v.len() != channels {
-            return Err(Error::InvalidArgument {
+            return Err(Error::incompatible(
                 op,
-                message: format!("the {what} has {} values for {channels} channels", v.len()),
-            });
+                format!("the {what} has {} values for {channels} channels", v.len()),
+            ));
         }
         if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
             return Err(Error::NonFinite {
@@ -169,10 +170,12 @@ fn check_running<F: Element>(
         .enumerate()
         .find(|(_, x)| **x < F::zero())
     {
-        return Err(Error::InvalidArgument {
+        return Err(Error::out_of_domain(
             op,
-            message: format!("the running variance of channel {i} is negative ({x})"),
-        });
+            format!("the running variance of channel {i}"),
+            "≥ 0",
+            x,
+        ));
     }
     Ok(())
 }
@@ -305,10 +308,12 @@ impl<F: Element> BatchNorm<F> {
     /// [`Error::InvalidArgument`] for zero channels.
     pub fn new(channels: usize) -> Result<Self> {
         if channels == 0 {
-            return Err(Error::InvalidArgument {
-                op: "BatchNorm::new",
-                message: "a normalisation layer needs at least one channel".into(),
-            });
+            return Err(Error::out_of_domain(
+                "BatchNorm::new",
+                "the channel count",
+                "at least 1",
+                0,
+            ));
         }
         Ok(BatchNorm {
             weight: Some(Tensor::ones(&[channels])?),
@@ -421,14 +426,12 @@ impl<F: Element> Module<F> for BatchNorm<F> {
         let eps: E = check_eps(op, self.eps.to_f64())?;
         let stats = if self.training {
             if layout.group_len() < 2 {
-                return Err(Error::InvalidArgument {
+                return Err(Error::out_of_domain(
                     op,
-                    message: format!(
-                        "training mode needs more than one value per channel to estimate a \
-                         variance, got input {}",
-                        x.shape()
-                    ),
-                });
+                    "the values per channel in training mode",
+                    "more than one (to estimate a variance)",
+                    format_args!("input {}", x.shape()),
+                ));
             }
             let stats = finite_moments(op, x, layout, false)?;
             if is_real::<E>() {
@@ -503,10 +506,12 @@ impl<F: Element> MeanOnlyBatchNorm<F> {
     /// [`Error::InvalidArgument`] for zero channels.
     pub fn new(channels: usize) -> Result<Self> {
         if channels == 0 {
-            return Err(Error::InvalidArgument {
-                op: "MeanOnlyBatchNorm::new",
-                message: "a normalisation layer needs at least one channel".into(),
-            });
+            return Err(Error::out_of_domain(
+                "MeanOnlyBatchNorm::new",
+                "the channel count",
+                "at least 1",
+                0,
+            ));
         }
         Ok(MeanOnlyBatchNorm {
             bias: Tensor::zeros(&[channels])?,
@@ -579,14 +584,12 @@ impl<F: Element> Module<F> for MeanOnlyBatchNorm<F> {
         let layout = channel_layout(op, x.shape(), self.channels)?;
         let stats = if self.training {
             if layout.group_len() < 2 {
-                return Err(Error::InvalidArgument {
+                return Err(Error::out_of_domain(
                     op,
-                    message: format!(
-                        "training mode needs more than one value per channel (with one, the \
-                         output is the shift whatever the input), got input {}",
-                        x.shape()
-                    ),
-                });
+                    "the values per channel in training mode",
+                    "more than one (with one, the output is the shift whatever the input)",
+                    format_args!("input {}", x.shape()),
+                ));
             }
             let stats = finite_moments(op, x, layout, true)?;
             if is_real::<E>() {
@@ -655,12 +658,12 @@ impl<F: Element> LayerNorm<F> {
     pub fn new(shape: &[usize]) -> Result<Self> {
         let op = "LayerNorm::new";
         if shape.is_empty() || shape.contains(&0) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: format!(
-                    "the normalised shape must be non-empty with no zero dimension, got {shape:?}"
-                ),
-            });
+                "the normalised shape",
+                "non-empty with no zero dimension",
+                format_args!("{shape:?}"),
+            ));
         }
         Ok(LayerNorm {
             weight: Some(Tensor::ones(shape)?),
@@ -847,10 +850,10 @@ pub(crate) mod restore {
         let d: usize = shape.iter().product();
         let shaped = |name, v: Vec<F>| -> Result<Tensor<F>> {
             if v.len() != d {
-                return Err(Error::InvalidArgument {
+                return Err(Error::incompatible(
                     op,
-                    message: format!("the {name} has {} values for shape {shape:?}", v.len()),
-                });
+                    format!("the {name} has {} values for shape {shape:?}", v.len()),
+                ));
             }
             Tensor::from_vec(v, shape)
         };
@@ -866,10 +869,10 @@ pub(crate) mod restore {
         channels: usize,
     ) -> Result<Tensor<F>> {
         if v.len() != channels {
-            return Err(Error::InvalidArgument {
+            return Err(Error::incompatible(
                 op,
-                message: format!("the {name} has {} values for {channels} channels", v.len()),
-            });
+                format!("the {name} has {} values for {channels} channels", v.len()),
+            ));
         }
         Tensor::from_vec(v, &[channels])
     }

@@ -63,12 +63,12 @@ impl<F: Element> WeightNormLinear<F> {
         }
         for (j, row) in lin.weight.as_slice().chunks_exact(inp).enumerate() {
             if !row.iter().all(|x| x.is_finite()) || row.iter().all(|&x| x == F::zero()) {
-                return Err(Error::InvalidArgument {
+                return Err(Error::out_of_domain(
                     op,
-                    message: format!(
-                        "row {j} of v is zero or not finite; its direction is undefined"
-                    ),
-                });
+                    format!("row {j} of v"),
+                    "finite and non-zero (else its direction is undefined)",
+                    "zero or not finite",
+                ));
             }
         }
         Ok(WeightNormLinear {

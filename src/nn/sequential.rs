@@ -169,10 +169,12 @@ impl<F: Element> Module<F> for Sequential<F> {
         ctx: &mut Forward<'t, '_, F, E>,
     ) -> Result<Var<'t, E>> {
         if self.layers.is_empty() {
-            return Err(Error::InvalidArgument {
-                op: "Sequential::forward",
-                message: "the container has no layer".into(),
-            });
+            return Err(Error::out_of_domain(
+                "Sequential::forward",
+                "the layer count",
+                "at least 1",
+                0,
+            ));
         }
         let mut a = x;
         for (i, layer) in self.layers.iter().enumerate() {

@@ -141,12 +141,10 @@ fn window_in(
     dilation: [usize; 2],
 ) -> Result<Window> {
     if stride.contains(&0) || dilation.contains(&0) {
-        return Err(Error::InvalidArgument {
+        return Err(Error::format(
             op,
-            message: format!(
-                "layer {i}: stride {stride:?} and dilation {dilation:?} must be at least 1"
-            ),
-        });
+            format!("layer {i}: stride {stride:?} and dilation {dilation:?} must be at least 1"),
+        ));
     }
     Ok(Window {
         stride: (stride[0], stride[1]),
@@ -262,13 +260,13 @@ pub(crate) fn convert<F: Element>(op: &'static str, name: &str, values: &[f64]) 
             if x.is_finite() {
                 Ok(x)
             } else {
-                Err(Error::InvalidArgument {
+                Err(Error::format(
                     op,
-                    message: format!(
+                    format!(
                         "{v:e} at element {i} of {name} is out of the range of {}",
                         F::NAME
                     ),
-                })
+                ))
             }
         })
         .collect()
@@ -283,7 +281,7 @@ pub(crate) fn check_header<F: Element>(
     version: u32,
     dtype: Option<&serde_json::Value>,
 ) -> Result<()> {
-    let bad = |message: String| Error::InvalidArgument { op, message };
+    let bad = |what: String| Error::format(op, what);
     let (found, expected) = format;
     if found != expected || version != VERSION {
         return Err(bad(format!(
@@ -372,7 +370,7 @@ pub fn load_parameters<F: Element, M: Module<F> + ?Sized>(model: &mut M, text: &
         file.version,
         file.dtype.as_ref(),
     )?;
-    let bad = |message: String| Error::InvalidArgument { op, message };
+    let bad = |what: String| Error::format(op, what);
     let mut by_name: std::collections::HashMap<&str, &ParameterFile> =
         std::collections::HashMap::new();
     for p in &file.parameters {
@@ -537,9 +535,9 @@ impl<F: Element> Sequential<F> {
                     per_example: r.per_example().to_vec(),
                 });
             } else {
-                return Err(Error::InvalidArgument {
+                return Err(Error::Format {
                     op,
-                    message: format!(
+                    what: format!(
                         "layer {i} is none of the crate's layers (Linear, Activation, \
                          BatchNorm, MeanOnlyBatchNorm, LayerNorm, WeightNormLinear, Conv2d, \
                          MaxPool2d, AvgPool2d, Flatten, Reshape) and has no saved form; \
@@ -599,7 +597,7 @@ impl<F: Element> Sequential<F> {
             file.version,
             file.dtype.as_ref(),
         )?;
-        let bad = |message: String| Error::InvalidArgument { op, message };
+        let bad = |what: String| Error::format(op, what);
         let mut net = Sequential::new();
         let mut width: Option<usize> = None;
         let mut layer_training = Vec::new();

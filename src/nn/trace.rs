@@ -173,9 +173,9 @@ impl<'t, F: Element> Trace<'t, F> {
             .iter()
             .find(|&&(a, _)| a == addr)
             .map(|&(_, v)| v)
-            .ok_or_else(|| crate::Error::InvalidArgument {
+            .ok_or_else(|| crate::Error::Incompatible {
                 op: "Trace::param_var",
-                message: format!(
+                what: format!(
                     "parameter {name} was not on the traced tape (a trace of another model, \
                      or a parameter used without Forward::param)"
                 ),

@@ -89,28 +89,36 @@ impl Window {
         kernel: (usize, usize),
     ) -> Result<(usize, usize)> {
         let axis = |name: &str, n: usize, k: usize, s: usize, p: usize, d: usize| {
-            let bad = |why: String| Error::InvalidArgument {
+            let bad = |why: String| {
+                Error::out_of_domain(
+                    op,
+                    format!("the {name} window"),
+                    why,
+                    format_args!("input {n}, kernel {k}, stride {s}, padding {p}, dilation {d}"),
+                )
+            };
+            let too_large = |what: &str| Error::TooLarge {
                 op,
-                message: format!(
-                    "{name}: input {n}, kernel {k}, stride {s}, padding {p}, dilation {d}: {why}"
+                what: format!(
+                    "{what} along the {name} (input {n}, kernel {k}, stride {s}, padding {p}, \
+                     dilation {d})"
                 ),
+                reason: "it overflows a usize".into(),
             };
             if s == 0 || d == 0 || k == 0 {
-                return Err(bad(
-                    "stride, dilation and kernel size must be at least 1".into()
-                ));
+                return Err(bad("one with stride, dilation and kernel size ≥ 1".into()));
             }
             let span = (k - 1)
                 .checked_mul(d)
                 .and_then(|v| v.checked_add(1))
-                .ok_or_else(|| bad("the dilated kernel's extent overflows a usize".into()))?;
+                .ok_or_else(|| too_large("the dilated kernel's extent"))?;
             let padded = p
                 .checked_mul(2)
                 .and_then(|v| v.checked_add(n))
-                .ok_or_else(|| bad("the padded extent overflows a usize".into()))?;
+                .ok_or_else(|| too_large("the padded extent"))?;
             if span > padded {
                 return Err(bad(format!(
-                    "the kernel spans {span} but the padded input has {padded}: no output position"
+                    "one whose kernel (spanning {span}) fits the padded input ({padded})"
                 )));
             }
             Ok((padded - span) / s + 1)
@@ -670,10 +678,12 @@ impl<'t, F: Element> Var<'t, F> {
         count_include_pad: bool,
     ) -> Result<Var<'t, F>> {
         if window.dilation != (1, 1) {
-            return Err(Error::InvalidArgument {
-                op: "avg_pool2d",
-                message: format!("average pooling has no dilation, got {:?}", window.dilation),
-            });
+            return Err(Error::out_of_domain(
+                "avg_pool2d",
+                "the dilation",
+                "(1, 1) (average pooling has no dilation)",
+                format_args!("{:?}", window.dilation),
+            ));
         }
         let mode = if count_include_pad {
             POOL_AVG_WITH_PAD
@@ -692,13 +702,12 @@ impl<'t, F: Element> Var<'t, F> {
     ) -> Result<Var<'t, F>> {
         let g = Geometry::new(op, self.shape(), kernel, window)?;
         if 2 * window.padding.0 > kernel.0 || 2 * window.padding.1 > kernel.1 {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: format!(
-                    "padding {:?} must be at most half the kernel {kernel:?}",
-                    window.padding
-                ),
-            });
+                "the padding",
+                format!("at most half the kernel {kernel:?}"),
+                format_args!("{:?}", window.padding),
+            ));
         }
         let out = Shape::new(&[g.n, g.c, g.oh, g.ow])?;
         let off = self.tape().push_indices(&g.to_indices());

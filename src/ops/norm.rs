@@ -55,13 +55,13 @@ impl GroupLayout {
             .checked_mul(self.groups)
             .and_then(|v| v.checked_mul(self.inner));
         if n != Some(shape.numel()) {
-            return Err(Error::InvalidArgument {
+            return Err(Error::incompatible(
                 op,
-                message: format!(
+                format!(
                     "the layout ({} outer × {} groups × {} inner) does not cover the input {shape}",
                     self.outer, self.groups, self.inner
                 ),
-            });
+            ));
         }
         if shape.numel() == 0 {
             return Err(Error::Empty { op, shape });
@@ -482,10 +482,12 @@ impl<'t, F: Element> Var<'t, F> {
         }
         let eps_ok = eps.is_finite() && eps > F::zero();
         if !mean_only && !eps_ok {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: format!("eps must be finite and > 0 in {}, got {eps}", F::NAME),
-            });
+                "eps",
+                format!("finite and > 0 in {}", F::NAME),
+                eps,
+            ));
         }
         let flags = (usize::from(mean_only) * MEAN_ONLY)
             | (usize::from(gamma.is_some()) * HAS_GAMMA)
@@ -689,13 +691,12 @@ impl<'t, F: Element> Var<'t, F> {
             })
         });
         if let Some((j, n)) = bad_row {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: format!(
-                    "row {j} of v has norm {n} in {}; its direction is undefined",
-                    F::NAME
-                ),
-            });
+                format!("the norm of row {j} of v in {}", F::NAME),
+                "finite and > 0 (else its direction is undefined)",
+                n,
+            ));
         }
         self.tape().record(
             op,

@@ -130,10 +130,12 @@ fn concat_tree<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<
 /// [`Error::ForeignVar`] if the parts come from different tapes.
 pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'t, F>> {
     let Some(first) = parts.first() else {
-        return Err(Error::InvalidArgument {
-            op: "concat",
-            message: "needs at least one tensor, got none".into(),
-        });
+        return Err(Error::out_of_domain(
+            "concat",
+            "the parts",
+            "at least one tensor",
+            "none",
+        ));
     };
     let s0 = first.shape();
     s0.check_axis("concat", axis)?;
@@ -224,12 +226,12 @@ impl<'t, F: Element> Var<'t, F> {
         shape.check_axis("slice", axis)?;
         let (outer, len, inner) = shape.split_at_axis(axis);
         if start > end || end > len {
-            return Err(Error::InvalidArgument {
-                op: "slice",
-                message: format!(
-                    "range {start}..{end} does not fit axis {axis} of length {len} in shape {shape}"
-                ),
-            });
+            return Err(Error::out_of_domain(
+                "slice",
+                "the range",
+                format!("within axis {axis} of length {len} in shape {shape}"),
+                format_args!("{start}..{end}"),
+            ));
         }
         let out = shape.with_axis(axis, Some(end - start));
         self.tape().record(
@@ -274,13 +276,12 @@ impl<'t, F: Element> Var<'t, F> {
                 what: format!("{from} reshaped to {what}"),
                 reason,
             },
-            _ => Error::InvalidArgument {
-                op: "reshape",
-                message: format!(
-                    "cannot reshape {from} to {dims:?}: a tensor has rank at most {}",
-                    crate::shape::MAX_RANK
-                ),
-            },
+            _ => Error::out_of_domain(
+                "reshape",
+                format!("the rank of the target of {from}"),
+                format!("at most {}", crate::shape::MAX_RANK),
+                format_args!("{dims:?}"),
+            ),
         })?;
         if from.numel() != to.numel() {
             return Err(Error::ShapeMismatch {

@@ -326,10 +326,12 @@ impl<'t, F: Element> Var<'t, F> {
     /// `lo ≤ hi` (NaN bounds included).
     pub fn clamp(self, lo: F, hi: F) -> Result<Var<'t, F>> {
         if lo.partial_cmp(&hi).is_none_or(|o| o.is_gt()) {
-            return Err(crate::Error::InvalidArgument {
-                op: "clamp",
-                message: format!("needs lo ≤ hi, got lo = {lo}, hi = {hi}"),
-            });
+            return Err(crate::Error::out_of_domain(
+                "clamp",
+                "the bounds",
+                "lo ≤ hi",
+                format_args!("lo = {lo}, hi = {hi}"),
+            ));
         }
         let p = Params {
             f: [lo, hi],

@@ -103,13 +103,19 @@ impl<F: Element> Adam<F> {
     fn validate(&self, op: &'static str) -> Result<()> {
         let f = |x: F| x.to_f64();
         let (lr, b1, b2, eps) = (f(self.lr), f(self.beta1), f(self.beta2), f(self.eps));
-        check(op, "learning rate (needs ≥ 0)", lr, lr >= 0.0)?;
-        check(op, "β₁ (needs [0, 1))", b1, (0.0..1.0).contains(&b1))?;
-        check(op, "β₂ (needs [0, 1))", b2, (0.0..1.0).contains(&b2))?;
-        check(op, "ε (needs > 0)", eps, eps > 0.0)?;
+        check(op, "the learning rate", "finite and ≥ 0", lr, lr >= 0.0)?;
+        check(op, "β₁", "in [0, 1)", b1, (0.0..1.0).contains(&b1))?;
+        check(op, "β₂", "in [0, 1)", b2, (0.0..1.0).contains(&b2))?;
+        check(op, "ε", "finite and > 0", eps, eps > 0.0)?;
         let (wd, dd) = (f(self.weight_decay), f(self.decoupled_decay));
-        check(op, "weight decay (needs ≥ 0)", wd, wd >= 0.0)?;
-        check(op, "weight decay (needs ≥ 0)", dd, dd >= 0.0)?;
+        check(op, "the weight decay", "finite and ≥ 0", wd, wd >= 0.0)?;
+        check(
+            op,
+            "the decoupled weight decay",
+            "finite and ≥ 0",
+            dd,
+            dd >= 0.0,
+        )?;
         self.schedule.validate()
     }
 
@@ -122,13 +128,12 @@ impl<F: Element> Adam<F> {
         let decay = lr * self.decoupled_decay;
         if decay.is_nan() || decay > one {
             // θ·(1 − ηλ) with ηλ > 1 flips every weight's sign each step.
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: format!(
-                    "the decoupled decay η·λ = {} × {} = {decay} must be at most 1",
-                    lr, self.decoupled_decay
-                ),
-            });
+                "the decoupled decay η·λ",
+                "at most 1",
+                format_args!("{} × {} = {decay}", lr, self.decoupled_decay),
+            ));
         }
         self.current = [lr, c1, c2, one - decay];
         self.op = op;

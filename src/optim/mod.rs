@@ -187,21 +187,21 @@ impl<F: Element> StateBuffer<F> {
 
     fn same(i: usize, name: &str, len: usize, known_name: &str, known: usize) -> Result<()> {
         if known_name != name {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op: "optimizer step",
-                message: format!(
+                what: format!(
                     "parameter #{i} is {name} but was {known_name} at the previous steps: \
                      parameters must arrive in the same order at every step"
                 ),
             });
         }
         if known != len {
-            return Err(Error::InvalidArgument {
-                op: "optimizer step",
-                message: format!(
+            return Err(Error::incompatible(
+                "optimizer step",
+                format!(
                     "parameter #{i} ({name}) has {len} values but had {known} at the previous steps"
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -230,9 +230,9 @@ impl<F: Element> StateBuffer<F> {
             self.slots.push((name.to_owned(), off, len));
         }
         let Some((known_name, off, known)) = self.slots.get(i) else {
-            return Err(Error::InvalidArgument {
+            return Err(Error::OutOfOrder {
                 op: "optimizer step",
-                message: format!(
+                what: format!(
                     "parameter #{i} ({name}) arrived before parameter #{}",
                     self.slots.len()
                 ),
@@ -247,10 +247,10 @@ impl<F: Element> StateBuffer<F> {
 /// A parameter and its gradient must have the same number of values.
 pub(crate) fn check_lengths(name: &str, values: usize, grads: usize) -> Result<()> {
     if values != grads {
-        return Err(Error::InvalidArgument {
-            op: "optimizer step",
-            message: format!("{name} has {values} values but its gradient {grads}"),
-        });
+        return Err(Error::incompatible(
+            "optimizer step",
+            format!("{name} has {values} values but its gradient {grads}"),
+        ));
     }
     Ok(())
 }
@@ -294,24 +294,20 @@ fn effective_rate<F: Element>(
     if rate.is_finite() && rate >= F::zero() {
         Ok(rate)
     } else {
-        Err(Error::InvalidArgument {
+        Err(Error::out_of_domain(
             op,
-            message: format!(
-                "the learning rate at step {t} is {lr} × {factor} = {rate}, not a finite {} ≥ 0",
-                F::NAME
-            ),
-        })
+            format!("the learning rate at step {t}"),
+            format!("a finite {} ≥ 0", F::NAME),
+            format_args!("{lr} × {factor} = {rate}"),
+        ))
     }
 }
 
-/// Checks a hyper-parameter lies in a range.
-fn check(op: &'static str, what: &str, x: f64, ok: bool) -> Result<()> {
+/// Checks a hyper-parameter is finite and in its domain (`ok`).
+fn check(op: &'static str, param: &str, domain: &str, x: f64, ok: bool) -> Result<()> {
     if ok && x.is_finite() {
         Ok(())
     } else {
-        Err(Error::InvalidArgument {
-            op,
-            message: format!("{what} out of range: {x}"),
-        })
+        Err(Error::out_of_domain(op, param, domain, x))
     }
 }

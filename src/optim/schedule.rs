@@ -67,31 +67,26 @@ impl LrSchedule {
     /// # Errors
     /// [`Error::InvalidArgument`] naming the bad parameter.
     pub fn validate(&self) -> Result<()> {
-        let bad = |message: String| {
-            Err(Error::InvalidArgument {
-                op: "LrSchedule",
-                message,
-            })
+        let bad = |param: &str, domain: &str, value: String| {
+            Err(Error::out_of_domain("LrSchedule", param, domain, value))
         };
         match *self {
             LrSchedule::Constant => Ok(()),
             LrSchedule::Step { every, gamma } => {
                 if every == 0 {
-                    return bad("Step needs every ≥ 1, got 0".into());
+                    return bad("Step's every", "≥ 1", "0".into());
                 }
                 if !(gamma > 0.0 && gamma.is_finite()) {
-                    return bad(format!("Step needs a finite gamma > 0, got {gamma}"));
+                    return bad("Step's gamma", "finite and > 0", gamma.to_string());
                 }
                 Ok(())
             }
             LrSchedule::Cosine { total, min_factor } => {
                 if total == 0 {
-                    return bad("Cosine needs total ≥ 1, got 0".into());
+                    return bad("Cosine's total", "≥ 1", "0".into());
                 }
                 if !(0.0..=1.0).contains(&min_factor) {
-                    return bad(format!(
-                        "Cosine needs min_factor in [0, 1], got {min_factor}"
-                    ));
+                    return bad("Cosine's min_factor", "in [0, 1]", min_factor.to_string());
                 }
                 Ok(())
             }

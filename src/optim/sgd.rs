@@ -95,19 +95,22 @@ impl<F: Element> Sgd<F> {
             self.momentum.to_f64(),
             self.weight_decay.to_f64(),
         );
-        check("Sgd", "learning rate (needs ≥ 0)", lr, lr >= 0.0)?;
+        check("Sgd", "the learning rate", "finite and ≥ 0", lr, lr >= 0.0)?;
         check(
             "Sgd",
-            "momentum (needs [0, 1))",
+            "the momentum",
+            "in [0, 1)",
             mu,
             (0.0..1.0).contains(&mu),
         )?;
-        check("Sgd", "weight decay (needs ≥ 0)", wd, wd >= 0.0)?;
+        check("Sgd", "the weight decay", "finite and ≥ 0", wd, wd >= 0.0)?;
         if self.nesterov && mu == 0.0 {
-            return Err(Error::InvalidArgument {
-                op: "Sgd",
-                message: "Nesterov momentum needs a momentum > 0".into(),
-            });
+            return Err(Error::out_of_domain(
+                "Sgd",
+                "the momentum with Nesterov on",
+                "> 0",
+                mu,
+            ));
         }
         self.schedule.validate()
     }

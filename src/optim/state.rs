@@ -90,7 +90,7 @@ fn load<F: Element>(
         file.version,
         file.dtype.as_ref(),
     )?;
-    let bad = |message: String| Error::InvalidArgument { op, message };
+    let bad = |what: String| Error::incompatible(op, what);
     if file.optimizer != optimizer {
         return Err(bad(format!(
             "the file holds the state of {}, not of {optimizer}",
