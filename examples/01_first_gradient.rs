@@ -10,141 +10,126 @@
 //! ```sh
 //! cargo run --release --example 01_first_gradient
 //! ```
-//!
-//! The computation is `gradsign_studies::first_gradient`.
 
 mod common;
 
-use common::{PALETTE, Res, plot_path, print_table};
-use gradsign_studies::first_gradient::{FirstGradient, Neuron, first_gradient};
-use plotters::prelude::*;
+use common::slices::{Slice, draw};
+use common::{Res, plot_path, table};
+use gradsign::autodiff::{Tape, Var};
+use gradsign::gradcheck::{GradcheckConfig, gradcheck};
+use gradsign::tensor::Tensor;
+
+const W: [f64; 3] = [0.5, -1.0, 0.3];
+const B: f64 = 0.1;
+const Y: f64 = 1.0;
+
+fn sigmoid(u: f64) -> f64 {
+    1.0 / (1.0 + (-u).exp())
+}
+
+/// `L = ½(σ(x·wᵀ + b) − y)²` recorded on a tape: the function gradcheck
+/// will differentiate, with `w` (1 × 3) and `b` (1) as its inputs.
+fn loss<'t>(
+    tape: &'t Tape<f64>,
+    x: &[f64],
+    w: Var<'t, f64>,
+    b: Var<'t, f64>,
+) -> gradsign::Result<Var<'t, f64>> {
+    let x = tape.constant_from_slice(x, &[1, x.len()])?;
+    Ok((x.linear(w, Some(b))?.sigmoid() - Y).square().sum() * 0.5)
+}
+
+/// The same loss as a plain function of `[w…, b]`, for finite differences.
+fn loss_at(x: &[f64], p: &[f64]) -> f64 {
+    let z: f64 = x.iter().zip(p).map(|(x, w)| x * w).sum::<f64>() + p[3];
+    0.5 * (sigmoid(z) - Y).powi(2)
+}
 
 fn main() -> Res {
-    let neuron = Neuron::default();
-    let r = first_gradient(&neuron, 1.5, 121)?;
-    let x: Vec<String> = neuron.inputs.iter().map(|v| format!("{v:.3}")).collect();
+    let x = [sigmoid(-1.0), sigmoid(0.5), sigmoid(2.0)];
     println!(
-        "x = ({}) (outputs of sigmoid units: all positive)",
-        x.join(", ")
+        "x = ({:.3}, {:.3}, {:.3}) (outputs of sigmoid units: all positive)",
+        x[0], x[1], x[2]
     );
-    println!(
-        "w = {:?}, b = {}, y = {}",
-        neuron.weights, neuron.bias, neuron.target
+    println!("w = {W:?}, b = {B}, y = {Y}");
+
+    // Parameters are tensors; `tape.var` puts them on the tape as
+    // variables whose gradients `backward` returns.
+    let (w0, b0) = (
+        Tensor::from_vec(W.to_vec(), &[1, 3])?,
+        Tensor::from_vec(vec![B], &[1])?,
     );
-    println!(
-        "z = w·x + b = {:.4}, a = σ(z) = {:.4}, L = ½(a − y)² = {:.5}",
-        r.pre_activation, r.output, r.loss
-    );
-    println!("δ = ∂L/∂z = (a − y)·a·(1 − a) = {:.6}\n", r.delta);
-    let rows: Vec<Vec<String>> = r
-        .rows
-        .iter()
-        .map(|g| {
-            let hand = if g.name == "b" {
-                "δ".to_string()
-            } else {
-                format!("δ·x{}", &g.name[1..])
-            };
-            vec![
-                g.name.clone(),
-                hand,
-                format!("{:+.9}", g.by_hand),
-                format!("{:+.9}", g.by_tape),
-                format!("{:+.9}", g.by_differences),
-                format!("{:.1e}", (g.by_tape - g.by_differences).abs()),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "θ",
-            "by hand",
-            "value",
-            "tape",
-            "central difference",
-            "|tape − difference|",
-        ],
+    let tape = Tape::<f64>::new();
+    let (w, b) = (tape.var(&w0), tape.var(&b0));
+    let xs = tape.constant_from_slice(&x, &[1, 3])?;
+    let z = xs.linear(w, Some(b))?;
+    let a = z.sigmoid();
+    let l = (a - Y).square().sum() * 0.5;
+    let grads = l.backward()?;
+    let (z, a, lv) = (z.item()?, a.item()?, l.item()?);
+    println!("z = w·x + b = {z:.4}, a = σ(z) = {a:.4}, L = ½(a − y)² = {lv:.5}");
+    // The chain rule by hand: δ = ∂L/∂z = (a − y)·σ'(z), σ' = a(1 − a).
+    let delta = (a - Y) * a * (1.0 - a);
+    println!("δ = ∂L/∂z = (a − y)·a·(1 − a) = {delta:.6}\n");
+
+    let by_tape: Vec<f64> = grads.get(w)?.iter().chain(grads.get(b)?).copied().collect();
+    let mut p: Vec<f64> = W.iter().copied().chain([B]).collect();
+    let (h, span) = (1e-6, 1.5);
+    let (mut rows, mut slices) = (Vec::new(), Vec::new());
+    for i in 0..4 {
+        let (name, hand, by_hand) = match i {
+            3 => ("b".to_string(), "δ".to_string(), delta),
+            _ => (format!("w{i}"), format!("δ·x{i}"), delta * x[i]),
+        };
+        // Central differences: exact to O(h²), with rounding of order ε·L/h.
+        let mut at = |t: f64| {
+            let keep = p[i];
+            p[i] += t;
+            let v = loss_at(&x, &p);
+            p[i] = keep;
+            v
+        };
+        let by_diff = (at(h) - at(-h)) / (2.0 * h);
+        let curve = (0..121)
+            .map(|k| -span + span * k as f64 / 60.0)
+            .map(|t| (t, at(t)))
+            .collect();
+        rows.push(vec![
+            name.clone(),
+            hand,
+            format!("{by_hand:+.9}"),
+            format!("{:+.9}", by_tape[i]),
+            format!("{by_diff:+.9}"),
+            format!("{:.1e}", (by_tape[i] - by_diff).abs()),
+        ]);
+        slices.push(Slice {
+            name,
+            curve,
+            slope: by_tape[i],
+        });
+    }
+    table(
+        "θ|chain rule|by hand|tape|central difference|tape − difference",
         &rows,
     );
-    println!("\n{}", r.gradcheck);
+
+    // gradcheck re-runs the function on its own tape and compares every
+    // element of the gradient with central differences.
+    let report = gradcheck(
+        |t, v| loss(t, &x, v[0], v[1]),
+        &[w0, b0],
+        &GradcheckConfig::default(),
+    )?;
+    println!("\n{report}");
+    let one_signed = by_tape[..3].iter().all(|g| g * delta > 0.0);
     println!(
         "every ∂L/∂wᵢ has the sign of δ: {}",
-        if r.weight_gradient_is_one_signed() {
-            "yes"
-        } else {
-            "no"
-        }
+        if one_signed { "yes" } else { "no" }
     );
     println!("so one plain SGD step on this example moves every weight the same way.");
 
     let path = plot_path("01_first_gradient.svg")?;
-    draw(&r, &path)?;
+    draw(&path, lv, &slices)?;
     println!("\nplot: {}", path.display());
-    Ok(())
-}
-
-/// The loss along each parameter, with the tangent the tape's derivative
-/// predicts.
-fn draw(r: &FirstGradient, path: &std::path::Path) -> Res {
-    let root = SVGBackend::new(path, (820, 520)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let lo = r
-        .slices
-        .iter()
-        .flat_map(|s| s.curve.iter().map(|p| p.1))
-        .fold(f64::INFINITY, f64::min);
-    let hi = r
-        .slices
-        .iter()
-        .flat_map(|s| s.curve.iter().map(|p| p.1))
-        .fold(f64::NEG_INFINITY, f64::max);
-    let span = r.slices[0].curve.last().map_or(1.0, |p| p.0);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "L(θ + t·eᵢ) along each parameter, and the tangent of slope ∂L/∂θᵢ from the tape",
-            ("sans-serif", 17),
-        )
-        .margin(14)
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(-span..span, (lo - 0.02)..(hi + 0.02))?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .x_desc("t (change of one parameter)")
-        .y_desc("loss")
-        .axis_desc_style(("sans-serif", 15))
-        .label_style(("sans-serif", 13))
-        .draw()?;
-    for (i, s) in r.slices.iter().enumerate() {
-        let colour = PALETTE[i % PALETTE.len()];
-        chart
-            .draw_series(LineSeries::new(s.curve.clone(), colour.stroke_width(2)))?
-            .label(format!("{}: ∂L/∂{} = {:+.4}", s.name, s.name, s.slope))
-            .legend(move |(a, b)| {
-                PathElement::new(vec![(a, b), (a + 16, b)], colour.stroke_width(2))
-            });
-        // The tangent over the middle half, where it is a good guide.
-        let t = span / 2.0;
-        chart.draw_series(DashedLineSeries::new(
-            [(-t, s.value - t * s.slope), (t, s.value + t * s.slope)],
-            6,
-            4,
-            colour.stroke_width(2),
-        ))?;
-    }
-    chart.draw_series(std::iter::once(Circle::new(
-        (0.0, r.loss),
-        4,
-        BLACK.filled(),
-    )))?;
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 14))
-        .draw()?;
-    root.present()?;
     Ok(())
 }

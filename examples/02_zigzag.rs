@@ -10,226 +10,174 @@
 //! ```sh
 //! cargo run --release --example 02_zigzag
 //! ```
-//!
-//! The computation is `gradsign_studies::zigzag`; this file prints and
-//! plots it.
 
 mod common;
 
-use common::{PALETTE, Res, clip, plot_path, print_table, steps_or};
-use gradsign_studies::zigzag::{ZigzagConfig, ZigzagRun, zigzag};
-use plotters::prelude::*;
+use common::zigzag::{Panel, draw};
+use common::{Res, median, pct, plot_path, steps_or, table};
+use gradsign::autodiff::Tape;
+use gradsign::curvature::spectrum::{Spectrum, second_moment};
+use gradsign::data::Centering;
+use gradsign::dynamics::{NeuronTrajectory, TrajectoryRecorder};
+use gradsign::nn::Linear;
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::tensor::Tensor;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const EXAMPLES: usize = 256;
+const START: [f64; 2] = [-0.5, 1.0];
+const TARGET: [f64; 2] = [1.0, -0.5]; // y = w*·x: realisable, SGD ends at w*
+const TOLERANCE: f64 = 0.01; // stop at ‖w − w*‖ ≤ 1 % of ‖w₀ − w*‖
+const MAX_STEPS: usize = 5000;
+const SEED: u64 = 7;
+
+/// One SGD run: the path and what the trajectory recorder measured on it.
+struct Run {
+    eta: f64,
+    kappa: f64,
+    path: Vec<[f64; 2]>,
+    steps: Option<usize>,
+    /// Path efficiency, the orthant of each update, cosines of consecutive ones.
+    t: NeuronTrajectory,
+}
+
+/// Plain per-example SGD on `½(w·x − y)²`, one example per step drawn in
+/// the order `order` (the same order for every kind of input).
+fn sgd(x: &Tensor<f64>, eta: f64, order: u64) -> gradsign::Result<Run> {
+    let y: Vec<f64> = x
+        .as_slice()
+        .chunks_exact(2)
+        .map(|r| TARGET[0] * r[0] + TARGET[1] * r[1])
+        .collect();
+    // One linear neuron without bias: a dense layer is a module on its own.
+    let mut neuron = Linear::new(Tensor::from_vec(START.to_vec(), &[1, 2])?, None)?;
+    let mut opt = Sgd::new(eta);
+    // The recorder sees each new weight row and classifies the update's orthant.
+    let mut recorder = TrajectoryRecorder::new(1, 2, false)?;
+    recorder.observe(&neuron.weight, None, None)?;
+    let mut rng = ChaCha8Rng::seed_from_u64((SEED ^ 0x005e_ed0f_0de5).wrapping_add(order));
+    let mut tape = Tape::<f64>::new();
+    let mut path = vec![START];
+    let done = |p: &[[f64; 2]]| {
+        let d = |w: [f64; 2]| (w[0] - TARGET[0]).hypot(w[1] - TARGET[1]);
+        d(p[p.len() - 1]) <= TOLERANCE * d(START)
+    };
+    while !done(&path) && path.len() <= MAX_STEPS {
+        let i = rng.random_range(0..y.len());
+        tape.clear(); // one tape, reused: its buffers stay allocated
+        let xi = tape.constant_from_slice(&x.as_slice()[2 * i..2 * i + 2], &[1, 2])?;
+        let (out, trace) = gradsign::nn::forward(&neuron, &tape, xi)?;
+        let loss = (out.sum() - tape.constant_scalar(y[i])).square() * 0.5;
+        let grads = loss.backward()?;
+        // δ = ∂L/∂z, the error signal the weight gradient is δ·xᵀ of.
+        let delta = grads.tensor(trace.layers()[0].pre_activation)?;
+        opt.step(&mut neuron, &trace, &grads)?;
+        if !neuron.weight.all_finite() {
+            break; // diverged: it will not come back
+        }
+        recorder.observe(&neuron.weight, None, Some(&delta))?;
+        path.push([neuron.weight.as_slice()[0], neuron.weight.as_slice()[1]]);
+    }
+    let kappa = Spectrum::of(&second_moment(x, false)?)?.condition_number();
+    let steps = done(&path).then_some(path.len() - 1);
+    Ok(Run {
+        eta,
+        kappa,
+        path,
+        steps,
+        t: recorder.neuron(0),
+    })
+}
+
+/// `η = c / mean‖x‖²`: `mean‖x‖² = tr E[xxᵀ] ≥ λmax`, so `η·λmax ≤ c` for any data.
+fn rate(x: &Tensor<f64>, c: f64) -> gradsign::Result<f64> {
+    let m = second_moment(x, false)?;
+    Ok(c / (m.as_slice()[0] + m.as_slice()[3]))
+}
 
 fn main() -> Res {
-    let config = ZigzagConfig::default();
-    let r = zigzag(&config)?;
-    let tol = format!("steps to {}%", config.tolerance * 100.0);
+    // x = σ(u), u ~ N(0, 1): every component in (0, 1), mean near ½.
+    let positive = Tensor::<f64>::rand_normal(&[EXAMPLES, 2], 0.0, 1.0, SEED)?
+        .map(|u| 1.0 / (1.0 + (-u).exp()));
+    let centring = Centering::fit(&positive)?;
+    let centred = centring.transform(&positive)?;
+    let mean = centring.mean();
+    let (m0, m1) = (mean[0], mean[1]);
     println!(
-        "One neuron, two weights, {} examples x = σ(u), u ~ N(0, {}²); mean input ({:.3}, {:.3}).",
-        config.examples, config.spread, r.input_mean[0], r.input_mean[1]
-    );
-    println!(
-        "From w₀ = {:?} to w* = {:?} by plain per-example SGD, η = {} / mean‖x‖².\n",
-        config.start, config.target, config.step_scale
-    );
-    let row = |name: &str, run: &ZigzagRun| {
-        vec![
-            name.to_string(),
-            format!("{:.3}", run.learning_rate),
-            format!("{:.1}", run.condition_number()),
-            steps_or(run.steps_to_tolerance, "not reached"),
-            format!("{:.2}", run.path_efficiency),
-            format!("{:.0}%", 100.0 * run.quadrant_share),
-            format!("{:+.2}", run.mean_cosine),
-        ]
-    };
-    print_table(
-        &[
-            "inputs",
-            "η",
-            "κ(E[xxᵀ])",
-            &tol,
-            "path efficiency",
-            "updates in I/III",
-            "mean cos(uₜ, uₜ₊₁)",
-        ],
-        &[
-            row("positive σ(u)", &r.positive),
-            row("centred x − mean", &r.centred),
-            row("centred, positive's η", &r.centred_same_rate),
-        ],
+        "One neuron, two weights, {EXAMPLES} examples x = σ(u), u ~ N(0, 1²); mean input ({m0:.3}, {m1:.3})."
     );
     println!(
-        "\nSteps to {}% against the step scale c (η = c / mean‖x‖², median of {} example orders):\n",
-        config.tolerance * 100.0,
-        config.sweep_orders
+        "From w₀ = {START:?} to w* = {TARGET:?} by plain per-example SGD, η = 0.25 / mean‖x‖².\n"
     );
-    let limit = format!("> {}", config.max_steps);
-    let shown = |s: usize| {
-        if s > config.max_steps {
-            limit.clone()
-        } else {
-            s.to_string()
-        }
-    };
-    let sweep: Vec<Vec<String>> = r
-        .sweep
+    let eta = rate(&positive, 0.25)?;
+    let runs = [
+        ("positive σ(u)", sgd(&positive, eta, 0)?),
+        ("centred x − mean", sgd(&centred, rate(&centred, 0.25)?, 0)?),
+        // The control: centred data at the positive data's step size.
+        ("centred, positive's η", sgd(&centred, eta, 0)?),
+    ];
+    let rows: Vec<Vec<String>> = runs
         .iter()
-        .map(|s| {
+        .map(|(name, r)| {
             vec![
-                format!("{}", s.step_scale),
-                shown(s.positive),
-                shown(s.centred),
+                name.to_string(),
+                format!("{:.3}", r.eta),
+                format!("{:.1}", r.kappa),
+                steps_or(r.steps, "not reached"),
+                format!("{:.2}", r.t.path_efficiency.unwrap_or(1.0)),
+                pct(r.t.orthants.one_signed_share().unwrap_or(0.0)),
+                format!("{:+.2}", r.t.mean_cosine.unwrap_or(0.0)),
             ]
         })
         .collect();
-    print_table(&["c", "positive", "centred"], &sweep);
+    table(
+        "inputs|η|κ(E[xxᵀ])|steps to 1%|path efficiency|updates in I/III|mean cos(uₜ, uₜ₊₁)",
+        &rows,
+    );
+
+    // One example order is one noisy sample: the sweep reports a median.
+    println!(
+        "\nSteps to 1% against the step scale c (η = c / mean‖x‖², median of 11 example orders):\n"
+    );
+    let median_steps = |x: &Tensor<f64>, c: f64| -> gradsign::Result<String> {
+        let steps = (0..11).map(|o| Ok(sgd(x, rate(x, c)?, o)?.steps.unwrap_or(MAX_STEPS + 1)));
+        let m = median(steps.collect::<gradsign::Result<Vec<_>>>()?);
+        Ok(if m > MAX_STEPS {
+            format!("> {MAX_STEPS}")
+        } else {
+            m.to_string()
+        })
+    };
+    let mut sweep = Vec::new();
+    for c in [0.25, 0.5, 1.0, 1.5, 2.0] {
+        sweep.push(vec![
+            format!("{c}"),
+            median_steps(&positive, c)?,
+            median_steps(&centred, c)?,
+        ]);
+    }
+    table("c|positive|centred", &sweep);
     println!(
         "\nWith positive inputs every update lies in quadrant I or III; w* − w₀ points into IV.\n\
          At one fixed η, centring straightens the path but does not shorten it: the speed comes\n\
          from the larger step that centred data (no large eigenvalue along the mean) allows."
     );
 
-    let path = plot_path("02_zigzag.svg")?;
-    draw(&r, &config, &path)?;
-    println!("\nplot: {}", path.display());
-    Ok(())
-}
-
-/// Two panels: positive inputs (contours, zig-zag, allowed quadrants) and
-/// centred inputs (contours, direct path).
-fn draw(
-    r: &gradsign_studies::zigzag::Zigzag,
-    config: &ZigzagConfig,
-    path: &std::path::Path,
-) -> Res {
-    let root = SVGBackend::new(path, (1200, 620)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(600);
-    let (s, t) = (config.start, config.target);
-    let pad = 0.45;
-    let x = (s[0].min(t[0]) - pad, s[0].max(t[0]) + pad);
-    let y = (s[1].min(t[1]) - pad, s[1].max(t[1]) + pad);
-    let panels = [
-        (
-            &left,
-            &r.positive,
-            format!(
-                "positive inputs: {} steps, {:.0}% in quadrants I/III",
-                steps_or(r.positive.steps_to_tolerance, "no convergence"),
-                100.0 * r.positive.quadrant_share
-            ),
-            true,
-        ),
-        (
-            &right,
-            &r.centred,
-            format!(
-                "centred inputs: {} steps, {:.0}% in quadrants I/III",
-                steps_or(r.centred.steps_to_tolerance, "no convergence"),
-                100.0 * r.centred.quadrant_share
-            ),
-            false,
-        ),
-    ];
-    for (area, run, caption, shade) in panels {
-        let mut chart = ChartBuilder::on(area)
-            .caption(caption, ("sans-serif", 19))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(48)
-            .build_cartesian_2d(x.0..x.1, y.0..y.1)?;
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE.mix(0.0))
-            .x_desc("w₁")
-            .y_desc("w₂")
-            .axis_desc_style(("sans-serif", 17))
-            .label_style(("sans-serif", 13))
-            .draw()?;
-
-        // Loss contours: ellipses around w*, at levels doubling from the
-        // start's loss downwards and upwards.
-        let start_loss = run.loss[0];
-        for k in -6..=4 {
-            let level = start_loss * 2f64.powi(k);
-            let ring: Vec<(f64, f64)> = run
-                .contour(t, level, 400)
-                .into_iter()
-                .map(|p| (p[0], p[1]))
-                .collect();
-            for piece in clip(&ring, x, y) {
-                chart.draw_series(LineSeries::new(
-                    piece,
-                    RGBColor(160, 160, 160).stroke_width(1),
-                ))?;
-            }
-        }
-
-        if shade {
-            // Around each of the first points: the two quadrants a step may enter.
-            let side = 0.22;
-            for p in run.path.iter().take(4) {
-                for (dx, dy) in [(side, side), (-side, -side)] {
-                    chart.draw_series(std::iter::once(Rectangle::new(
-                        [(p[0], p[1]), (p[0] + dx, p[1] + dy)],
-                        PALETTE[2].mix(0.18).filled(),
-                    )))?;
-                }
-            }
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, 0.0), (0.0, 0.0)],
-                    PALETTE[2].mix(0.35).filled(),
-                )))?
-                .label("quadrants I and III around wₜ (where a step may go)")
-                .legend(|(a, b)| {
-                    Rectangle::new([(a, b - 6), (a + 16, b + 6)], PALETTE[2].mix(0.35).filled())
-                });
-        }
-
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(s[0], s[1]), (t[0], t[1])],
-                6,
-                4,
-                BLACK.mix(0.6).stroke_width(1),
-            ))?
-            .label("the direct route")
-            .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 16, b)], BLACK.mix(0.6)));
-
-        let colour = if shade { PALETTE[1] } else { PALETTE[0] };
-        let points: Vec<(f64, f64)> = run.path.iter().map(|p| (p[0], p[1])).collect();
-        for piece in clip(&points, x, y) {
-            chart.draw_series(LineSeries::new(piece, colour.stroke_width(2)))?;
-        }
-        chart
-            .draw_series(
-                points
-                    .iter()
-                    .filter(|p| p.0 >= x.0 && p.0 <= x.1 && p.1 >= y.0 && p.1 <= y.1)
-                    .map(|&p| Circle::new(p, 2, colour.filled())),
-            )?
-            .label(format!("SGD path, efficiency {:.2}", run.path_efficiency))
-            .legend(move |(a, b)| {
-                PathElement::new(vec![(a, b), (a + 16, b)], colour.stroke_width(2))
-            });
-        chart.draw_series([
-            Circle::new((s[0], s[1]), 6, BLACK.filled()),
-            Circle::new((t[0], t[1]), 7, PALETTE[4].filled()),
-        ])?;
-        chart.draw_series([
-            Text::new("w₀", (s[0] + 0.05, s[1] + 0.08), ("sans-serif", 17)),
-            Text::new("w*", (t[0] + 0.06, t[1] + 0.08), ("sans-serif", 17)),
-        ])?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 14))
-            .draw()?;
+    let mut panels = Vec::new();
+    for ((name, r), x) in runs.iter().zip([&positive, &centred]) {
+        let name = name.split(' ').next().unwrap_or(name);
+        let moment = second_moment(x, false)?;
+        panels.push(Panel {
+            name,
+            moment,
+            path: &r.path,
+            steps: r.steps,
+            t: &r.t,
+        });
     }
-    root.present()?;
+    let path = plot_path("02_zigzag.svg")?;
+    draw(&path, START, TARGET, &panels)?;
+    println!("\nplot: {}", path.display());
     Ok(())
 }

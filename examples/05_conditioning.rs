@@ -1,268 +1,189 @@
 //! 05 — conditioning: the curvature behind the zig-zag.
 //!
 //! A linear unit under squared loss has the Hessian `E[a aᵀ] = Cov(a) + μμᵀ`.
-//! For inputs `U(0, 1)ⁿ` its condition number is `κ = 3n + 1`; centred, 1.
-//! Gradient descent needs about `κ·ln(1/tol)` steps, and above
-//! `η = 1/λmax` the error along the top eigenvector flips sign every step.
+//! For inputs `U(0, 1)ⁿ` that is `I/12 + 11ᵀ/4`: condition number
+//! `κ = 3n + 1`; centred, 1. Gradient descent at `η = 1/λmax` shrinks the
+//! error along eigenvalue `λ` by `1 − λ/λmax` per step, so it needs about
+//! `κ·ln(1/tol)` steps; above `η = 1/λmax` the error along the top
+//! eigenvector is multiplied by `1 − ηλmax < 0` and flips sign every step.
 //!
 //! ```sh
 //! cargo run --release --example 05_conditioning
 //! ```
-//!
-//! The computation is `gradsign_studies::conditioning`.
 
 mod common;
 
-use common::{PALETTE, Res, plot_path, print_table, steps_or};
-use gradsign_studies::conditioning::{Conditioning, ConditioningConfig, conditioning};
-use plotters::prelude::*;
+use common::conditioning::{Flip, Width, draw};
+use common::{Res, plot_path, steps_or, table};
+use gradsign::autodiff::Tape;
+use gradsign::curvature::spectrum::{
+    MomentSpectrum, Spectrum, covariance, second_moment, uniform_second_moment,
+};
+use gradsign::data::Centering;
+use gradsign::dynamics::TrajectoryRecorder;
+use gradsign::loss::{Reduction, mse};
+use gradsign::nn::Linear;
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::tensor::Tensor;
+
+const WIDTHS: [usize; 5] = [2, 5, 10, 20, 50];
+const EXAMPLES: usize = 2000;
+const TOLERANCE: f64 = 0.01;
+const MAX_STEPS: usize = 20_000;
+const FLIP_WIDTH: usize = 10;
+const FLIP_STEPS: usize = 30;
+
+/// Inputs `U(0, 1)ⁿ`, the same centred, and a teacher `w* ~ N(0, I)`.
+fn data(n: usize) -> gradsign::Result<(Tensor<f64>, Tensor<f64>, Tensor<f64>)> {
+    let a = Tensor::rand_uniform(&[EXAMPLES, n], 0.0, 1.0, 5000 + n as u64)?;
+    let centred = Centering::fit(&a)?.transform(&a)?;
+    let w_star = Tensor::rand_normal(&[1, n], 0.0, 1.0, (5000 + n as u64) ^ 0xface)?;
+    Ok((a, centred, w_star))
+}
+
+/// Full-batch gradient descent on `½·mean(w·a − w*·a)²` from `w = 0`, each
+/// weight shown to `each`; the step at which `‖w − w*‖ ≤ tol·‖w*‖`.
+fn descend(
+    a: &Tensor<f64>,
+    w_star: &Tensor<f64>,
+    eta: f64,
+    steps: usize,
+    tol: f64,
+    mut each: impl FnMut(&Tensor<f64>) -> gradsign::Result<()>,
+) -> gradsign::Result<Option<usize>> {
+    let (b, n) = (a.dims()[0], a.dims()[1]);
+    let ws = w_star.as_slice();
+    let y: Vec<f64> = a
+        .as_slice()
+        .chunks_exact(n)
+        .map(|r| r.iter().zip(ws).map(|(x, w)| x * w).sum())
+        .collect();
+    let mut model = Linear::new(Tensor::zeros(&[1, n])?, None)?;
+    let (mut opt, mut tape) = (Sgd::new(eta), Tape::new());
+    let dist = |w: &[f64]| {
+        w.iter()
+            .zip(ws)
+            .map(|(w, s)| (w - s).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let goal = tol * dist(&vec![0.0; n]);
+    for step in 0..=steps {
+        each(&model.weight)?;
+        if dist(model.weight.as_slice()) <= goal {
+            return Ok(Some(step));
+        }
+        if step == steps {
+            break;
+        }
+        tape.clear();
+        let (out, trace) = gradsign::nn::forward(&model, &tape, tape.constant(a))?;
+        let loss = mse(out, tape.constant_from_slice(&y, &[b, 1])?, Reduction::Mean)? * 0.5;
+        let grads = loss.backward()?;
+        opt.step(&mut model, &trace, &grads)?;
+    }
+    Ok(None)
+}
 
 fn main() -> Res {
-    let config = ConditioningConfig::default();
-    let c = conditioning(&config)?;
     println!(
-        "Inputs a ~ U(0, 1)ⁿ, {} examples; full-batch gradient descent on ½·mean(w·a − y)², y = w*·a,",
-        config.examples
+        "Inputs a ~ U(0, 1)ⁿ, {EXAMPLES} examples; full-batch gradient descent on ½·mean(w·a − y)², y = w*·a,"
     );
-    println!(
-        "from w = 0 at η = 1/λmax of its own inputs, until ‖w − w*‖ ≤ {}·‖w*‖.\n",
-        config.tolerance
-    );
-    let rows: Vec<Vec<String>> = c
-        .rows
+    println!("from w = 0 at η = 1/λmax of its own inputs, until ‖w − w*‖ ≤ {TOLERANCE}·‖w*‖.\n");
+    let mut widths = Vec::new();
+    for n in WIDTHS {
+        let (a, centred, w_star) = data(n)?;
+        // The Hessian of the raw problem is E[aaᵀ]; of the centred one, Cov(a).
+        let raw = MomentSpectrum::of(&second_moment(&a, false)?)?;
+        let cov = MomentSpectrum::of(&covariance(&a, false)?)?;
+        let top = |s: &MomentSpectrum| s.eigenvalues.last().copied().unwrap_or(f64::NAN);
+        // Gradient descent at η = 1/λmax of its own Hessian, to 1 % of ‖w*‖.
+        let gd = |x, s: &MomentSpectrum| {
+            descend(x, &w_star, 1.0 / top(s), MAX_STEPS, TOLERANCE, |_| Ok(()))
+        };
+        let (raw_steps, centred_steps) = (gd(&a, &raw)?, gd(&centred, &cov)?);
+        let bound = (TOLERANCE.ln() / (1.0 - 1.0 / raw.condition_number).ln()).ceil();
+        // The population matrix I/12 + 11ᵀ/4, exactly.
+        let kappa = Spectrum::of(&uniform_second_moment(n, false)?)?.condition_number();
+        widths.push(Width {
+            n,
+            kappa,
+            raw,
+            centred: cov,
+            raw_steps,
+            centred_steps,
+            bound,
+        });
+    }
+    let rows: Vec<Vec<String>> = widths
         .iter()
-        .map(|r| {
+        .map(|w| {
+            let (r, c) = (&w.raw, &w.centred);
             vec![
-                r.width.to_string(),
-                format!("{:.0}", r.population_kappa),
-                format!("{:.1}", r.raw.condition_number),
-                format!("{:.2}", r.centred.condition_number),
-                format!("{:.3}", r.raw.top_alignment_with_ones),
-                steps_or(r.raw_steps, "not reached"),
-                format!("≤ {:.0}", r.raw_bound),
-                steps_or(r.centred_steps, "not reached"),
+                w.n.to_string(),
+                format!("{:.0}", w.kappa),
+                format!("{:.1}", r.condition_number),
+                format!("{:.2}", c.condition_number),
+                format!("{:.3}", r.top_alignment_with_ones),
+                steps_or(w.raw_steps, "not reached"),
+                format!("≤ {:.0}", w.bound),
+                steps_or(w.centred_steps, "not reached"),
             ]
         })
         .collect();
-    print_table(
-        &[
-            "n",
-            "κ = 3n+1",
-            "κ raw (sample)",
-            "κ centred",
-            "|cos(v₁, 1)|",
-            "GD steps raw",
-            "bound ⌈ln tol / ln(1−1/κ)⌉",
-            "GD steps centred",
-        ],
+    table(
+        "n|κ = 3n+1|κ raw (sample)|κ centred|cos(v₁, 1)|GD steps raw|bound ⌈ln tol / ln(1−1/κ)⌉|GD steps centred",
         &rows,
     );
     println!(
         "\nThe sample κ departs from 3n + 1 as n/B grows (sampling spreads the small eigenvalues), and the\n\
          centred κ drifts above 1 for the same reason; the top eigenvector stays along 1 = the mean."
     );
+
     println!(
-        "\nError along the top eigenvector v₁ at n = {}, per step (η = r/λmax): multiplied by 1 − r.\n",
-        config.flip_width
+        "\nError along the top eigenvector v₁ at n = {FLIP_WIDTH}, per step (η = r/λmax): multiplied by 1 − r.\n"
     );
-    let rows: Vec<Vec<String>> = c
-        .flips
-        .iter()
-        .map(|f| {
-            let first: Vec<String> = f
-                .components
-                .iter()
-                .take(5)
-                .map(|v| format!("{v:+.3}"))
-                .collect();
-            vec![
-                format!("{}", f.rate),
-                format!("{:+.2}", 1.0 - f.rate),
-                f.ratio.map_or_else(|| "—".into(), |r| format!("{r:+.6}")),
-                format!("{} of {}", f.flips, f.components.len() - 1),
-                first.join(" "),
-            ]
-        })
-        .collect();
-    print_table(
-        &[
-            "r",
-            "1 − r",
-            "measured ratio",
-            "sign flips",
-            "first components",
-        ],
-        &rows,
-    );
+    let (a, _, w_star) = data(FLIP_WIDTH)?;
+    let spectrum = Spectrum::of(&second_moment(&a, false)?)?;
+    let (mut flips, mut rows) = (Vec::new(), Vec::new());
+    for r in [0.5, 1.8] {
+        // The recorder projects w − w* on v₁ at every step and counts sign flips.
+        let v1 = spectrum.top_eigenvector();
+        let mut rec =
+            TrajectoryRecorder::new(1, FLIP_WIDTH, false)?.track_error_along(&v1, &w_star, None)?;
+        let mut components = Vec::new();
+        descend(&a, &w_star, r / spectrum.largest(), FLIP_STEPS, 0.0, |w| {
+            rec.observe(w, None, None)?;
+            components.push(rec.component(0).unwrap_or(f64::NAN));
+            Ok(())
+        })?;
+        let first: Vec<String> = components[..5].iter().map(|v| format!("{v:+.3}")).collect();
+        let ratio = rec
+            .component_ratio(0)
+            .map_or("—".into(), |q| format!("{q:+.6}"));
+        let flips_seen = rec.component_flips(0);
+        let (rate, minus) = (format!("{r}"), format!("{:+.2}", 1.0 - r));
+        rows.push(vec![
+            rate,
+            minus,
+            ratio,
+            format!("{flips_seen} of {FLIP_STEPS}"),
+            first.join(" "),
+        ]);
+        flips.push(Flip {
+            rate: r,
+            components,
+            flips: flips_seen,
+        });
+    }
+    table("r|1 − r|measured ratio|sign flips|first components", &rows);
 
     let path = plot_path("05_conditioning.svg")?;
-    draw(&c, &path)?;
+    let shown = widths
+        .iter()
+        .find(|w| w.n == FLIP_WIDTH)
+        .unwrap_or(&widths[0]);
+    draw(&path, shown, &widths, &flips)?;
     println!("\nplot: {}", path.display());
-    Ok(())
-}
-
-/// Three panels: the spectra at `flip_width`, κ against n, the flip traces.
-fn draw(c: &Conditioning, path: &std::path::Path) -> Res {
-    let root = SVGBackend::new(path, (1320, 440)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let panels = root.split_evenly((1, 3));
-    let row = c
-        .rows
-        .iter()
-        .find(|r| r.width == c.config.flip_width)
-        .unwrap_or(&c.rows[0]);
-
-    // (a) spectra.
-    let n = row.raw.eigenvalues.len();
-    let all = row.raw.eigenvalues.iter().chain(&row.centred.eigenvalues);
-    let lo = all.clone().fold(f64::INFINITY, |a, &b| a.min(b)) * 0.5;
-    let hi = all.fold(0.0f64, |a, &b| a.max(b)) * 2.0;
-    let mut chart = ChartBuilder::on(&panels[0])
-        .caption(
-            format!("eigenvalues, n = {}", row.width),
-            ("sans-serif", 17),
-        )
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.5..n as f64 + 0.5, (lo..hi).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .x_desc("index (ascending)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(("sans-serif", 12))
-        .axis_desc_style(("sans-serif", 14))
-        .draw()?;
-    for (s, name, colour) in [
-        (&row.raw, "E[aaᵀ] (raw)", PALETTE[1]),
-        (&row.centred, "Cov(a) (centred)", PALETTE[0]),
-    ] {
-        chart
-            .draw_series(
-                s.eigenvalues
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &l)| Circle::new(((i + 1) as f64, l), 5, colour.filled())),
-            )?
-            .label(format!("{name}: κ = {:.1}", s.condition_number))
-            .legend(move |(a, b)| Circle::new((a + 8, b), 5, colour.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 13))
-        .draw()?;
-
-    // (b) κ against n.
-    let widest = c.rows.iter().map(|r| r.width).max().unwrap_or(1) as f64;
-    let top = c
-        .rows
-        .iter()
-        .map(|r| r.raw.condition_number.max(r.population_kappa))
-        .fold(1.0f64, f64::max)
-        * 1.5;
-    let mut chart = ChartBuilder::on(&panels[1])
-        .caption("condition number κ against width n", ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.0..widest * 1.05, (0.8..top).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .x_desc("n")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(("sans-serif", 12))
-        .axis_desc_style(("sans-serif", 14))
-        .draw()?;
-    chart
-        .draw_series(LineSeries::new(
-            (0..=100).map(|k| {
-                let x = widest * k as f64 / 100.0;
-                (x, 3.0 * x + 1.0)
-            }),
-            BLACK.mix(0.5).stroke_width(1),
-        ))?
-        .label("3n + 1 (population)")
-        .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 16, b)], BLACK.mix(0.5)));
-    for (pick, name, colour) in [
-        (true, "raw (sample)", PALETTE[1]),
-        (false, "centred (sample)", PALETTE[0]),
-    ] {
-        chart
-            .draw_series(c.rows.iter().map(|r| {
-                let k = if pick {
-                    r.raw.condition_number
-                } else {
-                    r.centred.condition_number
-                };
-                Circle::new((r.width as f64, k), 5, colour.filled())
-            }))?
-            .label(name)
-            .legend(move |(a, b)| Circle::new((a + 8, b), 5, colour.filled()));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 13))
-        .draw()?;
-
-    // (c) the error along v₁.
-    let steps = c.config.flip_steps as f64;
-    let amp = c
-        .flips
-        .iter()
-        .flat_map(|f| f.components.iter())
-        .fold(0.0f64, |a, &b| a.max(b.abs()))
-        * 1.1;
-    let mut chart = ChartBuilder::on(&panels[2])
-        .caption("error along the top eigenvector v₁", ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.0..steps, -amp..amp)?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .x_desc("step")
-        .y_desc("(w − w*)·v₁")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(("sans-serif", 12))
-        .axis_desc_style(("sans-serif", 14))
-        .draw()?;
-    for (k, f) in c.flips.iter().enumerate() {
-        let colour = PALETTE[(k + 2) % PALETTE.len()];
-        let pts: Vec<(f64, f64)> = f
-            .components
-            .iter()
-            .enumerate()
-            .map(|(t, &v)| (t as f64, v))
-            .collect();
-        chart.draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))?;
-        chart
-            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?
-            .label(format!(
-                "η = {}/λmax: ×{:+.1} per step, {} flips",
-                f.rate,
-                1.0 - f.rate,
-                f.flips
-            ))
-            .legend(move |(a, b)| {
-                PathElement::new(vec![(a, b), (a + 16, b)], colour.stroke_width(2))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 13))
-        .draw()?;
-    root.present()?;
     Ok(())
 }

@@ -1,184 +1,180 @@
 //! 07 — natural gradient needs no centring.
 //!
 //! Logistic regression with a bias on inputs that are outputs of sigmoid
-//! units. Centring the inputs is an affine change of parameters; gradient
-//! descent is not invariant under it (so centring speeds it up), natural
-//! gradient is (so it takes the same steps either way, and few of them).
+//! units. Centring the inputs is an affine change of parameters
+//! (`w·(x − μ) + b'` is `w·x + b` with `b = b' − w·μ`); gradient descent is
+//! not invariant under it (so centring speeds it up), natural gradient
+//! `θ ← θ − η F⁻¹∇L` is (so it takes the same steps either way, and few).
 //!
 //! ```sh
 //! cargo run --release --example 07_natural_gradient
 //! ```
-//!
-//! The computation is `gradsign_studies::natural_gradient`.
 
 mod common;
 
-use common::{PALETTE, Res, plot_path, print_table, steps_or};
-use gradsign_studies::natural_gradient::{
-    NaturalGradientComparison, NaturalGradientConfig, Trajectory, natural_gradient,
-};
-use plotters::prelude::*;
+use common::natural::{Run, draw};
+use common::{Res, plot_path, steps_or, table};
+use gradsign::autodiff::Tape;
+use gradsign::curvature::natural::{Curvature, NaturalGradient};
+use gradsign::curvature::spectrum::{Spectrum, second_moment};
+use gradsign::curvature::{Likelihood, Objective};
+use gradsign::data::Centering;
+use gradsign::loss::{Reduction, bce_with_logits};
+use gradsign::nn::Linear;
+use gradsign::optim::{Optimizer, Sgd};
+use gradsign::tensor::Tensor;
+
+const EXAMPLES: usize = 400;
+const FEATURES: usize = 5;
+const GD_STEPS: usize = 1000;
+const NG_STEPS: usize = 12;
+const TOLERANCE: f64 = 1e-6;
+const SEED: u64 = 11;
+
+fn sigmoid(u: f64) -> f64 {
+    1.0 / (1.0 + (-u).exp())
+}
+
+/// Runs one optimiser from θ = 0 (every prediction ½); returns the loss
+/// before each step and after the last, and the predictions σ(f) after each.
+fn run(name: &str, x: &Tensor<f64>, y: &Tensor<f64>, natural: bool) -> gradsign::Result<Run> {
+    let mut model = Linear::new(Tensor::zeros(&[1, FEATURES])?, Some(Tensor::zeros(&[1])?))?;
+    let lik = Likelihood::Bernoulli; // loss mean(softplus(f) − y·f): the mean BCE
+    // The Fisher at θ = 0 is ¼·E[x̃x̃ᵀ], x̃ = [x, 1]; GD steps at η = 1/λmax.
+    let fisher = Objective::new(&model, lik, x, y)?.fisher()?;
+    let eta = 1.0
+        / if natural {
+            1.0
+        } else {
+            Spectrum::of(&fisher)?.largest()
+        };
+    let kappa = Spectrum::of(&second_moment(x, true)?)?.condition_number();
+    // Natural gradient with rate 1 is Fisher scoring (Newton, for this loss).
+    let ng = NaturalGradient::new(1.0, 0.0, Curvature::Fisher)?;
+    let mut sgd = Sgd::new(eta);
+    let (mut losses, mut predictions) = (Vec::new(), Vec::<Vec<f64>>::new());
+    for step in 0..=if natural { NG_STEPS } else { GD_STEPS } {
+        if step > 0 && natural {
+            ng.step(&mut model, lik, x, y)?;
+        } else if step > 0 {
+            // A plain step through the tape: forward, mean BCE, backward, update.
+            let tape = Tape::new();
+            let (out, trace) = gradsign::nn::forward(&model, &tape, tape.constant(x))?;
+            let grads = bce_with_logits(out, tape.constant(y), Reduction::Mean)?.backward()?;
+            sgd.step(&mut model, &trace, &grads)?;
+        }
+        let now = Objective::new(&model, lik, x, y)?;
+        losses.push(now.loss()?);
+        let p = now
+            .outputs()?
+            .as_slice()
+            .iter()
+            .map(|&f| sigmoid(f))
+            .collect();
+        predictions.push(p);
+    }
+    Ok(Run {
+        name: name.into(),
+        eta,
+        kappa,
+        losses,
+        predictions,
+        steps: None,
+    })
+}
 
 fn main() -> Res {
-    let config = NaturalGradientConfig::default();
-    let c = natural_gradient(&config)?;
+    let x = Tensor::rand_normal(&[EXAMPLES, FEATURES], 0.0, 2.0, SEED)?.map(sigmoid);
+    let xc = Centering::fit(&x)?.transform(&x)?;
+    // Labels from a logistic teacher on the centred inputs: a finite optimum.
+    let teacher = Tensor::rand_normal(&[FEATURES], 0.0, 2.0, SEED ^ 0x7eac)?;
+    let coins = Tensor::rand_uniform(&[EXAMPLES], 0.0, 1.0, SEED ^ 0xc014)?;
+    let labels = xc
+        .as_slice()
+        .chunks_exact(FEATURES)
+        .zip(coins.as_slice())
+        .map(|(row, &u)| {
+            let z: f64 = row.iter().zip(teacher.as_slice()).map(|(a, w)| a * w).sum();
+            f64::from(u < sigmoid(z))
+        });
+    let y = Tensor::from_vec(labels.collect(), &[EXAMPLES, 1])?;
+
+    let mut runs = Vec::new();
+    for (name, inputs, natural) in [
+        ("gradient descent, raw", &x, false),
+        ("gradient descent, centred", &xc, false),
+        ("natural gradient, raw", &x, true),
+        ("natural gradient, centred", &xc, true),
+    ] {
+        runs.push(run(name, inputs, &y, natural)?);
+    }
+    // Newton converges quadratically: the smallest loss seen is L* to rounding.
+    let optimum = runs
+        .iter()
+        .flat_map(|r| r.losses.clone())
+        .fold(f64::INFINITY, f64::min);
+    for r in &mut runs {
+        let start = r.losses[0] - optimum;
+        r.steps = r
+            .losses
+            .iter()
+            .position(|&l| l - optimum <= TOLERANCE * start);
+    }
     println!(
-        "Logistic regression, {} examples, {} features x = σ(u), u ~ N(0, {}²), plus a bias; labels drawn\n\
-         from a logistic teacher. Both runs start at θ = 0 (every prediction ½); L* = {:.6}.\n",
-        config.examples, config.features, config.spread, c.optimum
+        "Logistic regression, {EXAMPLES} examples, {FEATURES} features x = σ(u), u ~ N(0, 2²), plus a bias; labels drawn\n\
+         from a logistic teacher. Every run starts at θ = 0 (every prediction ½); L* = {optimum:.6}.\n"
     );
-    let row = |name: &str, t: &Trajectory| {
-        vec![
-            name.to_string(),
-            format!("{:.3}", t.learning_rate),
-            format!("{:.1}", t.fisher_kappa),
-            steps_or(t.steps_to_tolerance, "not reached"),
-            format!(
-                "{:.2e}",
-                t.losses.last().copied().unwrap_or(f64::NAN) - c.optimum
-            ),
-        ]
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let last = r.losses.last().copied().unwrap_or(f64::NAN) - optimum;
+            vec![
+                r.name.clone(),
+                format!("{:.3}", r.eta),
+                format!("{:.1}", r.kappa),
+                steps_or(r.steps, "not reached"),
+                format!("{last:.2e}"),
+            ]
+        })
+        .collect();
+    table(
+        &format!(
+            "method, inputs|η|κ(Fisher at 0)|steps to L − L* ≤ {TOLERANCE:e}·(L₀ − L*)|final L − L*"
+        ),
+        &rows,
+    );
+    // Per step, the largest raw–centred difference of predicted probabilities.
+    let gap = |a: &Run, b: &Run| -> Vec<f64> {
+        let rows = a.predictions.iter().zip(&b.predictions);
+        rows.map(|(p, q)| {
+            p.iter()
+                .zip(q)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0, f64::max)
+        })
+        .collect()
     };
-    print_table(
-        &[
-            "method, inputs",
-            "η",
-            "κ(Fisher at 0)",
-            &format!("steps to L − L* ≤ {:e}·(L₀ − L*)", config.tolerance),
-            "final L − L*",
-        ],
-        &[
-            row("gradient descent, raw", &c.gd_raw),
-            row("gradient descent, centred", &c.gd_centred),
-            row("natural gradient, raw", &c.ng_raw),
-            row("natural gradient, centred", &c.ng_centred),
-        ],
-    );
-    let max = |v: Vec<f64>| v.into_iter().fold(0.0f64, f64::max);
+    let (gd_gap, ng_gap) = (gap(&runs[0], &runs[1]), gap(&runs[2], &runs[3]));
+    let max = |v: &[f64]| v.iter().copied().fold(0.0f64, f64::max);
     println!(
         "\nLargest difference of predicted probabilities between the raw and centred runs, over all steps:\n\
          gradient descent {:.2e}; natural gradient {:.2e} (rounding: it is invariant).",
-        max(c.invariance_gap(false)),
-        max(c.invariance_gap(true))
+        max(&gd_gap),
+        max(&ng_gap)
     );
     println!(
         "Gradient descent at η = 1/λmax crawls along the Fisher's small eigenvalues; centring shrinks κ,\n\
          natural gradient removes it. Each natural step forms and solves a {0}×{0} Fisher: fine here,\n\
          out of reach for a large network (hence centring, normalisation and diagonal approximations).",
-        config.features + 1
+        FEATURES + 1
     );
-
     let path = plot_path("07_natural_gradient.svg")?;
-    draw(&c, &path)?;
+    draw(
+        &path,
+        &runs,
+        optimum,
+        &[("gradient descent", &gd_gap), ("natural gradient", &ng_gap)],
+    )?;
     println!("\nplot: {}", path.display());
-    Ok(())
-}
-
-/// Excess loss per step for the four runs, and the raw–centred prediction gap.
-fn draw(c: &NaturalGradientComparison, path: &std::path::Path) -> Res {
-    let root = SVGBackend::new(path, (1150, 470)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(640);
-    let shown = c
-        .gd_raw
-        .steps_to_tolerance
-        .map_or(c.config.gd_steps, |s| (s * 5 / 4).min(c.config.gd_steps)) as f64;
-    let floor = 1e-12;
-    let mut chart = ChartBuilder::on(&left)
-        .caption("excess loss L − L* per step", ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..shown, (floor..1.0).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .x_desc("step")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0e}"))
-        .label_style(("sans-serif", 12))
-        .axis_desc_style(("sans-serif", 14))
-        .draw()?;
-    // Natural gradient draws its two runs on top of each other: large
-    // hollow marks for raw, small filled ones for centred.
-    let runs = [
-        (&c.gd_raw, "gradient descent, raw", PALETTE[1], 0),
-        (&c.gd_centred, "gradient descent, centred", PALETTE[0], 0),
-        (&c.ng_raw, "natural gradient, raw", PALETTE[2], 7),
-        (&c.ng_centred, "natural gradient, centred", PALETTE[3], 3),
-    ];
-    for (t, name, colour, mark) in runs {
-        let pts: Vec<(f64, f64)> = t
-            .losses
-            .iter()
-            .enumerate()
-            .map(|(s, &l)| (s as f64, (l - c.optimum).max(floor)))
-            .take_while(|p| p.0 <= shown)
-            .collect();
-        chart.draw_series(LineSeries::new(pts.clone(), colour.stroke_width(2)))?;
-        let anno = if mark > 0 {
-            let style = if mark > 4 {
-                colour.stroke_width(2)
-            } else {
-                colour.filled()
-            };
-            chart.draw_series(pts.into_iter().map(move |p| Circle::new(p, mark, style)))?
-        } else {
-            chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
-        };
-        anno.label(name).legend(move |(a, b)| {
-            PathElement::new(vec![(a, b), (a + 16, b)], colour.stroke_width(2))
-        });
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 13))
-        .draw()?;
-
-    let (gd, ng) = (c.invariance_gap(false), c.invariance_gap(true));
-    let shown = (4 * c.config.ng_steps) as f64;
-    let mut chart = ChartBuilder::on(&right)
-        .caption("max |p_raw − p_centred| per step", ("sans-serif", 17))
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0.0..shown, (1e-17..1.0).log_scale())?;
-    chart
-        .configure_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .x_desc("step")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0e}"))
-        .label_style(("sans-serif", 12))
-        .axis_desc_style(("sans-serif", 14))
-        .draw()?;
-    for (gap, name, colour) in [
-        (&gd, "gradient descent", PALETTE[1]),
-        (&ng, "natural gradient", PALETTE[2]),
-    ] {
-        chart
-            .draw_series(LineSeries::new(
-                gap.iter()
-                    .enumerate()
-                    .map(|(s, &g)| (s as f64, g.max(1e-17)))
-                    .take_while(|p| p.0 <= shown),
-                colour.stroke_width(2),
-            ))?
-            .label(name)
-            .legend(move |(a, b)| {
-                PathElement::new(vec![(a, b), (a + 16, b)], colour.stroke_width(2))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 13))
-        .draw()?;
-    root.present()?;
     Ok(())
 }

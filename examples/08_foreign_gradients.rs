@@ -13,9 +13,10 @@
 //! ```
 //!
 //! The shipped `examples/data/foreign_A.npy` and `foreign_delta.npy` were
-//! made by this crate (`gradsign_studies::foreign::example_matrices`:
-//! a small sigmoid network on the playground's circle), not by another
-//! framework; they stand in for such a dump. For a real PyTorch network,
+//! made by this crate (`--write-data`: a small sigmoid network on the
+//! playground's circle), not by another framework; they stand in for such a
+//! dump. From PyTorch, `A` is the input of an `nn.Linear` (a forward hook)
+//! and `Δ` the gradient of its output (a tensor hook), for the same batch;
 //! `python/gradsign_hooks.py` captures every layer in one step (example 09,
 //! and `gradsign report` for the command line).
 
@@ -23,25 +24,68 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{PALETTE, Res, plot_path};
+use common::{Res, heatmap, plot_path};
 use gradsign::Tensor;
+use gradsign::activation::Activation;
+use gradsign::analysis::{Diagnosis, GradientSignAnalyzer};
+use gradsign::autodiff::Tape;
+use gradsign::curvature::spectrum::InputCurvature;
+use gradsign::data::{LabelEncoding, Playground, PlaygroundConfig};
 use gradsign::io::{read_npy, write_npy};
-use gradsign_studies::foreign::{analyze_foreign, example_matrices};
-use plotters::prelude::*;
+use gradsign::loss::{Reduction, mse};
+use gradsign::nn::{Init, Mlp};
+use gradsign::optim::Sgd;
+use gradsign::train::{TrainConfig, train};
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data")
 }
 
+/// The shipped matrices: a 2-8-4-1 sigmoid network trained 20 epochs on 64
+/// points of the circle (±1 targets, squared loss), then one full batch
+/// forward and backward; `A` is the second layer's input (64×8 sigmoid
+/// outputs), `Δ` its deltas (64×4), in f32 as a PyTorch dump would be.
+fn write_data() -> Res {
+    let cfg = PlaygroundConfig::default()
+        .samples(64)
+        .noise(0.0)
+        .encoding(LabelEncoding::PlusMinusOne)
+        .seed(8);
+    let data = Playground::Circle.generate::<f64>(&cfg)?;
+    let mut mlp = Mlp::builder(&[2, 8, 4, 1])
+        .hidden(Activation::Sigmoid)
+        .output(Activation::Identity)
+        .init(Init::LecunNormal)
+        .seed(8)
+        .build()?;
+    let config = TrainConfig::default().epochs(20).batch_size(16).seed(8);
+    train(
+        &mut mlp,
+        &mut Sgd::new(0.5),
+        &data,
+        &config,
+        |out, batch| mse(out, batch.targets_on(out.tape())?, Reduction::Mean),
+        &mut |_| {},
+    )?;
+    let tape = Tape::new();
+    let (out, trace) = gradsign::nn::forward(&mlp, &tape, tape.constant(data.features()))?;
+    let grads = mse(out, tape.constant(data.targets()), Reduction::Mean)?.backward()?;
+    let layer = trace.layers()[1];
+    std::fs::create_dir_all(data_dir())?;
+    write_npy(
+        data_dir().join("foreign_A.npy"),
+        &layer.input.value().cast::<f32>(),
+    )?;
+    let delta = grads.tensor(layer.pre_activation)?.cast::<f32>();
+    write_npy(data_dir().join("foreign_delta.npy"), &delta)?;
+    println!("wrote {}/foreign_{{A,delta}}.npy", data_dir().display());
+    Ok(())
+}
+
 fn main() -> Res {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--write-data") {
-        let (a, d) = example_matrices()?;
-        std::fs::create_dir_all(data_dir())?;
-        write_npy(data_dir().join("foreign_A.npy"), &a)?;
-        write_npy(data_dir().join("foreign_delta.npy"), &d)?;
-        println!("wrote {}/foreign_{{A,delta}}.npy", data_dir().display());
-        return Ok(());
+        return write_data();
     }
     let (pa, pd) = match args.as_slice() {
         [a, d] => (PathBuf::from(a), PathBuf::from(d)),
@@ -50,7 +94,7 @@ fn main() -> Res {
             data_dir().join("foreign_delta.npy"),
         ),
     };
-    let (a, d) = (read_npy::<f32>(&pa)?, read_npy::<f32>(&pd)?);
+    let (a, d): (Tensor<f32>, Tensor<f32>) = (read_npy(&pa)?, read_npy(&pd)?);
     println!(
         "A: {} {:?} (the layer's inputs), Δ: {} {:?} (∂L/∂Z)\n",
         pa.display(),
@@ -58,60 +102,22 @@ fn main() -> Res {
         pd.display(),
         d.dims()
     );
-    let r = analyze_foreign(&a, &d)?;
-    println!("{}", r.report);
-    println!("{}", r.diagnosis);
-    println!("{}", r.curvature);
+    // One layer from its two matrices, the bias counted as an input equal to 1.
+    let report = GradientSignAnalyzer::default().analyze_layer(&a, &d)?;
+    println!("{report}");
+    println!("{}", Diagnosis::from_layers(std::slice::from_ref(&report)));
+    // The spectra of E[aaᵀ] and Cov(a): the curvature these inputs impose.
+    println!("{}", InputCurvature::of(&a)?);
 
     let path = plot_path("08_foreign_gradients.svg")?;
-    draw(&a, &d, &path)?;
+    let (ka, kd) = (a.dims()[1], d.dims()[1]);
+    heatmap::draw(
+        &path,
+        &[
+            ("A, the inputs", a.as_slice(), ka),
+            ("Δ = ∂L/∂Z", d.as_slice(), kd),
+        ],
+    )?;
     println!("plot: {}", path.display());
-    Ok(())
-}
-
-/// `A` and `Δ` as heat maps: one-signed inputs, deltas of both signs.
-fn draw(a: &Tensor<f32>, d: &Tensor<f32>, path: &Path) -> Res {
-    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let (left, right) = root.split_horizontally(450);
-    for (area, t, title) in [
-        (&left, a, "A, the inputs: all > 0 (vermillion)"),
-        (&right, d, "Δ = ∂L/∂Z: both signs (blue < 0)"),
-    ] {
-        let (rows, cols) = (t.dims()[0], t.dims()[1]);
-        let scale = t
-            .as_slice()
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()))
-            .max(f32::MIN_POSITIVE);
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, ("sans-serif", 16))
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0.0..cols as f64, 0.0..rows as f64)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc("column")
-            .x_labels(cols + 1)
-            .y_desc("example")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 14))
-            .draw()?;
-        chart.draw_series(t.as_slice().iter().enumerate().map(|(i, &v)| {
-            let (r, c) = ((i / cols) as f64, (i % cols) as f64);
-            // Positive values in vermillion, negative in blue, by magnitude.
-            let base = if v >= 0.0 { PALETTE[1] } else { PALETTE[0] };
-            let alpha = f64::from(v.abs() / scale).clamp(0.0, 1.0);
-            Rectangle::new(
-                [(c, r), (c + 1.0, r + 1.0)],
-                base.mix(0.08 + 0.92 * alpha).filled(),
-            )
-        }))?;
-    }
-    root.present()?;
     Ok(())
 }

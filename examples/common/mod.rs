@@ -7,6 +7,15 @@ use std::path::PathBuf;
 
 use plotters::style::RGBColor;
 
+pub mod batch_size;
+pub mod conditioning;
+pub mod heatmap;
+pub mod natural;
+pub mod sigmoid_vs_tanh;
+pub mod sign_report;
+pub mod slices;
+pub mod zigzag;
+
 /// Errors of an example: the crate's or the plotting library's.
 pub type Res<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
@@ -54,6 +63,22 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     for r in rows {
         line(r.iter().map(String::as_str).collect());
     }
+}
+
+/// [`print_table`] with the headers given as one `|`-separated string.
+pub fn table(headers: &str, rows: &[Vec<String>]) {
+    print_table(&headers.split('|').collect::<Vec<_>>(), rows);
+}
+
+/// A share as a whole percentage, "42%".
+pub fn pct(share: f64) -> String {
+    format!("{:.0}%", 100.0 * share)
+}
+
+/// The median of `values` (the upper one of an even count).
+pub fn median<T: Ord + Copy>(mut values: Vec<T>) -> T {
+    values.sort_unstable();
+    values[values.len() / 2]
 }
 
 /// A colour-blind-safe palette (Okabe–Ito).
@@ -166,5 +191,96 @@ pub fn coherence_bars(
         .label_font(("sans-serif", 13))
         .draw()?;
     root.present()?;
+    Ok(())
+}
+
+/// `v` with `digits` significant digits, without an exponent (plot labels).
+pub fn sig(v: f64, digits: i32) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let places = (digits - 1 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.places$}")
+}
+
+/// The legend box the examples' charts share: translucent white, a thin
+/// grey border, 13-point labels, at `position`.
+pub fn legend<'a, 'b: 'a>(
+    chart: &mut plotters::chart::ChartContext<
+        'a,
+        plotters::backend::SVGBackend<'b>,
+        plotters::coord::cartesian::Cartesian2d<
+            plotters::coord::types::RangedCoordf64,
+            plotters::coord::types::RangedCoordf64,
+        >,
+    >,
+    position: plotters::chart::SeriesLabelPosition,
+) -> Res {
+    use plotters::style::{BLACK, Color, WHITE};
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 13))
+        .draw()?;
+    Ok(())
+}
+
+/// How a legend entry drawn by [`key_strip`] shows its series.
+#[derive(Clone, Copy)]
+pub enum Key {
+    /// A solid line.
+    Line(RGBColor),
+    /// A thin dashed line.
+    Dashed(RGBColor),
+    /// A line through a hollow circle of this radius.
+    Ring(RGBColor, u32),
+    /// A line through a filled circle of this radius.
+    Dot(RGBColor, u32),
+}
+
+/// A legend drawn beside a chart instead of over it: the entries in rows of
+/// `columns`, each a 26-pixel sample and its label.
+pub fn key_strip(
+    area: &plotters::drawing::DrawingArea<
+        plotters::backend::SVGBackend<'_>,
+        plotters::coord::Shift,
+    >,
+    entries: &[(String, Key)],
+    columns: usize,
+) -> Res {
+    use plotters::prelude::*;
+    let (w, _) = area.dim_in_pixel();
+    let col = (w as i32 - 20) / columns.max(1) as i32;
+    for (i, (label, key)) in entries.iter().enumerate() {
+        let (x, y) = (
+            10 + col * (i % columns) as i32,
+            12 + 20 * (i / columns) as i32,
+        );
+        let line = vec![(x, y), (x + 26, y)];
+        match *key {
+            Key::Line(c) => area.draw(&PathElement::new(line, c.stroke_width(2)))?,
+            Key::Dashed(c) => area.draw(&plotters::element::DashedPathElement::new(
+                line,
+                4,
+                3,
+                c.stroke_width(1),
+            ))?,
+            Key::Ring(c, r) => {
+                area.draw(&PathElement::new(line, c.stroke_width(2)))?;
+                area.draw(&Circle::new((x + 13, y), r, c.stroke_width(2)))?;
+            }
+            Key::Dot(c, r) => {
+                area.draw(&PathElement::new(line, c.stroke_width(2)))?;
+                area.draw(&Circle::new((x + 13, y), r, c.filled()))?;
+            }
+        }
+        area.draw(&Text::new(
+            label.clone(),
+            (x + 34, y - 7),
+            ("sans-serif", 13).into_font(),
+        ))?;
+    }
     Ok(())
 }

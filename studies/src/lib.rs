@@ -1,36 +1,10 @@
-//! The studies behind `gradsign`'s numbered examples, and the benchmark
-//! workloads' data: a workspace member that is not published, so that the
-//! library's public API is the engine, the toolkit and the instruments.
-//!
-//! The stories the numbered examples tell, as functions that return typed
-//! results.
-//!
-//! Each submodule is the computation behind one example in `examples/`;
-//! the example binary only calls it, prints a table and draws a plot, and
-//! `studies/tests/experiments.rs` runs each one at a small size and checks the
-//! numbers the maths fixes. Everything is seeded: the same configuration
-//! gives the same result, bit for bit.
-//!
-//! | module | example | story |
-//! | --- | --- | --- |
-//! | [`first_gradient`] | `01_first_gradient` | one gradient by hand, by the tape and by finite differences |
-//! | [`zigzag`] | `02_zigzag` | two weights, positive inputs, plain SGD: the zig-zag, and centring as the cure |
-//! | [`batch_size`] | `06_batch_size` | per-example against per-batch coherence as the batch grows, and the limit it levels off at |
-//! | [`conditioning`] | `05_conditioning` | spectra of `E[aaᵀ]` raw and centred (κ = 3n + 1), step counts, the sign flip along the top eigenvector |
-//! | [`foreign`] | `08_foreign_gradients` | a layer's `A` and `Δ` read from `.npy` files: the framework-agnostic path |
-//! | [`natural_gradient`] | `07_natural_gradient` | gradient descent and natural gradient on raw and centred inputs: invariance |
-//! | [`sign_report`] | `03_sign_report` | the analyzer's full report and diagnosis on iris, raw and standardised |
-//! | [`sigmoid_vs_tanh`] | `04_sigmoid_vs_tanh` | the playground's data sets: sigmoid, tanh, ReLU and their twins, the causes taken apart |
+//! The benchmark workloads' data and the SplitMix64 initialisation they
+//! share with their peers: a workspace member that is not published, so
+//! that the library's public API is the engine, the toolkit and the
+//! instruments. (The numbered examples compute their stories inline from
+//! that API, with their support code in `examples/common/`.)
 
-pub mod batch_size;
 pub mod bench_data;
-pub mod conditioning;
-pub mod first_gradient;
-pub mod foreign;
-pub mod natural_gradient;
-pub mod sigmoid_vs_tanh;
-pub mod sign_report;
 pub mod splitmix;
-pub mod zigzag;
 
 pub use splitmix::SplitMix64;

@@ -1,18 +1,20 @@
-//! `gradsign_studies::sigmoid_vs_tanh`, the computation of `examples/04_sigmoid_vs_tanh.rs`.
+//! Example 04's tests (run by `cargo test`: the example has `test = true`):
+//! the units' identities, the twin networks' equality, one training run and
+//! the grid of runs, at small sizes.
 
-use gradsign::Tape;
-use gradsign::data::Playground;
+use super::*;
+use common::sigmoid_vs_tanh::comparison::Tally;
+use common::sigmoid_vs_tanh::{Coding, median_epochs, run_all};
 use gradsign::nn::{Init, Linear};
-use gradsign::{Tensor, Var};
-use gradsign_studies::sigmoid_vs_tanh::{
-    Coding, ComparisonConfig, Hidden, Output, Run, Setting, Tally, TrainingConfig, compare,
-    median_epochs, run_all, train_run,
-};
 
 fn values(h: Hidden, xs: &[f64]) -> Vec<f64> {
     let tape = Tape::<f64>::new();
     let x = tape.constant_from_slice(xs, &[xs.len()]).unwrap();
-    h.apply(x).unwrap().value().into_vec()
+    gradsign::nn::forward(&h, &tape, x)
+        .unwrap()
+        .0
+        .value()
+        .into_vec()
 }
 
 const GRID: [f64; 7] = [-6.0, -2.0, -0.5, 0.0, 0.25, 1.5, 5.0];
@@ -56,7 +58,8 @@ fn centred_units_are_odd_and_slopes_match_the_tape() {
         let tape = Tape::<f64>::new();
         // ReLU's slope is the one for x > 0, so probe just right of 0.
         let x = tape.var_scalar(if h == Hidden::Relu { 1e-9 } else { 0.0 });
-        let g = h.apply(x).unwrap().backward().unwrap();
+        let (y, _) = gradsign::nn::forward(&h, &tape, x).unwrap();
+        let g = y.backward().unwrap();
         assert!(
             (g.get(x).unwrap()[0] - h.slope_at_zero()).abs() < 1e-15,
             "{h:?}"
@@ -73,7 +76,8 @@ fn two_layers<'t>(
     x: Var<'t, f64>,
 ) -> Vec<f64> {
     let (z, _) = gradsign::nn::forward(l0, tape, x).unwrap();
-    let (y, _) = gradsign::nn::forward(l1, tape, h.apply(z).unwrap()).unwrap();
+    let (a, _) = gradsign::nn::forward(&h, tape, z).unwrap();
+    let (y, _) = gradsign::nn::forward(l1, tape, a).unwrap();
     y.value().into_vec()
 }
 
@@ -118,8 +122,8 @@ fn a_training_run_is_reproducible_and_independent_of_threads() {
         threads: 2,
         ..small_training()
     };
-    let a = run_all(&jobs, &one).unwrap();
-    assert_eq!(a, run_all(&jobs, &two).unwrap());
+    let a = run_all(&jobs, &one, train_run).unwrap();
+    assert_eq!(a, run_all(&jobs, &two, train_run).unwrap());
     assert_eq!(a.len(), 4); // 2 jobs × 2 seeds, in job order
     assert_eq!(
         (a[0].dataset, a[0].seed, a[1].seed),
@@ -220,7 +224,7 @@ fn the_comparison_fills_every_table() {
         coding_units: vec![Hidden::Tanh],
         quick_seeds: vec![1],
     };
-    let c = compare(&config).unwrap();
+    let c = compare(&config, train_run).unwrap();
     assert_eq!(c.playground.len(), 2 * 3);
     assert_eq!(c.runs.len(), 2 * 3 * 2);
     let learned = config

@@ -1,12 +1,14 @@
-//! The tables of example 04: the playground comparison, each unit at its
-//! best learning rate, and the label codings.
+//! Example 04's comparison: the grid of runs, their medians, and the
+//! tallies of what each change did.
 
 use gradsign::data::Playground;
 use gradsign::error::{Error, Result};
 
-use super::{Coding, Hidden, Output, Run, Setting, TrainingConfig, median_epochs, run_all};
+use super::{
+    Coding, Hidden, Output, Run, Setting, TrainFn, TrainingConfig, median_epochs, run_all,
+};
 
-/// Settings of [`compare`].
+/// What [`compare`] runs: the training settings and the grid's axes.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ComparisonConfig {
     /// The training settings shared by every run.
@@ -294,7 +296,7 @@ fn mean_coherence(runs: &[&Run]) -> Vec<f64> {
 /// # Errors
 /// [`Error::InvalidArgument`] for no data set, unit or seed; any error of
 /// a run.
-pub fn compare(config: &ComparisonConfig) -> Result<Comparison> {
+pub fn compare(config: &ComparisonConfig, train: TrainFn) -> Result<Comparison> {
     if config.datasets.is_empty()
         || config.units.is_empty()
         || config.training.seeds.is_empty()
@@ -315,7 +317,7 @@ pub fn compare(config: &ComparisonConfig) -> Result<Comparison> {
                 .map(move |&h| (d, Setting::playground(h)))
         })
         .collect();
-    let runs = run_all(&jobs, &config.training)?;
+    let runs = run_all(&jobs, &config.training, train)?;
     let mut playground = Vec::new();
     for &(dataset, setting) in &jobs {
         let mine: Vec<&Run> = runs
@@ -363,7 +365,7 @@ pub fn compare(config: &ComparisonConfig) -> Result<Comparison> {
             }
         }
     }
-    let tuned_runs = run_all(&tuned_jobs, &quick)?;
+    let tuned_runs = run_all(&tuned_jobs, &quick, train)?;
     let mut tuned = Vec::new();
     for &dataset in &learned {
         for &hidden in &config.tuned_units {
@@ -413,7 +415,7 @@ pub fn compare(config: &ComparisonConfig) -> Result<Comparison> {
             }
         }
     }
-    let coding_runs = run_all(&coding_jobs, &quick)?;
+    let coding_runs = run_all(&coding_jobs, &quick, train)?;
     let coding = coding_jobs
         .iter()
         .map(|&(dataset, setting)| {
