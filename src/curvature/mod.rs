@@ -13,6 +13,7 @@
 pub mod likelihood;
 pub mod natural;
 mod objective;
+mod operator;
 pub mod spectrum;
 
 use crate::error::{Error, Result};
@@ -38,4 +39,6 @@ pub(crate) fn square_buffer<F: Clone + num_traits::Zero>(
 }
 
 pub use likelihood::Likelihood;
+pub use natural::Curvature;
 pub use objective::Objective;
+pub use operator::{CurvatureOperator, DenseOperator, Operator};

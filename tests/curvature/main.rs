@@ -4,3 +4,4 @@
 //! one module per topic.
 
 mod objective;
+mod operators;
