@@ -2,7 +2,8 @@
 //! Gauss–Newton and Fisher matrices ([`Objective`], forward-over-reverse on
 //! [`Dual`](crate::dual::Dual) numbers), the spectrum of a layer's input
 //! second moment, and natural-gradient / Gauss–Newton steps for small
-//! models.
+//! models; for models of any size, matrix-free [`Operator`]s and
+//! [`lanczos`](lanczos::lanczos) for their extreme eigenpairs.
 //!
 //! Why it matters here: for a linear unit under squared loss the Hessian is
 //! `E[x xᵀ] = Cov(x) + μμᵀ`. One-signed inputs have a large mean, which adds
@@ -10,6 +11,7 @@
 //! `κ = λmax/λmin` steps, and the error along the top eigenvector flips sign
 //! every step when `η > 1/λmax`: the zig-zag.
 
+pub mod lanczos;
 pub mod likelihood;
 pub mod natural;
 mod objective;

@@ -3,5 +3,6 @@
 //! Hessian, and natural gradient's invariance to centring. One test target,
 //! one module per topic.
 
+mod lanczos;
 mod objective;
 mod operators;
