@@ -1,6 +1,6 @@
 //! The extreme eigenpairs of a symmetric [`Operator`] by Lanczos with full
 //! reorthogonalisation ([`lanczos`]), and the Krylov machinery that
-//! stochastic Lanczos quadrature shares.
+//! [`slq`](super::density::slq) shares.
 //!
 //! Lanczos builds an orthonormal basis `Q = [q₁ … q_m]` of the Krylov space
 //! `span{q₁, A q₁, …, A^{m−1} q₁}` in which `QᵀAQ = T` is tridiagonal

@@ -3,7 +3,9 @@
 //! [`Dual`](crate::dual::Dual) numbers), the spectrum of a layer's input
 //! second moment, and natural-gradient / Gauss–Newton steps for small
 //! models; for models of any size, matrix-free [`Operator`]s and
-//! [`lanczos`](lanczos::lanczos) for their extreme eigenpairs.
+//! [`lanczos`](lanczos::lanczos) for their extreme eigenpairs,
+//! [`hutchinson`](density::hutchinson) for their trace and
+//! [`slq`](density::slq) for their spectral density.
 //!
 //! Why it matters here: for a linear unit under squared loss the Hessian is
 //! `E[x xᵀ] = Cov(x) + μμᵀ`. One-signed inputs have a large mean, which adds
@@ -11,6 +13,7 @@
 //! `κ = λmax/λmin` steps, and the error along the top eigenvector flips sign
 //! every step when `η > 1/λmax`: the zig-zag.
 
+pub mod density;
 pub mod lanczos;
 pub mod likelihood;
 pub mod natural;
