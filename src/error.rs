@@ -252,6 +252,17 @@ pub enum Error {
         /// Where the factorisation failed, with the pivot.
         detail: String,
     },
+    /// An operator that an algorithm needs symmetric (Lanczos, stochastic
+    /// Lanczos quadrature) failed a random symmetry probe.
+    #[error("{op}: the {what} operator is not symmetric ({detail})")]
+    NotSymmetric {
+        /// The operation.
+        op: &'static str,
+        /// The operator's name ("Hessian", "dense matrix"...).
+        what: &'static str,
+        /// The probe's two sides.
+        detail: String,
+    },
     /// A text or binary input (CSV, .npy, JSON) that cannot be parsed.
     #[error("{source_name}: line {line}, column {column}: {message}")]
     Parse {

@@ -2,7 +2,10 @@
 //! Gauss–Newton and Fisher matrices ([`Objective`], forward-over-reverse on
 //! [`Dual`](crate::dual::Dual) numbers), the spectrum of a layer's input
 //! second moment, and natural-gradient / Gauss–Newton steps for small
-//! models.
+//! models; for models of any size, matrix-free [`Operator`]s and
+//! [`lanczos`](lanczos::lanczos) for their extreme eigenpairs,
+//! [`hutchinson`](density::hutchinson) for their trace and
+//! [`slq`](density::slq) for their spectral density.
 //!
 //! Why it matters here: for a linear unit under squared loss the Hessian is
 //! `E[x xᵀ] = Cov(x) + μμᵀ`. One-signed inputs have a large mean, which adds
@@ -10,9 +13,12 @@
 //! `κ = λmax/λmin` steps, and the error along the top eigenvector flips sign
 //! every step when `η > 1/λmax`: the zig-zag.
 
+pub mod density;
+pub mod lanczos;
 pub mod likelihood;
 pub mod natural;
 mod objective;
+mod operator;
 pub mod spectrum;
 
 use crate::error::{Error, Result};
@@ -39,4 +45,6 @@ pub(crate) fn square_buffer<F: Clone + num_traits::Zero>(
 }
 
 pub use likelihood::Likelihood;
+pub use natural::Curvature;
 pub use objective::Objective;
+pub use operator::{CurvatureOperator, DenseOperator, Operator};

@@ -360,8 +360,28 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
         Ok(out)
     }
 
-    fn hvp_into(&self, tape: &mut Tape<Dual<f64>>, v: &[f64], out: &mut Vec<f64>) -> Result<()> {
+    pub(crate) fn hvp_into(
+        &self,
+        tape: &mut Tape<Dual<f64>>,
+        v: &[f64],
+        out: &mut Vec<f64>,
+    ) -> Result<()> {
         let op = "Objective::hvp";
+        let tangents = self.tangents(op, v)?;
+        tape.clear();
+        let tape = &*tape;
+        let (x, y) = self.rows(tape, None)?;
+        let mut ctx = Forward::with_tangents(tape, &tangents);
+        let out_var = self.model.forward(x, &mut ctx)?;
+        let trace = ctx.finish();
+        let grads = self.likelihood.loss(out_var, y)?.backward()?;
+        out.clear();
+        self.flatten(&trace, &grads, op, |g| g.tangent, out)
+    }
+
+    /// Checks a direction `v` and pairs each selected parameter's address
+    /// with its slice of `v`.
+    fn tangents<'v>(&self, op: &'static str, v: &'v [f64]) -> Result<Vec<(usize, &'v [f64])>> {
         let p = self.dim()?;
         if v.len() != p {
             return Err(Error::ShapeMismatch {
@@ -388,15 +408,124 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
             }
             Ok(())
         }))?;
+        Ok(tangents)
+    }
+
+    /// The generalised Gauss–Newton matrix times `v`, matrix-free:
+    /// `G·v = (1/B) Σ_n J_nᵀ ∇²_f ℓ(f_n, y_n) (J_n v)`.
+    ///
+    /// `J v` is the tangent of the outputs of one forward pass on [`Dual`]
+    /// numbers seeded with `v`; the output Hessian times `J v` is the
+    /// tangent of the loss gradient with respect to the outputs (taken as
+    /// a fresh leaf carrying that tangent, so forward-over-reverse on the
+    /// loss alone); `Jᵀ u` is the value part of one reverse pass from the
+    /// outputs seeded with `u`. Cost: about one HVP, no `P×P` storage.
+    ///
+    /// # Errors
+    /// As [`hvp`](Self::hvp).
+    pub fn ggn_vp(&self, v: &[f64]) -> Result<Vec<f64>> {
+        let mut out = Vec::new();
+        self.sandwich_vp_into(Sandwich::GaussNewton, &mut Tape::new(), v, &mut out)?;
+        Ok(out)
+    }
+
+    /// The Fisher matrix times `v`, matrix-free:
+    /// `F·v = (1/B) Σ_n J_nᵀ Λ(f_n) (J_n v)` with the output Fisher `Λ`
+    /// applied in closed form — `u` (Gaussian), `σ(f)(1 − σ(f))⊙u`
+    /// (Bernoulli), `p⊙u − p (pᵀu)` with `p = softmax(f)` (categorical) —
+    /// and the same `J v` / `Jᵀ u` passes as [`ggn_vp`](Self::ggn_vp).
+    ///
+    /// # Errors
+    /// As [`hvp`](Self::hvp); [`Error::ShapeMismatch`] if the model's
+    /// outputs do not have the targets' shape.
+    pub fn fisher_vp(&self, v: &[f64]) -> Result<Vec<f64>> {
+        let mut out = Vec::new();
+        self.sandwich_vp_into(Sandwich::Fisher, &mut Tape::new(), v, &mut out)?;
+        Ok(out)
+    }
+
+    /// The empirical Fisher times `v`, matrix-free:
+    /// `(1/B) Σ_n g_n (g_nᵀ v)` with `g_n = J_nᵀ r_n` and
+    /// `r_n = ∇_{f_n} ℓ(f_n, y_n)`, so `g_nᵀ v = r_n·(J_n v)` and the whole
+    /// product is `Jᵀ u` with `u_n = r_n (r_n·(J_n v)) / B`. Works on any
+    /// layer (not only dense ones, unlike
+    /// [`per_sample_gradients`](Self::per_sample_gradients)); it assumes,
+    /// as the empirical Fisher itself does, that example `n`'s outputs
+    /// depend on example `n` alone (not true of batch normalisation in
+    /// training mode).
+    ///
+    /// # Errors
+    /// As [`hvp`](Self::hvp).
+    pub fn empirical_fisher_vp(&self, v: &[f64]) -> Result<Vec<f64>> {
+        let mut out = Vec::new();
+        self.sandwich_vp_into(Sandwich::EmpiricalFisher, &mut Tape::new(), v, &mut out)?;
+        Ok(out)
+    }
+
+    /// `Jᵀ u(f, J v)` for one of the matrix-free sandwiches, on a reused
+    /// tape.
+    pub(crate) fn sandwich_vp_into(
+        &self,
+        kind: Sandwich,
+        tape: &mut Tape<Dual<f64>>,
+        v: &[f64],
+        out: &mut Vec<f64>,
+    ) -> Result<()> {
+        let op = kind.op();
+        let tangents = self.tangents(op, v)?;
         tape.clear();
         let tape = &*tape;
         let (x, y) = self.rows(tape, None)?;
         let mut ctx = Forward::with_tangents(tape, &tangents);
-        let out_var = self.model.forward(x, &mut ctx)?;
+        let f = self.model.forward(x, &mut ctx)?;
         let trace = ctx.finish();
-        let grads = self.likelihood.loss(out_var, y)?.backward()?;
+        if f.shape() != self.targets.shape() {
+            return Err(Error::ShapeMismatch {
+                op,
+                lhs: f.shape(),
+                rhs: self.targets.shape(),
+                reason: "the model's outputs need the targets' shape",
+            });
+        }
+        let (b, c) = (self.batch(), self.targets.dims()[1]);
+        let inv_b = 1.0 / b as f64;
+        let mut seed: Vec<Dual<f64>> = f.with_value(|s| s.to_vec());
+        match kind {
+            Sandwich::GaussNewton | Sandwich::EmpiricalFisher => {
+                // The outputs again, as a leaf: the reverse pass of the loss
+                // then stops there, giving ∇_f L (values) and ∇²_f L·Jv
+                // (tangents, as the leaf carries Jv).
+                let leaf = tape.var_from_slice(&seed, &f.dims())?;
+                let grads = self.likelihood.loss(leaf, y)?.backward()?;
+                let g = grads.get(leaf)?;
+                if kind == Sandwich::GaussNewton {
+                    for (s, d) in seed.iter_mut().zip(g) {
+                        *s = Dual::constant(d.tangent);
+                    }
+                } else {
+                    for (srow, grow) in seed.chunks_exact_mut(c).zip(g.chunks_exact(c)) {
+                        // r_n = B·g_n, so u_n = r_n (r_n·Jv_n)/B = B g_n (g_n·Jv_n).
+                        let dot: f64 = srow
+                            .iter()
+                            .zip(grow)
+                            .map(|(s, d)| s.tangent * d.value)
+                            .sum();
+                        for (s, d) in srow.iter_mut().zip(grow) {
+                            *s = Dual::constant(b as f64 * d.value * dot);
+                        }
+                    }
+                }
+            }
+            Sandwich::Fisher => {
+                for row in seed.chunks_exact_mut(c) {
+                    fisher_row(self.likelihood, row, inv_b);
+                }
+            }
+        }
+        let seed = Tensor::from_vec(seed, &f.dims())?;
+        let grads = f.backward_with_seed(&seed)?;
         out.clear();
-        self.flatten(&trace, &grads, op, |g| g.tangent, out)
+        self.flatten(&trace, &grads, op, |g| g.value, out)
     }
 
     /// The Hessian `∇²L(θ)` over the selected parameters, `P×P`: column
@@ -581,6 +710,54 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
                 .hessian()
                 .map(Tensor::into_vec)
         })
+    }
+}
+
+/// Which `Jᵀ A J v` product [`Objective::sandwich_vp_into`] computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sandwich {
+    GaussNewton,
+    Fisher,
+    EmpiricalFisher,
+}
+
+impl Sandwich {
+    fn op(self) -> &'static str {
+        match self {
+            Sandwich::GaussNewton => "Objective::ggn_vp",
+            Sandwich::Fisher => "Objective::fisher_vp",
+            Sandwich::EmpiricalFisher => "Objective::empirical_fisher_vp",
+        }
+    }
+}
+
+/// Replaces one output row (values `f`, tangents `u = J_n v`) by the
+/// constant `Λ(f)·u·scale`.
+fn fisher_row(likelihood: Likelihood, row: &mut [Dual<f64>], scale: f64) {
+    match likelihood {
+        Likelihood::Gaussian => {
+            for d in row.iter_mut() {
+                *d = Dual::constant(d.tangent * scale);
+            }
+        }
+        Likelihood::Bernoulli => {
+            for d in row.iter_mut() {
+                let s = crate::activation::sigmoidal::logistic(d.value);
+                *d = Dual::constant(s * (1.0 - s) * d.tangent * scale);
+            }
+        }
+        Likelihood::Categorical => {
+            let m = row.iter().fold(f64::NEG_INFINITY, |a, d| a.max(d.value));
+            let total: f64 = row.iter().map(|d| (d.value - m).exp()).sum();
+            let pu: f64 = row
+                .iter()
+                .map(|d| (d.value - m).exp() / total * d.tangent)
+                .sum();
+            for d in row.iter_mut() {
+                let p = (d.value - m).exp() / total;
+                *d = Dual::constant(p * (d.tangent - pu) * scale);
+            }
+        }
     }
 }
 
