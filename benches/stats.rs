@@ -27,48 +27,10 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::loss::{self, Reduction};
-use gradsign::nn::Trace;
-use gradsign::optim::{Optimizer, Sgd};
 use gradsign::stats::{StatisticsConfig, layer_statistics, network_statistics};
 use gradsign::{Gradients, Tape, Tensor};
 use gradsign_studies::bench_data;
-
-struct Trainer {
-    mlp: gradsign::nn::Sequential<f32>,
-    sgd: Sgd<f32>,
-    tape: Tape<f32>,
-    grads: Gradients<f32>,
-}
-
-impl Trainer {
-    fn new(mlp: gradsign::nn::Sequential<f32>) -> Self {
-        Trainer {
-            mlp,
-            sgd: Sgd::new(bench_data::W3_LR as f32),
-            tape: Tape::new(),
-            grads: Gradients::new(),
-        }
-    }
-
-    fn step(
-        &mut self,
-        x: &Tensor<f32>,
-        labels: &[usize],
-        between: impl FnOnce(&Trace<'_, f32>, &Gradients<f32>),
-    ) -> f32 {
-        self.tape.clear();
-        let tape = &self.tape;
-        let (out, trace) =
-            gradsign::nn::forward(&self.mlp, tape, tape.constant(x)).expect("shapes");
-        let l = loss::softmax_cross_entropy(out, labels, Reduction::Mean).expect("loss");
-        l.backward_into(&mut self.grads).expect("scalar loss");
-        between(&trace, &self.grads);
-        self.sgd
-            .step(&mut self.mlp, &trace, &self.grads)
-            .expect("SGD");
-        l.item().expect("scalar")
-    }
-}
+use gradsign_studies::trainer::{Target, Trainer};
 
 fn statistics(c: &mut Criterion) {
     let data = bench_data::w3::<f32>();
@@ -76,15 +38,15 @@ fn statistics(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(4));
     group.sample_size(30);
 
-    let mut t = Trainer::new(data.mlp.clone());
+    let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, 1);
     group.bench_function("w3_step", |b| {
-        b.iter(|| black_box(t.step(&data.x, &data.labels, |_, _| {})))
+        b.iter(|| black_box(t.step(&data.x, Target::Classes(&data.labels))))
     });
 
     // Every layer's A and Δ from one step, as owned tensors.
-    let mut t = Trainer::new(data.mlp.clone());
+    let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, 1);
     let mut layers: Vec<(Tensor<f32>, Tensor<f32>)> = Vec::new();
-    t.step(&data.x, &data.labels, |trace, grads| {
+    t.step_with(&data.x, Target::Classes(&data.labels), |trace, grads| {
         for lt in trace.layers() {
             let a = lt.input.value();
             let d = grads.get(lt.pre_activation).expect("a gradient");
@@ -107,14 +69,16 @@ fn statistics(c: &mut Criterion) {
         ("step_with_report", false),
         ("step_with_report_and_statistics", true),
     ] {
-        let mut t = Trainer::new(data.mlp.clone());
+        let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, 1);
         let analyzer = GradientSignAnalyzer::default().with_statistics(with);
         group.bench_function(name, |b| {
             b.iter(|| {
-                black_box(t.step(&data.x, &data.labels, |trace, grads| {
-                    let r = analyzer.analyze(trace, grads).expect("traced layers");
-                    black_box(r.statistics());
-                }))
+                black_box(
+                    t.step_with(&data.x, Target::Classes(&data.labels), |trace, grads| {
+                        let r = analyzer.analyze(trace, grads).expect("traced layers");
+                        black_box(r.statistics());
+                    }),
+                )
             })
         });
     }

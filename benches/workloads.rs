@@ -20,9 +20,8 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::loss::{self, Reduction};
-use gradsign::nn::Trace;
-use gradsign::optim::{Optimizer, Sgd};
-use gradsign::{Gradients, Tape, Tensor};
+use gradsign::{Gradients, Tape};
+use gradsign_studies::trainer::{Target, Trainer};
 use gradsign_studies::{SplitMix64, bench_data};
 
 /// W1: `x = tanh(x·wᵢ + bᵢ)` for 10⁴ steps on 2N + 1 scalar leaves, graph
@@ -50,51 +49,6 @@ fn w1(c: &mut Criterion) {
     group.finish();
 }
 
-/// One training step (forward, loss, backward, `between`, SGD) on buffers
-/// kept across steps.
-struct Trainer {
-    mlp: gradsign::nn::Sequential<f32>,
-    sgd: Sgd<f32>,
-    tape: Tape<f32>,
-    grads: Gradients<f32>,
-}
-
-impl Trainer {
-    fn new(mlp: gradsign::nn::Sequential<f32>, lr: f64, threads: usize) -> Self {
-        let mut tape = Tape::new();
-        tape.set_threads(threads);
-        Trainer {
-            mlp,
-            sgd: Sgd::new(lr as f32),
-            tape,
-            grads: Gradients::new(),
-        }
-    }
-
-    fn step(
-        &mut self,
-        x: &Tensor<f32>,
-        target: Result<&Tensor<f32>, &[usize]>,
-        between: impl FnOnce(&Trace<'_, f32>, &Gradients<f32>),
-    ) -> f32 {
-        self.tape.clear();
-        let tape = &self.tape;
-        let (out, trace) =
-            gradsign::nn::forward(&self.mlp, tape, tape.constant(x)).expect("shapes");
-        let l = match target {
-            Ok(y) => loss::mse(out, tape.constant(y), Reduction::Mean),
-            Err(labels) => loss::softmax_cross_entropy(out, labels, Reduction::Mean),
-        }
-        .expect("loss");
-        l.backward_into(&mut self.grads).expect("scalar loss");
-        between(&trace, &self.grads);
-        self.sgd
-            .step(&mut self.mlp, &trace, &self.grads)
-            .expect("SGD");
-        l.item().expect("scalar")
-    }
-}
-
 /// W2: the 2-8-8-1 tanh MLP, MSE, SGD, f32; never more than one thread.
 fn w2(c: &mut Criterion) {
     let data = bench_data::w2::<f32>();
@@ -102,7 +56,7 @@ fn w2(c: &mut Criterion) {
     let mut group = c.benchmark_group("W2");
     group.throughput(Throughput::Elements(1));
     group.bench_function("step_f32", |bench| {
-        bench.iter(|| black_box(t.step(&data.x, Ok(&data.y), |_, _| {})))
+        bench.iter(|| black_box(t.step(&data.x, Target::Values(&data.y))))
     });
     group.finish();
 }
@@ -125,7 +79,7 @@ fn w3(c: &mut Criterion) {
         let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
         group.bench_function(
             BenchmarkId::new("step_f32", format!("{threads}t")),
-            |bench| bench.iter(|| black_box(t.step(&data.x, Err(&data.labels), |_, _| {}))),
+            |bench| bench.iter(|| black_box(t.step(&data.x, Target::Classes(&data.labels)))),
         );
     }
     group.finish();
@@ -146,7 +100,7 @@ fn w6(c: &mut Criterion) {
         let mut t = Trainer::new(data.net.clone(), bench_data::W6_LR, threads);
         group.bench_function(
             BenchmarkId::new("step_f32", format!("{threads}t")),
-            |bench| bench.iter(|| black_box(t.step(&data.x, Err(&data.labels), |_, _| {}))),
+            |bench| bench.iter(|| black_box(t.step(&data.x, Target::Classes(&data.labels)))),
         );
     }
     group.finish();
@@ -203,9 +157,13 @@ fn w5(c: &mut Criterion) {
             BenchmarkId::new("step_with_report_f32", format!("{threads}t")),
             |bench| {
                 bench.iter(|| {
-                    black_box(t.step(&data.x, Err(&data.labels), |trace, grads| {
-                        black_box(analyzer.analyze(trace, grads).expect("traced layers"));
-                    }))
+                    black_box(t.step_with(
+                        &data.x,
+                        Target::Classes(&data.labels),
+                        |trace, grads| {
+                            black_box(analyzer.analyze(trace, grads).expect("traced layers"));
+                        },
+                    ))
                 })
             },
         );

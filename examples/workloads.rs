@@ -37,9 +37,8 @@ use std::time::Instant;
 
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::loss::{self, Reduction};
-use gradsign::nn::Trace;
-use gradsign::optim::{Optimizer, Sgd};
-use gradsign::{Gradients, Tape, Tensor};
+use gradsign::{Gradients, Tape};
+use gradsign_studies::trainer::{Target, Trainer};
 use gradsign_studies::{SplitMix64, bench_data};
 
 /// Whether `PEERS_ONLY` asks for workload `w`.
@@ -267,67 +266,6 @@ fn w1(peer: &str) {
     );
 }
 
-/// A network, its optimiser and the buffers a training step reuses.
-struct Trainer<F: gradsign::Element> {
-    mlp: gradsign::nn::Sequential<F>,
-    sgd: Sgd<F>,
-    tape: Tape<F>,
-    grads: Gradients<F>,
-}
-
-impl<F: gradsign::nn::ModelElement> Trainer<F> {
-    fn new(mlp: gradsign::nn::Sequential<F>, lr: f64, threads: usize) -> Self {
-        let mut tape = Tape::new();
-        tape.set_threads(threads);
-        Trainer {
-            mlp,
-            sgd: Sgd::new(F::from_f64(lr)),
-            tape,
-            grads: Gradients::new(),
-        }
-    }
-
-    /// One step: forward, the loss, backward, SGD; returns the loss before
-    /// the update.
-    fn step(&mut self, x: &Tensor<F>, target: &Target<F>) -> F {
-        self.step_with(x, target, |_, _| {})
-    }
-
-    /// [`step`](Self::step), calling `between` after backward and before
-    /// the update.
-    fn step_with(
-        &mut self,
-        x: &Tensor<F>,
-        target: &Target<F>,
-        between: impl FnOnce(&Trace<'_, F>, &Gradients<F>),
-    ) -> F {
-        self.tape.clear();
-        let tape = &self.tape;
-        let input = tape.constant(x);
-        let (out, trace) = gradsign::nn::forward(&self.mlp, tape, input).expect("workload shapes");
-        let l = match target {
-            Target::Values(y) => loss::mse(out, tape.constant(y), Reduction::Mean),
-            Target::Classes(labels) => loss::softmax_cross_entropy(out, labels, Reduction::Mean),
-        }
-        .expect("workload loss");
-        let value = l.item().expect("scalar loss");
-        l.backward_into(&mut self.grads).expect("scalar loss");
-        between(&trace, &self.grads);
-        self.sgd
-            .step(&mut self.mlp, &trace, &self.grads)
-            .expect("valid SGD");
-        value
-    }
-}
-
-/// What a workload's loss compares the network's output with.
-enum Target<F: gradsign::Element> {
-    /// Mean squared error against these values (W2).
-    Values(Tensor<F>),
-    /// Mean softmax cross-entropy against these labels (W3).
-    Classes(Vec<usize>),
-}
-
 /// Losses at the initial weights and after `k` steps of a fresh trainer.
 fn check_losses(mut step: impl FnMut() -> f64, k: usize) -> (f64, f64) {
     let losses: Vec<f64> = (0..=k).map(|_| step()).collect();
@@ -338,10 +276,10 @@ fn check_losses(mut step: impl FnMut() -> f64, k: usize) -> (f64, f64) {
 fn w2(peer: &str, threads: usize) {
     const STEPS: usize = 2000;
     let data = bench_data::w2::<f32>();
-    let mse = Target::Values(data.y.clone());
+    let mse = Target::Values(&data.y);
     let fresh = || Trainer::new(data.mlp.clone(), bench_data::W2_LR, threads);
     let mut t = fresh();
-    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, &mse)), 100);
+    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, mse)), 100);
     println!(
         "CHECK W2-mlp-small {peer} loss0={} loss100={}",
         g6(l0),
@@ -349,14 +287,14 @@ fn w2(peer: &str, threads: usize) {
     );
     let mut t = fresh();
     for _ in 0..200 {
-        t.step(&data.x, &mse);
+        t.step(&data.x, mse);
     }
     let meter = CpuMeter::start();
     let samples: Vec<f64> = (0..7)
         .map(|_| {
             let t0 = Instant::now();
             for _ in 0..STEPS {
-                std::hint::black_box(t.step(&data.x, &mse));
+                std::hint::black_box(t.step(&data.x, mse));
             }
             t0.elapsed().as_secs_f64() / STEPS as f64
         })
@@ -403,15 +341,15 @@ fn w3_flops() -> f64 {
 /// one fixed batch of 128, f32.
 fn w3(peer: &str, threads: usize) {
     let data = bench_data::w3::<f32>();
-    let ce = Target::Classes(data.labels.clone());
+    let ce = Target::Classes(&data.labels);
     let fresh = || Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
     let mut t = fresh();
-    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, &ce)), 10);
+    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, ce)), 10);
     println!("CHECK W3-mlp-mid {peer} loss0={} loss10={}", g6(l0), g6(lk));
     let mut t = fresh();
     let (s, note) = time_repeats(
         || {
-            std::hint::black_box(t.step(&data.x, &ce));
+            std::hint::black_box(t.step(&data.x, ce));
         },
         200,
         10,
@@ -441,15 +379,15 @@ fn w6_flops() -> f64 {
 /// one fixed batch of 64 28×28 images, f32.
 fn w6(peer: &str, threads: usize) {
     let data = bench_data::w6::<f32>();
-    let ce = Target::Classes(data.labels.clone());
+    let ce = Target::Classes(&data.labels);
     let fresh = || Trainer::new(data.net.clone(), bench_data::W6_LR, threads);
     let mut t = fresh();
-    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, &ce)), 10);
+    let (l0, lk) = check_losses(|| f64::from(t.step(&data.x, ce)), 10);
     println!("CHECK W6-cnn {peer} loss0={} loss10={}", g6(l0), g6(lk));
     let mut t = fresh();
     let (s, note) = time_repeats(
         || {
-            std::hint::black_box(t.step(&data.x, &ce));
+            std::hint::black_box(t.step(&data.x, ce));
         },
         20,
         5,
@@ -520,12 +458,12 @@ fn w5(peer: &str, threads: usize) {
     let data = bench_data::w3::<f32>();
     let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
     let analyzer = GradientSignAnalyzer::default().with_threads(threads);
-    let labels = Target::Classes(data.labels.clone());
+    let labels = Target::Classes(&data.labels);
     let (mut plain, mut reported) = (Vec::new(), Vec::new());
     for i in 0..6 + 200 {
         let report = i % 2 == 1;
         let t0 = Instant::now();
-        t.step_with(&data.x, &labels, |trace, grads| {
+        t.step_with(&data.x, labels, |trace, grads| {
             if report {
                 std::hint::black_box(analyzer.analyze(trace, grads).expect("traced layers"));
             }

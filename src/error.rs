@@ -311,6 +311,7 @@ impl Error {
     }
 
     /// An [`Error::Format`].
+    #[cfg_attr(not(any(feature = "io", feature = "serde")), allow(dead_code))]
     pub(crate) fn format(op: &'static str, what: impl Into<String>) -> Self {
         Error::Format {
             op,

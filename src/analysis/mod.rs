@@ -52,7 +52,7 @@ mod analyzer;
 mod curvature;
 mod diagnosis;
 mod input_rows;
-mod layer;
+pub(crate) mod layer;
 mod orthants;
 mod per_sample;
 mod report;

@@ -174,41 +174,7 @@ impl DenseOperator {
     /// [`Error::NonFinite`] for a non-finite entry.
     pub fn new(matrix: &Tensor<f64>) -> Result<Self> {
         let op = "DenseOperator::new";
-        let n = match *matrix.dims() {
-            [r, c] if r == c => r,
-            [_, _] => {
-                return Err(Error::ShapeMismatch {
-                    op,
-                    lhs: matrix.shape(),
-                    rhs: matrix.shape(),
-                    reason: "the matrix must be square",
-                });
-            }
-            _ => {
-                return Err(Error::RankMismatch {
-                    op,
-                    expected: "2 (a square matrix)",
-                    shape: matrix.shape(),
-                });
-            }
-        };
-        if n == 0 {
-            return Err(Error::Empty {
-                op,
-                shape: matrix.shape(),
-            });
-        }
-        if let Some(i) = matrix.as_slice().iter().position(|x| !x.is_finite()) {
-            return Err(Error::NonFinite {
-                op,
-                what: format!(
-                    "{} at row {}, column {}",
-                    matrix.as_slice()[i],
-                    i / n,
-                    i % n
-                ),
-            });
-        }
+        let n = super::spectrum::square_dims(op, matrix)?;
         Ok(DenseOperator {
             n,
             values: matrix.as_slice().to_vec(),

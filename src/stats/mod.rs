@@ -366,34 +366,7 @@ fn gram(op: &'static str, p: &Prepared) -> Result<(Vec<f64>, Vec<f64>)> {
 
 /// A square, finite, non-empty Gram given by a caller: its size.
 fn check_gram(op: &'static str, gram: &Tensor<f64>) -> Result<usize> {
-    let &[b, b2] = gram.dims() else {
-        return Err(Error::RankMismatch {
-            op,
-            expected: "2 (a B×B Gram)",
-            shape: gram.shape(),
-        });
-    };
-    if b != b2 {
-        return Err(Error::ShapeMismatch {
-            op,
-            lhs: gram.shape(),
-            rhs: gram.shape(),
-            reason: "a per-example Gram is square (B×B)",
-        });
-    }
-    if b == 0 {
-        return Err(Error::Empty {
-            op,
-            shape: gram.shape(),
-        });
-    }
-    if let Some(i) = gram.as_slice().iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            op,
-            what: format!("gram[{}, {}] = {}", i / b, i % b, gram.as_slice()[i]),
-        });
-    }
-    Ok(b)
+    crate::curvature::spectrum::square_dims(op, gram)
 }
 
 // ---------------------------------------------------------------- alignment

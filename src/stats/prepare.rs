@@ -19,37 +19,6 @@ pub const MAX_GRAM_BATCH: usize = 1 << 15;
 /// anything is allocated, as [`MAX_GRAM_BATCH`] is.
 pub const MAX_SUMMED_GRADIENTS: usize = 1 << 27;
 
-/// `(B, K, J)` of inputs (B×K) and deltas (B×J), or the error naming `op`.
-pub(crate) fn check_shapes(op: &'static str, a: Shape, d: Shape) -> Result<(usize, usize, usize)> {
-    let (&[b, k], &[b2, j]) = (a.dims(), d.dims()) else {
-        let (expected, shape) = if a.rank() == 2 {
-            ("2 (batch × out) for the deltas", d)
-        } else {
-            ("2 (batch × in) for the inputs", a)
-        };
-        return Err(Error::RankMismatch {
-            op,
-            expected,
-            shape,
-        });
-    };
-    if b != b2 {
-        return Err(Error::ShapeMismatch {
-            op,
-            lhs: a,
-            rhs: d,
-            reason: "inputs (batch × in) and deltas (batch × out) need the same batch size",
-        });
-    }
-    if b == 0 {
-        return Err(Error::Empty { op, shape: a });
-    }
-    if j == 0 {
-        return Err(Error::Empty { op, shape: d });
-    }
-    Ok((b, k, j))
-}
-
 /// The first non-finite entry of a row-major `rows × cols` slice, as an
 /// error naming `op`, the matrix and the position.
 fn check_finite<F: Element>(op: &'static str, what: &str, data: &[F], cols: usize) -> Result<()> {
@@ -100,7 +69,7 @@ impl Prepared {
         threads: usize,
         positions: usize,
     ) -> Result<Prepared> {
-        let (b, k_in, j) = check_shapes(op, a_shape, d_shape)?;
+        let (b, k_in, j) = crate::analysis::layer::check_matrices(op, a_shape, d_shape)?;
         let k = k_in + usize::from(bias);
         if k == 0 {
             // No parameter at all: every statistic would be 0/0.

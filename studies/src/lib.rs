@@ -6,5 +6,6 @@
 
 pub mod bench_data;
 pub mod splitmix;
+pub mod trainer;
 
 pub use splitmix::SplitMix64;
