@@ -45,7 +45,11 @@ pub enum OptimizerKind {
     WithState,
 }
 
-/// Settings of a [`GradientSignAnalyzer`].
+/// Settings of a [`GradientSignAnalyzer`]. Build them through the
+/// analyzer's `with_*` methods ([`with_threads`](GradientSignAnalyzer::with_threads),
+/// [`with_curvature`](GradientSignAnalyzer::with_curvature), ...), or start
+/// from [`default`](Default::default) and set fields; the struct is
+/// `#[non_exhaustive]`, so new settings are not breaking changes.
 ///
 /// ```
 /// let cfg = gradsign::analysis::AnalyzerConfig::default();
@@ -54,6 +58,7 @@ pub enum OptimizerKind {
 /// assert!(!cfg.curvature); // opt-in: far more expensive than the report
 /// ```
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct AnalyzerConfig {
     /// A value `x` counts as zero when `|x| ≤ sign_tolerance`. Default exactly
     /// 0: only `±0.0` is zero.
@@ -153,7 +158,7 @@ impl GradientSignAnalyzer {
     /// element type of the analysed values: it must be finite and `≥ 0` (NaN
     /// is rejected), and a non-zero tolerance must stay finite and non-zero
     /// in that type (`1e300` overflows `f32`, `1e-50` underflows it), or the
-    /// analysis returns [`Error::InvalidArgument`].
+    /// analysis returns [`Error::OutOfDomain`].
     pub fn with_sign_tolerance(mut self, tol: f64) -> Self {
         self.config.sign_tolerance = tol;
         self
@@ -328,12 +333,7 @@ impl GradientSignAnalyzer {
     /// a non-zero tolerance finite and non-zero once rounded to `F`.
     pub(crate) fn tolerance<F: Element>(&self, op: &'static str) -> Result<F> {
         let tol = self.config.sign_tolerance;
-        let bad = |why: &str| {
-            Err(Error::InvalidArgument {
-                op,
-                message: format!("the sign tolerance must be {why}, got {tol}"),
-            })
-        };
+        let bad = |why: &str| Err(Error::out_of_domain(op, "the sign tolerance", why, tol));
         if !(tol.is_finite() && tol >= 0.0) {
             return bad("finite and ≥ 0");
         }
@@ -382,8 +382,8 @@ impl GradientSignAnalyzer {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty trace, a selected layer past
-    /// its end or a bad tolerance (see
+    /// [`Error::OutOfDomain`] for an empty trace or a bad tolerance,
+    /// [`Error::IndexOutOfRange`] for a selected layer past its end (see
     /// [`with_sign_tolerance`](Self::with_sign_tolerance)); [`Error::Layer`]
     /// wrapping the error of one layer: a pre-activation without a gradient
     /// ([`Error::NoGradient`]), inconsistent shapes (the input must be B×K,
@@ -404,10 +404,12 @@ impl GradientSignAnalyzer {
         let tol = self.tolerance::<F>("analyze")?;
         let n = trace.len();
         if n == 0 {
-            return Err(Error::InvalidArgument {
-                op: "analyze",
-                message: "the trace records no layer".to_string(),
-            });
+            return Err(Error::out_of_domain(
+                "analyze",
+                "the trace's layer count",
+                "at least 1",
+                0,
+            ));
         }
         let selected: Vec<usize> = match &self.config.layers {
             LayerSelection::All => (0..n).collect(),
@@ -416,9 +418,11 @@ impl GradientSignAnalyzer {
         let mut layers = Vec::with_capacity(selected.len());
         for l in selected {
             if l >= n {
-                return Err(Error::InvalidArgument {
+                return Err(Error::IndexOutOfRange {
                     op: "analyze",
-                    message: format!("layer {l} was selected but the trace has {n} layers"),
+                    index: l,
+                    bound: n,
+                    shape: Shape::vector(n),
                 });
             }
             let report =
@@ -699,6 +703,17 @@ mod tests {
             .with_layers(LayerSelection::Only(vec![3]))
             .analyze(&trace, &grads)
             .unwrap_err();
-        assert!(err.to_string().contains("layer 3 was selected"), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::IndexOutOfRange {
+                    op: "analyze",
+                    index: 3,
+                    bound: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -283,7 +283,7 @@ pub(crate) fn analyze_data<F: Element>(
 /// example and one block of its rows in memory.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] naming `op` if the rows do not split into
+/// [`Error::Incompatible`] naming `op` if the rows do not split into
 /// whole examples; [`Error::TooLarge`] if a buffer cannot be allocated.
 pub(crate) fn grouped_row_counts<F: Element>(
     op: &'static str,
@@ -293,10 +293,10 @@ pub(crate) fn grouped_row_counts<F: Element>(
 ) -> Result<CategoryCounts> {
     let (rows, k, j) = (d.batch, d.fan_in, d.fan_out);
     if positions == 0 || rows % positions != 0 {
-        return Err(Error::InvalidArgument {
+        return Err(Error::incompatible(
             op,
-            message: format!("{rows} rows do not split into examples of {positions} positions"),
-        });
+            format!("{rows} rows do not split into examples of {positions} positions"),
+        ));
     }
     let mut counts = CategoryCounts::default();
     for n in 0..rows / positions {
@@ -361,7 +361,7 @@ impl GradientSignAnalyzer {
     /// [`Error::RankMismatch`] unless both are matrices;
     /// [`Error::ShapeMismatch`] if their batch sizes differ; [`Error::Empty`]
     /// for an empty batch or a layer with no neurons (`deltas` with no
-    /// column); [`Error::InvalidArgument`] for a bad tolerance (see
+    /// column); [`Error::OutOfDomain`] for a bad tolerance (see
     /// [`with_sign_tolerance`](Self::with_sign_tolerance));
     /// [`Error::TooLarge`], naming the sizes, for a buffer of the analysis
     /// that cannot be allocated or, with
@@ -620,7 +620,7 @@ mod tests {
             .with_sign_tolerance(-1.0)
             .analyze_layer(&t(&[1.0], &[1, 1]), &t(&[1.0], &[1, 1]))
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidArgument { .. }));
+        assert!(matches!(err, Error::OutOfDomain { .. }));
     }
 
     #[test]

@@ -57,7 +57,10 @@ pub enum TopEigenvector {
     Every(usize),
 }
 
-/// Settings of [`observe`](super::GradientSignAnalyzer::observe).
+/// Settings of [`observe`](super::GradientSignAnalyzer::observe): start
+/// from [`default`](Default::default) and change what differs with the
+/// setters, each named after its field (the struct is `#[non_exhaustive]`, so
+/// new settings are not breaking changes).
 ///
 /// ```
 /// use gradsign::analysis::{TopEigenvector, TrackingConfig, UpdateSource};
@@ -65,9 +68,16 @@ pub enum TopEigenvector {
 /// assert_eq!(cfg.updates, UpdateSource::NegativeGradient);
 /// assert_eq!(cfg.top_eigenvector, TopEigenvector::FirstBatch);
 /// assert!(cfg.delta_flips);
+///
+/// let cfg = TrackingConfig::default()
+///     .updates(UpdateSource::WeightChange)
+///     .top_eigenvector(TopEigenvector::Every(10));
+/// assert_eq!(cfg.updates, UpdateSource::WeightChange);
+/// assert!(cfg.delta_flips);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct TrackingConfig {
     /// Which update is recorded.
     pub updates: UpdateSource,
@@ -88,6 +98,43 @@ impl Default for TrackingConfig {
             top_eigenvector: TopEigenvector::FirstBatch,
             delta_flips: true,
         }
+    }
+}
+
+impl TrackingConfig {
+    /// Sets [`updates`](Self::updates).
+    ///
+    /// ```
+    /// use gradsign::analysis::{TrackingConfig, UpdateSource};
+    /// let cfg = TrackingConfig::default().updates(UpdateSource::WeightChange);
+    /// assert_eq!(cfg.updates, UpdateSource::WeightChange);
+    /// ```
+    pub fn updates(mut self, updates: UpdateSource) -> Self {
+        self.updates = updates;
+        self
+    }
+
+    /// Sets [`top_eigenvector`](Self::top_eigenvector).
+    ///
+    /// ```
+    /// use gradsign::analysis::{TopEigenvector, TrackingConfig};
+    /// let cfg = TrackingConfig::default().top_eigenvector(TopEigenvector::Off);
+    /// assert_eq!(cfg.top_eigenvector, TopEigenvector::Off);
+    /// ```
+    pub fn top_eigenvector(mut self, top_eigenvector: TopEigenvector) -> Self {
+        self.top_eigenvector = top_eigenvector;
+        self
+    }
+
+    /// Sets [`delta_flips`](Self::delta_flips).
+    ///
+    /// ```
+    /// use gradsign::analysis::TrackingConfig;
+    /// assert!(!TrackingConfig::default().delta_flips(false).delta_flips);
+    /// ```
+    pub fn delta_flips(mut self, delta_flips: bool) -> Self {
+        self.delta_flips = delta_flips;
+        self
     }
 }
 
