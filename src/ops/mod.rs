@@ -18,40 +18,56 @@ pub use index::select;
 pub use norm::GroupLayout;
 pub use shape_ops::concat;
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Saved, Var};
 use crate::element::Element;
 use crate::error::Result;
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_broadcast2};
 
 /// An element-wise function of one variable, with its derivative.
 ///
-/// `df` receives the input `x`, the output `y = f(x)` and the parameters, so
+/// `df` receives the input `x`, the output `y = f(x)` and the op's state, so
 /// a derivative that is cheaper from the output (`tanh`, `sigmoid`, `exp`)
-/// uses `y`.
+/// uses `y`. The state is what the op is parameterised by (`()` for
+/// nothing, the element type for one constant such as a leaky ReLU's slope,
+/// or a [`Saved`] struct of the op's own); it is
+/// given to [`Var::unary`] and stored in the node.
 ///
 /// ```
-/// use gradsign::{ops::UnaryOp, Params, Tape};
+/// use gradsign::{ops::UnaryOp, Tape};
 /// /// x³; d/dx = 3x².
 /// struct Cube;
 /// impl UnaryOp<f64> for Cube {
 ///     const NAME: &'static str = "cube";
-///     fn f(x: f64, _: &Params<f64>) -> f64 { x * x * x }
-///     fn df(x: f64, _y: f64, _: &Params<f64>) -> f64 { 3.0 * x * x }
+///     type State = ();
+///     fn f(x: f64, _: ()) -> f64 { x * x * x }
+///     fn df(x: f64, _y: f64, _: ()) -> f64 { 3.0 * x * x }
+/// }
+/// /// a·x for a constant a; d/dx = a.
+/// struct Scale;
+/// impl UnaryOp<f64> for Scale {
+///     const NAME: &'static str = "scale";
+///     type State = f64;
+///     fn f(x: f64, a: f64) -> f64 { a * x }
+///     fn df(_: f64, _y: f64, a: f64) -> f64 { a }
 /// }
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var_scalar(2.0);
-/// let y = x.unary::<Cube>(Params::none());
+/// let y = x.unary::<Cube>(());
 /// assert_eq!(y.item()?, 8.0);
 /// assert_eq!(y.backward()?.get(x)?, &[12.0]);
+/// let z = x.unary::<Scale>(0.5);
+/// assert_eq!(z.backward()?.get(x)?, &[0.5]);
 /// # Ok::<(), gradsign::Error>(())
 /// ```
 pub trait UnaryOp<F: Element> {
     /// The op's name, used in errors.
     const NAME: &'static str;
+    /// What the op is parameterised by, saved in its node.
+    type State: Saved<F>;
     /// The value.
-    fn f(x: F, p: &Params<F>) -> F;
+    fn f(x: F, s: Self::State) -> F;
     /// The derivative `dy/dx`, given `x` and `y = f(x)`.
-    fn df(x: F, y: F, p: &Params<F>) -> F;
+    fn df(x: F, y: F, s: Self::State) -> F;
 }
 
 /// An element-wise function of two broadcast variables, with its partial
@@ -95,11 +111,11 @@ fn map_into<F: Element>(out: &mut [F], x: &[F], f: impl Fn(F) -> F) {
 /// The backward rule shared by every [`UnaryOp`]: `dx += df(x, y)·grad_out`.
 fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
     let x = ctx.input(0);
-    let p = *ctx.params();
+    let s: U::State = ctx.saved();
     let (gx, g, y) = ctx.split(0);
     if let Some(gx) = gx {
         for i in 0..gx.len() {
-            gx[i] += U::df(x[i], y[i], &p) * g[i];
+            gx[i] += U::df(x[i], y[i], s) * g[i];
         }
     }
 }
@@ -154,23 +170,23 @@ impl<'t, F: Element> Var<'t, F> {
     /// In checked mode (see [`Tape::set_checked`](crate::Tape::set_checked))
     /// when the output is not finite; use [`try_unary`](Self::try_unary).
     #[track_caller]
-    pub fn unary<U: UnaryOp<F>>(self, p: Params<F>) -> Var<'t, F> {
-        crate::error::or_panic(self.try_unary::<U>(p))
+    pub fn unary<U: UnaryOp<F>>(self, state: U::State) -> Var<'t, F> {
+        crate::error::or_panic(self.try_unary::<U>(state))
     }
 
     /// Applies an element-wise [`UnaryOp`], returning errors.
     ///
     /// # Errors
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
-    pub fn try_unary<U: UnaryOp<F>>(self, p: Params<F>) -> Result<Var<'t, F>> {
+    pub fn try_unary<U: UnaryOp<F>>(self, state: U::State) -> Result<Var<'t, F>> {
         let shape = self.shape();
         self.tape().record(
             U::NAME,
             &[self],
             shape,
-            p,
+            state,
             unary_backward::<F, U>,
-            |out, inp| map_into(out, inp.value(0), |x| U::f(x, &p)),
+            |out, inp| map_into(out, inp.value(0), |x| U::f(x, state)),
         )
     }
 
@@ -191,7 +207,7 @@ impl<'t, F: Element> Var<'t, F> {
             B::NAME,
             &[self, rhs],
             so,
-            Params::none(),
+            (),
             binary_backward::<F, B>,
             |out, inp| {
                 let (a, b) = (inp.value(0), inp.value(1));
@@ -227,17 +243,12 @@ mod tests {
 
     /// The dispatched (AVX2) map and the plain loop compute each element by
     /// the same operations: a long slice equals element-by-element calls.
-    fn long_map_equals_scalar_calls<U: UnaryOp<f32>>() {
+    fn long_map_equals_scalar_calls<U: UnaryOp<f32, State = ()>>() {
         let x = Tensor::<f32>::rand_uniform(&[4 * DISPATCH_MIN + 3], -30.0, 30.0, 7).unwrap();
         let tape = Tape::<f32>::new();
-        let y = tape.constant(&x).unary::<U>(Params::none()).value();
+        let y = tape.constant(&x).unary::<U>(()).value();
         for (&xi, &yi) in x.as_slice().iter().zip(y.as_slice()) {
-            assert_eq!(
-                yi.to_bits(),
-                U::f(xi, &Params::none()).to_bits(),
-                "{} at {xi}",
-                U::NAME
-            );
+            assert_eq!(yi.to_bits(), U::f(xi, ()).to_bits(), "{} at {xi}", U::NAME);
         }
     }
 
