@@ -4,6 +4,44 @@
 //! Element-wise ops are written once as a zero-sized type implementing
 //! [`UnaryOp`] or [`BinaryOp`] (value and derivative together); the shared
 //! recording and broadcasting machinery lives here.
+//!
+//! # The ops and their derivatives
+//!
+//! `g` is the gradient arriving at the output, `y` the output; every rule
+//! **adds** into the input's gradient. Broadcast operands sum `g` back over
+//! the broadcast axes. Activations ([`activation`](crate::activation)) and
+//! losses ([`loss`](crate::loss)) list theirs in their own modules.
+//!
+//! | op | value | vector-Jacobian product |
+//! | --- | --- | --- |
+//! | `a + b`, `a − b` | broadcast sum, difference | `da += g`, `db += ±g` |
+//! | `a * b` | product | `da += g·b`, `db += g·a` |
+//! | `a / b` | quotient | `da += g/b`, `db −= g·a/b²` |
+//! | [`maximum`](crate::Var::maximum), [`minimum`](crate::Var::minimum) | larger / smaller | `g` to the chosen operand; a tie splits it in halves |
+//! | `add_scalar`, `mul_scalar`, `div_scalar`, `rsub_scalar`, `rdiv_scalar`, `−x` | `x + c`, `c·x`, `x/c`, `c − x`, `c/x`, `−x` | `g`, `c·g`, `g/c`, `−g`, `−g·y/x`, `−g` |
+//! | [`exp`](crate::Var::exp), [`ln`](crate::Var::ln), [`sqrt`](crate::Var::sqrt) | `eˣ`, `ln x`, `√x` | `g·y`, `g/x`, `g/(2y)` |
+//! | [`powi`](crate::Var::powi), [`powf`](crate::Var::powf) | `xⁿ`, `xᵃ` | `g·n·xⁿ⁻¹`, `g·a·xᵃ⁻¹` (0 for `a = 0`) |
+//! | [`abs`](crate::Var::abs), [`square`](crate::Var::square), [`recip`](crate::Var::recip), [`tanh`](crate::Var::tanh) | `\|x\|`, `x²`, `1/x`, `tanh x` | `g·sign x` (0 at 0), `2g·x`, `−g·y²`, `g·(1 − y²)` |
+//! | [`clamp`](crate::Var::clamp) | `min(max(x, lo), hi)` | `g` inside `[lo, hi]`, else 0 |
+//! | [`sum`](crate::Var::sum), [`mean`](crate::Var::mean) (and `_axis`) | `Σx`, `Σx/n` | `g` (or `g/n`) to every summed element |
+//! | [`matmul`](crate::Var::matmul) | `C = A·B` (batched) | `dA += G·Bᵀ`, `dB += Aᵀ·G` |
+//! | [`linear`](crate::Var::linear) | `Y = X·Wᵀ + b` | `dX += G·W`, `dW += Gᵀ·X`, `db += Σ_rows G` |
+//! | [`reshape`](crate::Var::reshape), [`transpose`](crate::Var::transpose), [`flatten`](crate::Var::flatten) | a view in another shape | `g` moved back |
+//! | [`slice`](crate::Var::slice), [`concat()`] | a window; a join | `g` into the window; each part's block of `g` |
+//! | [`gather`](crate::Var::gather), [`index_select`](crate::Var::index_select) | picked elements / slices | `g` added at the picked places (repeats accumulate) |
+//! | [`select`] (condition from [`mask`](crate::Var::mask), a constant) | `c ≠ 0 ? a : b` | `g` to the chosen branch; none to the condition |
+//! | [`softmax`](crate::Var::softmax), [`log_softmax`](crate::Var::log_softmax) | along an axis | `y ⊙ (g − Σ g·y)`; `g − eʸ·Σ g` |
+//! | [`unfold2d`](crate::Var::unfold2d) | im2col patches | each patch entry's `g` into the pixel it copied |
+//! | [`conv2d`](crate::Var::conv2d) | `Y = W ⋆ X + b` (NCHW, OIHW) | `dX` = col2im of `Gᵀ·W`, `dW += G·patches`, `db += Σ G` |
+//! | [`max_pool2d`](crate::Var::max_pool2d), [`avg_pool2d`](crate::Var::avg_pool2d) | window max / mean | `g` to the first maximal element; `g/count` to each averaged one |
+//! | [`norm_moments`](crate::Var::norm_moments) | per-group mean and biased variance | `g_μ/M + 2 g_σ²·(x − μ)/M` |
+//! | [`norm_coeffs`](crate::Var::norm_coeffs) | `s = γ/√(σ² + ε)`, shift | `∂s/∂σ² = −½γ(σ² + ε)^(−3/2)`, `∂s/∂γ = 1/√(σ² + ε)` |
+//! | [`group_affine`](crate::Var::group_affine), [`feature_affine`](crate::Var::feature_affine) | `s·(x − μ) + β` per group; `γ·x + β` per feature | product rule in `x`, `μ`, `s`, `γ`, `β` |
+//! | [`weight_norm`](crate::Var::weight_norm) | `w = g·v/‖v‖` per row | `dv += (g/‖v‖)(G − ŵ(ŵ·G))`, `dg += ŵ·G` |
+//!
+//! Every rule is gradchecked in `tests/ops_gradcheck.rs` (and the conv,
+//! norm and loss test files); the conv and norm ops are also compared
+//! with PyTorch.
 
 pub mod arith;
 pub mod conv;
