@@ -327,6 +327,116 @@ fn an_empty_batch_gives_an_empty_output() {
     );
 }
 
+/// Pooling by its definition, window by window (PyTorch's rules: a NaN
+/// wins, ties go to the first maximum in row-major order, the average
+/// counts padding when `with_pad`): the values and where each output's
+/// gradient goes.
+fn pool_reference(
+    x: &[f64],
+    (n, c, h, w): (usize, usize, usize, usize),
+    (kh, kw): (usize, usize),
+    window: &Window,
+    max: bool,
+    with_pad: bool,
+) -> (Vec<f64>, Vec<f64>) {
+    let (oh, ow) = window.output_size("reference", (h, w), (kh, kw)).unwrap();
+    let ((sh, sw), (ph, pw), (dh, dw)) = (window.stride, window.padding, window.dilation);
+    let mut y = vec![0.0; n * c * oh * ow];
+    let mut gx = vec![0.0; x.len()];
+    for plane in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut taps = vec![];
+                for i in 0..kh {
+                    for j in 0..kw {
+                        let (yy, xx) = (
+                            (oy * sh + i * dh) as isize - ph as isize,
+                            (ox * sw + j * dw) as isize - pw as isize,
+                        );
+                        if yy >= 0 && xx >= 0 && (yy as usize) < h && (xx as usize) < w {
+                            taps.push(plane * h * w + yy as usize * w + xx as usize);
+                        }
+                    }
+                }
+                let out = plane * oh * ow + oy * ow + ox;
+                if max {
+                    let Some(&first) = taps.first() else { continue };
+                    let at = taps.iter().copied().fold(first, |b, t| {
+                        if !x[b].is_nan() && (x[t] > x[b] || x[t].is_nan()) {
+                            t
+                        } else {
+                            b
+                        }
+                    });
+                    y[out] = x[at];
+                    gx[at] += 1.0;
+                } else {
+                    let count = if with_pad {
+                        let (y1, x1) = (
+                            (oy * sh + kh).min(h + 2 * ph),
+                            (ox * sw + kw).min(w + 2 * pw),
+                        );
+                        (y1 - oy * sh) * (x1 - ox * sw)
+                    } else {
+                        taps.len()
+                    }
+                    .max(1) as f64;
+                    y[out] = taps.iter().map(|&t| x[t]).sum::<f64>() / count;
+                    taps.iter().for_each(|&t| gx[t] += 1.0 / count);
+                }
+            }
+        }
+    }
+    (y, gx)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    /// Small integers make ties common; a NaN now and then. Covers the
+    /// windows wholly inside the input (no padding, no dilation: the fast
+    /// path) and the general one.
+    #[test]
+    fn pooling_equals_its_definition_with_ties_and_nan(
+        (n, c, h, w, _o, k, window) in geometry(),
+        cells in proptest::collection::vec(0u8..4, 64),
+        nan_at in proptest::option::of(0usize..64),
+    ) {
+        let len = n * c * h * w;
+        let mut v: Vec<f64> = (0..len).map(|i| f64::from(cells[i % 64])).collect();
+        if let Some(i) = nan_at.filter(|&i| i < len) {
+            v[i] = f64::NAN;
+        }
+        let x = Tensor::from_vec(v.clone(), &[n, c, h, w]).unwrap();
+        let max_window = window;
+        let avg_window = Window::default()
+            .stride(window.stride.0)
+            .padding(window.padding.0);
+        for (max, with_pad) in [(true, false), (false, true), (false, false)] {
+            let win = if max { &max_window } else { &avg_window };
+            if 2 * win.padding.0 > k.0 || 2 * win.padding.1 > k.1 {
+                continue;
+            }
+            let tape = Tape::<f64>::new();
+            let xv = tape.var(&x);
+            let y = if max {
+                xv.max_pool2d(k, win).unwrap()
+            } else {
+                xv.avg_pool2d(k, win, with_pad).unwrap()
+            };
+            let (want_y, want_g) = pool_reference(&v, (n, c, h, w), k, win, max, with_pad);
+            let same = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-12;
+            for (a, b) in y.value().as_slice().iter().zip(&want_y) {
+                prop_assert!(same(*a, *b), "value {a} vs {b} ({max}, {with_pad})");
+            }
+            let g = y.sum().backward().unwrap();
+            for (a, b) in g.get(xv).unwrap().iter().zip(&want_g) {
+                prop_assert!(same(*a, *b), "gradient {a} vs {b} ({max}, {with_pad})");
+            }
+        }
+    }
+}
+
 #[test]
 fn max_pooling_propagates_nan_and_routes_ties_to_the_first_maximum() {
     let tape = Tape::<f64>::new();

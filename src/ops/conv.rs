@@ -255,6 +255,12 @@ impl Geometry {
 /// `0 ≤ base + k·d < n` exactly for `k` in it (empty when none do).
 #[inline]
 fn inside(base: isize, d: usize, taps: usize, n: usize) -> (usize, usize) {
+    if d == 1 {
+        // No dilation (the common case): no division.
+        let lo = (-base).clamp(0, taps as isize) as usize;
+        let hi = (n as isize - base).clamp(0, taps as isize) as usize;
+        return (lo, hi.max(lo));
+    }
     let d = d as isize;
     // Smallest k with base + k·d ≥ 0.
     let lo = if base >= 0 { 0 } else { ((-base) + d - 1) / d };
@@ -281,6 +287,23 @@ impl Geometry {
     fn x0(&self, ox: usize) -> isize {
         (ox * self.sw) as isize - self.pw as isize
     }
+}
+
+/// `dst.copy_from_slice(src)` for the short runs of a window row (a 3×3 or
+/// 5×5 kernel copies 3 or 5 values at a time): lengths up to 8 are copied
+/// with a fixed size, inline, where a general copy would call `memcpy` once
+/// per run.
+#[inline(always)]
+fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match dst.len() {
+                $($n => dst[..$n].copy_from_slice(&src[..$n]),)*
+                _ => dst.copy_from_slice(src),
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8)
 }
 
 /// `im2col`: fills the patch matrix (see [`Var::unfold2d`]) row by row,
@@ -312,7 +335,7 @@ fn unfold_into<F: Element>(g: &Geometry, x: &[F], y: &mut [F]) {
                         out[jhi..].fill(F::zero());
                         let first = (x0 + (jlo * g.dw) as isize) as usize;
                         if g.dw == 1 {
-                            out[jlo..jhi].copy_from_slice(&src[first..first + (jhi - jlo)]);
+                            copy_run(&mut out[jlo..jhi], &src[first..first + (jhi - jlo)]);
                         } else {
                             for (k, o) in out[jlo..jhi].iter_mut().enumerate() {
                                 *o = src[first + k * g.dw];
@@ -452,6 +475,44 @@ fn window_argmax<F: Element>(
     best
 }
 
+/// Whether every pooling window lies wholly inside the input (no padding,
+/// no dilation: the output size keeps the last window inside), so that
+/// the pooling loops need no bounds arithmetic.
+#[inline]
+fn dense_windows(g: &Geometry) -> bool {
+    g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1
+}
+
+/// [`window_argmax`] for a window wholly inside the plane, starting at
+/// `base`: the same order and the same tie and NaN rules.
+#[inline]
+fn dense_argmax<F: Element>(plane: &[F], g: &Geometry, base: usize) -> (usize, F) {
+    let (mut at, mut best) = (base, plane[base]);
+    for i in 0..g.kh {
+        let row = base + i * g.w;
+        for (j, &v) in plane[row..row + g.kw].iter().enumerate() {
+            if !best.is_nan() && (v > best || v.is_nan()) {
+                at = row + j;
+                best = v;
+            }
+        }
+    }
+    (at, best)
+}
+
+/// The sum of a window wholly inside the plane, starting at `base`.
+#[inline]
+fn dense_sum<F: Element>(plane: &[F], g: &Geometry, base: usize) -> F {
+    let mut s = F::zero();
+    for i in 0..g.kh {
+        let row = base + i * g.w;
+        for &v in &plane[row..row + g.kw] {
+            s += v;
+        }
+    }
+    s
+}
+
 /// The number of taps of window `(oy, ox)` that are inside the input.
 #[inline]
 fn inside_taps(g: &Geometry, oy: usize, ox: usize) -> usize {
@@ -485,10 +546,32 @@ fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
         return;
     };
     let hw = g.h * g.w;
+    let dense = dense_windows(&g);
+    let taps = F::from_f64((g.kh * g.kw).max(1) as f64);
     for plane_index in 0..g.n * g.c {
         let plane = &x[plane_index * hw..][..hw];
         let gplane = &mut gx[plane_index * hw..][..hw];
         let gout = &grad[plane_index * g.positions()..][..g.positions()];
+        if dense {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let go = gout[oy * g.ow + ox];
+                    let base = oy * g.sh * g.w + ox * g.sw;
+                    if mode == POOL_MAX {
+                        gplane[dense_argmax(plane, &g, base).0] += go;
+                    } else {
+                        let share = go / taps;
+                        for i in 0..g.kh {
+                            let row = base + i * g.w;
+                            for v in &mut gplane[row..row + g.kw] {
+                                *v += share;
+                            }
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         for oy in 0..g.oh {
             for ox in 0..g.ow {
                 let go = gout[oy * g.ow + ox];
@@ -749,9 +832,24 @@ impl<'t, F: Element> Var<'t, F> {
             |y, inp| {
                 let x = inp.value(0);
                 let hw = g.h * g.w;
+                let dense = dense_windows(&g);
+                let taps = F::from_f64((g.kh * g.kw).max(1) as f64);
                 for p in 0..g.n * g.c {
                     let plane = &x[p * hw..][..hw];
                     let yp = &mut y[p * g.positions()..][..g.positions()];
+                    if dense {
+                        for oy in 0..g.oh {
+                            for ox in 0..g.ow {
+                                let base = oy * g.sh * g.w + ox * g.sw;
+                                yp[oy * g.ow + ox] = if mode == POOL_MAX {
+                                    dense_argmax(plane, &g, base).1
+                                } else {
+                                    dense_sum(plane, &g, base) / taps
+                                };
+                            }
+                        }
+                        continue;
+                    }
                     for oy in 0..g.oh {
                         for ox in 0..g.ow {
                             yp[oy * g.ow + ox] = if mode == POOL_MAX {
