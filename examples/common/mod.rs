@@ -11,6 +11,7 @@ pub mod batch_size;
 pub mod conditioning;
 pub mod heatmap;
 pub mod natural;
+pub mod outlier;
 pub mod sigmoid_vs_tanh;
 pub mod sign_report;
 pub mod slices;
