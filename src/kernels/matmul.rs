@@ -305,7 +305,7 @@ fn axpy<F: crate::Element>(y: &mut [F], a: F, x: &[F]) {
 
 /// Below this many multiply-adds (`m·n·k`) the plain loop beats the tuned
 /// kernel's packing overhead (tiny layers such as the W2 workload's).
-const SMALL: usize = 4096;
+pub(crate) const SMALL: usize = 4096;
 
 /// At or above this many multiply-adds a product is worth a second thread.
 pub(crate) const PARALLEL: usize = 128 * 128 * 64;
