@@ -10,10 +10,12 @@ use plotters::style::RGBColor;
 pub mod batch_size;
 pub mod conditioning;
 pub mod heatmap;
+pub mod loss_bars;
 pub mod natural;
 pub mod sigmoid_vs_tanh;
 pub mod sign_report;
 pub mod slices;
+pub mod which_fix;
 pub mod zigzag;
 
 /// Errors of an example: the crate's or the plotting library's.
