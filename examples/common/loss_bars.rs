@@ -55,6 +55,7 @@ pub fn draw(path: &Path, curves: &Losses<'_>, bars_data: &Bars<'_>) -> Res {
     let root = SVGBackend::new(path, (1280, 640)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, key) = root.split_vertically(540);
+    let (key, bar_key) = key.split_horizontally(700);
     let (left, right) = top.split_horizontally(700);
     let style = |i: usize| Key::Line(COLOURS[i % COLOURS.len()]);
     let reached = |l: &Vec<f64>| l.iter().position(|&l| l <= target);
@@ -116,8 +117,8 @@ pub fn draw(path: &Path, curves: &Losses<'_>, bars_data: &Bars<'_>) -> Res {
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(190)
-        // Room right of 100 % for the legend.
-        .build_cartesian_2d(0.0..150.0, 0.0..rows as f64)?;
+        // Room right of 100 % for the values.
+        .build_cartesian_2d(0.0..112.0, 0.0..rows as f64)?;
     // Variant i's group is centred at rows − i − ½, the first at the top.
     let name_at = |y: &f64| {
         let k = (rows as f64 - y - 0.5).round();
@@ -155,9 +156,7 @@ pub fn draw(path: &Path, curves: &Losses<'_>, bars_data: &Bars<'_>) -> Res {
             )
         };
         let groups = bars_data.shares.iter().enumerate();
-        bars.draw_series(groups.clone().map(|(i, s)| rect(i, s)))?
-            .label(bars_data.series[l].clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour.filled()));
+        bars.draw_series(groups.clone().map(|(i, s)| rect(i, s)))?;
         let value = |i: usize, shares: &Vec<f64>| {
             let share = 100.0 * shares[l];
             let y = rows as f64 - i as f64 - 0.1 - h * l as f64 + 0.02;
@@ -169,12 +168,16 @@ pub fn draw(path: &Path, curves: &Losses<'_>, bars_data: &Bars<'_>) -> Res {
         };
         bars.draw_series(groups.map(|(i, s)| value(i, s)))?;
     }
-    super::legend(&mut bars, SeriesLabelPosition::UpperRight)?;
     let entries: Vec<(String, Key)> = (curves.names.iter().enumerate())
         .map(|(i, name)| (name.clone(), style(i)))
         .chain([(format!("target loss {target}"), Key::Dashed(grey))])
         .collect();
-    key_strip(&key, &entries, 4)?;
+    key_strip(&key, &entries, 3)?;
+    let colours = [PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3]];
+    let bar_entries: Vec<(String, Key)> = (bars_data.series.iter().zip(colours))
+        .map(|(name, c)| (format!("bars: {name}"), Key::Block(c)))
+        .collect();
+    key_strip(&bar_key, &bar_entries, 2)?;
     root.present()?;
     Ok(())
 }

@@ -240,6 +240,8 @@ pub enum Key {
     Ring(RGBColor, u32),
     /// A line through a filled circle of this radius.
     Dot(RGBColor, u32),
+    /// A filled block, for a bar.
+    Block(RGBColor),
 }
 
 /// A legend drawn beside a chart instead of over it: the entries in rows of
@@ -276,6 +278,12 @@ pub fn key_strip(
             Key::Dot(c, r) => {
                 area.draw(&PathElement::new(line, c.stroke_width(2)))?;
                 area.draw(&Circle::new((x + 13, y), r, c.filled()))?;
+            }
+            Key::Block(c) => {
+                area.draw(&Rectangle::new(
+                    [(x + 6, y - 5), (x + 20, y + 5)],
+                    c.filled(),
+                ))?;
             }
         }
         area.draw(&Text::new(

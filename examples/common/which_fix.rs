@@ -198,7 +198,7 @@ pub fn draw(path: &Path, curves: &[Curve], target: f64) -> Res {
         &super::loss_bars::Bars {
             title: "one-signed per-example gradient rows, at init",
             x_desc: "share of neuron rows (%), 64 training examples",
-            series: (0..layers).map(|l| format!("layer {l}")).collect(),
+            series: (0..layers).map(|l| format!("dense layer {l}")).collect(),
             shares: shares.collect(),
         },
     )
