@@ -27,10 +27,8 @@ fn run(updates: UpdateSource) {
     let mut opt = Sgd::new(bench_data::W3_LR as f32);
     let mut tape = Tape::<f32>::new();
     let mut grads = Gradients::new();
-    let mut analyzer = GradientSignAnalyzer::default().with_tracking(TrackingConfig {
-        updates,
-        ..TrackingConfig::default()
-    });
+    let mut analyzer =
+        GradientSignAnalyzer::default().with_tracking(TrackingConfig::default().updates(updates));
     let (mut plain, mut observed, mut alone) = (Vec::new(), Vec::new(), Vec::new());
     let mut first = 0.0;
     let mut step = 0;

@@ -6,6 +6,37 @@
 //! twin would return as an [`Error`], so that `x * x + x` stays readable. Every
 //! variant names the operation and the shapes or values involved, so a message
 //! explains itself without a backtrace.
+//!
+//! # Which methods return a `Result`
+//!
+//! One rule decides it: a method returns [`Result`] exactly when some
+//! argument it accepts can make it fail. So:
+//!
+//! - [`Var::sum`](crate::Var::sum) is defined for every tensor (the sum of
+//!   nothing is 0) and returns a `Var`; like the arithmetic operators it can
+//!   fail only in [checked mode](crate::Tape::set_checked) on a non-finite
+//!   result, and panics there with the message its twin
+//!   [`try_sum`](crate::Var::try_sum) returns;
+//! - [`Var::mean`](crate::Var::mean) is not defined for an empty tensor
+//!   (`0/0`), so it returns `Result`;
+//! - [`Tensor::zeros`](crate::Tensor::zeros) returns `Result` because the
+//!   dimensions can be of a rank the crate does not hold or too many
+//!   elements to allocate; [`Tensor::scalar`](crate::Tensor::scalar)
+//!   cannot fail and does not.
+//!
+//! A `try_` twin exists only for the infallible-looking methods that checked
+//! mode can make fail (the operators, `sum`, the element-wise maps); nothing
+//! else has two spellings.
+//!
+//! ```
+//! use gradsign::{Error, Tape, Tensor};
+//! let tape = Tape::<f64>::new();
+//! let empty = tape.var(&Tensor::zeros(&[0])?);
+//! assert_eq!(empty.sum().item()?, 0.0);
+//! assert!(matches!(empty.mean(), Err(Error::Empty { op: "mean", .. })));
+//! assert!(matches!(Tensor::<f64>::zeros(&[1, 1, 1, 1, 1]), Err(Error::RankMismatch { .. })));
+//! # Ok::<(), gradsign::Error>(())
+//! ```
 
 use crate::shape::Shape;
 

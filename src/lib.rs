@@ -166,30 +166,33 @@
 //! (cheaper for `exp`, `tanh`, `sigmoid`):
 //!
 //! ```
-//! use gradsign::{ops::UnaryOp, Params, Tape};
+//! use gradsign::{ops::UnaryOp, Tape};
 //! /// softsign(x) = x / (1 + |x|); d/dx = 1 / (1 + |x|)².
 //! struct MySoftsign;
 //! impl UnaryOp<f64> for MySoftsign {
 //!     const NAME: &'static str = "my_softsign";
-//!     fn f(x: f64, _: &Params<f64>) -> f64 { x / (1.0 + x.abs()) }
-//!     fn df(x: f64, _y: f64, _: &Params<f64>) -> f64 { (1.0 + x.abs()).powi(-2) }
+//!     type State = (); // nothing to save (a slope would be `f64`)
+//!     fn f(x: f64, _: ()) -> f64 { x / (1.0 + x.abs()) }
+//!     fn df(x: f64, _y: f64, _: ()) -> f64 { (1.0 + x.abs()).powi(-2) }
 //! }
 //! let tape = Tape::<f64>::new();
 //! let x = tape.var_scalar(1.0);
-//! let y = x.unary::<MySoftsign>(Params::none());
+//! let y = x.unary::<MySoftsign>(());
 //! assert_eq!(y.item()?, 0.5);
 //! assert_eq!(y.backward()?.get(x)?, &[0.25]);
 //! # Ok::<(), gradsign::Error>(())
 //! ```
 //!
-//! Anything else is recorded with [`Tape::record`]: the output shape, small
-//! saved parameters ([`Params`]), a forward closure that fills the (zeroed)
+//! Anything else is recorded with [`Tape::record`]: the output shape, the
+//! state the backward rule needs (`()`, a scalar, or a small `Copy` type of
+//! the op's own implementing [`autodiff::Saved`], read back with
+//! [`BackwardCtx::saved`]), a forward closure that fills the (zeroed)
 //! output, and a plain `fn` backward rule that **adds** each input's
 //! vector-Jacobian product into its slot ([`BackwardCtx::grad_input`] is
 //! `None` for an input that needs no gradient):
 //!
 //! ```
-//! use gradsign::{BackwardCtx, Params, Tape, Tensor};
+//! use gradsign::{BackwardCtx, Tape, Tensor};
 //! /// y = Σᵢ xᵢ³ (a scalar); ∂y/∂xᵢ = 3xᵢ².
 //! fn sum_of_cubes_backward(ctx: &mut BackwardCtx<'_, f64>) {
 //!     let g = ctx.grad_out()[0];
@@ -206,7 +209,7 @@
 //!     "sum_of_cubes",
 //!     &[x],
 //!     gradsign::Shape::scalar(),
-//!     Params::none(),
+//!     (),
 //!     sum_of_cubes_backward,
 //!     |out, inp| out[0] = inp.value(0).iter().map(|v| v * v * v).sum(),
 //! )?;
@@ -248,7 +251,7 @@ pub mod tensor;
 pub mod testing;
 pub mod train;
 
-pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Params, Tape, Var};
+pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Tape, Var};
 pub use element::Element;
 pub use error::{Error, Result};
 pub use shape::Shape;

@@ -4,7 +4,7 @@
 //! that the message names the op and the shapes.
 
 use gradsign::ops::{concat, select};
-use gradsign::{BackwardCtx, Error, Gradients, Params, Shape, Tape, Tensor, Var};
+use gradsign::{BackwardCtx, Error, Gradients, Shape, Tape, Tensor, Var};
 
 fn t(data: &[f64], dims: &[usize]) -> Tensor<f64> {
     Tensor::from_slice(data, dims).unwrap()
@@ -508,7 +508,7 @@ fn recording_more_than_three_inputs_is_an_error_not_a_wrong_node() {
             "sum4",
             &[x, x, x, x],
             Shape::vector(2),
-            Params::none(),
+            (),
             nothing,
             |_, _| {},
         )
@@ -530,14 +530,73 @@ fn a_backward_rule_reading_a_missing_input_panics() {
     let tape = Tape::<f64>::new();
     let x = tape.var_scalar(1.0);
     let y = tape
+        .record("twice", &[x], Shape::scalar(), (), wrong, |o, i| {
+            o[0] = 2.0 * i.value(0)[0]
+        })
+        .unwrap();
+    let _ = y.backward();
+}
+
+#[test]
+fn a_custom_op_saves_typed_state_and_reads_it_back() {
+    use gradsign::autodiff::{Saved, Slots};
+    /// y = a·x + b with (a, b) saved under names.
+    #[derive(Clone, Copy)]
+    struct Affine {
+        a: f64,
+        b: f64,
+    }
+    impl Saved<f64> for Affine {
+        fn pack(self) -> Slots<f64> {
+            Slots {
+                f: [self.a, self.b],
+                ..Slots::default()
+            }
+        }
+        fn unpack(s: &Slots<f64>) -> Self {
+            Affine {
+                a: s.f[0],
+                b: s.f[1],
+            }
+        }
+    }
+    fn affine_backward(ctx: &mut BackwardCtx<'_, f64>) {
+        let Affine { a, .. } = ctx.saved();
+        let g = ctx.grad_out()[0];
+        if let Some(gx) = ctx.grad_input(0) {
+            gx[0] += a * g;
+        }
+    }
+    let tape = Tape::<f64>::new();
+    let x = tape.var_scalar(2.0);
+    let s = Affine { a: 3.0, b: -1.0 };
+    let y = tape
         .record(
-            "twice",
+            "affine",
             &[x],
             Shape::scalar(),
-            Params::none(),
-            wrong,
-            |o, i| o[0] = 2.0 * i.value(0)[0],
+            s,
+            affine_backward,
+            |o, i| o[0] = s.a * i.value(0)[0] + s.b,
         )
+        .unwrap();
+    assert_eq!(y.item().unwrap(), 5.0);
+    assert_eq!(y.backward().unwrap().get(x).unwrap(), &[3.0]);
+}
+
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "scale: the backward rule reads its saved state as ()")]
+fn a_backward_rule_reading_another_state_type_panics_in_debug_builds() {
+    fn wrong(ctx: &mut BackwardCtx<'_, f64>) {
+        let () = ctx.saved();
+    }
+    let tape = Tape::<f64>::new();
+    let x = tape.var_scalar(1.0);
+    let y = tape
+        .record("scale", &[x], Shape::scalar(), 2.0, wrong, |o, i| {
+            o[0] = 2.0 * i.value(0)[0]
+        })
         .unwrap();
     let _ = y.backward();
 }

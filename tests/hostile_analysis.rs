@@ -217,10 +217,8 @@ fn a_top_eigenvector_too_large_to_solve_is_an_error_at_observe() {
     assert!(e.to_string().contains("top eigenvector"), "{e}");
     assert_eq!(an.tracker().steps(), 0);
     // Off: observed.
-    let mut an = GradientSignAnalyzer::default().with_tracking(TrackingConfig {
-        top_eigenvector: TopEigenvector::Off,
-        ..TrackingConfig::default()
-    });
+    let mut an = GradientSignAnalyzer::default()
+        .with_tracking(TrackingConfig::default().top_eigenvector(TopEigenvector::Off));
     an.observe(0, &trace, &grads).unwrap();
 }
 
@@ -239,10 +237,8 @@ fn every_zero_steps_is_rejected() {
     let x = tape.constant(&Tensor::ones(&[3, 2]).unwrap());
     let (y, trace) = gradsign::nn::forward(&mlp, &tape, x).unwrap();
     let grads = y.sum().backward().unwrap();
-    let mut an = GradientSignAnalyzer::default().with_tracking(TrackingConfig {
-        top_eigenvector: TopEigenvector::Every(0),
-        ..TrackingConfig::default()
-    });
+    let mut an = GradientSignAnalyzer::default()
+        .with_tracking(TrackingConfig::default().top_eigenvector(TopEigenvector::Every(0)));
     let e = an.observe(0, &trace, &grads).unwrap_err();
     assert!(
         invalid(&e).contains("TopEigenvector::Every must be at least 1"),
@@ -316,10 +312,8 @@ fn the_analyzer_on_usize_max_threads_finishes_and_matches_one_thread() {
             assert_eq!(w.dims(), &[300, 300, 300]);
         }
         // A config set directly (not through with_threads) is clamped too.
-        let cfg = gradsign::analysis::AnalyzerConfig {
-            threads: usize::MAX,
-            ..Default::default()
-        };
+        let mut cfg = gradsign::analysis::AnalyzerConfig::default();
+        cfg.threads = usize::MAX;
         let r = GradientSignAnalyzer::new(cfg)
             .analyze_layer(&a, &d)
             .unwrap();

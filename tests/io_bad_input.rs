@@ -49,7 +49,7 @@ fn msg(e: impl std::borrow::Borrow<Error>) -> String {
 // ---------------------------------------------------------------- .npy
 
 #[test]
-fn npy_empty_and_garbage_are_io_errors_naming_the_file() {
+fn npy_empty_and_garbage_are_format_errors_naming_the_file() {
     for bytes in [
         &b""[..],
         b"hello",
@@ -57,7 +57,7 @@ fn npy_empty_and_garbage_are_io_errors_naming_the_file() {
         b"\x93NUMPY\x09\x00\x10\x00",
     ] {
         let e = npy_from_bytes::<f32>(bytes, "x.npy").unwrap_err();
-        assert!(matches!(e, Error::Io { op: "read_npy", .. }), "{e}");
+        assert!(matches!(e, Error::Format { op: "read_npy", .. }), "{e}");
         assert!(msg(e).contains("x.npy"));
     }
 }
@@ -85,7 +85,7 @@ fn npy_shape_whose_count_overflows_is_refused() {
             &[],
         );
         let e = npy_from_bytes::<f32>(&b, "huge.npy").unwrap_err();
-        assert!(matches!(e, Error::Io { .. }), "{shape}: {e}");
+        assert!(matches!(e, Error::Format { .. }), "{shape}: {e}");
         assert!(msg(e).contains("huge.npy"));
     }
 }
@@ -98,7 +98,7 @@ fn npy_shape_overflow_is_refused_whatever_the_quoting() {
     ] {
         // Either a clean refusal or npyz's own error, never a panic.
         let e = npy_from_bytes::<f32>(&npy(dict, &[]), "q.npy").unwrap_err();
-        assert!(matches!(e, Error::Io { .. }), "{dict}: {e}");
+        assert!(matches!(e, Error::Format { .. }), "{dict}: {e}");
     }
 }
 
@@ -232,7 +232,7 @@ fn open_err(bytes: &[u8]) -> String {
     assert!(
         matches!(
             e,
-            Error::Io {
+            Error::Format {
                 op: "read_safetensors",
                 ..
             }
@@ -606,10 +606,7 @@ fn empty_tensors_with_huge_extents_are_read_or_refused_by_the_reader() {
             Ok(t) => assert_eq!(t.numel(), 0),
             Err(e) => {
                 assert!(
-                    matches!(
-                        e,
-                        Error::Format { op: "read_npy", .. } | Error::Io { op: "read_npy", .. }
-                    ),
+                    matches!(e, Error::Format { op: "read_npy", .. }),
                     "{shape}: {e}"
                 );
                 assert!(msg(e).contains("z.npy"));
@@ -630,7 +627,7 @@ fn npy_deeply_nested_header_is_refused_quickly() {
     let start = std::time::Instant::now();
     let e = npy_from_bytes::<f32>(&b, "deep.npy").unwrap_err();
     assert!(start.elapsed().as_secs() < 2);
-    assert!(matches!(e, Error::Io { op: "read_npy", .. }), "{e}");
+    assert!(matches!(e, Error::Format { op: "read_npy", .. }), "{e}");
     // The same nesting inside a well-formed header.
     let dict = format!(
         "{{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': {}{} }}",

@@ -194,10 +194,8 @@ fn top_component_of_weight_changes_equals_a_recorder_fed_the_weights() {
     let mut unit = LinearUnit::new(21);
     let s = Spectrum::of(&second_moment(&unit.x, true).unwrap()).unwrap();
     let lr = 0.7 / s.largest();
-    let mut analyzer = GradientSignAnalyzer::default().with_tracking(TrackingConfig {
-        updates: UpdateSource::WeightChange,
-        ..TrackingConfig::default()
-    });
+    let mut analyzer = GradientSignAnalyzer::default()
+        .with_tracking(TrackingConfig::default().updates(UpdateSource::WeightChange));
     let mut direct = gradsign::dynamics::TrajectoryRecorder::new(1, 6, true)
         .unwrap()
         .track_update_along(&s.top_eigenvector())
@@ -273,10 +271,8 @@ fn allocations_per_observed_steps(analyzer: &mut GradientSignAnalyzer, measured:
 #[test]
 fn observing_a_warm_step_performs_no_heap_allocation() {
     for updates in [UpdateSource::NegativeGradient, UpdateSource::WeightChange] {
-        let mut analyzer = GradientSignAnalyzer::default().with_tracking(TrackingConfig {
-            updates,
-            ..TrackingConfig::default()
-        });
+        let mut analyzer = GradientSignAnalyzer::default()
+            .with_tracking(TrackingConfig::default().updates(updates));
         let n = allocations_per_observed_steps(&mut analyzer, 50);
         assert_eq!(n, 0, "{n} allocations in 50 observations ({updates:?})");
         let report = analyzer.trajectories();
@@ -296,10 +292,8 @@ fn the_counter_sees_allocations() {
 
 #[test]
 fn eigenvectors_are_refreshed_on_schedule_and_on_request() {
-    let mut analyzer = GradientSignAnalyzer::default().with_tracking(TrackingConfig {
-        top_eigenvector: TopEigenvector::Every(10),
-        ..TrackingConfig::default()
-    });
+    let mut analyzer = GradientSignAnalyzer::default()
+        .with_tracking(TrackingConfig::default().top_eigenvector(TopEigenvector::Every(10)));
     allocations_per_observed_steps(&mut analyzer, 22);
     // Steps 0..=24: computed at 0, 10 and 20.
     let steps = |a: &GradientSignAnalyzer| {

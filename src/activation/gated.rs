@@ -4,7 +4,6 @@
 
 use std::f64::consts::{FRAC_1_SQRT_2, FRAC_2_SQRT_PI, PI};
 
-use crate::autodiff::Params;
 use crate::element::Element;
 use crate::ops::UnaryOp;
 
@@ -90,12 +89,13 @@ fn gate<F: Element>(x: F, g: F) -> F {
 pub struct GeluOp;
 impl<F: Element> UnaryOp<F> for GeluOp {
     const NAME: &'static str = "gelu";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         x * normal_cdf(x, normal_pdf(x))
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let pdf = normal_pdf(x);
         normal_cdf(x, pdf) + gate(x, pdf)
     }
@@ -117,15 +117,16 @@ const GELU_TANH_CUBIC: f64 = 0.044_715;
 pub struct GeluTanhOp;
 impl<F: Element> UnaryOp<F> for GeluTanhOp {
     const NAME: &'static str = "gelu_tanh";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         let (h, l) = gelu_tanh_2u(x);
         let (s, t) = logistic_pair(h);
         // σ(h + l) = σ(h)·(1 + l·σ(−h)) to first order.
         gate(x, s * (F::one() + l * t))
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let (h, l) = gelu_tanh_2u(x);
         let (s0, t0) = logistic_pair(h);
         let s = s0 * (F::one() + l * t0);
@@ -195,12 +196,13 @@ fn gelu_tanh_2u<F: Element>(x: F) -> (F, F) {
 pub struct SiluOp;
 impl<F: Element> UnaryOp<F> for SiluOp {
     const NAME: &'static str = "silu";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         gate(x, logistic(x))
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let (s, t) = logistic_pair(x);
         gate(F::one() + gate(x, t), s)
     }
@@ -224,12 +226,13 @@ fn softplus1<F: Element>(x: F) -> F {
 pub struct MishOp;
 impl<F: Element> UnaryOp<F> for MishOp {
     const NAME: &'static str = "mish";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         gate(x, softplus1(x).tanh())
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let sp = softplus1(x);
         let m = (-(sp + sp)).exp_m1();
         let d = F::from_f64(2.0) + m;

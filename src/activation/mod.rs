@@ -37,7 +37,7 @@
 
 use std::fmt;
 
-use crate::autodiff::{Params, Var};
+use crate::autodiff::Var;
 use crate::element::Element;
 use crate::error::Result;
 use crate::ops::UnaryOp;
@@ -56,7 +56,7 @@ macro_rules! activation_methods {
                 /// twin returns that error.
                 #[track_caller]
                 pub fn $name(self) -> $crate::autodiff::Var<'t, F> {
-                    self.unary::<$op>($crate::autodiff::Params::none())
+                    self.unary::<$op>(())
                 }
 
                 $(#[$doc])*
@@ -65,7 +65,7 @@ macro_rules! activation_methods {
                 /// [`Error::NonFinite`](crate::Error::NonFinite) in checked
                 /// mode, on a non-finite output.
                 pub fn $try(self) -> $crate::error::Result<$crate::autodiff::Var<'t, F>> {
-                    self.try_unary::<$op>($crate::autodiff::Params::none())
+                    self.try_unary::<$op>(())
                 }
             )*
         }
@@ -242,54 +242,52 @@ impl Activation {
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
     pub fn apply<'t, F: Element>(self, x: Var<'t, F>) -> Result<Var<'t, F>> {
         self.validate::<F>()?;
-        let none = Params::none();
-        let p = |a: f64| Params::scalar(F::from_f64(a));
+        let p = |a: f64| F::from_f64(a);
         match self {
             Activation::Identity => Ok(x),
-            Activation::Sigmoid => x.try_unary::<SigmoidOp>(none),
-            Activation::Tanh => x.try_unary::<TanhOp>(none),
-            Activation::Relu => x.try_unary::<ReluOp>(none),
+            Activation::Sigmoid => x.try_unary::<SigmoidOp>(()),
+            Activation::Tanh => x.try_unary::<TanhOp>(()),
+            Activation::Relu => x.try_unary::<ReluOp>(()),
             Activation::LeakyRelu(a) => x.try_unary::<LeakyReluOp>(p(a)),
             Activation::Elu(a) => x.try_unary::<EluOp>(p(a)),
-            Activation::Selu => x.try_unary::<SeluOp>(none),
-            Activation::Gelu => x.try_unary::<GeluOp>(none),
-            Activation::GeluTanh => x.try_unary::<GeluTanhOp>(none),
-            Activation::Silu => x.try_unary::<SiluOp>(none),
+            Activation::Selu => x.try_unary::<SeluOp>(()),
+            Activation::Gelu => x.try_unary::<GeluOp>(()),
+            Activation::GeluTanh => x.try_unary::<GeluTanhOp>(()),
+            Activation::Silu => x.try_unary::<SiluOp>(()),
             Activation::Softplus(b) => x.try_unary::<SoftplusOp>(p(b)),
-            Activation::Softsign => x.try_unary::<SoftsignOp>(none),
-            Activation::HardTanh => x.try_unary::<HardTanhOp>(none),
-            Activation::HardSigmoid => x.try_unary::<HardSigmoidOp>(none),
-            Activation::Mish => x.try_unary::<MishOp>(none),
-            Activation::LecunTanh => x.try_unary::<LecunTanhOp>(none),
-            Activation::CentredSigmoid => x.try_unary::<CentredSigmoidOp>(none),
+            Activation::Softsign => x.try_unary::<SoftsignOp>(()),
+            Activation::HardTanh => x.try_unary::<HardTanhOp>(()),
+            Activation::HardSigmoid => x.try_unary::<HardSigmoidOp>(()),
+            Activation::Mish => x.try_unary::<MishOp>(()),
+            Activation::LecunTanh => x.try_unary::<LecunTanhOp>(()),
+            Activation::CentredSigmoid => x.try_unary::<CentredSigmoidOp>(()),
         }
     }
 
     /// `(f(x), f'(x))` in `f64`, by the same op code the tape runs.
     fn scalar(self, x: f64) -> (f64, f64) {
-        fn run<U: UnaryOp<f64>>(x: f64, p: Params<f64>) -> (f64, f64) {
-            let y = U::f(x, &p);
-            (y, U::df(x, y, &p))
+        fn run<U: UnaryOp<f64>>(x: f64, s: U::State) -> (f64, f64) {
+            let y = U::f(x, s);
+            (y, U::df(x, y, s))
         }
-        let none = Params::none();
         match self {
             Activation::Identity => (x, 1.0),
-            Activation::Sigmoid => run::<SigmoidOp>(x, none),
-            Activation::Tanh => run::<TanhOp>(x, none),
-            Activation::Relu => run::<ReluOp>(x, none),
-            Activation::LeakyRelu(a) => run::<LeakyReluOp>(x, Params::scalar(a)),
-            Activation::Elu(a) => run::<EluOp>(x, Params::scalar(a)),
-            Activation::Selu => run::<SeluOp>(x, none),
-            Activation::Gelu => run::<GeluOp>(x, none),
-            Activation::GeluTanh => run::<GeluTanhOp>(x, none),
-            Activation::Silu => run::<SiluOp>(x, none),
-            Activation::Softplus(b) => run::<SoftplusOp>(x, Params::scalar(b)),
-            Activation::Softsign => run::<SoftsignOp>(x, none),
-            Activation::HardTanh => run::<HardTanhOp>(x, none),
-            Activation::HardSigmoid => run::<HardSigmoidOp>(x, none),
-            Activation::Mish => run::<MishOp>(x, none),
-            Activation::LecunTanh => run::<LecunTanhOp>(x, none),
-            Activation::CentredSigmoid => run::<CentredSigmoidOp>(x, none),
+            Activation::Sigmoid => run::<SigmoidOp>(x, ()),
+            Activation::Tanh => run::<TanhOp>(x, ()),
+            Activation::Relu => run::<ReluOp>(x, ()),
+            Activation::LeakyRelu(a) => run::<LeakyReluOp>(x, a),
+            Activation::Elu(a) => run::<EluOp>(x, a),
+            Activation::Selu => run::<SeluOp>(x, ()),
+            Activation::Gelu => run::<GeluOp>(x, ()),
+            Activation::GeluTanh => run::<GeluTanhOp>(x, ()),
+            Activation::Silu => run::<SiluOp>(x, ()),
+            Activation::Softplus(b) => run::<SoftplusOp>(x, b),
+            Activation::Softsign => run::<SoftsignOp>(x, ()),
+            Activation::HardTanh => run::<HardTanhOp>(x, ()),
+            Activation::HardSigmoid => run::<HardSigmoidOp>(x, ()),
+            Activation::Mish => run::<MishOp>(x, ()),
+            Activation::LecunTanh => run::<LecunTanhOp>(x, ()),
+            Activation::CentredSigmoid => run::<CentredSigmoidOp>(x, ()),
         }
     }
 

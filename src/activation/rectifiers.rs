@@ -1,10 +1,10 @@
 //! Rectifier-like activations: ReLU, leaky ReLU, ELU, SELU and softplus.
 //!
-//! The parameterised ones read their parameter from `Params::f[0]` and
+//! The parameterised ones take their parameter as their op's state and
 //! validate it in their `Var` method (a parameter is user input: an invalid
 //! one is an `Err`, never a silent NaN).
 
-use crate::autodiff::{Params, Var};
+use crate::autodiff::Var;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::ops::UnaryOp;
@@ -17,8 +17,9 @@ use super::sigmoidal::logistic_pair;
 pub struct ReluOp;
 impl<F: Element> UnaryOp<F> for ReluOp {
     const NAME: &'static str = "relu";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         if x > F::zero() || x.is_nan() {
             x
         } else {
@@ -26,7 +27,7 @@ impl<F: Element> UnaryOp<F> for ReluOp {
         }
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         if x > F::zero() {
             F::one()
         } else if x.is_nan() {
@@ -42,18 +43,19 @@ impl<F: Element> UnaryOp<F> for ReluOp {
 pub struct LeakyReluOp;
 impl<F: Element> UnaryOp<F> for LeakyReluOp {
     const NAME: &'static str = "leaky_relu";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        if x > F::zero() { x } else { p.f[0] * x }
+    fn f(x: F, c: F) -> F {
+        if x > F::zero() { x } else { c * x }
     }
     #[inline]
-    fn df(x: F, _: F, p: &Params<F>) -> F {
+    fn df(x: F, _: F, c: F) -> F {
         if x > F::zero() {
             F::one()
         } else if x.is_nan() {
             x
         } else {
-            p.f[0]
+            c
         }
     }
 }
@@ -70,20 +72,17 @@ impl<F: Element> UnaryOp<F> for LeakyReluOp {
 pub struct EluOp;
 impl<F: Element> UnaryOp<F> for EluOp {
     const NAME: &'static str = "elu";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        if x > F::zero() {
-            x
-        } else {
-            p.f[0] * x.exp_m1()
-        }
+    fn f(x: F, c: F) -> F {
+        if x > F::zero() { x } else { c * x.exp_m1() }
     }
     #[inline]
-    fn df(x: F, _: F, p: &Params<F>) -> F {
+    fn df(x: F, _: F, c: F) -> F {
         if x > F::zero() {
             F::one()
         } else {
-            scaled_exp(p.f[0], x)
+            scaled_exp(c, x)
         }
     }
 }
@@ -114,8 +113,9 @@ pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
 pub struct SeluOp;
 impl<F: Element> UnaryOp<F> for SeluOp {
     const NAME: &'static str = "selu";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         if x > F::zero() {
             F::from_f64(SELU_LAMBDA) * x
         } else {
@@ -123,7 +123,7 @@ impl<F: Element> UnaryOp<F> for SeluOp {
         }
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         if x > F::zero() {
             F::from_f64(SELU_LAMBDA)
         } else {
@@ -164,9 +164,10 @@ fn product_with_error<F: Element>(beta: F, x: F) -> (F, F) {
 pub struct SoftplusOp;
 impl<F: Element> UnaryOp<F> for SoftplusOp {
     const NAME: &'static str = "softplus";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        let beta = p.f[0];
+    fn f(x: F, c: F) -> F {
+        let beta = c;
         let (h, l) = product_with_error(beta, x);
         // −|h + l| = −|h| − sign(h)·l.
         let signed_l = if h >= F::zero() { l } else { -l };
@@ -174,8 +175,8 @@ impl<F: Element> UnaryOp<F> for SoftplusOp {
         x.max(F::zero()) + e.ln_1p() / beta
     }
     #[inline]
-    fn df(x: F, _: F, p: &Params<F>) -> F {
-        let (h, l) = product_with_error(p.f[0], x);
+    fn df(x: F, _: F, c: F) -> F {
+        let (h, l) = product_with_error(c, x);
         let (s, t) = logistic_pair(h);
         s * (F::one() + l * t)
     }
@@ -286,7 +287,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Error::NonFinite`] in checked mode.
     pub fn leaky_relu(self, alpha: F) -> Result<Var<'t, F>> {
         check_alpha("leaky_relu", alpha)?;
-        self.try_unary::<LeakyReluOp>(Params::scalar(alpha))
+        self.try_unary::<LeakyReluOp>(alpha)
     }
 
     /// ELU (`x` for `x > 0`, `α(eˣ − 1)` otherwise) element-wise
@@ -305,7 +306,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Error::NonFinite`] in checked mode.
     pub fn elu(self, alpha: F) -> Result<Var<'t, F>> {
         check_alpha("elu", alpha)?;
-        self.try_unary::<EluOp>(Params::scalar(alpha))
+        self.try_unary::<EluOp>(alpha)
     }
 
     /// Softplus `ln(1 + e^{βx})/β` element-wise ([`SoftplusOp`]); derivative
@@ -327,6 +328,6 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Error::NonFinite`] in checked mode.
     pub fn softplus(self, beta: F) -> Result<Var<'t, F>> {
         check_beta(beta)?;
-        self.try_unary::<SoftplusOp>(Params::scalar(beta))
+        self.try_unary::<SoftplusOp>(beta)
     }
 }

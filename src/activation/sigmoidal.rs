@@ -4,7 +4,6 @@
 //! `tanh` itself lives with the other element-wise maths in
 //! [`ops::unary`](crate::ops::unary) ([`TanhOp`](crate::ops::unary::TanhOp)).
 
-use crate::autodiff::Params;
 use crate::element::Element;
 use crate::ops::UnaryOp;
 
@@ -74,12 +73,13 @@ fn sech2_corrected<F: Element>(z: F, delta: F) -> F {
 pub struct SigmoidOp;
 impl<F: Element> UnaryOp<F> for SigmoidOp {
     const NAME: &'static str = "sigmoid";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         logistic(x)
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let (s, t) = logistic_pair(x);
         s * t
     }
@@ -96,13 +96,14 @@ impl<F: Element> UnaryOp<F> for SigmoidOp {
 pub struct CentredSigmoidOp;
 impl<F: Element> UnaryOp<F> for CentredSigmoidOp {
     const NAME: &'static str = "centred_sigmoid";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         let half = F::from_f64(0.5);
         half * (x * half).tanh()
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let half = F::from_f64(0.5);
         sech2(x * half) * (half * half)
     }
@@ -128,12 +129,13 @@ const LECUN_TANH_GAIN_LO: f64 = 3.700_743_415_417_188e-17;
 pub struct LecunTanhOp;
 impl<F: Element> UnaryOp<F> for LecunTanhOp {
     const NAME: &'static str = "lecun_tanh";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         F::from_f64(LECUN_TANH_SCALE) * (x * F::from_f64(LECUN_TANH_GAIN)).tanh()
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let b_hi = F::from_f64(LECUN_TANH_GAIN);
         let b_lo = F::from_f64((LECUN_TANH_GAIN - b_hi.to_f64()) + LECUN_TANH_GAIN_LO);
         let z = x * b_hi;
@@ -151,8 +153,9 @@ impl<F: Element> UnaryOp<F> for LecunTanhOp {
 pub struct SoftsignOp;
 impl<F: Element> UnaryOp<F> for SoftsignOp {
     const NAME: &'static str = "softsign";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         if x.is_infinite() {
             x.signum()
         } else {
@@ -160,7 +163,7 @@ impl<F: Element> UnaryOp<F> for SoftsignOp {
         }
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let r = (F::one() + x.abs()).recip();
         r * r
     }
@@ -176,8 +179,9 @@ impl<F: Element> UnaryOp<F> for SoftsignOp {
 pub struct HardSigmoidOp;
 impl<F: Element> UnaryOp<F> for HardSigmoidOp {
     const NAME: &'static str = "hard_sigmoid";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         let three = F::from_f64(3.0);
         if x <= -three {
             F::zero()
@@ -188,7 +192,7 @@ impl<F: Element> UnaryOp<F> for HardSigmoidOp {
         }
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         let three = F::from_f64(3.0);
         if x.is_nan() {
             x
@@ -206,8 +210,9 @@ impl<F: Element> UnaryOp<F> for HardSigmoidOp {
 pub struct HardTanhOp;
 impl<F: Element> UnaryOp<F> for HardTanhOp {
     const NAME: &'static str = "hard_tanh";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         if x < -F::one() {
             -F::one()
         } else if x > F::one() {
@@ -217,7 +222,7 @@ impl<F: Element> UnaryOp<F> for HardTanhOp {
         }
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         if x.is_nan() {
             x
         } else if x > -F::one() && x < F::one() {

@@ -10,7 +10,7 @@
 //! probability 0 (log-probability `−∞`), and a lane that is entirely `−∞`
 //! is uniform. A NaN anywhere in a lane makes the whole lane NaN.
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Var, saved_dims};
 use crate::element::Element;
 use crate::error::Result;
 
@@ -27,12 +27,21 @@ pub(crate) fn shifted<F: Element>(x: F, m: F) -> F {
     }
 }
 
-/// Runs `f(offset, stride, len)` for every lane along the axis described by
-/// `[outer, len, inner]`: lane `(o, i)` holds elements `o·len·inner + i +
-/// k·inner`, `k < len`.
+saved_dims! {
+    /// The lanes along the softmax axis: the shape seen as
+    /// `[outer, len, inner]` (the saved state of both softmax ops).
+    struct Lanes {
+        outer,
+        len,
+        inner,
+    }
+}
+
+/// Runs `f(offset, stride, len)` for every lane: lane `(o, i)` holds
+/// elements `o·len·inner + i + k·inner`, `k < len`.
 #[inline]
-fn for_each_lane(u: [usize; 4], mut f: impl FnMut(usize, usize, usize)) {
-    let [outer, len, inner, _] = u;
+fn for_each_lane(lanes: Lanes, mut f: impl FnMut(usize, usize, usize)) {
+    let Lanes { outer, len, inner } = lanes;
     for o in 0..outer {
         for i in 0..inner {
             f(o * len * inner + i, inner, len);
@@ -70,10 +79,10 @@ fn lane_exp<F: Element>(x: &[F], out: &mut [F], start: usize, stride: usize, len
 
 /// Backward of softmax: `dx = y ⊙ (g − Σ_k g_k y_k)` along each lane.
 fn softmax_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let u = ctx.params().u;
+    let lanes: Lanes = ctx.saved();
     let (gx, g, y) = ctx.split(0);
     if let Some(gx) = gx {
-        for_each_lane(u, |start, stride, len| {
+        for_each_lane(lanes, |start, stride, len| {
             let mut dot = F::zero();
             for k in 0..len {
                 let j = start + k * stride;
@@ -90,10 +99,10 @@ fn softmax_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 /// Backward of log_softmax: `dx = g − softmax·Σ_k g_k`, with
 /// `softmax = e^y` read from the output.
 fn log_softmax_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let u = ctx.params().u;
+    let lanes: Lanes = ctx.saved();
     let (gx, g, y) = ctx.split(0);
     if let Some(gx) = gx {
-        for_each_lane(u, |start, stride, len| {
+        for_each_lane(lanes, |start, stride, len| {
             let mut total = F::zero();
             for k in 0..len {
                 total += g[start + k * stride];
@@ -133,16 +142,16 @@ impl<'t, F: Element> Var<'t, F> {
         let shape = self.shape();
         shape.check_axis("softmax", axis)?;
         let (outer, len, inner) = shape.split_at_axis(axis);
-        let u = [outer, len, inner, 0];
+        let lanes = Lanes { outer, len, inner };
         self.tape().record(
             "softmax",
             &[self],
             shape,
-            Params::ints(u),
+            lanes,
             softmax_backward,
             |out, inp| {
                 let x = inp.value(0);
-                for_each_lane(u, |start, stride, len| {
+                for_each_lane(lanes, |start, stride, len| {
                     let inv = lane_exp(x, out, start, stride, len).recip();
                     for k in 0..len {
                         out[start + k * stride] *= inv;
@@ -174,16 +183,16 @@ impl<'t, F: Element> Var<'t, F> {
         let shape = self.shape();
         shape.check_axis("log_softmax", axis)?;
         let (outer, len, inner) = shape.split_at_axis(axis);
-        let u = [outer, len, inner, 0];
+        let lanes = Lanes { outer, len, inner };
         self.tape().record(
             "log_softmax",
             &[self],
             shape,
-            Params::ints(u),
+            lanes,
             log_softmax_backward,
             |out, inp| {
                 let x = inp.value(0);
-                for_each_lane(u, |start, stride, len| {
+                for_each_lane(lanes, |start, stride, len| {
                     let m = lane_max(x, start, stride, len);
                     let mut s = F::zero();
                     for k in 0..len {

@@ -1,115 +1,31 @@
-//! `GradientSignAnalyzer`: its configuration, and the analysis of every
-//! layer of a traced forward pass at once.
+//! [`GradientSignAnalyzer`] and every one of its public methods: the
+//! builders, the one-step reports, the per-sample gradients and the tracking
+//! over training.
 
-use crate::activation::Activation;
 use crate::autodiff::Gradients;
+use crate::dynamics::{try_filled, try_grow};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::nn::{LayerTrace, Trace};
 use crate::shape::Shape;
+use crate::tensor::Tensor;
 
-use super::curvature::input_curvature;
-use super::diagnosis::Diagnosis;
-use super::layer::{LayerData, analyze_data, check_matrices, grouped_row_counts};
-use super::report::{InputSource, LayerReport, NetworkReport, Saturation};
-use super::tracker::{SignTracker, TrackingConfig};
-use super::tracker_report::TrackerReport;
-
-/// Which layers of a trace to analyse.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum LayerSelection {
-    /// Every layer.
-    #[default]
-    All,
-    /// These layer indices (first layer = 0), in this order.
-    Only(Vec<usize>),
-}
-
-/// What the analysed gradients will be used by: the diagnosis needs it to
-/// say whether the two-orthant statement (exact for a plain SGD step) holds
-/// for the steps actually taken. The analyzer cannot see the optimiser, so
-/// it is told ([`GradientSignAnalyzer::with_optimizer`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub enum OptimizerKind {
-    /// Not said: the diagnosis says the statement depends on it. The
-    /// default.
-    #[default]
-    Unknown,
-    /// Plain SGD (no momentum, no decoupled weight decay): each step is
-    /// `−η` times the measured gradient, so the statement applies as is.
-    PlainSgd,
-    /// An optimiser whose step is not a multiple of the gradient: momentum,
-    /// Nesterov, Adam, AdamW, RMSProp, decoupled weight decay. The diagnosis
-    /// warns that its steps leave the two orthants.
-    WithState,
-}
-
-/// Settings of a [`GradientSignAnalyzer`].
-///
-/// ```
-/// let cfg = gradsign::analysis::AnalyzerConfig::default();
-/// assert_eq!(cfg.sign_tolerance, 0.0);
-/// assert!(cfg.include_bias);
-/// assert!(!cfg.curvature); // opt-in: far more expensive than the report
-/// ```
-#[derive(Clone, Debug, PartialEq)]
-pub struct AnalyzerConfig {
-    /// A value `x` counts as zero when `|x| ≤ sign_tolerance`. Default exactly
-    /// 0: only `±0.0` is zero.
-    pub sign_tolerance: f64,
-    /// Treat the bias as one more input equal to 1, so each row is the
-    /// neuron's whole parameter vector `(w, b)`. Default `true`. A layer
-    /// without a bias never gets one.
-    pub include_bias: bool,
-    /// Which layers [`GradientSignAnalyzer::analyze`] covers.
-    pub layers: LayerSelection,
-    /// Threads the batch-row product and the per-sample gradients may use.
-    /// Default 1. Clamped where it is used to `1 ..= `[`max_threads`](crate::kernels::max_threads)`()`,
-    /// the crate's rule for every thread count (see
-    /// [`kernels`](crate::kernels#thread-counts)): 0 means 1, `usize::MAX`
-    /// every thread the machine has.
-    pub threads: usize,
-    /// Adds to each layer's report the curvature its inputs impose
-    /// ([`InputCurvature`](crate::curvature::spectrum::InputCurvature): the
-    /// spectra and condition numbers of `E[a aᵀ]` and `Cov(a)`, with and
-    /// without the bias column), and to the diagnosis what it means. Default
-    /// off: it costs four full symmetric eigendecompositions of a
-    /// `K×K` (or `(K+1)×(K+1)`) matrix per layer, `O(K³)`: for BENCH.md's
-    /// W3 first layer (`K` = 784) about a second, some 500 times a training
-    /// step, against about half a step for the default report.
-    pub curvature: bool,
-    /// What [`GradientSignAnalyzer::observe`] records over training.
-    pub tracking: TrackingConfig,
-    /// The optimiser the gradients feed, for the diagnosis's caveats.
-    /// Default [`OptimizerKind::Unknown`].
-    pub optimizer: OptimizerKind,
-    /// Adds to each layer's report the gradient statistics of the
-    /// literature ([`LayerStatistics`](crate::stats::LayerStatistics):
-    /// per-example norms, α and m-coherence, `B_simple`, GSNR, the GradSign
-    /// score, the AND-mask, stiffness), and to the network report their
-    /// combination ([`NetworkReport::statistics`]). Default off: it costs
-    /// three `B×J×K` products per layer (about two steps' worth of products
-    /// in `f64`) on top of the report. A convolution's statistics are its
-    /// examples' (each the sum over positions), from materialised summed
-    /// per-example gradients (see [`stats`](crate::stats#convolutions)).
-    pub statistics: bool,
-}
-
-impl Default for AnalyzerConfig {
-    fn default() -> Self {
-        AnalyzerConfig {
-            sign_tolerance: 0.0,
-            include_bias: true,
-            layers: LayerSelection::All,
-            threads: 1,
-            curvature: false,
-            tracking: TrackingConfig::default(),
-            optimizer: OptimizerKind::Unknown,
-            statistics: false,
-        }
-    }
-}
+use crate::analysis::SignCategory;
+use crate::analysis::config::{AnalyzerConfig, LayerSelection, OptimizerKind, TrackingConfig};
+use crate::analysis::diagnosis::Diagnosis;
+use crate::analysis::diagnostics::coherence::codes_of_example;
+use crate::analysis::diagnostics::curvature::input_curvature;
+use crate::analysis::diagnostics::input_path::{InputSource, input_path};
+use crate::analysis::diagnostics::inputs::summarize_rows;
+use crate::analysis::diagnostics::saturation::saturation;
+use crate::analysis::pass::{
+    LayerData, analyze_data, batch_row_codes, check_matrices, grouped_row_counts,
+};
+use crate::analysis::per_sample::{fill_threaded, per_sample_len};
+use crate::analysis::report::{LayerReport, NetworkReport};
+use crate::analysis::sign::presence;
+use crate::analysis::tracker::SignTracker;
+use crate::analysis::tracker_report::TrackerReport;
 
 /// Measures per-neuron sign coherence of weight gradients: how far one-signed
 /// inputs confine each example's gradient row `δ·a` to two orthants, how
@@ -131,10 +47,6 @@ pub struct GradientSignAnalyzer {
     tracker: SignTracker,
 }
 
-/// A sigmoid or tanh output counts as saturated when the derivative is below
-/// this share of its maximum (σ′ < 0.025, tanh′ < 0.1).
-pub const SATURATION_THRESHOLD: f64 = 0.1;
-
 impl GradientSignAnalyzer {
     /// An analyzer with the given settings.
     pub fn new(config: AnalyzerConfig) -> Self {
@@ -153,7 +65,7 @@ impl GradientSignAnalyzer {
     /// element type of the analysed values: it must be finite and `≥ 0` (NaN
     /// is rejected), and a non-zero tolerance must stay finite and non-zero
     /// in that type (`1e300` overflows `f32`, `1e-50` underflows it), or the
-    /// analysis returns [`Error::InvalidArgument`].
+    /// analysis returns [`Error::OutOfDomain`].
     pub fn with_sign_tolerance(mut self, tol: f64) -> Self {
         self.config.sign_tolerance = tol;
         self
@@ -328,12 +240,7 @@ impl GradientSignAnalyzer {
     /// a non-zero tolerance finite and non-zero once rounded to `F`.
     pub(crate) fn tolerance<F: Element>(&self, op: &'static str) -> Result<F> {
         let tol = self.config.sign_tolerance;
-        let bad = |why: &str| {
-            Err(Error::InvalidArgument {
-                op,
-                message: format!("the sign tolerance must be {why}, got {tol}"),
-            })
-        };
+        let bad = |why: &str| Err(Error::out_of_domain(op, "the sign tolerance", why, tol));
         if !(tol.is_finite() && tol >= 0.0) {
             return bad("finite and ≥ 0");
         }
@@ -382,8 +289,8 @@ impl GradientSignAnalyzer {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for an empty trace, a selected layer past
-    /// its end or a bad tolerance (see
+    /// [`Error::OutOfDomain`] for an empty trace or a bad tolerance,
+    /// [`Error::IndexOutOfRange`] for a selected layer past its end (see
     /// [`with_sign_tolerance`](Self::with_sign_tolerance)); [`Error::Layer`]
     /// wrapping the error of one layer: a pre-activation without a gradient
     /// ([`Error::NoGradient`]), inconsistent shapes (the input must be B×K,
@@ -404,10 +311,12 @@ impl GradientSignAnalyzer {
         let tol = self.tolerance::<F>("analyze")?;
         let n = trace.len();
         if n == 0 {
-            return Err(Error::InvalidArgument {
-                op: "analyze",
-                message: "the trace records no layer".to_string(),
-            });
+            return Err(Error::out_of_domain(
+                "analyze",
+                "the trace's layer count",
+                "at least 1",
+                0,
+            ));
         }
         let selected: Vec<usize> = match &self.config.layers {
             LayerSelection::All => (0..n).collect(),
@@ -416,9 +325,11 @@ impl GradientSignAnalyzer {
         let mut layers = Vec::with_capacity(selected.len());
         for l in selected {
             if l >= n {
-                return Err(Error::InvalidArgument {
+                return Err(Error::IndexOutOfRange {
                     op: "analyze",
-                    message: format!("layer {l} was selected but the trace has {n} layers"),
+                    index: l,
+                    bound: n,
+                    shape: Shape::vector(n),
                 });
             }
             let report =
@@ -495,7 +406,7 @@ impl GradientSignAnalyzer {
             }
             Some(_) => InputSource::Unknown,
         };
-        report.input_path = super::layer::input_path(trace, l);
+        report.input_path = input_path(trace, l);
         report.saturation = saturation(lt);
         if self.config.statistics {
             report.statistics = Some(lt.input.with_value(|inputs| {
@@ -515,6 +426,250 @@ impl GradientSignAnalyzer {
                 .with_value(|inputs| input_curvature("analyze", inputs, batch, fan_in))?;
         }
         Ok(report)
+    }
+}
+
+impl GradientSignAnalyzer {
+    /// Analyses one dense layer from raw matrices: its inputs `A` (B×K, row
+    /// `a_n` per example) and the deltas `Δ = ∂L/∂Z` (B×J) of its
+    /// pre-activations, however they were computed (this engine, PyTorch,
+    /// JAX). With [`include_bias`](super::AnalyzerConfig::include_bias) each
+    /// row gets an extra input equal to 1.
+    ///
+    /// The per-example gradient row of neuron `j` on example `n` is
+    /// `g_nj = Δ_nj·a_n`; its category follows from `a_n`'s extremes and
+    /// `Δ_nj` in `O(1)`, so the whole per-example analysis is `O(B·(K+J))` and
+    /// the `B×J×K` tensor is never formed. The batch rows are
+    /// `G = Δᵀ·A` (products over blocks of neurons) and `G_j,bias = Σ_n Δ_nj`. With
+    /// [`curvature`](super::AnalyzerConfig::curvature) on, the report also
+    /// carries the inputs' [`InputCurvature`](crate::curvature::spectrum::InputCurvature).
+    ///
+    /// ```
+    /// use gradsign::analysis::GradientSignAnalyzer;
+    /// use gradsign::Tensor;
+    /// // Two examples with positive inputs; δ of both signs.
+    /// let a = Tensor::from_vec(vec![1.0, 0.1, 0.1, 1.0], &[2, 2])?;
+    /// let d = Tensor::from_vec(vec![1.0, -1.0], &[2, 1])?;
+    /// let report = GradientSignAnalyzer::default().without_bias().analyze_layer(&a, &d)?;
+    /// assert_eq!(report.per_example.positive, 1);  // δ = 1:  (1, 0.1)
+    /// assert_eq!(report.per_example.negative, 1);  // δ = −1: (−0.1, −1)
+    /// assert_eq!(report.theorem.violations, 0);
+    /// // The batch row (0.9, −0.9) is mixed although no example's row is.
+    /// assert_eq!(report.batch_rows.mixed, 1);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::RankMismatch`] unless both are matrices;
+    /// [`Error::ShapeMismatch`] if their batch sizes differ; [`Error::Empty`]
+    /// for an empty batch or a layer with no neurons (`deltas` with no
+    /// column); [`Error::OutOfDomain`] for a bad tolerance (see
+    /// [`with_sign_tolerance`](Self::with_sign_tolerance));
+    /// [`Error::TooLarge`], naming the sizes, for a buffer of the analysis
+    /// that cannot be allocated or, with
+    /// [`curvature`](super::AnalyzerConfig::curvature), more than
+    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs; or, with
+    /// [`statistics`](super::AnalyzerConfig::statistics), the errors of
+    /// [`layer_statistics`](crate::stats::layer_statistics). NaN and
+    /// infinities are not errors of the sign report (the rows they touch are
+    /// counted as non-finite), but are of the statistics.
+    ///
+    /// Memory: besides the report, `B×J` bytes of codes, `O(B + J + K)`
+    /// counters and at most a few MB of batch rows at a time (none for
+    /// `B = 1`); the `J×K` matrix `G` is never held whole. Time: `O(B·(K+J))`
+    /// plus the product `Δᵀ·A`, `O(B·J·K)`, for `B ≥ 2`.
+    pub fn analyze_layer<F: Element>(
+        &self,
+        inputs: &Tensor<F>,
+        deltas: &Tensor<F>,
+    ) -> Result<LayerReport> {
+        let (batch, fan_in, fan_out) =
+            check_matrices("analyze_layer", inputs.shape(), deltas.shape())?;
+        let tol = self.tolerance::<F>("analyze_layer")?;
+        let data = LayerData {
+            inputs: inputs.as_slice(),
+            deltas: deltas.as_slice(),
+            batch,
+            fan_in,
+            fan_out,
+            bias: self.config().include_bias,
+            known_batch_rows: None,
+            threads: crate::kernels::clamp_threads(self.config().threads),
+        };
+        let mut report = analyze_data("analyze_layer", &data, tol, self.config().sign_tolerance)?;
+        if self.config().curvature {
+            let c = input_curvature("analyze_layer", inputs.as_slice(), batch, fan_in)?;
+            (report.curvature, report.constant_inputs) = c;
+        }
+        if self.config().statistics {
+            let cfg = self.statistics_config(self.config().include_bias, data.threads);
+            report.statistics = Some(crate::stats::layer_statistics(inputs, deltas, &cfg)?);
+        }
+        Ok(report)
+    }
+
+    /// The category of every per-example row `g_nj = Δ_nj·a_n`, as a B×J
+    /// row-major list, in `O(B·(K+J))`: exactly the categories of the
+    /// materialised rows (under the same tolerance and bias setting), without
+    /// forming them.
+    ///
+    /// ```
+    /// use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
+    /// use gradsign::Tensor;
+    /// let a = Tensor::from_vec(vec![0.5, 0.0], &[1, 2])?;   // a ReLU-like input
+    /// let d = Tensor::from_vec(vec![-2.0, 0.0], &[1, 2])?;  // the second unit is dead
+    /// let cats = GradientSignAnalyzer::default().without_bias().example_categories(&a, &d)?;
+    /// assert_eq!(cats, [SignCategory::WeaklyNegative, SignCategory::Zero]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`analyze_layer`](Self::analyze_layer).
+    pub fn example_categories<F: Element>(
+        &self,
+        inputs: &Tensor<F>,
+        deltas: &Tensor<F>,
+    ) -> Result<Vec<SignCategory>> {
+        let (batch, fan_in, fan_out) =
+            check_matrices("example_categories", inputs.shape(), deltas.shape())?;
+        let tol = self.tolerance::<F>("example_categories")?;
+        let op = "example_categories";
+        let bias = self.config().include_bias;
+        let mut rows = Vec::new();
+        summarize_rows(op, inputs.as_slice(), batch, fan_in, bias, tol, &mut rows)?;
+        let entries = fan_in + usize::from(bias);
+        let mut out = Vec::new();
+        // B×J ≤ the deltas' length: no overflow.
+        try_grow(op, "the categories", &mut out, batch * fan_out)?;
+        for (r, drow) in rows
+            .iter()
+            .zip(deltas.as_slice().chunks_exact(fan_out.max(1)))
+        {
+            out.extend(drow.iter().map(|&dv| r.category_times(dv, tol, entries)));
+        }
+        Ok(out)
+    }
+}
+
+impl GradientSignAnalyzer {
+    /// The category of each batch row `G_j = Σ_n Δ_nj·a_n` (with the bias
+    /// entry `Σ_n Δ_nj` when the bias is included), from one product and
+    /// nothing else: the cheap way to follow batch coherence step by step.
+    ///
+    /// ```
+    /// use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
+    /// use gradsign::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 0.1, 0.1, 1.0], &[2, 2])?;
+    /// let d = Tensor::from_vec(vec![1.0, -1.0], &[2, 1])?;
+    /// // G = (1, 0.1) − (0.1, 1) = (0.9, −0.9)
+    /// let cats = GradientSignAnalyzer::default().without_bias().batch_row_categories(&a, &d)?;
+    /// assert_eq!(cats, [SignCategory::Mixed]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`analyze_layer`](Self::analyze_layer).
+    pub fn batch_row_categories<F: Element>(
+        &self,
+        inputs: &Tensor<F>,
+        deltas: &Tensor<F>,
+    ) -> Result<Vec<SignCategory>> {
+        let (batch, fan_in, fan_out) =
+            check_matrices("batch_row_categories", inputs.shape(), deltas.shape())?;
+        let tol = self.tolerance::<F>("batch_row_categories")?;
+        let op = "batch_row_categories";
+        let bias = self.config().include_bias;
+        if batch == 1 {
+            // The batch row is the one example's row, classified exactly.
+            let mut rows = Vec::new();
+            summarize_rows(op, inputs.as_slice(), 1, fan_in, bias, tol, &mut rows)?;
+            let mut codes = try_filled(op, "the batch-row codes", fan_out, 0u8)?;
+            let empty = fan_in + usize::from(bias) == 0;
+            codes_of_example(&rows[0], deltas.as_slice(), tol, empty, &mut codes);
+            return Ok(codes
+                .iter()
+                .map(|&c| SignCategory::from_code(c & 15))
+                .collect());
+        }
+        let data = LayerData {
+            inputs: inputs.as_slice(),
+            deltas: deltas.as_slice(),
+            batch,
+            fan_in,
+            fan_out,
+            bias,
+            known_batch_rows: None,
+            threads: crate::kernels::clamp_threads(self.config().threads),
+        };
+        let weights = batch_row_codes(op, &data, tol)?;
+        let mut bias_sums = try_filled(op, "the bias sums", fan_out, F::zero())?;
+        for row in deltas.as_slice().chunks_exact(fan_out.max(1)) {
+            for (s, &x) in bias_sums.iter_mut().zip(row) {
+                *s += x;
+            }
+        }
+        Ok((0..fan_out)
+            .map(|j| {
+                let mut code = weights[j];
+                if bias {
+                    code |= presence(bias_sums[j], tol);
+                }
+                SignCategory::from_code(code)
+            })
+            .collect())
+    }
+}
+
+impl GradientSignAnalyzer {
+    /// The per-example weight gradients of a dense layer from its inputs `A`
+    /// (B×K) and deltas `Δ` (B×J): `g_njk = Δ_nj·a_nk` as a `B×J×K` tensor,
+    /// and, with [`include_bias`](super::AnalyzerConfig::include_bias), the
+    /// per-example bias gradients `Δ` (B×J).
+    ///
+    /// For these to be each example's own gradient, `Δ` must come from the
+    /// sum of the per-example losses (a mean divides every row by `B`).
+    /// The output is written once, in place (to keep and refill buffers
+    /// across batches, use [`PerSampleGradients`](crate::analysis::PerSampleGradients)); with
+    /// [`threads`](super::AnalyzerConfig::threads) `> 1` the examples are
+    /// split between threads.
+    ///
+    /// ```
+    /// use gradsign::analysis::GradientSignAnalyzer;
+    /// use gradsign::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let d = Tensor::from_vec(vec![10.0, -1.0], &[2, 1])?;
+    /// let (w, b) = GradientSignAnalyzer::default().per_sample_gradients(&a, &d)?;
+    /// assert_eq!(w.dims(), &[2, 1, 2]);
+    /// assert_eq!(w.as_slice(), &[10.0, 20.0, -3.0, -4.0]);
+    /// assert_eq!(b.unwrap().as_slice(), &[10.0, -1.0]);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`analyze_layer`](Self::analyze_layer), and
+    /// [`Error::TooLarge`](crate::Error::TooLarge) naming the
+    /// sizes if the `B×J×K` values overflow `usize` or cannot be allocated.
+    pub fn per_sample_gradients<F: Element>(
+        &self,
+        inputs: &Tensor<F>,
+        deltas: &Tensor<F>,
+    ) -> Result<(Tensor<F>, Option<Tensor<F>>)> {
+        let (batch, fan_in, fan_out) =
+            check_matrices("per_sample_gradients", inputs.shape(), deltas.shape())?;
+        let op = "per_sample_gradients";
+        let n = per_sample_len(op, (batch, fan_in, fan_out))?;
+        let what = format!("the {batch}×{fan_out}×{fan_in} per-example gradients");
+        let mut out = try_filled(op, &what, n, F::zero())?;
+        fill_threaded(
+            &mut out,
+            inputs.as_slice(),
+            deltas.as_slice(),
+            (batch, fan_in, fan_out),
+            crate::kernels::clamp_threads(self.config().threads),
+        );
+        let weights = Tensor::from_vec(out, &[batch, fan_out, fan_in])?;
+        let bias = self.config().include_bias.then(|| deltas.clone());
+        Ok((weights, bias))
     }
 }
 
@@ -563,42 +718,10 @@ fn check_parameters<F: Element>(
     Ok(())
 }
 
-/// The saturated share of a sigmoid or tanh layer's outputs: `f′(z)` below
-/// [`SATURATION_THRESHOLD`] times its maximum, read from the output `y`
-/// (`σ′ = y(1 − y)`, max ¼; `tanh′ = 1 − y²`, max 1).
-fn saturation<F: Element>(lt: &LayerTrace<'_, F>) -> Option<Saturation> {
-    let sigmoid = if lt.activation == Activation::Sigmoid {
-        true
-    } else if lt.activation == Activation::Tanh {
-        false
-    } else {
-        return None;
-    };
-    // Thresholds on the output itself, so the loop is a comparison per
-    // element: 4y(1 − y) < t  ⇔  |y − ½| > ½√(1 − t);  1 − y² < t  ⇔  |y| > √(1 − t).
-    let (centre, radius) = if sigmoid {
-        (0.5, 0.5 * (1.0 - SATURATION_THRESHOLD).sqrt())
-    } else {
-        (0.0, (1.0 - SATURATION_THRESHOLD).sqrt())
-    };
-    let (centre, radius) = (F::from_f64(centre), F::from_f64(radius));
-    let (saturated, total) = lt.output.with_value(|y| {
-        let s: usize = y
-            .iter()
-            .map(|&v| usize::from((v - centre).abs() > radius && v.is_finite()))
-            .sum();
-        (s, y.len())
-    });
-    Some(Saturation {
-        activation: lt.activation,
-        share: super::report::share(saturated, total),
-        threshold: SATURATION_THRESHOLD,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::activation::Activation;
     use crate::nn::{LayerTrace, Trace};
     use crate::{Tape, Tensor};
 
@@ -699,6 +822,17 @@ mod tests {
             .with_layers(LayerSelection::Only(vec![3]))
             .analyze(&trace, &grads)
             .unwrap_err();
-        assert!(err.to_string().contains("layer 3 was selected"), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::IndexOutOfRange {
+                    op: "analyze",
+                    index: 3,
+                    bound: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

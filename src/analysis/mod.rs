@@ -48,31 +48,42 @@
 //! Signs are classified against a tolerance (default exactly 0; `±0.0` are
 //! zero, NaN and infinities are non-finite), never with `signum`.
 
+// How the module is cut: `config` holds every setting, `analyzer` every
+// public method of `GradientSignAnalyzer`, `diagnostics/` one file per
+// measurement (its report type and its part of the computation), `pass` the
+// fused single pass that fills them all at once, `report` the reports that
+// gather them, `diagnosis` the verdict in words, and `present/` every
+// `Display`. A new diagnostic is a file in `diagnostics/` and a field in
+// `report`; the pass calls it.
 mod analyzer;
-mod curvature;
+mod config;
 mod diagnosis;
-mod input_rows;
-pub(crate) mod layer;
-mod orthants;
+mod diagnostics;
+pub(crate) mod pass;
 mod per_sample;
+mod present;
 mod report;
 mod sign;
-mod tally;
 mod top_direction;
 mod tracker;
 mod tracker_report;
 
-pub use analyzer::{
-    AnalyzerConfig, GradientSignAnalyzer, LayerSelection, OptimizerKind, SATURATION_THRESHOLD,
+pub use analyzer::GradientSignAnalyzer;
+pub use config::{
+    AnalyzerConfig, LayerSelection, OptimizerKind, SATURATION_THRESHOLD, TopEigenvector,
+    TrackingConfig, UpdateSource,
 };
-pub use curvature::{ConstantInputs, CurvatureEvidence, MAX_CURVATURE_INPUTS, format_number};
 pub use diagnosis::{Cause, Caveat, Diagnosis, Evidence, Fix, LayerDiagnosis, Verdict};
+pub use diagnostics::coherence::{CategoryCounts, TheoremCheck};
+pub use diagnostics::curvature::{ConstantInputs, CurvatureEvidence, MAX_CURVATURE_INPUTS};
+pub use diagnostics::delta_balance::DeltaBalance;
+pub use diagnostics::input_path::{InputPath, InputSource, InputStep};
+pub use diagnostics::inputs::{InputStats, Precondition};
+pub use diagnostics::orthants::OrthantOccupancy;
+pub use diagnostics::saturation::Saturation;
 pub use per_sample::PerSampleGradients;
-pub use report::{
-    CategoryCounts, DeltaBalance, InputPath, InputSource, InputStats, InputStep, LayerReport,
-    NetworkReport, NeuronReport, NeuronTable, OrthantOccupancy, Precondition, Saturation,
-    TheoremCheck,
-};
+pub use present::format_number;
+pub use report::{LayerReport, NetworkReport, NeuronReport, NeuronTable};
 pub use sign::{Sign, SignCategory, SignCounts};
-pub use tracker::{SignTracker, TopEigenvector, TrackingConfig, UpdateSource};
+pub use tracker::SignTracker;
 pub use tracker_report::{LayerTrajectory, TrackerReport};

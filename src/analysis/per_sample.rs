@@ -6,16 +6,14 @@
 //! per-example clipping or variance estimates, and as a reference.
 
 use crate::autodiff::Gradients;
+use crate::dynamics::try_grow;
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::kernels::matmul::GemmArgs;
 use crate::nn::Trace;
 use crate::tensor::Tensor;
 
-use crate::dynamics::{try_filled, try_grow};
-
-use super::analyzer::GradientSignAnalyzer;
-use super::layer::check_matrices;
+use crate::analysis::pass::check_matrices;
 
 /// Writes `out[n][j][k] = Δ_nj·a_nk` for the examples whose rows `inputs` and
 /// `deltas` hold (`out` holds exactly those examples).
@@ -39,7 +37,7 @@ fn fill<F: Element>(out: &mut [F], inputs: &[F], deltas: &[F], fan_in: usize, fa
 
 /// Fills `out` (B×J×K, row-major) from all examples, splitting them between
 /// up to `threads` threads.
-fn fill_threaded<F: Element>(
+pub(crate) fn fill_threaded<F: Element>(
     out: &mut [F],
     inputs: &[F],
     deltas: &[F],
@@ -102,7 +100,7 @@ fn fill_summed<F: Element>(
 
 /// The element count of a `B×J×K` tensor, or an error naming `op` and the
 /// sizes when it overflows `usize`.
-fn per_sample_len(op: &'static str, (b, k, j): (usize, usize, usize)) -> Result<usize> {
+pub(crate) fn per_sample_len(op: &'static str, (b, k, j): (usize, usize, usize)) -> Result<usize> {
     b.checked_mul(j)
         .and_then(|n| n.checked_mul(k))
         .ok_or_else(|| Error::TooLarge {
@@ -308,63 +306,11 @@ impl<F: Element> PerSampleGradients<F> {
     }
 }
 
-impl GradientSignAnalyzer {
-    /// The per-example weight gradients of a dense layer from its inputs `A`
-    /// (B×K) and deltas `Δ` (B×J): `g_njk = Δ_nj·a_nk` as a `B×J×K` tensor,
-    /// and, with [`include_bias`](super::AnalyzerConfig::include_bias), the
-    /// per-example bias gradients `Δ` (B×J).
-    ///
-    /// For these to be each example's own gradient, `Δ` must come from the
-    /// sum of the per-example losses (a mean divides every row by `B`).
-    /// The output is written once, in place (to keep and refill buffers
-    /// across batches, use [`PerSampleGradients`]); with
-    /// [`threads`](super::AnalyzerConfig::threads) `> 1` the examples are
-    /// split between threads.
-    ///
-    /// ```
-    /// use gradsign::analysis::GradientSignAnalyzer;
-    /// use gradsign::Tensor;
-    /// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
-    /// let d = Tensor::from_vec(vec![10.0, -1.0], &[2, 1])?;
-    /// let (w, b) = GradientSignAnalyzer::default().per_sample_gradients(&a, &d)?;
-    /// assert_eq!(w.dims(), &[2, 1, 2]);
-    /// assert_eq!(w.as_slice(), &[10.0, 20.0, -3.0, -4.0]);
-    /// assert_eq!(b.unwrap().as_slice(), &[10.0, -1.0]);
-    /// # Ok::<(), gradsign::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// As [`analyze_layer`](Self::analyze_layer), and
-    /// [`Error::TooLarge`](crate::Error::TooLarge) naming the
-    /// sizes if the `B×J×K` values overflow `usize` or cannot be allocated.
-    pub fn per_sample_gradients<F: Element>(
-        &self,
-        inputs: &Tensor<F>,
-        deltas: &Tensor<F>,
-    ) -> Result<(Tensor<F>, Option<Tensor<F>>)> {
-        let (batch, fan_in, fan_out) =
-            check_matrices("per_sample_gradients", inputs.shape(), deltas.shape())?;
-        let op = "per_sample_gradients";
-        let n = per_sample_len(op, (batch, fan_in, fan_out))?;
-        let what = format!("the {batch}×{fan_out}×{fan_in} per-example gradients");
-        let mut out = try_filled(op, &what, n, F::zero())?;
-        fill_threaded(
-            &mut out,
-            inputs.as_slice(),
-            deltas.as_slice(),
-            (batch, fan_in, fan_out),
-            crate::kernels::clamp_threads(self.config().threads),
-        );
-        let weights = Tensor::from_vec(out, &[batch, fan_out, fan_in])?;
-        let bias = self.config().include_bias.then(|| deltas.clone());
-        Ok((weights, bias))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Tape;
+    use crate::analysis::GradientSignAnalyzer;
 
     /// A two-layer net `tanh(x·W1ᵀ + b1)·W2ᵀ + b2` with per-example losses
     /// `ℓ_n = Σ_j (out_nj − 0.3)²`; checks layer 1's per-example gradients

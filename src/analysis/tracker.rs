@@ -5,91 +5,17 @@
 //! the top eigenvector of each layer's `E[ã ãᵀ]`, whose component the
 //! recorder follows.
 
+use crate::analysis::config::{
+    AnalyzerConfig, LayerSelection, TopEigenvector, TrackingConfig, UpdateSource,
+};
+use crate::analysis::pass::check_matrices;
+use crate::analysis::top_direction::top_eigenpair;
+use crate::analysis::tracker_report::{LayerTrajectory, TrackerReport};
 use crate::autodiff::Gradients;
 use crate::dynamics::{DeltaValues, Feed, LayerValues, TrajectoryRecorder};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::nn::{LayerTrace, Trace};
-
-use super::analyzer::{AnalyzerConfig, LayerSelection};
-use super::layer::check_matrices;
-use super::top_direction::top_eigenpair;
-use super::tracker_report::{LayerTrajectory, TrackerReport};
-
-/// Which update of a layer [`observe`](super::GradientSignAnalyzer::observe)
-/// records each step.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub enum UpdateSource {
-    /// `u_t = −∇L` of the step, read from the gradients: plain SGD's step
-    /// without its learning rate. A constant learning rate scales every
-    /// update alike and changes no measure (cosines, orthants, sign flips,
-    /// component ratios, path efficiency); the signs are exact, so one
-    /// example's update over strictly positive inputs is always one-signed.
-    /// The default.
-    #[default]
-    NegativeGradient,
-    /// `u_t = W_t − W_{t−1}` from the weights of consecutive traces: the
-    /// step the optimiser actually took (momentum, weight decay and Adam
-    /// included), one step behind (the first call only stores `W_0`), and
-    /// subject to rounding: an update smaller than half an ulp of a weight
-    /// is lost in it.
-    WeightChange,
-}
-
-/// When the tracker computes the top eigenvector of each layer's `E[ã ãᵀ]`.
-///
-/// Its cost is an eigendecomposition of the smaller of the `d×d` second
-/// moment and the `B×B` Gram matrix (`d` = the layer's inputs, plus one with
-/// the bias): a few milliseconds for BENCH.md's W3 (`B` = 128), paid on the
-/// steps it is computed, which allocate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub enum TopEigenvector {
-    /// Not tracked.
-    Off,
-    /// From the first observed batch, kept for the whole run. The default.
-    #[default]
-    FirstBatch,
-    /// From the first observed batch, recomputed every this many steps
-    /// (by the caller's step index); 0 is rejected by
-    /// [`observe`](super::GradientSignAnalyzer::observe).
-    Every(usize),
-}
-
-/// Settings of [`observe`](super::GradientSignAnalyzer::observe).
-///
-/// ```
-/// use gradsign::analysis::{TopEigenvector, TrackingConfig, UpdateSource};
-/// let cfg = TrackingConfig::default();
-/// assert_eq!(cfg.updates, UpdateSource::NegativeGradient);
-/// assert_eq!(cfg.top_eigenvector, TopEigenvector::FirstBatch);
-/// assert!(cfg.delta_flips);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize))]
-pub struct TrackingConfig {
-    /// Which update is recorded.
-    pub updates: UpdateSource,
-    /// Whether (and how often) the component of each update along the top
-    /// eigenvector of `E[ã ãᵀ]` is followed.
-    pub top_eigenvector: TopEigenvector,
-    /// Whether to count the sign flips of each neuron's `δ` between
-    /// consecutive steps (example `n` against example `n`: meaningful for a
-    /// fixed batch or one example per step; a step whose batch size differs
-    /// from the first one's is not compared).
-    pub delta_flips: bool,
-}
-
-impl Default for TrackingConfig {
-    fn default() -> Self {
-        TrackingConfig {
-            updates: UpdateSource::NegativeGradient,
-            top_eigenvector: TopEigenvector::FirstBatch,
-            delta_flips: true,
-        }
-    }
-}
 
 /// The direction a layer's recorder follows.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,7 +4,8 @@
 use crate::element::Element;
 use crate::shape::Shape;
 
-use super::tape::{Node, Params};
+use super::saved::Saved;
+use super::tape::Node;
 
 /// What an op's forward kernel reads: its inputs' values and shapes.
 pub struct ForwardInputs<'a, F> {
@@ -29,7 +30,7 @@ impl<'a, F: Element> ForwardInputs<'a, F> {
         self.nodes[self.parents[i] as usize].shape
     }
 
-    /// The tape's integer side buffer (see [`Params`]).
+    /// The tape's integer side buffer (see [`BackwardCtx::indices`]).
     #[inline]
     pub fn indices(&self) -> &'a [usize] {
         self.indices
@@ -103,10 +104,23 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
         self.grad_out
     }
 
-    /// The op's saved parameters.
+    /// The state the op saved when it was recorded (the `saved` argument
+    /// of [`Tape::record`](super::Tape::record)), as the type it was saved
+    /// as.
+    ///
+    /// # Panics
+    /// In debug builds, if `S` is not the type the op saved (a bug in the
+    /// op's code: its backward rule reads another op's state).
     #[inline]
-    pub fn params(&self) -> &'a Params<F> {
-        &self.node.params
+    pub fn saved<S: Saved<F>>(&self) -> S {
+        #[cfg(debug_assertions)]
+        assert!(
+            self.node.saved_type == std::any::TypeId::of::<S>(),
+            "{}: the backward rule reads its saved state as {}, which is not the type it was recorded with",
+            self.node.op,
+            std::any::type_name::<S>()
+        );
+        S::unpack(&self.node.saved)
     }
 
     /// The tape's integer side buffer.

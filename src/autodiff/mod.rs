@@ -2,10 +2,13 @@
 
 mod context;
 mod gradients;
+mod saved;
 mod tape;
 mod var;
 
 pub use context::{BackwardCtx, ForwardInputs};
 pub use gradients::Gradients;
-pub use tape::{BackwardFn, Params, Tape};
+pub(crate) use saved::saved_dims;
+pub use saved::{Saved, Slots};
+pub use tape::{BackwardFn, Tape};
 pub use var::Var;

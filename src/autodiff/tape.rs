@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::shape::Shape;
 use crate::tensor::Tensor;
 
+use super::saved::{Saved, Slots};
 use super::{BackwardCtx, ForwardInputs, Gradients, Var};
 
 /// Marks a node that receives no gradient.
@@ -24,43 +25,6 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 /// its gradient slot.
 pub type BackwardFn<F> = fn(&mut BackwardCtx<'_, F>);
 
-/// The small saved state of an op, stored inline in its node (no allocation):
-/// two scalars and four integers whose meaning each op documents (an axis, a
-/// slope, an offset into the tape's index buffer...).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Params<F> {
-    /// Scalar parameters (a constant operand, an α, a β...).
-    pub f: [F; 2],
-    /// Integer parameters (axes, sizes, offsets).
-    pub u: [usize; 4],
-}
-
-impl<F: Element> Params<F> {
-    /// No parameters.
-    pub fn none() -> Self {
-        Params {
-            f: [F::zero(); 2],
-            u: [0; 4],
-        }
-    }
-
-    /// One scalar parameter.
-    pub fn scalar(c: F) -> Self {
-        Params {
-            f: [c, F::zero()],
-            u: [0; 4],
-        }
-    }
-
-    /// Integer parameters only.
-    pub fn ints(u: [usize; 4]) -> Self {
-        Params {
-            f: [F::zero(); 2],
-            u,
-        }
-    }
-}
-
 #[derive(Clone, Copy)]
 pub(crate) struct Node<F> {
     pub(crate) shape: Shape,
@@ -75,7 +39,12 @@ pub(crate) struct Node<F> {
     /// op's code, caught instead of silently reading node 0.
     pub(crate) n_parents: u8,
     pub(crate) backward: Option<BackwardFn<F>>,
-    pub(crate) params: Params<F>,
+    /// The op's saved state, packed by its [`Saved`] impl.
+    pub(crate) saved: Slots<F>,
+    /// The type that packed `saved`: a backward rule reading another type
+    /// is caught in debug builds.
+    #[cfg(debug_assertions)]
+    pub(crate) saved_type: std::any::TypeId,
     pub(crate) op: &'static str,
 }
 
@@ -282,7 +251,9 @@ impl<F: Element> Tape<F> {
             parents: [0; MAX_PARENTS],
             n_parents: 0,
             backward: None,
-            params: Params::none(),
+            saved: ().pack(),
+            #[cfg(debug_assertions)]
+            saved_type: std::any::TypeId::of::<()>(),
             op,
         });
         Var::new(self, id)
@@ -343,15 +314,18 @@ impl<F: Element> Tape<F> {
     /// only if some input needs a gradient.
     ///
     /// This is how every op in the crate is written, and how a user writes
-    /// their own. `forward` fills the output (which starts zeroed) from the
-    /// inputs; `backward` **adds** each input's vector-Jacobian product into
-    /// its slot.
+    /// their own. `saved` is what the backward rule needs besides the
+    /// inputs and the output (`()` for nothing, a scalar, or the op's own
+    /// [`Saved`] type), stored inline in the node and read back with
+    /// [`BackwardCtx::saved`]. `forward` fills the output (which starts
+    /// zeroed) from the inputs; `backward` **adds** each input's
+    /// vector-Jacobian product into its slot.
     ///
     /// ```
-    /// use gradsign::{BackwardCtx, Params, Tape, Tensor};
-    /// /// y = c·x with c in the params; dx += c·g.
+    /// use gradsign::{BackwardCtx, Tape, Tensor};
+    /// /// y = c·x with the scalar c saved in the node; dx += c·g.
     /// fn scale_backward(ctx: &mut BackwardCtx<'_, f64>) {
-    ///     let c = ctx.params().f[0];
+    ///     let c: f64 = ctx.saved();
     ///     let g = ctx.grad_out();
     ///     if let Some(gx) = ctx.grad_input(0) {
     ///         for (d, &gi) in gx.iter_mut().zip(g) {
@@ -361,7 +335,7 @@ impl<F: Element> Tape<F> {
     /// }
     /// let tape = Tape::<f64>::new();
     /// let x = tape.var(&Tensor::from_vec(vec![1.0, 2.0], &[2])?);
-    /// let y = tape.record("scale", &[x], x.shape(), Params::scalar(3.0), scale_backward, |out, inp| {
+    /// let y = tape.record("scale", &[x], x.shape(), 3.0, scale_backward, |out, inp| {
     ///     for (o, &xi) in out.iter_mut().zip(inp.value(0)) {
     ///         *o = 3.0 * xi;
     ///     }
@@ -381,16 +355,16 @@ impl<F: Element> Tape<F> {
     /// If `forward` reaches the tape through a [`Var`] (its `shape`, `value`,
     /// or another op): the tape is being written. Read inputs through the
     /// [`ForwardInputs`] it receives.
-    pub fn record<'t>(
+    pub fn record<'t, S: Saved<F>>(
         &'t self,
         op: &'static str,
         inputs: &[Var<'t, F>],
         shape: Shape,
-        params: Params<F>,
+        saved: S,
         backward: BackwardFn<F>,
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
-        self.record_impl(op, inputs, shape, params, Some(backward), forward)
+        self.record_impl(op, inputs, shape, saved, Some(backward), forward)
     }
 
     /// [`record`](Self::record) for an op that is never differentiated and
@@ -402,15 +376,15 @@ impl<F: Element> Tape<F> {
         shape: Shape,
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
-        self.record_impl(op, inputs, shape, Params::none(), None, forward)
+        self.record_impl(op, inputs, shape, (), None, forward)
     }
 
-    fn record_impl<'t>(
+    fn record_impl<'t, S: Saved<F>>(
         &'t self,
         op: &'static str,
         inputs: &[Var<'t, F>],
         shape: Shape,
-        params: Params<F>,
+        saved: S,
         backward: Option<BackwardFn<F>>,
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
@@ -495,7 +469,9 @@ impl<F: Element> Tape<F> {
             parents,
             n_parents: inputs.len() as u8,
             backward: backward.filter(|_| needs_grad),
-            params,
+            saved: saved.pack(),
+            #[cfg(debug_assertions)]
+            saved_type: std::any::TypeId::of::<S>(),
             op,
         });
         drop(guard);

@@ -42,12 +42,12 @@ fn rademacher(rng: &mut ChaCha8Rng, n: usize, out: &mut [f64]) {
 
 fn check_probes(op: &'static str, probes: usize) -> Result<()> {
     if probes < 2 {
-        return Err(Error::InvalidArgument {
+        return Err(Error::out_of_domain(
             op,
-            message: format!(
-                "{probes} probes: a standard error needs at least 2 (and an estimate at least 1)"
-            ),
-        });
+            "the number of probes",
+            "at least 2 (a standard error needs two)",
+            probes,
+        ));
     }
     Ok(())
 }
@@ -70,7 +70,7 @@ fn check_probes(op: &'static str, probes: usize) -> Result<()> {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for fewer than 2 probes (0 gives no estimate,
+/// [`Error::OutOfDomain`] for fewer than 2 probes (0 gives no estimate,
 /// 1 no standard error); [`Error::NonFinite`] for a non-finite product;
 /// whatever the operator returns.
 pub fn hutchinson<O: Operator + ?Sized>(op: &O, probes: usize, seed: u64) -> Result<TraceEstimate> {
@@ -212,27 +212,36 @@ impl SpectralDensity {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for fewer than 2 probes, 0 steps, fewer than
-/// 2 grid points, a broadening that is not finite and positive, or a basis
-/// that cannot be allocated; [`Error::NotSymmetric`] for an operator that
+/// [`Error::OutOfDomain`] for fewer than 2 probes, 0 steps, fewer than
+/// 2 grid points or a broadening that is not finite and positive;
+/// [`Error::TooLarge`] for a basis that cannot be allocated; [`Error::NotSymmetric`] for an operator that
 /// is not symmetric; [`Error::NonFinite`] for a non-finite product;
 /// whatever the operator returns.
 pub fn slq<O: Operator + ?Sized>(op: &O, config: &SlqConfig) -> Result<SpectralDensity> {
     let name = "slq";
     check_probes(name, config.probes)?;
-    let bad = |message: String| Err(Error::InvalidArgument { op: name, message });
     if config.steps == 0 {
-        return bad("0 Lanczos steps per probe: a quadrature needs at least 1".into());
+        return Err(Error::out_of_domain(
+            name,
+            "the Lanczos steps per probe",
+            "at least 1",
+            0,
+        ));
     }
     if config.points < 2 {
-        return bad(format!(
-            "{} grid points: a density needs at least 2",
-            config.points
+        return Err(Error::out_of_domain(
+            name,
+            "the number of grid points",
+            "at least 2",
+            config.points,
         ));
     }
     if let Some(s) = config.sigma.filter(|s| !(s.is_finite() && *s > 0.0)) {
-        return bad(format!(
-            "the broadening σ must be finite and positive, not {s}"
+        return Err(Error::out_of_domain(
+            name,
+            "the broadening σ",
+            "finite and positive",
+            s,
         ));
     }
     let n = op.dim();

@@ -79,7 +79,7 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     /// [`Error::ShapeMismatch`] if their row counts differ; [`Error::Empty`]
     /// for no rows; [`Error::NonFinite`] for a non-finite input, target or
     /// parameter; [`Error::Incompatible`] for targets the likelihood cannot
-    /// take; [`Error::InvalidArgument`] for a model without parameters.
+    /// take; [`Error::OutOfDomain`] for a model without parameters.
     pub fn new(
         model: &'a M,
         likelihood: Likelihood,
@@ -148,10 +148,12 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
             }
         }))?;
         if count == 0 {
-            return Err(Error::InvalidArgument {
+            return Err(Error::out_of_domain(
                 op,
-                message: "the model has no parameters".into(),
-            });
+                "the model",
+                "a model with at least one parameter",
+                "a model without parameters",
+            ));
         }
         Ok(objective)
     }
@@ -161,14 +163,16 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     /// others held fixed.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if no parameter has that prefix.
+    /// [`Error::OutOfDomain`] if no parameter has that prefix.
     pub fn only(mut self, prefix: &str) -> Result<Self> {
         self.prefix = Some(prefix.to_owned());
         if self.dim()? == 0 {
-            return Err(Error::InvalidArgument {
-                op: "Objective::only",
-                message: format!("no parameter is named {prefix} or {prefix}.…"),
-            });
+            return Err(Error::out_of_domain(
+                "Objective::only",
+                "the prefix",
+                "the name of a parameter or the part of it before a '.'",
+                format!("{prefix:?}, which names no parameter"),
+            ));
         }
         Ok(self)
     }
@@ -565,10 +569,10 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
     /// by [`PerSampleGradients`](crate::analysis::PerSampleGradients).
     ///
     /// # Errors
-    /// As [`gradient`](Self::gradient); [`Error::InvalidArgument`] for a
+    /// As [`gradient`](Self::gradient); [`Error::Incompatible`] for a
     /// selected parameter outside a dense layer (one the forward pass did
-    /// not report with [`Forward::record_dense`]), or if the `B×P` values
-    /// cannot be allocated.
+    /// not report with [`Forward::record_dense`]); [`Error::TooLarge`] if
+    /// the `B×P` values cannot be allocated.
     pub fn per_sample_gradients(&self) -> Result<Tensor<f64>> {
         let op = "Objective::per_sample_gradients";
         let p = self.dim()?;
@@ -601,13 +605,13 @@ impl<'a, F: Element, M: Module<F> + ?Sized> Objective<'a, F, M> {
                 }
             });
             let Some(g) = source else {
-                return Err(Error::InvalidArgument {
+                return Err(Error::incompatible(
                     op,
-                    message: format!(
+                    format!(
                         "per-sample gradients of {name}: only parameters of dense layers \
                          (reported with Forward::record_dense) are supported"
                     ),
-                });
+                ));
             };
             for (r, src) in g.as_slice().chunks_exact(n).enumerate() {
                 rows[r * p + col..r * p + col + n].copy_from_slice(src);
@@ -785,15 +789,16 @@ impl Module<f64> for OutputsAsParameter {
 use super::square_buffer;
 
 fn square_or_rect(op: &'static str, r: usize, c: usize) -> Result<Vec<f64>> {
-    let n = r.checked_mul(c).ok_or_else(|| Error::InvalidArgument {
+    let too_big = |reason: String| Error::TooLarge {
         op,
-        message: format!("a {r} × {c} matrix has more entries than a usize counts"),
-    })?;
+        what: format!("a {r} × {c} matrix"),
+        reason,
+    };
+    let n = r
+        .checked_mul(c)
+        .ok_or_else(|| too_big("more entries than a usize counts".into()))?;
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| Error::InvalidArgument {
-        op,
-        message: format!("a {r} × {c} matrix cannot be allocated"),
-    })?;
+    v.try_reserve_exact(n).map_err(|e| too_big(e.to_string()))?;
     v.resize(n, 0.0);
     Ok(v)
 }

@@ -59,9 +59,10 @@ impl FileBytes {
 /// `n` by the bytes the file holds).
 pub(crate) fn try_vec<F>(n: usize, op: &'static str, what: &str) -> Result<Vec<F>> {
     let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|e| Error::Io {
+    v.try_reserve_exact(n).map_err(|e| Error::TooLarge {
         op,
-        message: format!("{what}: cannot allocate {n} values: {e}"),
+        what: format!("{what}: {n} values"),
+        reason: e.to_string(),
     })?;
     Ok(v)
 }

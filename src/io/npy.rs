@@ -40,15 +40,15 @@ const MAX_NESTING: usize = 4;
 /// ```
 ///
 /// # Errors
-/// [`Error::Io`] (op `read_npy`) naming the file when it cannot be read, is
-/// not a `.npy` file, has a header longer than 64 KiB or nested more than 4
-/// brackets deep (no float array's header is), a declared shape that
-/// overflows or needs more bytes than the file holds (truncated data), or
-/// data that cannot be allocated; [`Error::Format`] for a shape the crate's
+/// [`Error::Io`] (op `read_npy`) naming the file when it cannot be read;
+/// [`Error::Format`] naming it when it is not a `.npy` file, has a header
+/// longer than 64 KiB or nested more than 4 brackets deep (no float array's
+/// header is), a declared shape that overflows or needs more bytes than the
+/// file holds (truncated data), a shape the crate's
 /// tensors cannot hold (rank above 4, an extent beyond the crate's limit),
 /// a dtype other than `f4`/`f8` (`f2` half floats are refused: convert with
 /// `.astype(np.float32)`), or a finite `f64` value that overflows `f32`
-/// when `F = f32`.
+/// when `F = f32`; [`Error::TooLarge`] for data that cannot be allocated.
 pub fn read_npy<F: Element>(path: impl AsRef<Path>) -> Result<Tensor<F>> {
     let path = path.as_ref();
     let file = FileBytes::open(path, OP_READ)?;
@@ -61,10 +61,7 @@ pub fn read_npy<F: Element>(path: impl AsRef<Path>) -> Result<Tensor<F>> {
 /// # Errors
 /// As [`read_npy`].
 pub fn npy_from_bytes<F: Element>(bytes: &[u8], name: &str) -> Result<Tensor<F>> {
-    let fail = |message: String| Error::Io {
-        op: OP_READ,
-        message: format!("{name}: {message}"),
-    };
+    let fail = |message: String| Error::format(OP_READ, format!("{name}: {message}"));
     let (header_start, header_end) = preamble(bytes).map_err(fail)?;
     // npyz multiplies the declared dimensions without overflow checks, so a
     // hostile shape is refused before it sees the header.

@@ -59,7 +59,8 @@ impl SafetensorsFile {
     ///
     /// # Errors
     /// [`Error::Io`] (op `read_safetensors`) naming the file when it cannot
-    /// be opened or mapped, or its header is invalid: shorter than 8 bytes,
+    /// be opened or mapped; [`Error::Format`] naming it when its header is
+    /// invalid: shorter than 8 bytes,
     /// a declared length past the end of the file or above 100 MB, invalid
     /// JSON, a tensor whose byte range lies past the end, overlaps another,
     /// leaves a gap, or does not match its shape and dtype (a huge declared
@@ -72,10 +73,7 @@ impl SafetensorsFile {
     }
 
     pub(crate) fn from_file_bytes(bytes: FileBytes, name: String) -> Result<Self> {
-        let fail = |message: String| Error::Io {
-            op: OP_READ,
-            message: format!("{name}: {message}"),
-        };
+        let fail = |message: String| Error::format(OP_READ, format!("{name}: {message}"));
         let (n, metadata) = safetensors::SafeTensors::read_metadata(bytes.bytes())
             .map_err(|e| fail(format!("invalid safetensors header: {e}")))?;
         // The crate keeps the last of two equal keys; a capture must not

@@ -2,7 +2,7 @@
 //! logits, and the hinge loss.
 
 use crate::activation::SigmoidOp;
-use crate::autodiff::{Params, Var};
+use crate::autodiff::Var;
 use crate::element::Element;
 use crate::error::Result;
 use crate::ops::UnaryOp;
@@ -32,7 +32,7 @@ impl<F: Element> ElementLoss<F> for BceWithLogits {
     }
     #[inline]
     fn d_pred(x: F, y: F, _: F) -> F {
-        SigmoidOp::f(x, &Params::none()) - y
+        SigmoidOp::f(x, ()) - y
     }
     #[inline]
     fn d_target(x: F, _: F, _: F) -> F {

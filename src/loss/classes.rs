@@ -7,7 +7,7 @@
 //! [`Tape::push_indices`]: crate::Tape::push_indices
 
 use crate::activation::shifted;
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Saved, Slots, Var};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -43,16 +43,46 @@ fn check_labels(op: &'static str, shape: Shape, labels: &[usize]) -> Result<(usi
     Ok((batch, classes))
 }
 
-/// Backward of softmax cross-entropy, `p.u = [batch, classes, labels
-/// offset]`, `p.f[0]` the reduction's scale: per row
+/// The saved state of the class losses: `batch` rows of `classes`, the
+/// labels at `off` in the tape's index buffer, the reduction's `scale`.
+#[derive(Clone, Copy, Debug)]
+struct Labelled<F> {
+    batch: usize,
+    classes: usize,
+    off: usize,
+    scale: F,
+}
+
+impl<F: Element> Saved<F> for Labelled<F> {
+    fn pack(self) -> Slots<F> {
+        Slots {
+            f: [self.scale, F::zero()],
+            u: [self.batch, self.classes, self.off, 0],
+        }
+    }
+    fn unpack(s: &Slots<F>) -> Self {
+        Labelled {
+            batch: s.u[0],
+            classes: s.u[1],
+            off: s.u[2],
+            scale: s.f[0],
+        }
+    }
+}
+
+/// Backward of softmax cross-entropy: per row
 /// `dx += g·s·(softmax(x) − onehot(label))`, the softmax read from the saved
 /// row record (no exponential in the backward pass).
 fn softmax_cross_entropy_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let p = *ctx.params();
-    let [batch, classes, off, _] = p.u;
+    let Labelled {
+        batch,
+        classes,
+        off,
+        scale,
+    } = ctx.saved();
     let record = ctx.input(1);
     let labels = &ctx.indices()[off..off + batch];
-    let gs = ctx.grad_out()[0] * p.f[0];
+    let gs = ctx.grad_out()[0] * scale;
     let Some(gx) = ctx.grad_input(0) else {
         return;
     };
@@ -141,9 +171,11 @@ pub fn softmax_cross_entropy<'t, F: Element>(
         OP,
         &[logits, record],
         Shape::scalar(),
-        Params {
-            f: [scale, F::zero()],
-            u: [batch, classes, off, 0],
+        Labelled {
+            batch,
+            classes,
+            off,
+            scale,
         },
         softmax_cross_entropy_backward,
         |out, inp| {
@@ -171,10 +203,14 @@ pub fn softmax_cross_entropy<'t, F: Element>(
 
 /// Backward of nll: `dx[r, label_r] −= g·s`.
 fn nll_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let p = *ctx.params();
-    let [batch, classes, off, _] = p.u;
+    let Labelled {
+        batch,
+        classes,
+        off,
+        scale,
+    } = ctx.saved();
     let labels = &ctx.indices()[off..off + batch];
-    let gs = ctx.grad_out()[0] * p.f[0];
+    let gs = ctx.grad_out()[0] * scale;
     if let Some(gx) = ctx.grad_input(0) {
         for (r, &label) in labels.iter().enumerate() {
             gx[r * classes + label] -= gs;
@@ -215,9 +251,11 @@ pub fn nll<'t, F: Element>(
         OP,
         &[log_probs],
         Shape::scalar(),
-        Params {
-            f: [scale, F::zero()],
-            u: [batch, classes, off, 0],
+        Labelled {
+            batch,
+            classes,
+            off,
+            scale,
         },
         nll_backward,
         |out, inp| {

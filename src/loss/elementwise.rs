@@ -2,7 +2,7 @@
 //! its per-element value and two partial derivatives, and recorded as one
 //! fused op `scale·Σᵢ ℓ(xᵢ, tᵢ)` with a scalar output.
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Var};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -23,13 +23,13 @@ pub(super) trait ElementLoss<F: Element> {
     fn d_target(x: F, t: F, c: F) -> F;
 }
 
-/// Backward of `y = s·Σ ℓ(xᵢ, tᵢ)` (`s = p.f[0]`, `c = p.f[1]`):
-/// `dxᵢ += g·s·∂ℓ/∂x`, `dtᵢ += g·s·∂ℓ/∂t`.
+/// Backward of `y = s·Σ ℓ(xᵢ, tᵢ)` (the saved state is `(s, c)`, the
+/// reduction's scale and the loss's constant): `dxᵢ += g·s·∂ℓ/∂x`,
+/// `dtᵢ += g·s·∂ℓ/∂t`.
 fn element_loss_backward<F: Element, L: ElementLoss<F>>(ctx: &mut BackwardCtx<'_, F>) {
-    let p = *ctx.params();
+    let (scale, c): (F, F) = ctx.saved();
     let (x, t) = (ctx.input(0), ctx.input(1));
-    let gs = ctx.grad_out()[0] * p.f[0];
-    let c = p.f[1];
+    let gs = ctx.grad_out()[0] * scale;
     if let Some(gx) = ctx.grad_input(0) {
         for ((g, &xi), &ti) in gx.iter_mut().zip(x).zip(t) {
             *g += gs * L::d_pred(xi, ti, c);
@@ -68,10 +68,7 @@ pub(super) fn element_loss<'t, F: Element, L: ElementLoss<F>>(
         L::NAME,
         &[pred, target],
         Shape::scalar(),
-        Params {
-            f: [scale, c],
-            u: [0; 4],
-        },
+        (scale, c),
         element_loss_backward::<F, L>,
         |out, inp| {
             let (x, t) = (inp.value(0), inp.value(1));

@@ -6,7 +6,7 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
-use crate::autodiff::{Params, Var};
+use crate::autodiff::Var;
 use crate::element::Element;
 use crate::error::Result;
 
@@ -154,12 +154,13 @@ fn pick<F: Element>(x: F, y: F) -> F {
 pub struct AddScalar;
 impl<F: Element> UnaryOp<F> for AddScalar {
     const NAME: &'static str = "add_scalar";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        x + p.f[0]
+    fn f(x: F, c: F) -> F {
+        x + c
     }
     #[inline]
-    fn df(_: F, _: F, _: &Params<F>) -> F {
+    fn df(_: F, _: F, _: F) -> F {
         F::one()
     }
 }
@@ -168,13 +169,14 @@ impl<F: Element> UnaryOp<F> for AddScalar {
 pub struct MulScalar;
 impl<F: Element> UnaryOp<F> for MulScalar {
     const NAME: &'static str = "mul_scalar";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        x * p.f[0]
+    fn f(x: F, c: F) -> F {
+        x * c
     }
     #[inline]
-    fn df(_: F, _: F, p: &Params<F>) -> F {
-        p.f[0]
+    fn df(_: F, _: F, c: F) -> F {
+        c
     }
 }
 
@@ -182,12 +184,13 @@ impl<F: Element> UnaryOp<F> for MulScalar {
 pub struct RsubScalar;
 impl<F: Element> UnaryOp<F> for RsubScalar {
     const NAME: &'static str = "rsub_scalar";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        p.f[0] - x
+    fn f(x: F, c: F) -> F {
+        c - x
     }
     #[inline]
-    fn df(_: F, _: F, _: &Params<F>) -> F {
+    fn df(_: F, _: F, _: F) -> F {
         -F::one()
     }
 }
@@ -196,12 +199,13 @@ impl<F: Element> UnaryOp<F> for RsubScalar {
 pub struct RdivScalar;
 impl<F: Element> UnaryOp<F> for RdivScalar {
     const NAME: &'static str = "rdiv_scalar";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        p.f[0] / x
+    fn f(x: F, c: F) -> F {
+        c / x
     }
     #[inline]
-    fn df(x: F, y: F, _: &Params<F>) -> F {
+    fn df(x: F, y: F, _: F) -> F {
         -y / x
     }
 }
@@ -211,13 +215,14 @@ impl<F: Element> UnaryOp<F> for RdivScalar {
 pub struct DivScalar;
 impl<F: Element> UnaryOp<F> for DivScalar {
     const NAME: &'static str = "div_scalar";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        x / p.f[0]
+    fn f(x: F, c: F) -> F {
+        x / c
     }
     #[inline]
-    fn df(_: F, _: F, p: &Params<F>) -> F {
-        p.f[0].recip()
+    fn df(_: F, _: F, c: F) -> F {
+        c.recip()
     }
 }
 
@@ -301,7 +306,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// scalar operand (`x + 1.0`, `2.0 * x`...).
     #[track_caller]
     pub fn add_scalar(self, c: F) -> Var<'t, F> {
-        self.unary::<AddScalar>(Params::scalar(c))
+        self.unary::<AddScalar>(c)
     }
 
     /// `self + c`, returning errors.
@@ -310,7 +315,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode, on a
     /// non-finite output; so do the other scalar `try_` methods.
     pub fn try_add_scalar(self, c: F) -> Result<Var<'t, F>> {
-        self.try_unary::<AddScalar>(Params::scalar(c))
+        self.try_unary::<AddScalar>(c)
     }
 
     /// `self · c`.
@@ -319,7 +324,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// As [`add_scalar`](Self::add_scalar).
     #[track_caller]
     pub fn mul_scalar(self, c: F) -> Var<'t, F> {
-        self.unary::<MulScalar>(Params::scalar(c))
+        self.unary::<MulScalar>(c)
     }
 
     /// `self · c`, returning errors.
@@ -327,7 +332,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// # Errors
     /// As [`try_add_scalar`](Self::try_add_scalar).
     pub fn try_mul_scalar(self, c: F) -> Result<Var<'t, F>> {
-        self.try_unary::<MulScalar>(Params::scalar(c))
+        self.try_unary::<MulScalar>(c)
     }
 
     /// `self / c`.
@@ -346,7 +351,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// As [`add_scalar`](Self::add_scalar).
     #[track_caller]
     pub fn div_scalar(self, c: F) -> Var<'t, F> {
-        self.unary::<DivScalar>(Params::scalar(c))
+        self.unary::<DivScalar>(c)
     }
 
     /// `self / c`, returning errors.
@@ -363,7 +368,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// # Errors
     /// As [`try_add_scalar`](Self::try_add_scalar).
     pub fn try_div_scalar(self, c: F) -> Result<Var<'t, F>> {
-        self.try_unary::<DivScalar>(Params::scalar(c))
+        self.try_unary::<DivScalar>(c)
     }
 
     /// `c − self`.
@@ -372,7 +377,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// As [`add_scalar`](Self::add_scalar).
     #[track_caller]
     pub fn rsub_scalar(self, c: F) -> Var<'t, F> {
-        self.unary::<RsubScalar>(Params::scalar(c))
+        self.unary::<RsubScalar>(c)
     }
 
     /// `c − self`, returning errors.
@@ -380,7 +385,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// # Errors
     /// As [`try_add_scalar`](Self::try_add_scalar).
     pub fn try_rsub_scalar(self, c: F) -> Result<Var<'t, F>> {
-        self.try_unary::<RsubScalar>(Params::scalar(c))
+        self.try_unary::<RsubScalar>(c)
     }
 
     /// `c / self`.
@@ -389,7 +394,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// As [`add_scalar`](Self::add_scalar).
     #[track_caller]
     pub fn rdiv_scalar(self, c: F) -> Var<'t, F> {
-        self.unary::<RdivScalar>(Params::scalar(c))
+        self.unary::<RdivScalar>(c)
     }
 
     /// `c / self`, returning errors.
@@ -397,7 +402,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// # Errors
     /// As [`try_add_scalar`](Self::try_add_scalar).
     pub fn try_rdiv_scalar(self, c: F) -> Result<Var<'t, F>> {
-        self.try_unary::<RdivScalar>(Params::scalar(c))
+        self.try_unary::<RdivScalar>(c)
     }
 
     /// `−self`, returning errors (the `-x` operator panics instead).
@@ -406,7 +411,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// As [`try_add_scalar`](Self::try_add_scalar) (a NaN or infinite input
     /// gives a non-finite output).
     pub fn try_neg(self) -> Result<Var<'t, F>> {
-        self.try_unary::<super::unary::NegOp>(Params::none())
+        self.try_unary::<super::unary::NegOp>(())
     }
 }
 
@@ -498,6 +503,6 @@ impl<'t, F: Element> Neg for Var<'t, F> {
     /// ([`try_neg`](Var::try_neg) returns the error).
     #[track_caller]
     fn neg(self) -> Var<'t, F> {
-        self.unary::<super::unary::NegOp>(Params::none())
+        self.unary::<super::unary::NegOp>(())
     }
 }

@@ -15,7 +15,7 @@
 //! backward recomputes each window's maximum from the saved input rather
 //! than storing arg-max indices.
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Var, saved_dims};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -329,10 +329,38 @@ fn geometry_of(indices: &[usize], off: usize) -> Geometry {
     Geometry::from_indices(&indices[off..off + Geometry::LEN])
 }
 
+saved_dims! {
+    /// The saved state of `unfold2d`: its geometry at `off` in the tape's
+    /// index buffer.
+    struct Unfold {
+        off,
+    }
+}
+
+saved_dims! {
+    /// The saved state of the pooling ops: the geometry at `off` in the
+    /// index buffer and the `mode` (max or average).
+    struct Pool {
+        off,
+        mode,
+    }
+}
+
+saved_dims! {
+    /// The saved state of the rows-to-NCHW transpose of `conv2d`: `n`
+    /// examples of `p` positions and `o` channels.
+    struct RowsToNchw {
+        n,
+        p,
+        o,
+    }
+}
+
 /// Backward of `unfold2d`: every patch entry's gradient adds into the input
 /// element it copied (overlapping windows accumulate; padding gets none).
 fn unfold2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let g = geometry_of(ctx.indices(), ctx.params().u[0]);
+    let Unfold { off } = ctx.saved();
+    let g = geometry_of(ctx.indices(), off);
     let grad = ctx.grad_out();
     let Some(gx) = ctx.grad_input(0) else {
         return;
@@ -374,9 +402,9 @@ fn unfold2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
 }
 
-/// Backward of the rows-to-NCHW transpose of `conv2d`: `p.u = [N, P, O]`.
+/// Backward of the rows-to-NCHW transpose of `conv2d`.
 fn rows_to_nchw_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [n, p, o, _] = ctx.params().u;
+    let RowsToNchw { n, p, o } = ctx.saved();
     let g = ctx.grad_out();
     let Some(grows) = ctx.grad_input(0) else {
         return;
@@ -450,7 +478,7 @@ fn pool_divisor(g: &Geometry, mode: usize, oy: usize, ox: usize) -> usize {
 /// first maximal element; an average window spreads it evenly over the
 /// elements it averaged.
 fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [off, mode, _, _] = ctx.params().u;
+    let Pool { off, mode } = ctx.saved();
     let g = geometry_of(ctx.indices(), off);
     let (x, grad) = (ctx.input(0), ctx.grad_out());
     let Some(gx) = ctx.grad_input(0) else {
@@ -529,7 +557,7 @@ impl<'t, F: Element> Var<'t, F> {
             "unfold2d",
             &[self],
             out,
-            Params::ints([off, 0, 0, 0]),
+            Unfold { off },
             unfold2d_backward,
             |y, inp| unfold_into(&g, inp.value(0), y),
         )
@@ -716,7 +744,7 @@ impl<'t, F: Element> Var<'t, F> {
             op,
             &[self],
             out,
-            Params::ints([off, mode, 0, 0]),
+            Pool { off, mode },
             pool2d_backward,
             |y, inp| {
                 let x = inp.value(0);
@@ -760,7 +788,7 @@ impl<'t, F: Element> Var<'t, F> {
             "conv2d",
             &[self],
             out,
-            Params::ints([n, p, o, 0]),
+            RowsToNchw { n, p, o },
             rows_to_nchw_backward,
             |y, inp| {
                 let rows = inp.value(0);

@@ -8,15 +8,35 @@
 //! index buffer ([`Tape::push_indices`](crate::Tape::push_indices)), so
 //! recording allocates nothing once the tape is warm.
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Var, saved_dims};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::{MAX_RANK, Shape, broadcast_shapes, broadcast_strides};
 
-/// Backward of `gather`: `dx[r, idx_r] += g[r]`. `p.u = [offset, rows, cols]`
-/// with the indices at `offset..offset + rows` of the index buffer.
+saved_dims! {
+    /// The saved state of `gather`: the indices at `off..off + rows` of the
+    /// tape's index buffer, one per row of a `rows × cols` input.
+    struct Gather {
+        off,
+        rows,
+        cols,
+    }
+}
+
+saved_dims! {
+    /// The saved state of `index_select`: the input as `[outer, len, inner]`
+    /// around the axis, the indices from `off` in the index buffer.
+    struct IndexSelect {
+        outer,
+        len,
+        inner,
+        off,
+    }
+}
+
+/// Backward of `gather`: `dx[r, idx_r] += g[r]`.
 fn gather_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [off, rows, cols, _] = ctx.params().u;
+    let Gather { off, rows, cols } = ctx.saved();
     let (idx, g) = (&ctx.indices()[off..off + rows], ctx.grad_out());
     if let Some(gx) = ctx.grad_input(0) {
         for (r, (&i, &gr)) in idx.iter().zip(g).enumerate() {
@@ -26,9 +46,14 @@ fn gather_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 }
 
 /// Backward of `index_select`: output slice `j` adds into input slice
-/// `idx_j` (repeated indices accumulate). `p.u = [outer, len, inner, offset]`.
+/// `idx_j` (repeated indices accumulate).
 fn index_select_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [outer, len, inner, off] = ctx.params().u;
+    let IndexSelect {
+        outer,
+        len,
+        inner,
+        off,
+    } = ctx.saved();
     let g = ctx.grad_out();
     let k = g.len() / (outer * inner).max(1);
     let idx = &ctx.indices()[off..off + k];
@@ -156,7 +181,7 @@ pub fn select<'t, F: Element>(
         "select",
         &[cond, a, b],
         so,
-        Params::none(),
+        (),
         select_backward,
         |y, inp| {
             let (c, a, b) = (inp.value(0), inp.value(1), inp.value(2));
@@ -230,7 +255,7 @@ impl<'t, F: Element> Var<'t, F> {
             "gather",
             &[self],
             shape.with_axis(last, None),
-            Params::ints([off, rows, cols, 0]),
+            Gather { off, rows, cols },
             gather_backward,
             |y, inp| {
                 let (x, idx) = (inp.value(0), &inp.indices()[off..off + rows]);
@@ -288,7 +313,12 @@ impl<'t, F: Element> Var<'t, F> {
             "index_select",
             &[self],
             out,
-            Params::ints([outer, len, inner, off]),
+            IndexSelect {
+                outer,
+                len,
+                inner,
+                off,
+            },
             index_select_backward,
             |y, inp| {
                 let (x, idx) = (inp.value(0), &inp.indices()[off..off + k]);

@@ -4,7 +4,7 @@
 //! The VJPs use accumulate-mode strided products: `dA += G·Bᵀ` and
 //! `dB += Aᵀ·G` read `A`, `B` and `G` in place, so a backward copies nothing.
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Var, saved_dims};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::kernels::matmul::{GemmArgs, PARALLEL};
@@ -42,10 +42,32 @@ fn gemm<F: Element>(
     });
 }
 
-/// Backward of `C = A·B` over `p.u = [batch, m, k, n]` (batch stride 0 for a
-/// shared 2-D right operand is `p.u` unused: `B` batched iff its rank is 3).
+saved_dims! {
+    /// The saved state of `C = A·B`: `batch` products of `m×k` by `k×n`
+    /// (`B` is batched iff its rank is 3; a shared 2-D `B` has batch
+    /// stride 0).
+    struct Matmul {
+        batch,
+        m,
+        k,
+        n,
+    }
+}
+
+saved_dims! {
+    /// The saved state of `Y = X·Wᵀ (+ b)`: `m` rows of `fan_in` inputs,
+    /// `fan_out` outputs, `has_bias` 1 when a bias was added.
+    struct Linear {
+        m,
+        fan_in,
+        fan_out,
+        has_bias,
+    }
+}
+
+/// Backward of `C = A·B`.
 fn matmul_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [batch, m, k, n] = ctx.params().u;
+    let Matmul { batch, m, k, n } = ctx.saved();
     let (a, b, g) = (ctx.input(0), ctx.input(1), ctx.grad_out());
     let b_batched = ctx.input_shape(1).rank() == 3;
     let threads = ctx.threads();
@@ -82,7 +104,7 @@ fn matmul_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
 }
 
-/// Backward of `Y = X·Wᵀ (+ b)` over `p.u = [m, in, out, has_bias]`.
+/// Backward of `Y = X·Wᵀ (+ b)`.
 ///
 /// With two threads and both `dX` and `dW` worth a second thread, the two
 /// products run side by side, one thread each, rather than one after the
@@ -90,7 +112,12 @@ fn matmul_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 /// splitting and synchronising. Each product computes the same sums either
 /// way.
 fn linear_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [m, fan_in, fan_out, has_bias] = ctx.params().u;
+    let Linear {
+        m,
+        fan_in,
+        fan_out,
+        has_bias,
+    } = ctx.saved();
     let (x, w, g) = (ctx.input(0), ctx.input(1), ctx.grad_out());
     let threads = ctx.threads();
     // dX += G·W   (m×out · out×in)
@@ -207,7 +234,7 @@ impl<'t, F: Element> Var<'t, F> {
             "matmul",
             &[self, rhs],
             out,
-            Params::ints([batch, m, k, n]),
+            Matmul { batch, m, k, n },
             matmul_backward,
             |c, inp| {
                 let (a, b) = (inp.value(0), inp.value(1));
@@ -281,7 +308,12 @@ impl<'t, F: Element> Var<'t, F> {
                 });
             }
         }
-        let p = Params::ints([m, fan_in, fan_out, usize::from(b.is_some())]);
+        let p = Linear {
+            m,
+            fan_in,
+            fan_out,
+            has_bias: usize::from(b.is_some()),
+        };
         let forward = |y: &mut [F], inp: &crate::autodiff::ForwardInputs<'_, F>| {
             let (x, w) = (inp.value(0), inp.value(1));
             if b.is_some() && fan_out > 0 {

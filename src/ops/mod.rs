@@ -4,6 +4,44 @@
 //! Element-wise ops are written once as a zero-sized type implementing
 //! [`UnaryOp`] or [`BinaryOp`] (value and derivative together); the shared
 //! recording and broadcasting machinery lives here.
+//!
+//! # The ops and their derivatives
+//!
+//! `g` is the gradient arriving at the output, `y` the output; every rule
+//! **adds** into the input's gradient. Broadcast operands sum `g` back over
+//! the broadcast axes. Activations ([`activation`](crate::activation)) and
+//! losses ([`loss`](crate::loss)) list theirs in their own modules.
+//!
+//! | op | value | vector-Jacobian product |
+//! | --- | --- | --- |
+//! | `a + b`, `a − b` | broadcast sum, difference | `da += g`, `db += ±g` |
+//! | `a * b` | product | `da += g·b`, `db += g·a` |
+//! | `a / b` | quotient | `da += g/b`, `db −= g·a/b²` |
+//! | [`maximum`](crate::Var::maximum), [`minimum`](crate::Var::minimum) | larger / smaller | `g` to the chosen operand; a tie splits it in halves |
+//! | `add_scalar`, `mul_scalar`, `div_scalar`, `rsub_scalar`, `rdiv_scalar`, `−x` | `x + c`, `c·x`, `x/c`, `c − x`, `c/x`, `−x` | `g`, `c·g`, `g/c`, `−g`, `−g·y/x`, `−g` |
+//! | [`exp`](crate::Var::exp), [`ln`](crate::Var::ln), [`sqrt`](crate::Var::sqrt) | `eˣ`, `ln x`, `√x` | `g·y`, `g/x`, `g/(2y)` |
+//! | [`powi`](crate::Var::powi), [`powf`](crate::Var::powf) | `xⁿ`, `xᵃ` | `g·n·xⁿ⁻¹`, `g·a·xᵃ⁻¹` (0 for `a = 0`) |
+//! | [`abs`](crate::Var::abs), [`square`](crate::Var::square), [`recip`](crate::Var::recip), [`tanh`](crate::Var::tanh) | `\|x\|`, `x²`, `1/x`, `tanh x` | `g·sign x` (0 at 0), `2g·x`, `−g·y²`, `g·(1 − y²)` |
+//! | [`clamp`](crate::Var::clamp) | `min(max(x, lo), hi)` | `g` inside `[lo, hi]`, else 0 |
+//! | [`sum`](crate::Var::sum), [`mean`](crate::Var::mean) (and `_axis`) | `Σx`, `Σx/n` | `g` (or `g/n`) to every summed element |
+//! | [`matmul`](crate::Var::matmul) | `C = A·B` (batched) | `dA += G·Bᵀ`, `dB += Aᵀ·G` |
+//! | [`linear`](crate::Var::linear) | `Y = X·Wᵀ + b` | `dX += G·W`, `dW += Gᵀ·X`, `db += Σ_rows G` |
+//! | [`reshape`](crate::Var::reshape), [`transpose`](crate::Var::transpose), [`flatten`](crate::Var::flatten) | a view in another shape | `g` moved back |
+//! | [`slice`](crate::Var::slice), [`concat()`] | a window; a join | `g` into the window; each part's block of `g` |
+//! | [`gather`](crate::Var::gather), [`index_select`](crate::Var::index_select) | picked elements / slices | `g` added at the picked places (repeats accumulate) |
+//! | [`select`] (condition from [`mask`](crate::Var::mask), a constant) | `c ≠ 0 ? a : b` | `g` to the chosen branch; none to the condition |
+//! | [`softmax`](crate::Var::softmax), [`log_softmax`](crate::Var::log_softmax) | along an axis | `y ⊙ (g − Σ g·y)`; `g − eʸ·Σ g` |
+//! | [`unfold2d`](crate::Var::unfold2d) | im2col patches | each patch entry's `g` into the pixel it copied |
+//! | [`conv2d`](crate::Var::conv2d) | `Y = W ⋆ X + b` (NCHW, OIHW) | `dX` = col2im of `Gᵀ·W`, `dW += G·patches`, `db += Σ G` |
+//! | [`max_pool2d`](crate::Var::max_pool2d), [`avg_pool2d`](crate::Var::avg_pool2d) | window max / mean | `g` to the first maximal element; `g/count` to each averaged one |
+//! | [`norm_moments`](crate::Var::norm_moments) | per-group mean and biased variance | `g_μ/M + 2 g_σ²·(x − μ)/M` |
+//! | [`norm_coeffs`](crate::Var::norm_coeffs) | `s = γ/√(σ² + ε)`, shift | `∂s/∂σ² = −½γ(σ² + ε)^(−3/2)`, `∂s/∂γ = 1/√(σ² + ε)` |
+//! | [`group_affine`](crate::Var::group_affine), [`feature_affine`](crate::Var::feature_affine) | `s·(x − μ) + β` per group; `γ·x + β` per feature | product rule in `x`, `μ`, `s`, `γ`, `β` |
+//! | [`weight_norm`](crate::Var::weight_norm) | `w = g·v/‖v‖` per row | `dv += (g/‖v‖)(G − ŵ(ŵ·G))`, `dg += ŵ·G` |
+//!
+//! Every rule is gradchecked in `tests/ops_gradcheck.rs` (and the conv,
+//! norm and loss test files); the conv and norm ops are also compared
+//! with PyTorch.
 
 pub mod arith;
 pub mod conv;
@@ -18,40 +56,56 @@ pub use index::select;
 pub use norm::GroupLayout;
 pub use shape_ops::concat;
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Saved, Var};
 use crate::element::Element;
 use crate::error::Result;
 use crate::shape::{broadcast_shapes, broadcast_strides, for_each_broadcast2};
 
 /// An element-wise function of one variable, with its derivative.
 ///
-/// `df` receives the input `x`, the output `y = f(x)` and the parameters, so
+/// `df` receives the input `x`, the output `y = f(x)` and the op's state, so
 /// a derivative that is cheaper from the output (`tanh`, `sigmoid`, `exp`)
-/// uses `y`.
+/// uses `y`. The state is what the op is parameterised by (`()` for
+/// nothing, the element type for one constant such as a leaky ReLU's slope,
+/// or a [`Saved`] struct of the op's own); it is
+/// given to [`Var::unary`] and stored in the node.
 ///
 /// ```
-/// use gradsign::{ops::UnaryOp, Params, Tape};
+/// use gradsign::{ops::UnaryOp, Tape};
 /// /// x³; d/dx = 3x².
 /// struct Cube;
 /// impl UnaryOp<f64> for Cube {
 ///     const NAME: &'static str = "cube";
-///     fn f(x: f64, _: &Params<f64>) -> f64 { x * x * x }
-///     fn df(x: f64, _y: f64, _: &Params<f64>) -> f64 { 3.0 * x * x }
+///     type State = ();
+///     fn f(x: f64, _: ()) -> f64 { x * x * x }
+///     fn df(x: f64, _y: f64, _: ()) -> f64 { 3.0 * x * x }
+/// }
+/// /// a·x for a constant a; d/dx = a.
+/// struct Scale;
+/// impl UnaryOp<f64> for Scale {
+///     const NAME: &'static str = "scale";
+///     type State = f64;
+///     fn f(x: f64, a: f64) -> f64 { a * x }
+///     fn df(_: f64, _y: f64, a: f64) -> f64 { a }
 /// }
 /// let tape = Tape::<f64>::new();
 /// let x = tape.var_scalar(2.0);
-/// let y = x.unary::<Cube>(Params::none());
+/// let y = x.unary::<Cube>(());
 /// assert_eq!(y.item()?, 8.0);
 /// assert_eq!(y.backward()?.get(x)?, &[12.0]);
+/// let z = x.unary::<Scale>(0.5);
+/// assert_eq!(z.backward()?.get(x)?, &[0.5]);
 /// # Ok::<(), gradsign::Error>(())
 /// ```
 pub trait UnaryOp<F: Element> {
     /// The op's name, used in errors.
     const NAME: &'static str;
+    /// What the op is parameterised by, saved in its node.
+    type State: Saved<F>;
     /// The value.
-    fn f(x: F, p: &Params<F>) -> F;
+    fn f(x: F, s: Self::State) -> F;
     /// The derivative `dy/dx`, given `x` and `y = f(x)`.
-    fn df(x: F, y: F, p: &Params<F>) -> F;
+    fn df(x: F, y: F, s: Self::State) -> F;
 }
 
 /// An element-wise function of two broadcast variables, with its partial
@@ -95,11 +149,11 @@ fn map_into<F: Element>(out: &mut [F], x: &[F], f: impl Fn(F) -> F) {
 /// The backward rule shared by every [`UnaryOp`]: `dx += df(x, y)·grad_out`.
 fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
     let x = ctx.input(0);
-    let p = *ctx.params();
+    let s: U::State = ctx.saved();
     let (gx, g, y) = ctx.split(0);
     if let Some(gx) = gx {
         for i in 0..gx.len() {
-            gx[i] += U::df(x[i], y[i], &p) * g[i];
+            gx[i] += U::df(x[i], y[i], s) * g[i];
         }
     }
 }
@@ -154,23 +208,23 @@ impl<'t, F: Element> Var<'t, F> {
     /// In checked mode (see [`Tape::set_checked`](crate::Tape::set_checked))
     /// when the output is not finite; use [`try_unary`](Self::try_unary).
     #[track_caller]
-    pub fn unary<U: UnaryOp<F>>(self, p: Params<F>) -> Var<'t, F> {
-        crate::error::or_panic(self.try_unary::<U>(p))
+    pub fn unary<U: UnaryOp<F>>(self, state: U::State) -> Var<'t, F> {
+        crate::error::or_panic(self.try_unary::<U>(state))
     }
 
     /// Applies an element-wise [`UnaryOp`], returning errors.
     ///
     /// # Errors
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
-    pub fn try_unary<U: UnaryOp<F>>(self, p: Params<F>) -> Result<Var<'t, F>> {
+    pub fn try_unary<U: UnaryOp<F>>(self, state: U::State) -> Result<Var<'t, F>> {
         let shape = self.shape();
         self.tape().record(
             U::NAME,
             &[self],
             shape,
-            p,
+            state,
             unary_backward::<F, U>,
-            |out, inp| map_into(out, inp.value(0), |x| U::f(x, &p)),
+            |out, inp| map_into(out, inp.value(0), |x| U::f(x, state)),
         )
     }
 
@@ -191,7 +245,7 @@ impl<'t, F: Element> Var<'t, F> {
             B::NAME,
             &[self, rhs],
             so,
-            Params::none(),
+            (),
             binary_backward::<F, B>,
             |out, inp| {
                 let (a, b) = (inp.value(0), inp.value(1));
@@ -227,17 +281,12 @@ mod tests {
 
     /// The dispatched (AVX2) map and the plain loop compute each element by
     /// the same operations: a long slice equals element-by-element calls.
-    fn long_map_equals_scalar_calls<U: UnaryOp<f32>>() {
+    fn long_map_equals_scalar_calls<U: UnaryOp<f32, State = ()>>() {
         let x = Tensor::<f32>::rand_uniform(&[4 * DISPATCH_MIN + 3], -30.0, 30.0, 7).unwrap();
         let tape = Tape::<f32>::new();
-        let y = tape.constant(&x).unary::<U>(Params::none()).value();
+        let y = tape.constant(&x).unary::<U>(()).value();
         for (&xi, &yi) in x.as_slice().iter().zip(y.as_slice()) {
-            assert_eq!(
-                yi.to_bits(),
-                U::f(xi, &Params::none()).to_bits(),
-                "{} at {xi}",
-                U::NAME
-            );
+            assert_eq!(yi.to_bits(), U::f(xi, ()).to_bits(), "{} at {xi}", U::NAME);
         }
     }
 

@@ -25,7 +25,7 @@
 //! `outer·inner` values. BatchNorm on `(N, C, H, W)` is `(N, C, H·W)`;
 //! LayerNorm over the trailing `D` values of `R` rows is `(1, R, D)`.
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Saved, Slots, Var, saved_dims};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -74,11 +74,82 @@ const MEAN_ONLY: usize = 1;
 const HAS_GAMMA: usize = 2;
 const HAS_BETA: usize = 4;
 
-fn layout_of(p: &Params<impl Copy>) -> GroupLayout {
-    GroupLayout {
-        outer: p.u[0],
-        groups: p.u[1],
-        inner: p.u[2],
+/// The saved state of `norm_group_affine`: the layout alone.
+impl<F: Element> Saved<F> for GroupLayout {
+    fn pack(self) -> Slots<F> {
+        Slots {
+            f: [F::zero(); 2],
+            u: [self.outer, self.groups, self.inner, 0],
+        }
+    }
+    fn unpack(s: &Slots<F>) -> Self {
+        GroupLayout {
+            outer: s.u[0],
+            groups: s.u[1],
+            inner: s.u[2],
+        }
+    }
+}
+
+/// The saved state of `norm_moments`.
+#[derive(Clone, Copy, Debug)]
+struct Moments {
+    layout: GroupLayout,
+    mean_only: bool,
+}
+
+impl<F: Element> Saved<F> for Moments {
+    fn pack(self) -> Slots<F> {
+        let mut s: Slots<F> = self.layout.pack();
+        s.u[3] = usize::from(self.mean_only) * MEAN_ONLY;
+        s
+    }
+    fn unpack(s: &Slots<F>) -> Self {
+        Moments {
+            layout: GroupLayout::unpack(s),
+            mean_only: s.u[3] & MEAN_ONLY != 0,
+        }
+    }
+}
+
+/// The saved state of `norm_coefficients`: `groups` channels, which of
+/// mean-only / γ / β apply (`MEAN_ONLY | HAS_GAMMA | HAS_BETA`), and `ε`.
+#[derive(Clone, Copy, Debug)]
+struct Coefficients<F> {
+    groups: usize,
+    flags: usize,
+    eps: F,
+}
+
+impl<F: Element> Saved<F> for Coefficients<F> {
+    fn pack(self) -> Slots<F> {
+        Slots {
+            f: [self.eps, F::zero()],
+            u: [self.groups, self.flags, 0, 0],
+        }
+    }
+    fn unpack(s: &Slots<F>) -> Self {
+        Coefficients {
+            groups: s.u[0],
+            flags: s.u[1],
+            eps: s.f[0],
+        }
+    }
+}
+
+saved_dims! {
+    /// The saved state of `norm_feature_affine`: `d` features, `has_beta`
+    /// 1 when a shift was added.
+    struct FeatureAffine {
+        d,
+        has_beta,
+    }
+}
+
+saved_dims! {
+    /// The saved state of `weight_norm`: rows of `cols` entries.
+    struct WeightNormDims {
+        cols,
     }
 }
 
@@ -92,9 +163,10 @@ fn for_blocks<T>(data: &[T], l: GroupLayout, mut f: impl FnMut(usize, &[T])) {
 }
 
 fn moments_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let p = *ctx.params();
-    let l = layout_of(&p);
-    let mean_only = p.u[3] & MEAN_ONLY != 0;
+    let Moments {
+        layout: l,
+        mean_only,
+    } = ctx.saved();
     let x = ctx.input(0);
     let (stats, g) = (ctx.output(), ctx.grad_out());
     let inv_m = F::from_f64(l.group_len() as f64).recip();
@@ -132,8 +204,11 @@ fn moments_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 }
 
 fn coeffs_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let p = *ctx.params();
-    let (c, flags, eps) = (p.u[0], p.u[1], p.f[0]);
+    let Coefficients {
+        groups: c,
+        flags,
+        eps,
+    } = ctx.saved();
     let mean_only = flags & MEAN_ONLY != 0;
     let stats = ctx.input(0);
     let gamma = (flags & HAS_GAMMA != 0).then(|| ctx.input(1));
@@ -173,7 +248,7 @@ fn coeffs_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 }
 
 fn group_affine_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let l = layout_of(ctx.params());
+    let l: GroupLayout = ctx.saved();
     let c = l.groups;
     let (x, coeffs, g) = (ctx.input(0), ctx.input(1), ctx.grad_out());
     let (mu, scale) = (&coeffs[..c], &coeffs[c..2 * c]);
@@ -258,8 +333,8 @@ fn group_affine_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 }
 
 fn feature_affine_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let d = ctx.params().u[0];
-    let has_beta = ctx.params().u[1] != 0;
+    let FeatureAffine { d, has_beta } = ctx.saved();
+    let has_beta = has_beta != 0;
     let (x, gamma, g) = (ctx.input(0), ctx.input(1), ctx.grad_out());
     if let Some((gx, gg)) = ctx.two_grad_inputs(0, 1) {
         match (gx, gg) {
@@ -320,7 +395,7 @@ fn row_norm<F: Element>(v: &[F]) -> F {
 }
 
 fn weight_norm_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let cols = ctx.params().u[0];
+    let WeightNormDims { cols } = ctx.saved();
     let (v, gain, gw) = (ctx.input(0), ctx.input(1), ctx.grad_out());
     let Some((dv, dg)) = ctx.two_grad_inputs(0, 1) else {
         return;
@@ -371,14 +446,9 @@ impl<'t, F: Element> Var<'t, F> {
         layout.check(op, self.shape())?;
         let l = layout;
         let c = l.groups;
-        let p = Params {
-            f: [F::zero(); 2],
-            u: [
-                l.outer,
-                l.groups,
-                l.inner,
-                usize::from(mean_only) * MEAN_ONLY,
-            ],
+        let p = Moments {
+            layout: l,
+            mean_only,
         };
         self.tape().record(
             op,
@@ -495,9 +565,10 @@ impl<'t, F: Element> Var<'t, F> {
         let mut inputs: smallvec::SmallVec<[Var<'t, F>; 3]> = smallvec::smallvec![self];
         inputs.extend(gamma);
         inputs.extend(beta);
-        let p = Params {
-            f: [eps, F::zero()],
-            u: [c, flags, 0, 0],
+        let p = Coefficients {
+            groups: c,
+            flags,
+            eps,
         };
         self.tape().record(
             op,
@@ -555,7 +626,7 @@ impl<'t, F: Element> Var<'t, F> {
             op,
             &[self, coeffs],
             shape,
-            Params::ints([l.outer, l.groups, l.inner, 0]),
+            l,
             group_affine_backward,
             |out, inp| {
                 let (x, k) = (inp.value(0), inp.value(1));
@@ -627,7 +698,10 @@ impl<'t, F: Element> Var<'t, F> {
             op,
             &inputs,
             shape,
-            Params::ints([d, usize::from(has_beta), 0, 0]),
+            FeatureAffine {
+                d,
+                has_beta: usize::from(has_beta),
+            },
             feature_affine_backward,
             |out, inp| {
                 let (x, g) = (inp.value(0), inp.value(1));
@@ -702,7 +776,7 @@ impl<'t, F: Element> Var<'t, F> {
             op,
             &[self, gain],
             s,
-            Params::ints([cols, 0, 0, 0]),
+            WeightNormDims { cols },
             weight_norm_backward,
             |out, inp| {
                 let (v, g) = (inp.value(0), inp.value(1));

@@ -1,23 +1,58 @@
 //! Reductions: sum and mean, over everything or along one axis.
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Saved, Slots, Var};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
 
-/// Backward of a full reduction `y = c·Σx`: `dx_i += c·g` (`c = p.f[0]`).
+/// The saved state of an axis reduction: the shape as `[outer, len,
+/// inner]` around the axis, and the scale `c` (1 for a sum, `1/len` for a
+/// mean).
+#[derive(Clone, Copy, Debug)]
+struct AxisReduction<F> {
+    outer: usize,
+    len: usize,
+    inner: usize,
+    scale: F,
+}
+
+impl<F: Element> Saved<F> for AxisReduction<F> {
+    fn pack(self) -> Slots<F> {
+        Slots {
+            f: [self.scale, F::zero()],
+            u: [self.outer, self.len, self.inner, 0],
+        }
+    }
+    fn unpack(s: &Slots<F>) -> Self {
+        let [outer, len, inner, _] = s.u;
+        AxisReduction {
+            outer,
+            len,
+            inner,
+            scale: s.f[0],
+        }
+    }
+}
+
+/// Backward of a full reduction `y = c·Σx`: `dx_i += c·g` (the scale `c`
+/// is the saved state).
 fn reduce_all_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let g = ctx.grad_out()[0] * ctx.params().f[0];
+    let scale: F = ctx.saved();
+    let g = ctx.grad_out()[0] * scale;
     if let Some(gx) = ctx.grad_input(0) {
         gx.iter_mut().for_each(|x| *x += g);
     }
 }
 
 /// Backward of an axis reduction `y[o, i] = c·Σ_k x[o, k, i]`: every `x[o, k, i]`
-/// receives `c·g[o, i]`. `p.u = [outer, len, inner]`.
+/// receives `c·g[o, i]`.
 fn reduce_axis_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let p = *ctx.params();
-    let [outer, len, inner, _] = p.u;
+    let AxisReduction {
+        outer,
+        len,
+        inner,
+        scale,
+    } = ctx.saved();
     let g = ctx.grad_out();
     if let Some(gx) = ctx.grad_input(0) {
         for o in 0..outer {
@@ -25,7 +60,7 @@ fn reduce_axis_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
             for k in 0..len {
                 let xrow = &mut gx[(o * len + k) * inner..(o * len + k + 1) * inner];
                 for (x, &gi) in xrow.iter_mut().zip(grow) {
-                    *x += gi * p.f[0];
+                    *x += gi * scale;
                 }
             }
         }
@@ -75,7 +110,7 @@ impl<'t, F: Element> Var<'t, F> {
             op,
             &[self],
             Shape::scalar(),
-            Params::scalar(scale),
+            scale,
             reduce_all_backward,
             |out, inp| {
                 out[0] = scaled_sum(inp.value(0), scale);
@@ -102,15 +137,16 @@ impl<'t, F: Element> Var<'t, F> {
             F::one()
         };
         let out_shape = shape.with_axis(axis, keepdim.then_some(1));
-        let p = Params {
-            f: [scale, F::zero()],
-            u: [outer, len, inner, 0],
-        };
         self.tape().record(
             op,
             &[self],
             out_shape,
-            p,
+            AxisReduction {
+                outer,
+                len,
+                inner,
+                scale,
+            },
             reduce_axis_backward,
             |out, inp| {
                 let x = inp.value(0);

@@ -1,7 +1,7 @@
 //! Ops that move data without arithmetic: reshape, transpose, concat,
 //! slice, detach.
 
-use crate::autodiff::{BackwardCtx, Params, Var};
+use crate::autodiff::{BackwardCtx, Var, saved_dims};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
@@ -16,9 +16,41 @@ fn reshape_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
 }
 
-/// Backward of a transpose of the last two axes over `p.u = [batch, r, c]`.
+saved_dims! {
+    /// The saved state of a transpose of the last two axes: `batch`
+    /// matrices of `r × c`.
+    struct Transpose {
+        batch,
+        r,
+        c,
+    }
+}
+
+saved_dims! {
+    /// The saved state of a concatenation: the output as `[outer, total,
+    /// inner]` around the axis, and the number of inputs.
+    struct Concat {
+        outer,
+        inner,
+        total,
+        inputs,
+    }
+}
+
+saved_dims! {
+    /// The saved state of a slice: the input as `[outer, len, inner]`
+    /// around the axis, the window starting at `start`.
+    struct Slice {
+        outer,
+        len,
+        inner,
+        start,
+    }
+}
+
+/// Backward of a transpose of the last two axes.
 fn transpose_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [batch, r, c, _] = ctx.params().u;
+    let Transpose { batch, r, c } = ctx.saved();
     let g = ctx.grad_out();
     if let Some(gx) = ctx.grad_input(0) {
         for t in 0..batch {
@@ -34,9 +66,13 @@ fn transpose_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
 
 /// Backward of a concatenation of up to three inputs along one axis:
 /// input `i` receives its block of every outer row of `grad_out`.
-/// `p.u = [outer, inner, total, inputs]`, `total` the output's axis length.
 fn concat_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [outer, inner, total, inputs] = ctx.params().u;
+    let Concat {
+        outer,
+        inner,
+        total,
+        inputs,
+    } = ctx.saved();
     let g = ctx.grad_out();
     let mut start = 0;
     for i in 0..inputs {
@@ -64,7 +100,12 @@ fn concat_node<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<
     }
     let total: usize = lens.iter().sum();
     let out = first.with_axis(axis, Some(total));
-    let p = Params::ints([outer, inner, total, parts.len()]);
+    let p = Concat {
+        outer,
+        inner,
+        total,
+        inputs: parts.len(),
+    };
     parts[0]
         .tape()
         .record("concat", parts, out, p, concat_backward, |y, inp| {
@@ -185,9 +226,13 @@ pub fn concat<'t, F: Element>(parts: &[Var<'t, F>], axis: usize) -> Result<Var<'
 }
 
 /// Backward of `slice`: the gradient goes back into the sliced window.
-/// `p.u = [outer, len, inner, start]`.
 fn slice_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let [outer, len, inner, start] = ctx.params().u;
+    let Slice {
+        outer,
+        len,
+        inner,
+        start,
+    } = ctx.saved();
     let g = ctx.grad_out();
     let block = g.len() / outer.max(1);
     if let Some(gx) = ctx.grad_input(0) {
@@ -238,7 +283,12 @@ impl<'t, F: Element> Var<'t, F> {
             "slice",
             &[self],
             out,
-            Params::ints([outer, len, inner, start]),
+            Slice {
+                outer,
+                len,
+                inner,
+                start,
+            },
             slice_backward,
             |y, inp| {
                 let x = inp.value(0);
@@ -291,14 +341,10 @@ impl<'t, F: Element> Var<'t, F> {
                 reason: "the number of elements differs",
             });
         }
-        self.tape().record(
-            "reshape",
-            &[self],
-            to,
-            Params::none(),
-            reshape_backward,
-            |out, inp| out.copy_from_slice(inp.value(0)),
-        )
+        self.tape()
+            .record("reshape", &[self], to, (), reshape_backward, |out, inp| {
+                out.copy_from_slice(inp.value(0))
+            })
     }
 
     /// Swaps the last two axes (a 2-D transpose, or a batched one for rank 3+).
@@ -333,7 +379,7 @@ impl<'t, F: Element> Var<'t, F> {
             "transpose",
             &[self],
             out,
-            Params::ints([batch, r, c, 0]),
+            Transpose { batch, r, c },
             transpose_backward,
             |y, inp| {
                 let x = inp.value(0);

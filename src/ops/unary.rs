@@ -4,7 +4,7 @@
 //! Each has a panicking form (which can only panic in checked mode, see
 //! [`Tape::set_checked`](crate::Tape::set_checked)) and a `try_` twin.
 
-use crate::autodiff::{Params, Var};
+use crate::autodiff::Var;
 use crate::element::Element;
 use crate::error::Result;
 
@@ -14,12 +14,13 @@ use super::UnaryOp;
 pub struct NegOp;
 impl<F: Element> UnaryOp<F> for NegOp {
     const NAME: &'static str = "neg";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         -x
     }
     #[inline]
-    fn df(_: F, _: F, _: &Params<F>) -> F {
+    fn df(_: F, _: F, _: ()) -> F {
         -F::one()
     }
 }
@@ -28,12 +29,13 @@ impl<F: Element> UnaryOp<F> for NegOp {
 pub struct ExpOp;
 impl<F: Element> UnaryOp<F> for ExpOp {
     const NAME: &'static str = "exp";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         x.kernel_exp()
     }
     #[inline]
-    fn df(_: F, y: F, _: &Params<F>) -> F {
+    fn df(_: F, y: F, _: ()) -> F {
         y
     }
 }
@@ -42,12 +44,13 @@ impl<F: Element> UnaryOp<F> for ExpOp {
 pub struct LnOp;
 impl<F: Element> UnaryOp<F> for LnOp {
     const NAME: &'static str = "ln";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         x.ln()
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         x.recip()
     }
 }
@@ -56,57 +59,31 @@ impl<F: Element> UnaryOp<F> for LnOp {
 pub struct SqrtOp;
 impl<F: Element> UnaryOp<F> for SqrtOp {
     const NAME: &'static str = "sqrt";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         x.sqrt()
     }
     #[inline]
-    fn df(_: F, y: F, _: &Params<F>) -> F {
+    fn df(_: F, y: F, _: ()) -> F {
         (y + y).recip()
     }
 }
 
-/// `xⁿ` for an integer `n`; d/dx = n·xⁿ⁻¹.
-///
-/// The exponent is [`PowiOp::params`]`(n)`: `n` exactly, in the integer
-/// parameters. (For compatibility, parameters whose `u[1]` is not the
-/// marker [`PowiOp::params`] sets read `n` from `p.f[0]`, truncated; an
-/// `f32` holds integers exactly only up to 2²⁴, so `x.powi(16_777_217)`
-/// stored that way would compute x¹⁶⁷⁷⁷²¹⁶, the wrong sign for a negative
-/// `x`.)
+/// `xⁿ` for an integer `n`; d/dx = n·xⁿ⁻¹. The exponent is the op's
+/// state, kept exactly (`x.powi(16_777_217)` of a negative `x` in `f32` is
+/// negative).
 pub struct PowiOp;
-
-/// `PowiOp`'s marker in `p.u[1]`: the exponent is exact in `p.u[0]`.
-const EXACT_EXPONENT: usize = 0x706f_7769; // "powi"
-
-impl PowiOp {
-    /// The parameters of `xⁿ`, with `n` stored exactly.
-    pub fn params<F: Element>(n: i32) -> Params<F> {
-        Params {
-            f: [F::from_f64(f64::from(n)), F::zero()],
-            u: [n as u32 as usize, EXACT_EXPONENT, 0, 0],
-        }
-    }
-
-    #[inline]
-    fn exponent<F: Element>(p: &Params<F>) -> i32 {
-        if p.u[1] == EXACT_EXPONENT {
-            p.u[0] as u32 as i32
-        } else {
-            p.f[0].to_f64() as i32
-        }
-    }
-}
 
 impl<F: Element> UnaryOp<F> for PowiOp {
     const NAME: &'static str = "powi";
+    type State = i32;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        x.powi(Self::exponent(p))
+    fn f(x: F, n: i32) -> F {
+        x.powi(n)
     }
     #[inline]
-    fn df(x: F, _: F, p: &Params<F>) -> F {
-        let n = Self::exponent(p);
+    fn df(x: F, _: F, n: i32) -> F {
         let nf = F::from_f64(f64::from(n));
         match n.checked_sub(1) {
             _ if n == 0 => F::zero(),
@@ -121,16 +98,17 @@ impl<F: Element> UnaryOp<F> for PowiOp {
 pub struct PowfOp;
 impl<F: Element> UnaryOp<F> for PowfOp {
     const NAME: &'static str = "powf";
+    type State = F;
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        x.powf(p.f[0])
+    fn f(x: F, c: F) -> F {
+        x.powf(c)
     }
     #[inline]
-    fn df(x: F, _: F, p: &Params<F>) -> F {
-        if p.f[0] == F::zero() {
+    fn df(x: F, _: F, c: F) -> F {
+        if c == F::zero() {
             F::zero()
         } else {
-            p.f[0] * x.powf(p.f[0] - F::one())
+            c * x.powf(c - F::one())
         }
     }
 }
@@ -140,12 +118,13 @@ impl<F: Element> UnaryOp<F> for PowfOp {
 pub struct AbsOp;
 impl<F: Element> UnaryOp<F> for AbsOp {
     const NAME: &'static str = "abs";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         x.abs()
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         if x > F::zero() {
             F::one()
         } else if x < F::zero() {
@@ -160,12 +139,13 @@ impl<F: Element> UnaryOp<F> for AbsOp {
 pub struct SquareOp;
 impl<F: Element> UnaryOp<F> for SquareOp {
     const NAME: &'static str = "square";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         x * x
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         x + x
     }
 }
@@ -174,12 +154,13 @@ impl<F: Element> UnaryOp<F> for SquareOp {
 pub struct RecipOp;
 impl<F: Element> UnaryOp<F> for RecipOp {
     const NAME: &'static str = "recip";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         x.recip()
     }
     #[inline]
-    fn df(_: F, y: F, _: &Params<F>) -> F {
+    fn df(_: F, y: F, _: ()) -> F {
         -(y * y)
     }
 }
@@ -190,12 +171,13 @@ impl<F: Element> UnaryOp<F> for RecipOp {
 pub struct TanhOp;
 impl<F: Element> UnaryOp<F> for TanhOp {
     const NAME: &'static str = "tanh";
+    type State = ();
     #[inline]
-    fn f(x: F, _: &Params<F>) -> F {
+    fn f(x: F, _: ()) -> F {
         x.kernel_tanh()
     }
     #[inline]
-    fn df(x: F, _: F, _: &Params<F>) -> F {
+    fn df(x: F, _: F, _: ()) -> F {
         crate::activation::sech2(x)
     }
 }
@@ -205,21 +187,22 @@ impl<F: Element> UnaryOp<F> for TanhOp {
 pub struct ClampOp;
 impl<F: Element> UnaryOp<F> for ClampOp {
     const NAME: &'static str = "clamp";
+    type State = (F, F);
     #[inline]
-    fn f(x: F, p: &Params<F>) -> F {
-        if x < p.f[0] {
-            p.f[0]
-        } else if x > p.f[1] {
-            p.f[1]
+    fn f(x: F, (lo, hi): (F, F)) -> F {
+        if x < lo {
+            lo
+        } else if x > hi {
+            hi
         } else {
             x
         }
     }
     #[inline]
-    fn df(x: F, _: F, p: &Params<F>) -> F {
+    fn df(x: F, _: F, (lo, hi): (F, F)) -> F {
         if x.is_nan() {
             x
-        } else if x >= p.f[0] && x <= p.f[1] {
+        } else if x >= lo && x <= hi {
             F::one()
         } else {
             F::zero()
@@ -238,7 +221,7 @@ macro_rules! unary_methods {
                 /// twin returns that error.
                 #[track_caller]
                 pub fn $name(self) -> Var<'t, F> {
-                    self.unary::<$op>(Params::none())
+                    self.unary::<$op>(())
                 }
 
                 $(#[$doc])*
@@ -247,7 +230,7 @@ macro_rules! unary_methods {
                 /// [`Error::NonFinite`](crate::Error::NonFinite) in checked
                 /// mode, on a non-finite output.
                 pub fn $try(self) -> Result<Var<'t, F>> {
-                    self.try_unary::<$op>(Params::none())
+                    self.try_unary::<$op>(())
                 }
             )*
         }
@@ -297,7 +280,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode, on a
     /// non-finite output (`0⁻¹`, an overflow).
     pub fn try_powi(self, n: i32) -> Result<Var<'t, F>> {
-        self.try_unary::<PowiOp>(PowiOp::params(n))
+        self.try_unary::<PowiOp>(n)
     }
 
     /// `xᵃ` element-wise for a real `a` ([`PowfOp`]).
@@ -316,7 +299,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode, on a
     /// non-finite output (a negative base with a fractional exponent...).
     pub fn try_powf(self, a: F) -> Result<Var<'t, F>> {
-        self.try_unary::<PowfOp>(Params::scalar(a))
+        self.try_unary::<PowfOp>(a)
     }
 
     /// Clamps every element into `[lo, hi]` ([`ClampOp`]).
@@ -333,10 +316,6 @@ impl<'t, F: Element> Var<'t, F> {
                 format_args!("lo = {lo}, hi = {hi}"),
             ));
         }
-        let p = Params {
-            f: [lo, hi],
-            u: [0; 4],
-        };
-        self.try_unary::<ClampOp>(p)
+        self.try_unary::<ClampOp>((lo, hi))
     }
 }

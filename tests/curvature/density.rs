@@ -78,8 +78,26 @@ fn too_few_probes_are_errors() {
     let op = DenseOperator::new(&hessian()).unwrap();
     for probes in [0, 1] {
         let e = hutchinson(&op, probes, 0).unwrap_err();
-        assert!(matches!(e, gradsign::Error::InvalidArgument { .. }), "{e}");
-        assert!(slq(&op, &SlqConfig::new(probes, 10)).is_err());
+        assert!(matches!(e, gradsign::Error::OutOfDomain { .. }), "{e}");
+        assert!(e.to_string().contains("number of probes"), "{e}");
+        let e = slq(&op, &SlqConfig::new(probes, 10)).unwrap_err();
+        assert!(matches!(e, gradsign::Error::OutOfDomain { .. }), "{e}");
+    }
+}
+
+#[test]
+fn bad_quadrature_settings_are_out_of_domain() {
+    let op = DenseOperator::new(&hessian()).unwrap();
+    let cases = [
+        (SlqConfig::new(4, 0), "Lanczos steps per probe"),
+        (SlqConfig::new(4, 10).points(1), "grid points"),
+        (SlqConfig::new(4, 10).sigma(f64::NAN), "broadening"),
+        (SlqConfig::new(4, 10).sigma(-1.0), "broadening"),
+    ];
+    for (config, what) in cases {
+        let e = slq(&op, &config).unwrap_err();
+        assert!(matches!(e, gradsign::Error::OutOfDomain { .. }), "{e}");
+        assert!(e.to_string().contains(what), "{what}: {e}");
     }
 }
 

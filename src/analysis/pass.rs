@@ -1,24 +1,24 @@
-//! The analysis of one dense layer from its inputs `A` (B×K) and deltas
-//! `Δ = ∂L/∂Z` (B×J): `O(B·(K+J))` for everything per example, plus the one
-//! product `G = Δᵀ·A` for the batch rows.
+//! The fused single pass over a layer's `A` and `Δ` that fills every
+//! diagnostic of its report at once (what makes the report cheap): shape
+//! checks, the per-example categories from sign extremes, the batch rows,
+//! δ's balance and the orthant counts.
 
 use crate::dynamics::{try_filled, try_grow};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::kernels::matmul::GemmArgs;
 use crate::shape::Shape;
-use crate::tensor::Tensor;
 
-use super::analyzer::GradientSignAnalyzer;
-use super::curvature::input_curvature;
-use super::input_rows::{InputRow, summarize_rows};
-use super::orthants::OrthantCounter;
-use super::report::{
-    CategoryCounts, DeltaBalance, InputPath, InputSource, InputStep, LayerReport, NeuronReport,
-    OrthantOccupancy, Precondition, TheoremCheck,
+use crate::analysis::SignCategory;
+use crate::analysis::diagnostics::coherence::{
+    CategoryCounts, Tallies, TheoremCheck, codes_of_example, moves,
 };
-use super::sign::{SignCategory, presence, row_presence};
-use super::tally::{Tallies, codes_of_example, moves};
+use crate::analysis::diagnostics::delta_balance::DeltaBalance;
+use crate::analysis::diagnostics::input_path::{InputPath, InputSource};
+use crate::analysis::diagnostics::inputs::{InputRow, Precondition, summarize_rows};
+use crate::analysis::diagnostics::orthants::{OrthantCounter, OrthantOccupancy};
+use crate::analysis::report::{LayerReport, NeuronReport};
+use crate::analysis::sign::{presence, row_presence};
 
 /// A layer's matrices as borrowed slices (row-major), whatever they came from.
 pub(crate) struct LayerData<'a, F> {
@@ -88,7 +88,11 @@ const BATCH_ROW_BLOCK: usize = 1 << 18;
 /// # Errors
 /// [`Error::TooLarge`] naming `op` if the codes or one block cannot be
 /// allocated.
-fn batch_row_codes<F: Element>(op: &'static str, d: &LayerData<'_, F>, tol: F) -> Result<Vec<u8>> {
+pub(crate) fn batch_row_codes<F: Element>(
+    op: &'static str,
+    d: &LayerData<'_, F>,
+    tol: F,
+) -> Result<Vec<u8>> {
     let (b, k, j) = (d.batch, d.fan_in, d.fan_out);
     let mut out = try_filled(op, "the batch-row codes", j, row_presence::<F>(&[], tol))?;
     if k == 0 {
@@ -283,7 +287,7 @@ pub(crate) fn analyze_data<F: Element>(
 /// example and one block of its rows in memory.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] naming `op` if the rows do not split into
+/// [`Error::Incompatible`] naming `op` if the rows do not split into
 /// whole examples; [`Error::TooLarge`] if a buffer cannot be allocated.
 pub(crate) fn grouped_row_counts<F: Element>(
     op: &'static str,
@@ -293,10 +297,10 @@ pub(crate) fn grouped_row_counts<F: Element>(
 ) -> Result<CategoryCounts> {
     let (rows, k, j) = (d.batch, d.fan_in, d.fan_out);
     if positions == 0 || rows % positions != 0 {
-        return Err(Error::InvalidArgument {
+        return Err(Error::incompatible(
             op,
-            message: format!("{rows} rows do not split into examples of {positions} positions"),
-        });
+            format!("{rows} rows do not split into examples of {positions} positions"),
+        ));
     }
     let mut counts = CategoryCounts::default();
     for n in 0..rows / positions {
@@ -327,243 +331,11 @@ pub(crate) fn grouped_row_counts<F: Element>(
     Ok(counts)
 }
 
-impl GradientSignAnalyzer {
-    /// Analyses one dense layer from raw matrices: its inputs `A` (B×K, row
-    /// `a_n` per example) and the deltas `Δ = ∂L/∂Z` (B×J) of its
-    /// pre-activations, however they were computed (this engine, PyTorch,
-    /// JAX). With [`include_bias`](super::AnalyzerConfig::include_bias) each
-    /// row gets an extra input equal to 1.
-    ///
-    /// The per-example gradient row of neuron `j` on example `n` is
-    /// `g_nj = Δ_nj·a_n`; its category follows from `a_n`'s extremes and
-    /// `Δ_nj` in `O(1)`, so the whole per-example analysis is `O(B·(K+J))` and
-    /// the `B×J×K` tensor is never formed. The batch rows are
-    /// `G = Δᵀ·A` (products over blocks of neurons) and `G_j,bias = Σ_n Δ_nj`. With
-    /// [`curvature`](super::AnalyzerConfig::curvature) on, the report also
-    /// carries the inputs' [`InputCurvature`](crate::curvature::spectrum::InputCurvature).
-    ///
-    /// ```
-    /// use gradsign::analysis::GradientSignAnalyzer;
-    /// use gradsign::Tensor;
-    /// // Two examples with positive inputs; δ of both signs.
-    /// let a = Tensor::from_vec(vec![1.0, 0.1, 0.1, 1.0], &[2, 2])?;
-    /// let d = Tensor::from_vec(vec![1.0, -1.0], &[2, 1])?;
-    /// let report = GradientSignAnalyzer::default().without_bias().analyze_layer(&a, &d)?;
-    /// assert_eq!(report.per_example.positive, 1);  // δ = 1:  (1, 0.1)
-    /// assert_eq!(report.per_example.negative, 1);  // δ = −1: (−0.1, −1)
-    /// assert_eq!(report.theorem.violations, 0);
-    /// // The batch row (0.9, −0.9) is mixed although no example's row is.
-    /// assert_eq!(report.batch_rows.mixed, 1);
-    /// # Ok::<(), gradsign::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::RankMismatch`] unless both are matrices;
-    /// [`Error::ShapeMismatch`] if their batch sizes differ; [`Error::Empty`]
-    /// for an empty batch or a layer with no neurons (`deltas` with no
-    /// column); [`Error::InvalidArgument`] for a bad tolerance (see
-    /// [`with_sign_tolerance`](Self::with_sign_tolerance));
-    /// [`Error::TooLarge`], naming the sizes, for a buffer of the analysis
-    /// that cannot be allocated or, with
-    /// [`curvature`](super::AnalyzerConfig::curvature), more than
-    /// [`MAX_CURVATURE_INPUTS`](super::MAX_CURVATURE_INPUTS) inputs; or, with
-    /// [`statistics`](super::AnalyzerConfig::statistics), the errors of
-    /// [`layer_statistics`](crate::stats::layer_statistics). NaN and
-    /// infinities are not errors of the sign report (the rows they touch are
-    /// counted as non-finite), but are of the statistics.
-    ///
-    /// Memory: besides the report, `B×J` bytes of codes, `O(B + J + K)`
-    /// counters and at most a few MB of batch rows at a time (none for
-    /// `B = 1`); the `J×K` matrix `G` is never held whole. Time: `O(B·(K+J))`
-    /// plus the product `Δᵀ·A`, `O(B·J·K)`, for `B ≥ 2`.
-    pub fn analyze_layer<F: Element>(
-        &self,
-        inputs: &Tensor<F>,
-        deltas: &Tensor<F>,
-    ) -> Result<LayerReport> {
-        let (batch, fan_in, fan_out) =
-            check_matrices("analyze_layer", inputs.shape(), deltas.shape())?;
-        let tol = self.tolerance::<F>("analyze_layer")?;
-        let data = LayerData {
-            inputs: inputs.as_slice(),
-            deltas: deltas.as_slice(),
-            batch,
-            fan_in,
-            fan_out,
-            bias: self.config().include_bias,
-            known_batch_rows: None,
-            threads: crate::kernels::clamp_threads(self.config().threads),
-        };
-        let mut report = analyze_data("analyze_layer", &data, tol, self.config().sign_tolerance)?;
-        if self.config().curvature {
-            let c = input_curvature("analyze_layer", inputs.as_slice(), batch, fan_in)?;
-            (report.curvature, report.constant_inputs) = c;
-        }
-        if self.config().statistics {
-            let cfg = self.statistics_config(self.config().include_bias, data.threads);
-            report.statistics = Some(crate::stats::layer_statistics(inputs, deltas, &cfg)?);
-        }
-        Ok(report)
-    }
-
-    /// The category of every per-example row `g_nj = Δ_nj·a_n`, as a B×J
-    /// row-major list, in `O(B·(K+J))`: exactly the categories of the
-    /// materialised rows (under the same tolerance and bias setting), without
-    /// forming them.
-    ///
-    /// ```
-    /// use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
-    /// use gradsign::Tensor;
-    /// let a = Tensor::from_vec(vec![0.5, 0.0], &[1, 2])?;   // a ReLU-like input
-    /// let d = Tensor::from_vec(vec![-2.0, 0.0], &[1, 2])?;  // the second unit is dead
-    /// let cats = GradientSignAnalyzer::default().without_bias().example_categories(&a, &d)?;
-    /// assert_eq!(cats, [SignCategory::WeaklyNegative, SignCategory::Zero]);
-    /// # Ok::<(), gradsign::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// As [`analyze_layer`](Self::analyze_layer).
-    pub fn example_categories<F: Element>(
-        &self,
-        inputs: &Tensor<F>,
-        deltas: &Tensor<F>,
-    ) -> Result<Vec<SignCategory>> {
-        let (batch, fan_in, fan_out) =
-            check_matrices("example_categories", inputs.shape(), deltas.shape())?;
-        let tol = self.tolerance::<F>("example_categories")?;
-        let op = "example_categories";
-        let bias = self.config().include_bias;
-        let mut rows = Vec::new();
-        summarize_rows(op, inputs.as_slice(), batch, fan_in, bias, tol, &mut rows)?;
-        let entries = fan_in + usize::from(bias);
-        let mut out = Vec::new();
-        // B×J ≤ the deltas' length: no overflow.
-        try_grow(op, "the categories", &mut out, batch * fan_out)?;
-        for (r, drow) in rows
-            .iter()
-            .zip(deltas.as_slice().chunks_exact(fan_out.max(1)))
-        {
-            out.extend(drow.iter().map(|&dv| r.category_times(dv, tol, entries)));
-        }
-        Ok(out)
-    }
-}
-
-impl GradientSignAnalyzer {
-    /// The category of each batch row `G_j = Σ_n Δ_nj·a_n` (with the bias
-    /// entry `Σ_n Δ_nj` when the bias is included), from one product and
-    /// nothing else: the cheap way to follow batch coherence step by step.
-    ///
-    /// ```
-    /// use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
-    /// use gradsign::Tensor;
-    /// let a = Tensor::from_vec(vec![1.0, 0.1, 0.1, 1.0], &[2, 2])?;
-    /// let d = Tensor::from_vec(vec![1.0, -1.0], &[2, 1])?;
-    /// // G = (1, 0.1) − (0.1, 1) = (0.9, −0.9)
-    /// let cats = GradientSignAnalyzer::default().without_bias().batch_row_categories(&a, &d)?;
-    /// assert_eq!(cats, [SignCategory::Mixed]);
-    /// # Ok::<(), gradsign::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// As [`analyze_layer`](Self::analyze_layer).
-    pub fn batch_row_categories<F: Element>(
-        &self,
-        inputs: &Tensor<F>,
-        deltas: &Tensor<F>,
-    ) -> Result<Vec<SignCategory>> {
-        let (batch, fan_in, fan_out) =
-            check_matrices("batch_row_categories", inputs.shape(), deltas.shape())?;
-        let tol = self.tolerance::<F>("batch_row_categories")?;
-        let op = "batch_row_categories";
-        let bias = self.config().include_bias;
-        if batch == 1 {
-            // The batch row is the one example's row, classified exactly.
-            let mut rows = Vec::new();
-            summarize_rows(op, inputs.as_slice(), 1, fan_in, bias, tol, &mut rows)?;
-            let mut codes = try_filled(op, "the batch-row codes", fan_out, 0u8)?;
-            let empty = fan_in + usize::from(bias) == 0;
-            codes_of_example(&rows[0], deltas.as_slice(), tol, empty, &mut codes);
-            return Ok(codes
-                .iter()
-                .map(|&c| SignCategory::from_code(c & 15))
-                .collect());
-        }
-        let data = LayerData {
-            inputs: inputs.as_slice(),
-            deltas: deltas.as_slice(),
-            batch,
-            fan_in,
-            fan_out,
-            bias,
-            known_batch_rows: None,
-            threads: crate::kernels::clamp_threads(self.config().threads),
-        };
-        let weights = batch_row_codes(op, &data, tol)?;
-        let mut bias_sums = try_filled(op, "the bias sums", fan_out, F::zero())?;
-        for row in deltas.as_slice().chunks_exact(fan_out.max(1)) {
-            for (s, &x) in bias_sums.iter_mut().zip(row) {
-                *s += x;
-            }
-        }
-        Ok((0..fan_out)
-            .map(|j| {
-                let mut code = weights[j];
-                if bias {
-                    code |= presence(bias_sums[j], tol);
-                }
-                SignCategory::from_code(code)
-            })
-            .collect())
-    }
-}
-
-/// The layers between dense layer `l`'s input and the dense layer below it
-/// (or the data), from the trace's records: walking back from the input,
-/// each record whose output is the value sought is a step, and its input
-/// the next value sought, until a dense layer's output (or the start).
-pub(crate) fn input_path<F: Element>(trace: &crate::nn::Trace<'_, F>, l: usize) -> InputPath {
-    use crate::nn::LayerKind;
-    let Some(lt) = trace.layers().get(l) else {
-        return InputPath::default();
-    };
-    let records = trace.records();
-    // Dense and convolution records are written with their traces, in the
-    // same order; a convolution's record starts from its NCHW input (its
-    // trace's input is the patch matrix made from it).
-    let traced = |k: LayerKind| matches!(k, LayerKind::Dense | LayerKind::Conv2d);
-    let Some(at) = records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| traced(r.kind))
-        .nth(l)
-        .map(|(i, _)| i)
-        .filter(|&i| {
-            records[i].kind == LayerKind::Conv2d || records[i].input.id() == lt.input.id()
-        })
-    else {
-        return InputPath::default();
-    };
-    let mut target = records[at].input.id();
-    let mut steps = Vec::new();
-    for r in records[..at].iter().rev() {
-        if r.output.id() != target {
-            continue;
-        }
-        match r.kind {
-            LayerKind::Dense | LayerKind::Conv2d => break,
-            LayerKind::Activation(a) => steps.push(InputStep::Activation(a)),
-            LayerKind::Other(k) => steps.push(InputStep::Layer(k)),
-        }
-        target = r.input.id();
-    }
-    steps.reverse();
-    InputPath { steps }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::GradientSignAnalyzer;
+    use crate::tensor::Tensor;
 
     #[test]
     fn batch_row_categories_match_the_report() {
@@ -620,7 +392,7 @@ mod tests {
             .with_sign_tolerance(-1.0)
             .analyze_layer(&t(&[1.0], &[1, 1]), &t(&[1.0], &[1, 1]))
             .unwrap_err();
-        assert!(matches!(err, Error::InvalidArgument { .. }));
+        assert!(matches!(err, Error::OutOfDomain { .. }));
     }
 
     #[test]

@@ -8,15 +8,37 @@
 //! `O(B)` per neuron with a bitset of `2B` bits reused for every neuron,
 //! never a set per neuron and never a `B×J×K` tensor.
 
+#[cfg(test)]
+use crate::analysis::sign::Sign;
 use crate::dynamics::{try_filled, try_grow};
 
-#[cfg(test)]
-use super::sign::Sign;
+/// Distinct orthants the per-example rows of each neuron visit.
+///
+/// Row `Δ_nj·a_n` is assigned the closed orthant `sign(Δ_nj)·s(a_n)`, where
+/// `s_i` is the sign of `a_ni` under the tolerance and a zero input counts as
+/// positive (a zero entry lies on the boundary of both orthants; this choice
+/// puts every row of non-negative inputs, ReLU outputs included, in the
+/// closed positive or negative orthant). Zero and non-finite rows visit none.
+/// Patterns are compared by a 64-bit hash.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct OrthantOccupancy {
+    /// The row length `K` (plus one with the bias): there are `2^dimension`
+    /// orthants.
+    pub dimension: usize,
+    /// The fewest any neuron visited.
+    pub min: usize,
+    /// The mean over neurons.
+    pub mean: f64,
+    /// The most any neuron visited.
+    pub max: usize,
+}
 
 /// 2-bit codes chosen so that negating a pattern swaps the two bits of every
 /// code: positive `01` ↔ negative `10`; zero `00` and non-finite `11` stay.
 /// (The analysis packs inputs' codes directly, zeros taken as positive: see
-/// `input_rows::orthant_code`.)
+/// `inputs::orthant_code`.)
 #[cfg(test)]
 const fn code(s: Sign) -> u64 {
     match s {

@@ -1,3 +1,6 @@
+//! Sign coherence: the category counts of per-example and batch rows, the
+//! theorem's check, and the per-example tallies the fused pass keeps.
+//!
 //! The per-example pass over a layer, shaped for the compiler. `Δ` is
 //! row-major (B×J), so for each example `n` one contiguous loop turns the
 //! deltas of all `J` neurons into code bytes (no branch on the near-random
@@ -14,11 +17,145 @@
 use crate::dynamics::try_filled;
 use crate::element::Element;
 
-use super::input_rows::InputRow;
-use super::sign::{self, NEGATIVE, NON_FINITE, POSITIVE, ZERO};
+use crate::analysis::diagnostics::inputs::InputRow;
+use crate::analysis::diagnostics::share;
+use crate::analysis::sign::{NEGATIVE, NON_FINITE, POSITIVE, ZERO};
+use crate::analysis::{SignCategory, sign};
+
+/// How many rows fell in each [`SignCategory`].
+///
+/// ```
+/// use gradsign::analysis::{CategoryCounts, SignCategory};
+/// let mut c = CategoryCounts::default();
+/// c.add(SignCategory::Positive);
+/// c.add(SignCategory::Mixed);
+/// assert_eq!(c.total(), 2);
+/// assert_eq!(c.coherent_share(), 0.5);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct CategoryCounts {
+    /// Rows with every entry positive.
+    pub positive: usize,
+    /// Rows with every entry negative.
+    pub negative: usize,
+    /// Rows with positive and zero entries only.
+    pub weakly_positive: usize,
+    /// Rows with negative and zero entries only.
+    pub weakly_negative: usize,
+    /// All-zero rows.
+    pub zero: usize,
+    /// Rows with entries of both signs.
+    pub mixed: usize,
+    /// Rows with a NaN or infinite entry.
+    pub non_finite: usize,
+}
+
+impl CategoryCounts {
+    /// Counts one row.
+    #[inline]
+    pub fn add(&mut self, c: SignCategory) {
+        *self.slot(c) += 1;
+    }
+
+    fn slot(&mut self, c: SignCategory) -> &mut usize {
+        match c {
+            SignCategory::Positive => &mut self.positive,
+            SignCategory::Negative => &mut self.negative,
+            SignCategory::WeaklyPositive => &mut self.weakly_positive,
+            SignCategory::WeaklyNegative => &mut self.weakly_negative,
+            SignCategory::Zero => &mut self.zero,
+            SignCategory::Mixed => &mut self.mixed,
+            SignCategory::NonFinite => &mut self.non_finite,
+        }
+    }
+
+    /// Counts in [`SignCategory::ALL`] order.
+    pub fn from_array(c: [usize; 7]) -> Self {
+        CategoryCounts {
+            positive: c[0],
+            negative: c[1],
+            weakly_positive: c[2],
+            weakly_negative: c[3],
+            zero: c[4],
+            mixed: c[5],
+            non_finite: c[6],
+        }
+    }
+
+    /// The count of one category.
+    pub fn get(&self, c: SignCategory) -> usize {
+        let mut copy = *self;
+        *copy.slot(c)
+    }
+
+    /// Adds another set of counts into this one.
+    pub fn merge(&mut self, other: &CategoryCounts) {
+        for c in SignCategory::ALL {
+            *self.slot(c) += other.get(c);
+        }
+    }
+
+    /// All rows counted.
+    pub fn total(&self) -> usize {
+        SignCategory::ALL.iter().map(|&c| self.get(c)).sum()
+    }
+
+    /// Rows whose non-zero entries share one sign (see
+    /// [`SignCategory::is_coherent`]).
+    pub fn coherent(&self) -> usize {
+        self.positive + self.negative + self.weakly_positive + self.weakly_negative
+    }
+
+    /// Rows with every entry non-zero and of one sign.
+    pub fn strictly_coherent(&self) -> usize {
+        self.positive + self.negative
+    }
+
+    /// Rows that move the weights: neither zero nor non-finite.
+    pub fn nonzero_finite(&self) -> usize {
+        self.total() - self.zero - self.non_finite
+    }
+
+    /// The share of coherent rows among those that move the weights
+    /// (`coherent / nonzero_finite`; 0 when there is none). A zero row (a
+    /// dead unit, `δ = 0`) moves nothing and a non-finite row has no sign, so
+    /// neither counts for or against coherence.
+    pub fn coherent_share(&self) -> f64 {
+        share(self.coherent(), self.nonzero_finite())
+    }
+
+    /// `strictly_coherent / nonzero_finite` (0 when there is none).
+    pub fn strictly_coherent_share(&self) -> f64 {
+        share(self.strictly_coherent(), self.nonzero_finite())
+    }
+}
+
+/// The theorem checked on every row it applies to: if `a_n ≥ 0` entrywise
+/// (strictly positive is the classic case), no entry of `Δ_nj·a_n` has the
+/// sign opposite to `Δ_nj`, so the row is (weakly) positive, (weakly)
+/// negative or zero, never mixed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct TheoremCheck {
+    /// Finite rows whose input met the precondition `a_n ≥ 0`.
+    pub rows_checked: usize,
+    /// Of those, rows not coherent with `sign(δ)`. Must be 0.
+    pub violations: usize,
+}
+
+impl TheoremCheck {
+    /// Whether there was no violation.
+    pub fn holds(&self) -> bool {
+        self.violations == 0
+    }
+}
 
 /// Bit 4 of a code byte: `δ > 0`.
 pub(crate) const DELTA_POSITIVE: u8 = 16;
+
 /// Bit 5 of a code byte: `δ < 0`.
 const DELTA_NEGATIVE: u8 = 32;
 
@@ -166,7 +303,7 @@ impl Tallies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::input_rows::summarize_rows;
+    use crate::analysis::diagnostics::inputs::summarize_rows;
     use crate::analysis::sign::{SignCategory, category_index};
 
     #[test]

@@ -7,9 +7,86 @@ use crate::dynamics::{try_filled, try_grow};
 use crate::element::Element;
 use crate::error::Result;
 
-use super::orthants::PatternHasher;
-use super::report::InputStats;
-use super::sign::{self, SignCategory};
+use crate::analysis::diagnostics::orthants::PatternHasher;
+use crate::analysis::diagnostics::share;
+use crate::analysis::{SignCategory, sign};
+
+/// Statistics of a layer's inputs `A`, per feature (the bias input excluded).
+#[derive(Clone, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct InputStats {
+    /// Mean of each feature over its finite entries.
+    pub mean: Vec<f64>,
+    /// Share of examples where the feature is `> 0`.
+    pub positive_share: Vec<f64>,
+    /// Share of examples where the feature is exactly zero (`±0.0`).
+    pub zero_share: Vec<f64>,
+    /// NaN or infinite entries in the whole input.
+    pub non_finite: usize,
+}
+
+impl InputStats {
+    /// The smallest and largest feature mean (`None` without features).
+    pub fn mean_range(&self) -> Option<(f64, f64)> {
+        let min = self.mean.iter().copied().reduce(f64::min)?;
+        let max = self.mean.iter().copied().reduce(f64::max)?;
+        Some((min, max))
+    }
+
+    /// The share of all entries that are positive.
+    pub fn overall_positive_share(&self) -> f64 {
+        average(&self.positive_share)
+    }
+
+    /// The share of all entries that are exactly zero.
+    pub fn overall_zero_share(&self) -> f64 {
+        average(&self.zero_share)
+    }
+}
+
+fn average(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+/// The theorem's precondition, measured per example.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
+pub struct Precondition {
+    /// Examples in the batch.
+    pub examples: usize,
+    /// Examples whose inputs (and the bias input) are all strictly positive:
+    /// the classic precondition.
+    pub strictly_positive: usize,
+    /// Examples whose finite inputs are all `≥ 0` (zeros allowed, as ReLU
+    /// outputs): the weak precondition, under which rows are never mixed.
+    pub non_negative: usize,
+    /// Examples sharing the batch's most frequent sign pattern with no zero
+    /// entry: their rows all lie in the same two opposite orthants.
+    pub one_pattern: usize,
+}
+
+impl Precondition {
+    /// `strictly_positive / examples`.
+    pub fn strictly_positive_share(&self) -> f64 {
+        share(self.strictly_positive, self.examples)
+    }
+
+    /// `non_negative / examples`.
+    pub fn non_negative_share(&self) -> f64 {
+        share(self.non_negative, self.examples)
+    }
+
+    /// `one_pattern / examples`.
+    pub fn one_pattern_share(&self) -> f64 {
+        share(self.one_pattern, self.examples)
+    }
+}
 
 /// One input row, reduced to what classifies `fl(d·a_n)` for any `d`.
 ///
