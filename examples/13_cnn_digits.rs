@@ -12,6 +12,8 @@
 //!
 //! Run: `cargo run --release --example 13_cnn_digits`
 
+mod common;
+
 use gradsign::activation::Activation;
 use gradsign::analysis::GradientSignAnalyzer;
 use gradsign::data::{Centering, Dataset, digits};
@@ -21,8 +23,10 @@ use gradsign::nn::Sequential;
 use gradsign::nn::{self, BatchNorm, Conv2d, Flatten, Init, Linear, MaxPool2d, Module, Reshape};
 use gradsign::ops::conv::Window;
 use gradsign::optim::Sgd;
-use gradsign::train::{Control, EpochInfo, Observer, TrainConfig, train};
+use gradsign::train::{TrainConfig, train};
 use gradsign::{Result, Tape};
+
+use common::loss_bars::{self, Bars, Losses};
 
 /// 8×8 image → conv 3×3 1→8 → [BN] → f → pool → conv 3×3 8→16 → [BN] → f
 /// → pool → linear 64→10.
@@ -56,18 +60,6 @@ fn network(f: Activation, batch_norm: bool, seed: u64) -> Result<Sequential<f32>
     Ok(net)
 }
 
-/// Records the first epoch whose mean training loss is below a target.
-struct FirstBelow(f64, Option<usize>);
-
-impl Observer<Sequential<f32>> for FirstBelow {
-    fn on_epoch_end(&mut self, _: &Sequential<f32>, e: &EpochInfo) -> Result<Control> {
-        if self.1.is_none() && e.mean_loss < self.0 {
-            self.1 = Some(e.epoch + 1);
-        }
-        Ok(Control::Continue)
-    }
-}
-
 /// Per conv layer: (per-position coherence, per-example coherence, κ of
 /// `E[patch patchᵀ]`), from one batch's gradients.
 fn conv_signs(net: &Sequential<f32>, data: &Dataset<f32>) -> Result<Vec<(f64, f64, f64)>> {
@@ -95,7 +87,7 @@ fn conv_signs(net: &Sequential<f32>, data: &Dataset<f32>) -> Result<Vec<(f64, f6
         .collect())
 }
 
-fn main() -> Result<()> {
+fn main() -> common::Res {
     // Pixels 0–16 scaled to [0, 1]: still all ≥ 0, as a camera gives them.
     let all = digits::<f32>().map_features(|x| Ok(x.map(|p| p / 16.0)))?;
     let (train_raw, test_raw) = all.split(0.2, 1)?;
@@ -104,17 +96,6 @@ fn main() -> Result<()> {
     let (train_c, test_c) = (centred(&train_raw)?, centred(&test_raw)?);
     let config = TrainConfig::default().epochs(30).batch_size(32).seed(3);
     let target = 0.3;
-    println!(
-        "{:<22} {:>6} {:>8}  {:>12} {:>11} {:>9}  {:>12} {:>11}",
-        "variant",
-        "epochs",
-        "test acc",
-        "conv1 per-pos",
-        "per-example",
-        "κ(E[ppᵀ])",
-        "conv2 per-pos",
-        "per-example"
-    );
     let variants = [
         ("ReLU, raw pixels", Activation::Relu, false, false),
         ("ReLU, centred pixels", Activation::Relu, true, false),
@@ -124,6 +105,7 @@ fn main() -> Result<()> {
         ("tanh, centred", Activation::Tanh, true, false),
         ("ReLU + BatchNorm, raw", Activation::Relu, false, true),
     ];
+    let (mut rows, mut names, mut losses, mut shares) = (vec![], vec![], vec![], vec![]);
     for (name, f, centre, bn) in variants {
         let (train_set, test_set) = if centre {
             (&train_c, &test_c)
@@ -131,14 +113,13 @@ fn main() -> Result<()> {
             (&train_raw, &test_raw)
         };
         let mut net = network(f, bn, 11)?;
-        let mut first = FirstBelow(target, None);
-        train(
+        let report = train(
             &mut net,
             &mut Sgd::new(0.1),
             train_set,
             &config,
             |out, b| softmax_cross_entropy(out, b.labels, Reduction::Mean),
-            &mut first,
+            &mut |_| {},
         )?;
         // The signs at the trained weights, in training mode (BatchNorm
         // normalises with the batch, as during training).
@@ -149,22 +130,56 @@ fn main() -> Result<()> {
             test_set.labels(),
             0.0,
         )?;
-        let epochs = first.1.map_or("never".to_owned(), |e| e.to_string());
+        let first = report.epoch_losses.iter().position(|&l| l < target);
+        let epochs = first.map_or("never".to_owned(), |e| (e + 1).to_string());
         let (c1, c2) = (signs[0], signs[1]);
-        println!(
-            "{name:<22} {epochs:>6} {:>7.1}%  {:>12.1}% {:>10.1}% {:>9.0}  {:>12.1}% {:>10.1}%",
-            100.0 * acc,
-            100.0 * c1.0,
-            100.0 * c1.1,
-            c1.2,
-            100.0 * c2.0,
-            100.0 * c2.1
-        );
+        let p = |v: f64| format!("{:.1}%", 100.0 * v);
+        rows.push(vec![
+            name.into(),
+            epochs,
+            p(acc),
+            p(c1.0),
+            p(c1.1),
+            format!("{:.0}", c1.2),
+            p(c2.0),
+            p(c2.1),
+        ]);
+        names.push(name.to_string());
+        losses.push(report.epoch_losses);
+        shares.push(vec![c1.0, c1.1, c2.0, c2.1]);
     }
+    common::table(
+        "variant|epochs|test acc|conv1 per-pos|per-example|κ(E[ppᵀ])|conv2 per-pos|per-example",
+        &rows,
+    );
     println!(
         "\nepochs: first epoch whose mean training loss is below {target}; per-pos: share of \
          one-signed per-position filter rows (exact for patches ≥ 0); per-example: the same for \
          each example's own gradient, a sum over positions."
     );
+    let path = common::plot_path("13_cnn_digits.svg")?;
+    let series = [
+        "conv1 per position",
+        "conv1 per example",
+        "conv2 per position",
+        "conv2 per example",
+    ];
+    loss_bars::draw(
+        &path,
+        &Losses {
+            names,
+            losses,
+            target,
+            x_desc: "epoch, log scale",
+            y_desc: "mean cross-entropy over the epoch, log scale",
+        },
+        &Bars {
+            title: "one-signed filter rows, trained weights, 256 examples",
+            x_desc: "share of filter rows (%)",
+            series: series.map(String::from).to_vec(),
+            shares,
+        },
+    )?;
+    println!("plot: {}", path.display());
     Ok(())
 }

@@ -10,7 +10,10 @@ every parameter (upstream is a fixed random tensor, so the gradient flowing
 in is not all ones). BatchNorm cases run one training-mode step and then an
 evaluation-mode pass with the updated running statistics. Mean-only batch
 normalisation has no PyTorch module; it is written out with torch ops,
-y = x - x.mean(batch axes) + beta, and differentiated by autograd.
+y = x - x.mean(batch axes) + beta, and differentiated by autograd. Weight
+normalisation uses torch.nn.utils.parametrizations.weight_norm(dim=0), on a
+Linear and on a Conv2d (norm per out-channel over C·kh·kw), the latter on
+non-negative inputs with stride, padding and dilation.
 """
 
 import json
@@ -151,6 +154,47 @@ def weight_norm_case(name, batch, fan_in, fan_out):
     }
 
 
+def weight_norm_conv_case(name, shape, out, kernel, stride, padding, dilation):
+    n, c, h, w = shape
+    conv = weight_norm(
+        nn.Conv2d(c, out, kernel, stride=stride, padding=padding, dilation=dilation),
+        name="weight",
+        dim=0,
+    )
+    with torch.no_grad():
+        conv.parametrizations.weight.original0.copy_(rand(out, 1, 1, 1, scale=0.5, shift=1.0))
+        conv.parametrizations.weight.original1.copy_(rand(out, c, *kernel))
+        conv.bias.copy_(rand(out, scale=0.3))
+    g = conv.parametrizations.weight.original0
+    v = conv.parametrizations.weight.original1
+    # Non-negative inputs, like pixels.
+    x = torch.rand(*shape).requires_grad_(True)
+    y = conv(x)
+    up = rand(*y.shape)
+    dx, dg, dv, db = torch.autograd.grad((y * up).sum(), [x, g, v, conv.bias])
+    return {
+        "name": name,
+        "kind": "weight_norm_conv",
+        "shape": list(shape),
+        "out_channels": out,
+        "kernel": list(kernel),
+        "stride": list(stride),
+        "padding": list(padding),
+        "dilation": list(dilation),
+        "v": flat(v),
+        "g": flat(g),
+        "bias": flat(conv.bias),
+        "x": flat(x),
+        "upstream": flat(up),
+        "y_shape": list(y.shape),
+        "y": flat(y),
+        "dx": flat(dx),
+        "dv": flat(dv),
+        "dg": flat(dg),
+        "dbias": flat(db),
+    }
+
+
 def main():
     cases = [
         batch_norm_case("bn_nc_affine", (5, 3), True),
@@ -163,6 +207,11 @@ def main():
         mean_only_case("mean_only_nc", (6, 3)),
         mean_only_case("mean_only_nchw", (2, 2, 2, 2)),
         weight_norm_case("weight_norm_dense", 4, 3, 2),
+        # Appended last, so that the cases above draw the same numbers.
+        weight_norm_conv_case("weight_norm_conv", (2, 3, 5, 5), 4, (3, 3), (1, 1), (1, 1), (1, 1)),
+        weight_norm_conv_case(
+            "weight_norm_conv_strided", (2, 2, 7, 6), 3, (3, 2), (2, 1), (0, 1), (2, 1)
+        ),
     ]
     os.makedirs(OUT, exist_ok=True)
     doc = {

@@ -6,6 +6,7 @@
 use gradsign::activation::Activation;
 use gradsign::nn::{
     self, AvgPool2d, BatchNorm, Conv2d, Flatten, Init, Linear, MaxPool2d, Reshape, Sequential,
+    WeightNormConv2d,
 };
 use gradsign::ops::conv::Window;
 use gradsign::{Tape, Tensor};
@@ -75,4 +76,53 @@ fn a_saved_window_that_cannot_run_or_a_wrong_weight_length_is_refused() {
     assert!(Sequential::<f32>::from_json(&bad_reshape).is_err());
     let nan_weight = edited(1, |l| l["weight"][0] = serde_json::json!(null));
     assert!(Sequential::<f32>::from_json(&nan_weight).is_err());
+}
+
+#[test]
+fn a_weight_normalised_convolution_round_trips_and_bad_saved_forms_are_refused() {
+    let mut wn = WeightNormConv2d::<f32>::init(1, 3, (3, 2), Init::HeNormal, true, 6)
+        .unwrap()
+        .with_window(Window {
+            stride: (2, 1),
+            padding: (1, 0),
+            dilation: (1, 2),
+        });
+    wn.g = Tensor::from_vec(vec![0.5, -2.0, 1.25], &[3]).unwrap();
+    let net = Sequential::new()
+        .push(Reshape::new(&[1, 8, 8]).unwrap())
+        .push(wn)
+        .push(Activation::Relu);
+    let json = net.to_json().unwrap();
+    let back = Sequential::<f32>::from_json(&json).unwrap();
+    assert_eq!(back, net);
+    let x = Tensor::rand_uniform(&[2, 64], 0.0, 1.0, 3).unwrap();
+    assert_eq!(
+        nn::predict(&back, &x).unwrap(),
+        nn::predict(&net, &x).unwrap()
+    );
+
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        f(&mut v["layers"][1]);
+        Sequential::<f32>::from_json(&v.to_string()).unwrap_err()
+    };
+    // A zero filter has no direction: the layer's own error, with its place.
+    let e = edit(&|l| {
+        let v = l["weight_v"].as_array_mut().unwrap();
+        v[6..12]
+            .iter_mut()
+            .for_each(|x| *x = serde_json::json!(0.0));
+    });
+    assert!(matches!(e, gradsign::Error::Layer { layer: 1, .. }), "{e}");
+    let e = edit(&|l| {
+        l["weight_g"].as_array_mut().unwrap().pop();
+    });
+    assert!(matches!(e, gradsign::Error::Format { .. }), "{e}");
+    assert!(e.to_string().contains("1.weight_g"), "{e}");
+    let e = edit(&|l| {
+        l["weight_v"].as_array_mut().unwrap().pop();
+    });
+    assert!(e.to_string().contains("1.weight_v"), "{e}");
+    let e = edit(&|l| l["stride"] = serde_json::json!([0, 1]));
+    assert!(matches!(e, gradsign::Error::Format { .. }), "{e}");
 }

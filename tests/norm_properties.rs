@@ -8,7 +8,8 @@
 
 use gradsign::activation::Activation;
 use gradsign::nn::{
-    self, BatchNorm, Init, LayerNorm, Linear, MeanOnlyBatchNorm, Sequential, WeightNormLinear,
+    self, BatchNorm, Init, LayerNorm, Linear, MeanOnlyBatchNorm, Sequential, WeightNormConv2d,
+    WeightNormLinear,
 };
 use gradsign::{Element, Tape, Tensor};
 use proptest::prelude::*;
@@ -196,6 +197,31 @@ proptest! {
         // would overflow or underflow without the scaled norm).
         let wn32 = WeightNormLinear::<f32>::new(wn.v.cast(), wn.g.cast(), wn.bias.as_ref().map(|b| b.cast())).unwrap();
         let sc32 = WeightNormLinear::<f32>::new(scaled.v.cast(), scaled.g.cast(), scaled.bias.as_ref().map(|b| b.cast())).unwrap();
+        let x32 = x.cast::<f32>();
+        let (p, q) = (nn::predict(&wn32, &x32).unwrap(), nn::predict(&sc32, &x32).unwrap());
+        for (a, b) in p.as_slice().iter().zip(q.as_slice()) {
+            prop_assert!((a - b).abs() <= 1e-5 * (1.0 + a.abs()), "f32: {} vs {}", a, b);
+        }
+    }
+
+    #[test]
+    fn conv_weight_norm_is_invariant_to_rescaling_each_filter(
+        c in 1usize..3, o in 1usize..4, kh in 1usize..3, kw in 1usize..3,
+        log_scales in prop::collection::vec(-30.0f64..30.0, 3), seed in any::<u64>(),
+    ) {
+        let wn = WeightNormConv2d::<f64>::init(c, o, (kh, kw), Init::HeNormal, true, seed).unwrap();
+        let mut scaled = wn.clone();
+        for (j, filter) in scaled.v.as_mut_slice().chunks_exact_mut(c * kh * kw).enumerate() {
+            let a = 10f64.powf(log_scales[j % 3]);
+            filter.iter_mut().for_each(|v| *v *= a);
+        }
+        let x = data::<f64>(&[2, c, 4, 4], 1.0, 0.0, seed ^ 5);
+        let (p, q) = (nn::predict(&wn, &x).unwrap(), nn::predict(&scaled, &x).unwrap());
+        for (a, b) in p.as_slice().iter().zip(q.as_slice()) {
+            prop_assert!((a - b).abs() <= 1e-13 * (1.0 + a.abs()), "{} vs {}", a, b);
+        }
+        let wn32 = WeightNormConv2d::<f32>::new(wn.v.cast(), wn.g.cast(), wn.bias.as_ref().map(|b| b.cast())).unwrap();
+        let sc32 = WeightNormConv2d::<f32>::new(scaled.v.cast(), scaled.g.cast(), scaled.bias.as_ref().map(|b| b.cast())).unwrap();
         let x32 = x.cast::<f32>();
         let (p, q) = (nn::predict(&wn32, &x32).unwrap(), nn::predict(&sc32, &x32).unwrap());
         for (a, b) in p.as_slice().iter().zip(q.as_slice()) {

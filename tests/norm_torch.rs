@@ -4,8 +4,10 @@
 #![cfg(feature = "serde")]
 
 use gradsign::nn::{
-    self, BatchNorm, LayerNorm, MeanOnlyBatchNorm, Module, WeightNormLinear, named_gradients,
+    self, BatchNorm, LayerNorm, MeanOnlyBatchNorm, Module, WeightNormConv2d, WeightNormLinear,
+    named_gradients,
 };
+use gradsign::ops::conv::Window;
 use gradsign::{Tape, Tensor};
 use serde_json::Value;
 
@@ -224,5 +226,43 @@ fn weight_norm_matches_torch_parametrization() {
             grad(&named, "bias"),
             &vec(&case, "dbias"),
         );
+    }
+}
+
+#[test]
+fn weight_norm_conv_matches_torch_parametrization() {
+    let all = cases("weight_norm_conv");
+    assert_eq!(all.len(), 2);
+    for case in all {
+        let name = case["name"].as_str().unwrap();
+        let shape = dims(&case, "shape");
+        let (o, c) = (case["out_channels"].as_u64().unwrap() as usize, shape[1]);
+        let (k, st, pad, dil) = (
+            dims(&case, "kernel"),
+            dims(&case, "stride"),
+            dims(&case, "padding"),
+            dims(&case, "dilation"),
+        );
+        let wn = WeightNormConv2d::new(
+            Tensor::from_vec(vec(&case, "v"), &[o, c, k[0], k[1]]).unwrap(),
+            Tensor::from_vec(vec(&case, "g"), &[o]).unwrap(),
+            Some(Tensor::from_vec(vec(&case, "bias"), &[o]).unwrap()),
+        )
+        .unwrap()
+        .with_window(Window {
+            stride: (st[0], st[1]),
+            padding: (pad[0], pad[1]),
+            dilation: (dil[0], dil[1]),
+        });
+        let (y, dx, named) = run(&wn, &shape, &vec(&case, "x"), &vec(&case, "upstream"));
+        close(&format!("{name} y"), &y, &vec(&case, "y"));
+        close(&format!("{name} dx"), &dx, &vec(&case, "dx"));
+        for (ours, theirs) in [("weight_v", "dv"), ("weight_g", "dg"), ("bias", "dbias")] {
+            close(
+                &format!("{name} {theirs}"),
+                grad(&named, ours),
+                &vec(&case, theirs),
+            );
+        }
     }
 }

@@ -10,11 +10,13 @@ use plotters::style::RGBColor;
 pub mod batch_size;
 pub mod conditioning;
 pub mod heatmap;
+pub mod loss_bars;
 pub mod natural;
 pub mod outlier;
 pub mod sigmoid_vs_tanh;
 pub mod sign_report;
 pub mod slices;
+pub mod which_fix;
 pub mod zigzag;
 
 /// Errors of an example: the crate's or the plotting library's.
@@ -239,6 +241,8 @@ pub enum Key {
     Ring(RGBColor, u32),
     /// A line through a filled circle of this radius.
     Dot(RGBColor, u32),
+    /// A filled block, for a bar.
+    Block(RGBColor),
 }
 
 /// A legend drawn beside a chart instead of over it: the entries in rows of
@@ -275,6 +279,12 @@ pub fn key_strip(
             Key::Dot(c, r) => {
                 area.draw(&PathElement::new(line, c.stroke_width(2)))?;
                 area.draw(&Circle::new((x + 13, y), r, c.filled()))?;
+            }
+            Key::Block(c) => {
+                area.draw(&Rectangle::new(
+                    [(x + 6, y - 5), (x + 20, y + 5)],
+                    c.filled(),
+                ))?;
             }
         }
         area.draw(&Text::new(

@@ -142,7 +142,7 @@ fn panel(
             .map(|(s, &v)| ((s + 1) as f64, v.max(floor)))
             .collect();
         let (colour, mark) = match *key {
-            Key::Line(c) | Key::Dashed(c) => (c, None),
+            Key::Line(c) | Key::Dashed(c) | Key::Block(c) => (c, None),
             Key::Ring(c, r) => (c, Some((r, c.stroke_width(2)))),
             Key::Dot(c, r) => (c, Some((r, c.filled()))),
         };

@@ -34,7 +34,7 @@ pub use module::{
     named_parameters, num_parameters, predict,
 };
 pub use norm::{BatchNorm, DEFAULT_EPS, DEFAULT_MOMENTUM, LayerNorm, MeanOnlyBatchNorm};
-pub use norm_weight::WeightNormLinear;
+pub use norm_weight::{WeightNormConv2d, WeightNormLinear};
 pub use param::Param;
 pub use sequential::Sequential;
 #[cfg(feature = "serde")]

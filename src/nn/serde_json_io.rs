@@ -18,7 +18,7 @@ use crate::tensor::Tensor;
 use super::norm::restore;
 use super::{
     AvgPool2d, BatchNorm, Conv2d, Flatten, LayerNorm, Linear, MaxPool2d, MeanOnlyBatchNorm, Module,
-    Reshape, Sequential, Visitor, VisitorMut, WeightNormLinear,
+    Reshape, Sequential, Visitor, VisitorMut, WeightNormConv2d, WeightNormLinear,
 };
 use crate::ops::conv::Window;
 
@@ -107,6 +107,18 @@ enum LayerFile {
         dilation: [usize; 2],
         /// Row-major `(O, C, kh, kw)`.
         weight: Vec<f64>,
+        bias: Option<Vec<f64>>,
+    },
+    WeightNormConv2d {
+        out_channels: usize,
+        in_channels: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+        /// Row-major `(O, C, kh, kw)` directions.
+        weight_v: Vec<f64>,
+        weight_g: Vec<f64>,
         bias: Option<Vec<f64>>,
     },
     MaxPool2d {
@@ -434,7 +446,7 @@ impl<F: Element> Sequential<F> {
     /// The network — its layers, their parameters, and the training flag —
     /// as JSON. Only the crate's own layers ([`Linear`], [`Activation`],
     /// [`BatchNorm`], [`MeanOnlyBatchNorm`], [`LayerNorm`],
-    /// [`WeightNormLinear`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`],
+    /// [`WeightNormLinear`], [`Conv2d`], [`WeightNormConv2d`], [`MaxPool2d`], [`AvgPool2d`],
     /// [`Flatten`], [`Reshape`]) have a saved form; normalisation layers are
     /// saved with their settings, running statistics and training flag.
     /// Save a network with other layers with [`save_parameters`].
@@ -515,6 +527,19 @@ impl<F: Element> Sequential<F> {
                     weight: finite_values(op, &format!("{i}.weight"), conv.weight.as_slice())?,
                     bias: opt_finite(op, &format!("{i}.bias"), conv.bias.as_ref())?,
                 });
+            } else if let Some(wn) = self.layer::<WeightNormConv2d<F>>(i) {
+                let (o, c, k) = wn.dims();
+                layers.push(LayerFile::WeightNormConv2d {
+                    out_channels: o,
+                    in_channels: c,
+                    kernel: pair(k),
+                    stride: pair(wn.window.stride),
+                    padding: pair(wn.window.padding),
+                    dilation: pair(wn.window.dilation),
+                    weight_v: finite_values(op, &format!("{i}.weight_v"), wn.v.as_slice())?,
+                    weight_g: finite_values(op, &format!("{i}.weight_g"), wn.g.as_slice())?,
+                    bias: opt_finite(op, &format!("{i}.bias"), wn.bias.as_ref())?,
+                });
             } else if let Some(p) = self.layer::<MaxPool2d>(i) {
                 layers.push(LayerFile::MaxPool2d {
                     kernel: pair(p.kernel),
@@ -541,7 +566,7 @@ impl<F: Element> Sequential<F> {
                     what: format!(
                         "layer {i} is none of the crate's layers (Linear, Activation, \
                          BatchNorm, MeanOnlyBatchNorm, LayerNorm, WeightNormLinear, Conv2d, \
-                         MaxPool2d, AvgPool2d, Flatten, Reshape) and has no saved form; \
+                         WeightNormConv2d, MaxPool2d, AvgPool2d, Flatten, Reshape) and has no saved form; \
                          save the parameters with nn::save_parameters instead"
                     ),
                 });
@@ -816,6 +841,52 @@ impl<F: Element> Sequential<F> {
                     // The next dense layer's width depends on the image size.
                     width = None;
                     net.add(conv);
+                }
+                LayerFile::WeightNormConv2d {
+                    out_channels,
+                    in_channels,
+                    kernel,
+                    stride,
+                    padding,
+                    dilation,
+                    weight_v,
+                    weight_g,
+                    bias,
+                } => {
+                    let dims = [out_channels, in_channels, kernel[0], kernel[1]];
+                    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                    if count != Some(weight_v.len()) {
+                        return Err(bad(format!(
+                            "{i}.weight_v has {} values for {dims:?}",
+                            weight_v.len()
+                        )));
+                    }
+                    if weight_g.len() != out_channels {
+                        return Err(bad(format!(
+                            "{i}.weight_g has {} values for {out_channels} out-channels",
+                            weight_g.len()
+                        )));
+                    }
+                    let v =
+                        Tensor::from_vec(convert(op, &format!("{i}.weight_v"), &weight_v)?, &dims)?;
+                    let g = Tensor::from_vec(
+                        convert(op, &format!("{i}.weight_g"), &weight_g)?,
+                        &[out_channels],
+                    )?;
+                    let b = opt_convert(op, &format!("{i}.bias"), bias)?
+                        .map(|b| {
+                            let n = b.len();
+                            Tensor::from_vec(b, &[n])
+                        })
+                        .transpose()?;
+                    let wn = WeightNormConv2d::new(v, g, b)
+                        .map_err(|e| Error::Layer {
+                            layer: i,
+                            source: Box::new(e),
+                        })?
+                        .with_window(window_in(op, i, stride, padding, dilation)?);
+                    width = None;
+                    net.add(wn);
                 }
                 LayerFile::MaxPool2d {
                     kernel,
