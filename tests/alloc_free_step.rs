@@ -1,17 +1,16 @@
 //! A warm training step allocates nothing: `tape.clear()`, forward, loss,
 //! `backward_into` a reused `Gradients`, optimiser step, counted by a global
-//! allocator that tallies the allocations of the calling thread. At W3's
-//! size, the only allocations are the `gemm` crate's own packing buffers.
+//! allocator that tallies the allocations of the calling thread, at W2's,
+//! W3's and W6's sizes.
 //!
 //! Its own test binary, because it installs a global allocator.
 
 use gradsign::activation::Activation;
-use gradsign::kernels::matmul::{GemmArgs, gemm_f32};
-use gradsign::loss::{Reduction, softmax_cross_entropy};
 use gradsign::nn::Mlp;
 use gradsign::optim::{Adam, Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
 use gradsign_studies::bench_data;
+use gradsign_studies::trainer::{Target, Trainer};
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -78,9 +77,10 @@ fn a_warm_training_step_performs_no_heap_allocation() {
     assert_eq!(n, 0, "{n} allocations in 100 warm f64 steps");
 }
 
-/// Allocations made by this thread during `rounds` calls of `f`, after one
-/// warm-up call.
+/// Allocations made by this thread during `rounds` calls of `f`, after two
+/// warm-up calls.
 fn allocations_in(rounds: usize, mut f: impl FnMut()) -> usize {
+    f();
     f();
     let before = allocations();
     for _ in 0..rounds {
@@ -89,75 +89,39 @@ fn allocations_in(rounds: usize, mut f: impl FnMut()) -> usize {
     allocations() - before
 }
 
-/// One product `C += A·B` through the tuned kernel on one thread, `dims` =
-/// `[m, n, k, a_rs, a_cs, b_rs, b_cs]`.
-fn product(a: &[f32], b: &[f32], c: &mut [f32], dims: [usize; 7]) {
-    let [m, n, k, a_rs, a_cs, b_rs, b_cs] = dims;
-    gemm_f32(GemmArgs {
-        m,
-        n,
-        k,
-        a,
-        a_rs,
-        a_cs,
-        b,
-        b_rs,
-        b_cs,
-        c,
-        c_rs: n,
-        accumulate: true,
-        threads: 1,
-    });
-}
-
-/// W3's eight matrix products, straight through the tuned kernel: three
-/// forward `X·Wᵀ (+ b)`, three `dW = Gᵀ·X`, two `dX = G·W` (the input batch
-/// is a constant: no `dX` for the first layer). `a`, `b`, `c` are buffers
-/// large enough for every product (their values do not matter).
-fn w3_products(a: &[f32], b: &[f32], c: &mut [f32]) {
-    let batch = bench_data::W3_BATCH;
-    for (l, pair) in bench_data::W3_SIZES.windows(2).enumerate() {
-        let (fan_in, fan_out) = (pair[0], pair[1]);
-        product(a, b, c, [batch, fan_out, fan_in, fan_in, 1, 1, fan_in]);
-        product(a, b, c, [fan_out, fan_in, batch, 1, fan_out, fan_in, 1]);
-        if l > 0 {
-            product(a, b, c, [batch, fan_in, fan_out, fan_out, 1, fan_in, 1]);
-        }
-    }
+/// Allocations of this thread in five warm steps of `net` (softmax
+/// cross-entropy, SGD) on `threads` threads, after two warm-up steps.
+fn warm_step_allocations(
+    net: &gradsign::nn::Sequential<f32>,
+    x: &Tensor<f32>,
+    labels: &[usize],
+    lr: f64,
+    threads: usize,
+) -> usize {
+    let mut trainer = Trainer::new(net.clone(), lr, threads);
+    allocations_in(5, || {
+        std::hint::black_box(trainer.step(x, Target::Classes(labels)));
+    })
 }
 
 #[test]
-fn a_warm_w3_step_allocates_only_inside_the_tuned_matrix_kernel() {
+fn a_warm_w3_step_allocates_nothing() {
     // BENCH.md's W3: 784-256-128-10 sigmoid MLP, 128 examples, softmax
     // cross-entropy, f32, one thread. The tape, the gradients, the loss and
-    // SGD reuse their buffers; the `gemm` crate allocates its packing
-    // buffers on each call (small, from the heap once glibc's threshold has
-    // adapted, so no page faults). A warm step must allocate exactly what
-    // its eight products allocate when called alone. (On two threads the
-    // kernel's allocations move between the pool's threads from call to
-    // call, so an exact per-thread count is only possible on one.)
+    // SGD reuse their buffers, and the matrix kernel packs into a workspace
+    // each thread keeps.
     let w3 = bench_data::w3::<f32>();
-    let mut mlp = w3.mlp.clone();
-    let mut sgd = Sgd::new(bench_data::W3_LR as f32);
-    let mut tape = Tape::new();
-    let mut grads = Gradients::new();
-    let mut step = || {
-        tape.clear();
-        let input = tape.constant(&w3.x);
-        let (out, trace) = gradsign::nn::forward(&mlp, &tape, input).unwrap();
-        let loss = softmax_cross_entropy(out, &w3.labels, Reduction::Mean).unwrap();
-        loss.backward_into(&mut grads).unwrap();
-        sgd.step(&mut mlp, &trace, &grads).unwrap();
-    };
-    step();
-    let in_steps = allocations_in(5, step);
-    let largest = bench_data::W3_SIZES[0] * bench_data::W3_SIZES[1];
-    let (a, b, mut c) = (vec![0.5; largest], vec![0.25; largest], vec![0.0; largest]);
-    let in_kernel = allocations_in(5, || w3_products(&a, &b, &mut c));
-    assert_eq!(
-        in_steps, in_kernel,
-        "5 warm W3 steps: {in_steps} allocations, their products alone {in_kernel}"
-    );
+    let n = warm_step_allocations(&w3.mlp, &w3.x, &w3.labels, bench_data::W3_LR, 1);
+    assert_eq!(n, 0, "{n} allocations in 5 warm W3 steps");
+}
+
+#[test]
+fn a_warm_w6_step_allocates_nothing() {
+    // BENCH.md's W6: two 5×5 convolutions with ReLU and max-pooling, a
+    // linear layer, 64 images of 28×28, f32, one thread.
+    let w6 = bench_data::w6::<f32>();
+    let n = warm_step_allocations(&w6.net, &w6.x, &w6.labels, bench_data::W6_LR, 1);
+    assert_eq!(n, 0, "{n} allocations in 5 warm W6 steps");
 }
 
 #[test]

@@ -310,14 +310,137 @@ pub(crate) const SMALL: usize = 4096;
 /// At or above this many multiply-adds a product is worth a second thread.
 pub(crate) const PARALLEL: usize = 128 * 128 * 64;
 
-/// The tuned kernel (the `gemm` crate: runtime dispatch to AVX-512, AVX2/FMA
-/// or SSE; accumulate mode and arbitrary strides, so VJPs copy nothing).
-fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>) {
+/// The element types the tuned kernels know.
+#[derive(Clone, Copy)]
+enum Tuned {
+    F32,
+    F64,
+}
+
+/// The tuned kernel. On x86-64 with AVX2/FMA or AVX-512, `private-gemm-x86`
+/// (the kernel behind faer's `matmul`), which packs into one workspace per
+/// thread, allocated on the thread's first product and kept: a warm product
+/// allocates nothing. Elsewhere the `gemm` crate (runtime dispatch to
+/// AVX-512, AVX2/FMA, SSE or NEON), which allocates its packing buffers on
+/// every call. Both take arbitrary strides and an accumulate mode, so VJPs
+/// copy nothing.
+///
+/// On two threads or more the product is split here, not in the kernel: the
+/// rows of `C` (or its columns, when it has few rows) in two halves, one
+/// per thread, each half a one-thread product into that thread's own
+/// workspace.
+fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>, kind: Tuned) {
     let work = args.m.saturating_mul(args.n).saturating_mul(args.k);
     if work < SMALL {
         return gemm_naive(args);
     }
     args.check();
+    // More pieces than the machine has threads only queue up: a request of
+    // `usize::MAX` would split the product into that many.
+    let threads = if work >= PARALLEL {
+        super::clamp_threads(args.threads)
+    } else {
+        1
+    };
+    if threads > 1 {
+        split(args, kind);
+    } else {
+        gemm_one_thread(args, kind);
+    }
+}
+
+/// Rows of `C` per half are rounded to this, a multiple of the tuned
+/// kernels' register tiles, so that the first half ends on a whole tile.
+const TILE: usize = 16;
+
+/// `C (+)= A·B` as two halves of `C`'s rows on two threads (see
+/// [`gemm_tuned`]); one thread when `C` has too few rows to halve.
+fn split<T: crate::Element>(args: GemmArgs<'_, T>, kind: Tuned) {
+    let m = args.m;
+    if m < 2 * TILE {
+        return gemm_one_thread(args, kind);
+    }
+    let h = (m / 2).next_multiple_of(TILE).min(m);
+    let GemmArgs {
+        n,
+        k,
+        a,
+        a_rs,
+        a_cs,
+        b,
+        b_rs,
+        b_cs,
+        c,
+        c_rs,
+        accumulate,
+        ..
+    } = args;
+    // `check` verified the spans: C's row `h` starts at `h·c_rs` and A's at
+    // `h·a_rs`, both inside their slices since h < m.
+    let (c0, c1) = c.split_at_mut(h * c_rs);
+    let half = |m, a, c| GemmArgs {
+        m,
+        n,
+        k,
+        a,
+        a_rs,
+        a_cs,
+        b,
+        b_rs,
+        b_cs,
+        c,
+        c_rs,
+        accumulate,
+        threads: 1,
+    };
+    let (top, bottom) = (half(h, a, c0), half(m - h, &a[h * a_rs..], c1));
+    rayon::join(
+        || gemm_one_thread(top, kind),
+        || gemm_one_thread(bottom, kind),
+    );
+}
+
+/// Which x86-64 kernel the CPU runs, detected once.
+#[cfg(target_arch = "x86_64")]
+fn instr_set() -> Option<private_gemm_x86::InstrSet> {
+    use std::sync::OnceLock;
+    static SET: OnceLock<Option<u8>> = OnceLock::new();
+    let set = *SET.get_or_init(|| {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            Some(2)
+        } else if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+        {
+            Some(1)
+        } else {
+            None
+        }
+    });
+    match set {
+        Some(2) => Some(private_gemm_x86::InstrSet::Avx512),
+        Some(_) => Some(private_gemm_x86::InstrSet::Avx256),
+        None => None,
+    }
+}
+
+/// `vzeroupper`: the x86-64 kernel returns with the upper halves of the
+/// vector registers dirty, and then every SSE-encoded instruction after it
+/// (scalar float code compiled for baseline x86-64: the optimiser's loop,
+/// element-wise VJPs) pays for merging them, which doubled those loops' time
+/// in a W3 step.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn zero_upper() {
+    std::arch::x86_64::_mm256_zeroupper();
+}
+
+/// One product on the calling thread through the tuned kernel. `args` has
+/// passed [`GemmArgs::check`] and has `k ≥ 1` (its work is at least
+/// [`SMALL`]).
+fn gemm_one_thread<T: crate::Element>(args: GemmArgs<'_, T>, kind: Tuned) {
     let GemmArgs {
         m,
         n,
@@ -331,24 +454,67 @@ fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>) {
         c,
         c_rs,
         accumulate,
-        threads,
+        ..
     } = args;
-    // More pieces than the machine has threads only queue up: a request of
-    // `usize::MAX` would split the product into that many.
-    let threads = if work >= PARALLEL {
-        super::clamp_threads(threads)
-    } else {
-        1
-    };
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
-    // SAFETY: `check` verified that every element the product addresses,
-    // (m−1)·rs + (cols−1)·cs, lies inside `a`, `b` and `c`; `c` is borrowed
-    // mutably, so it aliases neither input. The strides fit in `isize`
-    // because they address elements of live slices. gemm computes
+    debug_assert!(k >= 1 && std::mem::size_of::<T>() == kind.size());
+    #[cfg(target_arch = "x86_64")]
+    if let Some(instr) = instr_set() {
+        use private_gemm_x86::{Accum, DType, DstKind, IType};
+        let dtype = match kind {
+            Tuned::F32 => DType::F32,
+            Tuned::F64 => DType::F64,
+        };
+        let one = T::one();
+        // SAFETY: `check` verified that every element the product addresses,
+        // (rows−1)·rs + (cols−1)·cs, lies inside `a`, `b` and `c`, and that
+        // C's rows do not overlap; `c` is borrowed mutably, so it aliases
+        // neither input. Strides are in elements (the kernel scales them by
+        // the element size `dtype` names, which is `T`'s, as the caller
+        // `gemm_f32`/`gemm_f64` guarantees) and fit in `isize` because they
+        // address elements of live slices. No index arrays, no diagonal:
+        // their pointers are null, as the kernel expects for a full `C`.
+        // `alpha` points at a live `T`. With `Accum::Replace` the kernel
+        // writes every element of `C` without reading it (k ≥ 1), with
+        // `Accum::Add` it computes C += A·B. One thread: the kernel packs
+        // into this thread's own workspace.
+        unsafe {
+            private_gemm_x86::gemm(
+                dtype,
+                IType::U64,
+                instr,
+                m,
+                n,
+                k,
+                c.as_mut_ptr().cast(),
+                c_rs as isize,
+                1,
+                std::ptr::null(),
+                std::ptr::null(),
+                DstKind::Full,
+                if accumulate {
+                    Accum::Add
+                } else {
+                    Accum::Replace
+                },
+                a.as_ptr().cast(),
+                a_rs as isize,
+                a_cs as isize,
+                false,
+                std::ptr::null(),
+                0,
+                b.as_ptr().cast(),
+                b_rs as isize,
+                b_cs as isize,
+                false,
+                (&raw const one).cast(),
+                1,
+            );
+            // SAFETY: `instr_set` found AVX2 or AVX-512, so AVX is there.
+            zero_upper();
+        }
+        return;
+    }
+    // SAFETY: as above for the spans and aliasing. gemm computes
     // `c = 1·c + 1·a·b` when `accumulate` (reading `c`), else `c = a·b`
     // without reading it.
     unsafe {
@@ -371,8 +537,18 @@ fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>) {
             false,
             false,
             false,
-            parallelism,
+            gemm::Parallelism::None,
         );
+    }
+}
+
+impl Tuned {
+    /// The element's size in bytes.
+    fn size(self) -> usize {
+        match self {
+            Tuned::F32 => 4,
+            Tuned::F64 => 8,
+        }
     }
 }
 
@@ -384,7 +560,7 @@ fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>) {
 /// would overlap).
 #[track_caller]
 pub fn gemm_f32(args: GemmArgs<'_, f32>) {
-    gemm_tuned(args)
+    gemm_tuned(args, Tuned::F32)
 }
 
 /// `f64` product through the tuned kernel.
@@ -395,7 +571,7 @@ pub fn gemm_f32(args: GemmArgs<'_, f32>) {
 /// would overlap).
 #[track_caller]
 pub fn gemm_f64(args: GemmArgs<'_, f64>) {
-    gemm_tuned(args)
+    gemm_tuned(args, Tuned::F64)
 }
 
 #[cfg(test)]
@@ -484,7 +660,15 @@ mod tests {
 
     #[test]
     fn tuned_kernel_matches_the_definition_with_strides_and_accumulation() {
-        let (m, n, k) = (63, 65, 67);
+        // The second shape is past `PARALLEL`: on two threads it runs as two
+        // halves of C's rows, the first ending on a whole tile.
+        const { assert!(150 * 97 * 80 >= PARALLEL) };
+        for (m, n, k) in [(63, 65, 67), (150, 97, 80)] {
+            tuned_kernel_case(m, n, k);
+        }
+    }
+
+    fn tuned_kernel_case(m: usize, n: usize, k: usize) {
         let fill = |len: usize, seed: u32| -> Vec<f32> {
             (0..len)
                 .map(|i| {
@@ -521,7 +705,7 @@ mod tests {
                     let base = if accumulate { &c0 } else { &zero };
                     let want = reference(m, n, k, &a, a_strides, &b, b_strides, base);
                     for (got, want) in c.iter().zip(&want) {
-                        // 67 products of terms ≤ 1 in f32: rounding ≤ ~67·2⁻²⁴·|terms|.
+                        // ≤ 80 products of terms ≤ 1 in f32: rounding ≤ ~80·2⁻²⁴·|terms|.
                         assert!((f64::from(*got) - want).abs() < 1e-4, "{got} vs {want}");
                     }
                 }
