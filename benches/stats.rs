@@ -7,10 +7,14 @@
 //! ```
 //!
 //! - `w3_step`: one forward, backward and SGD update (W3's `step_f32`);
-//! - `statistics_only`: [`layer_statistics`] of the three layers from their
-//!   `A` and `Δ` (copied out of one step's trace once, before timing) and
-//!   [`network_statistics`] over them: every statistic, per neuron, per
-//!   layer and for the network;
+//! - `statistics_only`: [`StatisticsWorkspace::layer_statistics_into`] of
+//!   the three layers from their `A` and `Δ` (copied out of one step's
+//!   trace once, before timing) and
+//!   [`StatisticsWorkspace::network_statistics_into`] over them, on a warm
+//!   workspace: every statistic, per neuron, per layer and for the
+//!   network; `statistics_only_fresh` the same through [`layer_statistics`]
+//!   and [`network_statistics`], which allocate their buffers and results
+//!   on every call;
 //! - `step_with_report`: the step with the analyzer's sign report between
 //!   backward and the update (W5), and `step_with_report_and_statistics`
 //!   the same with [`with_statistics`](GradientSignAnalyzer::with_statistics):
@@ -27,7 +31,10 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::loss::{self, Reduction};
-use gradsign::stats::{StatisticsConfig, layer_statistics, network_statistics};
+use gradsign::stats::{
+    LayerStatistics, NetworkStatistics, StatisticsConfig, StatisticsWorkspace, layer_statistics,
+    network_statistics,
+};
 use gradsign::{Gradients, Tape, Tensor};
 use gradsign_studies::bench_data;
 use gradsign_studies::trainer::{Target, Trainer};
@@ -56,6 +63,20 @@ fn statistics(c: &mut Criterion) {
     });
     let cfg = StatisticsConfig::default();
     group.bench_function("statistics_only", |b| {
+        let mut ws = StatisticsWorkspace::new();
+        let mut outs = vec![LayerStatistics::default(); layers.len()];
+        let mut net = NetworkStatistics::default();
+        b.iter(|| {
+            for ((a, d), out) in layers.iter().zip(&mut outs) {
+                ws.layer_statistics_into(a, d, &cfg, out).expect("finite");
+            }
+            let refs: Vec<&LayerStatistics> = outs.iter().collect();
+            ws.network_statistics_into(&refs, &mut net)
+                .expect("one batch");
+            black_box(&net);
+        })
+    });
+    group.bench_function("statistics_only_fresh", |b| {
         b.iter(|| {
             let s: Vec<_> = layers
                 .iter()

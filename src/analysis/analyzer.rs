@@ -417,6 +417,7 @@ impl GradientSignAnalyzer {
                     &self
                         .statistics_config(bias, threads)
                         .with_positions(lt.positions.max(1)),
+                    &mut crate::stats::StatisticsWorkspace::new(),
                 )
             })?);
         }

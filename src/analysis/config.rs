@@ -80,8 +80,8 @@ pub struct AnalyzerConfig {
     /// per-example norms, α and m-coherence, `B_simple`, GSNR, the GradSign
     /// score, the AND-mask, stiffness), and to the network report their
     /// combination ([`NetworkReport::statistics`](crate::analysis::NetworkReport::statistics)). Default off: it costs
-    /// three `B×J×K` products per layer (about two steps' worth of products
-    /// in `f64`) on top of the report. A convolution's statistics are its
+    /// three `B×J×K` products and two `B×B` ones per layer, in the
+    /// model's element type, on top of the report. A convolution's statistics are its
     /// examples' (each the sum over positions), from materialised summed
     /// per-example gradients (see [`stats`](crate::stats#convolutions)).
     pub statistics: bool,

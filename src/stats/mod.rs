@@ -24,10 +24,27 @@
 //! - per parameter, `Σ_n g_njk = (ΔᵀÃ)_jk`, `Σ_n g_njk² = ((Δ∘Δ)ᵀ(Ã∘Ã))_jk`
 //!   (the GSNR, [`gsnr`]) and `Σ_n sign g_njk = (sign(Δ)ᵀ sign(Ã))_jk`
 //!   (the GradSign score and the AND-mask, [`sign_agreement`]): one matrix
-//!   product each, on the crate's `f64` matrix kernel.
+//!   product each, on the crate's matrix kernel.
 //!
-//! Every computation runs in `f64`, whatever the element type of `A` and
-//! `Δ` (an `f32` value converts exactly). [`layer_statistics`] computes all
+//! # Precision and cost
+//!
+//! The products (the Gram and the per-parameter sums) run on the crate's
+//! matrix kernel in the element type of `A` and `Δ`: an `f32` layer in
+//! `f32`, an `f64` one in `f64`, as the step that produced them. Their
+//! results are returned in `f64`; the norms are computed in `f64` from the
+//! values as given, and the sign sums are exact in either type. In `f32`
+//! the Gram carries a relative error of about `(K + J)·ε` of its
+//! Cauchy–Schwarz scale, the GSNR's variance one of about `4Bε·(1 + r)`
+//! (see [`gsnr`]), and products beyond `f32`'s range are refused with
+//! [`Error::NonFinite`]; cast the layer to `f64` for more. A
+//! [`StatisticsWorkspace`] keeps every buffer from call to call, so that a
+//! warm call for a dense layer allocates nothing. On the W3 network
+//! (784-256-128-10, batch 128, `f32`, one thread) all statistics of the
+//! three layers and the network cost about two plain training steps
+//! (`cargo bench --bench stats`): the three `J×K'` products of the first
+//! layer, each the size of the step's weight gradient, are most of it.
+//!
+//! [`layer_statistics`] computes all
 //! of them at once into a [`LayerStatistics`] (per layer and per neuron),
 //! [`network_statistics`] combines layers (the per-example gradient of a
 //! network is the concatenation of its layers', so its Gram is the sum of
@@ -132,9 +149,12 @@ use crate::tensor::Tensor;
 use crate::dynamics::try_filled;
 
 mod prepare;
+mod workspace;
 
 pub use prepare::{MAX_GRAM_BATCH, MAX_SUMMED_GRADIENTS};
 use prepare::{Prepared, checked, finite_result, gemm, sign};
+pub use workspace::StatisticsWorkspace;
+use workspace::{Dense, finite_products, fit};
 
 /// The most classes [`stiffness`] accepts (its class tables are
 /// `classes × classes`).
@@ -224,20 +244,22 @@ fn check_tau(op: &'static str, tau: f64) -> Result<()> {
     }
 }
 
-fn prepare<F: Element>(
+/// A fresh workspace with the layer `(a, d)` validated in it.
+fn prepare<'d, F: Element>(
     op: &'static str,
     a: &Tensor<F>,
-    d: &Tensor<F>,
+    d: &'d Tensor<F>,
     bias: bool,
-) -> Result<Prepared> {
-    Prepared::new(
+) -> Result<(StatisticsWorkspace<F>, Dense<'d, F>)> {
+    let mut ws = StatisticsWorkspace::new();
+    let l = ws.prepare(
         op,
         (a.as_slice(), a.shape()),
         (d.as_slice(), d.shape()),
         bias,
         1,
-        1,
-    )
+    )?;
+    Ok((ws, l))
 }
 
 fn too_small(op: &'static str, b: usize, what: &str) -> Error {
@@ -293,41 +315,53 @@ pub fn per_example_norms<F: Element>(
     bias: bool,
 ) -> Result<ExampleNorms> {
     let op = "per_example_norms";
-    let p = prepare(op, a, d, bias)?;
-    let (rows, examples) = norms(op, &p)?;
+    let (ws, l) = prepare(op, a, d, bias)?;
+    let mut rows = try_filled(op, "the row norms", l.d.len(), 0.0)?;
+    for ((r, dn), &an) in rows
+        .chunks_exact_mut(l.j)
+        .zip(l.d.chunks_exact(l.j))
+        .zip(&ws.a_norm)
+    {
+        for (r, &dv) in r.iter_mut().zip(dn) {
+            *r = dv.to_f64().abs() * an;
+        }
+    }
+    let mut examples = Vec::new();
+    example_norms(op, &ws, &l, &mut examples)?;
+    finite_result(op, "the per-example norms", &rows)?;
     Ok(ExampleNorms {
-        batch: p.b,
-        fan_out: p.j,
+        batch: l.b,
+        fan_out: l.j,
         rows,
         examples,
     })
 }
 
-fn norms(op: &'static str, p: &Prepared) -> Result<(Vec<f64>, Vec<f64>)> {
-    let mut rows = try_filled(op, "the row norms", p.d.len(), 0.0)?;
-    let mut examples = try_filled(op, "the example norms", p.b, 0.0)?;
-    for n in 0..p.b {
-        let an = p.a[n * p.k..(n + 1) * p.k]
+/// `‖g_n‖ = ‖Δ_n‖·‖ã_n‖` into `out`, in `f64`.
+fn example_norms<F: Element>(
+    op: &'static str,
+    ws: &StatisticsWorkspace<F>,
+    l: &Dense<'_, F>,
+    out: &mut Vec<f64>,
+) -> Result<()> {
+    fit(op, "the example norms", out, l.b, 0.0)?;
+    for ((o, dn), &an) in out.iter_mut().zip(l.d.chunks_exact(l.j)).zip(&ws.a_norm) {
+        *o = dn
             .iter()
-            .map(|x| x * x)
+            .map(|&x| Element::to_f64(x) * Element::to_f64(x))
             .sum::<f64>()
-            .sqrt();
-        let dn = &p.d[n * p.j..(n + 1) * p.j];
-        for (r, &dv) in rows[n * p.j..(n + 1) * p.j].iter_mut().zip(dn) {
-            *r = dv.abs() * an;
-        }
-        examples[n] = dn.iter().map(|x| x * x).sum::<f64>().sqrt() * an;
+            .sqrt()
+            * an;
     }
-    finite_result(op, "the per-example norms", &rows)?;
-    finite_result(op, "the per-example norms", &examples)?;
-    Ok((rows, examples))
+    finite_result(op, "the per-example norms", out)
 }
 
 // ---------------------------------------------------------------- Gram
 
 /// The per-example Gram `K = (ΔΔᵀ)∘(ÃÃᵀ)` (B×B), `K_nm = ⟨g_n, g_m⟩` for
 /// the layer gradients `g_n = Δ_n ⊗ ã_n`, by two products on the crate's
-/// `f64` kernel: `O(B²·(K + J))` time, `O(B² + B·(K + J))` memory.
+/// matrix kernel in the element type `F`, returned in `f64`:
+/// `O(B²·(K + J))` time, `O(B² + B·(K + J))` memory.
 ///
 /// ```
 /// use gradsign::stats::per_example_gram;
@@ -348,20 +382,21 @@ pub fn per_example_gram<F: Element>(
     bias: bool,
 ) -> Result<Tensor<f64>> {
     let op = "per_example_gram";
-    let p = prepare(op, a, d, bias)?;
-    let (gram, _) = gram(op, &p)?;
-    Tensor::from_vec(gram, &[p.b, p.b])
+    let (b, gram) = gram(op, a, d, bias)?;
+    Tensor::from_vec(gram, &[b, b])
 }
 
-/// The Gram and `ÃÃᵀ`.
-fn gram(op: &'static str, p: &Prepared) -> Result<(Vec<f64>, Vec<f64>)> {
-    let m = p.input_gram(op)?;
-    let mut g = p.delta_gram(op)?;
-    for (x, &y) in g.iter_mut().zip(&m) {
-        *x *= y;
-    }
-    finite_result(op, "the per-example Gram", &g)?;
-    Ok((g, m))
+/// The batch size and the Gram of a fresh layer.
+fn gram<F: Element>(
+    op: &'static str,
+    a: &Tensor<F>,
+    d: &Tensor<F>,
+    bias: bool,
+) -> Result<(usize, Vec<f64>)> {
+    let (mut ws, l) = prepare(op, a, d, bias)?;
+    let mut g = Vec::new();
+    ws.gram(op, &l, &mut g)?;
+    Ok((l.b, g))
 }
 
 /// A square, finite, non-empty Gram given by a caller: its size.
@@ -424,13 +459,25 @@ fn alignment_of(batch: usize, sum: f64, trace: f64) -> Option<Alignment> {
 /// ```
 ///
 /// # Errors
-/// As [`per_example_norms`], and [`Error::InvalidArgument`] when every
-/// per-example gradient is zero (`α = 0/0`).
+/// As [`per_example_norms`], and [`Error::OutOfDomain`] when every
+/// per-example gradient is zero: `α = 0/0` is undefined there (a dead or
+/// saturated layer, a batch whose loss is flat), and no number would say
+/// so: `α = 0` means non-zero gradients that cancel, and a NaN would
+/// travel on unnoticed. Match on the variant to tell this case from bad
+/// input; [`layer_statistics`] reports it as `alignment: None`.
+///
+/// ```
+/// use gradsign::stats::alignment;
+/// use gradsign::{Error, Tensor};
+/// let a = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+/// let d = Tensor::<f64>::zeros(&[2, 3])?;
+/// assert!(matches!(alignment(&a, &d, true), Err(Error::OutOfDomain { .. })));
+/// # Ok::<(), gradsign::Error>(())
+/// ```
 pub fn alignment<F: Element>(a: &Tensor<F>, d: &Tensor<F>, bias: bool) -> Result<Alignment> {
     let op = "alignment";
-    let p = prepare(op, a, d, bias)?;
-    let (g, _) = gram(op, &p)?;
-    alignment_checked(op, p.b, &g)
+    let (b, g) = gram(op, a, d, bias)?;
+    alignment_checked(op, b, &g)
 }
 
 /// [`alignment`] from a per-example Gram (B×B), such as the sum of several
@@ -439,7 +486,8 @@ pub fn alignment<F: Element>(a: &Tensor<F>, d: &Tensor<F>, bias: bool) -> Result
 /// # Errors
 /// [`Error::RankMismatch`], [`Error::ShapeMismatch`] or [`Error::Empty`]
 /// unless `gram` is a non-empty square matrix, [`Error::NonFinite`] for a
-/// non-finite entry, [`Error::InvalidArgument`] for a zero trace.
+/// non-finite entry, [`Error::OutOfDomain`] for a trace that is not
+/// positive (all gradients zero: `α = 0/0`, see [`alignment`]).
 pub fn alignment_from_gram(gram: &Tensor<f64>) -> Result<Alignment> {
     let op = "alignment_from_gram";
     let b = check_gram(op, gram)?;
@@ -448,11 +496,13 @@ pub fn alignment_from_gram(gram: &Tensor<f64>) -> Result<Alignment> {
 
 fn alignment_checked(op: &'static str, b: usize, g: &[f64]) -> Result<Alignment> {
     let (sum, trace) = sum_trace(b, g);
-    alignment_of(b, sum, trace).ok_or_else(|| Error::InvalidArgument {
-        op,
-        message: format!(
-            "every one of the {b} per-example gradients is zero: the alignment is 0/0"
-        ),
+    alignment_of(b, sum, trace).ok_or_else(|| {
+        Error::out_of_domain(
+            op,
+            "the per-example gradients",
+            "not all zero (the alignment of zero gradients is 0/0)",
+            format!("a Gram of trace {trace} over {b} examples"),
+        )
     })
 }
 
@@ -586,13 +636,14 @@ fn noise_of(b: usize, sum: f64, trace: f64) -> Option<NoiseScale> {
 /// one (no variance).
 pub fn noise_scale<F: Element>(a: &Tensor<F>, d: &Tensor<F>, bias: bool) -> Result<NoiseScale> {
     let op = "noise_scale";
-    let p = prepare(op, a, d, bias)?;
-    if p.b < 2 {
-        return Err(too_small(op, p.b, "the noise scale"));
+    let (mut ws, l) = prepare(op, a, d, bias)?;
+    if l.b < 2 {
+        return Err(too_small(op, l.b, "the noise scale"));
     }
-    let (g, _) = gram(op, &p)?;
-    let (sum, trace) = sum_trace(p.b, &g);
-    noise_of(p.b, sum, trace).ok_or_else(|| too_small(op, p.b, "the noise scale"))
+    let mut g = Vec::new();
+    ws.gram(op, &l, &mut g)?;
+    let (sum, trace) = sum_trace(l.b, &g);
+    noise_of(l.b, sum, trace).ok_or_else(|| too_small(op, l.b, "the noise scale"))
 }
 
 /// [`noise_scale`] from a per-example Gram (B×B, `B ≥ 2`).
@@ -644,18 +695,21 @@ impl Gsnr {
     }
 }
 
-/// Mean, variance and ratio of one parameter from `Σ g` and `Σ g²`.
+/// Mean, variance and ratio of one parameter from `Σ g` and `Σ g²`
+/// computed with machine epsilon `eps`.
 #[inline]
-fn gsnr_entry(b: usize, sum: f64, sum_sq: f64) -> (f64, f64, Option<f64>) {
+fn gsnr_entry(b: usize, sum: f64, sum_sq: f64, eps: f64) -> (f64, f64, Option<f64>) {
     let bf = b as f64;
-    let mean = sum / bf;
+    // Reciprocals: loop-invariant where this is inlined, so a parameter
+    // costs one division (the ratio's).
+    let mean = sum * (1.0 / bf);
     let raw = sum_sq - sum * mean;
     // Rounding in Σg² − (Σg)²/B is up to about B·ε·Σg²: a variance below
     // that cannot be told from 0, and a ratio over it would be noise.
-    let var = if raw <= 4.0 * bf * f64::EPSILON * sum_sq {
+    let var = if raw <= 4.0 * bf * eps * sum_sq {
         0.0
     } else {
-        raw / (bf - 1.0)
+        raw * (1.0 / (bf - 1.0))
     };
     (mean, var, (var > 0.0).then(|| mean * mean / var))
 }
@@ -668,10 +722,13 @@ fn gsnr_entry(b: usize, sum: f64, sum_sq: f64) -> (f64, f64, Option<f64>) {
 ///
 /// `Σ_n g_njk = (ΔᵀÃ)_jk`, `Σ_n g_njk² = ((Δ∘Δ)ᵀ(Ã∘Ã))_jk`.
 ///
-/// A variance below `4Bε·Σ_n g_njk² / (B − 1)` is what rounding of the
-/// difference leaves of a gradient that does not vary: it is taken as 0
-/// and the ratio is `None`. Memory: the three `J×K'` outputs and
-/// `O(B·(K + J))`.
+/// Both products run on the crate's matrix kernel in the element type
+/// `F`, so `ε` is `F`'s machine epsilon: a variance below
+/// `4Bε·Σ_n g_njk² / (B − 1)` is what rounding of the difference leaves
+/// of a gradient that does not vary: it is taken as 0 and the ratio is
+/// `None` (in `f32`, ratios above about `1/(4Bε)` are therefore `None`,
+/// and below it carry a relative error of about `4Bε·(1 + r)`). Memory:
+/// the `J×K'` outputs and `O(B·(K + J))`.
 ///
 /// ```
 /// use gradsign::stats::gsnr;
@@ -691,27 +748,26 @@ fn gsnr_entry(b: usize, sum: f64, sum_sq: f64) -> (f64, f64, Option<f64>) {
 /// allocated.
 pub fn gsnr<F: Element>(a: &Tensor<F>, d: &Tensor<F>, bias: bool) -> Result<Gsnr> {
     let op = "gsnr";
-    let p = prepare(op, a, d, bias)?;
-    if p.b < 2 {
-        return Err(too_small(op, p.b, "the GSNR"));
+    let (mut ws, l) = prepare(op, a, d, bias)?;
+    if l.b < 2 {
+        return Err(too_small(op, l.b, "the GSNR"));
     }
-    let n = checked(op, "the GSNR", p.j, p.k)?;
+    let n = checked(op, "the GSNR", l.j, l.k)?;
     let mut mean = try_filled(op, "the GSNR", n, 0.0)?;
     let mut variance = try_filled(op, "the GSNR", n, 0.0)?;
     let mut ratio = try_filled(op, "the GSNR", n, None)?;
-    let mut sum_sq = try_filled(op, "the GSNR", n, 0.0)?;
-    let a2 = Prepared::mapped(op, &p.a, |x| x * x)?;
-    let d2 = Prepared::mapped(op, &p.d, |x| x * x)?;
-    p.block(&p.d, &p.a, 0, p.j, &mut mean);
-    p.block(&d2, &a2, 0, p.j, &mut sum_sq);
-    finite_result(op, "the GSNR", &sum_sq)?;
+    ws.squares(op, &l)?;
+    ws.blocks(op, &l, l.j)?;
+    ws.block(&l, (0, l.j), (true, true, false));
+    finite_products(op, "the GSNR", &ws.ss)?;
+    let eps = F::epsilon().to_f64();
     for i in 0..n {
-        let (m, v, r) = gsnr_entry(p.b, mean[i], sum_sq[i]);
+        let (m, v, r) = gsnr_entry(l.b, ws.gs[i].to_f64(), ws.ss[i].to_f64(), eps);
         (mean[i], variance[i], ratio[i]) = (m, v, r);
     }
     Ok(Gsnr {
-        fan_out: p.j,
-        params_per_neuron: p.k,
+        fan_out: l.j,
+        params_per_neuron: l.k,
         mean,
         variance,
         ratio,
@@ -775,7 +831,9 @@ impl SignAgreement {
 }
 
 /// Sign agreement of the per-example gradients, per parameter, by one
-/// product of sign matrices (`sign(0) = 0`):
+/// product of sign matrices (`sign(0) = 0`) on the crate's matrix kernel
+/// in `F` (exact: every partial sum is an integer of at most
+/// [`MAX_GRAM_BATCH`] `< 2²⁴`):
 ///
 /// `Σ_n sign g_njk = Σ_n sign(Δ_nj)·sign(ã_nk) = (sign(Δ)ᵀ sign(Ã))_jk`,
 ///
@@ -804,21 +862,19 @@ pub fn sign_agreement<F: Element>(
     bias: bool,
 ) -> Result<SignAgreement> {
     let op = "sign_agreement";
-    let p = prepare(op, a, d, bias)?;
-    let n = checked(op, "the sign sums", p.j, p.k)?;
-    let mut c = try_filled(op, "the sign sums", n, 0.0)?;
-    let sa = Prepared::mapped(op, &p.a, sign)?;
-    let sd = Prepared::mapped(op, &p.d, sign)?;
-    p.block(&sd, &sa, 0, p.j, &mut c);
+    let (mut ws, l) = prepare(op, a, d, bias)?;
+    let n = checked(op, "the sign sums", l.j, l.k)?;
+    ws.signs(op, &l)?;
+    ws.blocks(op, &l, l.j)?;
+    ws.block(&l, (0, l.j), (false, false, true));
     let mut sums = try_filled(op, "the sign sums", n, 0i64)?;
-    for (s, &v) in sums.iter_mut().zip(&c) {
-        // Integers below 2⁵³ are exact in f64: the sum is exact.
-        *s = v as i64;
+    for (s, &v) in sums.iter_mut().zip(&ws.sg) {
+        *s = v.to_f64() as i64;
     }
     Ok(SignAgreement {
-        batch: p.b,
-        fan_out: p.j,
-        params_per_neuron: p.k,
+        batch: l.b,
+        fan_out: l.j,
+        params_per_neuron: l.k,
         sums,
     })
 }
@@ -897,13 +953,14 @@ pub fn stiffness<F: Element>(
     classes: Option<(&[usize], usize)>,
 ) -> Result<Stiffness> {
     let op = "stiffness";
-    let p = prepare(op, a, d, bias)?;
-    if p.b < 2 {
-        return Err(too_small(op, p.b, "stiffness"));
+    let (mut ws, l) = prepare(op, a, d, bias)?;
+    if l.b < 2 {
+        return Err(too_small(op, l.b, "stiffness"));
     }
-    check_labels(op, p.b, classes)?;
-    let (g, _) = gram(op, &p)?;
-    stiffness_checked(op, p.b, &g, classes)
+    check_labels(op, l.b, classes)?;
+    let mut g = Vec::new();
+    ws.gram(op, &l, &mut g)?;
+    stiffness_checked(op, l.b, &g, classes, &mut ws.diag)
 }
 
 /// [`stiffness`] from a per-example Gram (B×B, `B ≥ 2`).
@@ -921,7 +978,7 @@ pub fn stiffness_from_gram(
         return Err(too_small(op, b, "stiffness"));
     }
     check_labels(op, b, classes)?;
-    stiffness_checked(op, b, gram.as_slice(), classes)
+    stiffness_checked(op, b, gram.as_slice(), classes, &mut Vec::new())
 }
 
 fn check_labels(op: &'static str, b: usize, classes: Option<(&[usize], usize)>) -> Result<()> {
@@ -953,13 +1010,19 @@ fn check_labels(op: &'static str, b: usize, classes: Option<(&[usize], usize)>) 
     Ok(())
 }
 
+/// Stiffness from a checked Gram, with `norm` a buffer for the square
+/// roots of its diagonal.
 fn stiffness_checked(
     op: &'static str,
     b: usize,
     g: &[f64],
     classes: Option<(&[usize], usize)>,
+    norm: &mut Vec<f64>,
 ) -> Result<Stiffness> {
-    let norm: Vec<f64> = (0..b).map(|n| g[n * b + n].max(0.0).sqrt()).collect();
+    fit(op, "the gradient norms", norm, b, 0.0)?;
+    for (n, x) in norm.iter_mut().enumerate() {
+        *x = g[n * b + n].max(0.0).sqrt();
+    }
     let cells = match classes {
         Some((_, c)) => checked(op, "the class stiffness", c, c)?,
         None => 0,
@@ -1039,8 +1102,9 @@ pub struct NeuronStatistics {
 }
 
 /// Every statistic of one dense layer, per layer and per neuron (see
-/// [`layer_statistics`]).
-#[derive(Clone, Debug, PartialEq)]
+/// [`layer_statistics`]). The default is an empty value for
+/// [`StatisticsWorkspace::layer_statistics_into`] to fill.
+#[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct LayerStatistics {
@@ -1099,25 +1163,30 @@ impl LayerStatistics {
     }
 }
 
-/// Every statistic of this module for one dense layer at once: the Gram
-/// (two `B×B` products), `M·Δ` for the per-neuron alignments
-/// (`q_j = Δ_jᵀ(ÃÃᵀ)Δ_j = Σ_nm K^j_nm`, `t_j = Σ_n Δ_nj²‖ã_n‖² = tr K^j`,
-/// `α_j = q_j/(B·t_j)`), and the three per-parameter products in blocks of
-/// neurons (`ΔᵀÃ`, `(Δ∘Δ)ᵀ(Ã∘Ã)`, `sign(Δ)ᵀ sign(Ã)`), reduced per neuron as
-/// they come so that no `J×K'` matrix is held whole. Each statistic is as
-/// its own function documents ([`per_example_norms`], [`alignment`],
-/// [`noise_scale`], [`stiffness`], [`gsnr`], [`sign_agreement`]); the ones
-/// undefined for this batch (`B = 1`, all gradients zero) are `None`.
+/// Every statistic of this module for one dense layer at once, on the
+/// crate's matrix kernel in the element type `F` (an `f32` layer in `f32`,
+/// an `f64` one in `f64`): the Gram (two `B×B` products), and the three
+/// per-parameter products in blocks of neurons (`ΔᵀÃ`, `(Δ∘Δ)ᵀ(Ã∘Ã)`,
+/// `sign(Δ)ᵀ sign(Ã)`, one product each), reduced per neuron as they come
+/// so that no `J×K'` matrix is held whole. A neuron's alignment and noise
+/// scale come from the same sums: `q_j = |Σ_n g_nj|² = Σ_k (ΔᵀÃ)_jk²` and
+/// `t_j = Σ_n |g_nj|² = Σ_k ((Δ∘Δ)ᵀ(Ã∘Ã))_jk`, `α_j = q_j/(B·t_j)`. Norms
+/// are computed in `f64` from the values as given, and the sign sums are
+/// exact. Each statistic is as its own function documents
+/// ([`per_example_norms`], [`alignment`], [`noise_scale`], [`stiffness`],
+/// [`gsnr`], [`sign_agreement`]); the ones undefined for this batch
+/// (`B = 1`, all gradients zero) are `None`.
 ///
-/// Memory `O(B² + B·(K + J))`: the Gram, `ÃÃᵀ`, `M·Δ`, the `f64` copies,
-/// squares and signs of `Ã` and `Δ`, and three blocks of at most
-/// `max(B, ⌈4096/K'⌉)` neurons' parameters.
+/// Memory `O(B² + B·(K + J))` (see [`StatisticsWorkspace`], which keeps
+/// the buffers between calls: [`StatisticsWorkspace::layer_statistics_into`]
+/// allocates nothing once warm).
 ///
 /// With [`positions`](StatisticsConfig::positions) `P > 1` (a
 /// convolution: `A` is `(B·P)×K`, `Δ` is `(B·P)×J`, example `n`'s rows
 /// `n·P .. (n + 1)·P`), each example's gradient `G_n = Σ_p Δ_npᵀ·ã_np` is
-/// materialised (`B·J·K'` values, `O(B·P·J·K')` time) and every statistic
-/// is computed from the `G_n` (see [the module docs](self#convolutions)).
+/// materialised in `f64` (`B·J·K'` values, `O(B·P·J·K')` time) and every
+/// statistic is computed from the `G_n` (see [the module
+/// docs](self#convolutions)).
 ///
 /// ```
 /// use gradsign::stats::{layer_statistics, StatisticsConfig};
@@ -1137,7 +1206,8 @@ impl LayerStatistics {
 /// `[0, 1]` or `positions = 0`, [`Error::Incompatible`] for rows that do
 /// not split into examples of `positions` rows, [`Error::TooLarge`] for a
 /// convolution's `B·J·K'` per-example gradients above
-/// [`MAX_SUMMED_GRADIENTS`].
+/// [`MAX_SUMMED_GRADIENTS`], [`Error::NonFinite`] for products that
+/// overflow `F`.
 pub fn layer_statistics<F: Element>(
     a: &Tensor<F>,
     d: &Tensor<F>,
@@ -1148,68 +1218,118 @@ pub fn layer_statistics<F: Element>(
         (a.as_slice(), a.shape()),
         (d.as_slice(), d.shape()),
         config,
+        &mut StatisticsWorkspace::new(),
     )
 }
 
 /// [`layer_statistics`] on slices with their shapes (the analyzer reads a
-/// trace's values in place).
+/// trace's values in place), on the buffers of `ws`.
 pub(crate) fn layer_statistics_slices<F: Element>(
     op: &'static str,
     a: (&[F], crate::shape::Shape),
     d: (&[F], crate::shape::Shape),
     config: &StatisticsConfig,
+    ws: &mut StatisticsWorkspace<F>,
 ) -> Result<LayerStatistics> {
-    check_tau(op, config.and_mask_threshold)?;
-    let p = Prepared::new(op, a, d, config.bias, config.threads, config.positions)?;
-    if config.positions > 1 {
-        return summed_statistics(op, &p, config);
+    let mut out = LayerStatistics::default();
+    ws.layer_into(op, a, d, config, &mut out)?;
+    Ok(out)
+}
+
+impl<F: Element> StatisticsWorkspace<F> {
+    /// [`layer_statistics`] into `out`, on this workspace's buffers: once
+    /// the workspace and `out` have seen a layer at least as large, a call
+    /// for a dense layer allocates nothing (a convolution's, with
+    /// `positions > 1`, allocates its per-example gradients).
+    ///
+    /// ```
+    /// use gradsign::stats::{layer_statistics, LayerStatistics, StatisticsConfig, StatisticsWorkspace};
+    /// use gradsign::Tensor;
+    /// let a = Tensor::<f64>::rand_normal(&[16, 3], 0.0, 1.0, 1)?;
+    /// let d = Tensor::<f64>::rand_normal(&[16, 2], 0.0, 1.0, 2)?;
+    /// let cfg = StatisticsConfig::default();
+    /// let mut ws = StatisticsWorkspace::new();
+    /// let mut out = LayerStatistics::default();
+    /// ws.layer_statistics_into(&a, &d, &cfg, &mut out)?;
+    /// assert_eq!(out, layer_statistics(&a, &d, &cfg)?);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`layer_statistics`]; `out` is then unspecified.
+    pub fn layer_statistics_into(
+        &mut self,
+        a: &Tensor<F>,
+        d: &Tensor<F>,
+        config: &StatisticsConfig,
+        out: &mut LayerStatistics,
+    ) -> Result<()> {
+        self.layer_into(
+            "layer_statistics",
+            (a.as_slice(), a.shape()),
+            (d.as_slice(), d.shape()),
+            config,
+            out,
+        )
     }
-    let (b, k, j) = (p.b, p.k, p.j);
-    let parameters = checked(op, "the parameters", j, k)?;
-    let (gram, m) = gram(op, &p)?;
-    let (rows, example_norms) = norms(op, &p)?;
 
-    // M·Δ (B×J), for each neuron's Σ_nm K^j_nm.
-    let mut md = try_filled(op, "ÃÃᵀ·Δ", p.d.len(), 0.0)?;
-    gemm((b, j, b), (&m, b, 1), (&p.d, j, 1), &mut md, p.threads);
-    finite_result(op, "ÃÃᵀ·Δ", &md)?;
-
-    let a2 = Prepared::mapped(op, &p.a, |x| x * x)?;
-    let d2 = Prepared::mapped(op, &p.d, |x| x * x)?;
-    let sa = Prepared::mapped(op, &p.a, sign)?;
-    let sd = Prepared::mapped(op, &p.d, sign)?;
-    let nb = b.max(4096usize.div_ceil(k)).min(j);
-    let block_len = checked(op, "a block of parameters", nb, k)?;
-    let mut gs = try_filled(op, "a block of parameters", block_len, 0.0)?;
-    let mut ss = try_filled(op, "a block of parameters", block_len, 0.0)?;
-    let mut sg = try_filled(op, "a block of parameters", block_len, 0.0)?;
-    let bf = b as f64;
-
-    let mut tally = Tally::new(op, b, k, j, config.and_mask_threshold)?;
-    let mut j0 = 0;
-    while j0 < j {
-        let nbj = nb.min(j - j0);
-        p.block(&p.d, &p.a, j0, nbj, &mut gs);
-        p.block(&d2, &a2, j0, nbj, &mut ss);
-        p.block(&sd, &sa, j0, nbj, &mut sg);
-        finite_result(op, "the squared gradients", &ss[..nbj * k])?;
-        for jj in 0..nbj {
-            let jn = j0 + jj;
-            let (q, t) = (0..b).fold((0.0, 0.0), |(q, t), n| {
-                let dv = p.d[n * j + jn];
-                (q + dv * md[n * j + jn], t + dv * dv * m[n * b + n])
-            });
-            let r = jj * k..(jj + 1) * k;
-            tally.neuron(
-                jn,
-                (&gs[r.clone()], &ss[r.clone()], &sg[r]),
-                (q, t),
-                (0..b).map(|n| rows[n * j + jn]).sum::<f64>() / bf,
-            );
+    fn layer_into(
+        &mut self,
+        op: &'static str,
+        a: (&[F], crate::shape::Shape),
+        d: (&[F], crate::shape::Shape),
+        config: &StatisticsConfig,
+        out: &mut LayerStatistics,
+    ) -> Result<()> {
+        check_tau(op, config.and_mask_threshold)?;
+        if config.positions != 1 {
+            let p = Prepared::new(op, a, d, config.bias, config.threads, config.positions)?;
+            *out = summed_statistics(op, &p, config)?;
+            return Ok(());
         }
-        j0 += nbj;
+        let l = self.prepare(op, a, d, config.bias, config.threads)?;
+        let (b, k, j) = (l.b, l.k, l.j);
+        let parameters = checked(op, "the parameters", j, k)?;
+        let mut gram = std::mem::take(&mut out.gram);
+        self.gram(op, &l, &mut gram)?;
+        let mut norms = std::mem::take(&mut out.example_norms);
+        example_norms(op, self, &l, &mut norms)?;
+        // Σ_n ‖g_nj‖ = Σ_n |Δ_nj|·‖ã_n‖, per neuron.
+        fit(op, "the row norms", &mut self.row_norm, j, 0.0)?;
+        for (dn, &an) in l.d.chunks_exact(j).zip(&self.a_norm) {
+            for (r, &dv) in self.row_norm.iter_mut().zip(dn) {
+                *r += dv.to_f64().abs() * an;
+            }
+        }
+        finite_result(op, "the per-example norms", &self.row_norm)?;
+
+        self.squares(op, &l)?;
+        self.signs(op, &l)?;
+        let nb = Self::block_size(&l, false);
+        self.blocks(op, &l, nb)?;
+        let bf = b as f64;
+        let mut tally = Tally::new(
+            op,
+            (b, k, j),
+            config.and_mask_threshold,
+            F::epsilon().to_f64(),
+            std::mem::take(&mut out.neurons),
+        )?;
+        let mut j0 = 0;
+        while j0 < j {
+            let nbj = nb.min(j - j0);
+            self.block(&l, (j0, nbj), (true, true, true));
+            finite_products(op, "the squared gradients", &self.ss[..nbj * k])?;
+            for jj in 0..nbj {
+                let r = jj * k..(jj + 1) * k;
+                let (gs, ss, sg) = (&self.gs[r.clone()], &self.ss[r.clone()], &self.sg[r]);
+                tally.neuron(j0 + jj, (gs, ss, sg), self.row_norm[j0 + jj] / bf);
+            }
+            j0 += nbj;
+        }
+        *out = tally.finish(op, config, parameters, gram, norms, &mut self.diag)?;
+        Ok(())
     }
-    tally.finish(op, config, parameters, gram, example_norms)
 }
 
 /// A convolution's statistics (`positions > 1`): example `n`'s gradient is
@@ -1280,20 +1400,18 @@ fn summed_statistics(
     }
     finite_result(op, "the squared gradients", &ss)?;
     let bf = b as f64;
-    let mut tally = Tally::new(op, b, k, j, config.and_mask_threshold)?;
+    let mut tally = Tally::new(
+        op,
+        (b, k, j),
+        config.and_mask_threshold,
+        f64::EPSILON,
+        Vec::new(),
+    )?;
     for (jn, &row_norm) in row_norms.iter().enumerate() {
         let r = jn * k..(jn + 1) * k;
-        // |Σ_n G_nj|² and Σ_n |G_nj|²: the sum and trace of neuron j's Gram.
-        let q = gs[r.clone()].iter().map(|x| x * x).sum::<f64>();
-        let t = ss[r.clone()].iter().sum::<f64>();
-        tally.neuron(
-            jn,
-            (&gs[r.clone()], &ss[r.clone()], &sg[r]),
-            (q, t),
-            row_norm / bf,
-        );
+        tally.neuron(jn, (&gs[r.clone()], &ss[r.clone()], &sg[r]), row_norm / bf);
     }
-    tally.finish(op, config, per, gram, example_norms)
+    tally.finish(op, config, per, gram, example_norms, &mut Vec::new())
 }
 
 /// The per-neuron reduction both paths share, and the layer's totals.
@@ -1302,6 +1420,8 @@ struct Tally {
     k: usize,
     j: usize,
     tau_b: f64,
+    /// Machine epsilon of the sums.
+    eps: f64,
     gsnr_sum: f64,
     gsnr_defined: usize,
     score: u64,
@@ -1310,14 +1430,23 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(op: &'static str, b: usize, k: usize, j: usize, tau: f64) -> Result<Tally> {
-        let mut neurons = Vec::new();
+    /// A tally that pushes its neurons into `neurons` (cleared; its
+    /// capacity kept).
+    fn new(
+        op: &'static str,
+        (b, k, j): (usize, usize, usize),
+        tau: f64,
+        eps: f64,
+        mut neurons: Vec<NeuronStatistics>,
+    ) -> Result<Tally> {
+        neurons.clear();
         crate::dynamics::try_grow(op, "the neurons' statistics", &mut neurons, j)?;
         Ok(Tally {
             b,
             k,
             j,
             tau_b: tau * b as f64,
+            eps,
             gsnr_sum: 0.0,
             gsnr_defined: 0,
             score: 0,
@@ -1328,29 +1457,34 @@ impl Tally {
 
     /// Neuron `jn` from its parameters' `Σ_n g`, `Σ_n g²` and `Σ_n sign g`,
     /// its Gram's sum `q` and trace `t`, and its mean row norm.
-    fn neuron(
+    fn neuron<F: Element>(
         &mut self,
         jn: usize,
-        (gs, ss, sg): (&[f64], &[f64], &[f64]),
-        (q, t): (f64, f64),
+        (gs, ss, sg): (&[F], &[F], &[F]),
         mean_row_norm: f64,
     ) {
         let (b, k) = (self.b, self.k);
-        let (mut nsum, mut ndef, mut nundef, mut nscore, mut nkept) = (0.0, 0, 0, 0u64, 0);
-        for kk in 0..k {
-            if b >= 2 {
-                match gsnr_entry(b, gs[kk], ss[kk]).2 {
-                    Some(r) => {
-                        nsum += r;
-                        ndef += 1;
-                    }
-                    None => nundef += 1,
-                }
+        let (mut nsum, mut ndef, mut score, mut nkept) = (0.0, 0, 0.0, 0);
+        // q = |Σ_n g_nj|² and t = Σ_n |g_nj|²: the sum and trace of the
+        // neuron's Gram.
+        let (mut q, mut t) = (0.0, 0.0);
+        for ((&g, &g2), &sgn) in gs[..k].iter().zip(&ss[..k]).zip(&sg[..k]) {
+            let (g, g2) = (Element::to_f64(g), Element::to_f64(g2));
+            q += g * g;
+            t += g2;
+            if b >= 2
+                && let Some(r) = gsnr_entry(b, g, g2, self.eps).2
+            {
+                nsum += r;
+                ndef += 1;
             }
-            let s = sg[kk].abs();
-            nscore += s as u64;
+            // Integers: exact in f64 up to 2⁵³.
+            let s = Element::to_f64(sgn).abs();
+            score += s;
             nkept += usize::from(s >= self.tau_b);
         }
+        let nscore = score as u64;
+        let nundef = k - ndef;
         self.gsnr_sum += nsum;
         self.gsnr_defined += ndef;
         self.score += nscore;
@@ -1374,6 +1508,7 @@ impl Tally {
         parameters: usize,
         gram: Vec<f64>,
         example_norms: Vec<f64>,
+        diag: &mut Vec<f64>,
     ) -> Result<LayerStatistics> {
         let b = self.b;
         let (sum, trace) = sum_trace(b, &gram);
@@ -1388,7 +1523,7 @@ impl Tally {
             alignment: alignment_of(b, sum, trace),
             noise: noise_of(b, sum, trace),
             stiffness: if b >= 2 {
-                Some(stiffness_checked(op, b, &gram, None)?)
+                Some(stiffness_checked(op, b, &gram, None, diag)?)
             } else {
                 None
             },
@@ -1405,8 +1540,9 @@ impl Tally {
 }
 
 /// The statistics of several layers taken together (see
-/// [`network_statistics`]).
-#[derive(Clone, Debug, PartialEq)]
+/// [`network_statistics`]). The default is an empty value for
+/// [`StatisticsWorkspace::network_statistics_into`] to fill.
+#[derive(Clone, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[non_exhaustive]
 pub struct NetworkStatistics {
@@ -1458,6 +1594,48 @@ pub struct NetworkStatistics {
 /// batch sizes differ (naming them), [`Error::NonFinite`] if the summed
 /// Gram overflows.
 pub fn network_statistics(layers: &[&LayerStatistics]) -> Result<NetworkStatistics> {
+    let mut out = NetworkStatistics::default();
+    network_into(layers, &mut Vec::new(), &mut Vec::new(), &mut out)?;
+    Ok(out)
+}
+
+impl<F: Element> StatisticsWorkspace<F> {
+    /// [`network_statistics`] into `out`, with the summed Gram on this
+    /// workspace's buffers: no allocation once they and `out` have seen a
+    /// batch as large.
+    ///
+    /// ```
+    /// use gradsign::stats::{network_statistics, LayerStatistics, NetworkStatistics, StatisticsConfig, StatisticsWorkspace};
+    /// use gradsign::Tensor;
+    /// let cfg = StatisticsConfig::default();
+    /// let mut ws = StatisticsWorkspace::new();
+    /// let (mut l0, mut l1) = (LayerStatistics::default(), LayerStatistics::default());
+    /// ws.layer_statistics_into(&Tensor::<f64>::rand_normal(&[8, 3], 0.0, 1.0, 1)?, &Tensor::rand_normal(&[8, 4], 0.0, 1.0, 2)?, &cfg, &mut l0)?;
+    /// ws.layer_statistics_into(&Tensor::<f64>::rand_normal(&[8, 4], 0.0, 1.0, 3)?, &Tensor::rand_normal(&[8, 2], 0.0, 1.0, 4)?, &cfg, &mut l1)?;
+    /// let mut net = NetworkStatistics::default();
+    /// ws.network_statistics_into(&[&l0, &l1], &mut net)?;
+    /// assert_eq!(net, network_statistics(&[&l0, &l1])?);
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`network_statistics`].
+    pub fn network_statistics_into(
+        &mut self,
+        layers: &[&LayerStatistics],
+        out: &mut NetworkStatistics,
+    ) -> Result<()> {
+        network_into(layers, &mut self.net, &mut self.diag, out)
+    }
+}
+
+/// [`network_statistics`] on the buffers `gram` and `diag`, into `out`.
+fn network_into(
+    layers: &[&LayerStatistics],
+    gram: &mut Vec<f64>,
+    diag: &mut Vec<f64>,
+    out: &mut NetworkStatistics,
+) -> Result<()> {
     let op = "network_statistics";
     let Some(first) = layers.first() else {
         return Err(Error::Empty {
@@ -1475,7 +1653,13 @@ pub fn network_statistics(layers: &[&LayerStatistics]) -> Result<NetworkStatisti
             ),
         });
     }
-    let mut gram = try_filled(op, "the network's Gram", b * b, 0.0)?;
+    fit(
+        op,
+        "the network's Gram",
+        gram,
+        checked(op, "the network's Gram", b, b)?,
+        0.0,
+    )?;
     let (mut params, mut score, mut kept, mut gsnr_sum, mut gsnr_n) = (0, 0, 0, 0.0, 0);
     for s in layers {
         for (x, &y) in gram.iter_mut().zip(&s.gram) {
@@ -1489,17 +1673,22 @@ pub fn network_statistics(layers: &[&LayerStatistics]) -> Result<NetworkStatisti
             gsnr_n += s.gsnr_defined;
         }
     }
-    finite_result(op, "the network's Gram", &gram)?;
-    let (sum, trace) = sum_trace(b, &gram);
-    Ok(NetworkStatistics {
+    finite_result(op, "the network's Gram", gram)?;
+    let (sum, trace) = sum_trace(b, gram);
+    let mut example_norms = std::mem::take(&mut out.example_norms);
+    fit(op, "the example norms", &mut example_norms, b, 0.0)?;
+    for (n, x) in example_norms.iter_mut().enumerate() {
+        *x = gram[n * b + n].max(0.0).sqrt();
+    }
+    *out = NetworkStatistics {
         batch: b,
         layers: layers.len(),
         parameters: params,
-        example_norms: (0..b).map(|n| gram[n * b + n].max(0.0).sqrt()).collect(),
+        example_norms,
         alignment: alignment_of(b, sum, trace),
         noise: noise_of(b, sum, trace),
         stiffness: if b >= 2 {
-            Some(stiffness_checked(op, b, &gram, None)?)
+            Some(stiffness_checked(op, b, gram, None, diag)?)
         } else {
             None
         },
@@ -1507,7 +1696,8 @@ pub fn network_statistics(layers: &[&LayerStatistics]) -> Result<NetworkStatisti
         gradsign_score: score,
         gradsign_per_parameter: score as f64 / params as f64,
         and_mask_share: kept as f64 / params as f64,
-    })
+    };
+    Ok(())
 }
 
 // ---------------------------------------------------------------- display

@@ -1,5 +1,5 @@
-//! Validation of `(A, Δ)`, their `f64` copies, and the products every
-//! statistic is built from.
+//! The limits, and the validation and `f64` copies of a convolution's
+//! `(A, Δ)` (whose per-example gradients are materialised).
 
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -21,7 +21,12 @@ pub const MAX_SUMMED_GRADIENTS: usize = 1 << 27;
 
 /// The first non-finite entry of a row-major `rows × cols` slice, as an
 /// error naming `op`, the matrix and the position.
-fn check_finite<F: Element>(op: &'static str, what: &str, data: &[F], cols: usize) -> Result<()> {
+pub(crate) fn check_finite<F: Element>(
+    op: &'static str,
+    what: &str,
+    data: &[F],
+    cols: usize,
+) -> Result<()> {
     match data.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(i) => Err(Error::NonFinite {
@@ -40,8 +45,8 @@ pub(crate) fn checked(op: &'static str, what: &str, a: usize, b: usize) -> Resul
     })
 }
 
-/// A validated layer in `f64`: `Ã` (B×K', the bias column of ones appended
-/// when asked) and `Δ` (B×J), with their entrywise squares and signs.
+/// A validated convolution in `f64`: `Ã` (B·P×K', the bias column of ones
+/// appended when asked) and `Δ` (B·P×J).
 pub(crate) struct Prepared {
     /// Examples.
     pub b: usize,
@@ -114,52 +119,6 @@ impl Prepared {
             d: d64,
             threads: crate::kernels::clamp_threads(threads),
         })
-    }
-
-    /// `X·Xᵀ` (B×B) of a row-major `B×cols` matrix, by the crate's kernel.
-    fn outer(&self, op: &'static str, x: &[f64], cols: usize) -> Result<Vec<f64>> {
-        let n = checked(op, "the per-example Gram", self.b, self.b)?;
-        let mut c = try_filled(op, "the per-example Gram", n, 0.0)?;
-        gemm(
-            (self.b, self.b, cols),
-            (x, cols, 1),
-            (x, 1, cols),
-            &mut c,
-            self.threads,
-        );
-        Ok(c)
-    }
-
-    /// `ÃÃᵀ` (B×B).
-    pub(crate) fn input_gram(&self, op: &'static str) -> Result<Vec<f64>> {
-        self.outer(op, &self.a, self.k)
-    }
-
-    /// `ΔΔᵀ` (B×B).
-    pub(crate) fn delta_gram(&self, op: &'static str) -> Result<Vec<f64>> {
-        self.outer(op, &self.d, self.j)
-    }
-
-    /// A copy of `x` mapped entrywise.
-    pub(crate) fn mapped(op: &'static str, x: &[f64], f: impl Fn(f64) -> f64) -> Result<Vec<f64>> {
-        let mut out = try_filled(op, "a work buffer", x.len(), 0.0)?;
-        for (o, &v) in out.iter_mut().zip(x) {
-            *o = f(v);
-        }
-        Ok(out)
-    }
-
-    /// `C = Xᵀ[:, j0..j0+nb]·Y` (nb×K) for `X` B×J (`Δ`, `Δ∘Δ` or
-    /// `sign Δ`) and `Y` B×K (`Ã`, `Ã∘Ã` or `sign Ã`): the neurons
-    /// `j0..j0+nb`'s sums over examples of `x_nj·y_nk`.
-    pub(crate) fn block(&self, x: &[f64], y: &[f64], j0: usize, nb: usize, c: &mut [f64]) {
-        gemm(
-            (nb, self.k, self.b),
-            (&x[j0..], 1, self.j),
-            (y, self.k, 1),
-            &mut c[..nb * self.k],
-            self.threads,
-        );
     }
 }
 
