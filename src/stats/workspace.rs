@@ -200,7 +200,7 @@ impl<F: Element> StatisticsWorkspace<F> {
         bias: bool,
         threads: usize,
     ) -> Result<Dense<'d, F>> {
-        let (b, k_in, j) = crate::analysis::layer::check_matrices(op, a_shape, d_shape)?;
+        let (b, k_in, j) = crate::analysis::pass::check_matrices(op, a_shape, d_shape)?;
         let k = k_in + usize::from(bias);
         if k == 0 {
             // No parameter at all: every statistic would be 0/0.
