@@ -200,11 +200,42 @@ fn bad_arguments_are_errors() {
         LanczosConfig::largest(1).tolerance(f64::NAN),
     ] {
         let e = lanczos(&op, &config).unwrap_err();
-        assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+        assert!(matches!(e, Error::OutOfDomain { op: "lanczos", .. }), "{e}");
         assert!(e.to_string().starts_with("lanczos:"), "{e}");
     }
     let e = lanczos(&op, &LanczosConfig::largest(4)).unwrap_err();
     assert!(e.to_string().contains("k = 4"), "{e}");
+    // A basis must hold the k wanted vectors and one more.
+    let e = lanczos(&op, &LanczosConfig::largest(2).basis(2)).unwrap_err();
+    match &e {
+        Error::OutOfDomain { param, value, .. } => {
+            assert_eq!(param, "the basis");
+            assert_eq!(value, "2");
+        }
+        other => panic!("expected OutOfDomain, got {other:?}"),
+    }
+    assert!(lanczos(&op, &LanczosConfig::largest(2).basis(3)).is_ok());
+}
+
+#[test]
+fn a_basis_that_cannot_be_allocated_is_too_large() {
+    // An operator of dimension 2⁴⁰ that is never applied: the basis of
+    // 21 vectors (and T's buffers) cannot be had before the first product.
+    struct Huge;
+    impl Operator for Huge {
+        fn dim(&self) -> usize {
+            1 << 40
+        }
+        fn apply(&self, _: &[f64], _: &mut [f64]) -> Result<()> {
+            unreachable!("sized before any product")
+        }
+        fn name(&self) -> &'static str {
+            "huge operator"
+        }
+    }
+    let e = lanczos(&Huge, &LanczosConfig::largest(1)).unwrap_err();
+    assert!(matches!(e, Error::TooLarge { op: "lanczos", .. }), "{e}");
+    assert!(e.to_string().contains("Lanczos basis of 21 vectors"), "{e}");
 }
 
 #[test]
@@ -249,4 +280,120 @@ fn nan_from_the_model_is_an_error() {
         let e = lanczos(&o.operator(kind).unwrap(), &LanczosConfig::largest(1)).unwrap_err();
         assert!(matches!(e, Error::NonFinite { .. }), "{e}");
     }
+}
+
+/// `H diag(λ) H` for the Householder reflection `H = I − 2uuᵀ` of a
+/// random unit `u`: symmetric, dense, with the eigenvalues `λ`.
+fn reflected(lambda: &[f64], seed: u64) -> Tensor<f64> {
+    let n = lambda.len();
+    let mut u = Tensor::rand_uniform(&[n], -1.0, 1.0, seed)
+        .unwrap()
+        .into_vec();
+    let norm = u.iter().map(|x| x * x).sum::<f64>().sqrt();
+    u.iter_mut().for_each(|x| *x /= norm);
+    // (I − 2uuᵀ) D (I − 2uuᵀ) = D − 2u(Du)ᵀ − 2(Du)uᵀ + 4(uᵀDu)uuᵀ.
+    let du: Vec<f64> = u.iter().zip(lambda).map(|(a, l)| a * l).collect();
+    let udu: f64 = u.iter().zip(&du).map(|(a, b)| a * b).sum();
+    Tensor::from_fn(&[n, n], |ix| {
+        let (r, c) = (ix[0], ix[1]);
+        let d = if r == c { lambda[r] } else { 0.0 };
+        d - 2.0 * u[r] * du[c] - 2.0 * du[r] * u[c] + 4.0 * udu * u[r] * u[c]
+    })
+    .unwrap()
+}
+
+/// 300 eigenvalues: a cluster of ten at the top (10, 9.99, …), ten at the
+/// bottom (0.5, 0.502, …) and 280 evenly spread over [1, 9] between.
+fn clustered_spectrum() -> Vec<f64> {
+    let mut lambda: Vec<f64> = (0..10).map(|i| 10.0 - 0.01 * i as f64).collect();
+    lambda.extend((0..10).map(|i| 0.5 + 0.002 * i as f64));
+    lambda.extend((0..280).map(|i| 1.0 + 8.0 * i as f64 / 279.0));
+    lambda
+}
+
+#[test]
+fn a_small_basis_restarts_and_still_finds_clustered_eigenvalues() {
+    let m = reflected(&clustered_spectrum(), 11);
+    let dense = Spectrum::of(&m).unwrap();
+    let op = DenseOperator::new(&m).unwrap();
+    let (k, basis, tol) = (4, 12, 1e-10);
+    let top = lanczos(
+        &op,
+        &LanczosConfig::largest(k)
+            .basis(basis)
+            .tolerance(tol)
+            .max_iterations(5000)
+            .seed(3),
+    )
+    .unwrap();
+    let want: Vec<f64> = dense.eigenvalues.iter().rev().take(k).copied().collect();
+    assert_matches_dense(&top, &want, tol);
+    // The basis is much smaller than the steps the cluster needs.
+    assert!(top.iterations > 4 * basis, "{} steps", top.iterations);
+    assert!(top.restarts > 0);
+    // Every restart cycle fills the basis again after keeping l = 8 Ritz
+    // vectors: 4 new steps per cycle after the first 12.
+    assert!(top.iterations >= basis + 4 * (top.restarts - 1));
+    assert_eq!(top.applications, 1 + top.iterations + k);
+    let bottom = lanczos(
+        &op,
+        &LanczosConfig::smallest(k)
+            .basis(basis)
+            .tolerance(tol)
+            .max_iterations(5000)
+            .seed(4),
+    )
+    .unwrap();
+    let want: Vec<f64> = dense.eigenvalues.iter().take(k).copied().collect();
+    assert_matches_dense(&bottom, &want, tol);
+    assert!(bottom.iterations > 4 * basis && bottom.restarts > 0);
+    // The top Ritz vector is the dense top eigenvector.
+    let v = dense.top_eigenvector();
+    let cos: f64 = top.eigenvectors[0].iter().zip(&v).map(|(a, b)| a * b).sum();
+    assert!((cos.abs() - 1.0).abs() < 1e-6, "cosine {cos}");
+}
+
+#[test]
+fn a_basis_large_enough_never_restarts() {
+    let m = reflected(&clustered_spectrum(), 12);
+    let dense = Spectrum::of(&m).unwrap();
+    let op = DenseOperator::new(&m).unwrap();
+    let config = LanczosConfig::largest(3)
+        .tolerance(1e-10)
+        .max_iterations(300);
+    // The whole space: n = 300 vectors.
+    let full = lanczos(&op, &config.clone().basis(300)).unwrap();
+    assert_eq!(full.restarts, 0);
+    let want: Vec<f64> = dense.eigenvalues.iter().rev().take(3).copied().collect();
+    assert_matches_dense(&full, &want, 1e-10);
+    // A basis as large as the steps it took: the same run, step for step.
+    let exact = lanczos(&op, &config.clone().basis(full.iterations)).unwrap();
+    assert_eq!(exact.restarts, 0);
+    assert_eq!(exact.iterations, full.iterations);
+    assert_eq!(exact.eigenvalues, full.eigenvalues);
+    // One vector fewer must restart (or fail to converge), not truncate.
+    let short = lanczos(&op, &config.basis(full.iterations - 1)).unwrap();
+    assert!(short.restarts > 0 || !short.converged, "{short:?}");
+}
+
+#[test]
+fn a_budget_that_runs_out_across_restarts_is_reported() {
+    // diag(1, …, 200) in a basis of 6: 30 steps are far too few.
+    let m = Tensor::from_fn(&[200, 200], |ix| {
+        if ix[0] == ix[1] {
+            (ix[0] + 1) as f64
+        } else {
+            0.0
+        }
+    })
+    .unwrap();
+    let op = DenseOperator::new(&m).unwrap();
+    let config = LanczosConfig::largest(3).basis(6).max_iterations(30);
+    let r = lanczos(&op, &config).unwrap();
+    assert!(!r.converged);
+    assert_eq!(r.iterations, 30);
+    assert!(r.restarts > 0);
+    assert_eq!(r.residuals.len(), 3);
+    assert!(r.relative_residual(0) > config.tolerance, "{r:?}");
+    assert_eq!(r, lanczos(&op, &config).unwrap());
 }
