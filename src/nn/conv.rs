@@ -141,6 +141,31 @@ impl<F: Element> Conv2d<F> {
     }
 }
 
+/// `input ⋆ weight (+ bias)`, reported to the trace as a convolution (its
+/// patches, rows and positions per example), as every convolutional layer
+/// records itself.
+pub(crate) fn convolve<'t, F: Element, E: ModelElement>(
+    ctx: &mut Forward<'t, '_, F, E>,
+    input: Var<'t, E>,
+    weight: Var<'t, E>,
+    bias: Option<Var<'t, E>>,
+    window: &Window,
+) -> Result<Var<'t, E>> {
+    let parts = input.conv2d_parts(weight, bias, window)?;
+    let d = parts.output.shape();
+    let positions = d.dims()[2] * d.dims()[3];
+    ctx.record_conv(
+        input,
+        parts.patches,
+        parts.rows,
+        parts.output,
+        weight,
+        bias,
+        positions,
+    );
+    Ok(parts.output)
+}
+
 impl<F: Element> Module<F> for Conv2d<F> {
     fn forward<'t, E: ModelElement>(
         &self,
@@ -152,19 +177,7 @@ impl<F: Element> Module<F> for Conv2d<F> {
             Some(b) => Some(ctx.param(b)?),
             None => None,
         };
-        let parts = input.conv2d_parts(weight, bias, &self.window)?;
-        let d = parts.output.shape();
-        let positions = d.dims()[2] * d.dims()[3];
-        ctx.record_conv(
-            input,
-            parts.patches,
-            parts.rows,
-            parts.output,
-            weight,
-            bias,
-            positions,
-        );
-        Ok(parts.output)
+        convolve(ctx, input, weight, bias, &self.window)
     }
 
     fn visit(&self, v: &mut Visitor<'_, F>) -> Result<()> {

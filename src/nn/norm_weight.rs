@@ -380,19 +380,7 @@ impl<F: Element> Module<F> for WeightNormConv2d<F> {
         let g = ctx.param(&self.g)?;
         let bias = self.bias.as_ref().map(|b| ctx.param(b)).transpose()?;
         let weight = normalised_filters(v, g)?;
-        let parts = input.conv2d_parts(weight, bias, &self.window)?;
-        let d = parts.output.shape();
-        let positions = d.dims()[2] * d.dims()[3];
-        ctx.record_conv(
-            input,
-            parts.patches,
-            parts.rows,
-            parts.output,
-            weight,
-            bias,
-            positions,
-        );
-        Ok(parts.output)
+        super::conv::convolve(ctx, input, weight, bias, &self.window)
     }
 
     fn visit(&self, v: &mut Visitor<'_, F>) -> Result<()> {

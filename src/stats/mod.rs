@@ -152,9 +152,9 @@ mod prepare;
 mod workspace;
 
 pub use prepare::{MAX_GRAM_BATCH, MAX_SUMMED_GRADIENTS};
-use prepare::{Prepared, checked, finite_result, gemm, sign};
+use prepare::{Prepared, checked, finite_products, fit, gemm, sign_of};
+use workspace::Dense;
 pub use workspace::StatisticsWorkspace;
-use workspace::{Dense, finite_products, fit};
 
 /// The most classes [`stiffness`] accepts (its class tables are
 /// `classes × classes`).
@@ -328,7 +328,7 @@ pub fn per_example_norms<F: Element>(
     }
     let mut examples = Vec::new();
     example_norms(op, &ws, &l, &mut examples)?;
-    finite_result(op, "the per-example norms", &rows)?;
+    finite_products(op, "the per-example norms", &rows)?;
     Ok(ExampleNorms {
         batch: l.b,
         fan_out: l.j,
@@ -353,7 +353,7 @@ fn example_norms<F: Element>(
             .sqrt()
             * an;
     }
-    finite_result(op, "the per-example norms", out)
+    finite_products(op, "the per-example norms", out)
 }
 
 // ---------------------------------------------------------------- Gram
@@ -1035,7 +1035,7 @@ fn stiffness_checked(
             if n == m {
                 continue;
             }
-            let s = sign(g[n * b + m]);
+            let s = sign_of(g[n * b + m]);
             let cos = (norm[n] > 0.0 && norm[m] > 0.0)
                 .then(|| (g[n * b + m] / norm[n] / norm[m]).clamp(-1.0, 1.0));
             sign_sum += s;
@@ -1301,7 +1301,7 @@ impl<F: Element> StatisticsWorkspace<F> {
                 *r += dv.to_f64().abs() * an;
             }
         }
-        finite_result(op, "the per-example norms", &self.row_norm)?;
+        finite_products(op, "the per-example norms", &self.row_norm)?;
 
         self.squares(op, &l)?;
         self.signs(op, &l)?;
@@ -1368,7 +1368,7 @@ fn summed_statistics(
             p.threads,
         );
     }
-    finite_result(op, "the per-example gradients", &g)?;
+    finite_products(op, "the per-example gradients", &g)?;
     let mut gram = try_filled(op, "the per-example Gram", b * b, 0.0)?;
     gemm(
         (b, b, per),
@@ -1377,7 +1377,7 @@ fn summed_statistics(
         &mut gram,
         p.threads,
     );
-    finite_result(op, "the per-example Gram", &gram)?;
+    finite_products(op, "the per-example Gram", &gram)?;
 
     let mut example_norms = try_filled(op, "the example norms", b, 0.0)?;
     let mut row_norms = try_filled(op, "the row norms", j, 0.0)?;
@@ -1390,7 +1390,7 @@ fn summed_statistics(
             for (i, &x) in (jj * k..).zip(row) {
                 gs[i] += x;
                 ss[i] += x * x;
-                sg[i] += sign(x);
+                sg[i] += sign_of(x);
                 sq += x * x;
             }
             row_norms[jj] += sq.sqrt();
@@ -1398,7 +1398,7 @@ fn summed_statistics(
         }
         *norm = norm.sqrt();
     }
-    finite_result(op, "the squared gradients", &ss)?;
+    finite_products(op, "the squared gradients", &ss)?;
     let bf = b as f64;
     let mut tally = Tally::new(
         op,
@@ -1673,7 +1673,7 @@ fn network_into(
             gsnr_n += s.gsnr_defined;
         }
     }
-    finite_result(op, "the network's Gram", gram)?;
+    finite_products(op, "the network's Gram", gram)?;
     let (sum, trace) = sum_trace(b, gram);
     let mut example_norms = std::mem::take(&mut out.example_norms);
     fit(op, "the example norms", &mut example_norms, b, 0.0)?;

@@ -1,5 +1,6 @@
-//! The limits, and the validation and `f64` copies of a convolution's
-//! `(A, Δ)` (whose per-example gradients are materialised).
+//! The limits, the checks every statistic makes of `(A, Δ)`, the helpers
+//! the statistics share, and the `f64` copies of a convolution's `(A, Δ)`
+//! (whose per-example gradients are materialised).
 
 use crate::element::Element;
 use crate::error::{Error, Result};
@@ -18,23 +19,6 @@ pub const MAX_GRAM_BATCH: usize = 1 << 15;
 /// materialise (`B·J·K'`, `2²⁷` values: 1 GiB of `f64`). Checked before
 /// anything is allocated, as [`MAX_GRAM_BATCH`] is.
 pub const MAX_SUMMED_GRADIENTS: usize = 1 << 27;
-
-/// The first non-finite entry of a row-major `rows × cols` slice, as an
-/// error naming `op`, the matrix and the position.
-pub(crate) fn check_finite<F: Element>(
-    op: &'static str,
-    what: &str,
-    data: &[F],
-    cols: usize,
-) -> Result<()> {
-    match data.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(Error::NonFinite {
-            op,
-            what: format!("{what}[{}, {}] = {}", i / cols, i % cols, data[i]),
-        }),
-    }
-}
 
 /// `a·b`, or an error naming `op` and `what` when it overflows `usize`.
 pub(crate) fn checked(op: &'static str, what: &str, a: usize, b: usize) -> Result<usize> {
@@ -62,6 +46,46 @@ pub(crate) struct Prepared {
     pub threads: usize,
 }
 
+/// The checks every statistic makes of a layer's `(A, Δ)`: ranks, batch
+/// sizes, an empty batch or layer, rows that do not split into examples of
+/// `positions` rows, the batch limit and non-finite values. Returns
+/// `(B, K, K', J)`: rows, inputs, parameters per neuron (`K` plus the bias)
+/// and neurons.
+pub(crate) fn check_layer<F: Element>(
+    op: &'static str,
+    (a, a_shape): (&[F], Shape),
+    (d, d_shape): (&[F], Shape),
+    bias: bool,
+    positions: usize,
+) -> Result<(usize, usize, usize, usize)> {
+    let (b, k_in, j) = crate::analysis::pass::check_matrices(op, a_shape, d_shape)?;
+    let k = k_in + usize::from(bias);
+    if k == 0 {
+        // No parameter at all: every statistic would be 0/0.
+        return Err(Error::Empty { op, shape: a_shape });
+    }
+    if positions == 0 {
+        return Err(Error::out_of_domain(op, "positions", "at least 1", 0));
+    }
+    if b % positions != 0 {
+        return Err(Error::Incompatible {
+            op,
+            what: format!("{b} rows do not split into examples of {positions} positions each"),
+        });
+    }
+    let examples = b / positions;
+    if examples > MAX_GRAM_BATCH {
+        return Err(Error::TooLarge {
+            op,
+            what: format!("the {examples}×{examples} per-example Gram of {examples} examples"),
+            reason: format!("the batch exceeds MAX_GRAM_BATCH = {MAX_GRAM_BATCH} examples"),
+        });
+    }
+    check_finite(op, "inputs", a, k_in.max(1))?;
+    check_finite(op, "deltas", d, j)?;
+    Ok((b, k_in, k, j))
+}
+
 impl Prepared {
     /// Checks and converts: ranks, batch sizes, an empty batch or layer,
     /// rows that do not split into examples of `positions` rows, non-finite
@@ -74,31 +98,7 @@ impl Prepared {
         threads: usize,
         positions: usize,
     ) -> Result<Prepared> {
-        let (b, k_in, j) = crate::analysis::pass::check_matrices(op, a_shape, d_shape)?;
-        let k = k_in + usize::from(bias);
-        if k == 0 {
-            // No parameter at all: every statistic would be 0/0.
-            return Err(Error::Empty { op, shape: a_shape });
-        }
-        if positions == 0 {
-            return Err(Error::out_of_domain(op, "positions", "at least 1", 0));
-        }
-        if b % positions != 0 {
-            return Err(Error::Incompatible {
-                op,
-                what: format!("{b} rows do not split into examples of {positions} positions each"),
-            });
-        }
-        let examples = b / positions;
-        if examples > MAX_GRAM_BATCH {
-            return Err(Error::TooLarge {
-                op,
-                what: format!("the {examples}×{examples} per-example Gram of {examples} examples"),
-                reason: format!("the batch exceeds MAX_GRAM_BATCH = {MAX_GRAM_BATCH} examples"),
-            });
-        }
-        check_finite(op, "inputs", a, k_in.max(1))?;
-        check_finite(op, "deltas", d, j)?;
+        let (b, k_in, k, j) = check_layer(op, (a, a_shape), (d, d_shape), bias, positions)?;
         let na = checked(op, "the inputs", b, k)?;
         let mut a64 = try_filled(op, "the inputs in f64", na, 1.0)?;
         for (row, src) in a64.chunks_exact_mut(k).zip(a.chunks_exact(k_in.max(1))) {
@@ -122,16 +122,32 @@ impl Prepared {
     }
 }
 
-/// `C = A·B` through the crate's `f64` matrix kernel (the one `Tensor`
+/// An error naming `op` when a product in `F` overflowed.
+pub(crate) fn finite_products<F: Element>(op: &'static str, what: &str, v: &[F]) -> Result<()> {
+    if v.iter().all(|x| x.is_finite()) {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            op,
+            what: format!(
+                "in {what}: the products of the inputs and deltas overflow {} \
+                 (rescale them)",
+                F::NAME
+            ),
+        })
+    }
+}
+
+/// `C = A·B` through the crate's matrix kernel in `F` (the one `Tensor`
 /// products use), with strides `(row, column)` for `A` and `B`.
-pub(crate) fn gemm(
+pub(crate) fn gemm<F: Element>(
     (m, n, k): (usize, usize, usize),
-    (a, a_rs, a_cs): (&[f64], usize, usize),
-    (b, b_rs, b_cs): (&[f64], usize, usize),
-    c: &mut [f64],
+    (a, a_rs, a_cs): (&[F], usize, usize),
+    (b, b_rs, b_cs): (&[F], usize, usize),
+    c: &mut [F],
     threads: usize,
 ) {
-    <f64 as Element>::gemm(GemmArgs {
+    F::gemm(GemmArgs {
         m,
         n,
         k,
@@ -149,27 +165,45 @@ pub(crate) fn gemm(
 }
 
 /// Sign of a finite value: `−1`, `0` or `1` (`±0` is 0).
-pub(crate) fn sign(x: f64) -> f64 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
+#[inline]
+pub(crate) fn sign_of<F: Element>(x: F) -> F {
+    if x > F::zero() {
+        F::one()
+    } else if x < F::zero() {
+        -F::one()
     } else {
-        0.0
+        F::zero()
     }
 }
 
-/// An error naming `op` when a computed value overflowed `f64`.
-pub(crate) fn finite_result(op: &'static str, what: &str, values: &[f64]) -> Result<()> {
-    if values.iter().all(|v| v.is_finite()) {
-        Ok(())
-    } else {
-        Err(Error::NonFinite {
+/// The first non-finite entry of a row-major `rows × cols` slice, as an
+/// error naming `op`, the matrix and the position.
+pub(crate) fn check_finite<F: Element>(
+    op: &'static str,
+    what: &str,
+    data: &[F],
+    cols: usize,
+) -> Result<()> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::NonFinite {
             op,
-            what: format!(
-                "in {what}: the products of the inputs and deltas overflow f64 \
-                 (rescale them)"
-            ),
-        })
+            what: format!("{what}[{}, {}] = {}", i / cols, i % cols, data[i]),
+        }),
     }
+}
+
+/// `v` as `n` copies of `fill`, within its capacity when it has room: no
+/// allocation once warm.
+pub(crate) fn fit<T: Clone>(
+    op: &'static str,
+    what: &str,
+    v: &mut Vec<T>,
+    n: usize,
+    fill: T,
+) -> Result<()> {
+    v.clear();
+    crate::dynamics::try_grow(op, what, v, n)?;
+    v.resize(n, fill);
+    Ok(())
 }

@@ -3,11 +3,10 @@
 //! [`StatisticsWorkspace`] keeps from call to call.
 
 use crate::element::Element;
-use crate::error::{Error, Result};
-use crate::kernels::matmul::GemmArgs;
+use crate::error::Result;
 use crate::shape::Shape;
 
-use super::prepare::{MAX_GRAM_BATCH, checked};
+use super::prepare::{check_layer, checked, finite_products, fit, gemm, sign_of};
 
 /// Reusable buffers for the statistics of dense layers, so that a warm call
 /// of [`layer_statistics_into`](Self::layer_statistics_into) (and
@@ -82,92 +81,6 @@ pub(super) struct Dense<'d, F> {
     pub threads: usize,
 }
 
-/// `v` as `n` copies of `fill`, within its capacity when it has room: no
-/// allocation once warm.
-pub(super) fn fit<T: Clone>(
-    op: &'static str,
-    what: &str,
-    v: &mut Vec<T>,
-    n: usize,
-    fill: T,
-) -> Result<()> {
-    v.clear();
-    crate::dynamics::try_grow(op, what, v, n)?;
-    v.resize(n, fill);
-    Ok(())
-}
-
-/// The first non-finite entry of a row-major `rows × cols` slice, as an
-/// error naming `op`, the matrix and the position.
-pub(super) fn check_finite<F: Element>(
-    op: &'static str,
-    what: &str,
-    data: &[F],
-    cols: usize,
-) -> Result<()> {
-    match data.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(Error::NonFinite {
-            op,
-            what: format!("{what}[{}, {}] = {}", i / cols, i % cols, data[i]),
-        }),
-    }
-}
-
-/// Sign of a finite value: `−1`, `0` or `1` (`±0` is 0).
-#[inline]
-pub(super) fn sign_of<F: Element>(x: F) -> F {
-    if x > F::zero() {
-        F::one()
-    } else if x < F::zero() {
-        -F::one()
-    } else {
-        F::zero()
-    }
-}
-
-/// `C = A·B` through the crate's matrix kernel in `F` (the one `Tensor`
-/// products use), with strides `(row, column)` for `A` and `B`.
-pub(super) fn gemm<F: Element>(
-    (m, n, k): (usize, usize, usize),
-    (a, a_rs, a_cs): (&[F], usize, usize),
-    (b, b_rs, b_cs): (&[F], usize, usize),
-    c: &mut [F],
-    threads: usize,
-) {
-    F::gemm(GemmArgs {
-        m,
-        n,
-        k,
-        a,
-        a_rs,
-        a_cs,
-        b,
-        b_rs,
-        b_cs,
-        c,
-        c_rs: n,
-        accumulate: false,
-        threads,
-    });
-}
-
-/// An error naming `op` when a product in `F` overflowed.
-pub(super) fn finite_products<F: Element>(op: &'static str, what: &str, v: &[F]) -> Result<()> {
-    if v.iter().all(|x| x.is_finite()) {
-        Ok(())
-    } else {
-        Err(Error::NonFinite {
-            op,
-            what: format!(
-                "in {what}: the products of the inputs and deltas overflow {} \
-                 (rescale them)",
-                F::NAME
-            ),
-        })
-    }
-}
-
 impl<F: Element> StatisticsWorkspace<F> {
     /// An empty workspace: its buffers grow on first use.
     pub fn new() -> Self {
@@ -200,21 +113,7 @@ impl<F: Element> StatisticsWorkspace<F> {
         bias: bool,
         threads: usize,
     ) -> Result<Dense<'d, F>> {
-        let (b, k_in, j) = crate::analysis::pass::check_matrices(op, a_shape, d_shape)?;
-        let k = k_in + usize::from(bias);
-        if k == 0 {
-            // No parameter at all: every statistic would be 0/0.
-            return Err(Error::Empty { op, shape: a_shape });
-        }
-        if b > MAX_GRAM_BATCH {
-            return Err(Error::TooLarge {
-                op,
-                what: format!("the {b}×{b} per-example Gram of {b} examples"),
-                reason: format!("the batch exceeds MAX_GRAM_BATCH = {MAX_GRAM_BATCH} examples"),
-            });
-        }
-        check_finite(op, "inputs", a, k_in.max(1))?;
-        check_finite(op, "deltas", d, j)?;
+        let (b, k_in, k, j) = check_layer(op, (a, a_shape), (d, d_shape), bias, 1)?;
         let na = checked(op, "the inputs", b, k)?;
         checked(op, "the deltas", b, j)?;
         fit(op, "the inputs", &mut self.a, na, F::one())?;
