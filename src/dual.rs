@@ -34,7 +34,8 @@ use std::ops::{
 use num_traits::{Float, FromPrimitive, Num, NumCast, One, ToPrimitive, Zero};
 
 use crate::element::Element;
-use crate::kernels::matmul::{GemmArgs, SMALL, gemm_naive};
+use crate::element::GemmArgs;
+use crate::kernels::matmul::{SMALL, gemm_naive};
 
 /// A dual number `value + tangent·ε` with `ε² = 0`: `f(a + bε) = f(a) +
 /// f'(a)·b·ε`, so the tangent carries a directional derivative alongside

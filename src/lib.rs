@@ -93,7 +93,7 @@
 //! | [`data`], [`metrics`] | playground generators, iris and wine, CSV, centring; accuracy |
 //! | [`gradcheck`] | finite-difference checks with kink recognition |
 //! | `io` (feature `io`) | `.npy` and safetensors readers and writers; captured layers from PyTorch |
-//! | [`determinism`] | what "same seed, same bits" covers, thread counts included |
+//! | [`determinism`], [`threads`] | what "same seed, same bits" covers; the one rule for thread counts |
 //! | [`analysis`] | the sign analyzer and its diagnosis |
 //! | [`curvature`], [`dual`] | exact Hessian-vector products, Hessian, Gauss–Newton and Fisher of any module ([`curvature::Objective`]), input spectra, natural gradient |
 //! | [`dynamics`] | per-step trajectory measures |
@@ -238,7 +238,7 @@ pub mod error;
 pub mod gradcheck;
 #[cfg(feature = "io")]
 pub mod io;
-pub mod kernels;
+pub(crate) mod kernels;
 pub mod loss;
 pub mod metrics;
 pub mod nn;
@@ -249,6 +249,7 @@ pub mod stats;
 pub mod tensor;
 #[cfg(feature = "proptest")]
 pub mod testing;
+pub mod threads;
 pub mod train;
 
 pub use autodiff::{BackwardCtx, BackwardFn, ForwardInputs, Gradients, Tape, Var};

@@ -10,7 +10,7 @@ use gradsign::analysis::{
     TrackingConfig,
 };
 use gradsign::dynamics::TrajectoryRecorder;
-use gradsign::kernels::{clamp_threads, max_threads};
+use gradsign::threads::{clamp_threads, max_threads};
 use gradsign::{Element, Error, Tape, Tensor};
 use proptest::prelude::*;
 

@@ -2,14 +2,16 @@
 //! layers of W3 (784-256-128-10, batch 128, f32) through
 //! `StatisticsWorkspace::layer_statistics_into` and their combination
 //! through `network_statistics_into` allocate exactly what their matrix
-//! products allocate when called alone through the tuned kernel (the
-//! `gemm` crate's packing buffers, which are its own), counted by a global
-//! allocator that tallies the calling thread's allocations.
+//! products allocate when called alone through `f32`'s tuned kernel,
+//! `Element::gemm` (the `gemm` crate's packing buffers, which are its own),
+//! counted by a global allocator that tallies the calling thread's
+//! allocations.
 //!
 //! Its own test binary, because it installs a global allocator.
 
+use gradsign::Element;
 use gradsign::Tensor;
-use gradsign::kernels::matmul::{GemmArgs, gemm_f32};
+use gradsign::element::GemmArgs;
 use gradsign::stats::{
     LayerStatistics, NetworkStatistics, StatisticsConfig, StatisticsWorkspace, layer_statistics,
     network_statistics,
@@ -35,7 +37,7 @@ fn allocations_in(rounds: usize, mut f: impl FnMut()) -> usize {
 /// `[m, n, k, a_rs, a_cs, b_rs, b_cs]`.
 fn product(a: &[f32], b: &[f32], c: &mut [f32], dims: [usize; 7]) {
     let [m, n, k, a_rs, a_cs, b_rs, b_cs] = dims;
-    gemm_f32(GemmArgs {
+    f32::gemm(GemmArgs {
         m,
         n,
         k,

@@ -89,19 +89,19 @@ impl GradientSignAnalyzer {
     }
 
     /// Sets the threads the kernels may use, clamped to
-    /// `1 ..= `[`max_threads`](crate::kernels::max_threads)`()` (the crate's
-    /// rule for every thread count, see [`kernels`](crate::kernels#thread-counts)):
+    /// `1 ..= `[`max_threads`](crate::threads::max_threads)`()` (the crate's
+    /// rule for every thread count, see [`threads`](crate::threads#thread-counts)):
     /// 0 means 1, and `usize::MAX` every thread the machine has.
     ///
     /// ```
     /// use gradsign::analysis::GradientSignAnalyzer;
-    /// use gradsign::kernels::max_threads;
+    /// use gradsign::threads::max_threads;
     /// let a = GradientSignAnalyzer::default().with_threads(usize::MAX);
     /// assert_eq!(a.config().threads, max_threads());
     /// assert_eq!(GradientSignAnalyzer::default().with_threads(0).config().threads, 1);
     /// ```
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.config.threads = crate::kernels::clamp_threads(threads);
+        self.config.threads = crate::threads::clamp_threads(threads);
         self
     }
 
@@ -366,7 +366,7 @@ impl GradientSignAnalyzer {
             Some(b) if bias && b.requires_grad() => Some(gradients.get(b)?),
             _ => None,
         };
-        let threads = crate::kernels::clamp_threads(self.config.threads);
+        let threads = crate::threads::clamp_threads(self.config.threads);
         let mut report = lt.input.with_value(|inputs| {
             let data = LayerData {
                 inputs,
@@ -495,7 +495,7 @@ impl GradientSignAnalyzer {
             fan_out,
             bias: self.config().include_bias,
             known_batch_rows: None,
-            threads: crate::kernels::clamp_threads(self.config().threads),
+            threads: crate::threads::clamp_threads(self.config().threads),
         };
         let mut report = analyze_data("analyze_layer", &data, tol, self.config().sign_tolerance)?;
         if self.config().curvature {
@@ -600,7 +600,7 @@ impl GradientSignAnalyzer {
             fan_out,
             bias,
             known_batch_rows: None,
-            threads: crate::kernels::clamp_threads(self.config().threads),
+            threads: crate::threads::clamp_threads(self.config().threads),
         };
         let weights = batch_row_codes(op, &data, tol)?;
         let mut bias_sums = try_filled(op, "the bias sums", fan_out, F::zero())?;
@@ -666,7 +666,7 @@ impl GradientSignAnalyzer {
             inputs.as_slice(),
             deltas.as_slice(),
             (batch, fan_in, fan_out),
-            crate::kernels::clamp_threads(self.config().threads),
+            crate::threads::clamp_threads(self.config().threads),
         );
         let weights = Tensor::from_vec(out, &[batch, fan_out, fan_in])?;
         let bias = self.config().include_bias.then(|| deltas.clone());

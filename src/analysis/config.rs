@@ -56,9 +56,9 @@ pub struct AnalyzerConfig {
     /// Which layers [`GradientSignAnalyzer::analyze`](crate::analysis::GradientSignAnalyzer::analyze) covers.
     pub layers: LayerSelection,
     /// Threads the batch-row product and the per-sample gradients may use.
-    /// Default 1. Clamped where it is used to `1 ..= `[`max_threads`](crate::kernels::max_threads)`()`,
+    /// Default 1. Clamped where it is used to `1 ..= `[`max_threads`](crate::threads::max_threads)`()`,
     /// the crate's rule for every thread count (see
-    /// [`kernels`](crate::kernels#thread-counts)): 0 means 1, `usize::MAX`
+    /// [`threads`](crate::threads#thread-counts)): 0 means 1, `usize::MAX`
     /// every thread the machine has.
     pub threads: usize,
     /// Adds to each layer's report the curvature its inputs impose

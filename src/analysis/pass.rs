@@ -5,8 +5,8 @@
 
 use crate::dynamics::{try_filled, try_grow};
 use crate::element::Element;
+use crate::element::GemmArgs;
 use crate::error::{Error, Result};
-use crate::kernels::matmul::GemmArgs;
 use crate::shape::Shape;
 
 use crate::analysis::SignCategory;

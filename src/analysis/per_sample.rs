@@ -8,8 +8,8 @@
 use crate::autodiff::Gradients;
 use crate::dynamics::try_grow;
 use crate::element::Element;
+use crate::element::GemmArgs;
 use crate::error::{Error, Result};
-use crate::kernels::matmul::GemmArgs;
 use crate::nn::Trace;
 use crate::tensor::Tensor;
 
@@ -180,11 +180,11 @@ impl<F: Element> PerSampleGradients<F> {
     }
 
     /// Lets the fill use up to `threads` threads (examples are split),
-    /// clamped to `1 ..= `[`max_threads`](crate::kernels::max_threads)`()`
+    /// clamped to `1 ..= `[`max_threads`](crate::threads::max_threads)`()`
     /// (the crate's rule for every thread count, see
-    /// [`kernels`](crate::kernels#thread-counts)).
+    /// [`threads`](crate::threads#thread-counts)).
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = crate::kernels::clamp_threads(threads);
+        self.threads = crate::threads::clamp_threads(threads);
         self
     }
 

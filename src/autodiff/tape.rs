@@ -147,13 +147,13 @@ impl<F: Element> Tape<F> {
     /// `rayon::ThreadPool::install` makes the calling thread one of the
     /// workers (the `workloads` example does this).
     ///
-    /// The request is clamped to `1 ..= `[`max_threads`](crate::kernels::max_threads)`()`,
+    /// The request is clamped to `1 ..= `[`max_threads`](crate::threads::max_threads)`()`,
     /// the crate's rule for every thread count (see
-    /// [`kernels`](crate::kernels#thread-counts)): 0 means 1, and more threads
+    /// [`threads`](crate::threads#thread-counts)): 0 means 1, and more threads
     /// than the machine has (up to `usize::MAX`) means all of them.
     ///
     /// ```
-    /// use gradsign::kernels::max_threads;
+    /// use gradsign::threads::max_threads;
     /// let mut tape = gradsign::Tape::<f32>::new();
     /// tape.set_threads(2);
     /// assert_eq!(tape.threads(), 2.min(max_threads()));
@@ -163,7 +163,7 @@ impl<F: Element> Tape<F> {
     /// assert_eq!(tape.threads(), 1);
     /// ```
     pub fn set_threads(&mut self, threads: usize) {
-        self.inner.get_mut().threads = crate::kernels::clamp_threads(threads);
+        self.inner.get_mut().threads = crate::threads::clamp_threads(threads);
     }
 
     /// Threads the kernels may use (already clamped, see

@@ -7,42 +7,7 @@
 // The one place that wraps a kernel: see the SAFETY comment in `gemm_tuned`.
 #![allow(unsafe_code)]
 
-/// One strided product `C = A·B` or `C += A·B` (when `accumulate`).
-///
-/// `A` is `m×k` with element `(i, p)` at `a[i*a_rs + p*a_cs]`, `B` is `k×n`,
-/// `C` is `m×n`; strides are in elements. The caller guarantees (and
-/// [`check`](GemmArgs::check) verifies) that every addressed element lies
-/// inside its slice.
-#[doc(hidden)]
-pub struct GemmArgs<'a, F> {
-    /// Rows of `A` and `C`.
-    pub m: usize,
-    /// Columns of `B` and `C`.
-    pub n: usize,
-    /// Columns of `A`, rows of `B`.
-    pub k: usize,
-    /// `A`'s data.
-    pub a: &'a [F],
-    /// `A`'s row stride.
-    pub a_rs: usize,
-    /// `A`'s column stride.
-    pub a_cs: usize,
-    /// `B`'s data.
-    pub b: &'a [F],
-    /// `B`'s row stride.
-    pub b_rs: usize,
-    /// `B`'s column stride.
-    pub b_cs: usize,
-    /// `C`'s data (row-major, contiguous rows of length `c_rs`).
-    pub c: &'a mut [F],
-    /// `C`'s row stride.
-    pub c_rs: usize,
-    /// Add into `C` instead of overwriting it.
-    pub accumulate: bool,
-    /// Threads the kernel may use (1 = the calling thread only); clamped
-    /// to `1 ..= `[`max_threads`](super::max_threads)`()` (0 means 1).
-    pub threads: usize,
-}
+use crate::element::GemmArgs;
 
 impl<F> GemmArgs<'_, F> {
     /// Panics if an operand is too short for its shape and strides, a stride
@@ -50,7 +15,7 @@ impl<F> GemmArgs<'_, F> {
     /// without wrapping: a wrapped span could pass the length test and let
     /// the tuned kernel address memory outside the slices.
     #[track_caller]
-    fn check(&self) {
+    pub(crate) fn check(&self) {
         let span = |rows: usize, cols: usize, rs: usize, cs: usize| -> Option<usize> {
             if rows == 0 || cols == 0 {
                 return Some(0);
@@ -338,7 +303,7 @@ fn gemm_tuned<T: crate::Element>(args: GemmArgs<'_, T>, kind: Tuned) {
     // More pieces than the machine has threads only queue up: a request of
     // `usize::MAX` would split the product into that many.
     let threads = if work >= PARALLEL {
-        super::clamp_threads(args.threads)
+        crate::threads::clamp_threads(args.threads)
     } else {
         1
     };
@@ -711,5 +676,111 @@ mod tests {
                 }
             }
         }
+    }
+
+    // The f32 and f64 kernels check their operands before the tuned
+    // (`unsafe`) kernel runs: a stride whose span wraps around `usize`, a stride
+    // past `isize::MAX` or overlapping rows of `C` must be refused with a panic
+    // (documented under `# Panics`), never passed on as addresses outside the
+    // slices.
+
+    #[test]
+    #[should_panic(
+        expected = "gemm: A (5×1, strides 4611686018427387904, 1) does not fit in its 1 elements"
+    )]
+    fn a_row_stride_whose_span_wraps_around_is_refused() {
+        // 5×1 · 1×1024 (5120 multiply-adds: the tuned kernel's range) with A's
+        // row stride 2⁶²: rows 0..5 span 4·2⁶² + 1 = 2⁶⁴ + 1 elements, which
+        // wraps to 1 in usize arithmetic and so looked like it fit A's one value.
+        let (a, b) = (vec![1.0f64], vec![1.0f64; 1024]);
+        let mut c = vec![0.0f64; 5 * 1024];
+        gemm_f64(GemmArgs {
+            m: 5,
+            n: 1024,
+            k: 1,
+            a: &a,
+            a_rs: 1 << 62,
+            a_cs: 1,
+            b: &b,
+            b_rs: 1024,
+            b_cs: 1,
+            c: &mut c,
+            c_rs: 1024,
+            accumulate: false,
+            threads: 1,
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "must not exceed isize::MAX")]
+    fn a_stride_past_isize_max_is_refused() {
+        // One row, so the stride is never multiplied; the tuned kernel would
+        // still receive it cast to a negative isize.
+        let (a, b) = (vec![1.0f32; 4096], vec![1.0f32; 4096]);
+        let mut c = vec![0.0f32; 1];
+        gemm_f32(GemmArgs {
+            m: 1,
+            n: 1,
+            k: 4096,
+            a: &a,
+            a_rs: usize::MAX,
+            a_cs: 1,
+            b: &b,
+            b_rs: 1,
+            b_cs: 1,
+            c: &mut c,
+            c_rs: 1,
+            accumulate: false,
+            threads: 1,
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: C's row stride 0 is shorter than its 64 columns")]
+    fn overlapping_rows_of_c_are_refused() {
+        // 64×64·64×64 at two threads: with row stride 0 every row of C is the
+        // same memory, written by both threads at once.
+        let (a, b) = (vec![1.0f32; 64 * 64], vec![1.0f32; 64 * 64]);
+        let mut c = vec![0.0f32; 64];
+        gemm_f32(GemmArgs {
+            m: 64,
+            n: 64,
+            k: 64,
+            a: &a,
+            a_rs: 64,
+            a_cs: 1,
+            b: &b,
+            b_rs: 64,
+            b_cs: 1,
+            c: &mut c,
+            c_rs: 0,
+            accumulate: false,
+            threads: 2,
+        });
+    }
+
+    #[test]
+    fn a_product_whose_operands_fit_exactly_runs() {
+        // 2×3 · 3×2 with every operand exactly as long as its span.
+        let a = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let b = [1.0f64, 0.0, 0.0, 1.0, 1.0, 1.0];
+        let mut c = [0.0f64; 4];
+        gemm_f64(GemmArgs {
+            m: 2,
+            n: 2,
+            k: 3,
+            a: &a,
+            a_rs: 3,
+            a_cs: 1,
+            b: &b,
+            b_rs: 2,
+            b_cs: 1,
+            c: &mut c,
+            c_rs: 2,
+            accumulate: false,
+            threads: 1,
+        });
+        // [1 2 3; 4 5 6]·[1 0; 0 1; 1 1] = [1+3, 2+3; 4+6, 5+6]
+        assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
     }
 }

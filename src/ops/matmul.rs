@@ -6,8 +6,9 @@
 
 use crate::autodiff::{BackwardCtx, Var, saved_dims};
 use crate::element::Element;
+use crate::element::GemmArgs;
 use crate::error::{Error, Result};
-use crate::kernels::matmul::{GemmArgs, PARALLEL};
+use crate::kernels::matmul::PARALLEL;
 use crate::shape::Shape;
 
 /// Why a product of empty operands (`[n, 0]·[0, n]`) is refused.

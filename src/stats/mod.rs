@@ -181,7 +181,7 @@ pub struct StatisticsConfig {
     /// agrees).
     pub and_mask_threshold: f64,
     /// Threads the matrix products may use, clamped to
-    /// `1 ..= `[`max_threads`](crate::kernels::max_threads)`()`. Default 1.
+    /// `1 ..= `[`max_threads`](crate::threads::max_threads)`()`. Default 1.
     pub threads: usize,
     /// Consecutive rows of `A` and `Δ` that make one example: 1 for a dense
     /// layer, the output positions `OH·OW` of a convolution recorded as
@@ -219,7 +219,7 @@ impl StatisticsConfig {
 
     /// Sets the threads of the products.
     pub fn with_threads(mut self, threads: usize) -> Self {
-        self.threads = crate::kernels::clamp_threads(threads);
+        self.threads = crate::threads::clamp_threads(threads);
         self
     }
 

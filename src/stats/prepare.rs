@@ -3,8 +3,8 @@
 //! (whose per-example gradients are materialised).
 
 use crate::element::Element;
+use crate::element::GemmArgs;
 use crate::error::{Error, Result};
-use crate::kernels::matmul::GemmArgs;
 use crate::shape::Shape;
 
 use crate::dynamics::try_filled;
@@ -117,7 +117,7 @@ impl Prepared {
             j,
             a: a64,
             d: d64,
-            threads: crate::kernels::clamp_threads(threads),
+            threads: crate::threads::clamp_threads(threads),
         })
     }
 }

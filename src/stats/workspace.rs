@@ -15,7 +15,7 @@ use super::prepare::{check_layer, checked, finite_products, fit, gemm, sign_of};
 /// layer it has seen, and the results are written into a
 /// [`LayerStatistics`](super::LayerStatistics) that keeps its own. (The
 /// matrix kernel's packing buffers are its own business: see
-/// [`kernels`](crate::kernels).)
+/// [`Element::gemm`](crate::Element::gemm).)
 ///
 /// Memory `O(B² + B·(K + J))` for a layer of `B` examples, `K` inputs and
 /// `J` neurons: `ÃÃᵀ` and `ΔΔᵀ` (B×B), `Ã`, `Ã∘Ã`, `sign Ã`, `Δ∘Δ`,
@@ -140,7 +140,7 @@ impl<F: Element> StatisticsWorkspace<F> {
             k,
             j,
             d,
-            threads: crate::kernels::clamp_threads(threads),
+            threads: crate::threads::clamp_threads(threads),
         })
     }
 
