@@ -13,12 +13,12 @@
 
 mod common;
 
-use common::zigzag::{Panel, draw};
-use common::{Res, median, pct, plot_path, steps_or, table};
+use common::zigzag::{Run, draw, median_cell, panel, summary_row};
+use common::{Res, plot_path, table};
 use gradsign::autodiff::Tape;
 use gradsign::curvature::spectrum::{Spectrum, second_moment};
 use gradsign::data::Centering;
-use gradsign::dynamics::{NeuronTrajectory, TrajectoryRecorder};
+use gradsign::dynamics::TrajectoryRecorder;
 use gradsign::nn::Linear;
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::tensor::Tensor;
@@ -31,16 +31,6 @@ const TARGET: [f64; 2] = [1.0, -0.5]; // y = w*·x: realisable, SGD ends at w*
 const TOLERANCE: f64 = 0.01; // stop at ‖w − w*‖ ≤ 1 % of ‖w₀ − w*‖
 const MAX_STEPS: usize = 5000;
 const SEED: u64 = 7;
-
-/// One SGD run: the path and what the trajectory recorder measured on it.
-struct Run {
-    eta: f64,
-    kappa: f64,
-    path: Vec<[f64; 2]>,
-    steps: Option<usize>,
-    /// Path efficiency, the orthant of each update, cosines of consecutive ones.
-    t: NeuronTrajectory,
-}
 
 /// Plain per-example SGD on `½(w·x − y)²`, one example per step drawn in
 /// the order `order` (the same order for every kind of input).
@@ -117,20 +107,7 @@ fn main() -> Res {
         // The control: centred data at the positive data's step size.
         ("centred, positive's η", sgd(&centred, eta, 0)?),
     ];
-    let rows: Vec<Vec<String>> = runs
-        .iter()
-        .map(|(name, r)| {
-            vec![
-                name.to_string(),
-                format!("{:.3}", r.eta),
-                format!("{:.1}", r.kappa),
-                steps_or(r.steps, "not reached"),
-                format!("{:.2}", r.t.path_efficiency.unwrap_or(1.0)),
-                pct(r.t.orthants.one_signed_share().unwrap_or(0.0)),
-                format!("{:+.2}", r.t.mean_cosine.unwrap_or(0.0)),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = runs.iter().map(|(n, r)| summary_row(n, r)).collect();
     table(
         "inputs|η|κ(E[xxᵀ])|steps to 1%|path efficiency|updates in I/III|mean cos(uₜ, uₜ₊₁)",
         &rows,
@@ -141,13 +118,11 @@ fn main() -> Res {
         "\nSteps to 1% against the step scale c (η = c / mean‖x‖², median of 11 example orders):\n"
     );
     let median_steps = |x: &Tensor<f64>, c: f64| -> gradsign::Result<String> {
-        let steps = (0..11).map(|o| Ok(sgd(x, rate(x, c)?, o)?.steps.unwrap_or(MAX_STEPS + 1)));
-        let m = median(steps.collect::<gradsign::Result<Vec<_>>>()?);
-        Ok(if m > MAX_STEPS {
-            format!("> {MAX_STEPS}")
-        } else {
-            m.to_string()
-        })
+        let steps = (0..11).map(|o| Ok(sgd(x, rate(x, c)?, o)?.steps));
+        Ok(median_cell(
+            steps.collect::<gradsign::Result<_>>()?,
+            MAX_STEPS,
+        ))
     };
     let mut sweep = Vec::new();
     for c in [0.25, 0.5, 1.0, 1.5, 2.0] {
@@ -164,17 +139,10 @@ fn main() -> Res {
          from the larger step that centred data (no large eigenvalue along the mean) allows."
     );
 
+    // Each panel's contours are those of its data's E[xxᵀ].
     let mut panels = Vec::new();
     for ((name, r), x) in runs.iter().zip([&positive, &centred]) {
-        let name = name.split(' ').next().unwrap_or(name);
-        let moment = second_moment(x, false)?;
-        panels.push(Panel {
-            name,
-            moment,
-            path: &r.path,
-            steps: r.steps,
-            t: &r.t,
-        });
+        panels.push(panel(name, r, second_moment(x, false)?));
     }
     let path = plot_path("02_zigzag.svg")?;
     draw(&path, START, TARGET, &panels)?;

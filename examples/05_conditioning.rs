@@ -13,8 +13,8 @@
 
 mod common;
 
-use common::conditioning::{Flip, Width, draw};
-use common::{Res, plot_path, steps_or, table};
+use common::conditioning::{Flip, Width, distance, draw, flip_row, width_row};
+use common::{Res, plot_path, table};
 use gradsign::autodiff::Tape;
 use gradsign::curvature::spectrum::{
     MomentSpectrum, Spectrum, covariance, second_moment, uniform_second_moment,
@@ -60,17 +60,10 @@ fn descend(
         .collect();
     let mut model = Linear::new(Tensor::zeros(&[1, n])?, None)?;
     let (mut opt, mut tape) = (Sgd::new(eta), Tape::new());
-    let dist = |w: &[f64]| {
-        w.iter()
-            .zip(ws)
-            .map(|(w, s)| (w - s).powi(2))
-            .sum::<f64>()
-            .sqrt()
-    };
-    let goal = tol * dist(&vec![0.0; n]);
+    let goal = tol * distance(&vec![0.0; n], ws);
     for step in 0..=steps {
         each(&model.weight)?;
-        if dist(model.weight.as_slice()) <= goal {
+        if distance(model.weight.as_slice(), ws) <= goal {
             return Ok(Some(step));
         }
         if step == steps {
@@ -87,9 +80,9 @@ fn descend(
 
 fn main() -> Res {
     println!(
-        "Inputs a ~ U(0, 1)ⁿ, {EXAMPLES} examples; full-batch gradient descent on ½·mean(w·a − y)², y = w*·a,"
+        "Inputs a ~ U(0, 1)ⁿ, {EXAMPLES} examples; full-batch gradient descent on ½·mean(w·a − y)², y = w*·a,\n\
+         from w = 0 at η = 1/λmax of its own inputs, until ‖w − w*‖ ≤ {TOLERANCE}·‖w*‖.\n"
     );
-    println!("from w = 0 at η = 1/λmax of its own inputs, until ‖w − w*‖ ≤ {TOLERANCE}·‖w*‖.\n");
     let mut widths = Vec::new();
     for n in WIDTHS {
         let (a, centred, w_star) = data(n)?;
@@ -115,22 +108,7 @@ fn main() -> Res {
             bound,
         });
     }
-    let rows: Vec<Vec<String>> = widths
-        .iter()
-        .map(|w| {
-            let (r, c) = (&w.raw, &w.centred);
-            vec![
-                w.n.to_string(),
-                format!("{:.0}", w.kappa),
-                format!("{:.1}", r.condition_number),
-                format!("{:.2}", c.condition_number),
-                format!("{:.3}", r.top_alignment_with_ones),
-                steps_or(w.raw_steps, "not reached"),
-                format!("≤ {:.0}", w.bound),
-                steps_or(w.centred_steps, "not reached"),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = widths.iter().map(width_row).collect();
     table(
         "n|κ = 3n+1|κ raw (sample)|κ centred|cos(v₁, 1)|GD steps raw|bound ⌈ln tol / ln(1−1/κ)⌉|GD steps centred",
         &rows,
@@ -157,19 +135,9 @@ fn main() -> Res {
             components.push(rec.component(0).unwrap_or(f64::NAN));
             Ok(())
         })?;
-        let first: Vec<String> = components[..5].iter().map(|v| format!("{v:+.3}")).collect();
-        let ratio = rec
-            .component_ratio(0)
-            .map_or("—".into(), |q| format!("{q:+.6}"));
-        let flips_seen = rec.component_flips(0);
-        let (rate, minus) = (format!("{r}"), format!("{:+.2}", 1.0 - r));
-        rows.push(vec![
-            rate,
-            minus,
-            ratio,
-            format!("{flips_seen} of {FLIP_STEPS}"),
-            first.join(" "),
-        ]);
+        // The measured ratio of consecutive components, and the sign flips.
+        let (ratio, flips_seen) = (rec.component_ratio(0), rec.component_flips(0));
+        rows.push(flip_row(r, ratio, flips_seen, FLIP_STEPS, &components));
         flips.push(Flip {
             rate: r,
             components,
@@ -179,10 +147,8 @@ fn main() -> Res {
     table("r|1 − r|measured ratio|sign flips|first components", &rows);
 
     let path = plot_path("05_conditioning.svg")?;
-    let shown = widths
-        .iter()
-        .find(|w| w.n == FLIP_WIDTH)
-        .unwrap_or(&widths[0]);
+    let shown = widths.iter().find(|w| w.n == FLIP_WIDTH);
+    let shown = shown.unwrap_or(&widths[0]);
     draw(&path, shown, &widths, &flips)?;
     println!("\nplot: {}", path.display());
     Ok(())

@@ -12,8 +12,8 @@
 
 mod common;
 
-use common::natural::{Run, draw};
-use common::{Res, plot_path, steps_or, table};
+use common::natural::{Run, draw, max_gap, prediction_gap, settle, summary_row};
+use common::{Res, plot_path, table};
 use gradsign::autodiff::Tape;
 use gradsign::curvature::natural::{Curvature, NaturalGradient};
 use gradsign::curvature::spectrum::{Spectrum, second_moment};
@@ -108,35 +108,14 @@ fn main() -> Res {
     ] {
         runs.push(run(name, inputs, &y, natural)?);
     }
-    // Newton converges quadratically: the smallest loss seen is L* to rounding.
-    let optimum = runs
-        .iter()
-        .flat_map(|r| r.losses.clone())
-        .fold(f64::INFINITY, f64::min);
-    for r in &mut runs {
-        let start = r.losses[0] - optimum;
-        r.steps = r
-            .losses
-            .iter()
-            .position(|&l| l - optimum <= TOLERANCE * start);
-    }
+    // Newton converges quadratically: the smallest loss seen is L* to rounding;
+    // each run's steps are counted to L − L* ≤ TOLERANCE·(L₀ − L*).
+    let optimum = settle(&mut runs, TOLERANCE);
     println!(
         "Logistic regression, {EXAMPLES} examples, {FEATURES} features x = σ(u), u ~ N(0, 2²), plus a bias; labels drawn\n\
          from a logistic teacher. Every run starts at θ = 0 (every prediction ½); L* = {optimum:.6}.\n"
     );
-    let rows: Vec<Vec<String>> = runs
-        .iter()
-        .map(|r| {
-            let last = r.losses.last().copied().unwrap_or(f64::NAN) - optimum;
-            vec![
-                r.name.clone(),
-                format!("{:.3}", r.eta),
-                format!("{:.1}", r.kappa),
-                steps_or(r.steps, "not reached"),
-                format!("{last:.2e}"),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = runs.iter().map(|r| summary_row(r, optimum)).collect();
     table(
         &format!(
             "method, inputs|η|κ(Fisher at 0)|steps to L − L* ≤ {TOLERANCE:e}·(L₀ − L*)|final L − L*"
@@ -144,23 +123,13 @@ fn main() -> Res {
         &rows,
     );
     // Per step, the largest raw–centred difference of predicted probabilities.
-    let gap = |a: &Run, b: &Run| -> Vec<f64> {
-        let rows = a.predictions.iter().zip(&b.predictions);
-        rows.map(|(p, q)| {
-            p.iter()
-                .zip(q)
-                .map(|(p, q)| (p - q).abs())
-                .fold(0.0, f64::max)
-        })
-        .collect()
-    };
-    let (gd_gap, ng_gap) = (gap(&runs[0], &runs[1]), gap(&runs[2], &runs[3]));
-    let max = |v: &[f64]| v.iter().copied().fold(0.0f64, f64::max);
+    let gd_gap = prediction_gap(&runs[0], &runs[1]);
+    let ng_gap = prediction_gap(&runs[2], &runs[3]);
     println!(
         "\nLargest difference of predicted probabilities between the raw and centred runs, over all steps:\n\
          gradient descent {:.2e}; natural gradient {:.2e} (rounding: it is invariant).",
-        max(&gd_gap),
-        max(&ng_gap)
+        max_gap(&gd_gap),
+        max_gap(&ng_gap)
     );
     println!(
         "Gradient descent at η = 1/λmax crawls along the Fisher's small eigenvalues; centring shrinks κ,\n\

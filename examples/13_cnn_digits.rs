@@ -26,7 +26,7 @@ use gradsign::optim::Sgd;
 use gradsign::train::{TrainConfig, train};
 use gradsign::{Result, Tape};
 
-use common::loss_bars::{self, Bars, Losses};
+use common::loss_bars::{cnn_row, draw_cnn};
 
 /// 8×8 image → conv 3×3 1→8 → [BN] → f → pool → conv 3×3 8→16 → [BN] → f
 /// → pool → linear 64→10.
@@ -131,19 +131,8 @@ fn main() -> common::Res {
             0.0,
         )?;
         let first = report.epoch_losses.iter().position(|&l| l < target);
-        let epochs = first.map_or("never".to_owned(), |e| (e + 1).to_string());
         let (c1, c2) = (signs[0], signs[1]);
-        let p = |v: f64| format!("{:.1}%", 100.0 * v);
-        rows.push(vec![
-            name.into(),
-            epochs,
-            p(acc),
-            p(c1.0),
-            p(c1.1),
-            format!("{:.0}", c1.2),
-            p(c2.0),
-            p(c2.1),
-        ]);
+        rows.push(cnn_row(name, first, acc, c1, c2));
         names.push(name.to_string());
         losses.push(report.epoch_losses);
         shares.push(vec![c1.0, c1.1, c2.0, c2.1]);
@@ -158,28 +147,7 @@ fn main() -> common::Res {
          each example's own gradient, a sum over positions."
     );
     let path = common::plot_path("13_cnn_digits.svg")?;
-    let series = [
-        "conv1 per position",
-        "conv1 per example",
-        "conv2 per position",
-        "conv2 per example",
-    ];
-    loss_bars::draw(
-        &path,
-        &Losses {
-            names,
-            losses,
-            target,
-            x_desc: "epoch, log scale",
-            y_desc: "mean cross-entropy over the epoch, log scale",
-        },
-        &Bars {
-            title: "one-signed filter rows, trained weights, 256 examples",
-            x_desc: "share of filter rows (%)",
-            series: series.map(String::from).to_vec(),
-            shares,
-        },
-    )?;
+    draw_cnn(&path, names, losses, target, shares)?;
     println!("plot: {}", path.display());
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use gradsign::curvature::spectrum::MomentSpectrum;
 use plotters::prelude::*;
 
-use super::{PALETTE, Res};
+use super::{PALETTE, Res, steps_or};
 
 /// One input width: spectra, step counts and the bound.
 pub struct Width {
@@ -34,6 +34,50 @@ pub struct Flip {
     pub components: Vec<f64>,
     /// Sign changes counted by the recorder.
     pub flips: usize,
+}
+
+/// The Euclidean distance `‖w − s‖`.
+pub fn distance(w: &[f64], s: &[f64]) -> f64 {
+    w.iter()
+        .zip(s)
+        .map(|(w, s)| (w - s).powi(2))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// The first table's row of one width: n, κ = 3n + 1, κ raw, κ centred,
+/// cos(v₁, 1), steps raw, the bound, steps centred.
+pub fn width_row(w: &Width) -> Vec<String> {
+    let (r, c) = (&w.raw, &w.centred);
+    vec![
+        w.n.to_string(),
+        format!("{:.0}", w.kappa),
+        format!("{:.1}", r.condition_number),
+        format!("{:.2}", c.condition_number),
+        format!("{:.3}", r.top_alignment_with_ones),
+        steps_or(w.raw_steps, "not reached"),
+        format!("≤ {:.0}", w.bound),
+        steps_or(w.centred_steps, "not reached"),
+    ]
+}
+
+/// The second table's row at `η = r/λmax`: r, 1 − r, the measured ratio,
+/// the sign flips in `steps`, the first five components.
+pub fn flip_row(
+    r: f64,
+    ratio: Option<f64>,
+    flips: usize,
+    steps: usize,
+    components: &[f64],
+) -> Vec<String> {
+    let first: Vec<String> = components[..5].iter().map(|v| format!("{v:+.3}")).collect();
+    vec![
+        format!("{r}"),
+        format!("{:+.2}", 1.0 - r),
+        ratio.map_or("—".into(), |q| format!("{q:+.6}")),
+        format!("{flips} of {steps}"),
+        first.join(" "),
+    ]
 }
 
 /// Three panels: the spectra of `shown`, κ against n, the flip traces.

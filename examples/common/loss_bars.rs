@@ -47,6 +47,65 @@ pub struct Bars<'a> {
     pub shares: Vec<Vec<f64>>,
 }
 
+/// Example 13's table row: variant, epochs to the target (`first` is the
+/// index of the first epoch below it), test accuracy, and per conv layer
+/// the per-position and per-example shares of one-signed filter rows (and
+/// conv1's `κ(E[ppᵀ])`): `c = (per position, per example, κ)`.
+pub fn cnn_row(
+    name: &str,
+    first: Option<usize>,
+    acc: f64,
+    c1: (f64, f64, f64),
+    c2: (f64, f64, f64),
+) -> Vec<String> {
+    let epochs = first.map_or("never".to_owned(), |e| (e + 1).to_string());
+    let p = |v: f64| format!("{:.1}%", 100.0 * v);
+    vec![
+        name.into(),
+        epochs,
+        p(acc),
+        p(c1.0),
+        p(c1.1),
+        format!("{:.0}", c1.2),
+        p(c2.0),
+        p(c2.1),
+    ]
+}
+
+/// Example 13's figure: cross-entropy per epoch of each variant, and the
+/// shares of one-signed filter rows `[conv1 per position, conv1 per
+/// example, conv2 per position, conv2 per example]` per variant.
+pub fn draw_cnn(
+    path: &Path,
+    names: Vec<String>,
+    losses: Vec<Vec<f64>>,
+    target: f64,
+    shares: Vec<Vec<f64>>,
+) -> Res {
+    let series = [
+        "conv1 per position",
+        "conv1 per example",
+        "conv2 per position",
+        "conv2 per example",
+    ];
+    draw(
+        path,
+        &Losses {
+            names,
+            losses,
+            target,
+            x_desc: "epoch, log scale",
+            y_desc: "mean cross-entropy over the epoch, log scale",
+        },
+        &Bars {
+            title: "one-signed filter rows, trained weights, 256 examples",
+            x_desc: "share of filter rows (%)",
+            series: series.map(String::from).to_vec(),
+            shares,
+        },
+    )
+}
+
 /// Two panels: every variant's training loss per epoch (log–log) against
 /// the target, titled with the first variant to reach it, and grouped
 /// horizontal bars of shares per variant; the curves' legend below both.

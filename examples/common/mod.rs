@@ -16,6 +16,7 @@ pub mod outlier;
 pub mod sigmoid_vs_tanh;
 pub mod sign_report;
 pub mod slices;
+pub mod statistic_bars;
 pub mod which_fix;
 pub mod zigzag;
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Key, PALETTE, Res, key_strip};
+use super::{Key, PALETTE, Res, key_strip, steps_or};
 
 /// One optimiser on one kind of input.
 pub struct Run {
@@ -23,6 +23,55 @@ pub struct Run {
     pub predictions: Vec<Vec<f64>>,
     /// The first step with `L − L* ≤ tolerance·(L₀ − L*)`.
     pub steps: Option<usize>,
+}
+
+/// The smallest loss any run reached (`L*` to rounding, when one run is
+/// Newton's), after setting each run's `steps` to the first step with
+/// `L − L* ≤ tolerance·(L₀ − L*)`.
+pub fn settle(runs: &mut [Run], tolerance: f64) -> f64 {
+    let optimum = runs
+        .iter()
+        .flat_map(|r| r.losses.clone())
+        .fold(f64::INFINITY, f64::min);
+    for r in runs {
+        let start = r.losses[0] - optimum;
+        r.steps = r
+            .losses
+            .iter()
+            .position(|&l| l - optimum <= tolerance * start);
+    }
+    optimum
+}
+
+/// The table's row of one run: name, η, κ, steps to the tolerance, final
+/// `L − L*`.
+pub fn summary_row(r: &Run, optimum: f64) -> Vec<String> {
+    let last = r.losses.last().copied().unwrap_or(f64::NAN) - optimum;
+    vec![
+        r.name.clone(),
+        format!("{:.3}", r.eta),
+        format!("{:.1}", r.kappa),
+        steps_or(r.steps, "not reached"),
+        format!("{last:.2e}"),
+    ]
+}
+
+/// Per step, the largest difference of predicted probabilities between two
+/// runs.
+pub fn prediction_gap(a: &Run, b: &Run) -> Vec<f64> {
+    let rows = a.predictions.iter().zip(&b.predictions);
+    rows.map(|(p, q)| {
+        p.iter()
+            .zip(q)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f64::max)
+    })
+    .collect()
+}
+
+/// The largest of a gap series (0 for none).
+pub fn max_gap(v: &[f64]) -> f64 {
+    v.iter().copied().fold(0.0f64, f64::max)
 }
 
 /// Excess losses below this are rounding: drawn on a labelled floor.

@@ -8,7 +8,58 @@ use gradsign::dynamics::NeuronTrajectory;
 use gradsign::tensor::Tensor;
 use plotters::prelude::*;
 
-use super::{PALETTE, Res, clip, sig};
+use super::{PALETTE, Res, clip, median, pct, sig, steps_or};
+
+/// One SGD run: the path and what the trajectory recorder measured on it.
+pub struct Run {
+    /// The step size.
+    pub eta: f64,
+    /// `κ(E[xxᵀ])` of the run's data.
+    pub kappa: f64,
+    /// `w₀ … w_T`.
+    pub path: Vec<[f64; 2]>,
+    /// Steps to the tolerance, if reached.
+    pub steps: Option<usize>,
+    /// Path efficiency, the orthant of each update, cosines of consecutive ones.
+    pub t: NeuronTrajectory,
+}
+
+/// The summary table's row of one run (headers: inputs, η, κ, steps to 1%,
+/// path efficiency, updates in I/III, mean cosine of consecutive updates).
+pub fn summary_row(name: &str, r: &Run) -> Vec<String> {
+    vec![
+        name.to_string(),
+        format!("{:.3}", r.eta),
+        format!("{:.1}", r.kappa),
+        steps_or(r.steps, "not reached"),
+        format!("{:.2}", r.t.path_efficiency.unwrap_or(1.0)),
+        pct(r.t.orthants.one_signed_share().unwrap_or(0.0)),
+        format!("{:+.2}", r.t.mean_cosine.unwrap_or(0.0)),
+    ]
+}
+
+/// The median of runs' steps to the tolerance, "> max" when the median run
+/// did not reach it.
+pub fn median_cell(steps: Vec<Option<usize>>, max: usize) -> String {
+    let m = median(steps.into_iter().map(|s| s.unwrap_or(max + 1)).collect());
+    if m > max {
+        format!("> {max}")
+    } else {
+        m.to_string()
+    }
+}
+
+/// The panel of run `r` named by the first word of `name`, its contours
+/// those of `moment`.
+pub fn panel<'a>(name: &'a str, r: &'a Run, moment: Tensor<f64>) -> Panel<'a> {
+    Panel {
+        name: name.split(' ').next().unwrap_or(name),
+        moment,
+        path: &r.path,
+        steps: r.steps,
+        t: &r.t,
+    }
+}
 
 /// One panel: a run and the `E[xxᵀ]` whose quadratic its loss is.
 pub struct Panel<'a> {
