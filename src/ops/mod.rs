@@ -32,7 +32,7 @@
 //! | [`select`] (condition from [`mask`](crate::Var::mask), a constant) | `c ≠ 0 ? a : b` | `g` to the chosen branch; none to the condition |
 //! | [`softmax`](crate::Var::softmax), [`log_softmax`](crate::Var::log_softmax) | along an axis | `y ⊙ (g − Σ g·y)`; `g − eʸ·Σ g` |
 //! | [`unfold2d`](crate::Var::unfold2d) | im2col patches | each patch entry's `g` into the pixel it copied |
-//! | [`conv2d`](crate::Var::conv2d) | `Y = W ⋆ X + b` (NCHW, OIHW) | `dX` = col2im of `Gᵀ·W`, `dW += G·patches`, `db += Σ G` |
+//! | [`conv2d`](crate::Var::conv2d) | `Y = W ⋆ X + b` (NCHW, OIHW) | `dX` = col2im of `Wᵀ·G`, `dW += G·patchesᵀ`, `db += Σ G` |
 //! | [`max_pool2d`](crate::Var::max_pool2d), [`avg_pool2d`](crate::Var::avg_pool2d) | window max / mean | `g` to the first maximal element; `g/count` to each averaged one |
 //! | [`norm_moments`](crate::Var::norm_moments) | per-group mean and biased variance | `g_μ/M + 2 g_σ²·(x − μ)/M` |
 //! | [`norm_coeffs`](crate::Var::norm_coeffs) | `s = γ/√(σ² + ε)`, shift | `∂s/∂σ² = −½γ(σ² + ε)^(−3/2)`, `∂s/∂γ = 1/√(σ² + ε)` |
