@@ -558,7 +558,8 @@ fn fold_example<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F]) {
 /// Runs `work(examples, out, space)` over `threads` contiguous groups of
 /// the `n` examples, each with its share of `out` (`out_per` values per
 /// example) and its own `space_per` values of working space; inline for
-/// one group.
+/// one group. The groups are split in halves by `rayon::join`, which
+/// allocates nothing.
 fn by_example_groups<F: Element>(
     n: usize,
     threads: usize,
@@ -566,25 +567,44 @@ fn by_example_groups<F: Element>(
     (space, space_per): (&mut [F], usize),
     work: impl Fn(std::ops::Range<usize>, &mut [F], &mut [F]) + Sync,
 ) {
-    let groups = threads.clamp(1, n.max(1));
-    if groups == 1 {
-        work(0..n, out, &mut space[..space_per]);
-        return;
-    }
-    let size = n.div_ceil(groups);
-    rayon::scope(|s| {
-        let mut out = out;
-        let mut space = space;
-        let work = &work;
-        for start in (0..n).step_by(size.max(1)) {
-            let end = (start + size).min(n);
-            let (o, rest) = std::mem::take(&mut out).split_at_mut((end - start) * out_per);
-            let (w, more) = std::mem::take(&mut space).split_at_mut(space_per);
-            out = rest;
-            space = more;
-            s.spawn(move |_| work(start..end, o, w));
+    fn split<F: Element>(
+        examples: std::ops::Range<usize>,
+        groups: usize,
+        (out, out_per): (&mut [F], usize),
+        (space, space_per): (&mut [F], usize),
+        work: &(impl Fn(std::ops::Range<usize>, &mut [F], &mut [F]) + Sync),
+    ) {
+        if groups <= 1 {
+            work(examples, out, &mut space[..space_per]);
+            return;
         }
-    });
+        let left = groups / 2;
+        let mid = examples.start + examples.len() * left / groups;
+        let (lo, hi) = out.split_at_mut((mid - examples.start) * out_per);
+        let (slo, shi) = space.split_at_mut(left * space_per);
+        rayon::join(
+            || {
+                split(
+                    examples.start..mid,
+                    left,
+                    (lo, out_per),
+                    (slo, space_per),
+                    work,
+                )
+            },
+            || {
+                split(
+                    mid..examples.end,
+                    groups - left,
+                    (hi, out_per),
+                    (shi, space_per),
+                    work,
+                )
+            },
+        );
+    }
+    let groups = threads.clamp(1, n.max(1));
+    split(0..n, groups, (out, out_per), (space, space_per), &work);
 }
 
 /// The forward of `conv2d`: per example, its patches into the working
@@ -703,21 +723,11 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
         if groups == 1 {
             weight_grad(0..g.n, gw, &mut space[..k * p], true);
         } else {
-            let size = g.n.div_ceil(groups);
-            rayon::scope(|s| {
-                let mut rest = &mut *space;
-                for start in (0..g.n).step_by(size.max(1)) {
-                    let (mine, more) = std::mem::take(&mut rest).split_at_mut(per);
-                    rest = more;
-                    let end = (start + size).min(g.n);
-                    let wg = &weight_grad;
-                    s.spawn(move |_| {
-                        let (cols, part) = mine.split_at_mut(k * p);
-                        wg(start..end, part, cols, false);
-                    });
-                }
+            by_example_groups(g.n, groups, (&mut [], 0), (space, per), |range, _, mine| {
+                let (cols, part) = mine.split_at_mut(k * p);
+                weight_grad(range, part, cols, false);
             });
-            for chunk in space.chunks_exact(per).take(g.n.div_ceil(size.max(1))) {
+            for chunk in space.chunks_exact(per) {
                 for (d, &v) in gw.iter_mut().zip(&chunk[k * p..]) {
                     *d += v;
                 }
