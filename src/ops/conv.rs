@@ -738,10 +738,23 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     if ctx.node.n_parents == 3
         && let Some(gb) = ctx.grad_input(2)
     {
-        for dy_e in dy.chunks_exact((o * p).max(1)) {
-            for (d, row) in gb.iter_mut().zip(dy_e.chunks_exact(p.max(1))) {
-                *d += row.iter().fold(F::zero(), |s, &v| s + v);
+        // Eight running sums per filter, so that the additions vectorise.
+        for (c, d) in gb.iter_mut().enumerate() {
+            let mut lanes = [F::zero(); 8];
+            for dy_e in dy.chunks_exact((o * p).max(1)) {
+                let row = &dy_e[c * p..][..p];
+                let chunks = row.chunks_exact(8);
+                let rest = chunks.remainder();
+                for ch in chunks {
+                    for (l, &v) in lanes.iter_mut().zip(ch) {
+                        *l += v;
+                    }
+                }
+                for (l, &v) in lanes.iter_mut().zip(rest) {
+                    *l += v;
+                }
             }
+            *d += lanes.iter().fold(F::zero(), |s, &l| s + l);
         }
     }
 }
