@@ -843,6 +843,26 @@ fn first_equal<F: Element>(plane: &[F], g: &Geometry, base: usize, m: F) -> usiz
     mask.trailing_zeros() as usize
 }
 
+/// [`first_equal`] for a `KH × KW` window known at compile time (the
+/// common 2 × 2 and 3 × 3 pools), so that its loops unroll.
+#[inline(always)]
+fn first_equal_fixed<F: Element, const KH: usize, const KW: usize>(
+    plane: &[F],
+    w: usize,
+    base: usize,
+    m: F,
+) -> usize {
+    let nan = m.is_nan();
+    let mut mask = 0u64;
+    for i in 0..KH {
+        let row = &plane[base + i * w..][..KW];
+        for (j, &v) in row.iter().enumerate() {
+            mask |= u64::from((v == m) | (nan & v.is_nan())) << (i * KW + j);
+        }
+    }
+    mask.trailing_zeros() as usize
+}
+
 /// The sum of a window wholly inside the plane, starting at `base`.
 #[inline]
 fn dense_sum<F: Element>(plane: &[F], g: &Geometry, base: usize) -> F {
@@ -921,9 +941,13 @@ fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                             let go = gout[oy * g.ow + ox];
                             let base = oy * g.sh * g.w + ox * g.sw;
                             if mode == POOL_MAX {
+                                let m = yout[oy * g.ow + ox];
                                 let at = if masked {
-                                    base + offsets
-                                        [first_equal(plane, &g, base, yout[oy * g.ow + ox])]
+                                    base + offsets[match (g.kh, g.kw) {
+                                        (2, 2) => first_equal_fixed::<F, 2, 2>(plane, g.w, base, m),
+                                        (3, 3) => first_equal_fixed::<F, 3, 3>(plane, g.w, base, m),
+                                        _ => first_equal(plane, &g, base, m),
+                                    }]
                                 } else {
                                     dense_argmax(plane, &g, base).0
                                 };
