@@ -1,5 +1,7 @@
 //! Numeric kernels on slices. The only module allowed `unsafe`: it wraps the
-//! tuned matrix-multiply crate behind bounds-checked safe functions.
+//! tuned matrix-multiply crate behind bounds-checked safe functions, and
+//! calls the loops of [`bits`] and [`reduce`] compiled for the
+//! instructions the CPU was found to have.
 //!
 //! # Thread counts
 //!
@@ -14,7 +16,9 @@
 //! gets every thread there is, never more pieces of work than threads to
 //! run them.
 
+pub mod bits;
 pub mod matmul;
+pub mod reduce;
 pub mod vmath;
 
 use std::sync::OnceLock;
