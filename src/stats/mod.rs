@@ -42,9 +42,13 @@
 //! [`StatisticsWorkspace`] keeps every buffer from call to call, so that a
 //! warm call for a dense layer allocates nothing. On the W3 network
 //! (784-256-128-10, batch 128, `f32`, one thread) all statistics of the
-//! three layers and the network cost about two plain training steps
-//! (`cargo bench --bench stats`): the three `J×K'` products of the first
-//! layer, each the size of the step's weight gradient, are most of it.
+//! three layers and the network cost about 1.3–1.5 plain training steps
+//! (`cargo bench --bench stats`, on a shared machine), of which the
+//! matrix products are about two thirds: `ΔᵀÃ` and `(Δ∘Δ)ᵀ(Ã∘Ã)` (about
+//! 60 MFLOP each, each the size of the step's weight gradient) and the
+//! Gram's `ÃÃᵀ` and `ΔΔᵀ` (about 51 MFLOP), against about 180 MFLOP for
+//! the step, so that at the kernel's speed they alone cost about one
+//! step.
 //!
 //! [`layer_statistics`] computes all
 //! of them at once into a [`LayerStatistics`] (per layer and per neuron),
