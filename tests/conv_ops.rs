@@ -175,6 +175,80 @@ proptest! {
     }
 
     #[test]
+    fn conv2d_equals_patches_times_filters_at_one_and_two_threads(
+        (n, c, h, w, o, k, window) in geometry(),
+        extra in 0usize..4,
+        bias in any::<bool>(),
+        constant_input in any::<bool>(),
+        seed in 0u64..1000,
+    ) {
+        // More examples than threads, so that two threads share them out.
+        let n = n + extra;
+        let x = Tensor::rand_uniform(&[n, c, h, w], -1.0, 1.0, seed).unwrap();
+        let wt = Tensor::rand_uniform(&[o, c, k.0, k.1], -1.0, 1.0, seed + 1).unwrap();
+        let b = Tensor::rand_uniform(&[o], -1.0, 1.0, seed + 2).unwrap();
+        let (oh, ow) = window.output_size("test", (h, w), k).unwrap();
+        let r = Tensor::rand_uniform(&[n, o, oh, ow], -1.5, 1.5, seed + 3).unwrap();
+        // The definition: the patch rows times the flattened filters, one
+        // row per example and position, then laid out NCHW by hand.
+        let tape = Tape::<f64>::new();
+        let (xv, wv, bv) = (
+            if constant_input { tape.constant(&x) } else { tape.var(&x) },
+            tape.var(&wt),
+            tape.var(&b),
+        );
+        let rows = xv
+            .unfold2d(k, &window)
+            .unwrap()
+            .linear(wv.reshape(&[o, c * k.0 * k.1]).unwrap(), bias.then_some(bv))
+            .unwrap();
+        let p = oh * ow;
+        let mut r_rows = vec![0.0; n * p * o];
+        for e in 0..n {
+            for ch in 0..o {
+                for q in 0..p {
+                    r_rows[(e * p + q) * o + ch] = r.as_slice()[(e * o + ch) * p + q];
+                }
+            }
+        }
+        let rr = tape.constant(&Tensor::from_vec(r_rows.clone(), &[n * p, o]).unwrap());
+        let want_grads = (rows * rr).sum().backward().unwrap();
+        let want_rows = rows.value();
+        for threads in [1, 2] {
+            let mut t2 = Tape::<f64>::new();
+            t2.set_threads(threads);
+            let xv2 = if constant_input { t2.constant(&x) } else { t2.var(&x) };
+            let (wv2, bv2) = (t2.var(&wt), t2.var(&b));
+            let y = xv2.conv2d(wv2, bias.then_some(bv2), &window).unwrap();
+            let yv = y.value();
+            prop_assert_eq!(yv.dims(), &[n, o, oh, ow][..]);
+            for e in 0..n {
+                for ch in 0..o {
+                    for q in 0..p {
+                        let got = yv.as_slice()[(e * o + ch) * p + q];
+                        let want = want_rows.as_slice()[(e * p + q) * o + ch];
+                        prop_assert!((got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                            "value at {e},{ch},{q}: {got} vs {want} ({threads} threads)");
+                    }
+                }
+            }
+            let grads = (y * t2.constant(&r)).sum().backward().unwrap();
+            let pairs = [(wv2, wv, true), (bv2, bv, bias), (xv2, xv, !constant_input)];
+            for (got_var, want_var, present) in pairs {
+                if !present {
+                    continue;
+                }
+                let (got, want) = (grads.get(got_var).unwrap(), want_grads.get(want_var).unwrap());
+                for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+                    prop_assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()),
+                        "gradient {i}: {g} vs {w} ({threads} threads)");
+                }
+            }
+            prop_assert!(constant_input || grads.get(xv2).is_ok());
+        }
+    }
+
+    #[test]
     fn pooling_passes_gradcheck_away_from_ties(
         (n, c, h, w, _o, k, window) in geometry(),
         seed in 0u64..1000,
@@ -582,5 +656,39 @@ fn a_cnn_trains_and_its_hessian_vector_products_are_exact() {
             "component {i}: HVP {} vs finite difference {fd}",
             hv[i]
         );
+    }
+}
+
+#[test]
+fn pooling_of_a_large_input_is_the_same_at_two_threads() {
+    // 4 × 8 planes of 32 × 32: large enough that pooling shares its planes
+    // out over the threads, with ties (a coarse grid of values) and a NaN.
+    let mut x: Tensor<f64> = Tensor::rand_uniform(&[4, 8, 32, 32], 0.0, 1.0, 11).unwrap();
+    for v in x.as_mut_slice() {
+        *v = (*v * 8.0).floor();
+    }
+    x.as_mut_slice()[1000] = f64::NAN;
+    let r = Tensor::rand_uniform(&[4, 8, 16, 16], -1.0, 1.0, 12).unwrap();
+    let run = |threads: usize, max: bool| {
+        let mut tape = Tape::<f64>::new();
+        tape.set_threads(threads);
+        let xv = tape.var(&x);
+        let w = Window::default().stride(2);
+        let y = if max {
+            xv.max_pool2d((2, 2), &w)
+        } else {
+            xv.avg_pool2d((2, 2), &w, true)
+        }
+        .unwrap();
+        let g = (y * tape.constant(&r)).sum().backward().unwrap();
+        (y.value().as_slice().to_vec(), g.get(xv).unwrap().to_vec())
+    };
+    for max in [true, false] {
+        let (y1, g1) = run(1, max);
+        let (y2, g2) = run(2, max);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&y1), bits(&y2), "values, max = {max}");
+        assert_eq!(bits(&g1), bits(&g2), "gradients, max = {max}");
+        assert!(y1.iter().any(|v| v.is_nan()), "the NaN propagates");
     }
 }

@@ -274,6 +274,7 @@ fn layer_names_the_layer_and_wraps_the_error_there() {
         bias: None,
         activation: Activation::Identity,
         positions: 1,
+        conv: None,
     });
     let grads = (tape.var_scalar(1.0) * 2.0).backward().unwrap();
     let e = GradientSignAnalyzer::default()

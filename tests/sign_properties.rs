@@ -243,6 +243,7 @@ proptest! {
             trace.push(LayerTrace {
                 input: lay.input, pre_activation: lay.z, output, weight: lay.w, bias: Some(lay.b), activation,
                 positions: 1,
+                conv: None,
             });
         }
         let grads = rec.losses.sum().backward()?;

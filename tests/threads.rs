@@ -185,3 +185,21 @@ fn an_optimiser_and_its_model_move_to_a_worker_and_back() {
         3 * 2 + 3 + 3 + 1
     );
 }
+
+#[test]
+fn large_element_wise_ops_give_the_same_bits_on_two_kernel_threads() {
+    // 100,000 elements: above the size from which element-wise maps split
+    // over the tape's threads. Values and gradients must not depend on it.
+    let x = Tensor::<f32>::rand_uniform(&[100, 1000], -6.0, 6.0, 3).unwrap();
+    let r = Tensor::<f32>::rand_uniform(&[100, 1000], -1.0, 1.0, 4).unwrap();
+    let run = |threads: usize| {
+        let mut tape = Tape::<f32>::new();
+        tape.set_threads(threads);
+        let xv = tape.var(&x);
+        let y = xv.sigmoid().tanh().relu().exp();
+        let g = (y * tape.constant(&r)).sum().backward().unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        (bits(y.value().as_slice()), bits(g.get(xv).unwrap()))
+    };
+    assert_eq!(run(1), run(2));
+}

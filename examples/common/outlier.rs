@@ -1,17 +1,27 @@
-//! Example 11's geometry of the first layer's block and its figure.
+//! Examples 11 and 11b: the geometry of the first layer's block, example
+//! 11b's network and data, and the density figure. The block helpers take
+//! a `Linear` block (weights `(out, in)` row-major, then the biases) or a
+//! `Conv2d` block (filters `(out, in, kh, kw)` row-major, then the
+//! biases): the same layout with the patch in place of the input.
 
 use std::path::Path;
 
-use gradsign::Tensor;
-use gradsign::curvature::Operator;
+use gradsign::activation::Activation;
 use gradsign::curvature::density::SpectralDensity;
 use gradsign::curvature::spectrum::{Spectrum, feature_mean};
+use gradsign::curvature::{Likelihood, Operator};
+use gradsign::data::{Centering, Dataset, digits};
+use gradsign::nn::{BatchNorm, Conv2d, Flatten, Init, Linear, MaxPool2d, Reshape, Sequential};
+use gradsign::optim::Sgd;
+use gradsign::train::{TrainConfig, train};
+use gradsign::{Tensor, Var};
 use plotters::prelude::*;
 
 use super::{PALETTE, Res};
 
 /// The unit mean of the augmented input `[x, 1]`: `m̂ = [x̄, 1]/‖[x̄, 1]‖`.
-/// For centred inputs it is the bias direction alone.
+/// For centred inputs it is the bias direction alone. Given a
+/// convolution's patch matrix (im2col), `x̄` is the mean patch.
 pub fn mean_direction(x: &Tensor<f64>) -> Res<Vec<f64>> {
     let mut m = feature_mean(x)?;
     m.push(1.0);
@@ -19,8 +29,7 @@ pub fn mean_direction(x: &Tensor<f64>) -> Res<Vec<f64>> {
     Ok(m.into_iter().map(|a| a / norm).collect())
 }
 
-/// `u ⊗ m̂` laid out as a `Linear` block (weights `(out, in)` row-major,
-/// then the biases).
+/// `u ⊗ m̂` laid out as a `Linear` or `Conv2d` block.
 fn embed(u: &[f64], m: &[f64]) -> Vec<f64> {
     let d = m.len() - 1;
     let mut v: Vec<f64> = u
@@ -48,7 +57,8 @@ fn project(v: &[f64], m: &[f64], neurons: usize) -> Vec<f64> {
 }
 
 /// `‖P v‖/‖v‖` for `P` the projection onto `{u ⊗ m̂}`: how much of the
-/// block vector `v` moves each neuron's weights along the mean input.
+/// block vector `v` moves each neuron's (filter's) weights along the mean
+/// input (patch).
 pub fn cosine_with_mean(v: &[f64], m: &[f64], neurons: usize) -> f64 {
     let p = project(v, m, neurons);
     let norm2 = |x: &[f64]| x.iter().map(|a| a * a).sum::<f64>();
@@ -133,4 +143,77 @@ pub fn plot(path: &Path, title: &str, panels: &[(&str, [Curve<'_>; 2])]) -> Res 
     }
     root.present()?;
     Ok(())
+}
+
+/// Example 11b's CNN input side: 3×3 filters, stride 1, no padding.
+pub const KERNEL: (usize, usize) = (3, 3);
+/// Example 11b's filters in its one convolution.
+pub const FILTERS: usize = 4;
+/// Example 11b's images: the first 300 digits (a few seconds of HVPs).
+pub const EXAMPLES: usize = 300;
+
+/// Example 11b's CNN on an 8×8 image: reshape, conv 3×3 1→4 (6×6),
+/// [BatchNorm over the 4 channels], `act`, max-pool 2×2 (3×3), flatten
+/// (36), linear 36→10: 410 parameters (418 with BatchNorm). The
+/// convolution is layer `"1"`.
+pub fn cnn(act: Activation, batch_norm: bool) -> Res<Sequential<f64>> {
+    let mut net = Sequential::new()
+        .push(Reshape::new(&[1, 8, 8])?)
+        .push(Conv2d::init(
+            1,
+            FILTERS,
+            KERNEL,
+            Init::LecunNormal,
+            true,
+            1,
+        )?);
+    if batch_norm {
+        net.add(BatchNorm::new(FILTERS)?);
+    }
+    net.add(act);
+    net.add(MaxPool2d::new((2, 2)));
+    net.add(Flatten);
+    net.add(Linear::init(FILTERS * 9, 10, Init::LecunNormal, true, 2)?);
+    Ok(net)
+}
+
+/// The first `n` digits, pixels 0–16 as the data set gives them (`raw`),
+/// or with each pixel's mean over those `n` subtracted, with one-hot
+/// targets.
+pub fn digits_subset(n: usize, centre: bool) -> Res<Dataset<f64>> {
+    let all = digits::<f64>();
+    let data = all.select(&(0..n.min(all.len())).collect::<Vec<_>>())?;
+    let data = if centre {
+        let centring = Centering::fit(data.features())?;
+        data.map_features(|x| centring.transform(x))?
+    } else {
+        data
+    };
+    let targets = data.one_hot()?;
+    Ok(Dataset::with_targets(
+        data.features().clone(),
+        data.labels().to_vec(),
+        targets,
+    )?)
+}
+
+/// Trains `net` for `epochs` of full-batch SGD at `rate` on softmax
+/// cross-entropy; returns the last epoch's loss.
+pub fn train_full_batch(
+    net: &mut Sequential<f64>,
+    data: &Dataset<f64>,
+    rate: f64,
+    epochs: usize,
+) -> Res<f64> {
+    let mut config = TrainConfig::default();
+    (config.epochs, config.batch_size, config.seed) = (epochs, data.len(), 3);
+    let report = train(
+        net,
+        &mut Sgd::new(rate),
+        data,
+        &config,
+        |out: Var<'_, f64>, b| Likelihood::Categorical.loss(out, b.targets_on(out.tape())?),
+        &mut |_| {},
+    )?;
+    Ok(report.epoch_losses.last().copied().unwrap_or(f64::NAN))
 }

@@ -391,10 +391,14 @@ impl GradientSignAnalyzer {
         workspace: &mut StatisticsWorkspace<F>,
     ) -> Result<LayerReport> {
         let lt = &trace.layers()[l];
-        let (batch, fan_in, fan_out) =
-            check_matrices("analyze", lt.input.shape(), lt.pre_activation.shape())?;
+        let (a_shape, z_shape) = lt.dense_shapes()?;
+        let (batch, fan_in, fan_out) = check_matrices("analyze", a_shape, z_shape)?;
         check_parameters(lt, fan_in, fan_out)?;
-        let deltas = gradients.get(lt.pre_activation)?;
+        let deltas = lt.deltas(gradients)?;
+        let deltas = &*deltas;
+        // A convolution's patch matrix, built once for every reader below.
+        let patches = lt.patches()?;
+        let patches = patches.as_deref();
         let bias = self.config.include_bias && lt.bias.is_some();
         let weight_grad = if lt.weight.requires_grad() {
             Some(gradients.get(lt.weight)?)
@@ -406,7 +410,7 @@ impl GradientSignAnalyzer {
             _ => None,
         };
         let threads = crate::kernels::clamp_threads(self.config.threads);
-        let mut report = lt.input.with_value(|inputs| {
+        let mut report = with_rows(lt, patches, |inputs| {
             let data = LayerData {
                 inputs,
                 deltas,
@@ -420,7 +424,7 @@ impl GradientSignAnalyzer {
             analyze_data("analyze", &data, tol, self.config.sign_tolerance)
         })?;
         if lt.positions > 1 {
-            let summed = lt.input.with_value(|inputs| {
+            let summed = with_rows(lt, patches, |inputs| {
                 let data = LayerData {
                     inputs,
                     deltas,
@@ -448,11 +452,11 @@ impl GradientSignAnalyzer {
         report.input_path = input_path(trace, l);
         report.saturation = saturation(lt);
         if self.config.statistics {
-            report.statistics = Some(lt.input.with_value(|inputs| {
+            report.statistics = Some(with_rows(lt, patches, |inputs| {
                 crate::stats::layer_statistics_slices(
                     "analyze",
-                    (inputs, lt.input.shape()),
-                    (deltas, lt.pre_activation.shape()),
+                    (inputs, a_shape),
+                    (deltas, z_shape),
                     &self
                         .statistics_config(bias, threads)
                         .with_positions(lt.positions.max(1)),
@@ -461,11 +465,24 @@ impl GradientSignAnalyzer {
             })?);
         }
         if self.config.curvature {
-            (report.curvature, report.constant_inputs) = lt
-                .input
-                .with_value(|inputs| input_curvature("analyze", inputs, batch, fan_in))?;
+            (report.curvature, report.constant_inputs) = with_rows(lt, patches, |inputs| {
+                input_curvature("analyze", inputs, batch, fan_in)
+            })?;
         }
         Ok(report)
+    }
+}
+
+/// `f(A)`: a dense layer's input on the tape, or a convolution's patch
+/// matrix built once by the caller.
+fn with_rows<F: Element, R>(
+    lt: &LayerTrace<'_, F>,
+    patches: Option<&[F]>,
+    f: impl FnOnce(&[F]) -> R,
+) -> R {
+    match patches {
+        Some(p) => f(p),
+        None => lt.input.with_value(f),
     }
 }
 
@@ -781,6 +798,7 @@ mod tests {
             bias: None,
             activation,
             positions: 1,
+            conv: None,
         });
         let grads = out.sum().backward().unwrap();
         let mut r = GradientSignAnalyzer::default()
@@ -831,6 +849,7 @@ mod tests {
             bias: None,
             activation: Activation::Identity,
             positions: 1,
+            conv: None,
         });
         let other = tape.var_scalar(1.0);
         let grads = (other * 2.0).backward().unwrap();
@@ -856,6 +875,7 @@ mod tests {
             bias: None,
             activation: Activation::Identity,
             positions: 1,
+            conv: None,
         });
         let grads = z.sum().backward().unwrap();
         let err = GradientSignAnalyzer::default()

@@ -210,13 +210,11 @@ impl<F: Element> PerSampleGradients<F> {
                 layer: l,
                 source: Box::new(e),
             };
-            let (b, k, j) = check_matrices(
-                "per_sample_gradients",
-                lt.input.shape(),
-                lt.pre_activation.shape(),
-            )
-            .map_err(wrap)?;
-            let deltas = grads.get(lt.pre_activation).map_err(wrap)?;
+            let (a_shape, z_shape) = lt.dense_shapes().map_err(wrap)?;
+            let (b, k, j) =
+                check_matrices("per_sample_gradients", a_shape, z_shape).map_err(wrap)?;
+            let deltas = lt.deltas(grads).map_err(wrap)?;
+            let deltas = &*deltas;
             if self.layers.len() <= l {
                 self.layers.push((Tensor::scalar(F::zero()), None));
             }
@@ -231,15 +229,17 @@ impl<F: Element> PerSampleGradients<F> {
             let examples = b / p;
             reuse("per_sample_gradients", w, (examples, k, j)).map_err(wrap)?;
             if p == 1 {
-                lt.input.with_value(|a| {
+                lt.with_inputs(|a| {
                     fill_threaded(w.as_mut_slice(), a, deltas, (b, k, j), self.threads)
-                });
+                })
+                .map_err(wrap)?;
             } else {
                 // A convolution: example n's gradient is Σ_p Δ_npᵀ·a_np,
                 // one product over its positions.
-                lt.input.with_value(|a| {
+                lt.with_inputs(|a| {
                     fill_summed(w.as_mut_slice(), a, deltas, (p, k, j), self.threads)
-                });
+                })
+                .map_err(wrap)?;
             }
             let bias_rows = |out: &mut [F]| {
                 for (n, o) in out.chunks_exact_mut(j.max(1)).enumerate() {
@@ -407,6 +407,7 @@ mod tests {
             bias: Some(b),
             activation: crate::activation::Activation::Identity,
             positions: 1,
+            conv: None,
         });
         let mut ps = PerSampleGradients::new();
         ps.compute(&trace, &grads).unwrap();

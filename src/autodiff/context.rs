@@ -1,6 +1,8 @@
 //! What an op's kernels see: [`ForwardInputs`] while recording, and
 //! [`BackwardCtx`] during the backward sweep.
 
+use std::cell::{RefCell, RefMut};
+
 use crate::element::Element;
 use crate::shape::Shape;
 
@@ -14,6 +16,7 @@ pub struct ForwardInputs<'a, F> {
     pub(crate) parents: &'a [u32],
     pub(crate) indices: &'a [usize],
     pub(crate) threads: usize,
+    pub(crate) scratch: &'a RefCell<Vec<F>>,
 }
 
 impl<'a, F: Element> ForwardInputs<'a, F> {
@@ -41,6 +44,44 @@ impl<'a, F: Element> ForwardInputs<'a, F> {
     pub fn threads(&self) -> usize {
         self.threads
     }
+
+    /// The tape's working space (see [`scratch_slice`]).
+    pub(crate) fn scratch(&self) -> RefMut<'a, Vec<F>> {
+        self.scratch.borrow_mut()
+    }
+}
+
+/// The first `len` elements of an op's working space, grown (never shrunk)
+/// to fit: their contents are whatever the last op left, so a kernel must
+/// write before it reads. Growing checks the size first; an op that
+/// reserved its backward's space while recording ([`reserve_scratch`])
+/// never grows it in the backward sweep.
+pub(crate) fn scratch_slice<F: Element>(v: &mut Vec<F>, len: usize) -> &mut [F] {
+    if v.len() < len {
+        v.resize(len, F::zero());
+    }
+    &mut v[..len]
+}
+
+/// Makes room for `len` elements of working space, as a [`TooLarge`]
+/// error naming `op` when that cannot be had.
+///
+/// [`TooLarge`]: crate::Error::TooLarge
+pub(crate) fn reserve_scratch<F: Element>(
+    v: &mut Vec<F>,
+    op: &'static str,
+    len: usize,
+) -> crate::Result<()> {
+    if v.len() < len {
+        v.try_reserve(len - v.len())
+            .map_err(|e| crate::Error::TooLarge {
+                op,
+                what: format!("{len} elements of working space"),
+                reason: e.to_string(),
+            })?;
+        v.resize(len, F::zero());
+    }
+    Ok(())
 }
 
 /// Two inputs' gradient slots, each `None` when that input needs none.
@@ -58,6 +99,7 @@ pub struct BackwardCtx<'a, F> {
     /// here, because parents were recorded first.
     pub(crate) grads: &'a mut [F],
     pub(crate) threads: usize,
+    pub(crate) scratch: &'a RefCell<Vec<F>>,
 }
 
 impl<'a, F: Element> BackwardCtx<'a, F> {
@@ -133,6 +175,11 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
     #[inline]
     pub fn threads(&self) -> usize {
         self.threads
+    }
+
+    /// The tape's working space (see [`scratch_slice`]).
+    pub(crate) fn scratch(&self) -> RefMut<'a, Vec<F>> {
+        self.scratch.borrow_mut()
     }
 
     /// Input `i`'s gradient slot, to add into; `None` when that input needs no

@@ -59,7 +59,7 @@ pub struct Slots<F> {
 /// type it names; reading another op's type reads its slots reinterpreted
 /// (safe, but wrong values), which debug builds catch with a panic naming
 /// the op.
-pub trait Saved<F>: Copy + 'static {
+pub trait Saved<F>: Copy + Send + Sync + 'static {
     /// Packs the state into a node's slots.
     fn pack(self) -> Slots<F>;
     /// Reads it back.

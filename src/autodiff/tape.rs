@@ -91,6 +91,10 @@ pub struct Tape<F: Element> {
     /// variables of after.
     generation: u64,
     pub(crate) inner: RefCell<Inner<F>>,
+    /// Working space an op's kernels may use while they run (a convolution's
+    /// per-example patch matrices), kept across `clear` like the other
+    /// buffers; its contents mean nothing between uses.
+    pub(crate) scratch: RefCell<Vec<F>>,
 }
 
 impl<F: Element> Default for Tape<F> {
@@ -125,6 +129,7 @@ impl<F: Element> Tape<F> {
                 threads: 1,
                 checked: false,
             }),
+            scratch: RefCell::new(Vec::new()),
         }
     }
 
@@ -427,6 +432,7 @@ impl<F: Element> Tape<F> {
             parents: &parents[..inputs.len()],
             indices: &inner.indices,
             threads: inner.threads,
+            scratch: &self.scratch,
         };
         // An empty output needs no work, and its kernel's loops may still
         // run over the other dimensions: summing axis 1 of [2⁴⁰, 2²⁰, 0]
@@ -516,6 +522,7 @@ impl<F: Element> Tape<F> {
                 grad_out: &rest[..n],
                 grads: before,
                 threads: inner.threads,
+                scratch: &self.scratch,
             };
             backward(&mut ctx);
             if inner.checked {

@@ -14,10 +14,10 @@ use super::module::{Forward, ModelElement, Module, Visitor, VisitorMut};
 /// as in PyTorch), with filters `W` stored `OIHW`: `(out channels, in
 /// channels, kernel height, kernel width)`.
 ///
-/// On the tape it is the patch matrix of the input (one row per output
-/// position) times the flattened filters: a dense layer applied at every
-/// position, which is how the sign analysis reads it (see
-/// [`Var::conv2d_parts`]).
+/// It is a dense layer applied at every output position (the patch matrix
+/// of the input times the flattened filters), which is how the sign
+/// analysis reads it (see [`LayerTrace`](super::LayerTrace)); on the tape it
+/// is one [`Var::conv2d`] op.
 ///
 /// ```
 /// use gradsign::{nn::{self, Conv2d, Init}, ops::conv::Window, Tape, Tensor};
@@ -151,19 +151,10 @@ pub(crate) fn convolve<'t, F: Element, E: ModelElement>(
     bias: Option<Var<'t, E>>,
     window: &Window,
 ) -> Result<Var<'t, E>> {
-    let parts = input.conv2d_parts(weight, bias, window)?;
-    let d = parts.output.shape();
-    let positions = d.dims()[2] * d.dims()[3];
-    ctx.record_conv(
-        input,
-        parts.patches,
-        parts.rows,
-        parts.output,
-        weight,
-        bias,
-        positions,
-    );
-    Ok(parts.output)
+    let output = input.conv2d(weight, bias, window)?;
+    let kernel = (weight.shape().dims()[2], weight.shape().dims()[3]);
+    ctx.record_conv(input, output, weight, bias, kernel, window);
+    Ok(output)
 }
 
 impl<F: Element> Module<F> for Conv2d<F> {

@@ -41,4 +41,4 @@ pub use sequential::Sequential;
 pub(crate) use serde_json_io::{check_header, convert, finite_values, parse};
 #[cfg(feature = "serde")]
 pub use serde_json_io::{load_parameters, save_parameters};
-pub use trace::{LayerKind, LayerPath, LayerRecord, LayerTrace, Trace};
+pub use trace::{ConvWindow, LayerKind, LayerPath, LayerRecord, LayerTrace, Trace};

@@ -17,9 +17,10 @@ use crate::autodiff::{Gradients, Tape, Var};
 use crate::dual::Dual;
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::ops::conv::Window;
 use crate::tensor::Tensor;
 
-use super::{LayerKind, LayerPath, LayerRecord, LayerTrace, Trace};
+use super::{ConvWindow, LayerKind, LayerPath, LayerRecord, LayerTrace, Trace};
 
 /// A differentiable model or layer: a forward pass written once for every
 /// tape element type, and named parameters.
@@ -417,35 +418,42 @@ impl<'t, 'p, F: Element, E: ModelElement> Forward<'t, 'p, F, E> {
             bias,
             activation: Activation::Identity,
             positions: 1,
+            conv: None,
         });
         self.push_record(LayerKind::Dense, input, pre_activation);
     }
 
     /// Records a convolution as the dense layer it is at every output
-    /// position (see [`LayerTrace`]): its `input` (NCHW), the patch matrix
-    /// and the pre-activation rows of [`Var::conv2d_parts`], the output
-    /// (NCHW, which an activation that follows reports as its input), the
-    /// `(O, C, kh, kw)` weight parameter and the bias, and the output
-    /// positions per example.
-    #[allow(clippy::too_many_arguments)]
+    /// position (see [`LayerTrace`]): its NCHW `input` and pre-activation
+    /// `output` (which an activation that follows reports as its input),
+    /// the `(O, C, kh, kw)` weight parameter, the bias, and the `kernel`
+    /// and `window` that turn the input into patches.
     pub fn record_conv(
         &mut self,
         input: Var<'t, E>,
-        patches: Var<'t, E>,
-        rows: Var<'t, E>,
         output: Var<'t, E>,
         weight: Var<'t, E>,
         bias: Option<Var<'t, E>>,
-        positions: usize,
+        kernel: (usize, usize),
+        window: &Window,
     ) {
+        let d = output.shape();
+        let positions = match d.dims() {
+            &[_, _, oh, ow] => oh * ow,
+            _ => 1,
+        };
         self.trace.push(LayerTrace {
-            input: patches,
-            pre_activation: rows,
+            input,
+            pre_activation: output,
             output,
             weight,
             bias,
             activation: Activation::Identity,
             positions,
+            conv: Some(ConvWindow {
+                kernel,
+                window: *window,
+            }),
         });
         self.push_record(LayerKind::Conv2d, input, output);
     }

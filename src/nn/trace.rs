@@ -4,9 +4,14 @@
 
 use smallvec::SmallVec;
 
+use std::borrow::Cow;
+
 use crate::activation::Activation;
-use crate::autodiff::Var;
+use crate::autodiff::{Gradients, Var};
 use crate::element::Element;
+use crate::error::{Error, Result};
+use crate::ops::conv::{Window, patch_rows};
+use crate::shape::Shape;
 
 /// What one dense layer recorded on the tape during a forward pass: its
 /// input `A` (rows × in), its pre-activation `Z = A·Wᵀ + b` (rows × out),
@@ -19,15 +24,36 @@ use crate::element::Element;
 /// `A` is the patch matrix (one row per example and position, see
 /// [`Var::unfold2d`]), its `Z` the product with the flattened filters, and
 /// [`positions`](Self::positions) says how many consecutive rows make one
-/// example. For a dense layer a row is an example (`positions = 1`).
+/// example. Its tape variables are the NCHW input and output of the one
+/// [`conv2d`](Var::conv2d) op, which keeps no patch matrix:
+/// [`with_inputs`](Self::with_inputs) builds `A` and
+/// [`deltas`](Self::deltas) lays `Δ` out as rows, for a dense layer and a
+/// convolution alike.
+///
+/// ```
+/// use gradsign::{nn::{self, Conv2d, Init}, Tape, Tensor};
+/// let conv = Conv2d::<f64>::init(1, 2, (2, 2), Init::HeNormal, true, 1)?;
+/// let tape = Tape::new();
+/// let x = tape.constant(&Tensor::rand_uniform(&[3, 1, 4, 4], 0.0, 1.0, 2)?);
+/// let (y, trace) = nn::forward(&conv, &tape, x)?;
+/// let grads = y.sum().backward()?;
+/// let layer = &trace.layers()[0];
+/// // 3 examples × 9 positions, 1 channel × 2 × 2 taps, 2 filters.
+/// let (a, z) = layer.dense_shapes()?;
+/// assert_eq!((a.dims(), z.dims()), (&[27, 4][..], &[27, 2][..]));
+/// assert_eq!(layer.with_inputs(|a| a.len())?, 27 * 4);
+/// assert_eq!(layer.deltas(&grads)?.len(), 27 * 2);
+/// # Ok::<(), gradsign::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct LayerTrace<'t, F: Element> {
-    /// The layer's input `A` (batch × in).
+    /// The layer's input: `A` (batch × in) for a dense layer, the NCHW
+    /// input for a convolution.
     pub input: Var<'t, F>,
-    /// The pre-activation `Z = A·Wᵀ + b` (batch × out).
+    /// The pre-activation: `Z = A·Wᵀ + b` (batch × out) for a dense layer,
+    /// the NCHW output for a convolution.
     pub pre_activation: Var<'t, F>,
-    /// The output `f(Z)` (batch × out); equal to `pre_activation` for the
-    /// identity.
+    /// The output `f(Z)`; equal to `pre_activation` for the identity.
     pub output: Var<'t, F>,
     /// The weight `W` (out × in): row `j` is neuron `j`. A convolution's
     /// is its `(O, C, kh, kw)` filter parameter, laid out as `(O, C·kh·kw)`.
@@ -36,9 +62,102 @@ pub struct LayerTrace<'t, F: Element> {
     pub bias: Option<Var<'t, F>>,
     /// The layer's activation.
     pub activation: Activation,
-    /// Rows of `input` and `pre_activation` per example: 1 for a dense
-    /// layer, the output positions `OH·OW` for a convolution.
+    /// Rows of `A` and `Z` per example: 1 for a dense layer, the output
+    /// positions `OH·OW` for a convolution.
     pub positions: usize,
+    /// A convolution's kernel and window; `None` for a dense layer.
+    pub conv: Option<ConvWindow>,
+}
+
+/// The kernel and window of a convolution's [`LayerTrace`], which say how
+/// its NCHW input becomes the patch matrix `A`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvWindow {
+    /// `(kh, kw)`.
+    pub kernel: (usize, usize),
+    /// Stride, padding and dilation.
+    pub window: Window,
+}
+
+impl<F: Element> LayerTrace<'_, F> {
+    /// The shapes of `A` (rows × in) and `Z` (rows × out), rows being
+    /// examples × [`positions`](Self::positions).
+    ///
+    /// # Errors
+    /// [`Error::RankMismatch`] for a convolution whose input or output is
+    /// not NCHW, or a weight that is not `(O, C, kh, kw)`.
+    pub fn dense_shapes(&self) -> Result<(Shape, Shape)> {
+        let Some(cw) = self.conv else {
+            return Ok((self.input.shape(), self.pre_activation.shape()));
+        };
+        let (xs, ys) = (self.input.shape(), self.pre_activation.shape());
+        let (&[n, c, _, _], &[yn, o, oh, ow]) = (xs.dims(), ys.dims()) else {
+            return Err(Error::RankMismatch {
+                op: "LayerTrace::dense_shapes",
+                expected: "4 (batch, channels, height, width)",
+                shape: if xs.rank() == 4 { ys } else { xs },
+            });
+        };
+        let rows = yn * oh * ow;
+        let _ = n;
+        let a = Shape::new(&[rows, c * cw.kernel.0 * cw.kernel.1])?;
+        Ok((a, Shape::new(&[rows, o])?))
+    }
+
+    /// Calls `f` with `A`: the input's value for a dense layer, the patch
+    /// matrix built from the NCHW input for a convolution (see
+    /// [`Var::unfold2d`]).
+    ///
+    /// # Errors
+    /// As [`dense_shapes`](Self::dense_shapes); [`Error::TooLarge`] if the
+    /// patch matrix cannot be allocated.
+    pub fn with_inputs<R>(&self, f: impl FnOnce(&[F]) -> R) -> Result<R> {
+        match self.patches()? {
+            Some(p) => Ok(f(&p)),
+            None => Ok(self.input.with_value(f)),
+        }
+    }
+
+    /// A convolution's patch matrix; `None` for a dense layer (whose `A`
+    /// is its input's value).
+    pub(crate) fn patches(&self) -> Result<Option<Vec<F>>> {
+        let Some(cw) = self.conv else {
+            return Ok(None);
+        };
+        self.input
+            .with_value(|x| patch_rows(x, self.input.shape(), cw.kernel, &cw.window))
+            .map(Some)
+    }
+
+    /// `Δ = ∂L/∂Z` as rows (rows × out): the pre-activation's gradient for
+    /// a dense layer, borrowed; a convolution's NCHW output gradient laid
+    /// out one row per example and position.
+    ///
+    /// # Errors
+    /// As [`Gradients::get`]; as [`dense_shapes`](Self::dense_shapes);
+    /// [`Error::TooLarge`] if the rows cannot be allocated.
+    pub fn deltas<'g>(&self, grads: &'g Gradients<F>) -> Result<Cow<'g, [F]>> {
+        let g = grads.get(self.pre_activation)?;
+        if self.conv.is_none() {
+            return Ok(Cow::Borrowed(g));
+        }
+        let (_, z) = self.dense_shapes()?;
+        let (rows, o) = (z.dims()[0], z.dims()[1]);
+        let p = self.positions.max(1);
+        let mut out = Vec::new();
+        out.try_reserve_exact(rows * o)
+            .map_err(|e| Error::TooLarge {
+                op: "LayerTrace::deltas",
+                what: format!("{rows} × {o} rows of δ"),
+                reason: e.to_string(),
+            })?;
+        for example in g.chunks_exact((o * p).max(1)) {
+            for pos in 0..p {
+                out.extend((0..o).map(|c| example[c * p + pos]));
+            }
+        }
+        Ok(Cow::Owned(out))
+    }
 }
 
 /// What kind of layer a [`LayerRecord`] is.

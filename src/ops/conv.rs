@@ -1,23 +1,28 @@
 //! Convolution and pooling over NCHW batches: `unfold2d` (im2col), `conv2d`,
 //! `max_pool2d`, `avg_pool2d` and `flatten`.
 //!
-//! A convolution is recorded as three ops the tape already differentiates:
-//! the patch matrix `P = unfold2d(x)` (one row per output position, one
-//! column per weight of a filter), the dense product `Z = P·Wᵀ + b` with the
-//! filters flattened to `(O, C·kh·kw)`, and a transpose back to NCHW. So the
-//! weight gradient is `dW = Σ_positions δ_p ⊗ patch_p`, computed by the same
-//! matrix kernel as a dense layer's, and the patch rows are what the sign
-//! analysis of a convolutional layer reads (a filter's gradient on one
-//! position is `δ_p·patch_p`: one-signed when the patch is).
+//! A convolution is one op. Per example, it builds the patch matrix (one
+//! column per output position, one row per weight of a filter) in the
+//! tape's working space and multiplies the filters flattened to
+//! `(O, C·kh·kw)` by it, straight into the NCHW output; the backward sweep
+//! rebuilds the patches for `dW = Σ_n δ_n·patchesₙᵀ` and folds `Wᵀ·δ_n`
+//! back onto the input. The tape keeps no patch matrix, and one example's
+//! patches (per thread) stay in cache. The sign analysis reads a
+//! convolution as the dense layer it is at every position (a filter's
+//! gradient on one position is `δ_p·patch_p`: one-signed when the patch
+//! is); its [`LayerTrace`](crate::nn::LayerTrace) builds the patch rows
+//! ([`Var::unfold2d`]'s value) when asked.
 //!
 //! The geometry of each op is stored in the tape's index buffer (fourteen
-//! integers), so recording allocates nothing once the tape is warm. Pooling
-//! backward recomputes each window's maximum from the saved input rather
-//! than storing arg-max indices.
+//! integers), so recording allocates nothing once the tape is warm. Max
+//! pooling's backward finds each window's arg-max again as the first tap
+//! equal to the saved maximum, without a branch per tap. Pooling and
+//! convolution share their examples or planes out over the tape's threads.
 
-use crate::autodiff::{BackwardCtx, Var, saved_dims};
+use crate::autodiff::{BackwardCtx, Var, reserve_scratch, saved_dims, scratch_slice};
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::kernels::matmul::GemmArgs;
 use crate::shape::Shape;
 
 /// Stride, zero padding and dilation of a 2-D convolution or pooling window,
@@ -306,6 +311,18 @@ fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
     fixed!(1 2 3 4 5 6 7 8)
 }
 
+/// `dst.fill(zero)` for the short runs a window's padding leaves, inline.
+#[inline(always)]
+fn zero_run<F: Element>(dst: &mut [F]) {
+    if dst.len() <= 8 {
+        for v in dst {
+            *v = F::zero();
+        }
+    } else {
+        dst.fill(F::zero());
+    }
+}
+
 /// `im2col`: fills the patch matrix (see [`Var::unfold2d`]) row by row,
 /// each window's in-bounds taps copied and the rest zeroed, with the
 /// bounds worked out once per window row rather than per element.
@@ -348,6 +365,43 @@ fn unfold_into<F: Element>(g: &Geometry, x: &[F], y: &mut [F]) {
     }
 }
 
+/// The patch matrix of an NCHW input (the value of
+/// [`Var::unfold2d`]) outside the tape, for readers of a convolution's
+/// trace.
+pub(crate) fn patch_rows<F: Element>(
+    x: &[F],
+    shape: Shape,
+    kernel: (usize, usize),
+    window: &Window,
+) -> Result<Vec<F>> {
+    const OP: &str = "unfold2d";
+    let g = Geometry::new(OP, shape, kernel, window)?;
+    let len = (g.n * g.positions())
+        .checked_mul(g.patch_len())
+        .ok_or_else(|| Error::TooLarge {
+            op: OP,
+            what: format!(
+                "{} patches of {} values",
+                g.n * g.positions(),
+                g.patch_len()
+            ),
+            reason: "they overflow a usize".into(),
+        })?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(len).map_err(|e| Error::TooLarge {
+        op: OP,
+        what: format!(
+            "{} patches of {} values",
+            g.n * g.positions(),
+            g.patch_len()
+        ),
+        reason: e.to_string(),
+    })?;
+    out.resize(len, F::zero());
+    unfold_into(&g, x, &mut out);
+    Ok(out)
+}
+
 fn geometry_of(indices: &[usize], off: usize) -> Geometry {
     Geometry::from_indices(&indices[off..off + Geometry::LEN])
 }
@@ -366,16 +420,6 @@ saved_dims! {
     struct Pool {
         off,
         mode,
-    }
-}
-
-saved_dims! {
-    /// The saved state of the rows-to-NCHW transpose of `conv2d`: `n`
-    /// examples of `p` positions and `o` channels.
-    struct RowsToNchw {
-        n,
-        p,
-        o,
     }
 }
 
@@ -425,22 +469,299 @@ fn unfold2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
 }
 
-/// Backward of the rows-to-NCHW transpose of `conv2d`.
-fn rows_to_nchw_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
-    let RowsToNchw { n, p, o } = ctx.saved();
-    let g = ctx.grad_out();
-    let Some(grows) = ctx.grad_input(0) else {
-        return;
-    };
-    for e in 0..n {
-        let (src, dst) = (&g[e * o * p..][..o * p], &mut grows[e * p * o..][..p * o]);
-        for (pos, row) in dst.chunks_exact_mut(o.max(1)).enumerate() {
-            for (c, r) in row.iter_mut().enumerate() {
-                *r += src[c * p + pos];
+saved_dims! {
+    /// The saved state of `conv2d`: the geometry at `off` in the index
+    /// buffer, `o` filters, and the `threads` its working space was sized
+    /// for.
+    struct Conv {
+        off,
+        o,
+        threads,
+    }
+}
+
+/// Example `x`'s patch matrix, transposed: `cols[(c·kh + i)·kw + j][oy·OW + ox]`
+/// is the input under tap `(i, j)` of channel `c` at output position
+/// `(oy, ox)`, zero in the padding. Each row is a strided copy of input
+/// rows, with the in-bounds output range of each tap worked out once.
+fn unfold_example<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
+    let (p, hw) = (g.positions(), g.h * g.w);
+    let mut rows = cols.chunks_exact_mut(p.max(1));
+    for c in 0..g.c {
+        let plane = &x[c * hw..][..hw];
+        for i in 0..g.kh {
+            let yoff = (i * g.dh) as isize - g.ph as isize;
+            let (ylo, yhi) = inside(yoff, g.sh, g.oh, g.h);
+            for j in 0..g.kw {
+                let Some(row) = rows.next() else { return };
+                let xoff = (j * g.dw) as isize - g.pw as isize;
+                let (xlo, xhi) = inside(xoff, g.sw, g.ow, g.w);
+                row[..ylo * g.ow].fill(F::zero());
+                row[yhi * g.ow..].fill(F::zero());
+                for oy in ylo..yhi {
+                    let yy = ((oy * g.sh) as isize + yoff) as usize;
+                    let src = &plane[yy * g.w..][..g.w];
+                    let out = &mut row[oy * g.ow..][..g.ow];
+                    zero_run(&mut out[..xlo]);
+                    zero_run(&mut out[xhi..]);
+                    let first = ((xlo * g.sw) as isize + xoff) as usize;
+                    if g.sw == 1 {
+                        out[xlo..xhi].copy_from_slice(&src[first..first + (xhi - xlo)]);
+                    } else {
+                        for (k, v) in out[xlo..xhi].iter_mut().enumerate() {
+                            *v = src[first + k * g.sw];
+                        }
+                    }
+                }
             }
         }
     }
 }
+
+/// The adjoint of [`unfold_example`]: every entry of `cols` adds into the
+/// input element it was copied from.
+fn fold_example<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F]) {
+    let (p, hw) = (g.positions(), g.h * g.w);
+    let mut rows = cols.chunks_exact(p.max(1));
+    for c in 0..g.c {
+        let plane = &mut gx[c * hw..][..hw];
+        for i in 0..g.kh {
+            let yoff = (i * g.dh) as isize - g.ph as isize;
+            let (ylo, yhi) = inside(yoff, g.sh, g.oh, g.h);
+            for j in 0..g.kw {
+                let Some(row) = rows.next() else { return };
+                let xoff = (j * g.dw) as isize - g.pw as isize;
+                let (xlo, xhi) = inside(xoff, g.sw, g.ow, g.w);
+                if xlo == xhi {
+                    continue;
+                }
+                for oy in ylo..yhi {
+                    let yy = ((oy * g.sh) as isize + yoff) as usize;
+                    let dst = &mut plane[yy * g.w..][..g.w];
+                    let src = &row[oy * g.ow + xlo..oy * g.ow + xhi];
+                    let first = ((xlo * g.sw) as isize + xoff) as usize;
+                    if g.sw == 1 {
+                        for (d, &v) in dst[first..first + src.len()].iter_mut().zip(src) {
+                            *d += v;
+                        }
+                    } else {
+                        for (k, &v) in src.iter().enumerate() {
+                            dst[first + k * g.sw] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `work(examples, out, space)` over `threads` contiguous groups of
+/// the `n` examples, each with its share of `out` (`out_per` values per
+/// example) and its own `space_per` values of working space; inline for
+/// one group. The groups are split in halves by `rayon::join`, which
+/// allocates nothing.
+fn by_example_groups<F: Element>(
+    n: usize,
+    threads: usize,
+    (out, out_per): (&mut [F], usize),
+    (space, space_per): (&mut [F], usize),
+    work: impl Fn(std::ops::Range<usize>, &mut [F], &mut [F]) + Sync,
+) {
+    fn split<F: Element>(
+        examples: std::ops::Range<usize>,
+        groups: usize,
+        (out, out_per): (&mut [F], usize),
+        (space, space_per): (&mut [F], usize),
+        work: &(impl Fn(std::ops::Range<usize>, &mut [F], &mut [F]) + Sync),
+    ) {
+        if groups <= 1 {
+            work(examples, out, &mut space[..space_per]);
+            return;
+        }
+        let left = groups / 2;
+        let mid = examples.start + examples.len() * left / groups;
+        let (lo, hi) = out.split_at_mut((mid - examples.start) * out_per);
+        let (slo, shi) = space.split_at_mut(left * space_per);
+        rayon::join(
+            || {
+                split(
+                    examples.start..mid,
+                    left,
+                    (lo, out_per),
+                    (slo, space_per),
+                    work,
+                )
+            },
+            || {
+                split(
+                    mid..examples.end,
+                    groups - left,
+                    (hi, out_per),
+                    (shi, space_per),
+                    work,
+                )
+            },
+        );
+    }
+    let groups = threads.clamp(1, n.max(1));
+    split(0..n, groups, (out, out_per), (space, space_per), &work);
+}
+
+/// The forward of `conv2d`: per example, its patches into the working
+/// space and one product with the filters into the NCHW output.
+#[allow(clippy::too_many_arguments)]
+fn conv_forward<F: Element>(
+    g: &Geometry,
+    o: usize,
+    x: &[F],
+    w: &[F],
+    b: Option<&[F]>,
+    y: &mut [F],
+    scratch: &mut Vec<F>,
+    threads: usize,
+) {
+    let (p, k, chw) = (g.positions(), g.patch_len(), g.c * g.h * g.w);
+    let space = scratch_slice(scratch, threads * k * p);
+    by_example_groups(
+        g.n,
+        threads,
+        (y, o * p),
+        (space, k * p),
+        |range, y, cols| {
+            for (e, y_e) in range.zip(y.chunks_exact_mut((o * p).max(1))) {
+                unfold_example(g, &x[e * chw..][..chw], cols);
+                if let Some(b) = b {
+                    for (row, &bias) in y_e.chunks_exact_mut(p.max(1)).zip(b) {
+                        row.fill(bias);
+                    }
+                }
+                F::gemm(GemmArgs {
+                    m: o,
+                    n: p,
+                    k,
+                    a: w,
+                    a_rs: k,
+                    a_cs: 1,
+                    b: cols,
+                    b_rs: p,
+                    b_cs: 1,
+                    c: y_e,
+                    c_rs: p,
+                    accumulate: b.is_some(),
+                    threads: 1,
+                });
+            }
+        },
+    );
+}
+
+/// Backward of `conv2d`: `dx` (if the input needs it) folds `Wᵀ·δ_n`
+/// back, `dW` sums `δ_n·patchesₙᵀ` over the examples (one partial sum per
+/// thread, added in order), `db` sums `δ` over examples and positions.
+fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
+    let Conv { off, o, threads } = ctx.saved();
+    let g = geometry_of(ctx.indices(), off);
+    let (p, k, chw) = (g.positions(), g.patch_len(), g.c * g.h * g.w);
+    let (x, w, dy) = (ctx.input(0), ctx.input(1), ctx.grad_out());
+    let mut scratch = ctx.scratch();
+    if let Some(gx) = ctx.grad_input(0) {
+        let space = scratch_slice(&mut scratch, threads * k * p);
+        by_example_groups(
+            g.n,
+            threads,
+            (gx, chw),
+            (space, k * p),
+            |range, gx, dcols| {
+                for (e, gx_e) in range.zip(gx.chunks_exact_mut(chw.max(1))) {
+                    F::gemm(GemmArgs {
+                        m: k,
+                        n: p,
+                        k: o,
+                        a: w,
+                        a_rs: 1,
+                        a_cs: k,
+                        b: &dy[e * o * p..][..o * p],
+                        b_rs: p,
+                        b_cs: 1,
+                        c: dcols,
+                        c_rs: p,
+                        accumulate: false,
+                        threads: 1,
+                    });
+                    fold_example(&g, dcols, gx_e);
+                }
+            },
+        );
+    }
+    if let Some(gw) = ctx.grad_input(1) {
+        // Each group's partial dW after its patches; the first group adds
+        // straight into the gradient slot.
+        let per = k * p + o * k;
+        let groups = threads.clamp(1, g.n.max(1));
+        let space = scratch_slice(&mut scratch, groups * per);
+        let weight_grad =
+            |range: std::ops::Range<usize>, part: &mut [F], cols: &mut [F], add: bool| {
+                for (i, e) in range.enumerate() {
+                    unfold_example(&g, &x[e * chw..][..chw], cols);
+                    F::gemm(GemmArgs {
+                        m: o,
+                        n: k,
+                        k: p,
+                        a: &dy[e * o * p..][..o * p],
+                        a_rs: p,
+                        a_cs: 1,
+                        b: cols,
+                        b_rs: 1,
+                        b_cs: p,
+                        c: part,
+                        c_rs: k,
+                        accumulate: add || i > 0,
+                        threads: 1,
+                    });
+                }
+            };
+        if groups == 1 {
+            weight_grad(0..g.n, gw, &mut space[..k * p], true);
+        } else {
+            by_example_groups(g.n, groups, (&mut [], 0), (space, per), |range, _, mine| {
+                let (cols, part) = mine.split_at_mut(k * p);
+                weight_grad(range, part, cols, false);
+            });
+            for chunk in space.chunks_exact(per) {
+                for (d, &v) in gw.iter_mut().zip(&chunk[k * p..]) {
+                    *d += v;
+                }
+            }
+        }
+    }
+    drop(scratch);
+    if ctx.node.n_parents == 3
+        && let Some(gb) = ctx.grad_input(2)
+    {
+        // Eight running sums per filter, so that the additions vectorise.
+        for (c, d) in gb.iter_mut().enumerate() {
+            let mut lanes = [F::zero(); 8];
+            for dy_e in dy.chunks_exact((o * p).max(1)) {
+                let row = &dy_e[c * p..][..p];
+                let chunks = row.chunks_exact(8);
+                let rest = chunks.remainder();
+                for ch in chunks {
+                    for (l, &v) in lanes.iter_mut().zip(ch) {
+                        *l += v;
+                    }
+                }
+                for (l, &v) in lanes.iter_mut().zip(rest) {
+                    *l += v;
+                }
+            }
+            *d += lanes.iter().fold(F::zero(), |s, &l| s + l);
+        }
+    }
+}
+
+/// Inputs from this many elements up share pooling's planes out over the
+/// tape's threads (below it, handing work to the pool costs more).
+const PARALLEL_POOL: usize = 1 << 15;
 
 /// Which window reduction a pooling node computes.
 const POOL_MAX: usize = 0;
@@ -491,13 +812,55 @@ fn dense_argmax<F: Element>(plane: &[F], g: &Geometry, base: usize) -> (usize, F
     for i in 0..g.kh {
         let row = base + i * g.w;
         for (j, &v) in plane[row..row + g.kw].iter().enumerate() {
-            if !best.is_nan() && (v > best || v.is_nan()) {
-                at = row + j;
-                best = v;
-            }
+            // Without short-circuits, so that the choice compiles to
+            // conditional moves: on data without structure a branch per
+            // tap is mispredicted about half the time.
+            let take = !best.is_nan() & ((v > best) | v.is_nan());
+            at = if take { row + j } else { at };
+            best = if take { v } else { best };
         }
     }
     (at, best)
+}
+
+/// The tap (row-major number in the window) of the position
+/// [`dense_argmax`] finds, from the window's maximum `m` (the forward's
+/// output): the first tap equal to it, or the first NaN when it is NaN. Every tap before the first maximum is strictly below it, so the
+/// first equal tap is that maximum; a bit mask over the taps (at most 64)
+/// finds it without a branch per tap.
+#[inline]
+fn first_equal<F: Element>(plane: &[F], g: &Geometry, base: usize, m: F) -> usize {
+    let nan = m.is_nan();
+    let (mut mask, mut t) = (0u64, 0u32);
+    for i in 0..g.kh {
+        let row = base + i * g.w;
+        for &v in &plane[row..row + g.kw] {
+            mask |= u64::from((v == m) | (nan & v.is_nan())) << t;
+            t += 1;
+        }
+    }
+    // The maximum is one of the taps, so the mask is never empty.
+    mask.trailing_zeros() as usize
+}
+
+/// [`first_equal`] for a `KH × KW` window known at compile time (the
+/// common 2 × 2 and 3 × 3 pools), so that its loops unroll.
+#[inline(always)]
+fn first_equal_fixed<F: Element, const KH: usize, const KW: usize>(
+    plane: &[F],
+    w: usize,
+    base: usize,
+    m: F,
+) -> usize {
+    let nan = m.is_nan();
+    let mut mask = 0u64;
+    for i in 0..KH {
+        let row = &plane[base + i * w..][..KW];
+        for (j, &v) in row.iter().enumerate() {
+            mask |= u64::from((v == m) | (nan & v.is_nan())) << (i * KW + j);
+        }
+    }
+    mask.trailing_zeros() as usize
 }
 
 /// The sum of a window wholly inside the plane, starting at `base`.
@@ -541,60 +904,94 @@ fn pool_divisor(g: &Geometry, mode: usize, oy: usize, ox: usize) -> usize {
 fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let Pool { off, mode } = ctx.saved();
     let g = geometry_of(ctx.indices(), off);
-    let (x, grad) = (ctx.input(0), ctx.grad_out());
+    let (x, grad, y) = (ctx.input(0), ctx.grad_out(), ctx.output());
+    let threads = if x.len() >= PARALLEL_POOL {
+        ctx.threads()
+    } else {
+        1
+    };
     let Some(gx) = ctx.grad_input(0) else {
         return;
     };
     let hw = g.h * g.w;
     let dense = dense_windows(&g);
+    let masked = g.kh * g.kw <= 64;
+    // Tap t's offset from the window's first element, for `first_equal`.
+    let mut offsets = [0usize; 64];
+    if masked {
+        for (t, o) in offsets.iter_mut().take(g.kh * g.kw).enumerate() {
+            *o = (t / g.kw.max(1)) * g.w + t % g.kw.max(1);
+        }
+    }
     let taps = F::from_f64((g.kh * g.kw).max(1) as f64);
-    for plane_index in 0..g.n * g.c {
-        let plane = &x[plane_index * hw..][..hw];
-        let gplane = &mut gx[plane_index * hw..][..hw];
-        let gout = &grad[plane_index * g.positions()..][..g.positions()];
-        if dense {
-            for oy in 0..g.oh {
-                for ox in 0..g.ow {
-                    let go = gout[oy * g.ow + ox];
-                    let base = oy * g.sh * g.w + ox * g.sw;
-                    if mode == POOL_MAX {
-                        gplane[dense_argmax(plane, &g, base).0] += go;
-                    } else {
-                        let share = go / taps;
-                        for i in 0..g.kh {
-                            let row = base + i * g.w;
-                            for v in &mut gplane[row..row + g.kw] {
-                                *v += share;
+    // Planes are independent: large inputs share them out over the threads.
+    by_example_groups(
+        g.n * g.c,
+        threads,
+        (gx, hw),
+        (&mut [], 0),
+        |planes, gx, _| {
+            for (plane_index, gplane) in planes.zip(gx.chunks_exact_mut(hw.max(1))) {
+                let plane = &x[plane_index * hw..][..hw];
+                let gout = &grad[plane_index * g.positions()..][..g.positions()];
+                let yout = &y[plane_index * g.positions()..][..g.positions()];
+                if dense {
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            let go = gout[oy * g.ow + ox];
+                            let base = oy * g.sh * g.w + ox * g.sw;
+                            if mode == POOL_MAX {
+                                let m = yout[oy * g.ow + ox];
+                                let at = if masked {
+                                    base + offsets[match (g.kh, g.kw) {
+                                        (2, 2) => first_equal_fixed::<F, 2, 2>(plane, g.w, base, m),
+                                        (3, 3) => first_equal_fixed::<F, 3, 3>(plane, g.w, base, m),
+                                        _ => first_equal(plane, &g, base, m),
+                                    }]
+                                } else {
+                                    dense_argmax(plane, &g, base).0
+                                };
+                                gplane[at] += go;
+                            } else {
+                                let share = go / taps;
+                                for i in 0..g.kh {
+                                    let row = base + i * g.w;
+                                    for v in &mut gplane[row..row + g.kw] {
+                                        *v += share;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let go = gout[oy * g.ow + ox];
+                        if mode == POOL_MAX {
+                            if let Some((at, _)) = window_argmax(&g, plane, oy, ox) {
+                                gplane[at] += go;
+                            }
+                        } else {
+                            let share =
+                                go / F::from_f64(pool_divisor(&g, mode, oy, ox).max(1) as f64);
+                            let (y0, x0) = (g.y0(oy), g.x0(ox));
+                            let (ilo, ihi) = inside(y0, 1, g.kh, g.h);
+                            let (jlo, jhi) = inside(x0, 1, g.kw, g.w);
+                            for i in ilo..ihi {
+                                let row = (y0 + i as isize) as usize * g.w;
+                                let (a, b) =
+                                    ((x0 + jlo as isize) as usize, (x0 + jhi as isize) as usize);
+                                for v in &mut gplane[row + a..row + b] {
+                                    *v += share;
+                                }
                             }
                         }
                     }
                 }
             }
-            continue;
-        }
-        for oy in 0..g.oh {
-            for ox in 0..g.ow {
-                let go = gout[oy * g.ow + ox];
-                if mode == POOL_MAX {
-                    if let Some((at, _)) = window_argmax(&g, plane, oy, ox) {
-                        gplane[at] += go;
-                    }
-                } else {
-                    let share = go / F::from_f64(pool_divisor(&g, mode, oy, ox).max(1) as f64);
-                    let (y0, x0) = (g.y0(oy), g.x0(ox));
-                    let (ilo, ihi) = inside(y0, 1, g.kh, g.h);
-                    let (jlo, jhi) = inside(x0, 1, g.kw, g.w);
-                    for i in ilo..ihi {
-                        let row = (y0 + i as isize) as usize * g.w;
-                        let (a, b) = ((x0 + jlo as isize) as usize, (x0 + jhi as isize) as usize);
-                        for v in &mut gplane[row + a..row + b] {
-                            *v += share;
-                        }
-                    }
-                }
-            }
-        }
-    }
+        },
+    );
 }
 
 impl<'t, F: Element> Var<'t, F> {
@@ -650,10 +1047,17 @@ impl<'t, F: Element> Var<'t, F> {
     /// input `(N, C, H, W)` with filters `weight` `(O, C, kh, kw)` and an
     /// optional `bias` `(O)`: output `(N, O, OH, OW)`,
     /// `y[n,o,oy,ox] = b[o] + Σ_{c,i,j} w[o,c,i,j]·x[n, c, oy·s + i·d − p, ox·s + j·d − p]`.
-    /// Recorded as [`unfold2d`](Self::unfold2d), a dense product with the
-    /// filters flattened to `(O, C·kh·kw)`, and one transpose to NCHW; use
-    /// [`conv2d_parts`](Self::conv2d_parts) to also get the patch matrix
-    /// and the pre-transpose output (what a sign analysis reads).
+    ///
+    /// One op on the tape. Each example's patch matrix (`C·kh·kw` ×
+    /// `OH·OW`, the transpose of its rows of [`unfold2d`](Self::unfold2d))
+    /// is built in the tape's working space, multiplied by the filters
+    /// flattened to `(O, C·kh·kw)` straight into the NCHW output, and
+    /// rebuilt in the backward sweep for `dW = Σ_n δ_n·patchesₙᵀ`; so the
+    /// tape keeps no patch matrix, and the working space (one example's
+    /// patches per thread) stays in cache. With more than one thread
+    /// ([`Tape::set_threads`](crate::Tape::set_threads)) the examples are
+    /// shared out. VJP: `dx` folds `Wᵀ·δ_n` back onto the input positions
+    /// each patch entry copied; `db[o] = Σ δ[·,o,·,·]`.
     ///
     /// ```
     /// use gradsign::{ops::conv::Window, Tape, Tensor};
@@ -667,41 +1071,24 @@ impl<'t, F: Element> Var<'t, F> {
     /// assert_eq!(y.value().as_slice(), &[12.5, 16.5, 24.5, 28.5]);
     /// let g = y.sum().backward()?;
     /// assert_eq!(g.get(w)?, &[12.0, 16.0, 24.0, 28.0]); // Σ over positions of each tap
+    /// assert_eq!(g.get(x)?[4], 4.0); // the centre pixel is in every window
     /// # Ok::<(), gradsign::Error>(())
     /// ```
     ///
     /// # Errors
     /// [`Error::RankMismatch`] unless input and weight have rank 4;
     /// [`Error::ShapeMismatch`] if the weight's channels differ from the
-    /// input's or the bias is not `(O)`; as [`Window::output_size`].
+    /// input's or the bias is not `(O)`; as [`Window::output_size`];
+    /// [`Error::TooLarge`] if the output or the working space cannot be
+    /// allocated.
     pub fn conv2d(
         self,
         weight: Var<'t, F>,
         bias: Option<Var<'t, F>>,
         window: &Window,
     ) -> Result<Var<'t, F>> {
-        Ok(self.conv2d_parts(weight, bias, window)?.output)
-    }
-
-    /// [`conv2d`](Self::conv2d), returning its intermediate variables too.
-    ///
-    /// # Errors
-    /// As [`conv2d`](Self::conv2d).
-    pub fn conv2d_parts(
-        self,
-        weight: Var<'t, F>,
-        bias: Option<Var<'t, F>>,
-        window: &Window,
-    ) -> Result<ConvParts<'t, F>> {
         const OP: &str = "conv2d";
         let (xs, ws) = (self.shape(), weight.shape());
-        let &[n, c, _, _] = xs.dims() else {
-            return Err(Error::RankMismatch {
-                op: OP,
-                expected: "4 (batch, channels, height, width)",
-                shape: xs,
-            });
-        };
         let &[o, wc, kh, kw] = ws.dims() else {
             return Err(Error::RankMismatch {
                 op: OP,
@@ -709,7 +1096,8 @@ impl<'t, F: Element> Var<'t, F> {
                 shape: ws,
             });
         };
-        if wc != c {
+        let g = Geometry::new(OP, xs, (kh, kw), window)?;
+        if wc != g.c {
             return Err(Error::ShapeMismatch {
                 op: OP,
                 lhs: xs,
@@ -727,17 +1115,71 @@ impl<'t, F: Element> Var<'t, F> {
                 reason: "the bias needs one value per out-channel (axis 0 of the weight)",
             });
         }
-        let (oh, ow) = window.output_size(OP, (xs.dims()[2], xs.dims()[3]), (kh, kw))?;
-        let patches = self.unfold2d((kh, kw), window)?;
-        let filters = weight.reshape(&[o, c * kh * kw])?;
-        let rows = patches.linear(filters, bias)?;
-        let output = rows.rows_to_nchw(n, o, (oh, ow))?;
-        Ok(ConvParts {
-            patches,
-            filters,
-            rows,
-            output,
-        })
+        let out = Shape::new(&[g.n, o, g.oh, g.ow])?;
+        let tape = self.tape();
+        let threads = tape.threads().min(g.n.max(1));
+        // The working space of the forward and of the backward, sized now
+        // so that the backward sweep (which cannot fail) never grows it.
+        let (patch, filters) = (g.patch_len(), o * g.patch_len());
+        let per_thread = patch
+            .checked_mul(g.positions())
+            .and_then(|p| p.checked_add(filters))
+            .and_then(|p| p.checked_mul(threads));
+        let Some(space) = per_thread else {
+            return Err(Error::TooLarge {
+                op: OP,
+                what: format!(
+                    "{threads} × ({patch} × {} patch entries + {filters} filter weights)",
+                    g.positions()
+                ),
+                reason: "the working space overflows a usize".into(),
+            });
+        };
+        reserve_scratch(&mut tape.scratch.borrow_mut(), OP, space)?;
+        let off = tape.push_indices(&g.to_indices());
+        let saved = Conv { off, o, threads };
+        match bias {
+            Some(b) => tape.record(
+                OP,
+                &[self, weight, b],
+                out,
+                saved,
+                conv2d_backward,
+                |y, inp| {
+                    let mut scratch = inp.scratch();
+                    conv_forward(
+                        &g,
+                        o,
+                        inp.value(0),
+                        inp.value(1),
+                        Some(inp.value(2)),
+                        y,
+                        &mut scratch,
+                        threads,
+                    );
+                },
+            ),
+            None => tape.record(
+                OP,
+                &[self, weight],
+                out,
+                saved,
+                conv2d_backward,
+                |y, inp| {
+                    let mut scratch = inp.scratch();
+                    conv_forward(
+                        &g,
+                        o,
+                        inp.value(0),
+                        inp.value(1),
+                        None,
+                        y,
+                        &mut scratch,
+                        threads,
+                    );
+                },
+            ),
+        }
     }
 
     /// Max pooling over `kernel` windows of each channel of an NCHW input.
@@ -834,9 +1276,11 @@ impl<'t, F: Element> Var<'t, F> {
                 let hw = g.h * g.w;
                 let dense = dense_windows(&g);
                 let taps = F::from_f64((g.kh * g.kw).max(1) as f64);
-                for p in 0..g.n * g.c {
+                let threads = if x.len() >= PARALLEL_POOL { inp.threads() } else { 1 };
+                let per = g.positions();
+                by_example_groups(g.n * g.c, threads, (y, per), (&mut [], 0), |planes, y, _| {
+                for (p, yp) in planes.zip(y.chunks_exact_mut(per.max(1))) {
                     let plane = &x[p * hw..][..hw];
-                    let yp = &mut y[p * g.positions()..][..g.positions()];
                     if dense {
                         for oy in 0..g.oh {
                             for ox in 0..g.ow {
@@ -872,32 +1316,7 @@ impl<'t, F: Element> Var<'t, F> {
                         }
                     }
                 }
-            },
-        )
-    }
-
-    /// `(N·P, O)` rows, one per example and position, as the NCHW tensor
-    /// `(N, O, OH, OW)` (`P = OH·OW`): one pass, where a reshape, a
-    /// transpose and a reshape would copy three times.
-    fn rows_to_nchw(self, n: usize, o: usize, (oh, ow): (usize, usize)) -> Result<Var<'t, F>> {
-        let p = oh * ow;
-        let out = Shape::new(&[n, o, oh, ow])?;
-        self.tape().record(
-            "conv2d",
-            &[self],
-            out,
-            RowsToNchw { n, p, o },
-            rows_to_nchw_backward,
-            |y, inp| {
-                let rows = inp.value(0);
-                for e in 0..n {
-                    let (src, dst) = (&rows[e * p * o..][..p * o], &mut y[e * o * p..][..o * p]);
-                    for (pos, row) in src.chunks_exact(o.max(1)).enumerate() {
-                        for (c, &v) in row.iter().enumerate() {
-                            dst[c * p + pos] = v;
-                        }
-                    }
-                }
+                });
             },
         )
     }
@@ -927,19 +1346,4 @@ impl<'t, F: Element> Var<'t, F> {
         };
         self.reshape(&[n, rest.iter().product()])
     }
-}
-
-/// The variables a [`conv2d_parts`](Var::conv2d_parts) call recorded.
-#[derive(Clone, Copy, Debug)]
-#[non_exhaustive]
-pub struct ConvParts<'t, F: Element> {
-    /// The patch matrix `(N·OH·OW, C·kh·kw)` ([`Var::unfold2d`]).
-    pub patches: Var<'t, F>,
-    /// The filters flattened to `(O, C·kh·kw)`.
-    pub filters: Var<'t, F>,
-    /// `patches · filtersᵀ + b`, `(N·OH·OW, O)`: one row per output
-    /// position, the dense layer the convolution is.
-    pub rows: Var<'t, F>,
-    /// The output `(N, O, OH, OW)`.
-    pub output: Var<'t, F>,
 }

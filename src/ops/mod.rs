@@ -32,7 +32,7 @@
 //! | [`select`] (condition from [`mask`](crate::Var::mask), a constant) | `c ≠ 0 ? a : b` | `g` to the chosen branch; none to the condition |
 //! | [`softmax`](crate::Var::softmax), [`log_softmax`](crate::Var::log_softmax) | along an axis | `y ⊙ (g − Σ g·y)`; `g − eʸ·Σ g` |
 //! | [`unfold2d`](crate::Var::unfold2d) | im2col patches | each patch entry's `g` into the pixel it copied |
-//! | [`conv2d`](crate::Var::conv2d) | `Y = W ⋆ X + b` (NCHW, OIHW) | `dX` = col2im of `Gᵀ·W`, `dW += G·patches`, `db += Σ G` |
+//! | [`conv2d`](crate::Var::conv2d) | `Y = W ⋆ X + b` (NCHW, OIHW) | `dX` = col2im of `Wᵀ·G`, `dW += G·patchesᵀ`, `db += Σ G` |
 //! | [`max_pool2d`](crate::Var::max_pool2d), [`avg_pool2d`](crate::Var::avg_pool2d) | window max / mean | `g` to the first maximal element; `g/count` to each averaged one |
 //! | [`norm_moments`](crate::Var::norm_moments) | per-group mean and biased variance | `g_μ/M + 2 g_σ²·(x − μ)/M` |
 //! | [`norm_coeffs`](crate::Var::norm_coeffs) | `s = γ/√(σ² + ε)`, shift | `∂s/∂σ² = −½γ(σ² + ε)^(−3/2)`, `∂s/∂γ = 1/√(σ² + ε)` |
@@ -146,15 +146,57 @@ fn map_into<F: Element>(out: &mut [F], x: &[F], f: impl Fn(F) -> F) {
     }
 }
 
+/// Element-wise work from this many elements up is split over two threads
+/// when the tape has them (below it, the hand-off costs more).
+const PARALLEL_MAP: usize = 1 << 16;
+
+/// Runs `work(range, out[range])` over `out` in halves, by `rayon::join`
+/// (which allocates nothing), when `threads > 1` and `out` is large;
+/// otherwise once, inline.
+pub(crate) fn in_halves<F: Element>(
+    threads: usize,
+    out: &mut [F],
+    work: &(impl Fn(std::ops::Range<usize>, &mut [F]) + Sync),
+) {
+    fn go<F: Element>(
+        start: usize,
+        pieces: usize,
+        out: &mut [F],
+        work: &(impl Fn(std::ops::Range<usize>, &mut [F]) + Sync),
+    ) {
+        if pieces <= 1 {
+            work(start..start + out.len(), out);
+            return;
+        }
+        let left = pieces / 2;
+        let mid = out.len() * left / pieces;
+        let (lo, hi) = out.split_at_mut(mid);
+        rayon::join(
+            || go(start, left, lo, work),
+            || go(start + mid, pieces - left, hi, work),
+        );
+    }
+    let pieces = if out.len() >= PARALLEL_MAP {
+        threads.max(1)
+    } else {
+        1
+    };
+    go(0, pieces, out, work);
+}
+
 /// The backward rule shared by every [`UnaryOp`]: `dx += df(x, y)·grad_out`.
 fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
     let x = ctx.input(0);
     let s: U::State = ctx.saved();
+    let threads = ctx.threads();
     let (gx, g, y) = ctx.split(0);
     if let Some(gx) = gx {
-        for i in 0..gx.len() {
-            gx[i] += U::df(x[i], y[i], s) * g[i];
-        }
+        in_halves(threads, gx, &|r, gx| {
+            let (x, y, g) = (&x[r.clone()], &y[r.clone()], &g[r]);
+            for i in 0..gx.len() {
+                gx[i] += U::df(x[i], y[i], s) * g[i];
+            }
+        });
     }
 }
 
@@ -224,7 +266,12 @@ impl<'t, F: Element> Var<'t, F> {
             shape,
             state,
             unary_backward::<F, U>,
-            |out, inp| map_into(out, inp.value(0), |x| U::f(x, state)),
+            |out, inp| {
+                let x = inp.value(0);
+                in_halves(inp.threads(), out, &|r, out| {
+                    map_into(out, &x[r], |x| U::f(x, state))
+                });
+            },
         )
     }
 

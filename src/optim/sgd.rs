@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 
 use super::{
     LrSchedule, Optimizer, StateBuffer, check, check_finite_inputs, check_lengths, effective_rate,
-    non_finite,
+    nan_unless_finite, non_finite,
 };
 
 /// Stochastic gradient descent. With learning rate `η_t` (the base rate
@@ -125,7 +125,6 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
 
     fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
         check_lengths(name, value.len(), grad.len())?;
-        check_finite_inputs("Sgd", name, value, grad)?;
         let (lr, mu, wd, nesterov) = (self.rate, self.momentum, self.weight_decay, self.nesterov);
         let with_momentum = mu > F::zero();
         // The new value and velocity of one element.
@@ -144,14 +143,39 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
         } else {
             &mut []
         };
-        let velocity = |j: usize| b.get(j).copied().unwrap_or_else(F::zero);
-        for (j, (&theta, &g)) in value.iter().zip(grad).enumerate() {
-            let (t, v) = update(theta, g, velocity(j));
-            if !t.is_finite() {
-                return Err(non_finite("Sgd", name, "the updated values", j, t));
+        // Every new value and velocity checked before any is written, so a
+        // refused step leaves the parameters as they were; the check is a
+        // branch-free sum of `t − t` (NaN for a non-finite `t`), and only a
+        // failure looks for the first bad element. A non-finite value or
+        // gradient always makes its update non-finite, so the inputs are
+        // examined (and named in the error) only then.
+        let mut lanes = [F::zero(); 8];
+        if with_momentum {
+            for ((th, gr), bs) in value.chunks(8).zip(grad.chunks(8)).zip(b.chunks(8)) {
+                for (l, ((&theta, &g), &v)) in lanes.iter_mut().zip(th.iter().zip(gr).zip(bs)) {
+                    let (t, v) = update(theta, g, v);
+                    *l += nan_unless_finite(t) + nan_unless_finite(v);
+                }
             }
-            if !v.is_finite() {
-                return Err(non_finite("Sgd", name, "the updated velocity", j, v));
+        } else {
+            for (th, gr) in value.chunks(8).zip(grad.chunks(8)) {
+                for (l, (&theta, &g)) in lanes.iter_mut().zip(th.iter().zip(gr)) {
+                    let t = update(theta, g, F::zero()).0;
+                    *l += nan_unless_finite(t);
+                }
+            }
+        }
+        if lanes.iter().any(|&l| l != F::zero()) {
+            check_finite_inputs("Sgd", name, value, grad)?;
+            let velocity = |j: usize| b.get(j).copied().unwrap_or_else(F::zero);
+            for (j, (&theta, &g)) in value.iter().zip(grad).enumerate() {
+                let (t, v) = update(theta, g, velocity(j));
+                if !t.is_finite() {
+                    return Err(non_finite("Sgd", name, "the updated values", j, t));
+                }
+                if !v.is_finite() {
+                    return Err(non_finite("Sgd", name, "the updated velocity", j, v));
+                }
             }
         }
         if with_momentum {

@@ -3,6 +3,7 @@
 //! Hessian, and natural gradient's invariance to centring. One test target,
 //! one module per topic.
 
+mod conv;
 mod density;
 mod lanczos;
 mod objective;
