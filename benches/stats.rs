@@ -17,8 +17,11 @@
 //!   on every call;
 //! - `step_with_report`: the step with the analyzer's sign report between
 //!   backward and the update (W5), and `step_with_report_and_statistics`
-//!   the same with [`with_statistics`](GradientSignAnalyzer::with_statistics):
-//!   their difference is what the statistics add to the report;
+//!   the same with [`with_statistics`](GradientSignAnalyzer::with_statistics),
+//!   both through
+//!   [`analyze_with_workspace`](GradientSignAnalyzer::analyze_with_workspace)
+//!   on a workspace kept from step to step: their difference is what the
+//!   statistics add to the report;
 //! - `per_sample`: W4, the forward, backward and every example's own
 //!   gradient written into kept buffers.
 //!
@@ -92,11 +95,14 @@ fn statistics(c: &mut Criterion) {
     ] {
         let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, 1);
         let analyzer = GradientSignAnalyzer::default().with_statistics(with);
+        let mut ws = StatisticsWorkspace::new();
         group.bench_function(name, |b| {
             b.iter(|| {
                 black_box(
                     t.step_with(&data.x, Target::Classes(&data.labels), |trace, grads| {
-                        let r = analyzer.analyze(trace, grads).expect("traced layers");
+                        let r = analyzer
+                            .analyze_with_workspace(trace, grads, &mut ws)
+                            .expect("traced layers");
                         black_box(r.statistics());
                     }),
                 )

@@ -57,7 +57,7 @@ fn product(a: &[f32], b: &[f32], c: &mut [f32], dims: [usize; 7]) {
 /// The products `layer_statistics_into` makes for a dense layer of `batch`
 /// examples, `kp` parameters per neuron (the bias included) and `j`
 /// neurons, as its documentation lists them: `ÃÃᵀ`, `ΔΔᵀ`, and per block
-/// of `max(B, ⌈4096/K'⌉)` neurons the three per-parameter sums.
+/// of `max(B, ⌈4096/K'⌉)` neurons the two per-parameter products.
 fn layer_products(a: &[f32], b: &[f32], c: &mut [f32], (batch, kp, j): (usize, usize, usize)) {
     product(a, b, c, [batch, batch, kp, kp, 1, 1, kp]);
     product(a, b, c, [batch, batch, j, j, 1, 1, j]);
@@ -65,7 +65,8 @@ fn layer_products(a: &[f32], b: &[f32], c: &mut [f32], (batch, kp, j): (usize, u
     let mut j0 = 0;
     while j0 < j {
         let n = nb.min(j - j0);
-        for _ in 0..3 {
+        // Σ_n g and Σ_n g² (the sign sums are counted in bit masks).
+        for _ in 0..2 {
             product(&a[j0..], b, c, [n, kp, batch, 1, j, kp, 1]);
         }
         j0 += n;
@@ -121,4 +122,46 @@ fn warm_statistics_of_w3_allocate_only_inside_the_tuned_matrix_kernel() {
         net,
         network_statistics(&[&outs[0], &outs[1], &outs[2]]).unwrap()
     );
+}
+
+/// A convolution's statistics (`positions > 1`, each example's gradient
+/// summed over its positions) on a warm workspace allocate only what their
+/// products allocate alone: one `J×K'` product per example over its `P`
+/// positions, then the `B×B` Gram of the summed gradients.
+#[test]
+fn warm_convolution_statistics_allocate_only_inside_the_tuned_matrix_kernel() {
+    // 3×3 filters over 2 channels (K = 18, K' = 19), 4 filters, a 6×6
+    // output (P = 36), 16 examples.
+    let (batch, pos, k_in, j) = (16, 36, 18, 4);
+    let kp = k_in + 1;
+    let a = Tensor::<f32>::rand_uniform(&[batch * pos, k_in], -1.0, 1.0, 7).unwrap();
+    let d = Tensor::<f32>::rand_normal(&[batch * pos, j], 0.0, 1e-2, 8).unwrap();
+    let cfg = StatisticsConfig::default().with_positions(pos);
+    let mut ws = StatisticsWorkspace::new();
+    let mut out = LayerStatistics::default();
+    let first = allocations();
+    let mut call = || ws.layer_statistics_into(&a, &d, &cfg, &mut out).unwrap();
+    call();
+    assert!(allocations() > first, "the first call sizes the buffers");
+    let in_calls = allocations_in(5, &mut call);
+
+    let per = j * kp;
+    let (x, y) = (vec![0.5f32; batch * pos * kp], vec![0.25f32; batch * per]);
+    let mut c = vec![0.0f32; batch * per.max(batch)];
+    let in_kernel = allocations_in(5, || {
+        for n in 0..batch {
+            product(
+                &y[..pos * j],
+                &x[n * pos * kp..(n + 1) * pos * kp],
+                &mut c[n * per..(n + 1) * per],
+                [j, kp, pos, 1, j, kp, 1],
+            );
+        }
+        product(&y, &y, &mut c, [batch, batch, per, per, 1, 1, per]);
+    });
+    assert_eq!(
+        in_calls, in_kernel,
+        "5 warm convolution statistics: {in_calls} allocations, their products alone {in_kernel}"
+    );
+    assert_eq!(out, layer_statistics(&a, &d, &cfg).unwrap());
 }

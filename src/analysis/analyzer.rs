@@ -8,6 +8,7 @@ use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::nn::{LayerTrace, Trace};
 use crate::shape::Shape;
+use crate::stats::StatisticsWorkspace;
 use crate::tensor::Tensor;
 
 use crate::analysis::SignCategory;
@@ -308,6 +309,43 @@ impl GradientSignAnalyzer {
         trace: &Trace<'_, F>,
         gradients: &Gradients<F>,
     ) -> Result<NetworkReport> {
+        self.analyze_with_workspace(trace, gradients, &mut StatisticsWorkspace::new())
+    }
+
+    /// [`analyze`](Self::analyze) with the buffers of the
+    /// [`statistics`](AnalyzerConfig::statistics) in `workspace`: every
+    /// layer's statistics are computed on it, and a workspace kept from
+    /// step to step has, once warm, every buffer the statistics need
+    /// (`analyze` makes one per call, shared by the layers).
+    ///
+    /// ```
+    /// use gradsign::activation::Activation;
+    /// use gradsign::analysis::GradientSignAnalyzer;
+    /// use gradsign::nn::{self, Init, Mlp};
+    /// use gradsign::stats::StatisticsWorkspace;
+    /// use gradsign::{Tape, Tensor};
+    /// let mlp = Mlp::builder(&[3, 4, 2]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
+    /// let analyzer = GradientSignAnalyzer::default().with_statistics(true);
+    /// let mut ws = StatisticsWorkspace::new();
+    /// for step in 0..3 {
+    ///     let tape = Tape::new();
+    ///     let x = tape.constant(&Tensor::rand_uniform(&[16, 3], 0.0, 1.0, step)?);
+    ///     let (y, trace) = nn::forward(&mlp, &tape, x)?;
+    ///     let grads = y.square().sum().backward()?;
+    ///     let report = analyzer.analyze_with_workspace(&trace, &grads, &mut ws)?;
+    ///     assert!(report.statistics().is_some());
+    /// }
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`analyze`](Self::analyze).
+    pub fn analyze_with_workspace<F: Element>(
+        &self,
+        trace: &Trace<'_, F>,
+        gradients: &Gradients<F>,
+        workspace: &mut StatisticsWorkspace<F>,
+    ) -> Result<NetworkReport> {
         let tol = self.tolerance::<F>("analyze")?;
         let n = trace.len();
         if n == 0 {
@@ -332,12 +370,12 @@ impl GradientSignAnalyzer {
                     shape: Shape::vector(n),
                 });
             }
-            let report =
-                self.analyze_traced(trace, l, gradients, tol)
-                    .map_err(|e| Error::Layer {
-                        layer: l,
-                        source: Box::new(e),
-                    })?;
+            let report = self
+                .analyze_traced(trace, l, gradients, tol, workspace)
+                .map_err(|e| Error::Layer {
+                    layer: l,
+                    source: Box::new(e),
+                })?;
             layers.push(report);
         }
         let diagnosis = Diagnosis::for_optimizer(&layers, self.config.optimizer);
@@ -350,6 +388,7 @@ impl GradientSignAnalyzer {
         l: usize,
         gradients: &Gradients<F>,
         tol: F,
+        workspace: &mut StatisticsWorkspace<F>,
     ) -> Result<LayerReport> {
         let lt = &trace.layers()[l];
         let (a_shape, z_shape) = lt.dense_shapes()?;
@@ -421,7 +460,7 @@ impl GradientSignAnalyzer {
                     &self
                         .statistics_config(bias, threads)
                         .with_positions(lt.positions.max(1)),
-                    &mut crate::stats::StatisticsWorkspace::new(),
+                    workspace,
                 )
             })?);
         }

@@ -22,9 +22,11 @@
 //!   ([`alignment`]), the gradient noise scale ([`noise_scale`]) and the
 //!   stiffness ([`stiffness`]);
 //! - per parameter, `Σ_n g_njk = (ΔᵀÃ)_jk`, `Σ_n g_njk² = ((Δ∘Δ)ᵀ(Ã∘Ã))_jk`
-//!   (the GSNR, [`gsnr`]) and `Σ_n sign g_njk = (sign(Δ)ᵀ sign(Ã))_jk`
-//!   (the GradSign score and the AND-mask, [`sign_agreement`]): one matrix
-//!   product each, on the crate's matrix kernel.
+//!   (the GSNR, [`gsnr`]): one matrix product each, on the crate's matrix
+//!   kernel; and `Σ_n sign g_njk = Σ_n sign(Δ_nj)·sign(ã_nk)` (the
+//!   GradSign score and the AND-mask, [`sign_agreement`]) in integers,
+//!   from the signs of each column packed over the batch into bit masks
+//!   and counted with population counts.
 //!
 //! # Precision and cost
 //!
@@ -40,9 +42,13 @@
 //! [`StatisticsWorkspace`] keeps every buffer from call to call, so that a
 //! warm call for a dense layer allocates nothing. On the W3 network
 //! (784-256-128-10, batch 128, `f32`, one thread) all statistics of the
-//! three layers and the network cost about two plain training steps
-//! (`cargo bench --bench stats`): the three `J×K'` products of the first
-//! layer, each the size of the step's weight gradient, are most of it.
+//! three layers and the network cost about 1.3–1.5 plain training steps
+//! (`cargo bench --bench stats`, on a shared machine), of which the
+//! matrix products are about two thirds: `ΔᵀÃ` and `(Δ∘Δ)ᵀ(Ã∘Ã)` (about
+//! 60 MFLOP each, each the size of the step's weight gradient) and the
+//! Gram's `ÃÃᵀ` and `ΔΔᵀ` (about 51 MFLOP), against about 180 MFLOP for
+//! the step, so that at the kernel's speed they alone cost about one
+//! step.
 //!
 //! [`layer_statistics`] computes all
 //! of them at once into a [`LayerStatistics`] (per layer and per neuron),
@@ -152,7 +158,7 @@ mod prepare;
 mod workspace;
 
 pub use prepare::{MAX_GRAM_BATCH, MAX_SUMMED_GRADIENTS};
-use prepare::{Prepared, checked, finite_products, fit, gemm, sign_of};
+use prepare::{checked, finite_products, fit, gemm, sign_of, sum_sq};
 use workspace::Dense;
 pub use workspace::StatisticsWorkspace;
 
@@ -256,7 +262,7 @@ fn prepare<'d, F: Element>(
         op,
         (a.as_slice(), a.shape()),
         (d.as_slice(), d.shape()),
-        bias,
+        (bias, 1),
         1,
     )?;
     Ok((ws, l))
@@ -346,12 +352,7 @@ fn example_norms<F: Element>(
 ) -> Result<()> {
     fit(op, "the example norms", out, l.b, 0.0)?;
     for ((o, dn), &an) in out.iter_mut().zip(l.d.chunks_exact(l.j)).zip(&ws.a_norm) {
-        *o = dn
-            .iter()
-            .map(|&x| Element::to_f64(x) * Element::to_f64(x))
-            .sum::<f64>()
-            .sqrt()
-            * an;
+        *o = sum_sq(dn).sqrt() * an;
     }
     finite_products(op, "the per-example norms", out)
 }
@@ -758,7 +759,7 @@ pub fn gsnr<F: Element>(a: &Tensor<F>, d: &Tensor<F>, bias: bool) -> Result<Gsnr
     let mut ratio = try_filled(op, "the GSNR", n, None)?;
     ws.squares(op, &l)?;
     ws.blocks(op, &l, l.j)?;
-    ws.block(&l, (0, l.j), (true, true, false));
+    ws.block(&l, (0, l.j), (true, true));
     finite_products(op, "the GSNR", &ws.ss)?;
     let eps = F::epsilon().to_f64();
     for i in 0..n {
@@ -830,12 +831,14 @@ impl SignAgreement {
     }
 }
 
-/// Sign agreement of the per-example gradients, per parameter, by one
-/// product of sign matrices (`sign(0) = 0`) on the crate's matrix kernel
-/// in `F` (exact: every partial sum is an integer of at most
-/// [`MAX_GRAM_BATCH`] `< 2²⁴`):
+/// Sign agreement of the per-example gradients, per parameter
+/// (`sign(0) = 0`), in integers without a float product: the signs of each
+/// column of `Δ` and `Ã` are packed over the batch into bit masks (a
+/// non-zero and a negative bit per example), and
 ///
-/// `Σ_n sign g_njk = Σ_n sign(Δ_nj)·sign(ã_nk) = (sign(Δ)ᵀ sign(Ã))_jk`,
+/// `Σ_n sign g_njk = Σ_n sign(Δ_nj)·sign(ã_nk) = popcount(nz_j & nz_k) − 2·popcount(nz_j & nz_k & (neg_j ^ neg_k))`
+///
+/// exactly, for every batch,
 ///
 /// from which the GradSign score `Σ_jk |Σ_n sign g_njk|` (Zhang & Jia 2022)
 /// and the AND-mask (Parascandolo et al. 2021) follow
@@ -865,11 +868,12 @@ pub fn sign_agreement<F: Element>(
     let (mut ws, l) = prepare(op, a, d, bias)?;
     let n = checked(op, "the sign sums", l.j, l.k)?;
     ws.signs(op, &l)?;
-    ws.blocks(op, &l, l.j)?;
-    ws.block(&l, (0, l.j), (false, false, true));
     let mut sums = try_filled(op, "the sign sums", n, 0i64)?;
-    for (s, &v) in sums.iter_mut().zip(&ws.sg) {
-        *s = v.to_f64() as i64;
+    for (jn, row) in sums.chunks_exact_mut(l.k).enumerate() {
+        ws.sign_row(&l, jn, 0);
+        for (s, &v) in row.iter_mut().zip(&ws.sg) {
+            *s = i64::from(v);
+        }
     }
     Ok(SignAgreement {
         batch: l.b,
@@ -1010,6 +1014,54 @@ fn check_labels(op: &'static str, b: usize, classes: Option<(&[usize], usize)>) 
     Ok(())
 }
 
+/// Stiffness without labels from a Gram whose diagonal's square roots are
+/// `norm`: the same means as [`stiffness_checked`], with the pairs of a
+/// row taken in four lanes, without a branch, and the divisions by the
+/// norms as multiplications by their reciprocals.
+fn stiffness_unlabelled(b: usize, g: &[f64], norm: &mut [f64]) -> Stiffness {
+    // 1/‖g_n‖, or 0 for a zero gradient (whose pairs have no cosine).
+    for x in norm.iter_mut() {
+        *x = if *x > 0.0 { 1.0 / *x } else { 0.0 };
+    }
+    let inv: &[f64] = norm;
+    const L: usize = 4;
+    let (mut sign, mut cos, mut cos_n) = ([0i64; L], [0.0f64; L], [0usize; L]);
+    for (n, row) in g.chunks_exact(b).enumerate() {
+        let inv_n = inv[n];
+        // The pairs (n, m), m ≠ n: the row without its diagonal.
+        for (row, inv_m) in [(&row[..n], &inv[..n]), (&row[n + 1..], &inv[n + 1..])] {
+            let mut pair = |i: usize, x: f64, inv_m: f64| {
+                sign[i] += i64::from(x > 0.0) - i64::from(x < 0.0);
+                let both = inv_n > 0.0 && inv_m > 0.0;
+                let c = (x * inv_n * inv_m).clamp(-1.0, 1.0);
+                cos[i] += if both { c } else { 0.0 };
+                cos_n[i] += usize::from(both);
+            };
+            let split = row.len() - row.len() % L;
+            for (x, im) in row[..split]
+                .chunks_exact(L)
+                .zip(inv_m[..split].chunks_exact(L))
+            {
+                for i in 0..L {
+                    pair(i, x[i], im[i]);
+                }
+            }
+            for (i, (&x, &im)) in row[split..].iter().zip(&inv_m[split..]).enumerate() {
+                pair(i, x, im);
+            }
+        }
+    }
+    let pairs = b * (b - 1);
+    let cos_n: usize = cos_n.iter().sum();
+    Stiffness {
+        pairs,
+        sign: sign.iter().sum::<i64>() as f64 / pairs as f64,
+        cosine: (cos_n > 0).then(|| cos.iter().sum::<f64>() / cos_n as f64),
+        cosine_pairs: cos_n,
+        classes: None,
+    }
+}
+
 /// Stiffness from a checked Gram, with `norm` a buffer for the square
 /// roots of its diagonal.
 fn stiffness_checked(
@@ -1023,10 +1075,10 @@ fn stiffness_checked(
     for (n, x) in norm.iter_mut().enumerate() {
         *x = g[n * b + n].max(0.0).sqrt();
     }
-    let cells = match classes {
-        Some((_, c)) => checked(op, "the class stiffness", c, c)?,
-        None => 0,
+    let Some((labels, nc)) = classes else {
+        return Ok(stiffness_unlabelled(b, g, norm));
     };
+    let cells = checked(op, "the class stiffness", nc, nc)?;
     // Per class pair: sign sum, pairs, cosine sum, cosine pairs.
     let mut acc = try_filled(op, "the class stiffness", cells, (0.0, 0usize, 0.0, 0usize))?;
     let (mut sign_sum, mut cos_sum, mut cos_n) = (0.0, 0.0, 0usize);
@@ -1043,20 +1095,18 @@ fn stiffness_checked(
                 cos_sum += c;
                 cos_n += 1;
             }
-            if let Some((labels, nc)) = classes {
-                let cell = &mut acc[labels[n] * nc + labels[m]];
-                cell.0 += s;
-                cell.1 += 1;
-                if let Some(c) = cos {
-                    cell.2 += c;
-                    cell.3 += 1;
-                }
+            let cell = &mut acc[labels[n] * nc + labels[m]];
+            cell.0 += s;
+            cell.1 += 1;
+            if let Some(c) = cos {
+                cell.2 += c;
+                cell.3 += 1;
             }
         }
     }
     let pairs = b * (b - 1);
-    let classes = classes.map(|(_, c)| ClassStiffness {
-        classes: c,
+    let classes = Some(ClassStiffness {
+        classes: nc,
         sign: acc
             .iter()
             .map(|x| (x.1 > 0).then(|| x.0 / x.1 as f64))
@@ -1165,9 +1215,10 @@ impl LayerStatistics {
 
 /// Every statistic of this module for one dense layer at once, on the
 /// crate's matrix kernel in the element type `F` (an `f32` layer in `f32`,
-/// an `f64` one in `f64`): the Gram (two `B×B` products), and the three
-/// per-parameter products in blocks of neurons (`ΔᵀÃ`, `(Δ∘Δ)ᵀ(Ã∘Ã)`,
-/// `sign(Δ)ᵀ sign(Ã)`, one product each), reduced per neuron as they come
+/// an `f64` one in `f64`): the Gram (two `B×B` products), and the two
+/// per-parameter products in blocks of neurons (`ΔᵀÃ`, `(Δ∘Δ)ᵀ(Ã∘Ã)`)
+/// with each neuron's sign sums from bit masks ([`sign_agreement`]),
+/// reduced per neuron as they come
 /// so that no `J×K'` matrix is held whole. A neuron's alignment and noise
 /// scale come from the same sums: `q_j = |Σ_n g_nj|² = Σ_k (ΔᵀÃ)_jk²` and
 /// `t_j = Σ_n |g_nj|² = Σ_k ((Δ∘Δ)ᵀ(Ã∘Ã))_jk`, `α_j = q_j/(B·t_j)`. Norms
@@ -1184,7 +1235,8 @@ impl LayerStatistics {
 /// With [`positions`](StatisticsConfig::positions) `P > 1` (a
 /// convolution: `A` is `(B·P)×K`, `Δ` is `(B·P)×J`, example `n`'s rows
 /// `n·P .. (n + 1)·P`), each example's gradient `G_n = Σ_p Δ_npᵀ·ã_np` is
-/// materialised in `f64` (`B·J·K'` values, `O(B·P·J·K')` time) and every
+/// materialised in `F` on the workspace's buffers (`B·J·K'` values,
+/// `O(B·P·J·K')` time; no allocation once warm) and every
 /// statistic is computed from the `G_n` (see [the module
 /// docs](self#convolutions)).
 ///
@@ -1239,8 +1291,8 @@ pub(crate) fn layer_statistics_slices<F: Element>(
 impl<F: Element> StatisticsWorkspace<F> {
     /// [`layer_statistics`] into `out`, on this workspace's buffers: once
     /// the workspace and `out` have seen a layer at least as large, a call
-    /// for a dense layer allocates nothing (a convolution's, with
-    /// `positions > 1`, allocates its per-example gradients).
+    /// allocates nothing of its own, for a dense layer and a convolution
+    /// (`positions > 1`, whose per-example gradients are kept here too).
     ///
     /// ```
     /// use gradsign::stats::{layer_statistics, LayerStatistics, StatisticsConfig, StatisticsWorkspace};
@@ -1282,12 +1334,10 @@ impl<F: Element> StatisticsWorkspace<F> {
         out: &mut LayerStatistics,
     ) -> Result<()> {
         check_tau(op, config.and_mask_threshold)?;
+        let l = self.prepare(op, a, d, (config.bias, config.positions), config.threads)?;
         if config.positions != 1 {
-            let p = Prepared::new(op, a, d, config.bias, config.threads, config.positions)?;
-            *out = summed_statistics(op, &p, config)?;
-            return Ok(());
+            return self.summed_into(op, &l, config, out);
         }
-        let l = self.prepare(op, a, d, config.bias, config.threads)?;
         let (b, k, j) = (l.b, l.k, l.j);
         let parameters = checked(op, "the parameters", j, k)?;
         let mut gram = std::mem::take(&mut out.gram);
@@ -1318,12 +1368,13 @@ impl<F: Element> StatisticsWorkspace<F> {
         let mut j0 = 0;
         while j0 < j {
             let nbj = nb.min(j - j0);
-            self.block(&l, (j0, nbj), (true, true, true));
+            self.block(&l, (j0, nbj), (true, true));
             finite_products(op, "the squared gradients", &self.ss[..nbj * k])?;
             for jj in 0..nbj {
+                let signs = self.sign_row(&l, j0 + jj, tally.kept_at);
                 let r = jj * k..(jj + 1) * k;
-                let (gs, ss, sg) = (&self.gs[r.clone()], &self.ss[r.clone()], &self.sg[r]);
-                tally.neuron(j0 + jj, (gs, ss, sg), self.row_norm[j0 + jj] / bf);
+                let (gs, ss) = (&self.gs[r.clone()], &self.ss[r]);
+                tally.neuron(j0 + jj, (gs, ss, signs), self.row_norm[j0 + jj] / bf);
             }
             j0 += nbj;
         }
@@ -1332,86 +1383,113 @@ impl<F: Element> StatisticsWorkspace<F> {
     }
 }
 
-/// A convolution's statistics (`positions > 1`): example `n`'s gradient is
-/// `G_n = Σ_p Δ_npᵀ·ã_np` (J×K'), whose Gram `Σ_{p,q} (Δ_np·Δ_mq)(ã_np·ã_mq)`
-/// is no Hadamard product of two `B×B` matrices. Materialising the `G_n`
-/// costs `B·J·K'` values, which for a convolution (few filters of small
-/// patches) is less than the `(B·P)²` of the position-level Grams; the
-/// statistics then follow from the `G_n` directly.
-fn summed_statistics(
-    op: &'static str,
-    p: &Prepared,
-    config: &StatisticsConfig,
-) -> Result<LayerStatistics> {
-    let pos = config.positions;
-    let (b, k, j) = (p.b / pos, p.k, p.j);
-    let per = checked(op, "the parameters", j, k)?;
-    let total = checked(op, "the per-example gradients", b, per)?;
-    if total > MAX_SUMMED_GRADIENTS {
-        return Err(Error::TooLarge {
-            op,
-            what: format!(
-                "the per-example gradients of {b} examples × {j} filters × {k} parameters \
-                 ({total} values)"
-            ),
-            reason: format!("they exceed MAX_SUMMED_GRADIENTS = {MAX_SUMMED_GRADIENTS}"),
-        });
-    }
-    let mut g = try_filled(op, "the per-example gradients", total, 0.0)?;
-    for (n, gn) in g.chunks_exact_mut(per).enumerate() {
-        let rows = n * pos..(n + 1) * pos;
-        gemm(
-            (j, k, pos),
-            (&p.d[rows.start * j..rows.end * j], 1, j),
-            (&p.a[rows.start * k..rows.end * k], k, 1),
-            gn,
-            p.threads,
-        );
-    }
-    finite_products(op, "the per-example gradients", &g)?;
-    let mut gram = try_filled(op, "the per-example Gram", b * b, 0.0)?;
-    gemm(
-        (b, b, per),
-        (&g, per, 1),
-        (&g, 1, per),
-        &mut gram,
-        p.threads,
-    );
-    finite_products(op, "the per-example Gram", &gram)?;
-
-    let mut example_norms = try_filled(op, "the example norms", b, 0.0)?;
-    let mut row_norms = try_filled(op, "the row norms", j, 0.0)?;
-    let mut gs = try_filled(op, "the parameters' sums", per, 0.0)?;
-    let mut ss = try_filled(op, "the parameters' sums", per, 0.0)?;
-    let mut sg = try_filled(op, "the parameters' sums", per, 0.0)?;
-    for (gn, norm) in g.chunks_exact(per).zip(&mut example_norms) {
-        for (jj, row) in gn.chunks_exact(k).enumerate() {
-            let mut sq = 0.0;
-            for (i, &x) in (jj * k..).zip(row) {
-                gs[i] += x;
-                ss[i] += x * x;
-                sg[i] += sign_of(x);
-                sq += x * x;
-            }
-            row_norms[jj] += sq.sqrt();
-            *norm += sq;
+impl<F: Element> StatisticsWorkspace<F> {
+    /// A convolution's statistics (`positions > 1`, `l.b` rows): example
+    /// `n`'s gradient is `G_n = Σ_p Δ_npᵀ·ã_np` (J×K'), whose Gram
+    /// `Σ_{p,q} (Δ_np·Δ_mq)(ã_np·ã_mq)` is no Hadamard product of two
+    /// `B×B` matrices. Materialising the `G_n` (one product per example,
+    /// in `F`, on this workspace's buffers) costs `B·J·K'` values, which
+    /// for a convolution (few filters of small patches) is less than the
+    /// `(B·P)²` of the position-level Grams; the statistics then follow
+    /// from the `G_n` directly: their Gram by one more product, the sums,
+    /// squares and signs per parameter by one pass.
+    fn summed_into(
+        &mut self,
+        op: &'static str,
+        l: &Dense<'_, F>,
+        config: &StatisticsConfig,
+        out: &mut LayerStatistics,
+    ) -> Result<()> {
+        let pos = config.positions;
+        let (b, k, j) = (l.b / pos, l.k, l.j);
+        let per = checked(op, "the parameters", j, k)?;
+        let total = checked(op, "the per-example gradients", b, per)?;
+        if total > MAX_SUMMED_GRADIENTS {
+            return Err(Error::TooLarge {
+                op,
+                what: format!(
+                    "the per-example gradients of {b} examples × {j} filters × {k} parameters \
+                     ({total} values)"
+                ),
+                reason: format!("they exceed MAX_SUMMED_GRADIENTS = {MAX_SUMMED_GRADIENTS}"),
+            });
         }
-        *norm = norm.sqrt();
+        fit(
+            op,
+            "the per-example gradients",
+            &mut self.per,
+            total,
+            F::zero(),
+        )?;
+        for (n, gn) in self.per.chunks_exact_mut(per).enumerate() {
+            let rows = n * pos..(n + 1) * pos;
+            gemm(
+                (j, k, pos),
+                (&l.d[rows.start * j..rows.end * j], 1, j),
+                (&self.a[rows.start * k..rows.end * k], k, 1),
+                gn,
+                l.threads,
+            );
+        }
+        finite_products(op, "the per-example gradients", &self.per)?;
+        let nn = checked(op, "the per-example Gram", b, b)?;
+        fit(op, "the per-example Gram", &mut self.g, nn, F::zero())?;
+        gemm(
+            (b, b, per),
+            (&self.per, per, 1),
+            (&self.per, 1, per),
+            &mut self.g,
+            l.threads,
+        );
+        finite_products(op, "the per-example Gram", &self.g)?;
+        let mut gram = std::mem::take(&mut out.gram);
+        fit(op, "the per-example Gram", &mut gram, nn, 0.0)?;
+        for (o, &x) in gram.iter_mut().zip(&self.g) {
+            *o = x.to_f64();
+        }
+
+        let mut example_norms = std::mem::take(&mut out.example_norms);
+        fit(op, "the example norms", &mut example_norms, b, 0.0)?;
+        fit(op, "the row norms", &mut self.row_norm, j, 0.0)?;
+        fit(op, "the parameters' sums", &mut self.gs, per, F::zero())?;
+        fit(op, "the parameters' sums", &mut self.ss, per, F::zero())?;
+        fit(op, "the parameters' sign sums", &mut self.sg, per, 0)?;
+        for (gn, norm) in self.per.chunks_exact(per).zip(&mut example_norms) {
+            for (((gs, ss), sg), x) in self
+                .gs
+                .iter_mut()
+                .zip(&mut self.ss)
+                .zip(&mut self.sg)
+                .zip(gn)
+            {
+                *gs += *x;
+                *ss += *x * *x;
+                *sg += i32::from(*x > F::zero()) - i32::from(*x < F::zero());
+            }
+            for (row, rn) in gn.chunks_exact(k).zip(&mut self.row_norm) {
+                let sq = sum_sq(row);
+                *rn += sq.sqrt();
+                *norm += sq;
+            }
+            *norm = norm.sqrt();
+        }
+        finite_products(op, "the squared gradients", &self.ss)?;
+        let bf = b as f64;
+        let mut tally = Tally::new(
+            op,
+            (b, k, j),
+            config.and_mask_threshold,
+            F::epsilon().to_f64(),
+            std::mem::take(&mut out.neurons),
+        )?;
+        for (jn, &row_norm) in self.row_norm.iter().enumerate() {
+            let r = jn * k..(jn + 1) * k;
+            let signs = crate::kernels::bits::score(&self.sg[r.clone()], tally.kept_at);
+            tally.neuron(jn, (&self.gs[r.clone()], &self.ss[r], signs), row_norm / bf);
+        }
+        *out = tally.finish(op, config, per, gram, example_norms, &mut self.diag)?;
+        Ok(())
     }
-    finite_products(op, "the squared gradients", &ss)?;
-    let bf = b as f64;
-    let mut tally = Tally::new(
-        op,
-        (b, k, j),
-        config.and_mask_threshold,
-        f64::EPSILON,
-        Vec::new(),
-    )?;
-    for (jn, &row_norm) in row_norms.iter().enumerate() {
-        let r = jn * k..(jn + 1) * k;
-        tally.neuron(jn, (&gs[r.clone()], &ss[r.clone()], &sg[r]), row_norm / bf);
-    }
-    tally.finish(op, config, per, gram, example_norms, &mut Vec::new())
 }
 
 /// The per-neuron reduction both paths share, and the layer's totals.
@@ -1419,7 +1497,9 @@ struct Tally {
     b: usize,
     k: usize,
     j: usize,
-    tau_b: f64,
+    /// The least `|Σ_n sign g|` the AND-mask keeps: `⌈τB⌉` (an integer
+    /// `≥ τB` exactly when it is `≥ ⌈τB⌉`).
+    kept_at: u32,
     /// Machine epsilon of the sums.
     eps: f64,
     gsnr_sum: f64,
@@ -1445,7 +1525,8 @@ impl Tally {
             b,
             k,
             j,
-            tau_b: tau * b as f64,
+            // τ ∈ [0, 1] (checked): 0 ≤ ⌈τB⌉ ≤ B ≤ MAX_GRAM_BATCH.
+            kept_at: (tau * b as f64).ceil() as u32,
             eps,
             gsnr_sum: 0.0,
             gsnr_defined: 0,
@@ -1456,38 +1537,26 @@ impl Tally {
     }
 
     /// Neuron `jn` from its parameters' `Σ_n g`, `Σ_n g²` and `Σ_n sign g`,
-    /// its Gram's sum `q` and trace `t`, and its mean row norm.
+    /// and its mean row norm.
     fn neuron<F: Element>(
         &mut self,
         jn: usize,
-        (gs, ss, sg): (&[F], &[F], &[F]),
+        (gs, ss, signs): (&[F], &[F], crate::kernels::bits::SignScore),
         mean_row_norm: f64,
     ) {
         let (b, k) = (self.b, self.k);
-        let (mut nsum, mut ndef, mut score, mut nkept) = (0.0, 0, 0.0, 0);
         // q = |Σ_n g_nj|² and t = Σ_n |g_nj|²: the sum and trace of the
-        // neuron's Gram.
-        let (mut q, mut t) = (0.0, 0.0);
-        for ((&g, &g2), &sgn) in gs[..k].iter().zip(&ss[..k]).zip(&sg[..k]) {
-            let (g, g2) = (Element::to_f64(g), Element::to_f64(g2));
-            q += g * g;
-            t += g2;
-            if b >= 2
-                && let Some(r) = gsnr_entry(b, g, g2, self.eps).2
-            {
-                nsum += r;
-                ndef += 1;
-            }
-            // Integers: exact in f64 up to 2⁵³.
-            let s = Element::to_f64(sgn).abs();
-            score += s;
-            nkept += usize::from(s >= self.tau_b);
-        }
-        let nscore = score as u64;
+        // neuron's Gram; and the GSNR of each parameter as `gsnr_entry`
+        // computes it (the same operations, so the same parameters are
+        // defined), on vector instructions.
+        let floor = 4.0 * b as f64 * self.eps;
+        let r = crate::kernels::reduce::gsnr_sums(&gs[..k], &ss[..k], b, floor);
+        let (q, t, nsum, ndef) = (r.sum_sq, r.trace, r.ratio_sum, r.defined);
+        let (score, nkept) = (signs.score, signs.kept);
         let nundef = k - ndef;
         self.gsnr_sum += nsum;
         self.gsnr_defined += ndef;
-        self.score += nscore;
+        self.score += score;
         self.kept += nkept;
         self.neurons.push(NeuronStatistics {
             neuron: jn,
@@ -1496,7 +1565,7 @@ impl Tally {
             noise: noise_of(b, q, t),
             gsnr_mean: (ndef > 0).then(|| nsum / ndef as f64),
             gsnr_undefined: if b >= 2 { nundef } else { k },
-            gradsign_score: nscore,
+            gradsign_score: score,
             and_mask_share: nkept as f64 / k as f64,
         });
     }

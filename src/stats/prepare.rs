@@ -1,13 +1,10 @@
-//! The limits, the checks every statistic makes of `(A, Δ)`, the helpers
-//! the statistics share, and the `f64` copies of a convolution's `(A, Δ)`
-//! (whose per-example gradients are materialised).
+//! The limits, the checks every statistic makes of `(A, Δ)`, and the
+//! helpers the statistics share.
 
 use crate::element::Element;
 use crate::element::GemmArgs;
 use crate::error::{Error, Result};
 use crate::shape::Shape;
-
-use crate::dynamics::try_filled;
 
 /// The largest batch whose `B×B` per-example Gram the statistics form
 /// (`2¹⁵` examples: an 8.6 GB Gram). Checked before anything is allocated,
@@ -27,23 +24,6 @@ pub(crate) fn checked(op: &'static str, what: &str, a: usize, b: usize) -> Resul
         what: format!("{what} ({a} × {b} elements)"),
         reason: "the element count overflows usize".to_string(),
     })
-}
-
-/// A validated convolution in `f64`: `Ã` (B·P×K', the bias column of ones
-/// appended when asked) and `Δ` (B·P×J).
-pub(crate) struct Prepared {
-    /// Examples.
-    pub b: usize,
-    /// Parameters per neuron (inputs, plus one for the bias).
-    pub k: usize,
-    /// Neurons.
-    pub j: usize,
-    /// `Ã`, row-major.
-    pub a: Vec<f64>,
-    /// `Δ`, row-major.
-    pub d: Vec<f64>,
-    /// Threads the products may use.
-    pub threads: usize,
 }
 
 /// The checks every statistic makes of a layer's `(A, Δ)`: ranks, batch
@@ -86,45 +66,38 @@ pub(crate) fn check_layer<F: Element>(
     Ok((b, k_in, k, j))
 }
 
-impl Prepared {
-    /// Checks and converts: ranks, batch sizes, an empty batch or layer,
-    /// rows that do not split into examples of `positions` rows, non-finite
-    /// values, the batch limit, and the sizes of every buffer.
-    pub(crate) fn new<F: Element>(
-        op: &'static str,
-        (a, a_shape): (&[F], Shape),
-        (d, d_shape): (&[F], Shape),
-        bias: bool,
-        threads: usize,
-        positions: usize,
-    ) -> Result<Prepared> {
-        let (b, k_in, k, j) = check_layer(op, (a, a_shape), (d, d_shape), bias, positions)?;
-        let na = checked(op, "the inputs", b, k)?;
-        let mut a64 = try_filled(op, "the inputs in f64", na, 1.0)?;
-        for (row, src) in a64.chunks_exact_mut(k).zip(a.chunks_exact(k_in.max(1))) {
-            for (x, &v) in row.iter_mut().zip(src) {
-                *x = v.to_f64();
-            }
+/// `Σ x²` in `f64` of the values as given, in eight independent lanes
+/// (a single running sum would wait on each addition in turn).
+#[inline]
+pub(crate) fn sum_sq<F: Element>(v: &[F]) -> f64 {
+    const L: usize = 8;
+    let mut acc = [0.0f64; L];
+    let split = v.len() - v.len() % L;
+    for c in v[..split].chunks_exact(L) {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            let x = x.to_f64();
+            *a += x * x;
         }
-        let nd = checked(op, "the deltas", b, j)?;
-        let mut d64 = try_filled(op, "the deltas in f64", nd, 0.0)?;
-        for (x, &v) in d64.iter_mut().zip(d) {
-            *x = v.to_f64();
-        }
-        Ok(Prepared {
-            b,
-            k,
-            j,
-            a: a64,
-            d: d64,
-            threads: crate::threads::clamp_threads(threads),
-        })
     }
+    for (a, &x) in acc.iter_mut().zip(&v[split..]) {
+        let x = x.to_f64();
+        *a += x * x;
+    }
+    acc.iter().sum()
+}
+
+/// Whether every value is finite: a branch-free test per chunk (which runs
+/// on vector instructions, where `Iterator::all` stops at each element to
+/// ask).
+#[inline]
+pub(crate) fn all_finite<F: Element>(v: &[F]) -> bool {
+    v.chunks(256)
+        .all(|c| c.iter().fold(true, |ok, x| ok & x.is_finite()))
 }
 
 /// An error naming `op` when a product in `F` overflowed.
 pub(crate) fn finite_products<F: Element>(op: &'static str, what: &str, v: &[F]) -> Result<()> {
-    if v.iter().all(|x| x.is_finite()) {
+    if all_finite(v) {
         Ok(())
     } else {
         Err(Error::NonFinite {
@@ -184,6 +157,9 @@ pub(crate) fn check_finite<F: Element>(
     data: &[F],
     cols: usize,
 ) -> Result<()> {
+    if all_finite(data) {
+        return Ok(());
+    }
     match data.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(i) => Err(Error::NonFinite {

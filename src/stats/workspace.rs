@@ -6,7 +6,7 @@ use crate::element::Element;
 use crate::error::Result;
 use crate::shape::Shape;
 
-use super::prepare::{check_layer, checked, finite_products, fit, gemm, sign_of};
+use super::prepare::{check_layer, checked, finite_products, fit, gemm, sum_sq};
 
 /// Reusable buffers for the statistics of dense layers, so that a warm call
 /// of [`layer_statistics_into`](Self::layer_statistics_into) (and
@@ -18,9 +18,10 @@ use super::prepare::{check_layer, checked, finite_products, fit, gemm, sign_of};
 /// [`Element::gemm`](crate::Element::gemm).)
 ///
 /// Memory `O(B² + B·(K + J))` for a layer of `B` examples, `K` inputs and
-/// `J` neurons: `ÃÃᵀ` and `ΔΔᵀ` (B×B), `Ã`, `Ã∘Ã`, `sign Ã`, `Δ∘Δ`,
-/// `sign Δ` (B×K' and B×J), and three blocks of at most
-/// `max(B, ⌈4096/K'⌉)` neurons' parameters.
+/// `J` neurons: `ÃÃᵀ` and `ΔΔᵀ` (B×B), `Ã`, `Ã∘Ã` and `Δ∘Δ` (B×K' and
+/// B×J), the signs of `Ã` and `Δ` as bit masks (`2⌈B/64⌉·(K' + J)`
+/// words), and two blocks of at most `max(B, ⌈4096/K'⌉)` neurons'
+/// parameters.
 ///
 /// ```
 /// use gradsign::stats::{LayerStatistics, StatisticsConfig, StatisticsWorkspace};
@@ -42,20 +43,29 @@ pub struct StatisticsWorkspace<F: Element> {
     pub(super) a: Vec<F>,
     /// `Ã∘Ã`.
     pub(super) a2: Vec<F>,
-    /// `sign Ã`.
-    pub(super) sa: Vec<F>,
+    /// The signs of `Ã`'s columns as bit masks over the batch: the
+    /// non-zero masks (`W = ⌈B/64⌉` words per column, word-major: word `w`
+    /// of column `k` at `w·K' + k`), then the negative ones.
+    pub(super) mask_a: Vec<u64>,
     /// `Δ∘Δ` (B×J).
     pub(super) d2: Vec<F>,
-    /// `sign Δ`.
-    pub(super) sd: Vec<F>,
+    /// The signs of `Δ`'s columns, laid out as `mask_a`'s.
+    pub(super) mask_d: Vec<u64>,
+    /// One column of `mask_d`: its `W` non-zero words, then its negative
+    /// ones.
+    pub(super) mask_u: Vec<u64>,
+    /// A convolution's per-example gradients `G_n = Σ_p Δ_npᵀ·ã_np`
+    /// (B×J×K').
+    pub(super) per: Vec<F>,
     /// `ÃÃᵀ` (B×B).
     pub(super) m: Vec<F>,
     /// `ΔΔᵀ`, then the Gram `(ΔΔᵀ)∘(ÃÃᵀ)` in place.
     pub(super) g: Vec<F>,
-    /// A block of `Σ_n g`, `Σ_n g²`, `Σ_n sign g`.
+    /// A block of `Σ_n g` and `Σ_n g²`.
     pub(super) gs: Vec<F>,
     pub(super) ss: Vec<F>,
-    pub(super) sg: Vec<F>,
+    /// One neuron's `Σ_n sign g` (K').
+    pub(super) sg: Vec<i32>,
     /// `‖ã_n‖` (B).
     pub(super) a_norm: Vec<f64>,
     /// Per-neuron sums of row norms (J).
@@ -87,9 +97,11 @@ impl<F: Element> StatisticsWorkspace<F> {
         StatisticsWorkspace {
             a: Vec::new(),
             a2: Vec::new(),
-            sa: Vec::new(),
+            mask_a: Vec::new(),
             d2: Vec::new(),
-            sd: Vec::new(),
+            mask_d: Vec::new(),
+            mask_u: Vec::new(),
+            per: Vec::new(),
             m: Vec::new(),
             g: Vec::new(),
             gs: Vec::new(),
@@ -102,34 +114,31 @@ impl<F: Element> StatisticsWorkspace<F> {
         }
     }
 
-    /// Checks a dense layer (ranks, batch sizes, an empty batch or layer,
+    /// Checks a layer of `positions` rows per example (ranks, batch sizes,
+    /// an empty batch or layer, rows that do not split into examples,
     /// non-finite values, the batch limit, the buffers' sizes) and writes
-    /// `Ã` and the row norms `‖ã_n‖`.
+    /// `Ã` and, for a dense layer (`positions = 1`), the row norms
+    /// `‖ã_n‖`. The returned `b` counts rows.
     pub(super) fn prepare<'d>(
         &mut self,
         op: &'static str,
         (a, a_shape): (&[F], Shape),
         (d, d_shape): (&'d [F], Shape),
-        bias: bool,
+        (bias, positions): (bool, usize),
         threads: usize,
     ) -> Result<Dense<'d, F>> {
-        let (b, k_in, k, j) = check_layer(op, (a, a_shape), (d, d_shape), bias, 1)?;
+        let (b, k_in, k, j) = check_layer(op, (a, a_shape), (d, d_shape), bias, positions)?;
         let na = checked(op, "the inputs", b, k)?;
         checked(op, "the deltas", b, j)?;
         fit(op, "the inputs", &mut self.a, na, F::one())?;
-        fit(op, "the input norms", &mut self.a_norm, b, 0.0)?;
+        let norms = if positions == 1 { b } else { 0 };
+        fit(op, "the input norms", &mut self.a_norm, norms, 0.0)?;
         if k_in > 0 {
-            for ((row, src), norm) in self
-                .a
-                .chunks_exact_mut(k)
-                .zip(a.chunks_exact(k_in))
-                .zip(&mut self.a_norm)
-            {
+            for (row, src) in self.a.chunks_exact_mut(k).zip(a.chunks_exact(k_in)) {
                 row[..k_in].copy_from_slice(src);
-                *norm = src
-                    .iter()
-                    .map(|&x| Element::to_f64(x) * Element::to_f64(x))
-                    .sum::<f64>();
+            }
+            for (norm, src) in self.a_norm.iter_mut().zip(a.chunks_exact(k_in)) {
+                *norm = sum_sq(src);
             }
         }
         for n in &mut self.a_norm {
@@ -163,17 +172,48 @@ impl<F: Element> StatisticsWorkspace<F> {
         Ok(())
     }
 
-    /// `sign Ã` and `sign Δ`.
+    /// The sign masks of `Ã`'s and `Δ`'s columns, and the buffer of one
+    /// neuron's sign sums.
     pub(super) fn signs(&mut self, op: &'static str, l: &Dense<'_, F>) -> Result<()> {
-        fit(op, "the input signs", &mut self.sa, self.a.len(), F::zero())?;
-        for (o, &x) in self.sa.iter_mut().zip(&self.a) {
-            *o = sign_of(x);
-        }
-        fit(op, "the delta signs", &mut self.sd, l.d.len(), F::zero())?;
-        for (o, &x) in self.sd.iter_mut().zip(l.d) {
-            *o = sign_of(x);
-        }
+        let (b, k, j) = (l.b, l.k, l.j);
+        let w = b.div_ceil(64);
+        let na = checked(op, "the input signs", 2 * w, k)?;
+        fit(op, "the input signs", &mut self.mask_a, na, 0)?;
+        let nd = checked(op, "the delta signs", 2 * w, j)?;
+        fit(op, "the delta signs", &mut self.mask_d, nd, 0)?;
+        fit(op, "the sign sums", &mut self.sg, k, 0)?;
+        fit(op, "the delta signs", &mut self.mask_u, 2 * w, 0)?;
+        pack_signs(&self.a, k, &mut self.mask_a);
+        pack_signs(l.d, j, &mut self.mask_d);
         Ok(())
+    }
+
+    /// `Σ_n sign g_njk = Σ_n sign(Δ_nj)·sign(ã_nk)` for neuron `jn` into
+    /// `self.sg` (with `signs`), exactly, by population counts; returns
+    /// their score and how many reach `kept_at`.
+    pub(super) fn sign_row(
+        &mut self,
+        l: &Dense<'_, F>,
+        jn: usize,
+        kept_at: u32,
+    ) -> crate::kernels::bits::SignScore {
+        let (k, j) = (l.k, l.j);
+        let w = l.b.div_ceil(64);
+        let (nz_a, neg_a) = self.mask_a.split_at(w * k);
+        let (nz_u, neg_u) = self.mask_u.split_at_mut(w);
+        for (word, (z, s)) in nz_u.iter_mut().zip(neg_u.iter_mut()).enumerate() {
+            *z = self.mask_d[word * j + jn];
+            *s = self.mask_d[(w + word) * j + jn];
+        }
+        crate::kernels::bits::sign_sums(
+            crate::kernels::bits::SignMasks {
+                nonzero: nz_u,
+                negative: neg_u,
+            },
+            (nz_a, neg_a),
+            &mut self.sg[..k],
+            kept_at,
+        )
     }
 
     /// The per-example Gram `(ΔΔᵀ)∘(ÃÃᵀ)` into `self.g` (and `ÃÃᵀ` into
@@ -214,23 +254,21 @@ impl<F: Element> StatisticsWorkspace<F> {
         }
     }
 
-    /// Sizes the three block buffers for blocks of `nb` neurons.
+    /// Sizes the two block buffers for blocks of `nb` neurons.
     pub(super) fn blocks(&mut self, op: &'static str, l: &Dense<'_, F>, nb: usize) -> Result<()> {
         let len = checked(op, "a block of parameters", nb, l.k)?;
         fit(op, "a block of parameters", &mut self.gs, len, F::zero())?;
         fit(op, "a block of parameters", &mut self.ss, len, F::zero())?;
-        fit(op, "a block of parameters", &mut self.sg, len, F::zero())?;
         Ok(())
     }
 
-    /// For neurons `j0..j0 + nb`: `Σ_n g = Δᵀ Ã` into `gs`, `Σ_n g² =
-    /// (Δ∘Δ)ᵀ(Ã∘Ã)` into `ss` (with `squares`), `Σ_n sign g = (sign
-    /// Δ)ᵀ(sign Ã)` into `sg` (with `signs`): one product each.
+    /// For neurons `j0..j0 + nb`: `Σ_n g = Δᵀ Ã` into `gs` and `Σ_n g² =
+    /// (Δ∘Δ)ᵀ(Ã∘Ã)` into `ss` (with `squares`): one product each.
     pub(super) fn block(
         &mut self,
         l: &Dense<'_, F>,
         (j0, nb): (usize, usize),
-        (sums, squares, signs): (bool, bool, bool),
+        (sums, squares): (bool, bool),
     ) {
         let (b, k, j) = (l.b, l.k, l.j);
         let len = nb * k;
@@ -249,8 +287,23 @@ impl<F: Element> StatisticsWorkspace<F> {
         if squares {
             product(&self.d2, &self.a2, &mut self.ss);
         }
-        if signs {
-            product(&self.sd, &self.sa, &mut self.sg);
+    }
+}
+
+/// The signs of a row-major `rows × cols` matrix as bit masks per column
+/// into `masks` (`2⌈rows/64⌉·cols` words, zeroed): the non-zero masks,
+/// word-major (word `w` of column `c` at `w·cols + c`), then the negative
+/// ones. Row by row, so that each row's loop runs over consecutive words.
+fn pack_signs<F: Element>(m: &[F], cols: usize, masks: &mut [u64]) {
+    let w = masks.len() / (2 * cols);
+    let (nz, neg) = masks.split_at_mut(w * cols);
+    for (n, row) in m.chunks_exact(cols).enumerate() {
+        let (word, bit) = (n / 64, n % 64);
+        let nz = &mut nz[word * cols..(word + 1) * cols];
+        let neg = &mut neg[word * cols..(word + 1) * cols];
+        for ((z, s), &x) in nz.iter_mut().zip(neg.iter_mut()).zip(row) {
+            *z |= u64::from(x != F::zero()) << bit;
+            *s |= u64::from(x < F::zero()) << bit;
         }
     }
 }
