@@ -25,6 +25,7 @@ mod common;
 use common::plot_path;
 use common::sigmoid_vs_tanh::comparison::{ComparisonConfig, compare};
 use common::sigmoid_vs_tanh::{Hidden, Output, Run, Setting, TrainingConfig, tables};
+use common::sigmoid_vs_tanh::{accuracy, coded, normalised_loss};
 use gradsign::activation::Activation;
 use gradsign::analysis::GradientSignAnalyzer;
 use gradsign::autodiff::{Tape, Var};
@@ -68,26 +69,14 @@ impl<F: gradsign::Element> Module<F> for Hidden {
     }
 }
 
-/// Scores the network on the whole training half after every epoch: the
-/// normalised loss `mean (f(x) − y)² / Var(y)` (1 for predicting the mean
-/// target, the same under any affine label coding); stops a run that
+/// Scores the network on the whole training half after every epoch (the
+/// normalised loss, 1 for predicting the mean target); stops a run that
 /// diverged, or (when given a threshold) one that reached it.
 struct EpochLosses<'a>(&'a Dataset<f64>, Vec<f64>, Option<f64>);
 
-impl EpochLosses<'_> {
-    fn score(&self, net: &Sequential<f64>) -> Result<f64> {
-        let pred = gradsign::nn::predict(net, self.0.features())?;
-        let y = self.0.targets().as_slice();
-        let mean = y.iter().sum::<f64>() / y.len() as f64;
-        let sq = |a: &f64, b: &f64| (a - b).powi(2);
-        let err: f64 = pred.as_slice().iter().zip(y).map(|(p, t)| sq(p, t)).sum();
-        Ok(err / y.iter().map(|t| sq(t, &mean)).sum::<f64>())
-    }
-}
-
 impl Observer<Sequential<f64>> for EpochLosses<'_> {
     fn on_epoch_end(&mut self, net: &Sequential<f64>, _: &EpochInfo) -> Result<Control> {
-        let l = self.score(net)?;
+        let l = normalised_loss(net, self.0)?;
         self.1.push(l);
         let done = !l.is_finite() || self.2.is_some_and(|t| l <= t);
         Ok(if done {
@@ -114,14 +103,7 @@ fn train_run(
         .seed(seed);
     let (half, test) = dataset.generate::<f64>(&cfg)?.split(0.5, seed)?;
     // Targets in the setting's coding; the labels stay 0/1.
-    let (lo, hi) = setting.coding.values();
-    let coded: Vec<f64> = half
-        .labels()
-        .iter()
-        .map(|&l| if l == 1 { hi } else { lo })
-        .collect();
-    let targets = Tensor::from_vec(coded, &[half.len(), 1])?;
-    let data = Dataset::with_targets(half.features().clone(), half.labels().to_vec(), targets)?;
+    let data = coded(&half, setting.coding.values())?;
 
     // 2 → hidden sizes → 1: weights from one ChaCha8 stream, biases zero.
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -140,8 +122,7 @@ fn train_run(
     }
     let stop = config.stop_at_threshold.then_some(config.threshold);
     let mut epochs = EpochLosses(&data, Vec::new(), stop);
-    let first = epochs.score(&net)?;
-    epochs.1.push(first);
+    epochs.1.push(normalised_loss(&net, &data)?);
     let tc = TrainConfig::default()
         .epochs(config.epochs)
         .batch_size(config.batch_size)
@@ -168,12 +149,6 @@ fn train_run(
         .map(|l| l.per_example_coherence())
         .collect();
 
-    let pred = gradsign::nn::predict(&net, test.features())?;
-    let right = pred
-        .as_slice()
-        .iter()
-        .zip(test.labels())
-        .filter(|&(&p, &l)| (p > (lo + hi) / 2.0) == (l == 1));
     let mut losses = epochs.1;
     let diverged = report.diverged || losses.last().is_some_and(|l| !l.is_finite());
     losses.retain(|l| l.is_finite());
@@ -183,7 +158,7 @@ fn train_run(
         seed,
         epochs_to_threshold: losses.iter().position(|&l| l <= config.threshold),
         losses,
-        test_accuracy: right.count() as f64 / test.len() as f64,
+        test_accuracy: accuracy(&net, &test, setting.coding.values())?,
         diverged,
         coherence,
     })

@@ -29,9 +29,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gradsign::activation::Activation;
-use gradsign::data::Playground;
+use gradsign::data::{Dataset, Playground};
 use gradsign::error::Result;
-use gradsign::nn::Init;
+use gradsign::nn::{Init, Sequential};
+use gradsign::tensor::Tensor;
 
 /// One training run of `setting` on a data set with a seed.
 pub type TrainFn = fn(Playground, &Setting, &TrainingConfig, u64) -> Result<Run>;
@@ -312,4 +313,33 @@ pub fn median_epochs(runs: &[&Run]) -> Option<usize> {
     // None sorts after every Some.
     e.sort_by_key(|x| x.map_or(usize::MAX, |v| v));
     e.get(e.len().saturating_sub(1) / 2).copied().flatten()
+}
+
+/// The normalised loss `mean (f(x) − y)² / Var(y)` of `net` on `data`: 1
+/// for predicting the mean target, the same under any affine label coding.
+pub fn normalised_loss(net: &Sequential<f64>, data: &Dataset<f64>) -> Result<f64> {
+    let pred = gradsign::nn::predict(net, data.features())?;
+    let y = data.targets().as_slice();
+    let mean = y.iter().sum::<f64>() / y.len() as f64;
+    let sq = |a: &f64, b: &f64| (a - b).powi(2);
+    let err: f64 = pred.as_slice().iter().zip(y).map(|(p, t)| sq(p, t)).sum();
+    Ok(err / y.iter().map(|t| sq(t, &mean)).sum::<f64>())
+}
+
+/// `half` with its 0/1 labels coded as the targets `lo` and `hi`.
+pub fn coded(half: &Dataset<f64>, (lo, hi): (f64, f64)) -> Result<Dataset<f64>> {
+    let coded = half.labels().iter().map(|&l| if l == 1 { hi } else { lo });
+    let targets = Tensor::from_vec(coded.collect(), &[half.len(), 1])?;
+    Dataset::with_targets(half.features().clone(), half.labels().to_vec(), targets)
+}
+
+/// The share of `test` that `net` puts on the right side of `(lo + hi)/2`.
+pub fn accuracy(net: &Sequential<f64>, test: &Dataset<f64>, (lo, hi): (f64, f64)) -> Result<f64> {
+    let pred = gradsign::nn::predict(net, test.features())?;
+    let right = pred
+        .as_slice()
+        .iter()
+        .zip(test.labels())
+        .filter(|&(&p, &l)| (p > (lo + hi) / 2.0) == (l == 1));
+    Ok(right.count() as f64 / test.len() as f64)
 }
