@@ -660,3 +660,36 @@ fn a_shape_whose_size_overflows_is_an_error() {
     let err = tape.var_scalar(1.0).reshape(&[usize::MAX, 2]).unwrap_err();
     assert_names(&err, &["reshape:", "[]", "more elements"]);
 }
+
+#[test]
+fn a_cleared_tape_that_held_nan_computes_what_a_fresh_tape_does() {
+    use gradsign::ops::conv::Window;
+    // The values buffer keeps an earlier graph's numbers across `clear`;
+    // ops that overwrite their output reuse them unzeroed, every other op
+    // gets zeros. Fill it with NaN first, then compare with a fresh tape.
+    let program = |tape: &Tape<f64>| -> Vec<u64> {
+        let x = tape.var(&Tensor::rand_uniform(&[2, 3, 6, 6], -1.0, 1.0, 1).unwrap());
+        let w = tape.var(&Tensor::rand_uniform(&[4, 3, 3, 3], -1.0, 1.0, 2).unwrap());
+        let m = tape.var(&Tensor::rand_uniform(&[16, 5], -1.0, 1.0, 3).unwrap());
+        let y = x.conv2d(w, None, &Window::default().padding(1)).unwrap();
+        let y = y.tanh().max_pool2d((2, 2), &Window::default().stride(2)).unwrap();
+        let z = y.reshape(&[2, 36]).unwrap().sum_axis(1, false).unwrap();
+        let f = y.flatten().unwrap().reshape(&[9, 8]).unwrap();
+        let p = f.matmul(m.reshape(&[8, 10]).unwrap()).unwrap().sigmoid();
+        let loss = z.sum() + p.mean().unwrap() + (p * p).sum();
+        let grads = loss.backward().unwrap();
+        let mut bits: Vec<u64> = loss.value().as_slice().iter().map(|v| v.to_bits()).collect();
+        for v in [x, w, m] {
+            bits.extend(grads.get(v).unwrap().iter().map(|g| g.to_bits()));
+        }
+        bits
+    };
+    let fresh = program(&Tape::new());
+    let mut tape = Tape::<f64>::new();
+    let junk = tape.var(&Tensor::full(&[4096], f64::NAN).unwrap());
+    let _ = (junk * junk).exp().sum();
+    tape.clear();
+    assert_eq!(program(&tape), fresh);
+    tape.clear();
+    assert_eq!(program(&tape), fresh, "and again, warm");
+}

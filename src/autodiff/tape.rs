@@ -57,7 +57,13 @@ impl<F> Node<F> {
 
 pub(crate) struct Inner<F> {
     pub(crate) nodes: Vec<Node<F>>,
+    /// Every node's value; only `..used` belongs to the current graph. The
+    /// rest is kept across `clear` with whatever the last graph wrote, so
+    /// that an op which overwrites its whole output
+    /// ([`Tape::record_overwriting`]) is not given zeros to overwrite.
     pub(crate) values: Vec<F>,
+    /// The end of the current graph's values.
+    pub(crate) used: usize,
     /// Integer side data of ops (labels, gather indices).
     pub(crate) indices: Vec<usize>,
     pub(crate) grad_len: usize,
@@ -109,7 +115,7 @@ impl<F: Element> std::fmt::Debug for Tape<F> {
         f.debug_struct("Tape")
             .field("id", &self.id)
             .field("nodes", &inner.nodes.len())
-            .field("values", &inner.values.len())
+            .field("values", &inner.used)
             .field("threads", &inner.threads)
             .finish()
     }
@@ -124,6 +130,7 @@ impl<F: Element> Tape<F> {
             inner: RefCell::new(Inner {
                 nodes: Vec::new(),
                 values: Vec::new(),
+                used: 0,
                 indices: Vec::new(),
                 grad_len: 0,
                 threads: 1,
@@ -218,7 +225,7 @@ impl<F: Element> Tape<F> {
     pub fn clear(&mut self) {
         let inner = self.inner.get_mut();
         inner.nodes.clear();
-        inner.values.clear();
+        inner.used = 0;
         inner.indices.clear();
         inner.grad_len = 0;
         self.generation += 1;
@@ -238,8 +245,15 @@ impl<F: Element> Tape<F> {
     fn leaf(&self, op: &'static str, data: &[F], shape: Shape, needs_grad: bool) -> Var<'_, F> {
         let mut inner = self.inner.borrow_mut();
         debug_assert_eq!(data.len(), shape.numel());
-        let offset = inner.values.len();
-        inner.values.extend_from_slice(data);
+        let offset = inner.used;
+        let end = offset + data.len();
+        if inner.values.len() < end {
+            inner.values.truncate(offset);
+            inner.values.extend_from_slice(data);
+        } else {
+            inner.values[offset..end].copy_from_slice(data);
+        }
+        inner.used = end;
         let grad_offset = if needs_grad {
             let g = inner.grad_len;
             inner.grad_len += data.len();
@@ -369,7 +383,22 @@ impl<F: Element> Tape<F> {
         backward: BackwardFn<F>,
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
-        self.record_impl(op, inputs, shape, saved, Some(backward), forward)
+        self.record_impl(op, inputs, shape, saved, Some(backward), true, forward)
+    }
+
+    /// [`record`](Self::record) for an op whose `forward` writes every
+    /// element of its output: the slot is handed over as it is (stale values
+    /// of an earlier graph, once the tape is warm), not zeroed first.
+    pub(crate) fn record_overwriting<'t, S: Saved<F>>(
+        &'t self,
+        op: &'static str,
+        inputs: &[Var<'t, F>],
+        shape: Shape,
+        saved: S,
+        backward: BackwardFn<F>,
+        forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
+    ) -> Result<Var<'t, F>> {
+        self.record_impl(op, inputs, shape, saved, Some(backward), false, forward)
     }
 
     /// [`record`](Self::record) for an op that is never differentiated and
@@ -381,9 +410,10 @@ impl<F: Element> Tape<F> {
         shape: Shape,
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
-        self.record_impl(op, inputs, shape, (), None, forward)
+        self.record_impl(op, inputs, shape, (), None, true, forward)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record_impl<'t, S: Saved<F>>(
         &'t self,
         op: &'static str,
@@ -391,6 +421,7 @@ impl<F: Element> Tape<F> {
         shape: Shape,
         saved: S,
         backward: Option<BackwardFn<F>>,
+        zeroed: bool,
         forward: impl FnOnce(&mut [F], &ForwardInputs<'_, F>),
     ) -> Result<Var<'t, F>> {
         if inputs.len() > MAX_PARENTS {
@@ -409,23 +440,33 @@ impl<F: Element> Tape<F> {
         }
         let mut guard = self.inner.borrow_mut();
         let inner = &mut *guard;
-        let offset = inner.values.len();
+        let offset = inner.used;
         let n = shape.numel();
-        if n == 1 {
-            // The common scalar case, without resize's call to memset.
-            inner.values.push(F::zero());
-        } else {
+        let end = offset.checked_add(n).ok_or_else(|| Error::TooLarge {
+            op,
+            what: format!("the output {shape} ({n} elements)"),
+            reason: "the tape's values would overflow a usize".into(),
+        })?;
+        if inner.values.len() < end {
             // Shapes are user input: summing the empty axis of [0, 2⁶¹]
             // asks for 2⁶¹ zeros. An impossible size is an error, not an
             // abort.
-            inner.values.try_reserve(n).map_err(|e| Error::TooLarge {
-                op,
-                what: format!("the output {shape} ({n} elements)"),
-                reason: e.to_string(),
-            })?;
-            inner.values.resize(offset + n, F::zero());
+            let grow = end - inner.values.len();
+            inner
+                .values
+                .try_reserve(grow)
+                .map_err(|e| Error::TooLarge {
+                    op,
+                    what: format!("the output {shape} ({n} elements)"),
+                    reason: e.to_string(),
+                })?;
+            inner.values.resize(end, F::zero());
+        } else if zeroed {
+            inner.values[offset..end].fill(F::zero());
         }
-        let (before, out) = inner.values.split_at_mut(offset);
+        inner.used = end;
+        let (before, rest) = inner.values.split_at_mut(offset);
+        let out = &mut rest[..n];
         let fwd = ForwardInputs {
             values: before,
             nodes: &inner.nodes,
@@ -452,7 +493,7 @@ impl<F: Element> Tape<F> {
                 &parents[..inputs.len()],
                 &inner.nodes,
             );
-            inner.values.truncate(offset);
+            inner.used = offset;
             return Err(err);
         }
         let needs_grad = backward.is_some()

@@ -1139,7 +1139,7 @@ impl<'t, F: Element> Var<'t, F> {
         let off = tape.push_indices(&g.to_indices());
         let saved = Conv { off, o, threads };
         match bias {
-            Some(b) => tape.record(
+            Some(b) => tape.record_overwriting(
                 OP,
                 &[self, weight, b],
                 out,
@@ -1159,7 +1159,7 @@ impl<'t, F: Element> Var<'t, F> {
                     );
                 },
             ),
-            None => tape.record(
+            None => tape.record_overwriting(
                 OP,
                 &[self, weight],
                 out,
@@ -1265,7 +1265,7 @@ impl<'t, F: Element> Var<'t, F> {
         }
         let out = Shape::new(&[g.n, g.c, g.oh, g.ow])?;
         let off = self.tape().push_indices(&g.to_indices());
-        self.tape().record(
+        self.tape().record_overwriting(
             op,
             &[self],
             out,

@@ -260,7 +260,7 @@ impl<'t, F: Element> Var<'t, F> {
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
     pub fn try_unary<U: UnaryOp<F>>(self, state: U::State) -> Result<Var<'t, F>> {
         let shape = self.shape();
-        self.tape().record(
+        self.tape().record_overwriting(
             U::NAME,
             &[self],
             shape,
