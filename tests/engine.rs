@@ -672,13 +672,21 @@ fn a_cleared_tape_that_held_nan_computes_what_a_fresh_tape_does() {
         let w = tape.var(&Tensor::rand_uniform(&[4, 3, 3, 3], -1.0, 1.0, 2).unwrap());
         let m = tape.var(&Tensor::rand_uniform(&[16, 5], -1.0, 1.0, 3).unwrap());
         let y = x.conv2d(w, None, &Window::default().padding(1)).unwrap();
-        let y = y.tanh().max_pool2d((2, 2), &Window::default().stride(2)).unwrap();
+        let y = y
+            .tanh()
+            .max_pool2d((2, 2), &Window::default().stride(2))
+            .unwrap();
         let z = y.reshape(&[2, 36]).unwrap().sum_axis(1, false).unwrap();
         let f = y.flatten().unwrap().reshape(&[9, 8]).unwrap();
         let p = f.matmul(m.reshape(&[8, 10]).unwrap()).unwrap().sigmoid();
         let loss = z.sum() + p.mean().unwrap() + (p * p).sum();
         let grads = loss.backward().unwrap();
-        let mut bits: Vec<u64> = loss.value().as_slice().iter().map(|v| v.to_bits()).collect();
+        let mut bits: Vec<u64> = loss
+            .value()
+            .as_slice()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
         for v in [x, w, m] {
             bits.extend(grads.get(v).unwrap().iter().map(|g| g.to_bits()));
         }
