@@ -479,7 +479,7 @@ impl<F: Element> Tensor<F> {
 
     /// Whether every element is finite.
     pub fn all_finite(&self) -> bool {
-        self.data.iter().all(|x| x.is_finite())
+        crate::kernels::all_finite(&self.data)
     }
 }
 

@@ -75,7 +75,7 @@ impl DeltaFlips {
                 reason: "the batch size of the deltas must not change (flips compare example n with example n)",
             });
         }
-        if !super::all_finite(data) {
+        if !crate::kernels::all_finite(data) {
             let i = data.iter().position(|x| !x.is_finite()).unwrap_or(0);
             return Err(Error::NonFinite {
                 op,

@@ -23,28 +23,6 @@ pub use report::{DirectionTrajectory, NeuronTrajectory, Tracked, TrajectoryRepor
 pub(crate) use recorder::{DeltaValues, LayerValues};
 pub(crate) use state::Feed;
 
-use crate::element::Element;
-
-/// Whether every value is finite, in one pass the compiler can vectorise:
-/// `x − x` is 0 for a finite `x` and NaN otherwise, and NaN survives any sum,
-/// so lanes of sums need no branch and no particular order.
-#[allow(clippy::eq_op)] // `x − x` is the point: 0 or NaN
-pub(crate) fn all_finite<F: Element>(xs: &[F]) -> bool {
-    const LANES: usize = 8;
-    let mut acc = [F::zero(); LANES];
-    let mut chunks = xs.chunks_exact(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            acc[l] += c[l] - c[l];
-        }
-    }
-    let rest = chunks
-        .remainder()
-        .iter()
-        .fold(F::zero(), |a, &x| a + (x - x));
-    acc.iter().fold(rest, |a, &x| a + x) == F::zero()
-}
-
 /// `n` copies of `value` in a fresh vector, or an error naming `op`, `what`
 /// the buffer holds and its size when that many cannot be allocated (more
 /// bytes than `isize::MAX`, or the allocator refuses): a size read from the

@@ -369,7 +369,7 @@ impl TrajectoryRecorder {
             _ => {}
         }
         let bias = values.bias.map_or(&[][..], |(b, _)| b);
-        if super::all_finite(values.weight) && super::all_finite(bias) {
+        if crate::kernels::all_finite(values.weight) && crate::kernels::all_finite(bias) {
             return Ok(());
         }
         if let Some((i, x)) = values

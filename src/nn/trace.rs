@@ -91,15 +91,14 @@ impl<F: Element> LayerTrace<'_, F> {
             return Ok((self.input.shape(), self.pre_activation.shape()));
         };
         let (xs, ys) = (self.input.shape(), self.pre_activation.shape());
-        let (&[n, c, _, _], &[yn, o, oh, ow]) = (xs.dims(), ys.dims()) else {
+        let (&[_, c, _, _], &[n, o, oh, ow]) = (xs.dims(), ys.dims()) else {
             return Err(Error::RankMismatch {
                 op: "LayerTrace::dense_shapes",
                 expected: "4 (batch, channels, height, width)",
                 shape: if xs.rank() == 4 { ys } else { xs },
             });
         };
-        let rows = yn * oh * ow;
-        let _ = n;
+        let rows = n * oh * ow;
         let a = Shape::new(&[rows, c * cw.kernel.0 * cw.kernel.1])?;
         Ok((a, Shape::new(&[rows, o])?))
     }
@@ -145,12 +144,7 @@ impl<F: Element> LayerTrace<'_, F> {
         let (rows, o) = (z.dims()[0], z.dims()[1]);
         let p = self.positions.max(1);
         let mut out = Vec::new();
-        out.try_reserve_exact(rows * o)
-            .map_err(|e| Error::TooLarge {
-                op: "LayerTrace::deltas",
-                what: format!("{rows} × {o} rows of δ"),
-                reason: e.to_string(),
-            })?;
+        crate::dynamics::try_grow("LayerTrace::deltas", "the rows of δ", &mut out, rows * o)?;
         for example in g.chunks_exact((o * p).max(1)) {
             for pos in 0..p {
                 out.extend((0..o).map(|c| example[c * p + pos]));

@@ -19,6 +19,7 @@
 //! equal to the saved maximum, without a branch per tap. Pooling and
 //! convolution share their examples or planes out over the tape's threads.
 
+use super::in_groups;
 use crate::autodiff::{BackwardCtx, Var, reserve_scratch, saved_dims, scratch_slice};
 use crate::element::Element;
 use crate::element::GemmArgs;
@@ -387,17 +388,7 @@ pub(crate) fn patch_rows<F: Element>(
             ),
             reason: "they overflow a usize".into(),
         })?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(len).map_err(|e| Error::TooLarge {
-        op: OP,
-        what: format!(
-            "{} patches of {} values",
-            g.n * g.positions(),
-            g.patch_len()
-        ),
-        reason: e.to_string(),
-    })?;
-    out.resize(len, F::zero());
+    let mut out = crate::dynamics::try_filled(OP, "the patch matrix", len, F::zero())?;
     unfold_into(&g, x, &mut out);
     Ok(out)
 }
@@ -555,58 +546,6 @@ fn fold_example<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F]) {
     }
 }
 
-/// Runs `work(examples, out, space)` over `threads` contiguous groups of
-/// the `n` examples, each with its share of `out` (`out_per` values per
-/// example) and its own `space_per` values of working space; inline for
-/// one group. The groups are split in halves by `rayon::join`, which
-/// allocates nothing.
-fn by_example_groups<F: Element>(
-    n: usize,
-    threads: usize,
-    (out, out_per): (&mut [F], usize),
-    (space, space_per): (&mut [F], usize),
-    work: impl Fn(std::ops::Range<usize>, &mut [F], &mut [F]) + Sync,
-) {
-    fn split<F: Element>(
-        examples: std::ops::Range<usize>,
-        groups: usize,
-        (out, out_per): (&mut [F], usize),
-        (space, space_per): (&mut [F], usize),
-        work: &(impl Fn(std::ops::Range<usize>, &mut [F], &mut [F]) + Sync),
-    ) {
-        if groups <= 1 {
-            work(examples, out, &mut space[..space_per]);
-            return;
-        }
-        let left = groups / 2;
-        let mid = examples.start + examples.len() * left / groups;
-        let (lo, hi) = out.split_at_mut((mid - examples.start) * out_per);
-        let (slo, shi) = space.split_at_mut(left * space_per);
-        rayon::join(
-            || {
-                split(
-                    examples.start..mid,
-                    left,
-                    (lo, out_per),
-                    (slo, space_per),
-                    work,
-                )
-            },
-            || {
-                split(
-                    mid..examples.end,
-                    groups - left,
-                    (hi, out_per),
-                    (shi, space_per),
-                    work,
-                )
-            },
-        );
-    }
-    let groups = threads.clamp(1, n.max(1));
-    split(0..n, groups, (out, out_per), (space, space_per), &work);
-}
-
 /// The forward of `conv2d`: per example, its patches into the working
 /// space and one product with the filters into the NCHW output.
 #[allow(clippy::too_many_arguments)]
@@ -622,7 +561,7 @@ fn conv_forward<F: Element>(
 ) {
     let (p, k, chw) = (g.positions(), g.patch_len(), g.c * g.h * g.w);
     let space = scratch_slice(scratch, threads * k * p);
-    by_example_groups(
+    in_groups(
         g.n,
         threads,
         (y, o * p),
@@ -666,7 +605,7 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let mut scratch = ctx.scratch();
     if let Some(gx) = ctx.grad_input(0) {
         let space = scratch_slice(&mut scratch, threads * k * p);
-        by_example_groups(
+        in_groups(
             g.n,
             threads,
             (gx, chw),
@@ -723,7 +662,7 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
         if groups == 1 {
             weight_grad(0..g.n, gw, &mut space[..k * p], true);
         } else {
-            by_example_groups(g.n, groups, (&mut [], 0), (space, per), |range, _, mine| {
+            in_groups(g.n, groups, (&mut [], 0), (space, per), |range, _, mine| {
                 let (cols, part) = mine.split_at_mut(k * p);
                 weight_grad(range, part, cols, false);
             });
@@ -925,7 +864,7 @@ fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
     let taps = F::from_f64((g.kh * g.kw).max(1) as f64);
     // Planes are independent: large inputs share them out over the threads.
-    by_example_groups(
+    in_groups(
         g.n * g.c,
         threads,
         (gx, hw),
@@ -1138,48 +1077,29 @@ impl<'t, F: Element> Var<'t, F> {
         reserve_scratch(&mut tape.scratch.borrow_mut(), OP, space)?;
         let off = tape.push_indices(&g.to_indices());
         let saved = Conv { off, o, threads };
-        match bias {
-            Some(b) => tape.record_overwriting(
-                OP,
-                &[self, weight, b],
-                out,
-                saved,
-                conv2d_backward,
-                |y, inp| {
-                    let mut scratch = inp.scratch();
-                    conv_forward(
-                        &g,
-                        o,
-                        inp.value(0),
-                        inp.value(1),
-                        Some(inp.value(2)),
-                        y,
-                        &mut scratch,
-                        threads,
-                    );
-                },
-            ),
-            None => tape.record_overwriting(
-                OP,
-                &[self, weight],
-                out,
-                saved,
-                conv2d_backward,
-                |y, inp| {
-                    let mut scratch = inp.scratch();
-                    conv_forward(
-                        &g,
-                        o,
-                        inp.value(0),
-                        inp.value(1),
-                        None,
-                        y,
-                        &mut scratch,
-                        threads,
-                    );
-                },
-            ),
-        }
+        let inputs = [self, weight, bias.unwrap_or(weight)];
+        let with_bias = bias.is_some();
+        tape.record_overwriting(
+            OP,
+            &inputs[..2 + usize::from(with_bias)],
+            out,
+            saved,
+            conv2d_backward,
+            |y, inp| {
+                let b = with_bias.then(|| inp.value(2));
+                let mut scratch = inp.scratch();
+                conv_forward(
+                    &g,
+                    o,
+                    inp.value(0),
+                    inp.value(1),
+                    b,
+                    y,
+                    &mut scratch,
+                    threads,
+                );
+            },
+        )
     }
 
     /// Max pooling over `kernel` windows of each channel of an NCHW input.
@@ -1278,7 +1198,7 @@ impl<'t, F: Element> Var<'t, F> {
                 let taps = F::from_f64((g.kh * g.kw).max(1) as f64);
                 let threads = if x.len() >= PARALLEL_POOL { inp.threads() } else { 1 };
                 let per = g.positions();
-                by_example_groups(g.n * g.c, threads, (y, per), (&mut [], 0), |planes, y, _| {
+                in_groups(g.n * g.c, threads, (y, per), (&mut [], 0), |planes, y, _| {
                 for (p, yp) in planes.zip(y.chunks_exact_mut(per.max(1))) {
                     let plane = &x[p * hw..][..hw];
                     if dense {

@@ -150,38 +150,74 @@ fn map_into<F: Element>(out: &mut [F], x: &[F], f: impl Fn(F) -> F) {
 /// when the tape has them (below it, the hand-off costs more).
 const PARALLEL_MAP: usize = 1 << 16;
 
-/// Runs `work(range, out[range])` over `out` in halves, by `rayon::join`
-/// (which allocates nothing), when `threads > 1` and `out` is large;
-/// otherwise once, inline.
+/// Runs `work(items, out, space)` over `threads` contiguous groups of
+/// the `n` items (examples, planes, elements), each with its share of
+/// `out` (`out_per` values per item) and its own `space_per` values of
+/// working space; inline for one group. The groups are split in halves by `rayon::join`, which
+/// allocates nothing.
+pub(crate) fn in_groups<F: Element>(
+    n: usize,
+    threads: usize,
+    (out, out_per): (&mut [F], usize),
+    (space, space_per): (&mut [F], usize),
+    work: impl Fn(std::ops::Range<usize>, &mut [F], &mut [F]) + Sync,
+) {
+    fn split<F: Element>(
+        items: std::ops::Range<usize>,
+        groups: usize,
+        (out, out_per): (&mut [F], usize),
+        (space, space_per): (&mut [F], usize),
+        work: &(impl Fn(std::ops::Range<usize>, &mut [F], &mut [F]) + Sync),
+    ) {
+        if groups <= 1 {
+            work(items, out, &mut space[..space_per]);
+            return;
+        }
+        let left = groups / 2;
+        let mid = items.start + items.len() * left / groups;
+        let (lo, hi) = out.split_at_mut((mid - items.start) * out_per);
+        let (slo, shi) = space.split_at_mut(left * space_per);
+        rayon::join(
+            || {
+                split(
+                    items.start..mid,
+                    left,
+                    (lo, out_per),
+                    (slo, space_per),
+                    work,
+                )
+            },
+            || {
+                split(
+                    mid..items.end,
+                    groups - left,
+                    (hi, out_per),
+                    (shi, space_per),
+                    work,
+                )
+            },
+        );
+    }
+    let groups = threads.clamp(1, n.max(1));
+    split(0..n, groups, (out, out_per), (space, space_per), &work);
+}
+
+/// Runs `work(range, out[range])` over `out` split between the threads
+/// ([`in_groups`]) when `threads > 1` and `out` is large; otherwise once,
+/// inline.
 pub(crate) fn in_halves<F: Element>(
     threads: usize,
     out: &mut [F],
     work: &(impl Fn(std::ops::Range<usize>, &mut [F]) + Sync),
 ) {
-    fn go<F: Element>(
-        start: usize,
-        pieces: usize,
-        out: &mut [F],
-        work: &(impl Fn(std::ops::Range<usize>, &mut [F]) + Sync),
-    ) {
-        if pieces <= 1 {
-            work(start..start + out.len(), out);
-            return;
-        }
-        let left = pieces / 2;
-        let mid = out.len() * left / pieces;
-        let (lo, hi) = out.split_at_mut(mid);
-        rayon::join(
-            || go(start, left, lo, work),
-            || go(start + mid, pieces - left, hi, work),
-        );
-    }
     let pieces = if out.len() >= PARALLEL_MAP {
-        threads.max(1)
+        threads
     } else {
         1
     };
-    go(0, pieces, out, work);
+    in_groups(out.len(), pieces, (out, 1), (&mut [], 0), |r, o, _| {
+        work(r, o)
+    });
 }
 
 /// The backward rule shared by every [`UnaryOp`]: `dx += df(x, y)·grad_out`.

@@ -276,7 +276,7 @@ fn check_finite_inputs<F: Element>(
     value: &[F],
     grad: &[F],
 ) -> Result<()> {
-    if all_finite(value) && all_finite(grad) {
+    if crate::kernels::all_finite(value) && crate::kernels::all_finite(grad) {
         return Ok(());
     }
     for (what, xs) in [("the values", value), ("the gradient", grad)] {
@@ -285,32 +285,6 @@ fn check_finite_inputs<F: Element>(
         }
     }
     Ok(())
-}
-
-/// `x − x`: 0 for a finite `x`, NaN for an infinity or a NaN.
-#[inline(always)]
-#[allow(clippy::eq_op)]
-pub(crate) fn nan_unless_finite<F: Element>(x: F) -> F {
-    x - x
-}
-
-/// Whether every element is finite, without a branch per element: `x − x`
-/// is 0 for a finite `x` and NaN otherwise, summed in eight lanes that the
-/// compiler keeps in one vector register.
-pub(crate) fn all_finite<F: Element>(xs: &[F]) -> bool {
-    let nan_unless_finite = nan_unless_finite::<F>;
-    let mut lanes = [F::zero(); 8];
-    let chunks = xs.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l += nan_unless_finite(x);
-        }
-    }
-    for (l, &x) in lanes.iter_mut().zip(rest) {
-        *l += nan_unless_finite(x);
-    }
-    lanes.iter().all(|&l| l == F::zero())
 }
 
 /// The step's learning rate `η·factor(t)` in `F`, refused unless it is

@@ -3,10 +3,11 @@
 
 use crate::element::Element;
 use crate::error::{Error, Result};
+use crate::kernels::nan_unless_finite;
 
 use super::{
     LrSchedule, Optimizer, StateBuffer, check, check_finite_inputs, check_lengths, effective_rate,
-    nan_unless_finite, non_finite,
+    non_finite,
 };
 
 /// Stochastic gradient descent. With learning rate `η_t` (the base rate

@@ -4,6 +4,7 @@
 use crate::element::Element;
 use crate::element::GemmArgs;
 use crate::error::{Error, Result};
+use crate::kernels::all_finite;
 use crate::shape::Shape;
 
 /// The largest batch whose `B×B` per-example Gram the statistics form
@@ -84,15 +85,6 @@ pub(crate) fn sum_sq<F: Element>(v: &[F]) -> f64 {
         *a += x * x;
     }
     acc.iter().sum()
-}
-
-/// Whether every value is finite: a branch-free test per chunk (which runs
-/// on vector instructions, where `Iterator::all` stops at each element to
-/// ask).
-#[inline]
-pub(crate) fn all_finite<F: Element>(v: &[F]) -> bool {
-    v.chunks(256)
-        .all(|c| c.iter().fold(true, |ok, x| ok & x.is_finite()))
 }
 
 /// An error naming `op` when a product in `F` overflowed.

@@ -67,7 +67,7 @@ pub(crate) fn input_curvature<F: Element>(
             ),
         });
     }
-    if fan_in == 0 || !crate::dynamics::all_finite(inputs) {
+    if fan_in == 0 || !crate::kernels::all_finite(inputs) {
         return Ok((None, None));
     }
     let mut copy = Vec::new();
