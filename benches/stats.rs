@@ -11,16 +11,21 @@
 //!   the three layers from their `A` and `Δ` (copied out of one step's
 //!   trace once, before timing) and
 //!   [`StatisticsWorkspace::network_statistics_into`] over them, on a warm
-//!   workspace: every statistic, per neuron, per layer and for the
-//!   network; `statistics_only_fresh` the same through [`layer_statistics`]
-//!   and [`network_statistics`], which allocate their buffers and results
-//!   on every call;
+//!   workspace, with the default selection (norms, α, `B_simple`, the
+//!   GradSign score and the AND-mask, per neuron, per layer and for the
+//!   network; the summed gradient `ΔᵀÃ` computed, since no gradient is
+//!   given); `statistics_only_full` the same with every statistic
+//!   ([`StatisticsConfig::full`]: the Gram, stiffness and GSNR too), and
+//!   `statistics_only_full_fresh` that through [`layer_statistics`] and
+//!   [`network_statistics`], which allocate their buffers and results on
+//!   every call;
 //! - `step_with_report`: the step with the analyzer's sign report between
-//!   backward and the update (W5), and `step_with_report_and_statistics`
-//!   the same with [`with_statistics`](GradientSignAnalyzer::with_statistics),
-//!   both through
+//!   backward and the update (W5); `step_with_report_and_statistics` the
+//!   same with the default statistics, which read `ΔᵀA` from the weights'
+//!   gradients, and `step_with_report_and_full_statistics` with all of
+//!   them, all through
 //!   [`analyze_with_workspace`](GradientSignAnalyzer::analyze_with_workspace)
-//!   on a workspace kept from step to step: their difference is what the
+//!   on a workspace kept from step to step: their differences are what the
 //!   statistics add to the report;
 //! - `per_sample`: W4, the forward, backward and every example's own
 //!   gradient written into kept buffers.
@@ -64,22 +69,27 @@ fn statistics(c: &mut Criterion) {
             layers.push((a, d));
         }
     });
-    let cfg = StatisticsConfig::default();
-    group.bench_function("statistics_only", |b| {
-        let mut ws = StatisticsWorkspace::new();
-        let mut outs = vec![LayerStatistics::default(); layers.len()];
-        let mut net = NetworkStatistics::default();
-        b.iter(|| {
-            for ((a, d), out) in layers.iter().zip(&mut outs) {
-                ws.layer_statistics_into(a, d, &cfg, out).expect("finite");
-            }
-            let refs: Vec<&LayerStatistics> = outs.iter().collect();
-            ws.network_statistics_into(&refs, &mut net)
-                .expect("one batch");
-            black_box(&net);
-        })
-    });
-    group.bench_function("statistics_only_fresh", |b| {
+    for (name, cfg) in [
+        ("statistics_only", StatisticsConfig::default()),
+        ("statistics_only_full", StatisticsConfig::full()),
+    ] {
+        group.bench_function(name, |b| {
+            let mut ws = StatisticsWorkspace::new();
+            let mut outs = vec![LayerStatistics::default(); layers.len()];
+            let mut net = NetworkStatistics::default();
+            b.iter(|| {
+                for ((a, d), out) in layers.iter().zip(&mut outs) {
+                    ws.layer_statistics_into(a, d, &cfg, out).expect("finite");
+                }
+                let refs: Vec<&LayerStatistics> = outs.iter().collect();
+                ws.network_statistics_into(&refs, &mut net)
+                    .expect("one batch");
+                black_box(&net);
+            })
+        });
+    }
+    let cfg = StatisticsConfig::full();
+    group.bench_function("statistics_only_full_fresh", |b| {
         b.iter(|| {
             let s: Vec<_> = layers
                 .iter()
@@ -90,11 +100,21 @@ fn statistics(c: &mut Criterion) {
     });
 
     for (name, with) in [
-        ("step_with_report", false),
-        ("step_with_report_and_statistics", true),
+        ("step_with_report", None),
+        (
+            "step_with_report_and_statistics",
+            Some(StatisticsConfig::default()),
+        ),
+        (
+            "step_with_report_and_full_statistics",
+            Some(StatisticsConfig::full()),
+        ),
     ] {
         let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, 1);
-        let analyzer = GradientSignAnalyzer::default().with_statistics(with);
+        let mut analyzer = GradientSignAnalyzer::default();
+        if let Some(cfg) = with {
+            analyzer = analyzer.with_statistics(cfg);
+        }
         let mut ws = StatisticsWorkspace::new();
         group.bench_function(name, |b| {
             b.iter(|| {

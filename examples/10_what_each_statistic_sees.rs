@@ -19,6 +19,7 @@ use common::{Res, plot_path, print_table};
 use gradsign::activation::Activation;
 use gradsign::analysis::{GradientSignAnalyzer, LayerSelection};
 use gradsign::nn::{self, Init, Linear, Sequential};
+use gradsign::stats::StatisticsConfig;
 use gradsign::{Tape, Tensor};
 
 const B: usize = 128;
@@ -44,7 +45,7 @@ fn measure(inputs: Inputs, mu: f64) -> Res<[f64; 3]> {
     let neuron_layer = usize::from(matches!(inputs, Inputs::After(_)));
     let analyzer = GradientSignAnalyzer::default()
         .without_bias()
-        .with_statistics(true)
+        .with_statistics(StatisticsConfig::default())
         .with_layers(LayerSelection::Only(vec![neuron_layer]));
     let mut sums = [0.0; 3];
     for i in 0..BATCHES {

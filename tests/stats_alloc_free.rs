@@ -86,7 +86,7 @@ fn warm_statistics_of_w3_allocate_only_inside_the_tuned_matrix_kernel() {
             (a, d)
         })
         .collect();
-    let cfg = StatisticsConfig::default();
+    let cfg = StatisticsConfig::full();
     let mut ws = StatisticsWorkspace::new();
     let mut outs: Vec<LayerStatistics> = vec![LayerStatistics::default(); layers.len()];
     let mut net = NetworkStatistics::default();
@@ -136,7 +136,7 @@ fn warm_convolution_statistics_allocate_only_inside_the_tuned_matrix_kernel() {
     let kp = k_in + 1;
     let a = Tensor::<f32>::rand_uniform(&[batch * pos, k_in], -1.0, 1.0, 7).unwrap();
     let d = Tensor::<f32>::rand_normal(&[batch * pos, j], 0.0, 1e-2, 8).unwrap();
-    let cfg = StatisticsConfig::default().with_positions(pos);
+    let cfg = StatisticsConfig::full().with_positions(pos);
     let mut ws = StatisticsWorkspace::new();
     let mut out = LayerStatistics::default();
     let first = allocations();

@@ -283,10 +283,28 @@ fn check_layer(a: &Tensor<f64>, d: &Tensor<f64>, bias: bool, tau: f64) {
     }
 
     // All at once, per neuron too.
-    let cfg = StatisticsConfig::default()
+    let cfg = StatisticsConfig::full()
         .with_bias(bias)
         .with_and_mask_threshold(tau);
     let ls = stats::layer_statistics(a, d, &cfg).unwrap();
+    // The default selection: the same values from the same sums, without
+    // the Gram and the GSNR.
+    let cheap =
+        stats::layer_statistics(a, d, &cfg.clone().with_gram(false).with_gsnr(false)).unwrap();
+    assert!(cheap.gram.is_empty() && cheap.stiffness.is_none());
+    assert!(!cheap.gsnr_computed && cheap.gsnr_mean.is_none());
+    assert_eq!(cheap.alignment, ls.alignment);
+    assert_eq!(cheap.noise, ls.noise);
+    assert_eq!(cheap.example_norms, ls.example_norms);
+    assert_eq!(
+        (cheap.gradsign_score, cheap.and_mask_kept),
+        (ls.gradsign_score, ls.and_mask_kept)
+    );
+    for (x, y) in cheap.neurons.iter().zip(&ls.neurons) {
+        assert_eq!((x.alignment, x.noise), (y.alignment, y.noise));
+        assert_eq!(x.gradsign_score, y.gradsign_score);
+        assert_eq!(x.gsnr_mean, None);
+    }
     assert_eq!(ls.gradsign_score, score);
     assert_eq!(ls.and_mask_kept, mask.iter().filter(|&&m| m).count());
     assert_eq!(ls.gram, gram.as_slice());
@@ -394,7 +412,7 @@ proptest! {
         // its f64 image up to f32 rounding, except what is exact in either
         // type: the sign sums (integers), and the norms, which are formed
         // in f64 from the values as given.
-        let cfg = StatisticsConfig::default().with_bias(bias);
+        let cfg = StatisticsConfig::full().with_bias(bias);
         let a64 = a.cast::<f64>();
         let d64 = d.cast::<f64>();
         let x = stats::layer_statistics(&a, &d, &cfg).unwrap();
@@ -448,17 +466,12 @@ fn f32_products_that_overflow_are_refused() {
     // 1e30² overflows f32 (not f64): an error naming the type, not a NaN.
     let a = Tensor::<f32>::from_vec(vec![1e30, 1e30], &[2, 1]).unwrap();
     let d = Tensor::<f32>::from_vec(vec![1e10, -1e10], &[2, 1]).unwrap();
-    let e = stats::layer_statistics(&a, &d, &StatisticsConfig::default()).unwrap_err();
-    assert!(matches!(e, gradsign::Error::NonFinite { .. }), "{e}");
-    assert!(e.to_string().contains("overflow f32"), "{e}");
-    assert!(
-        stats::layer_statistics(
-            &a.cast::<f64>(),
-            &d.cast::<f64>(),
-            &StatisticsConfig::default()
-        )
-        .is_ok()
-    );
+    for cfg in [StatisticsConfig::default(), StatisticsConfig::full()] {
+        let e = stats::layer_statistics(&a, &d, &cfg).unwrap_err();
+        assert!(matches!(e, gradsign::Error::NonFinite { .. }), "{e}");
+        assert!(e.to_string().contains("overflow f32"), "{e}");
+        assert!(stats::layer_statistics(&a.cast::<f64>(), &d.cast::<f64>(), &cfg).is_ok());
+    }
 }
 
 #[test]
@@ -475,7 +488,14 @@ fn many_neurons_span_several_blocks() {
 /// concatenated per-sample gradients of every layer (`PerSampleGradients`).
 #[test]
 fn analyzer_statistics_match_per_sample_gradients_of_a_network() {
-    for seed in 0..4 {
+    for seed in 0..8 {
+        // The default selection reads the summed gradient from the weights'
+        // gradients; the full one computes every product.
+        let selected = if seed < 4 {
+            StatisticsConfig::default()
+        } else {
+            StatisticsConfig::full()
+        };
         let mlp = Mlp::builder(&[3, 5, 4, 2])
             .hidden(if seed % 2 == 0 {
                 Activation::Sigmoid
@@ -492,7 +512,7 @@ fn analyzer_statistics_match_per_sample_gradients_of_a_network() {
         let (y, trace) = nn::forward(&mlp, &tape, x).unwrap();
         let grads = (y - 0.3).square().sum().backward().unwrap();
         let report = GradientSignAnalyzer::default()
-            .with_statistics(true)
+            .with_statistics(selected.clone())
             .analyze(&trace, &grads)
             .unwrap();
         let mut ps = PerSampleGradients::new();
@@ -510,6 +530,7 @@ fn analyzer_statistics_match_per_sample_gradients_of_a_network() {
                 }
             }
             let s = report.layers[l].statistics.as_ref().unwrap();
+            check_against_vectors(&format!("seed {seed} layer {l}"), s, &gl, k + 1);
             let r = reference(&gl);
             close(
                 "layer α",
@@ -533,6 +554,8 @@ fn analyzer_statistics_match_per_sample_gradients_of_a_network() {
             r.alpha_scale,
         );
         check_noise("network", net.noise, &r);
+        assert_eq!(net.stiffness.is_some(), selected.gram);
+        assert_eq!(net.gsnr_computed, selected.gsnr);
         for n in 0..b {
             close(
                 "network ‖g_n‖",
@@ -559,7 +582,7 @@ fn statistics_are_off_by_default() {
     // With them, the raw-matrix entry point honours the bias setting.
     let r = GradientSignAnalyzer::default()
         .without_bias()
-        .with_statistics(true)
+        .with_statistics(StatisticsConfig::default())
         .analyze_layer(&a, &d)
         .unwrap();
     let s = r.statistics.unwrap();
@@ -604,6 +627,9 @@ fn check_against_vectors(what: &str, s: &stats::LayerStatistics, g: &[Vec<f64>],
             dot(&g[n], &g[n]).sqrt(),
             0.0,
         );
+        if s.gram.is_empty() {
+            continue;
+        }
         for m in 0..b {
             let scale = (dot(&g[n], &g[n]) * dot(&g[m], &g[m])).sqrt();
             close(
@@ -614,6 +640,11 @@ fn check_against_vectors(what: &str, s: &stats::LayerStatistics, g: &[Vec<f64>],
             );
         }
     }
+    assert_eq!(
+        s.stiffness.is_some(),
+        !s.gram.is_empty() && b >= 2,
+        "{what}"
+    );
     let r = reference(g);
     match (s.alignment, r.alpha) {
         (Some(al), Some(alpha)) => close(&format!("{what} α"), al.alpha, alpha, r.alpha_scale),
@@ -661,6 +692,10 @@ fn check_against_vectors(what: &str, s: &stats::LayerStatistics, g: &[Vec<f64>],
             mean_row,
             0.0,
         );
+    }
+    if !s.gsnr_computed {
+        assert_eq!((s.gsnr_mean, s.gsnr_defined), (None, 0), "{what}");
+        return;
     }
     // GSNR per parameter, two-pass, where the variance is well above the
     // rounding floor; each ratio's error bound as in `check_layer`.
@@ -735,8 +770,13 @@ fn convolution_statistics_match_per_sample_gradients() {
         let (y, trace) = nn::forward(&net, &tape, tape.constant(&x)).unwrap();
         let grads = (y - 0.2).square().sum().backward().unwrap();
         assert_eq!(trace.layers()[0].positions, side * side);
+        let selected = if seed % 2 == 0 {
+            StatisticsConfig::full()
+        } else {
+            StatisticsConfig::default()
+        };
         let report = GradientSignAnalyzer::default()
-            .with_statistics(true)
+            .with_statistics(selected)
             .analyze(&trace, &grads)
             .unwrap();
         let mut ps = PerSampleGradients::new();

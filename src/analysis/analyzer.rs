@@ -122,22 +122,32 @@ impl GradientSignAnalyzer {
         self
     }
 
-    /// Adds the gradient statistics of [`stats`](crate::stats) to the
-    /// reports, or not (see [`AnalyzerConfig::statistics`]).
+    /// Adds the gradient statistics of [`stats`](crate::stats) that
+    /// `statistics` selects to the reports (see
+    /// [`AnalyzerConfig::statistics`]; [`StatisticsConfig::default`]
+    /// for the ones no dearer than the sign pass,
+    /// [`StatisticsConfig::full`] for all of them).
     ///
     /// ```
     /// use gradsign::analysis::GradientSignAnalyzer;
+    /// use gradsign::stats::StatisticsConfig;
     /// use gradsign::Tensor;
     /// let a = Tensor::<f64>::rand_uniform(&[32, 4], 0.0, 1.0, 1)?;
     /// let d = Tensor::<f64>::rand_normal(&[32, 3], 0.0, 1.0, 2)?;
-    /// let r = GradientSignAnalyzer::default().with_statistics(true).analyze_layer(&a, &d)?;
-    /// let s = r.statistics.as_ref().unwrap();
+    /// let analyzer = GradientSignAnalyzer::default().with_statistics(StatisticsConfig::default());
+    /// let s = analyzer.analyze_layer(&a, &d)?.statistics.unwrap();
     /// assert_eq!(s.neurons.len(), 3);
     /// assert!(s.alignment.unwrap().alpha < 0.2); // zero-mean δ: near 1/B
+    /// assert!(s.stiffness.is_none()); // opt-in
+    /// let full = GradientSignAnalyzer::default().with_statistics(StatisticsConfig::full());
+    /// assert!(full.analyze_layer(&a, &d)?.statistics.unwrap().stiffness.is_some());
     /// # Ok::<(), gradsign::Error>(())
     /// ```
-    pub fn with_statistics(mut self, statistics: bool) -> Self {
-        self.config.statistics = statistics;
+    ///
+    /// [`StatisticsConfig::default`]: crate::stats::StatisticsConfig
+    /// [`StatisticsConfig::full`]: crate::stats::StatisticsConfig::full
+    pub fn with_statistics(mut self, statistics: crate::stats::StatisticsConfig) -> Self {
+        self.config.statistics = Some(statistics);
         self
     }
 
@@ -322,10 +332,10 @@ impl GradientSignAnalyzer {
     /// use gradsign::activation::Activation;
     /// use gradsign::analysis::GradientSignAnalyzer;
     /// use gradsign::nn::{self, Init, Mlp};
-    /// use gradsign::stats::StatisticsWorkspace;
+    /// use gradsign::stats::{StatisticsConfig, StatisticsWorkspace};
     /// use gradsign::{Tape, Tensor};
     /// let mlp = Mlp::builder(&[3, 4, 2]).hidden(Activation::Sigmoid).output(Activation::Identity).init(Init::LecunNormal).seed(1).build::<f64>()?;
-    /// let analyzer = GradientSignAnalyzer::default().with_statistics(true);
+    /// let analyzer = GradientSignAnalyzer::default().with_statistics(StatisticsConfig::default());
     /// let mut ws = StatisticsWorkspace::new();
     /// for step in 0..3 {
     ///     let tape = Tape::new();
@@ -451,15 +461,20 @@ impl GradientSignAnalyzer {
         };
         report.input_path = input_path(trace, l);
         report.saturation = saturation(lt);
-        if self.config.statistics {
+        if let Some(cfg) = &self.config.statistics {
+            let cfg = self
+                .statistics_config(cfg, bias, threads)
+                .with_positions(lt.positions.max(1));
+            // The summed gradient as the batch rows read it (a bias
+            // without a gradient has its sums taken from Δ).
+            let known = weight_grad.map(|g| (g, bias_grad));
             report.statistics = Some(with_rows(lt, patches, |inputs| {
                 crate::stats::layer_statistics_slices(
                     "analyze",
                     (inputs, a_shape),
                     (deltas, z_shape),
-                    &self
-                        .statistics_config(bias, threads)
-                        .with_positions(lt.positions.max(1)),
+                    known,
+                    &cfg,
                     workspace,
                 )
             })?);
@@ -558,8 +573,8 @@ impl GradientSignAnalyzer {
             let c = input_curvature("analyze_layer", inputs.as_slice(), batch, fan_in)?;
             (report.curvature, report.constant_inputs) = c;
         }
-        if self.config().statistics {
-            let cfg = self.statistics_config(self.config().include_bias, data.threads);
+        if let Some(cfg) = &self.config().statistics {
+            let cfg = self.statistics_config(cfg, self.config().include_bias, data.threads);
             report.statistics = Some(crate::stats::layer_statistics(inputs, deltas, &cfg)?);
         }
         Ok(report)
@@ -734,12 +749,11 @@ impl GradientSignAnalyzer {
     /// What the statistics of one layer are computed with.
     pub(crate) fn statistics_config(
         &self,
+        selected: &crate::stats::StatisticsConfig,
         bias: bool,
         threads: usize,
     ) -> crate::stats::StatisticsConfig {
-        crate::stats::StatisticsConfig::default()
-            .with_bias(bias)
-            .with_threads(threads)
+        selected.clone().with_bias(bias).with_threads(threads)
     }
 }
 

@@ -76,15 +76,26 @@ pub struct AnalyzerConfig {
     /// Default [`OptimizerKind::Unknown`].
     pub optimizer: OptimizerKind,
     /// Adds to each layer's report the gradient statistics of the
-    /// literature ([`LayerStatistics`](crate::stats::LayerStatistics):
-    /// per-example norms, α and m-coherence, `B_simple`, GSNR, the GradSign
-    /// score, the AND-mask, stiffness), and to the network report their
-    /// combination ([`NetworkReport::statistics`](crate::analysis::NetworkReport::statistics)). Default off: it costs
-    /// three `B×J×K` products and two `B×B` ones per layer, in the
-    /// model's element type, on top of the report. A convolution's statistics are its
+    /// literature ([`LayerStatistics`](crate::stats::LayerStatistics)), as
+    /// this configuration selects, and to the network report their
+    /// combination ([`NetworkReport::statistics`](crate::analysis::NetworkReport::statistics)).
+    /// Default `None` (off). The analyzer sets the configuration's
+    /// [`bias`](crate::stats::StatisticsConfig::bias) from
+    /// [`include_bias`](Self::include_bias) and the layer,
+    /// [`threads`](crate::stats::StatisticsConfig::threads) from
+    /// [`threads`](Self::threads) and
+    /// [`positions`](crate::stats::StatisticsConfig::positions) from the
+    /// trace; the rest is used as given. The default selection (norms,
+    /// `α`, `B_simple`, the GradSign score, the AND-mask) reads each
+    /// layer's summed gradient from its weight's gradient, as the batch
+    /// rows do, and adds about a fifth of a training step (W3, `cargo bench
+    /// --bench stats`); the opt-in
+    /// [`gram`](crate::stats::StatisticsConfig::gram) (stiffness) and
+    /// [`gsnr`](crate::stats::StatisticsConfig::gsnr) cost a product the
+    /// size of a weight gradient each. A convolution's statistics are its
     /// examples' (each the sum over positions), from materialised summed
     /// per-example gradients (see [`stats`](crate::stats#convolutions)).
-    pub statistics: bool,
+    pub statistics: Option<crate::stats::StatisticsConfig>,
 }
 
 impl Default for AnalyzerConfig {
@@ -97,7 +108,7 @@ impl Default for AnalyzerConfig {
             curvature: false,
             tracking: TrackingConfig::default(),
             optimizer: OptimizerKind::Unknown,
-            statistics: false,
+            statistics: None,
         }
     }
 }

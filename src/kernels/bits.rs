@@ -118,6 +118,95 @@ fn sign_sums_portable(
     }
 }
 
+/// The signs of a row-major `rows × cols` matrix `m` as bit masks per
+/// column into `masks` (`2⌈rows/64⌉·cols` words): the non-zero masks,
+/// word-major (word `w` of column `c` at `w·cols + c`), then the negative
+/// ones, as [`sign_sums`] reads them. Every word is written (bits past the
+/// last row are 0). Sixty-four rows at a time, sixteen columns at a time
+/// held in registers, compiled for AVX-512 or AVX2 when the CPU has it.
+///
+/// # Panics
+/// If `masks` is not `2⌈rows/64⌉·cols` words or `m` not `rows·cols`
+/// values (`cols = 0` takes nothing).
+pub fn pack_signs<F: crate::element::Element>(m: &[F], cols: usize, masks: &mut [u64]) {
+    if cols == 0 {
+        assert!(m.is_empty() && masks.is_empty(), "pack_signs: no columns");
+        return;
+    }
+    let rows = m.len() / cols;
+    assert!(
+        rows * cols == m.len() && masks.len() == 2 * rows.div_ceil(64) * cols,
+        "pack_signs: {} values in {cols} columns, {} mask words",
+        m.len(),
+        masks.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the feature this copy is compiled for was detected
+            // on this CPU just above.
+            return unsafe { pack_signs_avx512(m, cols, masks) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above, for AVX2.
+            return unsafe { pack_signs_avx2(m, cols, masks) };
+        }
+    }
+    pack_signs_portable(m, cols, masks)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn pack_signs_avx512<F: crate::element::Element>(m: &[F], cols: usize, masks: &mut [u64]) {
+    pack_signs_portable(m, cols, masks)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn pack_signs_avx2<F: crate::element::Element>(m: &[F], cols: usize, masks: &mut [u64]) {
+    pack_signs_portable(m, cols, masks)
+}
+
+/// The loop, inlined into each dispatched copy.
+#[inline(always)]
+fn pack_signs_portable<F: crate::element::Element>(m: &[F], cols: usize, masks: &mut [u64]) {
+    const C: usize = 16;
+    let rows = m.len() / cols;
+    let w = rows.div_ceil(64);
+    let (nz, neg) = masks.split_at_mut(w * cols);
+    for word in 0..w {
+        let block = &m[word * 64 * cols..(rows.min(word * 64 + 64)) * cols];
+        let nz = &mut nz[word * cols..(word + 1) * cols];
+        let neg = &mut neg[word * cols..(word + 1) * cols];
+        let mut c0 = 0;
+        while c0 + C <= cols {
+            let (mut z, mut s) = ([0u64; C], [0u64; C]);
+            for (bit, row) in block.chunks_exact(cols).enumerate() {
+                let row: &[F; C] = row[c0..c0 + C].try_into().expect("C columns");
+                for i in 0..C {
+                    z[i] |= u64::from(row[i] != F::zero()) << bit;
+                    s[i] |= u64::from(row[i] < F::zero()) << bit;
+                }
+            }
+            nz[c0..c0 + C].copy_from_slice(&z);
+            neg[c0..c0 + C].copy_from_slice(&s);
+            c0 += C;
+        }
+        let rest = cols - c0;
+        if rest > 0 {
+            let (mut z, mut s) = ([0u64; C], [0u64; C]);
+            for (bit, row) in block.chunks_exact(cols).enumerate() {
+                for (i, &x) in row[c0..].iter().enumerate() {
+                    z[i] |= u64::from(x != F::zero()) << bit;
+                    s[i] |= u64::from(x < F::zero()) << bit;
+                }
+            }
+            nz[c0..].copy_from_slice(&z[..rest]);
+            neg[c0..].copy_from_slice(&s[..rest]);
+        }
+    }
+}
+
 /// The [`SignScore`] of sign sums computed elsewhere.
 pub fn score(sums: &[i32], kept_at: u32) -> SignScore {
     let (mut score, mut kept) = (0u64, 0usize);
@@ -151,6 +240,44 @@ mod tests {
             }
         }
         (nz, neg)
+    }
+
+    #[test]
+    fn packed_signs_are_the_masks_of_every_column_at_any_size() {
+        // Row counts across word boundaries, column counts across the
+        // sixteen-column chunks; NaN counts as non-zero and not negative,
+        // −0 as zero.
+        for (rows, cols) in [(1, 1), (63, 17), (64, 16), (65, 33), (150, 5), (200, 40)] {
+            let v: Vec<f32> = (0..rows * cols)
+                .map(|i| match (i * 2_654_435_761usize) % 7 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => f32::NAN,
+                    3 | 4 => -1.5,
+                    _ => 2.0,
+                })
+                .collect();
+            let col: Vec<Vec<i8>> = (0..cols)
+                .map(|c| {
+                    (0..rows)
+                        .map(|r| {
+                            let x = v[r * cols + c];
+                            if x < 0.0 { -1 } else { i8::from(x != 0.0) }
+                        })
+                        .collect()
+                })
+                .collect();
+            let (nz, neg) = masks(&col);
+            let w = rows.div_ceil(64);
+            let mut got = vec![u64::MAX; 2 * w * cols];
+            pack_signs(&v, cols, &mut got);
+            assert_eq!(&got[..w * cols], &nz[..], "{rows}×{cols} non-zero");
+            assert_eq!(&got[w * cols..], &neg[..], "{rows}×{cols} negative");
+            let v64: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+            let mut got64 = vec![0u64; 2 * w * cols];
+            pack_signs(&v64, cols, &mut got64);
+            assert_eq!(got64, got, "{rows}×{cols} in f64");
+        }
     }
 
     #[test]

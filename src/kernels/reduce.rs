@@ -10,6 +10,57 @@
 
 use crate::element::Element;
 
+/// `Σ x²` in `f64` of the values as given, in eight independent lanes (a
+/// single running sum would wait on each addition in turn), on the
+/// widest vector instructions the CPU has. The lanes and their final sum
+/// are fixed, so every copy gives the same bits.
+pub fn sum_sq<F: Element>(v: &[F]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the feature this copy is compiled for was detected
+            // on this CPU just above.
+            return unsafe { sum_sq_avx512(v) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above, for AVX2.
+            return unsafe { sum_sq_avx2(v) };
+        }
+    }
+    sum_sq_portable(v)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn sum_sq_avx512<F: Element>(v: &[F]) -> f64 {
+    sum_sq_portable(v)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn sum_sq_avx2<F: Element>(v: &[F]) -> f64 {
+    sum_sq_portable(v)
+}
+
+/// The loop, inlined into each dispatched copy.
+#[inline(always)]
+fn sum_sq_portable<F: Element>(v: &[F]) -> f64 {
+    const L: usize = 8;
+    let mut acc = [0.0f64; L];
+    let split = v.len() - v.len() % L;
+    for c in v[..split].chunks_exact(L) {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            let x = Element::to_f64(x);
+            *a += x * x;
+        }
+    }
+    for (a, &x) in acc.iter_mut().zip(&v[split..]) {
+        let x = Element::to_f64(x);
+        *a += x * x;
+    }
+    acc.iter().sum()
+}
+
 /// What [`gsnr_sums`] returns for one neuron's parameters.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GsnrSums {
@@ -140,6 +191,22 @@ mod tests {
         for (x, y) in [(got.sum_sq, q), (got.trace, t), (got.ratio_sum, r)] {
             // Eight lanes against one: reassociated sums of ≤ 29 terms.
             assert!((x - y).abs() <= 64.0 * f64::EPSILON * y.abs(), "{x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn sums_of_squares_give_the_same_bits_in_every_copy() {
+        for n in [0usize, 1, 7, 8, 9, 29, 785] {
+            let v: Vec<f32> = (0..n).map(|i| (i as f32 * 0.731).sin() * 3.0).collect();
+            let got = sum_sq(&v);
+            assert_eq!(got.to_bits(), sum_sq_portable(&v).to_bits(), "{n} values");
+            let plain: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+            assert!(
+                (got - plain).abs() <= 8.0 * n as f64 * f64::EPSILON * plain,
+                "{n}"
+            );
+            let w: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+            assert_eq!(sum_sq(&w).to_bits(), got.to_bits(), "{n} values in f64");
         }
     }
 }

@@ -40,15 +40,34 @@
 //! (see [`gsnr`]), and products beyond `f32`'s range are refused with
 //! [`Error::NonFinite`]; cast the layer to `f64` for more. A
 //! [`StatisticsWorkspace`] keeps every buffer from call to call, so that a
-//! warm call for a dense layer allocates nothing. On the W3 network
-//! (784-256-128-10, batch 128, `f32`, one thread) all statistics of the
-//! three layers and the network cost about 1.3–1.5 plain training steps
-//! (`cargo bench --bench stats`, on a shared machine), of which the
-//! matrix products are about two thirds: `ΔᵀÃ` and `(Δ∘Δ)ᵀ(Ã∘Ã)` (about
-//! 60 MFLOP each, each the size of the step's weight gradient) and the
-//! Gram's `ÃÃᵀ` and `ΔΔᵀ` (about 51 MFLOP), against about 180 MFLOP for
-//! the step, so that at the kernel's speed they alone cost about one
-//! step.
+//! warm call for a dense layer allocates nothing.
+//!
+//! What is computed is a choice ([`StatisticsConfig`]). By default, only
+//! the statistics that need no more than the summed gradient, a pass over
+//! `A` and `Δ` and the sign sums: the norms, `α` and m-coherence, `B_simple`, the GradSign
+//! score and the AND-mask, per neuron, per layer and per network. They
+//! need the summed gradient `ΔᵀÃ`, which the analyzer reads from the
+//! weight's gradient (as it reads the batch rows) and the functions here
+//! compute with one product. The per-example Gram (for the stiffness) and
+//! the GSNR are opt-in ([`StatisticsConfig::gram`],
+//! [`StatisticsConfig::gsnr`], both with [`StatisticsConfig::full`]):
+//! each is a product as large as a good part of a training step, so no
+//! implementation can make them cheap. On the W3 network (784-256-128-10,
+//! batch 128, `f32`, one thread; `cargo bench --bench stats`, median of
+//! one sitting):
+//!
+//! | what | cost | in W3 steps (1.63 ms) |
+//! | --- | --- | --- |
+//! | the analyzer's default statistics, on top of its report | 0.29 ms | 0.18 |
+//! | the same from `A` and `Δ` alone (`ΔᵀÃ` computed) | 0.91 ms | 0.56 |
+//! | the analyzer's full statistics, on top of its report | 2.2 ms | 1.35 |
+//!
+//! By multiply-adds: the step is about 64.5 M (forward, and both
+//! backward products except the first layer's input gradient), the
+//! GSNR's `(Δ∘Δ)ᵀ(Ã∘Ã)` 30 M (0.47 of a step), the Gram's `ÃÃᵀ` and
+//! `ΔΔᵀ` 25.6 M (0.40), and `ΔᵀÃ`, when it must be computed, another 30
+//! M: at the kernel's speed, each of the opt-in statistics alone costs
+//! more than 0.3 of a step.
 //!
 //! [`layer_statistics`] computes all
 //! of them at once into a [`LayerStatistics`] (per layer and per neuron),
@@ -168,13 +187,27 @@ pub const MAX_CLASSES: usize = 1 << 12;
 
 /// What [`layer_statistics`] computes, and how.
 ///
+/// By default it computes every statistic that costs no more than a pass
+/// over `A` and `Δ` and the sign sums: per-example norms, `α` and
+/// m-coherence, `B_simple`, the GradSign score and the AND-mask, per
+/// neuron and per layer. Two cost more and are opt-in:
+///
+/// - [`gram`](Self::gram): the per-example Gram `K = (ΔΔᵀ)∘(ÃÃᵀ)`
+///   (`O(B²·(K + J))` time, `B²` memory) and the stiffness computed from
+///   it;
+/// - [`gsnr`](Self::gsnr): the GSNR of every parameter, one more product
+///   `(Δ∘Δ)ᵀ(Ã∘Ã)` the size of the weight gradient (`O(B·J·K)`).
+///
 /// ```
 /// use gradsign::stats::StatisticsConfig;
 /// let c = StatisticsConfig::default();
 /// assert!(c.bias);
 /// assert_eq!(c.and_mask_threshold, 0.5);
+/// assert!(!c.gram && !c.gsnr); // opt-in: each costs more than the sign pass
 /// let c = c.with_bias(false).with_and_mask_threshold(1.0);
 /// assert!(!c.bias);
+/// let full = StatisticsConfig::full();
+/// assert!(full.gram && full.gsnr);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -196,6 +229,13 @@ pub struct StatisticsConfig {
     /// Default 1. See [`layer_statistics`] for how `positions > 1` is
     /// computed.
     pub positions: usize,
+    /// Computes the per-example Gram and the stiffness between examples
+    /// (and classes) from it. Default `false`: `O(B²·(K + J))` time per
+    /// dense layer.
+    pub gram: bool,
+    /// Computes the GSNR of every parameter. Default `false`: one more
+    /// product the size of the weight gradient, `O(B·J·K)`.
+    pub gsnr: bool,
 }
 
 impl Default for StatisticsConfig {
@@ -205,11 +245,31 @@ impl Default for StatisticsConfig {
             and_mask_threshold: 0.5,
             threads: 1,
             positions: 1,
+            gram: false,
+            gsnr: false,
         }
     }
 }
 
 impl StatisticsConfig {
+    /// The default configuration with the opt-in statistics on: every
+    /// statistic of this module.
+    pub fn full() -> Self {
+        StatisticsConfig::default().with_gram(true).with_gsnr(true)
+    }
+
+    /// Computes the per-example Gram and the stiffness, or not.
+    pub fn with_gram(mut self, gram: bool) -> Self {
+        self.gram = gram;
+        self
+    }
+
+    /// Computes the GSNR, or not.
+    pub fn with_gsnr(mut self, gsnr: bool) -> Self {
+        self.gsnr = gsnr;
+        self
+    }
+
     /// Includes the bias column, or not.
     pub fn with_bias(mut self, bias: bool) -> Self {
         self.bias = bias;
@@ -1140,10 +1200,11 @@ pub struct NeuronStatistics {
     pub alignment: Option<Alignment>,
     /// Noise scale of its rows (`None` for `B = 1`).
     pub noise: Option<NoiseScale>,
-    /// Mean GSNR over its parameters where defined (`None` for `B = 1` or
-    /// nowhere defined).
+    /// Mean GSNR over its parameters where defined (`None` for `B = 1`,
+    /// nowhere defined, or not computed: [`StatisticsConfig::gsnr`]).
     pub gsnr_mean: Option<f64>,
-    /// Of its parameters, those with an undefined GSNR (no variance).
+    /// Of its parameters, those with an undefined GSNR (no variance); 0
+    /// when the GSNR is not computed.
     pub gsnr_undefined: usize,
     /// Its GradSign score `Σ_k |Σ_n sign g_njk|`.
     pub gradsign_score: u64,
@@ -1174,14 +1235,23 @@ pub struct LayerStatistics {
     pub parameters: usize,
     /// `‖g_n‖ = ‖Δ_n‖·‖ã_n‖`, per example.
     pub example_norms: Vec<f64>,
+    /// `|Σ_n g_n|² = Σ_nm K_nm`, the sum of the per-example Gram, from the
+    /// summed gradient (without forming the Gram).
+    pub gram_sum: f64,
+    /// `Σ_n ‖g_n‖² = Σ_n K_nn`, the Gram's trace.
+    pub gram_trace: f64,
     /// Alignment and m-coherence of the layer's gradients (`None` when all
     /// are zero).
     pub alignment: Option<Alignment>,
     /// `B_simple` (`None` for `B = 1`).
     pub noise: Option<NoiseScale>,
-    /// Stiffness between examples (`None` for `B = 1`).
+    /// Stiffness between examples (`None` for `B = 1` or when the Gram is
+    /// not computed: [`StatisticsConfig::gram`]).
     pub stiffness: Option<Stiffness>,
-    /// Mean GSNR over the parameters where defined.
+    /// Whether the GSNR was computed ([`StatisticsConfig::gsnr`]).
+    pub gsnr_computed: bool,
+    /// Mean GSNR over the parameters where defined (`None` when nowhere
+    /// defined or not computed).
     pub gsnr_mean: Option<f64>,
     /// Parameters with a defined GSNR.
     pub gsnr_defined: usize,
@@ -1193,8 +1263,9 @@ pub struct LayerStatistics {
     pub and_mask_threshold: f64,
     /// Parameters the AND-mask keeps.
     pub and_mask_kept: usize,
-    /// The per-example Gram `K` (B×B, row-major), kept so that layers can
-    /// be combined ([`network_statistics`]).
+    /// The per-example Gram `K` (B×B, row-major) when computed
+    /// ([`StatisticsConfig::gram`]; empty otherwise), kept so that layers
+    /// can be combined ([`network_statistics`]).
     #[cfg_attr(feature = "serde", serde(skip))]
     pub gram: Vec<f64>,
     /// One entry per neuron.
@@ -1213,17 +1284,19 @@ impl LayerStatistics {
     }
 }
 
-/// Every statistic of this module for one dense layer at once, on the
-/// crate's matrix kernel in the element type `F` (an `f32` layer in `f32`,
-/// an `f64` one in `f64`): the Gram (two `B×B` products), and the two
-/// per-parameter products in blocks of neurons (`ΔᵀÃ`, `(Δ∘Δ)ᵀ(Ã∘Ã)`)
-/// with each neuron's sign sums from bit masks ([`sign_agreement`]),
-/// reduced per neuron as they come
-/// so that no `J×K'` matrix is held whole. A neuron's alignment and noise
-/// scale come from the same sums: `q_j = |Σ_n g_nj|² = Σ_k (ΔᵀÃ)_jk²` and
-/// `t_j = Σ_n |g_nj|² = Σ_k ((Δ∘Δ)ᵀ(Ã∘Ã))_jk`, `α_j = q_j/(B·t_j)`. Norms
-/// are computed in `f64` from the values as given, and the sign sums are
-/// exact. Each statistic is as its own function documents
+/// The statistics of this module that `config` selects for one dense
+/// layer at once, on the crate's matrix kernel in the element type `F` (an
+/// `f32` layer in `f32`, an `f64` one in `f64`): the summed gradient
+/// `ΔᵀÃ` in blocks of neurons with each neuron's sign sums from bit masks
+/// ([`sign_agreement`]), reduced per neuron as they come so that no
+/// `J×K'` matrix is held whole; with [`gsnr`](StatisticsConfig::gsnr) the
+/// product `(Δ∘Δ)ᵀ(Ã∘Ã)` alongside, and with
+/// [`gram`](StatisticsConfig::gram) the Gram (two `B×B` products). A
+/// neuron's alignment and noise scale come from `q_j = |Σ_n g_nj|² = Σ_k
+/// (ΔᵀÃ)_jk²` and `t_j = Σ_n |g_nj|² = Σ_n Δ_nj²·‖ã_n‖²`, `α_j = q_j/(B·t_j)`,
+/// the layer's from `Σ_j q_j` and `Σ_j t_j` (the sum and trace of its
+/// Gram, without forming it). Norms and `t_j` are computed in `f64` from
+/// the values as given, and the sign sums are exact. Each statistic is as its own function documents
 /// ([`per_example_norms`], [`alignment`], [`noise_scale`], [`stiffness`],
 /// [`gsnr`], [`sign_agreement`]); the ones undefined for this batch
 /// (`B = 1`, all gradients zero) are `None`.
@@ -1248,7 +1321,10 @@ impl LayerStatistics {
 /// let s = layer_statistics(&a, &d, &StatisticsConfig::default())?;
 /// assert_eq!(s.neurons.len(), 3);
 /// assert_eq!(s.parameters, 3 * 6);
+/// assert!(s.stiffness.is_none() && !s.gsnr_computed); // opt-in
+/// let s = layer_statistics(&a, &d, &StatisticsConfig::full())?;
 /// assert!(s.stiffness.unwrap().sign.abs() < 0.2); // unrelated examples
+/// assert!(s.gsnr_mean.is_some());
 /// # Ok::<(), gradsign::Error>(())
 /// ```
 ///
@@ -1269,6 +1345,7 @@ pub fn layer_statistics<F: Element>(
         "layer_statistics",
         (a.as_slice(), a.shape()),
         (d.as_slice(), d.shape()),
+        None,
         config,
         &mut StatisticsWorkspace::new(),
     )
@@ -1280,11 +1357,12 @@ pub(crate) fn layer_statistics_slices<F: Element>(
     op: &'static str,
     a: (&[F], crate::shape::Shape),
     d: (&[F], crate::shape::Shape),
+    known: Option<(&[F], Option<&[F]>)>,
     config: &StatisticsConfig,
     ws: &mut StatisticsWorkspace<F>,
 ) -> Result<LayerStatistics> {
     let mut out = LayerStatistics::default();
-    ws.layer_into(op, a, d, config, &mut out)?;
+    ws.layer_into(op, a, d, known, config, &mut out)?;
     Ok(out)
 }
 
@@ -1320,16 +1398,22 @@ impl<F: Element> StatisticsWorkspace<F> {
             "layer_statistics",
             (a.as_slice(), a.shape()),
             (d.as_slice(), d.shape()),
+            None,
             config,
             out,
         )
     }
 
-    fn layer_into(
+    /// The statistics of one layer into `out`. `known` is the layer's
+    /// summed gradient when the caller has it (a weight's gradient `ΔᵀA`,
+    /// J×K, and the bias's `Σ_n Δ_n`, J, if any): without the GSNR, it
+    /// stands for the product `ΔᵀÃ`.
+    pub(crate) fn layer_into(
         &mut self,
         op: &'static str,
         a: (&[F], crate::shape::Shape),
         d: (&[F], crate::shape::Shape),
+        known: Option<(&[F], Option<&[F]>)>,
         config: &StatisticsConfig,
         out: &mut LayerStatistics,
     ) -> Result<()> {
@@ -1341,42 +1425,106 @@ impl<F: Element> StatisticsWorkspace<F> {
         let (b, k, j) = (l.b, l.k, l.j);
         let parameters = checked(op, "the parameters", j, k)?;
         let mut gram = std::mem::take(&mut out.gram);
-        self.gram(op, &l, &mut gram)?;
+        if config.gram {
+            self.gram(op, &l, &mut gram)?;
+        } else {
+            gram.clear();
+        }
         let mut norms = std::mem::take(&mut out.example_norms);
         example_norms(op, self, &l, &mut norms)?;
-        // Σ_n ‖g_nj‖ = Σ_n |Δ_nj|·‖ã_n‖, per neuron.
+        // Per neuron, Σ_n ‖g_nj‖ = Σ_n |Δ_nj|·‖ã_n‖ and
+        // t_j = Σ_n ‖g_nj‖² = Σ_n Δ_nj²·‖ã_n‖².
         fit(op, "the row norms", &mut self.row_norm, j, 0.0)?;
+        fit(op, "the row norms", &mut self.row_sq, j, 0.0)?;
         for (dn, &an) in l.d.chunks_exact(j).zip(&self.a_norm) {
-            for (r, &dv) in self.row_norm.iter_mut().zip(dn) {
-                *r += dv.to_f64().abs() * an;
+            let an2 = an * an;
+            for ((r, r2), &dv) in self.row_norm.iter_mut().zip(&mut self.row_sq).zip(dn) {
+                let dv = dv.to_f64();
+                *r += dv.abs() * an;
+                *r2 += dv * dv * an2;
             }
         }
-        finite_products(op, "the per-example norms", &self.row_norm)?;
+        finite_products(op, "the per-example norms", &self.row_sq)?;
 
-        self.squares(op, &l)?;
         self.signs(op, &l)?;
-        let nb = Self::block_size(&l, false);
-        self.blocks(op, &l, nb)?;
         let bf = b as f64;
         let mut tally = Tally::new(
             op,
             (b, k, j),
             config.and_mask_threshold,
-            F::epsilon().to_f64(),
             std::mem::take(&mut out.neurons),
         )?;
-        let mut j0 = 0;
-        while j0 < j {
-            let nbj = nb.min(j - j0);
-            self.block(&l, (j0, nbj), (true, true));
-            finite_products(op, "the squared gradients", &self.ss[..nbj * k])?;
-            for jj in 0..nbj {
-                let signs = self.sign_row(&l, j0 + jj, tally.kept_at);
-                let r = jj * k..(jj + 1) * k;
-                let (gs, ss) = (&self.gs[r.clone()], &self.ss[r]);
-                tally.neuron(j0 + jj, (gs, ss, signs), self.row_norm[j0 + jj] / bf);
+        let known = known.filter(|(w, bg)| {
+            !config.gsnr
+                && w.len() == j * (k - usize::from(config.bias))
+                && bg.is_none_or(|bg| bg.len() == j)
+        });
+        if let Some((w, bias_grad)) = known {
+            // q_j = |Σ_n g_nj|² from the summed gradient as given.
+            finite_products(op, "the layer's gradient", w)?;
+            let k_in = k - usize::from(config.bias);
+            for jn in 0..j {
+                let mut q = if k_in > 0 {
+                    sum_sq(&w[jn * k_in..(jn + 1) * k_in])
+                } else {
+                    0.0
+                };
+                if config.bias {
+                    let s = match bias_grad {
+                        Some(bg) => bg[jn].to_f64(),
+                        None => l.d[jn..]
+                            .iter()
+                            .step_by(j)
+                            .map(|&x| Element::to_f64(x))
+                            .sum(),
+                    };
+                    q += s * s;
+                }
+                if !q.is_finite() {
+                    return Err(Error::NonFinite {
+                        op,
+                        what: format!("the squared norm of neuron {jn}'s summed gradient"),
+                    });
+                }
+                let signs = self.sign_row(&l, jn, tally.kept_at);
+                let t = self.row_sq[jn];
+                tally.neuron(jn, (q, t), None, signs, self.row_norm[jn] / bf);
             }
-            j0 += nbj;
+        } else {
+            if config.gsnr {
+                self.squares(op, &l)?;
+            }
+            let nb = Self::block_size(&l, false);
+            self.blocks(op, &l, nb)?;
+            let floor = 4.0 * bf * F::epsilon().to_f64();
+            let mut j0 = 0;
+            while j0 < j {
+                let nbj = nb.min(j - j0);
+                self.block(&l, (j0, nbj), (true, config.gsnr));
+                finite_products(op, "the summed gradients", &self.gs[..nbj * k])?;
+                if config.gsnr {
+                    finite_products(op, "the squared gradients", &self.ss[..nbj * k])?;
+                }
+                for jj in 0..nbj {
+                    let jn = j0 + jj;
+                    let signs = self.sign_row(&l, jn, tally.kept_at);
+                    let r = jj * k..(jj + 1) * k;
+                    let t = self.row_sq[jn];
+                    let (q, gsnr) = if config.gsnr {
+                        let g = crate::kernels::reduce::gsnr_sums(
+                            &self.gs[r.clone()],
+                            &self.ss[r],
+                            b,
+                            floor,
+                        );
+                        (g.sum_sq, Some((g.ratio_sum, g.defined)))
+                    } else {
+                        (sum_sq(&self.gs[r]), None)
+                    };
+                    tally.neuron(jn, (q, t), gsnr, signs, self.row_norm[jn] / bf);
+                }
+                j0 += nbj;
+            }
         }
         *out = tally.finish(op, config, parameters, gram, norms, &mut self.diag)?;
         Ok(())
@@ -1432,60 +1580,75 @@ impl<F: Element> StatisticsWorkspace<F> {
             );
         }
         finite_products(op, "the per-example gradients", &self.per)?;
-        let nn = checked(op, "the per-example Gram", b, b)?;
-        fit(op, "the per-example Gram", &mut self.g, nn, F::zero())?;
-        gemm(
-            (b, b, per),
-            (&self.per, per, 1),
-            (&self.per, 1, per),
-            &mut self.g,
-            l.threads,
-        );
-        finite_products(op, "the per-example Gram", &self.g)?;
         let mut gram = std::mem::take(&mut out.gram);
-        fit(op, "the per-example Gram", &mut gram, nn, 0.0)?;
-        for (o, &x) in gram.iter_mut().zip(&self.g) {
-            *o = x.to_f64();
+        gram.clear();
+        if config.gram {
+            let nn = checked(op, "the per-example Gram", b, b)?;
+            fit(op, "the per-example Gram", &mut self.g, nn, F::zero())?;
+            gemm(
+                (b, b, per),
+                (&self.per, per, 1),
+                (&self.per, 1, per),
+                &mut self.g,
+                l.threads,
+            );
+            finite_products(op, "the per-example Gram", &self.g)?;
+            fit(op, "the per-example Gram", &mut gram, nn, 0.0)?;
+            for (o, &x) in gram.iter_mut().zip(&self.g) {
+                *o = x.to_f64();
+            }
         }
 
         let mut example_norms = std::mem::take(&mut out.example_norms);
         fit(op, "the example norms", &mut example_norms, b, 0.0)?;
         fit(op, "the row norms", &mut self.row_norm, j, 0.0)?;
+        fit(op, "the row norms", &mut self.row_sq, j, 0.0)?;
         fit(op, "the parameters' sums", &mut self.gs, per, F::zero())?;
-        fit(op, "the parameters' sums", &mut self.ss, per, F::zero())?;
+        let squares = if config.gsnr { per } else { 0 };
+        fit(op, "the parameters' sums", &mut self.ss, squares, F::zero())?;
         fit(op, "the parameters' sign sums", &mut self.sg, per, 0)?;
         for (gn, norm) in self.per.chunks_exact(per).zip(&mut example_norms) {
-            for (((gs, ss), sg), x) in self
-                .gs
-                .iter_mut()
-                .zip(&mut self.ss)
-                .zip(&mut self.sg)
-                .zip(gn)
-            {
+            for ((gs, sg), x) in self.gs.iter_mut().zip(&mut self.sg).zip(gn) {
                 *gs += *x;
-                *ss += *x * *x;
                 *sg += i32::from(*x > F::zero()) - i32::from(*x < F::zero());
             }
-            for (row, rn) in gn.chunks_exact(k).zip(&mut self.row_norm) {
+            for (ss, x) in self.ss.iter_mut().zip(gn) {
+                *ss += *x * *x;
+            }
+            for ((row, rn), r2) in gn
+                .chunks_exact(k)
+                .zip(&mut self.row_norm)
+                .zip(&mut self.row_sq)
+            {
                 let sq = sum_sq(row);
                 *rn += sq.sqrt();
+                *r2 += sq;
                 *norm += sq;
             }
             *norm = norm.sqrt();
         }
+        finite_products(op, "the summed gradients", &self.gs)?;
         finite_products(op, "the squared gradients", &self.ss)?;
         let bf = b as f64;
+        let floor = 4.0 * bf * F::epsilon().to_f64();
         let mut tally = Tally::new(
             op,
             (b, k, j),
             config.and_mask_threshold,
-            F::epsilon().to_f64(),
             std::mem::take(&mut out.neurons),
         )?;
         for (jn, &row_norm) in self.row_norm.iter().enumerate() {
             let r = jn * k..(jn + 1) * k;
             let signs = crate::kernels::bits::score(&self.sg[r.clone()], tally.kept_at);
-            tally.neuron(jn, (&self.gs[r.clone()], &self.ss[r], signs), row_norm / bf);
+            let t = self.row_sq[jn];
+            let (q, gsnr) = if config.gsnr {
+                let g =
+                    crate::kernels::reduce::gsnr_sums(&self.gs[r.clone()], &self.ss[r], b, floor);
+                (g.sum_sq, Some((g.ratio_sum, g.defined)))
+            } else {
+                (sum_sq(&self.gs[r]), None)
+            };
+            tally.neuron(jn, (q, t), gsnr, signs, row_norm / bf);
         }
         *out = tally.finish(op, config, per, gram, example_norms, &mut self.diag)?;
         Ok(())
@@ -1500,8 +1663,10 @@ struct Tally {
     /// The least `|Σ_n sign g|` the AND-mask keeps: `⌈τB⌉` (an integer
     /// `≥ τB` exactly when it is `≥ ⌈τB⌉`).
     kept_at: u32,
-    /// Machine epsilon of the sums.
-    eps: f64,
+    /// `Σ_j q_j = |Σ_n g_n|²` and `Σ_j t_j = Σ_n ‖g_n‖²`: the sum and
+    /// trace of the layer's Gram.
+    sum: f64,
+    trace: f64,
     gsnr_sum: f64,
     gsnr_defined: usize,
     score: u64,
@@ -1516,7 +1681,6 @@ impl Tally {
         op: &'static str,
         (b, k, j): (usize, usize, usize),
         tau: f64,
-        eps: f64,
         mut neurons: Vec<NeuronStatistics>,
     ) -> Result<Tally> {
         neurons.clear();
@@ -1527,7 +1691,8 @@ impl Tally {
             j,
             // τ ∈ [0, 1] (checked): 0 ≤ ⌈τB⌉ ≤ B ≤ MAX_GRAM_BATCH.
             kept_at: (tau * b as f64).ceil() as u32,
-            eps,
+            sum: 0.0,
+            trace: 0.0,
             gsnr_sum: 0.0,
             gsnr_defined: 0,
             score: 0,
@@ -1536,26 +1701,25 @@ impl Tally {
         })
     }
 
-    /// Neuron `jn` from its parameters' `Σ_n g`, `Σ_n g²` and `Σ_n sign g`,
-    /// and its mean row norm.
-    fn neuron<F: Element>(
+    /// Neuron `jn` from `q = |Σ_n g_nj|²` and `t = Σ_n ‖g_nj‖²` (the sum
+    /// and trace of its Gram), its parameters' GSNR sum and count when
+    /// computed, their sign sums' score, and its mean row norm.
+    fn neuron(
         &mut self,
         jn: usize,
-        (gs, ss, signs): (&[F], &[F], crate::kernels::bits::SignScore),
+        (q, t): (f64, f64),
+        gsnr: Option<(f64, usize)>,
+        signs: crate::kernels::bits::SignScore,
         mean_row_norm: f64,
     ) {
         let (b, k) = (self.b, self.k);
-        // q = |Σ_n g_nj|² and t = Σ_n |g_nj|²: the sum and trace of the
-        // neuron's Gram; and the GSNR of each parameter as `gsnr_entry`
-        // computes it (the same operations, so the same parameters are
-        // defined), on vector instructions.
-        let floor = 4.0 * b as f64 * self.eps;
-        let r = crate::kernels::reduce::gsnr_sums(&gs[..k], &ss[..k], b, floor);
-        let (q, t, nsum, ndef) = (r.sum_sq, r.trace, r.ratio_sum, r.defined);
         let (score, nkept) = (signs.score, signs.kept);
-        let nundef = k - ndef;
-        self.gsnr_sum += nsum;
-        self.gsnr_defined += ndef;
+        self.sum += q;
+        self.trace += t;
+        if let Some((nsum, ndef)) = gsnr {
+            self.gsnr_sum += nsum;
+            self.gsnr_defined += ndef;
+        }
         self.score += score;
         self.kept += nkept;
         self.neurons.push(NeuronStatistics {
@@ -1563,8 +1727,12 @@ impl Tally {
             mean_row_norm,
             alignment: alignment_of(b, q, t),
             noise: noise_of(b, q, t),
-            gsnr_mean: (ndef > 0).then(|| nsum / ndef as f64),
-            gsnr_undefined: if b >= 2 { nundef } else { k },
+            gsnr_mean: gsnr.and_then(|(nsum, ndef)| (ndef > 0).then(|| nsum / ndef as f64)),
+            gsnr_undefined: match gsnr {
+                Some((_, ndef)) if b >= 2 => k - ndef,
+                Some(_) => k,
+                None => 0,
+            },
             gradsign_score: score,
             and_mask_share: nkept as f64 / k as f64,
         });
@@ -1580,7 +1748,7 @@ impl Tally {
         diag: &mut Vec<f64>,
     ) -> Result<LayerStatistics> {
         let b = self.b;
-        let (sum, trace) = sum_trace(b, &gram);
+        let (sum, trace) = (self.sum, self.trace);
         Ok(LayerStatistics {
             batch: b,
             positions: config.positions,
@@ -1589,13 +1757,16 @@ impl Tally {
             bias: config.bias,
             parameters,
             example_norms,
+            gram_sum: sum,
+            gram_trace: trace,
             alignment: alignment_of(b, sum, trace),
             noise: noise_of(b, sum, trace),
-            stiffness: if b >= 2 {
+            stiffness: if b >= 2 && config.gram {
                 Some(stiffness_checked(op, b, &gram, None, diag)?)
             } else {
                 None
             },
+            gsnr_computed: config.gsnr,
             gsnr_mean: (self.gsnr_defined > 0).then(|| self.gsnr_sum / self.gsnr_defined as f64),
             gsnr_defined: self.gsnr_defined,
             gradsign_score: self.score,
@@ -1627,9 +1798,13 @@ pub struct NetworkStatistics {
     pub alignment: Option<Alignment>,
     /// Their noise scale.
     pub noise: Option<NoiseScale>,
-    /// Their stiffness.
+    /// Their stiffness (`None` for `B = 1` or unless every layer's Gram
+    /// was computed).
     pub stiffness: Option<Stiffness>,
-    /// Mean GSNR over every parameter where defined.
+    /// Whether any layer's GSNR was computed.
+    pub gsnr_computed: bool,
+    /// Mean GSNR over every parameter where defined (`None` when nowhere
+    /// defined or not computed).
     pub gsnr_mean: Option<f64>,
     /// The GradSign score summed over the layers.
     pub gradsign_score: u64,
@@ -1641,9 +1816,10 @@ pub struct NetworkStatistics {
 
 /// Combines layers measured on the same batch: the per-example gradient of
 /// the network (of the layers given) is the concatenation of the layers',
-/// so its Gram is `Σ_l K^l`, from which `α`, `B_simple` and stiffness follow
-/// as for a layer; norms add in squares; the GradSign score and the
-/// AND-mask's kept parameters add; the GSNR mean is over all defined
+/// so its Gram is `Σ_l K^l`: `α` and `B_simple` follow from the sums and
+/// traces of the layers' Grams, the stiffness (when every layer's Gram was
+/// computed) from their sum; norms add in squares; the GradSign score and
+/// the AND-mask's kept parameters add; the GSNR mean is over all defined
 /// parameters.
 ///
 /// ```
@@ -1722,32 +1898,45 @@ fn network_into(
             ),
         });
     }
-    fit(
-        op,
-        "the network's Gram",
-        gram,
-        checked(op, "the network's Gram", b, b)?,
-        0.0,
-    )?;
+    let with_gram = layers.iter().all(|s| s.gram.len() == b * b);
+    let nn = if with_gram {
+        checked(op, "the network's Gram", b, b)?
+    } else {
+        0
+    };
+    fit(op, "the network's Gram", gram, nn, 0.0)?;
+    let mut example_norms = std::mem::take(&mut out.example_norms);
+    fit(op, "the example norms", &mut example_norms, b, 0.0)?;
     let (mut params, mut score, mut kept, mut gsnr_sum, mut gsnr_n) = (0, 0, 0, 0.0, 0);
+    let (mut sum, mut trace, mut gsnr_computed) = (0.0, 0.0, false);
     for s in layers {
         for (x, &y) in gram.iter_mut().zip(&s.gram) {
             *x += y;
         }
+        for (x, &y) in example_norms.iter_mut().zip(&s.example_norms) {
+            *x += y * y;
+        }
+        sum += s.gram_sum;
+        trace += s.gram_trace;
         params += s.parameters;
         score += s.gradsign_score;
         kept += s.and_mask_kept;
+        gsnr_computed |= s.gsnr_computed;
         if let Some(g) = s.gsnr_mean {
             gsnr_sum += g * s.gsnr_defined as f64;
             gsnr_n += s.gsnr_defined;
         }
     }
     finite_products(op, "the network's Gram", gram)?;
-    let (sum, trace) = sum_trace(b, gram);
-    let mut example_norms = std::mem::take(&mut out.example_norms);
-    fit(op, "the example norms", &mut example_norms, b, 0.0)?;
-    for (n, x) in example_norms.iter_mut().enumerate() {
-        *x = gram[n * b + n].max(0.0).sqrt();
+    finite_products(op, "the network's per-example norms", &example_norms)?;
+    if !(sum.is_finite() && trace.is_finite()) {
+        return Err(Error::NonFinite {
+            op,
+            what: "the sum or trace of the network's Gram".to_string(),
+        });
+    }
+    for x in &mut example_norms {
+        *x = x.sqrt();
     }
     *out = NetworkStatistics {
         batch: b,
@@ -1756,11 +1945,12 @@ fn network_into(
         example_norms,
         alignment: alignment_of(b, sum, trace),
         noise: noise_of(b, sum, trace),
-        stiffness: if b >= 2 {
+        stiffness: if b >= 2 && with_gram {
             Some(stiffness_checked(op, b, gram, None, diag)?)
         } else {
             None
         },
+        gsnr_computed,
         gsnr_mean: (gsnr_n > 0).then(|| gsnr_sum / gsnr_n as f64),
         gradsign_score: score,
         gradsign_per_parameter: score as f64 / params as f64,
@@ -1775,27 +1965,43 @@ fn opt(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), number)
 }
 
-/// One line of the common statistics.
+/// `x`, `-` when undefined, or "not computed".
+fn opt_computed(computed: bool, x: Option<f64>) -> String {
+    if computed {
+        opt(x)
+    } else {
+        "not computed".to_string()
+    }
+}
+
+/// One line of the common statistics; `gsnr` and `stiffness` are `None`
+/// when not computed.
 fn summary_line(
     f: &mut fmt::Formatter<'_>,
     alignment: Option<Alignment>,
     noise: Option<NoiseScale>,
-    stiffness: Option<&Stiffness>,
-    (gsnr, score, and_share, tau): (Option<f64>, f64, f64, Option<f64>),
+    stiffness: Option<Option<&Stiffness>>,
+    (gsnr, score, and_share, tau): (Option<Option<f64>>, f64, f64, Option<f64>),
 ) -> fmt::Result {
+    let stiff = match stiffness {
+        Some(s) => format!(
+            "sign {} cos {}",
+            opt(s.map(|s| s.sign)),
+            opt(s.and_then(|s| s.cosine))
+        ),
+        None => "not computed".to_string(),
+    };
     writeln!(
         f,
         "  statistics: α {} (m-coherence {}), B_simple {}, GSNR mean {}, GradSign {} per parameter, \
-         AND-mask{} keeps {:.1}%, stiffness sign {} cos {}",
+         AND-mask{} keeps {:.1}%, stiffness {stiff}",
         opt(alignment.map(|a| a.alpha)),
         opt(alignment.map(|a| a.m_coherence)),
         opt(noise.and_then(|n| n.b_simple)),
-        opt(gsnr),
+        opt_computed(gsnr.is_some(), gsnr.flatten()),
         number(score),
         tau.map_or_else(String::new, |t| format!(" (τ {})", number(t))),
         100.0 * and_share,
-        opt(stiffness.map(|s| s.sign)),
-        opt(stiffness.and_then(|s| s.cosine)),
     )
 }
 
@@ -1805,9 +2011,9 @@ impl fmt::Display for LayerStatistics {
             f,
             self.alignment,
             self.noise,
-            self.stiffness.as_ref(),
+            (self.batch < 2 || !self.gram.is_empty()).then_some(self.stiffness.as_ref()),
             (
-                self.gsnr_mean,
+                self.gsnr_computed.then_some(self.gsnr_mean),
                 self.gradsign_per_parameter,
                 self.and_mask_share(),
                 Some(self.and_mask_threshold),
@@ -1815,10 +2021,16 @@ impl fmt::Display for LayerStatistics {
         )?;
         writeln!(
             f,
-            "  per-example gradient norm: mean {}; {} of {} parameters with a defined GSNR{}",
+            "  per-example gradient norm: mean {}; {}{}",
             number(self.mean_example_norm()),
-            self.gsnr_defined,
-            self.parameters,
+            if self.gsnr_computed {
+                format!(
+                    "{} of {} parameters with a defined GSNR",
+                    self.gsnr_defined, self.parameters
+                )
+            } else {
+                format!("{} parameters", self.parameters)
+            },
             if self.positions > 1 {
                 format!(
                     " (each example's gradient sums its {} positions)",
@@ -1842,9 +2054,9 @@ impl fmt::Display for NetworkStatistics {
             f,
             self.alignment,
             self.noise,
-            self.stiffness.as_ref(),
+            (self.batch < 2 || self.stiffness.is_some()).then_some(self.stiffness.as_ref()),
             (
-                self.gsnr_mean,
+                self.gsnr_computed.then_some(self.gsnr_mean),
                 self.gradsign_per_parameter,
                 self.and_mask_share,
                 None,

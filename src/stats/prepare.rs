@@ -67,24 +67,11 @@ pub(crate) fn check_layer<F: Element>(
     Ok((b, k_in, k, j))
 }
 
-/// `Σ x²` in `f64` of the values as given, in eight independent lanes
-/// (a single running sum would wait on each addition in turn).
+/// `Σ x²` in `f64` of the values as given (see
+/// [`kernels::reduce::sum_sq`](crate::kernels::reduce::sum_sq)).
 #[inline]
 pub(crate) fn sum_sq<F: Element>(v: &[F]) -> f64 {
-    const L: usize = 8;
-    let mut acc = [0.0f64; L];
-    let split = v.len() - v.len() % L;
-    for c in v[..split].chunks_exact(L) {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            let x = x.to_f64();
-            *a += x * x;
-        }
-    }
-    for (a, &x) in acc.iter_mut().zip(&v[split..]) {
-        let x = x.to_f64();
-        *a += x * x;
-    }
-    acc.iter().sum()
+    crate::kernels::reduce::sum_sq(v)
 }
 
 /// An error naming `op` when a product in `F` overflowed.

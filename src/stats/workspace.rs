@@ -70,6 +70,8 @@ pub struct StatisticsWorkspace<F: Element> {
     pub(super) a_norm: Vec<f64>,
     /// Per-neuron sums of row norms (J).
     pub(super) row_norm: Vec<f64>,
+    /// Per-neuron sums of squared row norms (J).
+    pub(super) row_sq: Vec<f64>,
     /// The square roots of a Gram's diagonal (B), for stiffness.
     pub(super) diag: Vec<f64>,
     /// A network's Gram (B×B, f64).
@@ -109,6 +111,7 @@ impl<F: Element> StatisticsWorkspace<F> {
             sg: Vec::new(),
             a_norm: Vec::new(),
             row_norm: Vec::new(),
+            row_sq: Vec::new(),
             diag: Vec::new(),
             net: Vec::new(),
         }
@@ -183,8 +186,8 @@ impl<F: Element> StatisticsWorkspace<F> {
         fit(op, "the delta signs", &mut self.mask_d, nd, 0)?;
         fit(op, "the sign sums", &mut self.sg, k, 0)?;
         fit(op, "the delta signs", &mut self.mask_u, 2 * w, 0)?;
-        pack_signs(&self.a, k, &mut self.mask_a);
-        pack_signs(l.d, j, &mut self.mask_d);
+        crate::kernels::bits::pack_signs(&self.a, k, &mut self.mask_a);
+        crate::kernels::bits::pack_signs(l.d, j, &mut self.mask_d);
         Ok(())
     }
 
@@ -286,24 +289,6 @@ impl<F: Element> StatisticsWorkspace<F> {
         }
         if squares {
             product(&self.d2, &self.a2, &mut self.ss);
-        }
-    }
-}
-
-/// The signs of a row-major `rows × cols` matrix as bit masks per column
-/// into `masks` (`2⌈rows/64⌉·cols` words, zeroed): the non-zero masks,
-/// word-major (word `w` of column `c` at `w·cols + c`), then the negative
-/// ones. Row by row, so that each row's loop runs over consecutive words.
-fn pack_signs<F: Element>(m: &[F], cols: usize, masks: &mut [u64]) {
-    let w = masks.len() / (2 * cols);
-    let (nz, neg) = masks.split_at_mut(w * cols);
-    for (n, row) in m.chunks_exact(cols).enumerate() {
-        let (word, bit) = (n / 64, n % 64);
-        let nz = &mut nz[word * cols..(word + 1) * cols];
-        let neg = &mut neg[word * cols..(word + 1) * cols];
-        for ((z, s), &x) in nz.iter_mut().zip(neg.iter_mut()).zip(row) {
-            *z |= u64::from(x != F::zero()) << bit;
-            *s |= u64::from(x < F::zero()) << bit;
         }
     }
 }
