@@ -511,6 +511,51 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(80))]
+
+    /// The 2 × 2, stride-2 max-pool has loops of its own: odd sizes (a
+    /// row and a column no window covers), ties, several NaN, f64 and
+    /// f32, and a gradient that already holds values (the pool adds to it).
+    #[test]
+    fn max_pool_2x2_of_stride_2_equals_its_definition(
+        (n, c, h, w) in (1usize..3, 1usize..3, 2usize..11, 2usize..11),
+        cells in proptest::collection::vec(0u8..3, 97),
+        nans in proptest::collection::vec(0usize..400, 0..3),
+    ) {
+        let len = n * c * h * w;
+        let mut v: Vec<f64> = (0..len).map(|i| f64::from(cells[i % 97])).collect();
+        for &i in nans.iter().filter(|&&i| i < len) {
+            v[i] = f64::NAN;
+        }
+        let win = Window::default().stride(2);
+        let (want_y, want_g) = pool_reference(&v, (n, c, h, w), (2, 2), &win, true, false);
+        let same = |a: f64, b: f64| (a.is_nan() && b.is_nan()) || a == b;
+        let tape = Tape::<f64>::new();
+        let xv = tape.var(&Tensor::from_vec(v.clone(), &[n, c, h, w]).unwrap());
+        let y = xv.max_pool2d((2, 2), &win).unwrap();
+        for (a, b) in y.value().as_slice().iter().zip(&want_y) {
+            prop_assert!(same(*a, *b), "value {a} vs {b}");
+        }
+        // x enters twice: the pool's gradient adds to the identity's ones.
+        let g = (y.sum() + xv.sum()).backward().unwrap();
+        for (a, b) in g.get(xv).unwrap().iter().zip(&want_g) {
+            prop_assert!(same(*a, b + 1.0), "gradient {a} vs {}", b + 1.0);
+        }
+        let tape = Tape::<f32>::new();
+        let v32: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        let xv = tape.var(&Tensor::from_vec(v32, &[n, c, h, w]).unwrap());
+        let y = xv.max_pool2d((2, 2), &win).unwrap();
+        for (a, b) in y.value().as_slice().iter().zip(&want_y) {
+            prop_assert!(same(f64::from(*a), *b), "f32 value {a} vs {b}");
+        }
+        let g = y.sum().backward().unwrap();
+        for (a, b) in g.get(xv).unwrap().iter().zip(&want_g) {
+            prop_assert!(same(f64::from(*a), *b), "f32 gradient {a} vs {b}");
+        }
+    }
+}
+
 #[test]
 fn max_pooling_propagates_nan_and_routes_ties_to_the_first_maximum() {
     let tape = Tape::<f64>::new();

@@ -315,12 +315,8 @@ fn copy_run<F: Copy>(dst: &mut [F], src: &[F]) {
 /// `dst.fill(zero)` for the short runs a window's padding leaves, inline.
 #[inline(always)]
 fn zero_run<F: Element>(dst: &mut [F]) {
-    if dst.len() <= 8 {
-        for v in dst {
-            *v = F::zero();
-        }
-    } else {
-        dst.fill(F::zero());
+    for v in dst {
+        *v = F::zero();
     }
 }
 
@@ -476,6 +472,22 @@ saved_dims! {
 /// `(oy, ox)`, zero in the padding. Each row is a strided copy of input
 /// rows, with the in-bounds output range of each tap worked out once.
 fn unfold_example<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
+    // Compiled for the CPU's vector instructions (detected at run time):
+    // the runs are short (a window row), so plain loops beat calls to
+    // `memcpy` and `memset`.
+    struct Unfold<'a, F>(&'a Geometry, &'a [F], &'a mut [F]);
+    impl<F: Element> pulp::WithSimd for Unfold<'_, F> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            unfold_example_body(self.0, self.1, self.2)
+        }
+    }
+    pulp::Arch::new().dispatch(Unfold(g, x, cols));
+}
+
+#[inline(always)]
+fn unfold_example_body<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
     let (p, hw) = (g.positions(), g.h * g.w);
     let mut rows = cols.chunks_exact_mut(p.max(1));
     for c in 0..g.c {
@@ -487,8 +499,8 @@ fn unfold_example<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
                 let Some(row) = rows.next() else { return };
                 let xoff = (j * g.dw) as isize - g.pw as isize;
                 let (xlo, xhi) = inside(xoff, g.sw, g.ow, g.w);
-                row[..ylo * g.ow].fill(F::zero());
-                row[yhi * g.ow..].fill(F::zero());
+                zero_run(&mut row[..ylo * g.ow]);
+                zero_run(&mut row[yhi * g.ow..]);
                 for oy in ylo..yhi {
                     let yy = ((oy * g.sh) as isize + yoff) as usize;
                     let src = &plane[yy * g.w..][..g.w];
@@ -497,7 +509,9 @@ fn unfold_example<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
                     zero_run(&mut out[xhi..]);
                     let first = ((xlo * g.sw) as isize + xoff) as usize;
                     if g.sw == 1 {
-                        out[xlo..xhi].copy_from_slice(&src[first..first + (xhi - xlo)]);
+                        for (v, &s) in out[xlo..xhi].iter_mut().zip(&src[first..]) {
+                            *v = s;
+                        }
                     } else {
                         for (k, v) in out[xlo..xhi].iter_mut().enumerate() {
                             *v = src[first + k * g.sw];
@@ -512,6 +526,20 @@ fn unfold_example<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
 /// The adjoint of [`unfold_example`]: every entry of `cols` adds into the
 /// input element it was copied from.
 fn fold_example<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F]) {
+    // As `unfold_example`, on the CPU's vector instructions.
+    struct Fold<'a, F>(&'a Geometry, &'a [F], &'a mut [F]);
+    impl<F: Element> pulp::WithSimd for Fold<'_, F> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            fold_example_body(self.0, self.1, self.2)
+        }
+    }
+    pulp::Arch::new().dispatch(Fold(g, cols, gx));
+}
+
+#[inline(always)]
+fn fold_example_body<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F]) {
     let (p, hw) = (g.positions(), g.h * g.w);
     let mut rows = cols.chunks_exact(p.max(1));
     for c in 0..g.c {
@@ -840,6 +868,98 @@ fn pool_divisor(g: &Geometry, mode: usize, oy: usize, ox: usize) -> usize {
 /// Backward of the pooling ops: a max window routes its gradient to the
 /// first maximal element; an average window spreads it evenly over the
 /// elements it averaged.
+/// Whether a pooling is the common 2 × 2 max-pool of stride 2 with every
+/// window inside the plane, which has its own loops.
+#[inline]
+fn max_pool_2x2(g: &Geometry, mode: usize) -> bool {
+    mode == POOL_MAX && dense_windows(g) && (g.kh, g.kw, g.sh, g.sw) == (2, 2, 2, 2)
+}
+
+/// The larger of `x` and then `y` by [`dense_argmax`]'s rule: `y` only
+/// when it is strictly larger, or a NaN after a number (the first NaN
+/// wins, a tie keeps `x`).
+#[inline(always)]
+fn first_max<F: Element>(x: F, y: F) -> F {
+    if (y > x) | (y.is_nan() & !x.is_nan()) {
+        y
+    } else {
+        x
+    }
+}
+
+/// The 2 × 2, stride-2 max-pool of a `w`-wide plane into `yp` (`oh × ow`):
+/// the same values as [`dense_argmax`] (the first maximum in row-major
+/// order, or the first NaN), from two input rows at a time, compiled for
+/// the CPU's vector instructions (detected at run time).
+fn max_pool_2x2_plane<F: Element>(plane: &[F], w: usize, (oh, ow): (usize, usize), yp: &mut [F]) {
+    struct Pool<'a, F>(&'a [F], usize, (usize, usize), &'a mut [F]);
+    impl<F: Element> pulp::WithSimd for Pool<'_, F> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            let Pool(plane, w, (oh, ow), yp) = self;
+            for (oy, out) in yp.chunks_exact_mut(ow.max(1)).take(oh).enumerate() {
+                let r0 = &plane[2 * oy * w..][..2 * ow];
+                let r1 = &plane[(2 * oy + 1) * w..][..2 * ow];
+                for ((o, a), b) in out
+                    .iter_mut()
+                    .zip(r0.chunks_exact(2))
+                    .zip(r1.chunks_exact(2))
+                {
+                    *o = first_max(first_max(a[0], a[1]), first_max(b[0], b[1]));
+                }
+            }
+        }
+    }
+    pulp::Arch::new().dispatch(Pool(plane, w, (oh, ow), yp));
+}
+
+/// The backward of [`max_pool_2x2_plane`]: each window's gradient `go`
+/// added to its first tap equal to the saved maximum `m` (or the first
+/// NaN when `m` is NaN), as [`first_equal`] chooses it, branch-free.
+fn max_pool_2x2_plane_backward<F: Element>(
+    (plane, w): (&[F], usize),
+    (yout, gout): (&[F], &[F]),
+    (oh, ow): (usize, usize),
+    gplane: &mut [F],
+) {
+    struct Back<'a, F>(
+        (&'a [F], usize),
+        (&'a [F], &'a [F]),
+        (usize, usize),
+        &'a mut [F],
+    );
+    impl<F: Element> pulp::WithSimd for Back<'_, F> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            let Back((plane, w), (yout, gout), (oh, ow), gplane) = self;
+            for oy in 0..oh {
+                let r0 = &plane[2 * oy * w..][..2 * ow];
+                let r1 = &plane[(2 * oy + 1) * w..][..2 * ow];
+                let (top, bottom) = gplane[2 * oy * w..].split_at_mut(w);
+                let (g0, g1) = (&mut top[..2 * ow], &mut bottom[..2 * ow]);
+                let (m, go) = (&yout[oy * ow..][..ow], &gout[oy * ow..][..ow]);
+                let rows = r0.chunks_exact(2).zip(r1.chunks_exact(2));
+                let grads = g0.chunks_exact_mut(2).zip(g1.chunks_exact_mut(2));
+                for (((a, b), (ga, gb)), (&m, &go)) in rows.zip(grads).zip(m.iter().zip(go)) {
+                    let nan = m.is_nan();
+                    let hit = |v: F| (v == m) | (nan & v.is_nan());
+                    let (e0, e1, e2, e3) = (hit(a[0]), hit(a[1]), hit(b[0]), hit(b[1]));
+                    let t1 = e1 & !e0;
+                    let t2 = e2 & !(e0 | e1);
+                    let t3 = e3 & !(e0 | e1 | e2);
+                    ga[0] = if e0 { ga[0] + go } else { ga[0] };
+                    ga[1] = if t1 { ga[1] + go } else { ga[1] };
+                    gb[0] = if t2 { gb[0] + go } else { gb[0] };
+                    gb[1] = if t3 { gb[1] + go } else { gb[1] };
+                }
+            }
+        }
+    }
+    pulp::Arch::new().dispatch(Back((plane, w), (yout, gout), (oh, ow), gplane));
+}
+
 fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let Pool { off, mode } = ctx.saved();
     let g = geometry_of(ctx.indices(), off);
@@ -874,6 +994,10 @@ fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                 let plane = &x[plane_index * hw..][..hw];
                 let gout = &grad[plane_index * g.positions()..][..g.positions()];
                 let yout = &y[plane_index * g.positions()..][..g.positions()];
+                if max_pool_2x2(&g, mode) {
+                    max_pool_2x2_plane_backward((plane, g.w), (yout, gout), (g.oh, g.ow), gplane);
+                    continue;
+                }
                 if dense {
                     for oy in 0..g.oh {
                         for ox in 0..g.ow {
@@ -1201,6 +1325,10 @@ impl<'t, F: Element> Var<'t, F> {
                 in_groups(g.n * g.c, threads, (y, per), (&mut [], 0), |planes, y, _| {
                 for (p, yp) in planes.zip(y.chunks_exact_mut(per.max(1))) {
                     let plane = &x[p * hw..][..hw];
+                    if max_pool_2x2(&g, mode) {
+                        max_pool_2x2_plane(plane, g.w, (g.oh, g.ow), yp);
+                        continue;
+                    }
                     if dense {
                         for oy in 0..g.oh {
                             for ox in 0..g.ow {
