@@ -135,14 +135,21 @@ fn map_into<F: Element>(out: &mut [F], x: &[F], f: impl Fn(F) -> F) {
             *o = f(xi);
         }
     } else {
-        pulp::Arch::new().dispatch(
+        // A struct rather than a closure: `dispatch` inlines a
+        // `WithSimd::with_simd` marked `inline(always)` into its
+        // vectorised copy, which it does not reliably do for a closure.
+        struct Map<'a, F, G>(&'a mut [F], &'a [F], G);
+        impl<F: Element, G: Fn(F) -> F> pulp::WithSimd for Map<'_, F, G> {
+            type Output = ();
             #[inline(always)]
-            || {
+            fn with_simd<S: pulp::Simd>(self, _: S) {
+                let Map(out, x, f) = self;
                 for (o, &xi) in out.iter_mut().zip(x) {
                     *o = f(xi);
                 }
-            },
-        );
+            }
+        }
+        pulp::Arch::new().dispatch(Map(out, x, f));
     }
 }
 
