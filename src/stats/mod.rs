@@ -1496,7 +1496,6 @@ impl<F: Element> StatisticsWorkspace<F> {
             }
             let nb = Self::block_size(&l, false);
             self.blocks(op, &l, nb)?;
-            let floor = 4.0 * bf * F::epsilon().to_f64();
             let mut j0 = 0;
             while j0 < j {
                 let nbj = nb.min(j - j0);
@@ -1510,17 +1509,8 @@ impl<F: Element> StatisticsWorkspace<F> {
                     let signs = self.sign_row(&l, jn, tally.kept_at);
                     let r = jj * k..(jj + 1) * k;
                     let t = self.row_sq[jn];
-                    let (q, gsnr) = if config.gsnr {
-                        let g = crate::kernels::reduce::gsnr_sums(
-                            &self.gs[r.clone()],
-                            &self.ss[r],
-                            b,
-                            floor,
-                        );
-                        (g.sum_sq, Some((g.ratio_sum, g.defined)))
-                    } else {
-                        (sum_sq(&self.gs[r]), None)
-                    };
+                    let (q, gsnr) =
+                        tally.sums(&self.gs[r.clone()], config.gsnr.then(|| &self.ss[r]));
                     tally.neuron(jn, (q, t), gsnr, signs, self.row_norm[jn] / bf);
                 }
                 j0 += nbj;
@@ -1630,7 +1620,6 @@ impl<F: Element> StatisticsWorkspace<F> {
         finite_products(op, "the summed gradients", &self.gs)?;
         finite_products(op, "the squared gradients", &self.ss)?;
         let bf = b as f64;
-        let floor = 4.0 * bf * F::epsilon().to_f64();
         let mut tally = Tally::new(
             op,
             (b, k, j),
@@ -1641,13 +1630,7 @@ impl<F: Element> StatisticsWorkspace<F> {
             let r = jn * k..(jn + 1) * k;
             let signs = crate::kernels::bits::score(&self.sg[r.clone()], tally.kept_at);
             let t = self.row_sq[jn];
-            let (q, gsnr) = if config.gsnr {
-                let g =
-                    crate::kernels::reduce::gsnr_sums(&self.gs[r.clone()], &self.ss[r], b, floor);
-                (g.sum_sq, Some((g.ratio_sum, g.defined)))
-            } else {
-                (sum_sq(&self.gs[r]), None)
-            };
+            let (q, gsnr) = tally.sums(&self.gs[r.clone()], config.gsnr.then(|| &self.ss[r]));
             tally.neuron(jn, (q, t), gsnr, signs, row_norm / bf);
         }
         *out = tally.finish(op, config, per, gram, example_norms, &mut self.diag)?;
@@ -1699,6 +1682,20 @@ impl Tally {
             kept: 0,
             neurons,
         })
+    }
+
+    /// One neuron's `q = |Σ_n g_nj|²` from its parameters' sums `gs`, and
+    /// with their squares' sums `ss` (the GSNR computed) the sum and count
+    /// of its parameters' GSNR, as [`gsnr_entry`] defines them.
+    fn sums<F: Element>(&self, gs: &[F], ss: Option<&[F]>) -> (f64, Option<(f64, usize)>) {
+        match ss {
+            Some(ss) => {
+                let floor = 4.0 * self.b as f64 * F::epsilon().to_f64();
+                let g = crate::kernels::reduce::gsnr_sums(gs, ss, self.b, floor);
+                (g.sum_sq, Some((g.ratio_sum, g.defined)))
+            }
+            None => (sum_sq(gs), None),
+        }
     }
 
     /// Neuron `jn` from `q = |Σ_n g_nj|²` and `t = Σ_n ‖g_nj‖²` (the sum
