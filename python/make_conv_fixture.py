@@ -1,6 +1,6 @@
 """Writes tests/fixtures/conv/cases.json: PyTorch's conv2d, max_pool2d and
 avg_pool2d on small random NCHW inputs in float64, with the gradients of
-sum(r * y) for a random r, for tests/conv_ops.rs to compare against.
+sum(r * y) for a random r, for tests/nn/conv_ops.rs to compare against.
 
 Run from the repository root with a Python that has torch:
     python python/make_conv_fixture.py

@@ -1,5 +1,5 @@
 """Writes tests/fixtures/norm/reference.json: PyTorch's values for gradsign's
-normalisation layers, so that tests/norm_torch.rs compares without torch.
+normalisation layers, so that tests/nn/norm_torch.rs compares without torch.
 
     /work/venv-torch/bin/python python/make_norm_fixture.py   # from the repository root
 

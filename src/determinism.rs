@@ -9,7 +9,7 @@
 //! and reductions visit elements in a fixed order (sums are pairwise, with a
 //! fixed split). So the same program with the same seeds gives the same bits,
 //! in `f32` and in `f64`, from run to run and from process to process
-//! (`tests/determinism.rs` trains a network twice in one process and once in
+//! (`tests/engine/determinism.rs` trains a network twice in one process and once in
 //! a child process, and compares every parameter's bits).
 //!
 //! **Threads.** [`Tape::set_threads`](crate::Tape::set_threads) only lets the
@@ -18,7 +18,7 @@
 //! count: the kernel gives each thread its own tiles of the output and runs
 //! the reduction over the inner dimension `k` in the same blocks, in the same
 //! order, whatever the thread count, so no sum is reassociated.
-//! `tests/determinism.rs` checks this: BENCH.md's W3 layer
+//! `tests/engine/determinism.rs` checks this: BENCH.md's W3 layer
 //! (`128×784 · (256×784)ᵀ`, its `dW = Gᵀ·X` over the 128 examples and its
 //! `dX`) is bit-identical at 1 and 2 threads in `f32` and `f64`, and so is a
 //! whole training run. Should a future kernel split `k` across threads, that
@@ -36,4 +36,4 @@
 //! tensors are `Send + Sync`; a [`Tape`](crate::Tape) is `Send` but not
 //! `Sync` (recording appends through `&Tape`). Two models trained on two
 //! threads, each with its own tape, give the bits of training them one after
-//! the other (`tests/threads.rs`).
+//! the other (`tests/engine/threads.rs`).

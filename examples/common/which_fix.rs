@@ -1,6 +1,6 @@
 //! Example 12's network, data, measurements and figure: one 2-16-16-1
 //! sigmoid network on the spiral, each usual remedy for one-signed inputs
-//! switched on alone. The figure test (`tests/figures_which_fix.rs`) uses
+//! switched on alone. The figure test (`tests/figures/figures_which_fix.rs`) uses
 //! the same pieces.
 
 use std::path::Path;

@@ -1,13 +1,13 @@
 //! Arbitrary programs on a tape, from the fuzzer's bytes: the interpreter
-//! in `tests/program/mod.rs` (shared with the proptest
-//! `tests/random_programs.rs`) picks ops, operands, shapes and values, runs
+//! in `tests/engine/program.rs` (shared with the proptest
+//! `tests/engine/random_programs.rs`) picks ops, operands, shapes and values, runs
 //! them forward, then backward. It calls only `try_` and `Result` methods, so
 //! any panic is a bug.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../tests/program/mod.rs"]
+#[path = "../../tests/engine/program.rs"]
 mod program;
 
 fuzz_target!(|data: &[u8]| {

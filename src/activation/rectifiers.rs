@@ -68,7 +68,7 @@ impl<F: Element> UnaryOp<F> for LeakyReluOp {
 /// The derivative is not read from the output: `y + α` cancels as `y → −α`
 /// (a relative error of 1.7e−4 at `x = −30` in f64, exactly 0 at `x = −100`
 /// where `α·eˣ ≈ 3.7e−44`). Value within 2 ulps, derivative within about
-/// 4.5 (the measured bounds of `tests/hostile_numerics.rs`).
+/// 4.5 (the measured bounds of `tests/engine/hostile_numerics.rs`).
 pub struct EluOp;
 impl<F: Element> UnaryOp<F> for EluOp {
     const NAME: &'static str = "elu";

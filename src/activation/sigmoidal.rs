@@ -69,7 +69,7 @@ fn sech2_corrected<F: Element>(z: F, delta: F) -> F {
 /// `σ'(30) ≈ 9.4e−14`, where the output form `y(1 − y)` loses every digit
 /// once `σ(x)` rounds to 1 (`x > 37` in f64, `x > 17` in f32). Value within
 /// 3 ulps, derivative within about 4.5 (`f32` and `f64`; measured bounds in
-/// `tests/hostile_numerics.rs`).
+/// `tests/engine/hostile_numerics.rs`).
 pub struct SigmoidOp;
 impl<F: Element> UnaryOp<F> for SigmoidOp {
     const NAME: &'static str = "sigmoid";

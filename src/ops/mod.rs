@@ -39,7 +39,7 @@
 //! | [`group_affine`](crate::Var::group_affine), [`feature_affine`](crate::Var::feature_affine) | `s·(x − μ) + β` per group; `γ·x + β` per feature | product rule in `x`, `μ`, `s`, `γ`, `β` |
 //! | [`weight_norm`](crate::Var::weight_norm) | `w = g·v/‖v‖` per row | `dv += (g/‖v‖)(G − ŵ(ŵ·G))`, `dg += ŵ·G` |
 //!
-//! Every rule is gradchecked in `tests/ops_gradcheck.rs` (and the conv,
+//! Every rule is gradchecked in `tests/engine/ops_gradcheck.rs` (and the conv,
 //! norm and loss test files); the conv and norm ops are also compared
 //! with PyTorch.
 

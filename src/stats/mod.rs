@@ -124,7 +124,7 @@
 //! bias (means over 2,000 batches; the GradSign score divided by the 10
 //! weights). Example `10_what_each_statistic_sees` prints its own run (and
 //! the same δ after a sigmoid and a tanh layer), which agrees within
-//! Monte-Carlo error; `tests/stats_figures.rs` checks the table against
+//! Monte-Carlo error; `tests/figures/stats_figures.rs` checks the table against
 //! fresh runs and against the exact expectations behind it:
 //!
 //! | inputs | δ | GradSign per weight | α | row coherence |

@@ -1,5 +1,5 @@
 """Reference values of every activation and its derivative, for
-tests/activations.rs: mpmath at 50 digits from each defining formula, with
+tests/engine/activations.rs: mpmath at 50 digits from each defining formula, with
 the crate's one-sided choice at each kink. Regenerate with
 `python3 tests/data/activation_reference.py > tests/data/activation_reference.csv`.
 

@@ -3,7 +3,7 @@
 //! shapes and values either runs forward and backward or returns an `Err`;
 //! it never panics, and every value and gradient has its shape's size.
 
-mod program;
+use crate::program;
 
 use proptest::prelude::*;
 

@@ -9,8 +9,7 @@
 //! the loss flat along the bias, which is all the mean-patch direction is
 //! once the pixels are centred; and η = 0.1 is below 2/λmax everywhere.
 
-#[path = "../examples/common/mod.rs"]
-mod common;
+use crate::common;
 
 use common::outlier::{self, EXAMPLES, FILTERS};
 use gradsign::Tensor;
@@ -92,7 +91,7 @@ fn measure(act: Activation, bn: bool, centre: bool) -> Found {
 #[test]
 #[cfg_attr(
     debug_assertions,
-    ignore = "run with `cargo test --release --test figures_outlier_cnn`"
+    ignore = "run with `cargo test --release --test figures`"
 )]
 fn the_mean_patch_puts_an_outlier_in_the_cnns_hessian_and_centring_removes_it() {
     // The example prints λmax 4.18 against 2.29 (sigmoid), 7.57 against
@@ -140,7 +139,7 @@ fn the_mean_patch_puts_an_outlier_in_the_cnns_hessian_and_centring_removes_it() 
 #[test]
 #[cfg_attr(
     debug_assertions,
-    ignore = "run with `cargo test --release --test figures_outlier_cnn`"
+    ignore = "run with `cargo test --release --test figures`"
 )]
 fn batchnorm_after_the_convolution_is_flat_along_the_bias_and_lowers_the_top() {
     let bn_cen = measure(Sigmoid, true, true);

@@ -4,8 +4,7 @@
 //! each dense layer at initialisation, and that full-batch natural
 //! gradient needs no fix to train the plain sigmoid network.
 
-#[path = "../examples/common/mod.rs"]
-mod common;
+use crate::common;
 
 use common::which_fix::{self, LayerAtInit, Placement};
 use gradsign::activation::Activation::{Sigmoid, Tanh};
@@ -95,7 +94,7 @@ fn standardising_changes_the_first_layer_only_and_tanh_the_hidden_ones() {
 #[test]
 #[cfg_attr(
     debug_assertions,
-    ignore = "run with `cargo test --release --test figures_which_fix`"
+    ignore = "run with `cargo test --release --test figures`"
 )]
 fn natural_gradient_trains_the_plain_network_to_the_target() {
     let ((train, test), _) = which_fix::spiral().unwrap();

@@ -41,7 +41,7 @@ fn nudge<M: Module<f64>>(m: &mut M, name: &str, i: usize, delta: f64) {
 /// The input gradient by [`gradcheck`], every parameter's against central
 /// differences with step 1e-6 (truncation O(h²·f‴) and rounding
 /// O(ε·|L|/h) both below the 1e-6 + 1e-5·|g| allowed, as in
-/// `tests/norm_layers.rs`).
+/// `tests/nn/norm_layers.rs`).
 fn check_layer<M: Module<f64>>(m: &mut M, x: &Tensor<f64>, seed: u64) {
     let up = upstream(&output_dims(m, x), seed);
     let report = gradcheck(

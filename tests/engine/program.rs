@@ -1,6 +1,6 @@
 //! A tape-program interpreter driven by bytes: it picks ops, operands,
 //! shapes and values, runs them forward, then backward from the last value.
-//! Shared by the proptest in `tests/random_programs.rs` and the fuzz target
+//! Shared by the proptest in `tests/engine/random_programs.rs` and the fuzz target
 //! `fuzz/fuzz_targets/tape_program.rs`.
 //!
 //! Only `try_` and `Result`-returning methods are called, so no panic is

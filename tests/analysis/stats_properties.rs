@@ -392,7 +392,7 @@ fn config() -> ProptestConfig {
     ProptestConfig {
         cases: 200,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "tests/stats_properties.proptest-regressions",
+            "tests/analysis/stats_properties.proptest-regressions",
         ))),
         ..ProptestConfig::default()
     }

@@ -2,75 +2,16 @@
 //! allocator counts the live heap bytes of the training thread, and after a
 //! warm-up neither the live bytes nor their peak grow.
 //!
-//! Its own test binary, because it installs a global allocator. The model
-//! is tiny (2-4-1, a batch of 4), so 10^5 debug-build steps take seconds.
+//! The counting allocator is the test binary's (`support/counting_alloc.rs`),
+//! and its figures are per thread. The model is tiny (2-4-1, a batch of 4),
+//! so 10^5 debug-build steps take seconds.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+use crate::counting_alloc::{live_bytes as live, peak_bytes as peak, reset_peak};
 use gradsign::activation::Activation;
 use gradsign::loss::{self, Reduction};
 use gradsign::nn::Mlp;
 use gradsign::optim::{Adam, Optimizer};
 use gradsign::{Gradients, Tape, Tensor};
-
-thread_local! {
-    /// Bytes allocated minus bytes freed by this thread.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    /// The largest value `LIVE` has reached since the last reset.
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn add_live(delta: isize) {
-    let _ = LIVE.try_with(|l| {
-        let now = l.get() + delta;
-        l.set(now);
-        let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
-    });
-}
-
-struct Counting;
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counters are thread-local `Cell`s with const initialisers, which neither
-// allocate nor need a destructor.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add_live(layout.size() as isize);
-        // SAFETY: the caller's contract for `alloc` is passed on.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        add_live(-(layout.size() as isize));
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        add_live(layout.size() as isize);
-        // SAFETY: as for `alloc`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        add_live(new_size as isize - layout.size() as isize);
-        // SAFETY: the caller's contract for `realloc` is passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
-
-fn reset_peak() {
-    PEAK.with(|p| p.set(live()));
-}
-
-fn peak() -> isize {
-    PEAK.with(Cell::get)
-}
 
 const STEPS: usize = 100_000;
 const WARM_UP: usize = 100;

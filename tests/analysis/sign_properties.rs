@@ -8,7 +8,7 @@
 //! 5. a batch row can be mixed while every per-example row is coherent;
 //! 6. the analyzer's categories equal brute force from B backward passes.
 
-mod sign_nets;
+use crate::sign_nets;
 
 use gradsign::activation::{Activation, OutputSign};
 use gradsign::analysis::{GradientSignAnalyzer, SignCategory};
@@ -25,7 +25,7 @@ fn config() -> ProptestConfig {
         cases: 64,
         // Integration tests have no lib.rs beside them: name the file.
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "tests/sign_properties.proptest-regressions",
+            "tests/analysis/sign_properties.proptest-regressions",
         ))),
         ..ProptestConfig::default()
     }

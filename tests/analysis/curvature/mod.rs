@@ -1,10 +1,12 @@
 //! The curvature tools: exact Hessian-vector products of any model, the
 //! spectrum of one-signed inputs, Efficient BackProp's example, the softmax
-//! Hessian, and natural gradient's invariance to centring. One test target,
-//! one module per topic.
+//! Hessian, and natural gradient's invariance to centring. One module per
+//! topic.
 
 mod conv;
 mod density;
+mod dual;
 mod lanczos;
 mod objective;
 mod operators;
+mod spectrum;

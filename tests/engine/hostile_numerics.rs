@@ -18,7 +18,7 @@
 //! measured in ulps of the larger term instead: no fixed-precision
 //! evaluation of a sum keeps relative precision at its root.
 
-mod hostile_numerics_dd;
+use crate::hostile_numerics_dd;
 
 use gradsign::activation::{Activation, SELU_ALPHA, SELU_LAMBDA};
 use gradsign::{Error, Tape, Tensor};

@@ -2,8 +2,8 @@
 //! traces and gradients, its theorem (one example, positive inputs: every
 //! update one-signed), the component along the top eigenvector against a
 //! direct computation, bad input, and that a warm observed step allocates
-//! nothing (counted by a global allocator that tallies the calling thread's
-//! allocations; its own test binary for that reason).
+//! nothing (counted by the global allocator of `support/counting_alloc.rs`,
+//! which tallies the calling thread's allocations).
 
 use gradsign::activation::Activation;
 use gradsign::analysis::{
@@ -17,9 +17,7 @@ use gradsign::nn::{Init, Mlp};
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Error, Gradients, Tape, Tensor};
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
+use crate::counting_alloc::allocations;
 
 /// Trains a 4-6-3 network (`hidden` activation, softmax cross-entropy) with
 /// plain SGD on `x`, `batch` examples per step in order, observing every

@@ -1,9 +1,7 @@
 //! A warm training step allocates nothing: `tape.clear()`, forward, loss,
 //! `backward_into` a reused `Gradients`, optimiser step, counted by a global
 //! allocator that tallies the allocations of the calling thread, at W2's,
-//! W3's and W6's sizes.
-//!
-//! Its own test binary, because it installs a global allocator.
+//! W3's and W6's sizes (`support/counting_alloc.rs`).
 
 use gradsign::activation::Activation;
 use gradsign::nn::Mlp;
@@ -12,9 +10,7 @@ use gradsign::{Gradients, Tape, Tensor};
 use gradsign_studies::bench_data;
 use gradsign_studies::trainer::{Target, Trainer};
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
+use crate::counting_alloc::allocations;
 
 /// Runs `warm` steps, then counts the allocations of `measured` more.
 fn allocations_per_warm_steps<F: gradsign::nn::ModelElement>(

@@ -319,7 +319,7 @@ fn a_parameter_file_that_does_not_fit_the_model_changes_nothing() {
 /// The fuzz target's seed is a file of the current format.
 #[test]
 fn the_fuzz_seed_loads() {
-    let text = include_str!("../fuzz/seeds/mlp_json/two_layers.json");
+    let text = include_str!("../../fuzz/seeds/mlp_json/two_layers.json");
     let net = Sequential::<f64>::from_json(text).unwrap();
     assert_eq!(
         net.dense_activations(),

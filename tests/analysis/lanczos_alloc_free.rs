@@ -1,17 +1,13 @@
 //! Thick-restart Lanczos allocates nothing per step or restart: two runs
 //! that differ only in how many steps (and restarts) they take allocate
-//! exactly as often, counted by a global allocator that tallies the calling
-//! thread's allocations.
-//!
-//! Its own test binary, because it installs a global allocator.
+//! exactly as often, counted per thread by the global allocator of
+//! `support/counting_alloc.rs`.
 
 use gradsign::Tensor;
 use gradsign::curvature::DenseOperator;
 use gradsign::curvature::lanczos::{LanczosConfig, lanczos};
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
+use crate::counting_alloc::allocations;
 
 #[test]
 fn lanczos_steps_and_restarts_allocate_nothing() {

@@ -142,7 +142,7 @@ struct Reference {
 }
 
 fn reference_table() -> Vec<Reference> {
-    let text = include_str!("data/activation_reference.csv");
+    let text = include_str!("../data/activation_reference.csv");
     let lines = text.lines().filter(|l| !l.starts_with('#'));
     lines
         .map(|l| {

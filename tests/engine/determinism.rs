@@ -97,13 +97,14 @@ fn the_same_seed_gives_the_same_bits_in_another_process() {
     }
     // A new process has new addresses (ASLR), a new heap and new hash-map
     // seeds: none of them may reach the numbers.
+    // libtest names a test by its module path below the crate root.
+    let module = module_path!()
+        .split_once("::")
+        .map(|(_, m)| format!("{m}::"))
+        .unwrap_or_default();
+    let name = format!("{module}the_same_seed_gives_the_same_bits_in_another_process");
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "the_same_seed_gives_the_same_bits_in_another_process",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", name.as_str(), "--nocapture", "--test-threads=1"])
         .env(CHILD, "1")
         .output()
         .unwrap();

@@ -9,9 +9,7 @@ use gradsign::loss::{self, Reduction};
 use gradsign::{Element, Error, Gradients, Tape, Tensor, Var};
 use proptest::prelude::*;
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
+use crate::counting_alloc::allocations;
 
 const REDUCTIONS: [Reduction; 2] = [Reduction::Mean, Reduction::Sum];
 

@@ -4,10 +4,7 @@
 //! through `network_statistics_into` allocate exactly what their matrix
 //! products allocate when called alone through `f32`'s tuned kernel,
 //! `Element::gemm` (the `gemm` crate's packing buffers, which are its own),
-//! counted by a global allocator that tallies the calling thread's
-//! allocations.
-//!
-//! Its own test binary, because it installs a global allocator.
+//! counted per thread by the global allocator of `support/counting_alloc.rs`.
 
 use gradsign::Element;
 use gradsign::Tensor;
@@ -18,9 +15,7 @@ use gradsign::stats::{
 };
 use gradsign_studies::bench_data;
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
+use crate::counting_alloc::allocations;
 
 /// Allocations made by this thread during `rounds` calls of `f`, after one
 /// warm-up call.

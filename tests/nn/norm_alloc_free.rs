@@ -1,7 +1,7 @@
 //! A warm training step through BatchNorm, mean-only BatchNorm, LayerNorm
 //! and a weight-normalised layer allocates nothing: the fused ops write into
 //! the tape's buffers and the running statistics update in place. Counted by
-//! the global allocator of `support/counting_alloc.rs` (its own binary).
+//! the global allocator of `support/counting_alloc.rs`, per thread.
 
 use gradsign::activation::Activation;
 use gradsign::nn::{
@@ -10,9 +10,7 @@ use gradsign::nn::{
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
+use crate::counting_alloc::allocations;
 
 #[test]
 fn a_warm_training_step_through_normalisation_layers_allocates_nothing() {

@@ -9,9 +9,7 @@ use gradsign::curvature::spectrum::{Spectrum, second_moment};
 use gradsign::dynamics::{Tracked, TrajectoryRecorder};
 use gradsign::{Error, Tape, Tensor};
 
-#[path = "support/counting_alloc.rs"]
-mod counting_alloc;
-use counting_alloc::allocations;
+use crate::counting_alloc::allocations;
 
 /// The full factorial two-point design on `{½ ± 1/√12}ⁿ`: every coordinate
 /// has mean ½ and variance 1/12 and the coordinates are exactly independent
