@@ -471,19 +471,97 @@ saved_dims! {
 /// is the input under tap `(i, j)` of channel `c` at output position
 /// `(oy, ox)`, zero in the padding. Each row is a strided copy of input
 /// rows, with the in-bounds output range of each tap worked out once.
-fn unfold_example<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
+///
+/// `plane` is working space of at least [`plane_len`] elements: dense
+/// windows (stride 1, no dilation) copy each channel into it with its
+/// padding, so that every tap row becomes plain runs of `OW` values with no
+/// bounds to work out.
+fn unfold_example<F: Element>(g: &Geometry, x: &[F], cols: &mut [F], plane: &mut [F]) {
     // Compiled for the CPU's vector instructions (detected at run time):
     // the runs are short (a window row), so plain loops beat calls to
     // `memcpy` and `memset`.
-    struct Unfold<'a, F>(&'a Geometry, &'a [F], &'a mut [F]);
+    struct Unfold<'a, F>(&'a Geometry, &'a [F], &'a mut [F], &'a mut [F]);
     impl<F: Element> pulp::WithSimd for Unfold<'_, F> {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: pulp::Simd>(self, _: S) {
-            unfold_example_body(self.0, self.1, self.2)
+            if dense_taps(self.0) {
+                unfold_dense_body(self.0, self.1, self.2, self.3)
+            } else {
+                unfold_example_body(self.0, self.1, self.2)
+            }
         }
     }
-    pulp::Arch::new().dispatch(Unfold(g, x, cols));
+    pulp::Arch::new().dispatch(Unfold(g, x, cols, plane));
+}
+
+/// Whether every window is dense (stride 1, no dilation) over a non-empty
+/// input and output: then a padded copy of a plane holds every tap row as
+/// `OH` runs of `OW` consecutive values.
+fn dense_taps(g: &Geometry) -> bool {
+    (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1) && g.w > 0 && g.ow > 0
+}
+
+/// The working space one plane of the input takes with its padding, for
+/// the dense path of [`unfold_example`] and [`fold_example`] (none for
+/// other windows); `None` when it overflows a usize.
+fn plane_len(g: &Geometry) -> Option<usize> {
+    if !dense_taps(g) {
+        return Some(0);
+    }
+    let h = g.ph.checked_mul(2)?.checked_add(g.h)?;
+    let w = g.pw.checked_mul(2)?.checked_add(g.w)?;
+    h.checked_mul(w)
+}
+
+/// `dst.copy_from_slice(src)` for runs of a few to a few dozen values:
+/// blocks of eight, the last one overlapping the one before, so that a run
+/// of 14 is two fixed-size moves rather than a call to `memcpy` or a
+/// vector loop with a scalar tail.
+#[inline(always)]
+fn copy_span<F: Copy>(dst: &mut [F], src: &[F]) {
+    const B: usize = 8;
+    let n = dst.len();
+    let src = &src[..n];
+    if n < B {
+        copy_run(dst, src);
+        return;
+    }
+    let mut i = 0;
+    while i + B <= n {
+        dst[i..i + B].copy_from_slice(&src[i..i + B]);
+        i += B;
+    }
+    if i < n {
+        dst[n - B..].copy_from_slice(&src[n - B..]);
+    }
+}
+
+/// [`unfold_example`] for dense windows: each channel is copied into
+/// `plane` with its zero padding, and row `(c, i, j)` of `cols` is then
+/// `OH` runs of `OW` values read from rows `i..i + OH` of the padded plane
+/// at column `j`.
+#[inline(always)]
+fn unfold_dense_body<F: Element>(g: &Geometry, x: &[F], cols: &mut [F], plane: &mut [F]) {
+    let (p, hw) = (g.positions(), g.h * g.w);
+    let pw = g.w + 2 * g.pw;
+    let padded = &mut plane[..(g.h + 2 * g.ph) * pw];
+    // The padding stays zero: each channel overwrites only the interior.
+    padded.fill(F::zero());
+    let mut rows = cols.chunks_exact_mut(p.max(1));
+    for c in 0..g.c {
+        for (y, src) in x[c * hw..][..hw].chunks_exact(g.w).enumerate() {
+            padded[(y + g.ph) * pw + g.pw..][..g.w].copy_from_slice(src);
+        }
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let Some(row) = rows.next() else { return };
+                for (oy, out) in row.chunks_exact_mut(g.ow).enumerate() {
+                    copy_span(out, &padded[(oy + i) * pw + j..]);
+                }
+            }
+        }
+    }
 }
 
 #[inline(always)]
@@ -525,17 +603,52 @@ fn unfold_example_body<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
 
 /// The adjoint of [`unfold_example`]: every entry of `cols` adds into the
 /// input element it was copied from.
-fn fold_example<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F]) {
+/// `plane` is working space as for [`unfold_example`].
+fn fold_example<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F], plane: &mut [F]) {
     // As `unfold_example`, on the CPU's vector instructions.
-    struct Fold<'a, F>(&'a Geometry, &'a [F], &'a mut [F]);
+    struct Fold<'a, F>(&'a Geometry, &'a [F], &'a mut [F], &'a mut [F]);
     impl<F: Element> pulp::WithSimd for Fold<'_, F> {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: pulp::Simd>(self, _: S) {
-            fold_example_body(self.0, self.1, self.2)
+            if dense_taps(self.0) {
+                fold_dense_body(self.0, self.1, self.2, self.3)
+            } else {
+                fold_example_body(self.0, self.1, self.2)
+            }
         }
     }
-    pulp::Arch::new().dispatch(Fold(g, cols, gx));
+    pulp::Arch::new().dispatch(Fold(g, cols, gx, plane));
+}
+
+/// [`fold_example`] for dense windows: each channel's tap rows add into a
+/// zeroed padded plane as plain runs, whose interior then adds into `gx`.
+#[inline(always)]
+fn fold_dense_body<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F], plane: &mut [F]) {
+    let (p, hw) = (g.positions(), g.h * g.w);
+    let pw = g.w + 2 * g.pw;
+    let padded = &mut plane[..(g.h + 2 * g.ph) * pw];
+    let mut rows = cols.chunks_exact(p.max(1));
+    for c in 0..g.c {
+        padded.fill(F::zero());
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                let Some(row) = rows.next() else { return };
+                for (oy, src) in row.chunks_exact(g.ow).enumerate() {
+                    let dst = &mut padded[(oy + i) * pw + j..][..g.ow];
+                    for (d, &v) in dst.iter_mut().zip(src) {
+                        *d += v;
+                    }
+                }
+            }
+        }
+        for (y, dst) in gx[c * hw..][..hw].chunks_exact_mut(g.w).enumerate() {
+            let src = &padded[(y + g.ph) * pw + g.pw..][..g.w];
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d += v;
+            }
+        }
+    }
 }
 
 #[inline(always)]
@@ -588,38 +701,34 @@ fn conv_forward<F: Element>(
     threads: usize,
 ) {
     let (p, k, chw) = (g.positions(), g.patch_len(), g.c * g.h * g.w);
-    let space = scratch_slice(scratch, threads * k * p);
-    in_groups(
-        g.n,
-        threads,
-        (y, o * p),
-        (space, k * p),
-        |range, y, cols| {
-            for (e, y_e) in range.zip(y.chunks_exact_mut((o * p).max(1))) {
-                unfold_example(g, &x[e * chw..][..chw], cols);
-                if let Some(b) = b {
-                    for (row, &bias) in y_e.chunks_exact_mut(p.max(1)).zip(b) {
-                        row.fill(bias);
-                    }
+    let per = k * p + plane_len(g).unwrap_or(0);
+    let space = scratch_slice(scratch, threads * per);
+    in_groups(g.n, threads, (y, o * p), (space, per), |range, y, mine| {
+        let (cols, plane) = mine.split_at_mut(k * p);
+        for (e, y_e) in range.zip(y.chunks_exact_mut((o * p).max(1))) {
+            unfold_example(g, &x[e * chw..][..chw], cols, plane);
+            if let Some(b) = b {
+                for (row, &bias) in y_e.chunks_exact_mut(p.max(1)).zip(b) {
+                    row.fill(bias);
                 }
-                F::gemm(GemmArgs {
-                    m: o,
-                    n: p,
-                    k,
-                    a: w,
-                    a_rs: k,
-                    a_cs: 1,
-                    b: cols,
-                    b_rs: p,
-                    b_cs: 1,
-                    c: y_e,
-                    c_rs: p,
-                    accumulate: b.is_some(),
-                    threads: 1,
-                });
             }
-        },
-    );
+            F::gemm(GemmArgs {
+                m: o,
+                n: p,
+                k,
+                a: w,
+                a_rs: k,
+                a_cs: 1,
+                b: cols,
+                b_rs: p,
+                b_cs: 1,
+                c: y_e,
+                c_rs: p,
+                accumulate: b.is_some(),
+                threads: 1,
+            });
+        }
+    });
 }
 
 /// Backward of `conv2d`: `dx` (if the input needs it) folds `Wᵀ·δ_n`
@@ -630,72 +739,75 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let g = geometry_of(ctx.indices(), off);
     let (p, k, chw) = (g.positions(), g.patch_len(), g.c * g.h * g.w);
     let (x, w, dy) = (ctx.input(0), ctx.input(1), ctx.grad_out());
+    // Checked when the op was recorded.
+    let plane = plane_len(&g).unwrap_or(0);
     let mut scratch = ctx.scratch();
     if let Some(gx) = ctx.grad_input(0) {
-        let space = scratch_slice(&mut scratch, threads * k * p);
-        in_groups(
-            g.n,
-            threads,
-            (gx, chw),
-            (space, k * p),
-            |range, gx, dcols| {
-                for (e, gx_e) in range.zip(gx.chunks_exact_mut(chw.max(1))) {
-                    F::gemm(GemmArgs {
-                        m: k,
-                        n: p,
-                        k: o,
-                        a: w,
-                        a_rs: 1,
-                        a_cs: k,
-                        b: &dy[e * o * p..][..o * p],
-                        b_rs: p,
-                        b_cs: 1,
-                        c: dcols,
-                        c_rs: p,
-                        accumulate: false,
-                        threads: 1,
-                    });
-                    fold_example(&g, dcols, gx_e);
-                }
-            },
-        );
+        let per = k * p + plane;
+        let space = scratch_slice(&mut scratch, threads * per);
+        in_groups(g.n, threads, (gx, chw), (space, per), |range, gx, mine| {
+            let (dcols, plane) = mine.split_at_mut(k * p);
+            for (e, gx_e) in range.zip(gx.chunks_exact_mut(chw.max(1))) {
+                F::gemm(GemmArgs {
+                    m: k,
+                    n: p,
+                    k: o,
+                    a: w,
+                    a_rs: 1,
+                    a_cs: k,
+                    b: &dy[e * o * p..][..o * p],
+                    b_rs: p,
+                    b_cs: 1,
+                    c: dcols,
+                    c_rs: p,
+                    accumulate: false,
+                    threads: 1,
+                });
+                fold_example(&g, dcols, gx_e, plane);
+            }
+        });
     }
     if let Some(gw) = ctx.grad_input(1) {
         // Each group's partial dW after its patches; the first group adds
         // straight into the gradient slot.
-        let per = k * p + o * k;
+        let per = k * p + o * k + plane;
         let groups = threads.clamp(1, g.n.max(1));
         let space = scratch_slice(&mut scratch, groups * per);
-        let weight_grad =
-            |range: std::ops::Range<usize>, part: &mut [F], cols: &mut [F], add: bool| {
-                for (i, e) in range.enumerate() {
-                    unfold_example(&g, &x[e * chw..][..chw], cols);
-                    F::gemm(GemmArgs {
-                        m: o,
-                        n: k,
-                        k: p,
-                        a: &dy[e * o * p..][..o * p],
-                        a_rs: p,
-                        a_cs: 1,
-                        b: cols,
-                        b_rs: 1,
-                        b_cs: p,
-                        c: part,
-                        c_rs: k,
-                        accumulate: add || i > 0,
-                        threads: 1,
-                    });
-                }
-            };
+        let weight_grad = |range: std::ops::Range<usize>,
+                           part: &mut [F],
+                           cols: &mut [F],
+                           plane: &mut [F],
+                           add: bool| {
+            for (i, e) in range.enumerate() {
+                unfold_example(&g, &x[e * chw..][..chw], cols, plane);
+                F::gemm(GemmArgs {
+                    m: o,
+                    n: k,
+                    k: p,
+                    a: &dy[e * o * p..][..o * p],
+                    a_rs: p,
+                    a_cs: 1,
+                    b: cols,
+                    b_rs: 1,
+                    b_cs: p,
+                    c: part,
+                    c_rs: k,
+                    accumulate: add || i > 0,
+                    threads: 1,
+                });
+            }
+        };
         if groups == 1 {
-            weight_grad(0..g.n, gw, &mut space[..k * p], true);
+            let (cols, rest) = space.split_at_mut(k * p);
+            weight_grad(0..g.n, gw, cols, &mut rest[o * k..], true);
         } else {
             in_groups(g.n, groups, (&mut [], 0), (space, per), |range, _, mine| {
-                let (cols, part) = mine.split_at_mut(k * p);
-                weight_grad(range, part, cols, false);
+                let (cols, rest) = mine.split_at_mut(k * p);
+                let (part, plane) = rest.split_at_mut(o * k);
+                weight_grad(range, part, cols, plane, false);
             });
             for chunk in space.chunks_exact(per) {
-                for (d, &v) in gw.iter_mut().zip(&chunk[k * p..]) {
+                for (d, &v) in gw.iter_mut().zip(&chunk[k * p..][..o * k]) {
                     *d += v;
                 }
             }
@@ -1187,13 +1299,17 @@ impl<'t, F: Element> Var<'t, F> {
         let per_thread = patch
             .checked_mul(g.positions())
             .and_then(|p| p.checked_add(filters))
+            .and_then(|p| p.checked_add(plane_len(&g)?))
             .and_then(|p| p.checked_mul(threads));
         let Some(space) = per_thread else {
             return Err(Error::TooLarge {
                 op: OP,
                 what: format!(
-                    "{threads} × ({patch} × {} patch entries + {filters} filter weights)",
-                    g.positions()
+                    "{threads} × ({patch} × {} patch entries + {filters} filter weights \
+                     + a padded plane of {}×{})",
+                    g.positions(),
+                    g.h.saturating_add(g.ph.saturating_mul(2)),
+                    g.w.saturating_add(g.pw.saturating_mul(2))
                 ),
                 reason: "the working space overflows a usize".into(),
             });
