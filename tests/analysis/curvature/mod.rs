@@ -6,7 +6,9 @@
 mod conv;
 mod density;
 mod dual;
+mod hvp;
 mod lanczos;
+mod natural;
 mod objective;
 mod operators;
 mod spectrum;

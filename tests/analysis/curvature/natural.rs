@@ -1,20 +1,24 @@
-//! Natural gradient, Gauss–Newton and the Fisher: invariance to centring,
-//! the canonical-link identities, and singular matrices.
+//! Natural gradient, Gauss–Newton and the Fisher through [`Objective`]:
+//! invariance to centring, the canonical-link identities, and singular
+//! matrices. `solve_damped`'s own bad inputs are in
+//! `hostile_data_curvature.rs`; example 07's logistic figures in
+//! `figures_natural_gradient.rs`.
 
-use gradsign::curvature::hvp::hessian;
-use gradsign::curvature::likelihood::{Likelihood, LinearModel, Model};
+use gradsign::Tensor;
+use gradsign::activation::Activation;
 use gradsign::curvature::natural::{
-    Curvature, NaturalGradient, Problem, neuron_empirical_fisher, solve_damped,
+    Curvature, NaturalGradient, neuron_empirical_fisher, solve_damped,
 };
-use gradsign::curvature::spectrum::{Spectrum, second_moment};
-use gradsign::{Element, Result, Tape, Tensor, Var};
+use gradsign::curvature::spectrum::{Spectrum, feature_mean, second_moment};
+use gradsign::curvature::{Likelihood, Objective};
+use gradsign::nn::{Linear, Mlp, Module, Sequential, VisitorMut};
 
 /// Inputs `U(0,1)ⁿ + 1` (one-signed, mean 1.5), their centred copy, and soft
 /// targets from a random teacher for `likelihood`.
 fn regression_data(likelihood: Likelihood, seed: u64) -> (Tensor<f64>, Tensor<f64>, Tensor<f64>) {
     let (b, n) = (60, 3);
     let raw = Tensor::<f64>::rand_uniform(&[b, n], 1.0, 2.0, seed).unwrap();
-    let mu = gradsign::curvature::spectrum::feature_mean(&raw).unwrap();
+    let mu = feature_mean(&raw).unwrap();
     let centred =
         Tensor::from_fn(&[b, n], |ix| raw.as_slice()[ix[0] * n + ix[1]] - mu[ix[1]]).unwrap();
     let teacher = Tensor::<f64>::rand_normal(&[n], 0.0, 1.0, seed + 1).unwrap();
@@ -31,27 +35,36 @@ fn regression_data(likelihood: Likelihood, seed: u64) -> (Tensor<f64>, Tensor<f6
     (raw, centred, y)
 }
 
+/// A dense layer `w·x + b` with the given weight row and bias.
+fn linear(weight: Tensor<f64>, bias: f64) -> Linear<f64> {
+    let k = weight.numel();
+    Linear::new(
+        weight.reshape(&[1, k]).unwrap(),
+        Some(Tensor::from_vec(vec![bias], &[1]).unwrap()),
+    )
+    .unwrap()
+}
+
 /// The predictions after `steps` steps of `step` from zero parameters.
 fn train(
     x: &Tensor<f64>,
     y: &Tensor<f64>,
     likelihood: Likelihood,
     steps: usize,
-    step: impl Fn(&Problem<'_, LinearModel>, &[Tensor<f64>]) -> Vec<Tensor<f64>>,
+    step: impl Fn(&mut Linear<f64>),
 ) -> Tensor<f64> {
-    let model = LinearModel { bias: true };
-    let problem = Problem::new(&model, likelihood, x, y).unwrap();
-    let mut theta = vec![
-        Tensor::zeros(&[1, x.dims()[1]]).unwrap(),
-        Tensor::zeros(&[1]).unwrap(),
-    ];
+    let mut model = linear(Tensor::zeros(&[x.dims()[1]]).unwrap(), 0.0);
     for _ in 0..steps {
-        theta = step(&problem, &theta);
+        step(&mut model);
     }
-    problem.outputs(&theta).unwrap()
+    Objective::new(&model, likelihood, x, y)
+        .unwrap()
+        .outputs()
+        .unwrap()
 }
 
 fn max_abs_diff(a: &Tensor<f64>, b: &Tensor<f64>) -> f64 {
+    assert_eq!(a.dims(), b.dims());
     a.as_slice()
         .iter()
         .zip(b.as_slice())
@@ -66,15 +79,13 @@ fn natural_gradient_predictions_are_invariant_to_centring() {
     // same predictions at every step.
     for likelihood in [Likelihood::Gaussian, Likelihood::Bernoulli] {
         let (raw, centred, y) = regression_data(likelihood, 90);
-        let ng = NaturalGradient {
-            learning_rate: 0.5,
-            damping: 0.0,
-            curvature: Curvature::Fisher,
+        let ng = NaturalGradient::new(0.5, 0.0, Curvature::Fisher).unwrap();
+        let run = |x: &Tensor<f64>| {
+            train(x, &y, likelihood, 3, |m| {
+                ng.step(m, likelihood, x, &y).unwrap();
+            })
         };
-        let step = |p: &Problem<'_, LinearModel>, t: &[Tensor<f64>]| ng.step(p, t).unwrap();
-        let a = train(&raw, &y, likelihood, 3, step);
-        let b = train(&centred, &y, likelihood, 3, step);
-        let d = max_abs_diff(&a, &b);
+        let d = max_abs_diff(&run(&raw), &run(&centred));
         assert!(
             d < 1e-10,
             "{likelihood:?}: natural-gradient predictions differ by {d:e}"
@@ -86,25 +97,24 @@ fn natural_gradient_predictions_are_invariant_to_centring() {
 fn plain_gradient_descent_predictions_depend_on_centring() {
     for likelihood in [Likelihood::Gaussian, Likelihood::Bernoulli] {
         let (raw, centred, y) = regression_data(likelihood, 90);
-        let gd = |p: &Problem<'_, LinearModel>, t: &[Tensor<f64>]| {
-            let g = p.gradient(t).unwrap();
-            let (w, b) = g.split_at(t[0].numel());
-            vec![
-                Tensor::from_vec(
-                    t[0].as_slice()
-                        .iter()
-                        .zip(w)
-                        .map(|(a, d)| a - 0.2 * d)
-                        .collect(),
-                    t[0].dims(),
-                )
-                .unwrap(),
-                Tensor::from_vec(vec![t[1].as_slice()[0] - 0.2 * b[0]], &[1]).unwrap(),
-            ]
+        let run = |x: &Tensor<f64>| {
+            train(x, &y, likelihood, 3, |m| {
+                let g = Objective::new(&*m, likelihood, x, &y)
+                    .unwrap()
+                    .gradient()
+                    .unwrap();
+                let mut off = 0;
+                m.visit_mut(&mut VisitorMut::new(&mut |_, t| {
+                    for p in t.as_mut_slice() {
+                        *p -= 0.2 * g[off];
+                        off += 1;
+                    }
+                    Ok(())
+                }))
+                .unwrap();
+            })
         };
-        let a = train(&raw, &y, likelihood, 3, gd);
-        let b = train(&centred, &y, likelihood, 3, gd);
-        let d = max_abs_diff(&a, &b);
+        let d = max_abs_diff(&run(&raw), &run(&centred));
         assert!(
             d > 1e-2,
             "{likelihood:?}: GD predictions differ by only {d:e}"
@@ -112,23 +122,26 @@ fn plain_gradient_descent_predictions_depend_on_centring() {
     }
 }
 
-/// A one-hidden-layer tanh network with `C` outputs.
-struct TanhMlp;
-impl Model for TanhMlp {
-    fn forward<'t, E: Element>(
-        &self,
-        _: &'t Tape<E>,
-        p: &[Var<'t, E>],
-        x: Var<'t, E>,
-    ) -> Result<Var<'t, E>> {
-        x.linear(p[0], Some(p[1]))?.tanh().linear(p[2], Some(p[3]))
-    }
+/// A 3-4-`c` tanh network with random parameters (biases included).
+fn tanh_mlp(dims: &[usize], seeds: [u64; 4], scales: [f64; 4]) -> Sequential<f64> {
+    let mut net = Mlp::builder(dims)
+        .hidden(Activation::Tanh)
+        .build::<f64>()
+        .unwrap();
+    let mut i = 0;
+    net.visit_mut(&mut VisitorMut::new(&mut |_, t| {
+        *t = Tensor::rand_normal(t.dims(), 0.0, scales[i], seeds[i])?;
+        i += 1;
+        Ok(())
+    }))
+    .unwrap();
+    net
 }
 
 #[test]
 fn fisher_equals_gauss_newton_for_canonical_likelihoods() {
     // For the Gaussian/identity, Bernoulli/logit and categorical/softmax pairs
-    // the output Hessian of the loss is the output Fisher, so J ᵀΛJ = JᵀHJ:
+    // the output Hessian of the loss is the output Fisher, so JᵀΛJ = JᵀHJ:
     // here the closed-form Λ against HVP-computed output Hessians.
     let x = Tensor::<f64>::rand_normal(&[8, 3], 0.0, 1.0, 61).unwrap();
     for (likelihood, c) in [
@@ -142,16 +155,11 @@ fn fisher_equals_gauss_newton_for_canonical_likelihoods() {
             }
             _ => Tensor::<f64>::rand_uniform(&[8, c], 0.0, 1.0, 62).unwrap(),
         };
-        let params = vec![
-            Tensor::rand_normal(&[4, 3], 0.0, 0.7, 63).unwrap(),
-            Tensor::rand_normal(&[4], 0.0, 0.3, 64).unwrap(),
-            Tensor::rand_normal(&[c, 4], 0.0, 0.7, 65).unwrap(),
-            Tensor::rand_normal(&[c], 0.0, 0.3, 66).unwrap(),
-        ];
-        let problem = Problem::new(&TanhMlp, likelihood, &x, &y).unwrap();
+        let net = tanh_mlp(&[3, 4, c], [63, 64, 65, 66], [0.7, 0.3, 0.7, 0.3]);
+        let objective = Objective::new(&net, likelihood, &x, &y).unwrap();
         let (f, g) = (
-            problem.fisher(&params).unwrap(),
-            problem.gauss_newton(&params).unwrap(),
+            objective.fisher().unwrap(),
+            objective.gauss_newton().unwrap(),
         );
         let scale = f.as_slice().iter().fold(0.0f64, |m, v| m.max(v.abs()));
         let d = max_abs_diff(&f, &g);
@@ -166,31 +174,20 @@ fn fisher_equals_gauss_newton_for_canonical_likelihoods() {
 fn linear_gaussian_fisher_is_the_input_second_moment_and_the_hessian() {
     // f = w·x + b, loss ½(f − y)²: F = G = ∇²L = E[x̃x̃ᵀ] with x̃ = [x, 1].
     let (raw, _, y) = regression_data(Likelihood::Gaussian, 70);
-    let model = LinearModel { bias: true };
-    let problem = Problem::new(&model, Likelihood::Gaussian, &raw, &y).unwrap();
-    let theta = [
-        Tensor::rand_normal(&[1, 3], 0.0, 1.0, 71).unwrap(),
-        Tensor::scalar(0.2).reshape(&[1]).unwrap(),
-    ];
+    let model = linear(Tensor::rand_normal(&[3], 0.0, 1.0, 71).unwrap(), 0.2);
+    let objective = Objective::new(&model, Likelihood::Gaussian, &raw, &y).unwrap();
     let m = second_moment(&raw, true).unwrap();
-    assert!(max_abs_diff(&problem.fisher(&theta).unwrap(), &m) < 1e-14);
-    assert!(max_abs_diff(&hessian(&problem, &theta).unwrap(), &m) < 1e-14);
+    assert!(max_abs_diff(&objective.fisher().unwrap(), &m) < 1e-14);
+    assert!(max_abs_diff(&objective.hessian().unwrap(), &m) < 1e-14);
 }
 
 #[test]
 fn logistic_regression_hessian_equals_its_fisher() {
     // ∇²L = E[σ(1 − σ) x̃x̃ᵀ] = F, independent of the targets.
     let (raw, _, y) = regression_data(Likelihood::Bernoulli, 72);
-    let model = LinearModel { bias: true };
-    let problem = Problem::new(&model, Likelihood::Bernoulli, &raw, &y).unwrap();
-    let theta = [
-        Tensor::rand_normal(&[1, 3], 0.0, 1.0, 73).unwrap(),
-        Tensor::scalar(-0.4).reshape(&[1]).unwrap(),
-    ];
-    let d = max_abs_diff(
-        &problem.fisher(&theta).unwrap(),
-        &hessian(&problem, &theta).unwrap(),
-    );
+    let model = linear(Tensor::rand_normal(&[3], 0.0, 1.0, 73).unwrap(), -0.4);
+    let objective = Objective::new(&model, Likelihood::Bernoulli, &raw, &y).unwrap();
+    let d = max_abs_diff(&objective.fisher().unwrap(), &objective.hessian().unwrap());
     assert!(d < 1e-14, "{d:e}");
 }
 
@@ -198,13 +195,9 @@ fn logistic_regression_hessian_equals_its_fisher() {
 fn empirical_fisher_matches_the_neuron_formula() {
     // Per-example gradient of ½(f_n − y_n)² is δ_n [x_n, 1] with δ_n = f_n − y_n.
     let (raw, _, y) = regression_data(Likelihood::Gaussian, 74);
-    let model = LinearModel { bias: true };
-    let problem = Problem::new(&model, Likelihood::Gaussian, &raw, &y).unwrap();
-    let theta = [
-        Tensor::rand_normal(&[1, 3], 0.0, 1.0, 75).unwrap(),
-        Tensor::scalar(0.1).reshape(&[1]).unwrap(),
-    ];
-    let f = problem.outputs(&theta).unwrap();
+    let model = linear(Tensor::rand_normal(&[3], 0.0, 1.0, 75).unwrap(), 0.1);
+    let objective = Objective::new(&model, Likelihood::Gaussian, &raw, &y).unwrap();
+    let f = objective.outputs().unwrap();
     let deltas = Tensor::from_vec(
         f.as_slice()
             .iter()
@@ -215,7 +208,7 @@ fn empirical_fisher_matches_the_neuron_formula() {
     )
     .unwrap();
     let want = neuron_empirical_fisher(&raw, &deltas, 0, true).unwrap();
-    let got = problem.empirical_fisher(&theta).unwrap();
+    let got = objective.empirical_fisher().unwrap();
     assert!(max_abs_diff(&got, &want) < 1e-13);
 }
 
@@ -224,18 +217,18 @@ fn softmax_fisher_is_singular_without_damping() {
     // Adding a constant to every logit changes nothing: F·(1 ⊗ v) = 0.
     let x = Tensor::<f64>::rand_uniform(&[30, 2], 0.0, 1.0, 80).unwrap();
     let y = Tensor::from_fn(&[30, 3], |ix| f64::from(ix[0] % 3 == ix[1])).unwrap();
-    let model = LinearModel { bias: true };
-    let problem = Problem::new(&model, Likelihood::Categorical, &x, &y).unwrap();
-    let theta = [
-        Tensor::<f64>::zeros(&[3, 2]).unwrap(),
-        Tensor::zeros(&[3]).unwrap(),
-    ];
-    let undamped = NaturalGradient {
-        learning_rate: 1.0,
-        damping: 0.0,
-        curvature: Curvature::Fisher,
+    let zero = || {
+        Linear::new(
+            Tensor::<f64>::zeros(&[3, 2]).unwrap(),
+            Some(Tensor::zeros(&[3]).unwrap()),
+        )
+        .unwrap()
     };
-    let err = undamped.step(&problem, &theta).unwrap_err();
+    let undamped = NaturalGradient::new(1.0, 0.0, Curvature::Fisher).unwrap();
+    let mut model = zero();
+    let err = undamped
+        .step(&mut model, Likelihood::Categorical, &x, &y)
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -248,11 +241,19 @@ fn softmax_fisher_is_singular_without_damping() {
         "{err}"
     );
     assert!(err.to_string().contains("add damping"), "{err}");
+    // All or nothing: the failed step wrote nothing.
+    assert_eq!(
+        gradsign::nn::named_parameters(&model).unwrap(),
+        gradsign::nn::named_parameters(&zero()).unwrap()
+    );
     let damped = NaturalGradient {
         damping: 1e-3,
         ..undamped
     };
-    assert!(damped.step(&problem, &theta).is_ok());
+    damped
+        .step(&mut model, Likelihood::Categorical, &x, &y)
+        .unwrap();
+    assert!(model.weight.as_slice().iter().any(|&w| w != 0.0));
 }
 
 #[test]
@@ -260,24 +261,19 @@ fn newton_on_an_indefinite_hessian_fails_without_damping() {
     // A tanh network's Hessian is indefinite away from a minimum.
     let x = Tensor::<f64>::rand_normal(&[6, 2], 0.0, 1.0, 81).unwrap();
     let y = Tensor::<f64>::rand_normal(&[6, 1], 0.0, 1.0, 82).unwrap();
-    let params = vec![
-        Tensor::rand_normal(&[3, 2], 0.0, 1.5, 83).unwrap(),
-        Tensor::rand_normal(&[3], 0.0, 1.0, 84).unwrap(),
-        Tensor::rand_normal(&[1, 3], 0.0, 1.5, 85).unwrap(),
-        Tensor::rand_normal(&[1], 0.0, 1.0, 86).unwrap(),
-    ];
-    let problem = Problem::new(&TanhMlp, Likelihood::Gaussian, &x, &y).unwrap();
-    let h = hessian(&problem, &params).unwrap();
+    let mut net = tanh_mlp(&[2, 3, 1], [83, 84, 85, 86], [1.5, 1.0, 1.5, 1.0]);
+    let h = Objective::new(&net, Likelihood::Gaussian, &x, &y)
+        .unwrap()
+        .hessian()
+        .unwrap();
     assert!(
         Spectrum::of(&h).unwrap().smallest() < 0.0,
         "the Hessian happens to be PD"
     );
-    let newton = NaturalGradient {
-        learning_rate: 1.0,
-        damping: 0.0,
-        curvature: Curvature::Hessian,
-    };
-    let err = newton.step(&problem, &params).unwrap_err();
+    let newton = NaturalGradient::new(1.0, 0.0, Curvature::Hessian).unwrap();
+    let err = newton
+        .step(&mut net, Likelihood::Gaussian, &x, &y)
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -291,41 +287,30 @@ fn newton_on_an_indefinite_hessian_fails_without_damping() {
 }
 
 #[test]
-fn bad_curvature_inputs_are_clear_errors() {
-    let rect = Tensor::<f64>::zeros(&[2, 3]).unwrap();
-    assert!(matches!(
-        solve_damped(&rect, &[1.0, 1.0], 0.0, "Fisher").unwrap_err(),
-        gradsign::Error::ShapeMismatch { .. }
-    ));
-    let eye = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2]).unwrap();
-    assert!(matches!(
-        solve_damped(&eye, &[f64::NAN, 1.0], 0.0, "Fisher").unwrap_err(),
-        gradsign::Error::NonFinite { .. }
-    ));
-    assert!(solve_damped(&eye, &[1.0, 1.0], -1.0, "Fisher").is_err());
-    assert!(solve_damped(&eye, &[1.0], 0.0, "Fisher").is_err());
-    let x = Tensor::from_vec(vec![1.0, f64::NAN], &[2, 1]).unwrap();
+fn bad_objective_inputs_are_clear_errors() {
+    let model = Linear::new(Tensor::<f64>::zeros(&[1, 1]).unwrap(), None).unwrap();
     let y = Tensor::from_vec(vec![0.0, 1.0], &[2, 1]).unwrap();
-    let model = LinearModel { bias: false };
+    let x = Tensor::from_vec(vec![1.0, f64::NAN], &[2, 1]).unwrap();
     assert!(matches!(
-        Problem::new(&model, Likelihood::Gaussian, &x, &y).unwrap_err(),
+        Objective::new(&model, Likelihood::Gaussian, &x, &y).unwrap_err(),
         gradsign::Error::NonFinite { .. }
     ));
     let x = Tensor::from_vec(vec![1.0, 2.0], &[2, 1]).unwrap();
     let bad = Tensor::from_vec(vec![0.0, 1.5], &[2, 1]).unwrap();
-    let err = Problem::new(&model, Likelihood::Bernoulli, &x, &bad).unwrap_err();
+    let err = Objective::new(&model, Likelihood::Bernoulli, &x, &bad).unwrap_err();
     assert!(err.to_string().contains("[0, 1]"), "{err}");
     let bad = Tensor::from_vec(vec![0.5, 0.6, 0.5, 0.5], &[2, 2]).unwrap();
-    assert!(Problem::new(&model, Likelihood::Categorical, &x, &bad).is_err());
-    let ok = Problem::new(&model, Likelihood::Gaussian, &x, &y).unwrap();
-    let nan_theta = [Tensor::from_vec(vec![f64::NAN], &[1, 1]).unwrap()];
+    let two = Linear::new(Tensor::<f64>::zeros(&[2, 1]).unwrap(), None).unwrap();
+    assert!(Objective::new(&two, Likelihood::Categorical, &x, &bad).is_err());
+    let nan = Linear::new(Tensor::from_vec(vec![f64::NAN], &[1, 1]).unwrap(), None).unwrap();
     assert!(matches!(
-        ok.fisher(&nan_theta).unwrap_err(),
+        Objective::new(&nan, Likelihood::Gaussian, &x, &y).unwrap_err(),
         gradsign::Error::NonFinite { .. }
     ));
-    let wrong = [Tensor::<f64>::zeros(&[2, 1]).unwrap()];
+    // Two outputs against one target column.
+    let ok = Objective::new(&two, Likelihood::Gaussian, &x, &y).unwrap();
     assert!(matches!(
-        ok.loss(&wrong).unwrap_err(),
+        ok.loss().unwrap_err(),
         gradsign::Error::ShapeMismatch { .. }
     ));
 }
