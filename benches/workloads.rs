@@ -2,6 +2,9 @@
 //! crate's SplitMix64 data (`gradsign_studies::bench_data`). The `workloads`
 //! example prints the same figures in the peers' `RESULT` format; these are
 //! for development (confidence intervals, regressions between commits).
+//! W3 and W6 run on `gradsign::threads::Workers`, as the example does: at two
+//! threads the timing thread is one of the pool's workers and the other polls
+//! for the kernels' splits.
 //!
 //! ```sh
 //! cargo bench --bench workloads              # everything (~2 min)
@@ -15,11 +18,12 @@
 //! written (128 × 235,146 × 4).
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::loss::{self, Reduction};
+use gradsign::threads::Workers;
 use gradsign::{Gradients, Tape};
 use gradsign_studies::trainer::{Target, Trainer};
 use gradsign_studies::{SplitMix64, bench_data};
@@ -77,9 +81,20 @@ fn w3(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(4));
     for threads in [1, 2] {
         let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
+        let workers = Workers::new(threads).expect("a thread pool");
         group.bench_function(
             BenchmarkId::new("step_f32", format!("{threads}t")),
-            |bench| bench.iter(|| black_box(t.step(&data.x, Target::Classes(&data.labels)))),
+            |bench| {
+                bench.iter_custom(|iters| {
+                    workers.run(|| {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            black_box(t.step(&data.x, Target::Classes(&data.labels)));
+                        }
+                        start.elapsed()
+                    })
+                })
+            },
         );
     }
     group.finish();
@@ -98,9 +113,20 @@ fn w6(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(6));
     for threads in [1, 2] {
         let mut t = Trainer::new(data.net.clone(), bench_data::W6_LR, threads);
+        let workers = Workers::new(threads).expect("a thread pool");
         group.bench_function(
             BenchmarkId::new("step_f32", format!("{threads}t")),
-            |bench| bench.iter(|| black_box(t.step(&data.x, Target::Classes(&data.labels)))),
+            |bench| {
+                bench.iter_custom(|iters| {
+                    workers.run(|| {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            black_box(t.step(&data.x, Target::Classes(&data.labels)));
+                        }
+                        start.elapsed()
+                    })
+                })
+            },
         );
     }
     group.finish();

@@ -37,6 +37,7 @@ use std::time::Instant;
 
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::loss::{self, Reduction};
+use gradsign::threads::Workers;
 use gradsign::{Gradients, Tape};
 use gradsign_studies::trainer::{Target, Trainer};
 use gradsign_studies::{SplitMix64, bench_data};
@@ -496,18 +497,14 @@ fn w5(peer: &str, threads: usize) {
     );
 }
 
-/// Runs `f` on a worker of a rayon pool of `threads` threads when
-/// `threads > 1`, so that the thread driving the tape takes part in the
-/// kernels' parallel work (a product split in two, `linear`'s `dX` beside
-/// `dW`) instead of handing every piece to the pool and sleeping until it
-/// is done, as a BLAS's OpenMP pool does with its calling thread.
+/// Runs `f` on [`Workers`] of `threads` threads when `threads > 1`, so that
+/// the thread driving the tape takes part in the kernels' parallel work (a
+/// product split in two, `linear`'s `dX` beside `dW`) and the other worker
+/// polls for its half instead of sleeping between splits, as a BLAS's
+/// OpenMP pool does.
 fn on_threads(threads: usize, f: impl FnOnce() + Send) {
     if threads > 1 {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("a thread pool")
-            .install(f);
+        Workers::new(threads).expect("a thread pool").run(f);
     } else {
         f();
     }

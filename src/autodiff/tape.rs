@@ -156,8 +156,9 @@ impl<F: Element> Tape<F> {
     /// The kernels share their work out on rayon's pool. Called from a
     /// thread outside a pool, each parallel product hands its pieces to the
     /// pool and waits; running the training loop inside
-    /// `rayon::ThreadPool::install` makes the calling thread one of the
-    /// workers (the `workloads` example does this).
+    /// [`Workers::run`](crate::threads::Workers::run) makes the calling
+    /// thread one of the workers and keeps the others awake between
+    /// products (the `workloads` example does this).
     ///
     /// The request is clamped to `1 ..= `[`max_threads`](crate::threads::max_threads)`()`,
     /// the crate's rule for every thread count (see

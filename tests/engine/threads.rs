@@ -203,3 +203,79 @@ fn large_element_wise_ops_give_the_same_bits_on_two_kernel_threads() {
     };
     assert_eq!(run(1), run(2));
 }
+
+/// One W3-like step (a sigmoid MLP layer pair, products large enough to
+/// split) at `threads` kernel threads: the loss and every gradient's bits.
+fn mlp_step_bits(threads: usize) -> Vec<u32> {
+    let x = Tensor::<f32>::rand_uniform(&[128, 784], 0.0, 1.0, 11).unwrap();
+    let w1 = Tensor::<f32>::rand_uniform(&[256, 784], -0.05, 0.05, 12).unwrap();
+    let w2 = Tensor::<f32>::rand_uniform(&[10, 256], -0.05, 0.05, 13).unwrap();
+    let mut tape = Tape::<f32>::new();
+    tape.set_threads(threads);
+    let (xv, w1v, w2v) = (tape.constant(&x), tape.var(&w1), tape.var(&w2));
+    let h = xv.matmul(w1v.transpose().unwrap()).unwrap().sigmoid();
+    let y = h.matmul(w2v.transpose().unwrap()).unwrap();
+    let l = (y * y).sum();
+    let g = l.backward().unwrap();
+    let mut bits = vec![l.value().as_slice()[0].to_bits()];
+    for v in [w1v, w2v] {
+        bits.extend(g.get(v).unwrap().iter().map(|x| x.to_bits()));
+    }
+    bits
+}
+
+#[test]
+fn workers_run_a_step_with_the_bits_of_a_plain_rayon_pool() {
+    use gradsign::threads::Workers;
+    let plain = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+        .install(|| mlp_step_bits(2));
+    let spinning = Workers::new(2).unwrap();
+    let quiet = Workers::new(2).unwrap().spinning(false);
+    for _ in 0..3 {
+        assert_eq!(spinning.run(|| mlp_step_bits(2)), plain);
+        assert_eq!(quiet.run(|| mlp_step_bits(2)), plain);
+    }
+}
+
+#[test]
+fn workers_run_the_closure_on_their_own_pool_and_the_splits_on_both_threads() {
+    use gradsign::threads::Workers;
+    use std::sync::Mutex;
+    let workers = Workers::new(2).unwrap();
+    if workers.threads() < 2 {
+        return; // a one-core machine has no second worker to show
+    }
+    let seen = Mutex::new(std::collections::BTreeSet::new());
+    workers.run(|| {
+        assert!(rayon::current_thread_index().is_some());
+        assert_eq!(rayon::current_num_threads(), 2);
+        // Many joins, each waiting long enough that the polling worker
+        // takes the second half of some of them.
+        for _ in 0..200 {
+            rayon::join(
+                || std::thread::sleep(std::time::Duration::from_micros(50)),
+                || {
+                    seen.lock().unwrap().insert(rayon::current_thread_index());
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                },
+            );
+        }
+    });
+    assert_eq!(seen.into_inner().unwrap().len(), 2);
+}
+
+#[test]
+fn a_panic_inside_workers_run_reaches_the_caller_and_stops_the_polling() {
+    use gradsign::threads::Workers;
+    let workers = Workers::new(2).unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        workers.run(|| -> () { panic!("inside the closure") })
+    }));
+    let message = caught.unwrap_err();
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"inside the closure"));
+    // Had the pollers kept running, this would never return.
+    assert_eq!(workers.run(|| rayon::join(|| 1, || 2)), (1, 2));
+}
