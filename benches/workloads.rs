@@ -20,11 +20,14 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use gradsign::analysis::{GradientSignAnalyzer, PerSampleGradients};
 use gradsign::loss::{self, Reduction};
 use gradsign::threads::Workers;
-use gradsign::{Gradients, Tape};
+use gradsign::{Gradients, Tape, Tensor};
 use gradsign_studies::trainer::{Target, Trainer};
 use gradsign_studies::{SplitMix64, bench_data};
 
@@ -72,6 +75,33 @@ fn w3_flops() -> u64 {
     3 * fwd as u64
 }
 
+/// Benches `step_f32/{threads}t`: training steps of `t` on `(x, labels)`,
+/// timed on [`Workers`] of `threads` threads (the timing thread one of
+/// them), as the `workloads` example runs them.
+fn bench_steps(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    threads: usize,
+    mut t: Trainer<f32>,
+    x: &Tensor<f32>,
+    labels: &[usize],
+) {
+    let workers = Workers::new(threads).expect("a thread pool");
+    group.bench_function(
+        BenchmarkId::new("step_f32", format!("{threads}t")),
+        |bench| {
+            bench.iter_custom(|iters| {
+                workers.run(|| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        black_box(t.step(x, Target::Classes(labels)));
+                    }
+                    start.elapsed()
+                })
+            })
+        },
+    );
+}
+
 /// W3: the 784-256-128-10 sigmoid MLP, softmax cross-entropy, SGD, f32, on
 /// 1 and 2 threads.
 fn w3(c: &mut Criterion) {
@@ -80,22 +110,8 @@ fn w3(c: &mut Criterion) {
     group.throughput(Throughput::Elements(w3_flops()));
     group.measurement_time(Duration::from_secs(4));
     for threads in [1, 2] {
-        let mut t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
-        let workers = Workers::new(threads).expect("a thread pool");
-        group.bench_function(
-            BenchmarkId::new("step_f32", format!("{threads}t")),
-            |bench| {
-                bench.iter_custom(|iters| {
-                    workers.run(|| {
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            black_box(t.step(&data.x, Target::Classes(&data.labels)));
-                        }
-                        start.elapsed()
-                    })
-                })
-            },
-        );
+        let t = Trainer::new(data.mlp.clone(), bench_data::W3_LR, threads);
+        bench_steps(&mut group, threads, t, &data.x, &data.labels);
     }
     group.finish();
 }
@@ -112,22 +128,8 @@ fn w6(c: &mut Criterion) {
     group.sample_size(20);
     group.measurement_time(Duration::from_secs(6));
     for threads in [1, 2] {
-        let mut t = Trainer::new(data.net.clone(), bench_data::W6_LR, threads);
-        let workers = Workers::new(threads).expect("a thread pool");
-        group.bench_function(
-            BenchmarkId::new("step_f32", format!("{threads}t")),
-            |bench| {
-                bench.iter_custom(|iters| {
-                    workers.run(|| {
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            black_box(t.step(&data.x, Target::Classes(&data.labels)));
-                        }
-                        start.elapsed()
-                    })
-                })
-            },
-        );
+        let t = Trainer::new(data.net.clone(), bench_data::W6_LR, threads);
+        bench_steps(&mut group, threads, t, &data.x, &data.labels);
     }
     group.finish();
 }

@@ -103,7 +103,6 @@ pub fn clamp_threads(threads: usize) -> usize {
 #[derive(Debug)]
 pub struct Workers {
     pool: rayon::ThreadPool,
-    threads: usize,
     spinning: bool,
 }
 
@@ -133,7 +132,6 @@ impl Workers {
             })?;
         Ok(Self {
             pool,
-            threads,
             spinning: true,
         })
     }
@@ -163,7 +161,7 @@ impl Workers {
     /// # Ok::<(), gradsign::Error>(())
     /// ```
     pub fn threads(&self) -> usize {
-        self.threads
+        self.pool.current_num_threads()
     }
 
     /// Runs `f` on one of the pool's threads and returns its result; the
@@ -185,14 +183,15 @@ impl Workers {
     /// # Ok::<(), gradsign::Error>(())
     /// ```
     pub fn run<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
-        if !self.spinning || self.threads == 1 {
+        let threads = self.threads();
+        if !self.spinning || threads == 1 {
             return self.pool.install(f);
         }
         self.pool.install(|| {
             let done = AtomicBool::new(false);
             let caller = rayon::current_thread_index();
             rayon::scope(|s| {
-                for _ in 1..self.threads {
+                for _ in 1..threads {
                     s.spawn(|_| {
                         // The caller runs a poller only when no worker took
                         // it before `f` returned: then there is nothing to

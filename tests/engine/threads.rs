@@ -274,8 +274,9 @@ fn a_panic_inside_workers_run_reaches_the_caller_and_stops_the_polling() {
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         workers.run(|| -> () { panic!("inside the closure") })
     }));
+    // Had the panic not stopped the pollers, the `run` above would never
+    // have returned (its scope waits for them).
     let message = caught.unwrap_err();
     assert_eq!(message.downcast_ref::<&str>(), Some(&"inside the closure"));
-    // Had the pollers kept running, this would never return.
     assert_eq!(workers.run(|| rayon::join(|| 1, || 2)), (1, 2));
 }
