@@ -87,6 +87,9 @@ pub(crate) fn reserve_scratch<F: Element>(
 /// Two inputs' gradient slots, each `None` when that input needs none.
 pub(crate) type TwoSlots<'s, F> = (Option<&'s mut [F]>, Option<&'s mut [F]>);
 
+/// [`TwoSlots`] with each slot's mode (see [`Slot`]).
+pub(crate) type TwoSlotsOf<'s, F> = (Option<Slot<'s, F>>, Option<Slot<'s, F>>);
+
 /// What an op's backward rule sees: its inputs, its output, the gradient
 /// flowing into the output, and mutable gradient slots of the inputs.
 pub struct BackwardCtx<'a, F> {
@@ -98,17 +101,49 @@ pub struct BackwardCtx<'a, F> {
     /// The gradient buffer below this node's slot: every parent's slot lies
     /// here, because parents were recorded first.
     pub(crate) grads: &'a mut [F],
+    /// Per node below this one: whether its gradient slot is still
+    /// unwritten in this sweep (its contents are whatever the buffer held
+    /// before), so that the first rule to reach it zeroes it or overwrites
+    /// it instead of adding.
+    pub(crate) unwritten: &'a mut [bool],
     pub(crate) threads: usize,
     pub(crate) scratch: &'a RefCell<Vec<F>>,
+}
+
+/// An input's gradient slot as [`BackwardCtx::grad_slot`] hands it out:
+/// `accumulate` when it already holds other rules' contributions (add into
+/// it), otherwise its contents are unspecified and the rule must write
+/// every element.
+pub(crate) struct Slot<'s, F> {
+    pub(crate) data: &'s mut [F],
+    pub(crate) accumulate: bool,
+}
+
+impl<'s, F: Element> Slot<'s, F> {
+    /// The slot to add into: zeroed first if it was unwritten.
+    #[inline]
+    pub(crate) fn zeroed(self) -> &'s mut [F] {
+        if !self.accumulate {
+            self.data.fill(F::zero());
+        }
+        self.data
+    }
+
+    /// `data[i] = v` or `data[i] += v`, by the slot's mode, for every `i`.
+    #[inline(always)]
+    pub(crate) fn set_or_add(&mut self, i: usize, v: F) {
+        if self.accumulate {
+            self.data[i] += v;
+        } else {
+            self.data[i] = v;
+        }
+    }
 }
 
 impl<'a, F: Element> BackwardCtx<'a, F> {
     #[inline]
     fn parent(&self, i: usize) -> &'a Node<F> {
-        if i >= self.node.n_parents as usize {
-            missing_input(self.node.op, i, self.node.n_parents);
-        }
-        &self.nodes[self.node.parents[i] as usize]
+        &self.nodes[self.input_id(i)]
     }
 
     /// Input `i`'s value.
@@ -186,12 +221,34 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
     /// gradient (a constant), so the rule can skip the work.
     #[inline]
     pub fn grad_input(&mut self, i: usize) -> Option<&mut [F]> {
-        let p = self.parent(i);
-        if p.needs_grad() {
-            Some(&mut self.grads[p.grad_offset..p.grad_offset + p.len])
-        } else {
-            None
+        self.grad_slot(i).map(Slot::zeroed)
+    }
+
+    /// Input `i`'s gradient slot with whether it already holds other rules'
+    /// contributions (see [`Slot`]); `None` when that input needs no
+    /// gradient. The slot counts as written from here on: a rule given one
+    /// with `accumulate == false` must write every element.
+    #[inline]
+    pub(crate) fn grad_slot(&mut self, i: usize) -> Option<Slot<'_, F>> {
+        let id = self.input_id(i);
+        let p = &self.nodes[id];
+        if !p.needs_grad() {
+            return None;
         }
+        let accumulate = !std::mem::replace(&mut self.unwritten[id], false);
+        Some(Slot {
+            data: &mut self.grads[p.grad_offset..p.grad_offset + p.len],
+            accumulate,
+        })
+    }
+
+    /// The node number of input `i`.
+    #[inline]
+    fn input_id(&self, i: usize) -> usize {
+        if i >= self.node.n_parents as usize {
+            missing_input(self.node.op, i, self.node.n_parents);
+        }
+        self.node.parents[i] as usize
     }
 
     /// The gradient slots of inputs `i` and `j` at once (each `None` when
@@ -199,24 +256,50 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
     /// concurrently; `None` if both need one and share a slot (the same
     /// variable passed twice).
     pub(crate) fn two_grad_inputs(&mut self, i: usize, j: usize) -> Option<TwoSlots<'_, F>> {
+        let (a, b) = self.two_grad_slots(i, j)?;
+        Some((a.map(Slot::zeroed), b.map(Slot::zeroed)))
+    }
+
+    /// [`two_grad_inputs`](Self::two_grad_inputs) as [`Slot`]s, for rules
+    /// that overwrite an unwritten slot.
+    pub(crate) fn two_grad_slots(&mut self, i: usize, j: usize) -> Option<TwoSlotsOf<'_, F>> {
+        let (ii, jj) = (self.input_id(i), self.input_id(j));
         let range = |p: &Node<F>| p.needs_grad().then_some((p.grad_offset, p.len));
-        let (ri, rj) = (range(self.parent(i)), range(self.parent(j)));
-        match (ri, rj) {
+        let (ri, rj) = (range(&self.nodes[ii]), range(&self.nodes[jj]));
+        if let (Some((oi, ni)), Some((oj, nj))) = (ri, rj)
+            && !(oi + ni <= oj || oj + nj <= oi)
+        {
+            return None;
+        }
+        // Distinct slots (checked above), so at most one flag per node.
+        let mut take = |id: usize, r: Option<(usize, usize)>| {
+            r.map(|_| !std::mem::replace(&mut self.unwritten[id], false))
+        };
+        let (ai, aj) = (take(ii, ri), take(jj, rj));
+        let slot = |data, accumulate: Option<bool>| Slot {
+            data,
+            accumulate: accumulate.unwrap_or(true),
+        };
+        Some(match (ri, rj) {
             (Some((oi, ni)), Some((oj, nj))) => {
-                if oi < oj && oi + ni <= oj {
+                if oi < oj {
                     let (lo, hi) = self.grads.split_at_mut(oj);
-                    Some((Some(&mut lo[oi..oi + ni]), Some(&mut hi[..nj])))
-                } else if oj < oi && oj + nj <= oi {
-                    let (lo, hi) = self.grads.split_at_mut(oi);
-                    Some((Some(&mut hi[..ni]), Some(&mut lo[oj..oj + nj])))
+                    (
+                        Some(slot(&mut lo[oi..oi + ni], ai)),
+                        Some(slot(&mut hi[..nj], aj)),
+                    )
                 } else {
-                    None
+                    let (lo, hi) = self.grads.split_at_mut(oi);
+                    (
+                        Some(slot(&mut hi[..ni], ai)),
+                        Some(slot(&mut lo[oj..oj + nj], aj)),
+                    )
                 }
             }
-            (Some((o, n)), None) => Some((Some(&mut self.grads[o..o + n]), None)),
-            (None, Some((o, n))) => Some((None, Some(&mut self.grads[o..o + n]))),
-            (None, None) => Some((None, None)),
-        }
+            (Some((o, n)), None) => (Some(slot(&mut self.grads[o..o + n], ai)), None),
+            (None, Some((o, n))) => (None, Some(slot(&mut self.grads[o..o + n], aj))),
+            (None, None) => (None, None),
+        })
     }
 
     /// Input `i`'s gradient slot together with the read-only pieces a

@@ -33,6 +33,10 @@ pub struct Gradients<F> {
     /// no slot here.
     nodes: usize,
     pub(crate) data: Vec<F>,
+    /// Per node, during a sweep: whether its slot in `data` is still
+    /// unwritten (holding whatever the last sweep left). Every such slot is
+    /// zeroed when the sweep ends.
+    pub(crate) unwritten: Vec<bool>,
 }
 
 impl<F: Element> Gradients<F> {
@@ -43,6 +47,7 @@ impl<F: Element> Gradients<F> {
             generation: 0,
             nodes: 0,
             data: Vec::new(),
+            unwritten: Vec::new(),
         }
     }
 
@@ -50,8 +55,24 @@ impl<F: Element> Gradients<F> {
         self.tape_id = tape_id;
         self.generation = generation;
         self.nodes = nodes;
-        self.data.clear();
+        // The old contents stay: each slot is zeroed or overwritten by the
+        // first rule that writes it, and the ones none writes are zeroed
+        // when the sweep ends ([`zero_unwritten`](Self::zero_unwritten)),
+        // so a warm sweep does not clear the whole buffer first.
         self.data.resize(len, F::zero());
+        self.unwritten.clear();
+        self.unwritten.resize(nodes, true);
+    }
+
+    /// Zeroes the slot of every node in `nodes` that needs a gradient and
+    /// that no rule wrote in this sweep, so that every slot holds this
+    /// sweep's gradient.
+    pub(crate) fn zero_unwritten<T>(&mut self, nodes: &[super::tape::Node<T>]) {
+        for (node, unwritten) in nodes.iter().zip(&mut self.unwritten) {
+            if std::mem::take(unwritten) && node.needs_grad() {
+                self.data[node.grad_offset..node.grad_offset + node.len].fill(F::zero());
+            }
+        }
     }
 
     /// `∂root/∂v` as a flat row-major slice of `v`'s shape.

@@ -7,7 +7,7 @@ mod tape;
 mod var;
 
 pub use context::{BackwardCtx, ForwardInputs};
-pub(crate) use context::{reserve_scratch, scratch_slice};
+pub(crate) use context::{Slot, reserve_scratch, scratch_slice};
 pub use gradients::Gradients;
 pub(crate) use saved::saved_dims;
 pub use saved::{Saved, Slots};

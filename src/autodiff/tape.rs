@@ -534,44 +534,11 @@ impl<F: Element> Tape<F> {
         grads: &mut Gradients<F>,
     ) -> Result<()> {
         let inner = self.inner.borrow();
-        let root_node = &inner.nodes[root as usize];
         grads.reset(self.id, self.generation, inner.nodes.len(), inner.grad_len);
-        if !root_node.needs_grad() {
-            // A constant root: every gradient is zero.
-            return Ok(());
-        }
-        let n = root_node.len;
-        let slot = &mut grads.data[root_node.grad_offset..root_node.grad_offset + n];
-        match seed {
-            Some(s) => slot.copy_from_slice(s),
-            None => slot[0] = F::one(),
-        }
-        for (id, node) in inner.nodes[..=root as usize].iter().enumerate().rev() {
-            let Some(backward) = node.backward else {
-                continue;
-            };
-            if node.len == 0 {
-                // No output element, so every input's VJP is exactly zero.
-                continue;
-            }
-            let n = node.len;
-            let (before, rest) = grads.data.split_at_mut(node.grad_offset);
-            let mut ctx = BackwardCtx {
-                node,
-                nodes: &inner.nodes,
-                values: &inner.values,
-                indices: &inner.indices,
-                grad_out: &rest[..n],
-                grads: before,
-                threads: inner.threads,
-                scratch: &self.scratch,
-            };
-            backward(&mut ctx);
-            if inner.checked {
-                check_input_gradients(&inner.nodes, id, before)?;
-            }
-        }
-        Ok(())
+        let swept = sweep(&inner, &self.scratch, root, seed, grads);
+        // Also after an error, so that no slot keeps a previous sweep's values.
+        grads.zero_unwritten(&inner.nodes);
+        swept
     }
 
     /// The value of a node, copied into a tensor.
@@ -583,15 +550,76 @@ impl<F: Element> Tape<F> {
     }
 }
 
+/// The backward sweep from `root` into `grads` (just reset): seeds the
+/// root's slot, then runs each node's rule from the root down. A node whose
+/// slot no rule has written has a zero gradient (it does not lead to the
+/// root) and is skipped: its rule would add only zeros.
+fn sweep<F: Element>(
+    inner: &Inner<F>,
+    scratch: &RefCell<Vec<F>>,
+    root: u32,
+    seed: Option<&[F]>,
+    grads: &mut Gradients<F>,
+) -> Result<()> {
+    let root_node = &inner.nodes[root as usize];
+    if !root_node.needs_grad() {
+        // A constant root: every gradient is zero.
+        return Ok(());
+    }
+    let n = root_node.len;
+    let slot = &mut grads.data[root_node.grad_offset..root_node.grad_offset + n];
+    match seed {
+        Some(s) => slot.copy_from_slice(s),
+        None => {
+            slot.fill(F::zero());
+            slot[0] = F::one();
+        }
+    }
+    grads.unwritten[root as usize] = false;
+    for (id, node) in inner.nodes[..=root as usize].iter().enumerate().rev() {
+        let Some(backward) = node.backward else {
+            continue;
+        };
+        if node.len == 0 || grads.unwritten[id] {
+            // No output element, or a zero gradient flowing in: every
+            // input's VJP is exactly zero.
+            continue;
+        }
+        let n = node.len;
+        let (before, rest) = grads.data.split_at_mut(node.grad_offset);
+        let mut ctx = BackwardCtx {
+            node,
+            nodes: &inner.nodes,
+            values: &inner.values,
+            indices: &inner.indices,
+            grad_out: &rest[..n],
+            grads: before,
+            unwritten: &mut grads.unwritten[..id],
+            threads: inner.threads,
+            scratch,
+        };
+        backward(&mut ctx);
+        if inner.checked {
+            check_input_gradients(&inner.nodes, id, before, &grads.unwritten)?;
+        }
+    }
+    Ok(())
+}
+
 /// Checked mode's test after node `id`'s backward rule ran: every
 /// gradient it added into is finite, or an error names the op, the input
 /// and where that input came from. Parents' slots lie in `grads` (below the
 /// node's own).
-fn check_input_gradients<F: Element>(nodes: &[Node<F>], id: usize, grads: &[F]) -> Result<()> {
+fn check_input_gradients<F: Element>(
+    nodes: &[Node<F>],
+    id: usize,
+    grads: &[F],
+    unwritten: &[bool],
+) -> Result<()> {
     let node = &nodes[id];
     for (i, &p) in node.parents[..node.n_parents as usize].iter().enumerate() {
         let parent = &nodes[p as usize];
-        if !parent.needs_grad() {
+        if !parent.needs_grad() || unwritten[p as usize] {
             continue;
         }
         let slot = &grads[parent.grad_offset..parent.grad_offset + parent.len];

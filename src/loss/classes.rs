@@ -83,18 +83,25 @@ fn softmax_cross_entropy_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let record = ctx.input(1);
     let labels = &ctx.indices()[off..off + batch];
     let gs = ctx.grad_out()[0] * scale;
-    let Some(gx) = ctx.grad_input(0) else {
+    let Some(gx) = ctx.grad_slot(0) else {
         return;
     };
     if classes == 0 {
         return;
     }
     let rows = gx
+        .data
         .chunks_exact_mut(classes)
         .zip(record.chunks_exact(classes + 2));
     for ((grow, rec), &label) in rows.zip(labels) {
-        for (g, &prob) in grow.iter_mut().zip(&rec[..classes]) {
-            *g += gs * prob;
+        if gx.accumulate {
+            for (g, &prob) in grow.iter_mut().zip(&rec[..classes]) {
+                *g += gs * prob;
+            }
+        } else {
+            for (g, &prob) in grow.iter_mut().zip(&rec[..classes]) {
+                *g = gs * prob;
+            }
         }
         grow[label] -= gs;
     }

@@ -20,7 +20,7 @@
 //! convolution share their examples or planes out over the tape's threads.
 
 use super::in_groups;
-use crate::autodiff::{BackwardCtx, Var, reserve_scratch, saved_dims, scratch_slice};
+use crate::autodiff::{BackwardCtx, Slot, Var, reserve_scratch, saved_dims, scratch_slice};
 use crate::element::Element;
 use crate::element::GemmArgs;
 use crate::error::{Error, Result};
@@ -602,29 +602,44 @@ fn unfold_example_body<F: Element>(g: &Geometry, x: &[F], cols: &mut [F]) {
 }
 
 /// The adjoint of [`unfold_example`]: every entry of `cols` adds into the
-/// input element it was copied from.
+/// input element it was copied from (into `gx` as it is when `accumulate`,
+/// into zeros otherwise: `gx`'s contents are then never read).
 /// `plane` is working space as for [`unfold_example`].
-fn fold_example<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F], plane: &mut [F]) {
+fn fold_example<F: Element>(
+    g: &Geometry,
+    cols: &[F],
+    (gx, accumulate): (&mut [F], bool),
+    plane: &mut [F],
+) {
     // As `unfold_example`, on the CPU's vector instructions.
-    struct Fold<'a, F>(&'a Geometry, &'a [F], &'a mut [F], &'a mut [F]);
+    struct Fold<'a, F>(&'a Geometry, &'a [F], (&'a mut [F], bool), &'a mut [F]);
     impl<F: Element> pulp::WithSimd for Fold<'_, F> {
         type Output = ();
         #[inline(always)]
         fn with_simd<S: pulp::Simd>(self, _: S) {
-            if dense_taps(self.0) {
-                fold_dense_body(self.0, self.1, self.2, self.3)
+            let Fold(g, cols, (gx, accumulate), plane) = self;
+            if dense_taps(g) {
+                fold_dense_body(g, cols, (gx, accumulate), plane)
             } else {
-                fold_example_body(self.0, self.1, self.2)
+                if !accumulate {
+                    gx.fill(F::zero());
+                }
+                fold_example_body(g, cols, gx)
             }
         }
     }
-    pulp::Arch::new().dispatch(Fold(g, cols, gx, plane));
+    pulp::Arch::new().dispatch(Fold(g, cols, (gx, accumulate), plane));
 }
 
 /// [`fold_example`] for dense windows: each channel's tap rows add into a
 /// zeroed padded plane as plain runs, whose interior then adds into `gx`.
 #[inline(always)]
-fn fold_dense_body<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F], plane: &mut [F]) {
+fn fold_dense_body<F: Element>(
+    g: &Geometry,
+    cols: &[F],
+    (gx, accumulate): (&mut [F], bool),
+    plane: &mut [F],
+) {
     let (p, hw) = (g.positions(), g.h * g.w);
     let pw = g.w + 2 * g.pw;
     let padded = &mut plane[..(g.h + 2 * g.ph) * pw];
@@ -644,8 +659,12 @@ fn fold_dense_body<F: Element>(g: &Geometry, cols: &[F], gx: &mut [F], plane: &m
         }
         for (y, dst) in gx[c * hw..][..hw].chunks_exact_mut(g.w).enumerate() {
             let src = &padded[(y + g.ph) * pw + g.pw..][..g.w];
-            for (d, &v) in dst.iter_mut().zip(src) {
-                *d += v;
+            if accumulate {
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d += v;
+                }
+            } else {
+                dst.copy_from_slice(src);
             }
         }
     }
@@ -742,7 +761,11 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     // Checked when the op was recorded.
     let plane = plane_len(&g).unwrap_or(0);
     let mut scratch = ctx.scratch();
-    if let Some(gx) = ctx.grad_input(0) {
+    if let Some(Slot {
+        data: gx,
+        accumulate,
+    }) = ctx.grad_slot(0)
+    {
         let per = k * p + plane;
         let space = scratch_slice(&mut scratch, threads * per);
         in_groups(g.n, threads, (gx, chw), (space, per), |range, gx, mine| {
@@ -763,13 +786,17 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                     accumulate: false,
                     threads: 1,
                 });
-                fold_example(&g, dcols, gx_e, plane);
+                fold_example(&g, dcols, (gx_e, accumulate), plane);
             }
         });
     }
-    if let Some(gw) = ctx.grad_input(1) {
-        // Each group's partial dW after its patches; the first group adds
-        // straight into the gradient slot.
+    if let Some(Slot {
+        data: gw,
+        accumulate,
+    }) = ctx.grad_slot(1)
+    {
+        // Each group's partial dW after its patches; one group adds
+        // straight into the gradient slot (or overwrites an unwritten one).
         let per = k * p + o * k + plane;
         let groups = threads.clamp(1, g.n.max(1));
         let space = scratch_slice(&mut scratch, groups * per);
@@ -799,15 +826,20 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
         };
         if groups == 1 {
             let (cols, rest) = space.split_at_mut(k * p);
-            weight_grad(0..g.n, gw, cols, &mut rest[o * k..], true);
+            weight_grad(0..g.n, gw, cols, &mut rest[o * k..], accumulate);
         } else {
             in_groups(g.n, groups, (&mut [], 0), (space, per), |range, _, mine| {
                 let (cols, rest) = mine.split_at_mut(k * p);
                 let (part, plane) = rest.split_at_mut(o * k);
                 weight_grad(range, part, cols, plane, false);
             });
-            for chunk in space.chunks_exact(per) {
-                for (d, &v) in gw.iter_mut().zip(&chunk[k * p..][..o * k]) {
+            for (i, chunk) in space.chunks_exact(per).enumerate() {
+                let part = &chunk[k * p..][..o * k];
+                if i == 0 && !accumulate {
+                    gw.copy_from_slice(part);
+                    continue;
+                }
+                for (d, &v) in gw.iter_mut().zip(part) {
                     *d += v;
                 }
             }
@@ -815,10 +847,10 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
     drop(scratch);
     if ctx.node.n_parents == 3
-        && let Some(gb) = ctx.grad_input(2)
+        && let Some(mut gb) = ctx.grad_slot(2)
     {
         // Eight running sums per filter, so that the additions vectorise.
-        for (c, d) in gb.iter_mut().enumerate() {
+        for c in 0..gb.data.len() {
             let mut lanes = [F::zero(); 8];
             for dy_e in dy.chunks_exact((o * p).max(1)) {
                 let row = &dy_e[c * p..][..p];
@@ -833,7 +865,7 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                     *l += v;
                 }
             }
-            *d += lanes.iter().fold(F::zero(), |s, &l| s + l);
+            gb.set_or_add(c, lanes.iter().fold(F::zero(), |s, &l| s + l));
         }
     }
 }
@@ -1081,7 +1113,11 @@ fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     } else {
         1
     };
-    let Some(gx) = ctx.grad_input(0) else {
+    let Some(Slot {
+        data: gx,
+        accumulate,
+    }) = ctx.grad_slot(0)
+    else {
         return;
     };
     let hw = g.h * g.w;
@@ -1106,6 +1142,12 @@ fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                 let plane = &x[plane_index * hw..][..hw];
                 let gout = &grad[plane_index * g.positions()..][..g.positions()];
                 let yout = &y[plane_index * g.positions()..][..g.positions()];
+                if !accumulate {
+                    // Zeroed plane by plane, just before the adds: writing
+                    // each tap (`go` or zero) without the fill measured
+                    // slower (scattered stores to lines not yet in cache).
+                    gplane.fill(F::zero());
+                }
                 if max_pool_2x2(&g, mode) {
                     max_pool_2x2_plane_backward((plane, g.w), (yout, gout), (g.oh, g.ow), gplane);
                     continue;

@@ -4,7 +4,7 @@
 //! The VJPs use accumulate-mode strided products: `dA += G·Bᵀ` and
 //! `dB += Aᵀ·G` read `A`, `B` and `G` in place, so a backward copies nothing.
 
-use crate::autodiff::{BackwardCtx, Var, saved_dims};
+use crate::autodiff::{BackwardCtx, Slot, Var, saved_dims};
 use crate::element::Element;
 use crate::element::GemmArgs;
 use crate::error::{Error, Result};
@@ -73,32 +73,32 @@ fn matmul_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let b_batched = ctx.input_shape(1).rank() == 3;
     let threads = ctx.threads();
     let bstride = if b_batched { k * n } else { 0 };
-    if let Some(ga) = ctx.grad_input(0) {
+    if let Some(ga) = ctx.grad_slot(0) {
         for t in 0..batch {
-            // dA_t += G_t · B_tᵀ   (m×n · n×k)
+            // dA_t (+)= G_t · B_tᵀ   (m×n · n×k)
             gemm(
                 m,
                 k,
                 n,
                 (&g[t * m * n..], n, 1),
                 (&b[t * bstride..], 1, n),
-                &mut ga[t * m * k..(t + 1) * m * k],
-                true,
+                &mut ga.data[t * m * k..(t + 1) * m * k],
+                ga.accumulate,
                 threads,
             );
         }
     }
-    if let Some(gb) = ctx.grad_input(1) {
+    if let Some(gb) = ctx.grad_slot(1) {
         for t in 0..batch {
-            // dB_t += A_tᵀ · G_t   (k×m · m×n)
+            // dB_t += A_tᵀ · G_t   (k×m · m×n); a shared B sums over t.
             gemm(
                 k,
                 n,
                 m,
                 (&a[t * m * k..], 1, k),
                 (&g[t * m * n..], n, 1),
-                &mut gb[t * bstride..t * bstride + k * n],
-                true,
+                &mut gb.data[t * bstride..t * bstride + k * n],
+                gb.accumulate || (t > 0 && bstride == 0),
                 threads,
             );
         }
@@ -121,54 +121,78 @@ fn linear_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     } = ctx.saved();
     let (x, w, g) = (ctx.input(0), ctx.input(1), ctx.grad_out());
     let threads = ctx.threads();
-    // dX += G·W   (m×out · out×in)
-    let dx = |gx: &mut [F], threads| {
+    // dX (+)= G·W   (m×out · out×in)
+    let dx = |gx: Slot<'_, F>, threads| {
         gemm(
             m,
             fan_in,
             fan_out,
             (g, fan_out, 1),
             (w, fan_in, 1),
-            gx,
-            true,
+            gx.data,
+            gx.accumulate,
             threads,
         )
     };
-    // dW += Gᵀ·X   (out×m · m×in)
-    let dw = |gw: &mut [F], threads| {
+    // dW (+)= Gᵀ·X   (out×m · m×in)
+    let dw = |gw: Slot<'_, F>, threads| {
         gemm(
             fan_out,
             fan_in,
             m,
             (g, 1, fan_out),
             (x, fan_in, 1),
-            gw,
-            true,
+            gw.data,
+            gw.accumulate,
             threads,
         )
     };
     let work = m * fan_in * fan_out;
-    match ctx.two_grad_inputs(0, 1) {
+    match ctx.two_grad_slots(0, 1) {
         Some((Some(gx), Some(gw))) if threads > 1 && work >= PARALLEL => {
             rayon::join(|| dx(gx, 1), || dw(gw, 1));
         }
-        _ => {
-            if let Some(gx) = ctx.grad_input(0) {
+        Some((gx, gw)) => {
+            if let Some(gx) = gx {
                 dx(gx, threads);
             }
-            if let Some(gw) = ctx.grad_input(1) {
+            if let Some(gw) = gw {
                 dw(gw, threads);
             }
         }
+        None => {
+            // The same variable as input and weight: one slot, both added.
+            if let Some(gx) = ctx.grad_input(0) {
+                dx(
+                    Slot {
+                        data: gx,
+                        accumulate: true,
+                    },
+                    threads,
+                );
+            }
+            if let Some(gw) = ctx.grad_input(1) {
+                dw(
+                    Slot {
+                        data: gw,
+                        accumulate: true,
+                    },
+                    threads,
+                );
+            }
+        }
     }
-    if has_bias == 1 && fan_out > 0 {
-        let gb = ctx.grad_input(2);
-        if let Some(gb) = gb {
-            // db += column sums of G
-            for row in g.chunks_exact(fan_out) {
-                for (b, &gi) in gb.iter_mut().zip(row) {
-                    *b += gi;
-                }
+    if has_bias == 1
+        && fan_out > 0
+        && let Some(gb) = ctx.grad_slot(2)
+    {
+        // db (+)= column sums of G
+        if !gb.accumulate {
+            gb.data.fill(F::zero());
+        }
+        for row in g.chunks_exact(fan_out) {
+            for (b, &gi) in gb.data.iter_mut().zip(row) {
+                *b += gi;
             }
         }
     }

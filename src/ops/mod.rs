@@ -227,17 +227,25 @@ pub(crate) fn in_halves<F: Element>(
     });
 }
 
-/// The backward rule shared by every [`UnaryOp`]: `dx += df(x, y)·grad_out`.
+/// The backward rule shared by every [`UnaryOp`]: `dx += df(x, y)·grad_out`
+/// (or `=`, into a slot no other rule has written).
 fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
     let x = ctx.input(0);
     let s: U::State = ctx.saved();
     let threads = ctx.threads();
-    let (gx, g, y) = ctx.split(0);
-    if let Some(gx) = gx {
-        in_halves(threads, gx, &|r, gx| {
+    let (g, y) = (ctx.grad_out(), ctx.output());
+    if let Some(gx) = ctx.grad_slot(0) {
+        let accumulate = gx.accumulate;
+        in_halves(threads, gx.data, &|r, gx| {
             let (x, y, g) = (&x[r.clone()], &y[r.clone()], &g[r]);
-            for i in 0..gx.len() {
-                gx[i] += U::df(x[i], y[i], s) * g[i];
+            if accumulate {
+                for i in 0..gx.len() {
+                    gx[i] += U::df(x[i], y[i], s) * g[i];
+                }
+            } else {
+                for i in 0..gx.len() {
+                    gx[i] = U::df(x[i], y[i], s) * g[i];
+                }
             }
         });
     }

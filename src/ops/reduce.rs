@@ -39,8 +39,12 @@ impl<F: Element> Saved<F> for AxisReduction<F> {
 fn reduce_all_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let scale: F = ctx.saved();
     let g = ctx.grad_out()[0] * scale;
-    if let Some(gx) = ctx.grad_input(0) {
-        gx.iter_mut().for_each(|x| *x += g);
+    if let Some(gx) = ctx.grad_slot(0) {
+        if gx.accumulate {
+            gx.data.iter_mut().for_each(|x| *x += g);
+        } else {
+            gx.data.fill(g);
+        }
     }
 }
 

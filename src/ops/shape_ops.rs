@@ -9,9 +9,13 @@ use crate::shape::Shape;
 /// Backward of reshape: the gradient's data is the same sequence.
 fn reshape_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let g = ctx.grad_out();
-    if let Some(gx) = ctx.grad_input(0) {
-        for (x, &gi) in gx.iter_mut().zip(g) {
-            *x += gi;
+    if let Some(gx) = ctx.grad_slot(0) {
+        if gx.accumulate {
+            for (x, &gi) in gx.data.iter_mut().zip(g) {
+                *x += gi;
+            }
+        } else {
+            gx.data.copy_from_slice(g);
         }
     }
 }

@@ -56,6 +56,45 @@ fn a_reused_gradients_buffer_does_not_carry_old_values() {
     }
 }
 
+#[test]
+fn a_reused_gradients_buffer_zeroes_every_slot_the_sweep_does_not_reach() {
+    // The buffer keeps its contents between sweeps and each slot is zeroed
+    // or overwritten when first written; slots no rule reaches must still
+    // read zero, not the previous sweep's values.
+    let mut tape = Tape::<f64>::new();
+    let mut grads = Gradients::new();
+    let x0 = t(&[1.0, -2.0, 3.0, 0.5, 4.0, -1.0], &[2, 3]);
+    let w0 = t(&[0.5, -1.0, 2.0, 1.5, 0.25, -0.75], &[2, 3]);
+    {
+        // Fill every slot with large values first.
+        let x = tape.var(&x0);
+        let w = tape.var(&w0);
+        let y = x.linear(w, None).unwrap().sigmoid() * 1e6;
+        (y.sum() + x.square().sum() * 1e6)
+            .backward_into(&mut grads)
+            .unwrap();
+        assert!(grads.get(w).unwrap().iter().all(|&g| g != 0.0));
+    }
+    tape.clear();
+    let x = tape.var(&x0);
+    let w = tape.var(&w0);
+    // Same layout; this time w and the product do not lead to the root.
+    let off_path = x.linear(w, None).unwrap().sigmoid();
+    let root = x.sum();
+    root.backward_into(&mut grads).unwrap();
+    assert_eq!(grads.get(x).unwrap(), &[1.0; 6]);
+    assert_eq!(grads.get(w).unwrap(), &[0.0; 6]);
+    assert_eq!(grads.get(off_path).unwrap(), &[0.0; 4]);
+    // An intermediate used twice: the second rule adds to the first's write.
+    tape.clear();
+    let x = tape.var(&x0);
+    let h = x.sigmoid();
+    (h.sum() + (h * 2.0).sum())
+        .backward_into(&mut grads)
+        .unwrap();
+    assert_eq!(grads.get(h).unwrap(), &[3.0; 6]);
+}
+
 // ---------------------------------------------------------------- deep graphs
 
 #[test]
