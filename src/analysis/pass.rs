@@ -126,6 +126,40 @@ pub(crate) fn batch_row_codes<F: Element>(
     Ok(out)
 }
 
+/// Entries of `G` from which [`rows_presence`] splits its rows between two
+/// threads (below it, handing work to the pool costs more than it saves).
+const PARALLEL_PRESENCE: usize = 1 << 16;
+
+/// `out[j] = row_presence(G_j)` for every `k`-long row of `g`, in two halves
+/// on two threads when `threads > 1` and `G` is large; each half compiled
+/// for the CPU's vector instructions. The codes do not depend on the split.
+fn rows_presence<F: Element>((g, k): (&[F], usize), tol: F, out: &mut [u8], threads: usize) {
+    struct Rows<'a, F>(&'a [F], usize, F, &'a mut [u8]);
+    impl<F: Element> pulp::WithSimd for Rows<'_, F> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            let Rows(g, k, tol, out) = self;
+            if k == 0 {
+                out.fill(row_presence::<F>(&[], tol));
+                return;
+            }
+            for (o, row) in out.iter_mut().zip(g.chunks_exact(k)) {
+                *o = row_presence(row, tol);
+            }
+        }
+    }
+    let run = |g: &[F], out: &mut [u8]| pulp::Arch::new().dispatch(Rows(g, k, tol, out));
+    if threads > 1 && out.len() >= 2 && g.len() >= PARALLEL_PRESENCE {
+        let h = out.len() / 2;
+        let (o0, o1) = out.split_at_mut(h);
+        let (g0, g1) = g.split_at(h * k);
+        rayon::join(|| run(g0, o0), || run(g1, o1));
+    } else {
+        run(g, out);
+    }
+}
+
 /// The whole per-layer analysis. `tol` is the tolerance in `F`, `tol_f64`
 /// the same for the report.
 ///
@@ -138,6 +172,27 @@ pub(crate) fn batch_row_codes<F: Element>(
 /// [`Error::TooLarge`] naming `op` when one of those buffers cannot be
 /// allocated.
 pub(crate) fn analyze_data<F: Element>(
+    op: &'static str,
+    d: &LayerData<'_, F>,
+    tol: F,
+    tol_f64: f64,
+) -> Result<LayerReport> {
+    // Compiled for the CPU's vector instructions (detected at run time):
+    // the sign and extreme scans below are plain loops over the rows, which
+    // baseline x86-64 runs four lanes at a time.
+    struct Pass<'a, 'd, F>(&'static str, &'a LayerData<'d, F>, F, f64);
+    impl<F: Element> pulp::WithSimd for Pass<'_, '_, F> {
+        type Output = Result<LayerReport>;
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) -> Self::Output {
+            analyze_data_body(self.0, self.1, self.2, self.3)
+        }
+    }
+    pulp::Arch::new().dispatch(Pass(op, d, tol, tol_f64))
+}
+
+#[inline(always)]
+fn analyze_data_body<F: Element>(
     op: &'static str,
     d: &LayerData<'_, F>,
     tol: F,
@@ -185,6 +240,16 @@ pub(crate) fn analyze_data<F: Element>(
         }
     }
 
+    // The known batch rows' codes, split between threads (the largest scan
+    // of the pass: J×K entries).
+    let known_codes = match d.known_batch_rows {
+        Some((g, _)) => {
+            let mut c = try_filled(op, "the batch-row codes", j, 0u8)?;
+            rows_presence((g, k), tol, &mut c, d.threads);
+            Some(c)
+        }
+        None => None,
+    };
     for jj in 0..j {
         orthants.reset();
         orthants.visit_column(&codes, jj, j, moves);
@@ -197,8 +262,8 @@ pub(crate) fn analyze_data<F: Element>(
         let (cos_sum, cos_n) = (tallies.cos_sum[jj], at(&tallies.cos_n));
         let (checked, violations) = (at(&tallies.checked), at(&tallies.violations));
         let code = match (d.known_batch_rows, &computed) {
-            (Some((g, g_bias)), _) => {
-                let mut code = row_presence(&g[jj * k..(jj + 1) * k], tol);
+            (Some((_, g_bias)), _) => {
+                let mut code = known_codes.as_ref().map_or(0, |c| c[jj]);
                 if d.bias {
                     code |= presence(g_bias.map_or(bias_sum, |gb| gb[jj]), tol);
                 }

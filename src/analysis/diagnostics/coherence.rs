@@ -174,6 +174,7 @@ pub(crate) fn moves(code: u8) -> bool {
 /// `|δ|·max a⁺`, `|δ|·max |a⁻|` and `|δ|·min |a|` decide, exactly as the
 /// materialised row `fl(δ·a_n)` would, whether it has a positive entry, a
 /// negative one, a zero under the tolerance, and an overflow.
+#[inline(always)]
 pub(crate) fn codes_of_example<F: Element>(
     row: &InputRow<F>,
     deltas: &[F],
@@ -261,6 +262,7 @@ impl Tallies {
     }
 
     /// Adds example `n`'s code bytes for every neuron.
+    #[inline(always)]
     pub(crate) fn add_example<F: Element>(&mut self, row: &InputRow<F>, codes: &[u8]) {
         let [pos, neg, wpos, wneg, zero, mixed, nonfin] = &mut self.categories;
         let finite_row = |c: u8| c & 15 < NON_FINITE;

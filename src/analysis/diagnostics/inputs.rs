@@ -291,6 +291,7 @@ fn orthant_hash<F: Element>(a: &[F], bias: bool, tol: F) -> (u64, u64) {
 /// [`Error::TooLarge`](crate::Error::TooLarge) naming `op`
 /// when the row summaries (`B`) or the feature statistics (`K`) cannot be
 /// allocated.
+#[inline(always)]
 pub(crate) fn summarize_rows<F: Element>(
     op: &'static str,
     inputs: &[F],
