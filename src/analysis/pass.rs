@@ -119,9 +119,7 @@ pub(crate) fn batch_row_codes<F: Element>(
             accumulate: false,
             threads: d.threads,
         });
-        for (o, row) in out[j0..j0 + m].iter_mut().zip(c.chunks_exact(k)) {
-            *o = row_presence(row, tol);
-        }
+        rows_presence((c, k), tol, &mut out[j0..j0 + m], d.threads);
     }
     Ok(out)
 }
@@ -203,13 +201,20 @@ fn analyze_data_body<F: Element>(
     let mut rows: Vec<InputRow<F>> = Vec::new();
     let inputs = summarize_rows(op, d.inputs, b, k, d.bias, tol, &mut rows)?;
     let mut orthants = OrthantCounter::new(op, rows.iter().map(|r| (r.pattern, r.definite)))?;
-    // The batch rows: known (a weight's gradient), the per-example row when
-    // the batch is one example (`G_j = Δ_1j·a_1`, classified exactly as the
-    // product would be), or computed block by block.
-    let computed = match d.known_batch_rows {
+    // The batch rows' weight codes: from the known rows (a weight's
+    // gradient), from rows computed block by block, or none when the batch is
+    // one example (the per-example row is then the batch row, `G_j =
+    // Δ_1j·a_1`, classified exactly as the product would be).
+    let weight_codes = match d.known_batch_rows {
+        Some((g, _)) => {
+            let mut c = try_filled(op, "the batch-row codes", j, 0u8)?;
+            rows_presence((g, k), tol, &mut c, d.threads);
+            Some(c)
+        }
         None if b > 1 => Some(batch_row_codes(op, d, tol)?),
-        _ => None,
+        None => None,
     };
+    let known_bias = d.known_batch_rows.and_then(|(_, gb)| gb);
     let mut neurons = Vec::new();
     try_grow(op, "the neuron reports", &mut neurons, j)?;
     let mut per_example = CategoryCounts::default();
@@ -223,7 +228,7 @@ fn analyze_data_body<F: Element>(
     let need_bias_sums = d.bias
         && match d.known_batch_rows {
             Some((_, g_bias)) => g_bias.is_none(),
-            None => computed.is_some(),
+            None => weight_codes.is_some(),
         };
     let bias_sums_len = if need_bias_sums { j } else { 0 };
     let mut bias_sums = try_filled(op, "the bias sums", bias_sums_len, F::zero())?;
@@ -240,16 +245,6 @@ fn analyze_data_body<F: Element>(
         }
     }
 
-    // The known batch rows' codes, split between threads (the largest scan
-    // of the pass: J×K entries).
-    let known_codes = match d.known_batch_rows {
-        Some((g, _)) => {
-            let mut c = try_filled(op, "the batch-row codes", j, 0u8)?;
-            rows_presence((g, k), tol, &mut c, d.threads);
-            Some(c)
-        }
-        None => None,
-    };
     for jj in 0..j {
         orthants.reset();
         orthants.visit_column(&codes, jj, j, moves);
@@ -261,17 +256,13 @@ fn analyze_data_body<F: Element>(
         let at = |v: &Vec<u32>| v[jj] as usize;
         let (cos_sum, cos_n) = (tallies.cos_sum[jj], at(&tallies.cos_n));
         let (checked, violations) = (at(&tallies.checked), at(&tallies.violations));
-        let code = match (d.known_batch_rows, &computed) {
-            (Some((_, g_bias)), _) => {
-                let mut code = known_codes.as_ref().map_or(0, |c| c[jj]);
-                if d.bias {
-                    code |= presence(g_bias.map_or(bias_sum, |gb| gb[jj]), tol);
-                }
-                code
+        let code = match &weight_codes {
+            Some(weights) if d.bias => {
+                weights[jj] | presence(known_bias.map_or(bias_sum, |gb| gb[jj]), tol)
             }
-            (None, Some(weights)) => weights[jj] | if d.bias { presence(bias_sum, tol) } else { 0 },
+            Some(weights) => weights[jj],
             // One example: its row's code, bias included (low four bits).
-            (None, None) => codes[jj] & 15,
+            None => codes[jj] & 15,
         };
         let batch_row = SignCategory::from_code(code);
         let counts = CategoryCounts::from_array(tallies.categories.each_ref().map(at));

@@ -128,16 +128,6 @@ impl<'s, F: Element> Slot<'s, F> {
         }
         self.data
     }
-
-    /// `data[i] = v` or `data[i] += v`, by the slot's mode, for every `i`.
-    #[inline(always)]
-    pub(crate) fn set_or_add(&mut self, i: usize, v: F) {
-        if self.accumulate {
-            self.data[i] += v;
-        } else {
-            self.data[i] = v;
-        }
-    }
 }
 
 impl<'a, F: Element> BackwardCtx<'a, F> {
@@ -271,15 +261,12 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
         {
             return None;
         }
-        // Distinct slots (checked above), so at most one flag per node.
-        let mut take = |id: usize, r: Option<(usize, usize)>| {
-            r.map(|_| !std::mem::replace(&mut self.unwritten[id], false))
-        };
-        let (ai, aj) = (take(ii, ri), take(jj, rj));
-        let slot = |data, accumulate: Option<bool>| Slot {
-            data,
-            accumulate: accumulate.unwrap_or(true),
-        };
+        // Distinct slots (checked above), so distinct nodes: each flag is
+        // taken once, and only for an input that gets a slot.
+        let mut written = |id: usize| !std::mem::replace(&mut self.unwritten[id], false);
+        let ai = ri.is_some() && written(ii);
+        let aj = rj.is_some() && written(jj);
+        let slot = |data, accumulate| Slot { data, accumulate };
         Some(match (ri, rj) {
             (Some((oi, ni)), Some((oj, nj))) => {
                 if oi < oj {

@@ -67,7 +67,7 @@ impl<F: Element> Gradients<F> {
     /// Zeroes the slot of every node in `nodes` that needs a gradient and
     /// that no rule wrote in this sweep, so that every slot holds this
     /// sweep's gradient.
-    pub(crate) fn zero_unwritten<T>(&mut self, nodes: &[super::tape::Node<T>]) {
+    pub(crate) fn zero_unwritten(&mut self, nodes: &[super::tape::Node<F>]) {
         for (node, unwritten) in nodes.iter().zip(&mut self.unwritten) {
             if std::mem::take(unwritten) && node.needs_grad() {
                 self.data[node.grad_offset..node.grad_offset + node.len].fill(F::zero());

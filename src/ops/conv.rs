@@ -847,10 +847,10 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
     drop(scratch);
     if ctx.node.n_parents == 3
-        && let Some(mut gb) = ctx.grad_slot(2)
+        && let Some(gb) = ctx.grad_input(2)
     {
         // Eight running sums per filter, so that the additions vectorise.
-        for c in 0..gb.data.len() {
+        for (c, d) in gb.iter_mut().enumerate() {
             let mut lanes = [F::zero(); 8];
             for dy_e in dy.chunks_exact((o * p).max(1)) {
                 let row = &dy_e[c * p..][..p];
@@ -865,7 +865,7 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                     *l += v;
                 }
             }
-            gb.set_or_add(c, lanes.iter().fold(F::zero(), |s, &l| s + l));
+            *d += lanes.iter().fold(F::zero(), |s, &l| s + l);
         }
     }
 }

@@ -161,37 +161,23 @@ fn linear_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
             }
         }
         None => {
-            // The same variable as input and weight: one slot, both added.
-            if let Some(gx) = ctx.grad_input(0) {
-                dx(
-                    Slot {
-                        data: gx,
-                        accumulate: true,
-                    },
-                    threads,
-                );
+            // The same variable as input and weight: one slot, which the
+            // second product finds written and adds into.
+            if let Some(gx) = ctx.grad_slot(0) {
+                dx(gx, threads);
             }
-            if let Some(gw) = ctx.grad_input(1) {
-                dw(
-                    Slot {
-                        data: gw,
-                        accumulate: true,
-                    },
-                    threads,
-                );
+            if let Some(gw) = ctx.grad_slot(1) {
+                dw(gw, threads);
             }
         }
     }
     if has_bias == 1
         && fan_out > 0
-        && let Some(gb) = ctx.grad_slot(2)
+        && let Some(gb) = ctx.grad_input(2)
     {
-        // db (+)= column sums of G
-        if !gb.accumulate {
-            gb.data.fill(F::zero());
-        }
+        // db += column sums of G
         for row in g.chunks_exact(fan_out) {
-            for (b, &gi) in gb.data.iter_mut().zip(row) {
+            for (b, &gi) in gb.iter_mut().zip(row) {
                 *b += gi;
             }
         }

@@ -95,6 +95,30 @@ fn a_reused_gradients_buffer_zeroes_every_slot_the_sweep_does_not_reach() {
     assert_eq!(grads.get(h).unwrap(), &[3.0; 6]);
 }
 
+#[test]
+fn a_variable_as_both_input_and_weight_of_a_dense_layer_gets_both_products() {
+    // y = Σ_{n,j} x_n·x_j (x as input and as weight): ∂y/∂x_ab = 2·Σ_n x_nb.
+    // Both products go into one slot, the first into a reused buffer's
+    // unwritten slot, the second added to it.
+    let mut tape = Tape::<f64>::new();
+    let mut grads = Gradients::new();
+    let x0 = t(&[1.0, -2.0, 3.0, 0.5], &[2, 2]);
+    {
+        let x = tape.var(&x0);
+        (x.square().sum() * 1e6).backward_into(&mut grads).unwrap();
+    }
+    tape.clear();
+    let x = tape.var(&x0);
+    x.linear(x, None)
+        .unwrap()
+        .sum()
+        .backward_into(&mut grads)
+        .unwrap();
+    let col = [1.0 + 3.0, -2.0 + 0.5];
+    let expected = [2.0 * col[0], 2.0 * col[1], 2.0 * col[0], 2.0 * col[1]];
+    assert_eq!(grads.get(x).unwrap(), &expected);
+}
+
 // ---------------------------------------------------------------- deep graphs
 
 #[test]
