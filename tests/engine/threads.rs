@@ -252,14 +252,18 @@ fn workers_run_the_closure_on_their_own_pool_and_the_splits_on_both_threads() {
     workers.run(|| {
         assert!(rayon::current_thread_index().is_some());
         assert_eq!(rayon::current_num_threads(), 2);
-        // Many joins, each waiting long enough that the polling worker
-        // takes the second half of some of them.
-        for _ in 0..200 {
+        // Joins until the second half of one has run on each worker, each
+        // half waiting long enough for the polling worker to take it. The
+        // test runner keeps both cores busy with other tests, so the OS may
+        // not schedule the second worker for a while: the bound is a
+        // deadline, not a count of joins that would usually suffice.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while seen.lock().unwrap().len() < 2 && std::time::Instant::now() < deadline {
             rayon::join(
-                || std::thread::sleep(std::time::Duration::from_micros(50)),
+                || std::thread::sleep(std::time::Duration::from_micros(200)),
                 || {
                     seen.lock().unwrap().insert(rayon::current_thread_index());
-                    std::thread::sleep(std::time::Duration::from_micros(50));
+                    std::thread::sleep(std::time::Duration::from_micros(200));
                 },
             );
         }
