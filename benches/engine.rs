@@ -118,7 +118,7 @@ fn elementwise(c: &mut Criterion) {
     let mut grads = Gradients::new();
     let mut group = c.benchmark_group("elementwise");
     group.throughput(Throughput::Elements(N as u64));
-    for op in ["add", "mul", "tanh"] {
+    for op in ["add", "mul", "tanh", "sigmoid"] {
         group.bench_function(BenchmarkId::new("f32_forward_backward", op), |bench| {
             bench.iter(|| {
                 tape.clear();
@@ -126,7 +126,8 @@ fn elementwise(c: &mut Criterion) {
                 let z = match op {
                     "add" => x + y,
                     "mul" => x * y,
-                    _ => x.tanh(),
+                    "tanh" => x.tanh(),
+                    _ => x.sigmoid(),
                 };
                 z.sum().backward_into(&mut grads).expect("scalar root");
                 black_box(grads.get(x).expect("x has a gradient")[0])

@@ -238,16 +238,46 @@ fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
         let accumulate = gx.accumulate;
         in_halves(threads, gx.data, &|r, gx| {
             let (x, y, g) = (&x[r.clone()], &y[r.clone()], &g[r]);
+            vjp_into(gx, (x, y, g), accumulate, |x, y| U::df(x, y, s));
+        });
+    }
+}
+
+/// `gx[i] (+)= df(x[i], y[i])·g[i]`, added when `accumulate`, written
+/// otherwise. Long slices run compiled for the processor's vector
+/// instructions, as in [`map_into`] (the same operations, so the same
+/// results): the crate's derivatives (the sigmoid's recomputes `e^{-|x|}`)
+/// are branch-free and vectorise there.
+fn vjp_into<F: Element>(
+    gx: &mut [F],
+    (x, y, g): (&[F], &[F], &[F]),
+    accumulate: bool,
+    df: impl Fn(F, F) -> F,
+) {
+    struct Vjp<'a, F, D>(&'a mut [F], (&'a [F], &'a [F], &'a [F]), bool, D);
+    impl<F: Element, D: Fn(F, F) -> F> pulp::WithSimd for Vjp<'_, F, D> {
+        type Output = ();
+        #[inline(always)]
+        fn with_simd<S: pulp::Simd>(self, _: S) {
+            let Vjp(gx, (x, y, g), accumulate, df) = self;
+            let (x, y, g) = (&x[..gx.len()], &y[..gx.len()], &g[..gx.len()]);
+            // The test outside the loops, so that each loop vectorises.
             if accumulate {
                 for i in 0..gx.len() {
-                    gx[i] += U::df(x[i], y[i], s) * g[i];
+                    gx[i] += df(x[i], y[i]) * g[i];
                 }
             } else {
                 for i in 0..gx.len() {
-                    gx[i] = U::df(x[i], y[i], s) * g[i];
+                    gx[i] = df(x[i], y[i]) * g[i];
                 }
             }
-        });
+        }
+    }
+    let run = Vjp(gx, (x, y, g), accumulate, df);
+    if run.0.len() < DISPATCH_MIN {
+        pulp::WithSimd::with_simd(run, pulp::Scalar);
+    } else {
+        pulp::Arch::new().dispatch(run);
     }
 }
 
