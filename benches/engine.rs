@@ -137,6 +137,30 @@ fn elementwise(c: &mut Criterion) {
     group.finish();
 }
 
+/// W6's first max-pool, forward and backward: 2 × 2 windows of stride 2
+/// over a `[64, 16, 28, 28]` f32 input (the conv layer's ReLU output, so
+/// a quarter of the windows tie at zero), at one thread.
+fn max_pool(c: &mut Criterion) {
+    let a = Tensor::<f32>::rand_uniform(&[64, 16, 28, 28], -1.0, 1.0, 3)
+        .expect("shape")
+        .map(|v| v.max(0.0));
+    let window = gradsign::ops::conv::Window::default().stride(2);
+    let mut tape = Tape::<f32>::new();
+    let mut grads = Gradients::new();
+    let mut group = c.benchmark_group("max_pool");
+    group.throughput(Throughput::Elements(a.numel() as u64));
+    group.bench_function("f32_2x2_forward_backward", |bench| {
+        bench.iter(|| {
+            tape.clear();
+            let x = tape.var(&a);
+            let y = x.max_pool2d((2, 2), &window).expect("W6 shapes");
+            y.sum().backward_into(&mut grads).expect("scalar root");
+            black_box(grads.get(x).expect("x has a gradient")[0])
+        })
+    });
+    group.finish();
+}
+
 /// Times `iters` products `C = A·B` of two `n×n` constants, each on a
 /// freshly cleared tape (the copies into the tape are not timed).
 fn product<F: Element>(n: usize, threads: usize, iters: u64) -> Duration {
@@ -179,5 +203,5 @@ fn matmul(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, w1_scalar_chain, elementwise, matmul);
+criterion_group!(benches, w1_scalar_chain, elementwise, max_pool, matmul);
 criterion_main!(benches);

@@ -1009,9 +1009,6 @@ fn pool_divisor(g: &Geometry, mode: usize, oy: usize, ox: usize) -> usize {
     }
 }
 
-/// Backward of the pooling ops: a max window routes its gradient to the
-/// first maximal element; an average window spreads it evenly over the
-/// elements it averaged.
 /// Whether a pooling is the common 2 × 2 max-pool of stride 2 with every
 /// window inside the plane, which has its own loops.
 #[inline]
@@ -1104,6 +1101,9 @@ fn max_pool_2x2_plane_backward<F: Element>(
     pulp::Arch::new().dispatch(Back((plane, w), (yout, gout), (oh, ow), gplane));
 }
 
+/// Backward of the pooling ops: a max window routes its gradient to the
+/// first maximal element; an average window spreads it evenly over the
+/// elements it averaged.
 fn pool2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let Pool { off, mode } = ctx.saved();
     let g = geometry_of(ctx.indices(), off);
