@@ -222,6 +222,11 @@ pub(crate) fn in_halves<F: Element>(
     } else {
         1
     };
+    if pieces <= 1 {
+        // Inline: no call into the splitting (W1's scalars come here).
+        work(0..out.len(), out);
+        return;
+    }
     in_groups(out.len(), pieces, (out, 1), (&mut [], 0), |r, o, _| {
         work(r, o)
     });
@@ -236,6 +241,13 @@ fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
     let (g, y) = (ctx.grad_out(), ctx.output());
     if let Some(gx) = ctx.grad_slot(0) {
         let accumulate = gx.accumulate;
+        if let ([x], [y], [g], [d]) = (x, y, g, &mut *gx.data) {
+            // One element (W1's scalar chains): no loop set-up; added or
+            // written as the loops below do it.
+            let v = U::df(*x, *y, s) * *g;
+            *d = if accumulate { *d + v } else { v };
+            return;
+        }
         in_halves(threads, gx.data, &|r, gx| {
             let (x, y, g) = (&x[r.clone()], &y[r.clone()], &g[r]);
             vjp_into(gx, (x, y, g), accumulate, |x, y| U::df(x, y, s));
@@ -287,13 +299,18 @@ fn binary_backward<F: Element, B: BinaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
     let (a, b) = (ctx.input(0), ctx.input(1));
     let (g, y) = (ctx.grad_out(), ctx.output());
     if g.len() == 1 {
-        // One element (so one in each input): no loop set-up, no strides.
-        if let Some(ga) = ctx.grad_input(0) {
-            ga[0] += B::da(a[0], b[0], y[0]) * g[0];
-        }
-        if let Some(gb) = ctx.grad_input(1) {
-            gb[0] += B::db(a[0], b[0], y[0]) * g[0];
-        }
+        // One element (so one in each input): no loop set-up, no strides,
+        // and an unwritten slot is written (`0 + v`, the bits of a zeroed
+        // slot plus `v`) rather than zeroed first. For `x ∘ x` the second
+        // slot is the first, then written, so it adds.
+        let put = |slot: Option<crate::autodiff::Slot<'_, F>>, v: &dyn Fn() -> F| {
+            if let Some(s) = slot {
+                let base = if s.accumulate { s.data[0] } else { F::zero() };
+                s.data[0] = base + v();
+            }
+        };
+        put(ctx.grad_slot(0), &|| B::da(a[0], b[0], y[0]) * g[0]);
+        put(ctx.grad_slot(1), &|| B::db(a[0], b[0], y[0]) * g[0]);
         return;
     }
     let (sa, sb, so) = (ctx.input_shape(0), ctx.input_shape(1), ctx.output_shape());
@@ -349,6 +366,11 @@ impl<'t, F: Element> Var<'t, F> {
             unary_backward::<F, U>,
             |out, inp| {
                 let x = inp.value(0);
+                if let ([x], [o]) = (x, &mut *out) {
+                    // One element: no loop set-up.
+                    *o = U::f(*x, state);
+                    return;
+                }
                 in_halves(inp.threads(), out, &|r, out| {
                     map_into(out, &x[r], |x| U::f(x, state))
                 });
@@ -369,7 +391,9 @@ impl<'t, F: Element> Var<'t, F> {
         } else {
             broadcast_shapes(B::NAME, sa, sb)?
         };
-        self.tape().record(
+        // Every branch below writes every output element, so the slot is
+        // not zeroed first.
+        self.tape().record_overwriting(
             B::NAME,
             &[self, rhs],
             so,
@@ -415,6 +439,63 @@ mod tests {
         let y = tape.constant(&x).unary::<U>(()).value();
         for (&xi, &yi) in x.as_slice().iter().zip(y.as_slice()) {
             assert_eq!(yi.to_bits(), U::f(xi, ()).to_bits(), "{} at {xi}", U::NAME);
+        }
+    }
+
+    /// The one-element paths of the element-wise ops and their backward
+    /// rules (W1's scalars) give the bits the loops give: each value is
+    /// computed once as a scalar and once as element 0 of a slice of three.
+    #[test]
+    fn one_element_paths_give_the_loops_bits() {
+        let values = [
+            -0.0,
+            0.0,
+            1.5,
+            -2.25,
+            f64::MIN_POSITIVE / 4.0,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        let bits = |v: f64| {
+            if v.is_nan() {
+                f64::NAN.to_bits()
+            } else {
+                v.to_bits()
+            }
+        };
+        for &a in &values {
+            for &b in &values {
+                // (value, gradient of a, gradient of b) of a·b + tanh(a) + a·a.
+                let run = |n: usize| {
+                    let tape = Tape::<f64>::new();
+                    let x = tape.var(&Tensor::from_vec(vec![a; n], &[n]).unwrap());
+                    let y = tape.var(&Tensor::from_vec(vec![b; n], &[n]).unwrap());
+                    let z = x * y + x.tanh() + x * x;
+                    let g = z.sum().backward().unwrap();
+                    // A NaN's sign and payload are not specified by IEEE 754
+                    // arithmetic: any NaN is the same result.
+                    let first = |v: Vec<f64>| bits(v[0]);
+                    (
+                        first(z.value().into_vec()),
+                        first(g.get(x).unwrap().to_vec()),
+                        first(g.get(y).unwrap().to_vec()),
+                    )
+                };
+                assert_eq!(run(1), run(3), "a = {a}, b = {b}");
+                // A gradient of −0 into an unwritten slot: a constant zero
+                // times a negative input.
+                let tape = Tape::<f64>::new();
+                let x = tape.var(&Tensor::from_vec(vec![a], &[1]).unwrap());
+                let x3 = tape.var(&Tensor::from_vec(vec![a; 3], &[3]).unwrap());
+                let c = tape.constant_scalar(b);
+                let g1 = (x * c).tanh().sum().backward().unwrap();
+                let g3 = (x3 * c).tanh().sum().backward().unwrap();
+                assert_eq!(
+                    bits(g1.get(x).unwrap()[0]),
+                    bits(g3.get(x3).unwrap()[0]),
+                    "a = {a}, b = {b}"
+                );
+            }
         }
     }
 
