@@ -218,7 +218,9 @@ impl FeatureSums {
 /// `(max of positive entries, max |negative entry|, min |entry|)` of a
 /// finite row (0, 0, +∞ for none), over eight lanes so that the loop
 /// vectorises; plain comparisons suffice since the row has no NaN.
-#[inline]
+// Always inlined: its caller runs compiled for the CPU's vector
+// instructions (`analyze_data`), and a call would run this at baseline.
+#[inline(always)]
 fn extremes<F: Element>(a: &[F]) -> (F, F, F) {
     let (mut mp, mut mn, mut ma) = ([F::zero(); 8], [F::zero(); 8], [F::infinity(); 8]);
     let chunks = a.chunks_exact(8);
@@ -246,7 +248,9 @@ fn extremes<F: Element>(a: &[F]) -> (F, F, F) {
 
 /// `(Σx, Σx²)` of a row in `f64`, over eight independent partial sums: a
 /// single running sum would make every addition wait for the previous one.
-#[inline]
+// Always inlined: its caller runs compiled for the CPU's vector
+// instructions (`analyze_data`), and a call would run this at baseline.
+#[inline(always)]
 fn sums<F: Element>(a: &[F]) -> (f64, f64) {
     let (mut s, mut ss) = ([0.0f64; 8], [0.0f64; 8]);
     let chunks = a.chunks_exact(8);

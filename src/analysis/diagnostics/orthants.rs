@@ -215,7 +215,8 @@ impl OrthantCounter {
     /// of its column `j` in a B×`stride` code matrix (bit 4: `δ > 0`) and
     /// whether each row moves. When all orthant numbers fit in one word,
     /// the bits gather in a register instead of memory.
-    #[inline]
+    // Always inlined into the vectorised analysis pass (see `extremes`).
+    #[inline(always)]
     pub(crate) fn visit_column(
         &mut self,
         codes: &[u8],
