@@ -150,20 +150,39 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
         // failure looks for the first bad element. A non-finite value or
         // gradient always makes its update non-finite, so the inputs are
         // examined (and named in the error) only then.
+        // Whole chunks of eight with fixed-length inner loops (which
+        // vectorise; `chunks(8)`'s variable-length ones did not: 90% of the
+        // step's instructions under callgrind), then the remainder.
         let mut lanes = [F::zero(); 8];
+        let whole = value.len() / 8 * 8;
         if with_momentum {
-            for ((th, gr), bs) in value.chunks(8).zip(grad.chunks(8)).zip(b.chunks(8)) {
-                for (l, ((&theta, &g), &v)) in lanes.iter_mut().zip(th.iter().zip(gr).zip(bs)) {
-                    let (t, v) = update(theta, g, v);
-                    *l += nan_unless_finite(t) + nan_unless_finite(v);
+            let chunks = value[..whole]
+                .chunks_exact(8)
+                .zip(grad[..whole].chunks_exact(8))
+                .zip(b[..whole].chunks_exact(8));
+            for ((th, gr), bs) in chunks {
+                for i in 0..8 {
+                    let (t, v) = update(th[i], gr[i], bs[i]);
+                    lanes[i] += nan_unless_finite(t) + nan_unless_finite(v);
                 }
             }
+            let rest = value[whole..].iter().zip(&grad[whole..]).zip(&b[whole..]);
+            for (l, ((&theta, &g), &v)) in lanes.iter_mut().zip(rest) {
+                let (t, v) = update(theta, g, v);
+                *l += nan_unless_finite(t) + nan_unless_finite(v);
+            }
         } else {
-            for (th, gr) in value.chunks(8).zip(grad.chunks(8)) {
-                for (l, (&theta, &g)) in lanes.iter_mut().zip(th.iter().zip(gr)) {
-                    let t = update(theta, g, F::zero()).0;
-                    *l += nan_unless_finite(t);
+            let chunks = value[..whole]
+                .chunks_exact(8)
+                .zip(grad[..whole].chunks_exact(8));
+            for (th, gr) in chunks {
+                for i in 0..8 {
+                    lanes[i] += nan_unless_finite(update(th[i], gr[i], F::zero()).0);
                 }
+            }
+            let rest = value[whole..].iter().zip(&grad[whole..]);
+            for (l, (&theta, &g)) in lanes.iter_mut().zip(rest) {
+                *l += nan_unless_finite(update(theta, g, F::zero()).0);
             }
         }
         if lanes.iter().any(|&l| l != F::zero()) {
@@ -223,6 +242,37 @@ mod tests {
                 grad: g,
             }])
             .unwrap();
+        }
+    }
+
+    /// The finiteness check runs in whole chunks of eight and a
+    /// remainder: an update that overflows, or a NaN gradient, at any
+    /// position of any length is refused, and the parameter keeps its
+    /// values.
+    #[test]
+    fn a_non_finite_update_anywhere_is_refused_and_changes_nothing() {
+        for momentum in [0.0, 0.5] {
+            for len in 1..20 {
+                for bad in 0..len {
+                    for (theta_bad, g_bad) in [(f64::MAX, -f64::MAX), (1.0, f64::NAN)] {
+                        let mut opt = Sgd::new(1.0).momentum(momentum);
+                        let mut theta = vec![1.0; len];
+                        theta[bad] = theta_bad;
+                        let before = theta.clone();
+                        let mut g = vec![0.5; len];
+                        g[bad] = g_bad;
+                        let e = opt
+                            .step_params([Param {
+                                name: NAME,
+                                value: &mut theta,
+                                grad: &g,
+                            }])
+                            .unwrap_err();
+                        assert!(e.to_string().contains(&format!("element {bad}")), "{e}");
+                        assert_eq!(theta, before, "len {len}, bad {bad}, μ {momentum}");
+                    }
+                }
+            }
         }
     }
 
