@@ -138,8 +138,9 @@ fn elementwise(c: &mut Criterion) {
 }
 
 /// W6's first max-pool, forward and backward: 2 × 2 windows of stride 2
-/// over a `[64, 16, 28, 28]` f32 input (the conv layer's ReLU output, so
-/// a quarter of the windows tie at zero), at one thread.
+/// over a `[64, 16, 28, 28]` f32 input (a ReLU output: half the entries
+/// are zero, so one window in sixteen is a four-way tie at zero), at one
+/// thread.
 fn max_pool(c: &mut Criterion) {
     let a = Tensor::<f32>::rand_uniform(&[64, 16, 28, 28], -1.0, 1.0, 3)
         .expect("shape")

@@ -128,6 +128,19 @@ impl<'s, F: Element> Slot<'s, F> {
         }
         self.data
     }
+
+    /// Adds `v` to a one-element slot as [`zeroed`](Self::zeroed) then
+    /// `+=` would (an unwritten slot gets `0 + v`, the same bits), without
+    /// the fill.
+    #[inline]
+    pub(crate) fn add_to_only(self, v: F) {
+        let base = if self.accumulate {
+            self.data[0]
+        } else {
+            F::zero()
+        };
+        self.data[0] = base + v;
+    }
 }
 
 impl<'a, F: Element> BackwardCtx<'a, F> {

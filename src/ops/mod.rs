@@ -300,17 +300,14 @@ fn binary_backward<F: Element, B: BinaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
     let (g, y) = (ctx.grad_out(), ctx.output());
     if g.len() == 1 {
         // One element (so one in each input): no loop set-up, no strides,
-        // and an unwritten slot is written (`0 + v`, the bits of a zeroed
-        // slot plus `v`) rather than zeroed first. For `x ∘ x` the second
+        // and no zero-fill of an unwritten slot. For `x ∘ x` the second
         // slot is the first, then written, so it adds.
-        let put = |slot: Option<crate::autodiff::Slot<'_, F>>, v: &dyn Fn() -> F| {
-            if let Some(s) = slot {
-                let base = if s.accumulate { s.data[0] } else { F::zero() };
-                s.data[0] = base + v();
-            }
-        };
-        put(ctx.grad_slot(0), &|| B::da(a[0], b[0], y[0]) * g[0]);
-        put(ctx.grad_slot(1), &|| B::db(a[0], b[0], y[0]) * g[0]);
+        if let Some(ga) = ctx.grad_slot(0) {
+            ga.add_to_only(B::da(a[0], b[0], y[0]) * g[0]);
+        }
+        if let Some(gb) = ctx.grad_slot(1) {
+            gb.add_to_only(B::db(a[0], b[0], y[0]) * g[0]);
+        }
         return;
     }
     let (sa, sb, so) = (ctx.input_shape(0), ctx.input_shape(1), ctx.output_shape());

@@ -152,35 +152,29 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
         // examined (and named in the error) only then.
         // Whole chunks of eight with fixed-length inner loops (which
         // vectorise; `chunks(8)`'s variable-length ones did not: 90% of the
-        // step's instructions under callgrind), then the remainder.
+        // optimiser's instructions in W3 under callgrind), then the rest.
         let mut lanes = [F::zero(); 8];
-        let whole = value.len() / 8 * 8;
+        let (th, gr) = (value.chunks_exact(8), grad.chunks_exact(8));
+        let rest = th.remainder().iter().zip(gr.remainder());
         if with_momentum {
-            let chunks = value[..whole]
-                .chunks_exact(8)
-                .zip(grad[..whole].chunks_exact(8))
-                .zip(b[..whole].chunks_exact(8));
-            for ((th, gr), bs) in chunks {
+            let bs = b.chunks_exact(8);
+            let rest = rest.zip(bs.remainder());
+            for ((th, gr), bs) in th.zip(gr).zip(bs) {
                 for i in 0..8 {
                     let (t, v) = update(th[i], gr[i], bs[i]);
                     lanes[i] += nan_unless_finite(t) + nan_unless_finite(v);
                 }
             }
-            let rest = value[whole..].iter().zip(&grad[whole..]).zip(&b[whole..]);
             for (l, ((&theta, &g), &v)) in lanes.iter_mut().zip(rest) {
                 let (t, v) = update(theta, g, v);
                 *l += nan_unless_finite(t) + nan_unless_finite(v);
             }
         } else {
-            let chunks = value[..whole]
-                .chunks_exact(8)
-                .zip(grad[..whole].chunks_exact(8));
-            for (th, gr) in chunks {
+            for (th, gr) in th.zip(gr) {
                 for i in 0..8 {
                     lanes[i] += nan_unless_finite(update(th[i], gr[i], F::zero()).0);
                 }
             }
-            let rest = value[whole..].iter().zip(&grad[whole..]);
             for (l, (&theta, &g)) in lanes.iter_mut().zip(rest) {
                 *l += nan_unless_finite(update(theta, g, F::zero()).0);
             }
