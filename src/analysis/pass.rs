@@ -11,7 +11,7 @@ use crate::shape::Shape;
 
 use crate::analysis::SignCategory;
 use crate::analysis::diagnostics::coherence::{
-    CategoryCounts, Tallies, TheoremCheck, codes_of_example, moves,
+    CategoryCounts, TallyPass, TheoremCheck, codes_of_example, moves,
 };
 use crate::analysis::diagnostics::delta_balance::DeltaBalance;
 use crate::analysis::diagnostics::input_path::{InputPath, InputSource};
@@ -232,19 +232,20 @@ fn analyze_data_body<F: Element>(
         };
     let bias_sums_len = if need_bias_sums { j } else { 0 };
     let mut bias_sums = try_filled(op, "the bias sums", bias_sums_len, F::zero())?;
-    let mut tallies = Tallies::new(op, j)?;
+    let mut tally = TallyPass::new(op, j)?;
     // B×J ≤ the deltas' length: no overflow.
     let mut codes = try_filled(op, "the per-example codes", b * j, 0u8)?;
     for (n, row) in rows.iter().enumerate() {
         let deltas = &d.deltas[n * j..(n + 1) * j];
         let out = &mut codes[n * j..(n + 1) * j];
         codes_of_example(row, deltas, tol, entries == 0, out);
-        tallies.add_example(row, out);
+        tally.add_example(row, out);
         for (s, &x) in bias_sums.iter_mut().zip(deltas) {
             *s += x;
         }
     }
 
+    let tallies = tally.finish();
     for jj in 0..j {
         orthants.reset();
         orthants.visit_column(&codes, jj, j, moves);

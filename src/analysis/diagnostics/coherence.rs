@@ -5,8 +5,9 @@
 //! row-major (B×J), so for each example `n` one contiguous loop turns the
 //! deltas of all `J` neurons into code bytes (no branch on the near-random
 //! signs: it vectorises), and short loops over `j` add those bytes into
-//! per-neuron counter arrays. Nothing is transposed and nothing is
-//! allocated per neuron.
+//! per-neuron byte counters, spilled into `u32` ones every 255 examples
+//! (see [`TallyPass`]). Nothing is transposed and nothing is allocated per
+//! neuron.
 //!
 //! A code byte holds, for example `n` and neuron `j`:
 //! bits 0–3, the presence code of the row `fl(Δ_nj·a_n)` (see
@@ -210,7 +211,8 @@ pub(crate) fn codes_of_example<F: Element>(
     }
 }
 
-/// Per-neuron counters, each an array over the layer's neurons.
+/// Per-neuron counters, each an array over the layer's neurons: what
+/// [`TallyPass::finish`] returns.
 pub(crate) struct Tallies {
     /// Rows per category, in `SignCategory::ALL` order.
     pub(crate) categories: [Vec<u32>; 7],
@@ -226,15 +228,38 @@ pub(crate) struct Tallies {
     pub(crate) cos_n: Vec<u32>,
 }
 
+/// The counters of [`Tallies`] in order: 7 categories, 4 δ classes,
+/// checked, violations, `cos_n`.
+const COUNTERS: usize = 14;
+
+/// Examples a byte counter holds before it is added into the `u32` ones.
+const BYTE_EXAMPLES: u8 = u8::MAX;
+
+/// The per-example pass's counters while examples are added.
+///
+/// Each example adds `0` or `1` per counter and neuron into byte
+/// counters, [`COUNTERS`] rows of `J` bytes, which are added into the
+/// `u32` [`Tallies`] every [`BYTE_EXAMPLES`] examples and at
+/// [`finish`](Self::finish): a byte compare-and-add covers 32 neurons per
+/// 256-bit instruction where a `u32` one covers 8, and the code bytes need
+/// no widening.
+pub(crate) struct TallyPass {
+    tallies: Tallies,
+    /// `COUNTERS × J` byte counters, counter-major.
+    pending: Vec<u8>,
+    /// Examples in `pending`.
+    held: u8,
+}
+
 /// `acc[j] += 1` where `pred(codes[j])`: a loop the compiler vectorises.
-#[inline]
-fn count(acc: &mut [u32], codes: &[u8], pred: impl Fn(u8) -> bool) {
+#[inline(always)]
+fn count(acc: &mut [u8], codes: &[u8], pred: impl Fn(u8) -> bool) {
     for (a, &c) in acc.iter_mut().zip(codes) {
-        *a += u32::from(pred(c));
+        *a += u8::from(pred(c));
     }
 }
 
-impl Tallies {
+impl TallyPass {
     /// Zeroed counters for `neurons` neurons.
     ///
     /// # Errors
@@ -251,39 +276,55 @@ impl Tallies {
         for c in &mut deltas {
             *c = z()?;
         }
-        Ok(Tallies {
+        let tallies = Tallies {
             categories,
             deltas,
             checked: z()?,
             violations: z()?,
             cos_sum: try_filled(op, &what, neurons, 0.0)?,
             cos_n: z()?,
+        };
+        let bytes = neurons
+            .checked_mul(COUNTERS)
+            .ok_or_else(|| crate::Error::TooLarge {
+                op,
+                what: format!("the byte counters of {neurons} neurons"),
+                reason: "the byte count overflows usize".into(),
+            })?;
+        Ok(TallyPass {
+            tallies,
+            pending: try_filled(op, &what, bytes, 0u8)?,
+            held: 0,
         })
     }
 
     /// Adds example `n`'s code bytes for every neuron.
     #[inline(always)]
     pub(crate) fn add_example<F: Element>(&mut self, row: &InputRow<F>, codes: &[u8]) {
-        let [pos, neg, wpos, wneg, zero, mixed, nonfin] = &mut self.categories;
+        let j = codes.len();
+        debug_assert_eq!(j * COUNTERS, self.pending.len());
+        let mut rows = self.pending.chunks_exact_mut(j.max(1));
+        let mut next = || rows.next().unwrap_or_default();
         let finite_row = |c: u8| c & 15 < NON_FINITE;
-        count(pos, codes, |c| c & 15 == POSITIVE);
-        count(neg, codes, |c| c & 15 == NEGATIVE);
-        count(wpos, codes, |c| c & 15 == POSITIVE | ZERO);
-        count(wneg, codes, |c| c & 15 == NEGATIVE | ZERO);
-        count(zero, codes, |c| {
+        count(next(), codes, |c| c & 15 == POSITIVE);
+        count(next(), codes, |c| c & 15 == NEGATIVE);
+        count(next(), codes, |c| c & 15 == POSITIVE | ZERO);
+        count(next(), codes, |c| c & 15 == NEGATIVE | ZERO);
+        count(next(), codes, |c| {
             finite_row(c) & (c & (POSITIVE | NEGATIVE) == 0)
         });
-        count(mixed, codes, |c| {
+        count(next(), codes, |c| {
             finite_row(c) & (c & (POSITIVE | NEGATIVE) == POSITIVE | NEGATIVE)
         });
-        count(nonfin, codes, |c| !finite_row(c));
-        for (i, acc) in self.deltas.iter_mut().enumerate() {
-            count(acc, codes, |c| c >> 6 == i as u8);
+        count(next(), codes, |c| !finite_row(c));
+        for i in 0..4u8 {
+            count(next(), codes, |c| c >> 6 == i);
         }
+        let (checked, violations, cos_n) = (next(), next(), next());
         if row.non_negative && row.finite {
-            count(&mut self.checked, codes, finite_row);
+            count(checked, codes, finite_row);
             // Non-zero entries must carry δ's sign; a zero row always agrees.
-            count(&mut self.violations, codes, |c| {
+            count(violations, codes, |c| {
                 let against = ((c & DELTA_POSITIVE != 0) & (c & NEGATIVE != 0))
                     | ((c & DELTA_NEGATIVE != 0) & (c & POSITIVE != 0))
                     | ((c & (DELTA_POSITIVE | DELTA_NEGATIVE) == 0)
@@ -293,12 +334,52 @@ impl Tallies {
         }
         if !row.abs_cos_ones.is_nan() {
             let cos = row.abs_cos_ones;
-            for ((s, k), &c) in self.cos_sum.iter_mut().zip(&mut self.cos_n).zip(codes) {
-                let counted = moves(c);
-                *s += if counted { cos } else { 0.0 };
-                *k += u32::from(counted);
+            for (s, &c) in self.tallies.cos_sum.iter_mut().zip(codes) {
+                *s += if moves(c) { cos } else { 0.0 };
+            }
+            count(cos_n, codes, moves);
+        }
+        self.held += 1;
+        if self.held == BYTE_EXAMPLES {
+            self.spill();
+        }
+    }
+
+    /// Adds the byte counters into the `u32` ones and zeroes them.
+    fn spill(&mut self) {
+        let t = &mut self.tallies;
+        let [c0, c1, c2, c3, c4, c5, c6] = &mut t.categories;
+        let [d0, d1, d2, d3] = &mut t.deltas;
+        let totals: [&mut Vec<u32>; COUNTERS] = [
+            c0,
+            c1,
+            c2,
+            c3,
+            c4,
+            c5,
+            c6,
+            d0,
+            d1,
+            d2,
+            d3,
+            &mut t.checked,
+            &mut t.violations,
+            &mut t.cos_n,
+        ];
+        let j = totals[0].len().max(1);
+        for (total, bytes) in totals.into_iter().zip(self.pending.chunks_exact_mut(j)) {
+            for (t, b) in total.iter_mut().zip(bytes.iter_mut()) {
+                *t += u32::from(*b);
+                *b = 0;
             }
         }
+        self.held = 0;
+    }
+
+    /// The counters over every example added.
+    pub(crate) fn finish(mut self) -> Tallies {
+        self.spill();
+        self.tallies
     }
 }
 
@@ -339,17 +420,63 @@ mod tests {
         let a = [1.0, 2.0, -1.0, 1.0, 0.0, 1.0];
         let mut rows = Vec::new();
         summarize_rows("test", &a, 3, 2, false, 0.0, &mut rows).unwrap();
-        let mut t = Tallies::new("test", 1).unwrap();
+        let mut t = TallyPass::new("test", 1).unwrap();
         for (row, d) in rows.iter().zip([1.0, 1.0, -1.0]) {
             let mut code = [0u8];
             codes_of_example(row, &[d], 0.0, false, &mut code);
             t.add_example(row, &code);
         }
+        let t = t.finish();
         let cats: Vec<u32> = t.categories.iter().map(|c| c[0]).collect();
         assert_eq!(cats, [1, 0, 0, 1, 0, 1, 0]);
         let deltas: Vec<u32> = t.deltas.iter().map(|c| c[0]).collect();
         assert_eq!(deltas, [2, 1, 0, 0]);
         // Examples 0 and 2 have inputs ≥ 0; both rows agree with their δ.
         assert_eq!((t.checked[0], t.violations[0]), (2, 0));
+    }
+
+    #[test]
+    fn byte_counters_spill_past_255_examples() {
+        // 700 examples (two spills and a remainder), 3 neurons: every
+        // counter must equal a count over the examples' codes, with no byte
+        // counter wrapping.
+        let (b, k, j) = (700usize, 2usize, 3usize);
+        let a: Vec<f64> = (0..b * k)
+            .map(|i| {
+                if i % 7 == 3 {
+                    -1.0
+                } else {
+                    0.5 + (i % 5) as f64
+                }
+            })
+            .collect();
+        let deltas: Vec<f64> = (0..b * j).map(|i| [1.0, -2.0, 0.0][i % 3]).collect();
+        let mut rows = Vec::new();
+        summarize_rows("test", &a, b, k, false, 0.0, &mut rows).unwrap();
+        let mut t = TallyPass::new("test", j).unwrap();
+        let mut want_cats = vec![[0u32; 7]; j];
+        let mut want_deltas = vec![[0u32; 4]; j];
+        let mut want_cos_n = vec![0u32; j];
+        for (n, row) in rows.iter().enumerate() {
+            let mut codes = [0u8; 3];
+            codes_of_example(row, &deltas[n * j..(n + 1) * j], 0.0, false, &mut codes);
+            t.add_example(row, &codes);
+            for (jj, &c) in codes.iter().enumerate() {
+                want_cats[jj][category_index(c & 15)] += 1;
+                want_deltas[jj][usize::from(c >> 6)] += 1;
+                want_cos_n[jj] += u32::from(moves(c) && !row.abs_cos_ones.is_nan());
+            }
+        }
+        let t = t.finish();
+        for jj in 0..j {
+            let cats: Vec<u32> = t.categories.iter().map(|c| c[jj]).collect();
+            assert_eq!(cats, want_cats[jj], "neuron {jj}");
+            let ds: Vec<u32> = t.deltas.iter().map(|c| c[jj]).collect();
+            assert_eq!(ds, want_deltas[jj], "neuron {jj}");
+            assert_eq!(t.cos_n[jj], want_cos_n[jj], "neuron {jj}");
+        }
+        // Every example counted once per neuron.
+        assert_eq!(t.categories.iter().map(|c| c[0]).sum::<u32>(), b as u32);
+        assert!(t.cos_n[0] > 255, "the test must cross a spill");
     }
 }

@@ -218,8 +218,8 @@ impl FeatureSums {
 /// `(max of positive entries, max |negative entry|, min |entry|)` of a
 /// finite row (0, 0, +∞ for none), over eight lanes so that the loop
 /// vectorises; plain comparisons suffice since the row has no NaN.
-// Always inlined: its caller runs compiled for the CPU's vector
-// instructions (`analyze_data`), and a call would run this at baseline.
+// Always inlined: its callers run compiled for the CPU's vector
+// instructions, and a call would run this at baseline.
 #[inline(always)]
 fn extremes<F: Element>(a: &[F]) -> (F, F, F) {
     let (mut mp, mut mn, mut ma) = ([F::zero(); 8], [F::zero(); 8], [F::infinity(); 8]);
@@ -246,28 +246,41 @@ fn extremes<F: Element>(a: &[F]) -> (F, F, F) {
     (max(mp), max(mn), min)
 }
 
+/// The extremes of a row (see [`extremes`]) when every entry is finite,
+/// `None` otherwise: two passes, each a loop that vectorises (one pass
+/// doing both did not).
+#[inline(always)]
+pub(crate) fn finite_extremes<F: Element>(a: &[F]) -> Option<(F, F, F)> {
+    a.iter()
+        .fold(true, |ok, &x| ok & x.is_finite())
+        .then(|| extremes(a))
+}
+
 /// `(Σx, Σx²)` of a row in `f64`, over eight independent partial sums: a
 /// single running sum would make every addition wait for the previous one.
+/// The two sums are taken in two passes over the row (which is in cache):
+/// taken in one loop, the compiler paired `Σx` with `Σx²` in a vector and
+/// ran the eight lanes one at a time.
 // Always inlined: its caller runs compiled for the CPU's vector
 // instructions (`analyze_data`), and a call would run this at baseline.
 #[inline(always)]
 fn sums<F: Element>(a: &[F]) -> (f64, f64) {
-    let (mut s, mut ss) = ([0.0f64; 8], [0.0f64; 8]);
-    let chunks = a.chunks_exact(8);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for i in 0..8 {
-            let v = chunk[i].to_f64();
-            s[i] += v;
-            ss[i] += v * v;
+    #[inline(always)]
+    fn lanes<F: Element>(a: &[F], f: impl Fn(f64) -> f64) -> f64 {
+        let mut s = [0.0f64; 8];
+        let chunks = a.chunks_exact(8);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for i in 0..8 {
+                s[i] += f(chunk[i].to_f64());
+            }
         }
+        for (i, &x) in rest.iter().enumerate() {
+            s[i] += f(x.to_f64());
+        }
+        s.iter().sum()
     }
-    for (i, &x) in rest.iter().enumerate() {
-        let v = x.to_f64();
-        s[i] += v;
-        ss[i] += v * v;
-    }
-    (s.iter().sum(), ss.iter().sum())
+    (lanes(a, |v| v), lanes(a, |v| v * v))
 }
 
 /// The hashes of a row's orthant pattern (see [`orthant_code`]) and of its
@@ -317,15 +330,12 @@ pub(crate) fn summarize_rows<F: Element>(
     let positive_pattern = positive_hash(fan_in, bias);
     for n in 0..batch {
         let a = &inputs[n * fan_in..(n + 1) * fan_in];
-        let finite = a.iter().fold(true, |ok, &x| ok & x.is_finite());
         // For a finite row the extremes give the presence code too: some
         // x > tol iff max a⁺ > tol, some x < −tol iff max |a⁻| > tol, some
         // |x| ≤ tol iff min |a| ≤ tol.
-        let ext = if finite {
-            extremes(a)
-        } else {
-            (F::zero(), F::zero(), F::infinity())
-        };
+        let found = finite_extremes(a);
+        let finite = found.is_some();
+        let ext = found.unwrap_or((F::zero(), F::zero(), F::infinity()));
         let mut code = if finite {
             sign::code(ext.0 > tol, ext.1 > tol, ext.2 <= tol, false)
         } else {
