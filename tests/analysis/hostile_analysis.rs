@@ -378,3 +378,64 @@ fn recorder_directions_of_extreme_magnitude_are_normalised_not_rejected() {
         );
     }
 }
+
+/// Inputs and deltas with every kind of entry: both signs, zeros, tiny
+/// values, and (when `poison`) a NaN row and an infinite delta.
+fn mixed<F: Element>(dims: &[usize], seed: u64, poison: bool) -> Tensor<F> {
+    let t = Tensor::<F>::rand_normal(dims, F::zero(), F::one(), seed).unwrap();
+    let cols = dims[1];
+    let v: Vec<F> = t
+        .as_slice()
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| match i % 97 {
+            0 => F::zero(),
+            1 => F::from_f64(1e-30),
+            _ if poison && i / cols == 3 && i % 5 == 0 => F::nan(),
+            _ if poison && i == 7 * cols + 2 => F::infinity(),
+            // Mostly non-negative rows, as after ReLU or a sigmoid.
+            _ if !(i / cols).is_multiple_of(3) => x.abs(),
+            _ => x,
+        })
+        .collect();
+    Tensor::from_vec(v, dims).unwrap()
+}
+
+#[test]
+fn two_threads_give_the_one_thread_report_on_either_side_of_the_split() {
+    // Shapes below and above the sizes where the pass splits its neurons
+    // (B×J = 2¹⁴) and runs the input summary beside the batch rows
+    // (B×K = 2¹⁵), an odd J, a single example, and a two-neuron layer.
+    let shapes = [
+        (128, 784, 256),
+        (200, 300, 91),
+        (64, 8, 300),
+        (130, 260, 2),
+        (1, 40_000, 40),
+        (16, 16, 16),
+    ];
+    for (b, k, j) in shapes {
+        for poison in [false, true] {
+            let a = mixed::<f32>(&[b, k], 11, poison);
+            let d = mixed::<f32>(&[b, j], 12, poison);
+            let report = |t: usize| {
+                GradientSignAnalyzer::default()
+                    .with_threads(t)
+                    .analyze_layer(&a, &d)
+                    .unwrap()
+            };
+            assert_eq!(report(2), report(1), "B {b} K {k} J {j} poison {poison}");
+        }
+    }
+    let (a, d) = (
+        mixed::<f64>(&[128, 400], 5, true),
+        mixed::<f64>(&[128, 200], 6, false),
+    );
+    let report = |t: usize| {
+        GradientSignAnalyzer::default()
+            .with_threads(t)
+            .analyze_layer(&a, &d)
+            .unwrap()
+    };
+    assert_eq!(report(2), report(1));
+}
