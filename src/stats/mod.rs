@@ -173,7 +173,7 @@ use crate::tensor::Tensor;
 
 use crate::dynamics::try_filled;
 
-mod prepare;
+pub(crate) mod prepare;
 mod workspace;
 
 pub use prepare::{MAX_GRAM_BATCH, MAX_SUMMED_GRADIENTS};

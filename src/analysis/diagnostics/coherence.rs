@@ -284,13 +284,7 @@ impl TallyPass {
             cos_sum: try_filled(op, &what, neurons, 0.0)?,
             cos_n: z()?,
         };
-        let bytes = neurons
-            .checked_mul(COUNTERS)
-            .ok_or_else(|| crate::Error::TooLarge {
-                op,
-                what: format!("the byte counters of {neurons} neurons"),
-                reason: "the byte count overflows usize".into(),
-            })?;
+        let bytes = crate::stats::prepare::checked(op, "the byte counters", neurons, COUNTERS)?;
         Ok(TallyPass {
             tallies,
             pending: try_filled(op, &what, bytes, 0u8)?,

@@ -250,7 +250,7 @@ fn extremes<F: Element>(a: &[F]) -> (F, F, F) {
 /// `None` otherwise: two passes, each a loop that vectorises (one pass
 /// doing both did not).
 #[inline(always)]
-pub(crate) fn finite_extremes<F: Element>(a: &[F]) -> Option<(F, F, F)> {
+fn finite_extremes<F: Element>(a: &[F]) -> Option<(F, F, F)> {
     a.iter()
         .fold(true, |ok, &x| ok & x.is_finite())
         .then(|| extremes(a))
