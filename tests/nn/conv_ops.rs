@@ -180,10 +180,15 @@ proptest! {
         extra in 0usize..4,
         bias in any::<bool>(),
         constant_input in any::<bool>(),
+        wide in any::<bool>(),
+        weight_twice in any::<bool>(),
         seed in 0u64..1000,
     ) {
         // More examples than threads, so that two threads share them out.
         let n = n + extra;
+        // Patches of 64 taps or more take the weight gradient's other
+        // product (`SHORT_PATCH` in the crate).
+        let c = if wide { c + 64 } else { c };
         let x = Tensor::rand_uniform(&[n, c, h, w], -1.0, 1.0, seed).unwrap();
         let wt = Tensor::rand_uniform(&[o, c, k.0, k.1], -1.0, 1.0, seed + 1).unwrap();
         let b = Tensor::rand_uniform(&[o], -1.0, 1.0, seed + 2).unwrap();
@@ -232,14 +237,23 @@ proptest! {
                     }
                 }
             }
-            let grads = (y * t2.constant(&r)).sum().backward().unwrap();
+            // The weight's sum, recorded after the convolution, runs its
+            // backward first: the convolution then adds into the weight's
+            // gradient instead of writing it.
+            let mut loss = (y * t2.constant(&r)).sum();
+            if weight_twice {
+                loss = loss + wv2.sum();
+            }
+            let grads = loss.backward().unwrap();
             let pairs = [(wv2, wv, true), (bv2, bv, bias), (xv2, xv, !constant_input)];
             for (got_var, want_var, present) in pairs {
                 if !present {
                     continue;
                 }
                 let (got, want) = (grads.get(got_var).unwrap(), want_grads.get(want_var).unwrap());
+                let plus = if weight_twice && got_var.id() == wv2.id() { 1.0 } else { 0.0 };
                 for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+                    let w = w + plus;
                     prop_assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()),
                         "gradient {i}: {g} vs {w} ({threads} threads)");
                 }
