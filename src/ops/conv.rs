@@ -537,6 +537,37 @@ fn copy_span<F: Copy>(dst: &mut [F], src: &[F]) {
     }
 }
 
+/// `dst += src` for runs of a few to a few dozen values: blocks of eight,
+/// then at most one of four, one of two and one single element, each a
+/// fixed-size add (a run of 14 is three vector adds, not one and a scalar
+/// loop of six).
+#[inline(always)]
+fn add_span<F: Element>(dst: &mut [F], src: &[F]) {
+    #[inline(always)]
+    fn block<F: Element, const B: usize>(dst: &mut [F], src: &[F], i: &mut usize) {
+        let (d, v) = (&mut dst[*i..*i + B], &src[*i..*i + B]);
+        for l in 0..B {
+            d[l] += v[l];
+        }
+        *i += B;
+    }
+    let n = dst.len();
+    let src = &src[..n];
+    let mut i = 0;
+    while i + 8 <= n {
+        block::<F, 8>(dst, src, &mut i);
+    }
+    if i + 4 <= n {
+        block::<F, 4>(dst, src, &mut i);
+    }
+    if i + 2 <= n {
+        block::<F, 2>(dst, src, &mut i);
+    }
+    if i < n {
+        dst[i] += src[i];
+    }
+}
+
 /// [`unfold_example`] for dense windows: each channel is copied into
 /// `plane` with its zero padding, and row `(c, i, j)` of `cols` is then
 /// `OH` runs of `OW` values read from rows `i..i + OH` of the padded plane
@@ -650,10 +681,7 @@ fn fold_dense_body<F: Element>(
             for j in 0..g.kw {
                 let Some(row) = rows.next() else { return };
                 for (oy, src) in row.chunks_exact(g.ow).enumerate() {
-                    let dst = &mut padded[(oy + i) * pw + j..][..g.ow];
-                    for (d, &v) in dst.iter_mut().zip(src) {
-                        *d += v;
-                    }
+                    add_span(&mut padded[(oy + i) * pw + j..][..g.ow], src);
                 }
             }
         }
@@ -1641,5 +1669,28 @@ impl<'t, F: Element> Var<'t, F> {
             });
         };
         self.reshape(&[n, rest.iter().product()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_span;
+
+    #[test]
+    fn add_span_adds_each_element_once_at_every_length() {
+        // Every combination of the blocks of 8, 4, 2 and 1, at offsets that
+        // are not a multiple of a vector.
+        for n in 0..=41 {
+            for off in 0..3 {
+                let src: Vec<f32> = (0..n + off).map(|i| 0.5 + i as f32).collect();
+                let mut dst: Vec<f32> = (0..n + off).map(|i| 1000.0 * i as f32).collect();
+                let mut want = dst.clone();
+                for (d, &v) in want[off..].iter_mut().zip(&src[off..]) {
+                    *d += v;
+                }
+                add_span(&mut dst[off..], &src[off..]);
+                assert_eq!(dst, want, "length {n} at offset {off}");
+            }
+        }
     }
 }

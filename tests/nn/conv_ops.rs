@@ -182,8 +182,12 @@ proptest! {
         constant_input in any::<bool>(),
         wide in any::<bool>(),
         weight_twice in any::<bool>(),
+        wider in prop_oneof![Just(0usize), 6usize..22],
         seed in 0u64..1000,
     ) {
+        // Rows of 8 to 24 positions: the input gradient's runs of adds
+        // then take every mix of its blocks of 8, 4, 2 and 1.
+        let w = w + wider;
         // More examples than threads, so that two threads share them out.
         let n = n + extra;
         // Patches of 64 taps or more take the weight gradient's other
