@@ -128,19 +128,6 @@ impl<'s, F: Element> Slot<'s, F> {
         }
         self.data
     }
-
-    /// Adds `v` to a one-element slot as [`zeroed`](Self::zeroed) then
-    /// `+=` would (an unwritten slot gets `0 + v`, the same bits), without
-    /// the fill.
-    #[inline]
-    pub(crate) fn add_to_only(self, v: F) {
-        let base = if self.accumulate {
-            self.data[0]
-        } else {
-            F::zero()
-        };
-        self.data[0] = base + v;
-    }
 }
 
 impl<'a, F: Element> BackwardCtx<'a, F> {
@@ -158,6 +145,29 @@ impl<'a, F: Element> BackwardCtx<'a, F> {
     pub fn input(&self, i: usize) -> &'a [F] {
         let p = self.parent(i);
         &self.values[p.offset..p.offset + p.len]
+    }
+
+    /// The first element of input `i`'s value (the whole value of a
+    /// one-element input), with one bounds check instead of a slice's.
+    #[inline]
+    pub(crate) fn input_first(&self, i: usize) -> F {
+        self.values[self.parent(i).offset]
+    }
+
+    /// The first element of input `i`'s gradient slot (the whole slot of a
+    /// one-element input) with whether it already holds other rules'
+    /// contributions, as [`grad_slot`](Self::grad_slot) gives the slot;
+    /// `None` when that input needs no gradient. One bounds check instead
+    /// of a slice's.
+    #[inline]
+    pub(crate) fn grad_first(&mut self, i: usize) -> Option<(&mut F, bool)> {
+        let id = self.input_id(i);
+        let p = &self.nodes[id];
+        if !p.needs_grad() {
+            return None;
+        }
+        let accumulate = !std::mem::replace(&mut self.unwritten[id], false);
+        Some((&mut self.grads[p.grad_offset], accumulate))
     }
 
     /// Input `i`'s shape.

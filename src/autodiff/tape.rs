@@ -482,48 +482,85 @@ impl<F: Element> Tape<F> {
         if n > 0 {
             forward(out, &fwd);
         }
-        let first_bad = (inner.checked && backward.is_some())
-            .then(|| out.iter().position(|x| !x.is_finite()))
-            .flatten();
-        if let Some(pos) = first_bad {
-            let err = non_finite(
+        let id = finish_node(
+            inner,
+            NewNode {
                 op,
                 shape,
-                pos,
-                out[pos],
-                &parents[..inputs.len()],
-                &inner.nodes,
-            );
-            inner.used = offset;
-            return Err(err);
-        }
-        let needs_grad = backward.is_some()
-            && parents[..inputs.len()]
-                .iter()
-                .any(|&p| inner.nodes[p as usize].needs_grad());
-        let grad_offset = if needs_grad {
-            let g = inner.grad_len;
-            inner.grad_len += n;
-            g
-        } else {
-            NO_GRAD
-        };
-        let id = inner.nodes.len() as u32;
-        inner.nodes.push(Node {
-            shape,
-            len: n,
-            offset,
-            grad_offset,
-            parents,
-            n_parents: inputs.len() as u8,
-            backward: backward.filter(|_| needs_grad),
-            saved: saved.pack(),
-            #[cfg(debug_assertions)]
-            saved_type: std::any::TypeId::of::<S>(),
-            op,
-        });
+                offset,
+                parents,
+                n_parents: inputs.len(),
+                saved,
+                backward,
+            },
+        )?;
         drop(guard);
         Ok(Var::new(self, id))
+    }
+
+    /// [`record_overwriting`](Self::record_overwriting) for an op whose
+    /// `N` inputs each hold one element, all of the same shape (the scalar
+    /// chains of W1): one borrow of the tape, `f` of the input values
+    /// written in place, none of the general path's slices and closures.
+    /// `None`, with nothing recorded, when an input is from another tape,
+    /// holds more than one element or differs in shape: the caller then
+    /// takes the general path, which reports what is wrong.
+    #[inline]
+    pub(crate) fn record_scalar<'t, S: Saved<F>, const N: usize>(
+        &'t self,
+        op: &'static str,
+        inputs: [Var<'t, F>; N],
+        saved: S,
+        backward: BackwardFn<F>,
+        f: impl FnOnce([F; N]) -> F,
+    ) -> Option<Result<Var<'t, F>>> {
+        const { assert!(N >= 1 && N <= MAX_PARENTS) };
+        let mut parents = [0u32; MAX_PARENTS];
+        for (slot, v) in parents.iter_mut().zip(&inputs) {
+            if !std::ptr::eq(v.tape(), self) {
+                return None;
+            }
+            *slot = v.id();
+        }
+        let mut guard = self.inner.borrow_mut();
+        let inner = &mut *guard;
+        let shape = inner.nodes[parents[0] as usize].shape;
+        let mut xs = [F::zero(); N];
+        for (x, &p) in xs.iter_mut().zip(&parents) {
+            let node = &inner.nodes[p as usize];
+            if node.len != 1 || node.shape != shape {
+                return None;
+            }
+            *x = inner.values[node.offset];
+        }
+        let value = f(xs);
+        let offset = inner.used;
+        if let Some(slot) = inner.values.get_mut(offset) {
+            *slot = value;
+        } else {
+            if let Err(e) = inner.values.try_reserve(1) {
+                return Some(Err(Error::TooLarge {
+                    op,
+                    what: format!("the output {shape} (1 element)"),
+                    reason: e.to_string(),
+                }));
+            }
+            inner.values.push(value);
+        }
+        inner.used = offset + 1;
+        let node = NewNode {
+            op,
+            shape,
+            offset,
+            parents,
+            n_parents: N,
+            saved,
+            backward: Some(backward),
+        };
+        Some(finish_node(inner, node).map(|id| {
+            drop(guard);
+            Var::new(self, id)
+        }))
     }
 
     /// The backward sweep from `root`, seeded with `seed`, into `grads`.
@@ -659,6 +696,71 @@ fn too_many_inputs<F: Element>(op: &'static str, inputs: &[Var<'_, F>]) -> Error
 
 /// The checked-mode error for a non-finite output element `pos` (value
 /// `bad`), naming where the op's inputs came from.
+/// A node whose output `values[offset..offset + shape.numel()]` is written,
+/// for [`finish_node`].
+struct NewNode<S, F> {
+    op: &'static str,
+    shape: Shape,
+    offset: usize,
+    parents: [u32; MAX_PARENTS],
+    n_parents: usize,
+    saved: S,
+    backward: Option<BackwardFn<F>>,
+}
+
+/// The end of recording an op, shared by the general path and the scalar
+/// one: checked mode's test of the output (an error, and the output slot
+/// given back, if it is not finite), the gradient slot when an input needs
+/// one, and the node appended. Returns the node's id.
+#[inline(always)]
+fn finish_node<F: Element, S: Saved<F>>(inner: &mut Inner<F>, node: NewNode<S, F>) -> Result<u32> {
+    let NewNode {
+        op,
+        shape,
+        offset,
+        parents,
+        n_parents,
+        saved,
+        backward,
+    } = node;
+    let n = shape.numel();
+    let parents_used = &parents[..n_parents];
+    if inner.checked && backward.is_some() {
+        let out = &inner.values[offset..offset + n];
+        if let Some(pos) = out.iter().position(|x| !x.is_finite()) {
+            let err = non_finite(op, shape, pos, out[pos], parents_used, &inner.nodes);
+            inner.used = offset;
+            return Err(err);
+        }
+    }
+    let needs_grad = backward.is_some()
+        && parents_used
+            .iter()
+            .any(|&p| inner.nodes[p as usize].needs_grad());
+    let grad_offset = if needs_grad {
+        let g = inner.grad_len;
+        inner.grad_len += n;
+        g
+    } else {
+        NO_GRAD
+    };
+    let id = inner.nodes.len() as u32;
+    inner.nodes.push(Node {
+        shape,
+        len: n,
+        offset,
+        grad_offset,
+        parents,
+        n_parents: n_parents as u8,
+        backward: backward.filter(|_| needs_grad),
+        saved: saved.pack(),
+        #[cfg(debug_assertions)]
+        saved_type: std::any::TypeId::of::<S>(),
+        op,
+    });
+    Ok(id)
+}
+
 #[cold]
 #[inline(never)]
 fn non_finite<F: Element>(

@@ -235,19 +235,22 @@ pub(crate) fn in_halves<F: Element>(
 /// The backward rule shared by every [`UnaryOp`]: `dx += df(x, y)·grad_out`
 /// (or `=`, into a slot no other rule has written).
 fn unary_backward<F: Element, U: UnaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
-    let x = ctx.input(0);
     let s: U::State = ctx.saved();
+    if let [g] = *ctx.grad_out() {
+        // One element (W1's scalar chains): no slices, no loop set-up;
+        // added or written as the loops below do it.
+        let (x, y) = (ctx.input_first(0), ctx.output()[0]);
+        if let Some((d, accumulate)) = ctx.grad_first(0) {
+            let v = U::df(x, y, s) * g;
+            *d = if accumulate { *d + v } else { v };
+        }
+        return;
+    }
+    let x = ctx.input(0);
     let threads = ctx.threads();
     let (g, y) = (ctx.grad_out(), ctx.output());
     if let Some(gx) = ctx.grad_slot(0) {
         let accumulate = gx.accumulate;
-        if let ([x], [y], [g], [d]) = (x, y, g, &mut *gx.data) {
-            // One element (W1's scalar chains): no loop set-up; added or
-            // written as the loops below do it.
-            let v = U::df(*x, *y, s) * *g;
-            *d = if accumulate { *d + v } else { v };
-            return;
-        }
         in_halves(threads, gx.data, &|r, gx| {
             let (x, y, g) = (&x[r.clone()], &y[r.clone()], &g[r]);
             vjp_into(gx, (x, y, g), accumulate, |x, y| U::df(x, y, s));
@@ -296,20 +299,26 @@ fn vjp_into<F: Element>(
 /// The backward rule shared by every [`BinaryOp`]: each input's partial
 /// times `grad_out`, summed back over broadcast axes.
 fn binary_backward<F: Element, B: BinaryOp<F>>(ctx: &mut BackwardCtx<'_, F>) {
-    let (a, b) = (ctx.input(0), ctx.input(1));
-    let (g, y) = (ctx.grad_out(), ctx.output());
-    if g.len() == 1 {
-        // One element (so one in each input): no loop set-up, no strides,
-        // and no zero-fill of an unwritten slot. For `x ∘ x` the second
-        // slot is the first, then written, so it adds.
-        if let Some(ga) = ctx.grad_slot(0) {
-            ga.add_to_only(B::da(a[0], b[0], y[0]) * g[0]);
+    if let [g] = *ctx.grad_out() {
+        // One element (so one in each input): no slices, no loop set-up,
+        // no strides, and no zero-fill of an unwritten slot. For `x ∘ x`
+        // the second slot is the first, then written, so it adds.
+        let (a, b, y) = (ctx.input_first(0), ctx.input_first(1), ctx.output()[0]);
+        // Added as a zeroed slot then `+=` would: an unwritten slot gets
+        // `0 + v`, the bits of the loops below.
+        let add = |(d, accumulate): (&mut F, bool), v: F| {
+            *d = if accumulate { *d } else { F::zero() } + v;
+        };
+        if let Some(slot) = ctx.grad_first(0) {
+            add(slot, B::da(a, b, y) * g);
         }
-        if let Some(gb) = ctx.grad_slot(1) {
-            gb.add_to_only(B::db(a[0], b[0], y[0]) * g[0]);
+        if let Some(slot) = ctx.grad_first(1) {
+            add(slot, B::db(a, b, y) * g);
         }
         return;
     }
+    let (a, b) = (ctx.input(0), ctx.input(1));
+    let (g, y) = (ctx.grad_out(), ctx.output());
     let (sa, sb, so) = (ctx.input_shape(0), ctx.input_shape(1), ctx.output_shape());
     if sa == so && sb == so {
         if let Some(ga) = ctx.grad_input(0) {
@@ -354,25 +363,21 @@ impl<'t, F: Element> Var<'t, F> {
     /// # Errors
     /// [`Error::NonFinite`](crate::Error::NonFinite) in checked mode.
     pub fn try_unary<U: UnaryOp<F>>(self, state: U::State) -> Result<Var<'t, F>> {
+        let backward = unary_backward::<F, U>;
+        if let Some(done) = self
+            .tape()
+            .record_scalar(U::NAME, [self], state, backward, |[x]| U::f(x, state))
+        {
+            return done;
+        }
         let shape = self.shape();
-        self.tape().record_overwriting(
-            U::NAME,
-            &[self],
-            shape,
-            state,
-            unary_backward::<F, U>,
-            |out, inp| {
+        self.tape()
+            .record_overwriting(U::NAME, &[self], shape, state, backward, |out, inp| {
                 let x = inp.value(0);
-                if let ([x], [o]) = (x, &mut *out) {
-                    // One element: no loop set-up.
-                    *o = U::f(*x, state);
-                    return;
-                }
                 in_halves(inp.threads(), out, &|r, out| {
                     map_into(out, &x[r], |x| U::f(x, state))
                 });
-            },
-        )
+            })
     }
 
     /// Applies an element-wise [`BinaryOp`] with NumPy broadcasting.
@@ -382,6 +387,13 @@ impl<'t, F: Element> Var<'t, F> {
     /// not broadcast; [`Error::ForeignVar`](crate::Error::ForeignVar) if
     /// `rhs` is from another tape.
     pub fn try_binary<B: BinaryOp<F>>(self, rhs: Var<'t, F>) -> Result<Var<'t, F>> {
+        let backward = binary_backward::<F, B>;
+        if let Some(done) =
+            self.tape()
+                .record_scalar(B::NAME, [self, rhs], (), backward, |[x, y]| B::f(x, y))
+        {
+            return done;
+        }
         let (sa, sb) = (self.shape(), rhs.shape());
         let so = if sa == sb {
             sa
@@ -390,18 +402,10 @@ impl<'t, F: Element> Var<'t, F> {
         };
         // Every branch below writes every output element, so the slot is
         // not zeroed first.
-        self.tape().record_overwriting(
-            B::NAME,
-            &[self, rhs],
-            so,
-            (),
-            binary_backward::<F, B>,
-            |out, inp| {
+        self.tape()
+            .record_overwriting(B::NAME, &[self, rhs], so, (), backward, |out, inp| {
                 let (a, b) = (inp.value(0), inp.value(1));
-                if let ([x], [y], [o]) = (a, b, &mut *out) {
-                    // One element each (W1's scalar chains): no loop set-up.
-                    *o = B::f(*x, *y);
-                } else if sa == so && sb == so {
+                if sa == so && sb == so {
                     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
                         *o = B::f(x, y);
                     }
@@ -416,8 +420,7 @@ impl<'t, F: Element> Var<'t, F> {
                         out[o] = B::f(a[ia], b[ib]);
                     });
                 }
-            },
-        )
+            })
     }
 }
 

@@ -154,3 +154,51 @@ fn checked_mode_is_off_by_default() {
     let x = tape.var(&v(&[-1.0]));
     assert!(x.try_ln().is_ok());
 }
+
+#[test]
+fn zero_dimensional_ops_fail_as_tensor_ops_do_and_give_their_slot_back() {
+    // One-element inputs of one shape take the tape's scalar path; its
+    // errors and its bookkeeping are those of the general one.
+    let tape = checked();
+    let a = tape.var_scalar(1.0);
+    let b = tape.constant_scalar(0.0);
+    let (op, msg) = non_finite(a.try_div(b).unwrap_err());
+    assert_eq!(op, "div");
+    assert_eq!(
+        msg,
+        "div: non-finite value inf at element 0 of the output []; inputs: var #0 [], constant #1 []"
+    );
+    let (op, msg) = non_finite(b.try_ln().unwrap_err());
+    assert_eq!(op, "ln");
+    assert!(msg.contains("-inf at element 0 of the output []"), "{msg}");
+    assert_eq!(tape.len(), 2, "the failed ops recorded nothing");
+    // The slot given back is reused: the next value lands where it should.
+    let y = (a * a).try_exp().unwrap();
+    let e = 1f64.exp();
+    // The crate's own exp kernel: within an ulp or two of std's.
+    assert!((y.item().unwrap() - e).abs() <= 4.0 * f64::EPSILON * e);
+    let g = y.backward().unwrap().get(a).unwrap()[0];
+    assert!((g - 2.0 * e).abs() <= 8.0 * f64::EPSILON * e, "{g}");
+}
+
+#[test]
+fn a_one_element_tensor_and_a_scalar_broadcast_through_the_general_path() {
+    let tape = Tape::<f64>::new();
+    let a = tape.var(&v(&[3.0]));
+    let b = tape.var_scalar(4.0);
+    // Different shapes ([1] and []): broadcast to [1], not the scalar path.
+    let y = a * b;
+    assert_eq!(y.value().dims(), &[1]);
+    assert_eq!(y.value().as_slice(), &[12.0]);
+    let g = y.sum().backward().unwrap();
+    assert_eq!(g.get(a).unwrap(), &[4.0]);
+    assert_eq!(g.get(b).unwrap(), &[3.0]);
+    // A constant-only product records no backward rule; a var's gradient
+    // still flows through a constant factor.
+    let c = tape.constant_scalar(5.0);
+    let z = (c * c + b).tanh();
+    let gz = z.backward().unwrap();
+    assert!(gz.get(c).is_err(), "a constant has no gradient");
+    let t = (25.0f64 + 4.0).tanh();
+    assert!((gz.get(b).unwrap()[0] - (1.0 - t * t)).abs() < 1e-15);
+}
