@@ -694,8 +694,6 @@ fn too_many_inputs<F: Element>(op: &'static str, inputs: &[Var<'_, F>]) -> Error
     )
 }
 
-/// The checked-mode error for a non-finite output element `pos` (value
-/// `bad`), naming where the op's inputs came from.
 /// A node whose output `values[offset..offset + shape.numel()]` is written,
 /// for [`finish_node`].
 struct NewNode<S, F> {
@@ -761,6 +759,8 @@ fn finish_node<F: Element, S: Saved<F>>(inner: &mut Inner<F>, node: NewNode<S, F
     Ok(id)
 }
 
+/// The checked-mode error for a non-finite output element `pos` (value
+/// `bad`), naming where the op's inputs came from.
 #[cold]
 #[inline(never)]
 fn non_finite<F: Element>(

@@ -823,8 +823,9 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
         accumulate,
     }) = ctx.grad_slot(1)
     {
-        // Each group's partial dW after its patches; one group adds
-        // straight into the gradient slot (or overwrites an unwritten one).
+        // Each group's partial dW after its patches; one group of long
+        // patches adds straight into the gradient slot (or overwrites an
+        // unwritten one).
         // A short patch (a first layer's one or two channels) takes the
         // product the other way round, dWᵀ = patches·δᵀ, into the partial
         // and then transposed: W6's first layer (16 filters × 25 taps over
@@ -1162,7 +1163,15 @@ fn max_pool_2x2_plane_backward<F: Element>(
             let nan = m.is_nan();
             let hit = |v: F| u32::from((v == m) | (nan & v.is_nan()));
             let at = (hit(t[0]) | hit(t[1]) << 1 | hit(t[2]) << 2 | 8).trailing_zeros();
-            let v = [F::zero(), go];
+            // The bits of a zeroed plane then `+=`, as the general path
+            // writes them: overwriting, `+0` at the losing taps and `0 + go`
+            // at the winner; adding, `-0` at the losing taps (`d + -0` is
+            // `d` for every `d`, a negative zero included).
+            let v = if ADD {
+                [-F::zero(), go]
+            } else {
+                [F::zero(), F::zero() + go]
+            };
             let (c0, c1, c2, c3) = (
                 usize::from(at == 0),
                 usize::from(at == 1),

@@ -223,7 +223,7 @@ pub(crate) fn in_halves<F: Element>(
         1
     };
     if pieces <= 1 {
-        // Inline: no call into the splitting (W1's scalars come here).
+        // Inline: no call into the splitting (small slices come here).
         work(0..out.len(), out);
         return;
     }

@@ -162,6 +162,9 @@ fn zero_dimensional_ops_fail_as_tensor_ops_do_and_give_their_slot_back() {
     let tape = checked();
     let a = tape.var_scalar(1.0);
     let b = tape.constant_scalar(0.0);
+    let values = |tape: &Tape<f64>| format!("{tape:?}");
+    let before = values(&tape);
+    assert!(before.contains("values: 2"), "{before}");
     let (op, msg) = non_finite(a.try_div(b).unwrap_err());
     assert_eq!(op, "div");
     assert_eq!(
@@ -172,6 +175,8 @@ fn zero_dimensional_ops_fail_as_tensor_ops_do_and_give_their_slot_back() {
     assert_eq!(op, "ln");
     assert!(msg.contains("-inf at element 0 of the output []"), "{msg}");
     assert_eq!(tape.len(), 2, "the failed ops recorded nothing");
+    // And gave their value slots back.
+    assert_eq!(values(&tape), before);
     // The slot given back is reused: the next value lands where it should.
     let y = (a * a).try_exp().unwrap();
     let e = 1f64.exp();
@@ -186,9 +191,12 @@ fn a_one_element_tensor_and_a_scalar_broadcast_through_the_general_path() {
     let tape = Tape::<f64>::new();
     let a = tape.var(&v(&[3.0]));
     let b = tape.var_scalar(4.0);
-    // Different shapes ([1] and []): broadcast to [1], not the scalar path.
-    let y = a * b;
-    assert_eq!(y.value().dims(), &[1]);
+    // Different shapes ([1] and []): broadcast to [1], not the scalar path,
+    // whichever comes first.
+    for (y, dims) in [(a * b, [1]), (b * a, [1]), (b + a, [1])] {
+        assert_eq!(y.value().dims(), &dims);
+    }
+    let y = b * a;
     assert_eq!(y.value().as_slice(), &[12.0]);
     let g = y.sum().backward().unwrap();
     assert_eq!(g.get(a).unwrap(), &[4.0]);

@@ -8,7 +8,7 @@ use gradsign::gradcheck::{GradcheckConfig, gradcheck};
 use gradsign::nn::Module;
 use gradsign::nn::{self, AvgPool2d, Conv2d, Flatten, Init, Linear, MaxPool2d, Sequential};
 use gradsign::ops::conv::Window;
-use gradsign::{Error, Tape, Tensor};
+use gradsign::{Error, Gradients, Tape, Tensor};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -567,11 +567,35 @@ proptest! {
         for (a, b) in y.value().as_slice().iter().zip(&want_y) {
             prop_assert!(same(f64::from(*a), *b), "f32 value {a} vs {b}");
         }
-        let g = y.sum().backward().unwrap();
+        // Through a gradient buffer that a first sweep filled: the pool
+        // overwrites x's slot, so every element, the row and column no
+        // window covers included, must be written.
+        let mut g = Gradients::new();
+        xv.mul_scalar(1e3).sum().backward_into(&mut g).unwrap();
+        y.sum().backward_into(&mut g).unwrap();
         for (a, b) in g.get(xv).unwrap().iter().zip(&want_g) {
             prop_assert!(same(f64::from(*a), *b), "f32 gradient {a} vs {b}");
         }
     }
+}
+
+#[test]
+fn max_pool_2x2_backward_keeps_the_bits_of_zero_then_add() {
+    // A gradient of −0 flowing in: an unwritten slot gets +0 everywhere
+    // (zeroed, then 0 + −0 at the winner); a slot already holding −0 keeps
+    // −0 everywhere (−0 + −0 at the winner, untouched elsewhere).
+    let neg_zero = |v: &[f64]| v.iter().map(|x| x.is_sign_negative()).collect::<Vec<_>>();
+    let tape = Tape::<f64>::new();
+    let x = tape.var(&Tensor::from_vec(vec![1.0, 4.0, 2.0, 3.0], &[1, 1, 2, 2]).unwrap());
+    let win = Window::default().stride(2);
+    let y = x.max_pool2d((2, 2), &win).unwrap();
+    let g = y.mul_scalar(-0.0).sum().backward().unwrap();
+    assert_eq!(g.get(x).unwrap(), &[0.0; 4]);
+    assert_eq!(neg_zero(g.get(x).unwrap()), [false; 4]);
+    // x·(−0) is recorded after the pool, so its rule runs first.
+    let loss = y.mul_scalar(-0.0).sum() + x.mul_scalar(-0.0).sum();
+    let g = loss.backward().unwrap();
+    assert_eq!(neg_zero(g.get(x).unwrap()), [true; 4]);
 }
 
 #[test]
