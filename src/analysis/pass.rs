@@ -260,7 +260,7 @@ fn analyze_data_body<F: Element>(
     let parts = if two && b * j >= PARALLEL_CODES && j >= 2 {
         // Neurons [0, J/2) here, [J/2, J) on the other thread: each neuron's
         // counters are its own, so the report is the one-thread report.
-        let mut other = OrthantCounter::new(op, rows.iter().map(|r| (r.pattern, r.definite)))?;
+        let mut other = orthants.try_clone(op)?;
         let h = j / 2;
         let (p0, p1) = rayon::join(
             || pulp::Arch::new().dispatch(PartPass(&part, 0..h, &mut orthants)),

@@ -190,6 +190,24 @@ impl OrthantCounter {
         })
     }
 
+    /// A second counter over the same examples (for a second thread),
+    /// copied rather than numbered again: no sort of the `2B` hashes.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new), when the copy cannot be allocated.
+    pub(crate) fn try_clone(&self, op: &'static str) -> crate::error::Result<Self> {
+        let what = "the orthant tables";
+        let mut ids = Vec::new();
+        try_grow(op, what, &mut ids, self.ids.len())?;
+        ids.extend_from_slice(&self.ids);
+        Ok(OrthantCounter {
+            ids,
+            visited: try_filled(op, what, self.visited.len(), 0)?,
+            sink: self.sink,
+            modal: self.modal,
+        })
+    }
+
     /// How many examples share the most frequent definite sign pattern.
     pub(crate) fn modal_pattern_examples(&self) -> usize {
         self.modal
