@@ -252,7 +252,12 @@ impl<F: Element> Tape<F> {
             inner.values.truncate(offset);
             inner.values.extend_from_slice(data);
         } else {
-            inner.values[offset..end].copy_from_slice(data);
+            // A large leaf (a layer's weight, an input batch) is copied by
+            // the tape's threads.
+            let threads = inner.threads;
+            crate::ops::in_halves(threads, &mut inner.values[offset..end], &|r, out| {
+                out.copy_from_slice(&data[r]);
+            });
         }
         inner.used = end;
         let grad_offset = if needs_grad {

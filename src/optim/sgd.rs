@@ -49,6 +49,8 @@ pub struct Sgd<F: Element> {
     /// The rate of the step under way (fixed by `begin_step`).
     rate: F,
     pub(crate) velocity: StateBuffer<F>,
+    /// The threads a large parameter's update is split between.
+    threads: usize,
 }
 
 impl<F: Element> Sgd<F> {
@@ -63,6 +65,7 @@ impl<F: Element> Sgd<F> {
             steps: 0,
             rate: F::zero(),
             velocity: StateBuffer::default(),
+            threads: 1,
         }
     }
 
@@ -81,6 +84,27 @@ impl<F: Element> Sgd<F> {
     /// Sets the L2 weight decay `λ ≥ 0` (added to the gradient).
     pub fn weight_decay(mut self, weight_decay: F) -> Self {
         self.weight_decay = weight_decay;
+        self
+    }
+
+    /// Splits the update of each parameter of at least 32,768 values
+    /// between `threads` threads (one by default), under the crate's
+    /// [rule for thread counts](crate::threads#thread-counts). The results
+    /// are the same at every thread count: each value's update is computed
+    /// by the same operations.
+    ///
+    /// ```
+    /// use gradsign::optim::{Optimizer, Sgd};
+    /// use gradsign::nn::Param;
+    /// let mut theta = vec![1.0f32; 1 << 16];
+    /// let grad = vec![2.0f32; 1 << 16];
+    /// let mut opt = Sgd::new(0.25).threads(2);
+    /// opt.step_params([Param { name: "w", value: &mut theta, grad: &grad }])?;
+    /// assert!(theta.iter().all(|&t| t == 0.5));
+    /// # Ok::<(), gradsign::Error>(())
+    /// ```
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = crate::threads::clamp_threads(threads);
         self
     }
 
@@ -126,64 +150,32 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
 
     fn update(&mut self, index: usize, name: &str, value: &mut [F], grad: &[F]) -> Result<()> {
         check_lengths(name, value.len(), grad.len())?;
-        let (lr, mu, wd, nesterov) = (self.rate, self.momentum, self.weight_decay, self.nesterov);
-        let with_momentum = mu > F::zero();
-        // The new value and velocity of one element.
-        let update = |theta: F, grad: F, b: F| {
-            let g = grad + wd * theta;
-            if with_momentum {
-                let b = mu * b + g;
-                let step = if nesterov { g + mu * b } else { b };
-                (theta - lr * step, b)
-            } else {
-                (theta - lr * g, b)
-            }
+        let rule = Rule {
+            lr: self.rate,
+            mu: self.momentum,
+            wd: self.weight_decay,
+            nesterov: self.nesterov,
         };
-        let b: &mut [F] = if with_momentum {
+        let b: &mut [F] = if rule.mu > F::zero() {
             self.velocity.slot(index, name, value.len(), 1)?
         } else {
             &mut []
         };
-        // Every new value and velocity checked before any is written, so a
-        // refused step leaves the parameters as they were; the check is a
-        // branch-free sum of `t − t` (NaN for a non-finite `t`), and only a
-        // failure looks for the first bad element. A non-finite value or
-        // gradient always makes its update non-finite, so the inputs are
-        // examined (and named in the error) only then.
-        // Whole chunks of eight with fixed-length inner loops (which
-        // vectorise; `chunks(8)`'s variable-length ones did not: 90% of the
-        // optimiser's instructions in W3 under callgrind), then the rest.
-        let mut lanes = [F::zero(); 8];
-        let (th, gr) = (value.chunks_exact(8), grad.chunks_exact(8));
-        let rest = th.remainder().iter().zip(gr.remainder());
-        if with_momentum {
-            let bs = b.chunks_exact(8);
-            let rest = rest.zip(bs.remainder());
-            for ((th, gr), bs) in th.zip(gr).zip(bs) {
-                for i in 0..8 {
-                    let (t, v) = update(th[i], gr[i], bs[i]);
-                    lanes[i] += nan_unless_finite(t) + nan_unless_finite(v);
-                }
-            }
-            for (l, ((&theta, &g), &v)) in lanes.iter_mut().zip(rest) {
-                let (t, v) = update(theta, g, v);
-                *l += nan_unless_finite(t) + nan_unless_finite(v);
-            }
+        let pieces = if value.len() >= PARALLEL_UPDATE {
+            self.threads
         } else {
-            for (th, gr) in th.zip(gr) {
-                for i in 0..8 {
-                    lanes[i] += nan_unless_finite(update(th[i], gr[i], F::zero()).0);
-                }
-            }
-            for (l, (&theta, &g)) in lanes.iter_mut().zip(rest) {
-                *l += nan_unless_finite(update(theta, g, F::zero()).0);
-            }
-        }
-        if lanes.iter().any(|&l| l != F::zero()) {
+            1
+        };
+        // Every new value and velocity checked before any is written, so a
+        // refused step leaves the parameters as they were; only a failure
+        // looks for the first bad element. A non-finite value or gradient
+        // always makes its update non-finite, so the inputs are examined
+        // (and named in the error) only then.
+        if !in_pieces(pieces, (value, grad, b), &|(v, g, b)| rule.sound(v, g, b)) {
             check_finite_inputs("Sgd", name, value, grad)?;
             let velocity = |j: usize| b.get(j).copied().unwrap_or_else(F::zero);
             for (j, (&theta, &g)) in value.iter().zip(grad).enumerate() {
-                let (t, v) = update(theta, g, velocity(j));
+                let (t, v) = rule.apply(theta, g, velocity(j));
                 if !t.is_finite() {
                     return Err(non_finite("Sgd", name, "the updated values", j, t));
                 }
@@ -192,15 +184,10 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
                 }
             }
         }
-        if with_momentum {
-            for ((theta, &g), b) in value.iter_mut().zip(grad).zip(b.iter_mut()) {
-                (*theta, *b) = update(*theta, g, *b);
-            }
-        } else {
-            for (theta, &g) in value.iter_mut().zip(grad) {
-                *theta = update(*theta, g, F::zero()).0;
-            }
-        }
+        in_pieces(pieces, (value, grad, b), &|(v, g, b)| {
+            rule.write(v, g, b);
+            true
+        });
         Ok(())
     }
 
@@ -219,6 +206,110 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
     fn steps_taken(&self) -> usize {
         self.steps
     }
+}
+
+/// Parameters from this many values up have their updates split between
+/// the optimiser's threads (below it, the hand-off costs more than the
+/// pass).
+const PARALLEL_UPDATE: usize = 1 << 15;
+
+/// One step's update rule, per element.
+#[derive(Clone, Copy)]
+struct Rule<F> {
+    lr: F,
+    mu: F,
+    wd: F,
+    nesterov: bool,
+}
+
+impl<F: Element> Rule<F> {
+    /// The new value and velocity of one element (the velocity is passed
+    /// through unchanged without momentum).
+    #[inline(always)]
+    fn apply(self, theta: F, grad: F, b: F) -> (F, F) {
+        let g = grad + self.wd * theta;
+        if self.mu > F::zero() {
+            let b = self.mu * b + g;
+            let step = if self.nesterov { g + self.mu * b } else { b };
+            (theta - self.lr * step, b)
+        } else {
+            (theta - self.lr * g, b)
+        }
+    }
+
+    /// Whether every new value (and velocity, when `b` is not empty) is
+    /// finite: a branch-free sum of `t − t` (NaN for a non-finite `t`).
+    /// Whole chunks of eight with fixed-length inner loops (which
+    /// vectorise; `chunks(8)`'s variable-length ones did not: 90% of the
+    /// optimiser's instructions in W3 under callgrind), then the rest.
+    fn sound(self, value: &[F], grad: &[F], b: &[F]) -> bool {
+        let mut lanes = [F::zero(); 8];
+        let (th, gr) = (value.chunks_exact(8), grad.chunks_exact(8));
+        let rest = th.remainder().iter().zip(gr.remainder());
+        if b.is_empty() {
+            for (th, gr) in th.zip(gr) {
+                for i in 0..8 {
+                    lanes[i] += nan_unless_finite(self.apply(th[i], gr[i], F::zero()).0);
+                }
+            }
+            for (l, (&theta, &g)) in lanes.iter_mut().zip(rest) {
+                *l += nan_unless_finite(self.apply(theta, g, F::zero()).0);
+            }
+        } else {
+            let bs = b.chunks_exact(8);
+            let rest = rest.zip(bs.remainder());
+            for ((th, gr), bs) in th.zip(gr).zip(bs) {
+                for i in 0..8 {
+                    let (t, v) = self.apply(th[i], gr[i], bs[i]);
+                    lanes[i] += nan_unless_finite(t) + nan_unless_finite(v);
+                }
+            }
+            for (l, ((&theta, &g), &v)) in lanes.iter_mut().zip(rest) {
+                let (t, v) = self.apply(theta, g, v);
+                *l += nan_unless_finite(t) + nan_unless_finite(v);
+            }
+        }
+        lanes.iter().all(|&l| l == F::zero())
+    }
+
+    /// Writes the new values (and velocities, when `b` is not empty).
+    fn write(self, value: &mut [F], grad: &[F], b: &mut [F]) {
+        if b.is_empty() {
+            for (theta, &g) in value.iter_mut().zip(grad) {
+                *theta = self.apply(*theta, g, F::zero()).0;
+            }
+        } else {
+            for ((theta, &g), b) in value.iter_mut().zip(grad).zip(b.iter_mut()) {
+                (*theta, *b) = self.apply(*theta, g, *b);
+            }
+        }
+    }
+}
+
+/// A parameter's values, gradient and velocity (empty without momentum).
+type Piece<'a, F> = (&'a mut [F], &'a [F], &'a mut [F]);
+
+/// Runs `work` over `pieces` contiguous parts of one parameter (split in
+/// halves by `rayon::join`, which allocates nothing; inline for one) and
+/// returns whether every part's `work` returned `true`.
+fn in_pieces<F: Element>(
+    pieces: usize,
+    (value, grad, b): Piece<'_, F>,
+    work: &(impl Fn(Piece<'_, F>) -> bool + Sync),
+) -> bool {
+    if pieces <= 1 || value.len() < 2 {
+        return work((value, grad, b));
+    }
+    let left = pieces / 2;
+    let mid = value.len() * left / pieces;
+    let (v0, v1) = value.split_at_mut(mid);
+    let (g0, g1) = grad.split_at(mid);
+    let (b0, b1) = b.split_at_mut(mid.min(b.len()));
+    let (a, c) = rayon::join(
+        || in_pieces(left, (v0, g0, b0), work),
+        || in_pieces(pieces - left, (v1, g1, b1), work),
+    );
+    a && c
 }
 
 #[cfg(test)]
@@ -266,6 +357,89 @@ mod tests {
                         assert_eq!(theta, before, "len {len}, bad {bad}, μ {momentum}");
                     }
                 }
+            }
+        }
+    }
+
+    /// A parameter split between threads gets, bit for bit, the values and
+    /// velocities of the one-thread update, at lengths around the split's
+    /// threshold, with every rule (plain, decay, momentum, Nesterov).
+    #[test]
+    fn a_split_update_equals_the_one_thread_update() {
+        fn case<F: Element>(len: usize, momentum: f64, nesterov: bool, wd: f64) {
+            let make = |threads| {
+                let mut opt = Sgd::new(F::from_f64(0.05))
+                    .momentum(F::from_f64(momentum))
+                    .nesterov(nesterov)
+                    .weight_decay(F::from_f64(wd));
+                // Set directly: the split is tested on a one-core machine too.
+                opt.threads = threads;
+                opt
+            };
+            let (mut one, mut two, mut three) = (make(1), make(2), make(3));
+            let start: Vec<F> = (0..len)
+                .map(|j| F::from_f64((j as f64 * 0.37).sin()))
+                .collect();
+            let (mut a, mut b, mut c) = (start.clone(), start.clone(), start);
+            for step in 0..3 {
+                let g: Vec<F> = (0..len)
+                    .map(|j| F::from_f64((j as f64 * 0.11 + step as f64).cos()))
+                    .collect();
+                for (opt, theta) in [(&mut one, &mut a), (&mut two, &mut b), (&mut three, &mut c)] {
+                    opt.step_params([Param {
+                        name: NAME,
+                        value: theta,
+                        grad: &g,
+                    }])
+                    .unwrap();
+                }
+                let bits = |v: &[F]| {
+                    v.iter()
+                        .map(|&x| Element::to_f64(x).to_bits())
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(bits(&a), bits(&b), "len {len}, μ {momentum}, step {step}");
+                assert_eq!(bits(&a), bits(&c), "len {len}, μ {momentum}, step {step}");
+                assert_eq!(bits(&one.velocity.data), bits(&two.velocity.data));
+                assert_eq!(bits(&one.velocity.data), bits(&three.velocity.data));
+            }
+        }
+        for len in [PARALLEL_UPDATE - 1, PARALLEL_UPDATE, PARALLEL_UPDATE + 13] {
+            for (momentum, nesterov, wd) in [
+                (0.0, false, 0.0),
+                (0.0, false, 0.01),
+                (0.9, false, 0.0),
+                (0.9, true, 0.01),
+            ] {
+                case::<f32>(len, momentum, nesterov, wd);
+                case::<f64>(len, momentum, nesterov, wd);
+            }
+        }
+    }
+
+    /// A split update refuses a non-finite result in either part, at the
+    /// split point too, and writes nothing of the parameter.
+    #[test]
+    fn a_split_update_refuses_a_bad_element_in_either_part() {
+        let len = PARALLEL_UPDATE + 5;
+        let mid = len / 2;
+        for momentum in [0.0, 0.5] {
+            for bad in [0, mid - 1, mid, len - 1] {
+                let mut opt = Sgd::new(1.0f32).momentum(momentum);
+                opt.threads = 2;
+                let mut theta = vec![1.0f32; len];
+                let mut g = vec![0.5f32; len];
+                g[bad] = f32::INFINITY;
+                let e = opt
+                    .step_params([Param {
+                        name: NAME,
+                        value: &mut theta,
+                        grad: &g,
+                    }])
+                    .unwrap_err();
+                assert!(e.to_string().contains(&format!("element {bad}")), "{e}");
+                assert!(theta.iter().all(|&t| t == 1.0), "bad {bad}, μ {momentum}");
+                assert!(opt.velocity.data.iter().all(|&v| v == 0.0));
             }
         }
     }

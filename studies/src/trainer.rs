@@ -32,7 +32,7 @@ impl<F: ModelElement> Trainer<F> {
         tape.set_threads(threads);
         Trainer {
             mlp,
-            sgd: Sgd::new(F::from_f64(lr)),
+            sgd: Sgd::new(F::from_f64(lr)).threads(threads),
             tape,
             grads: Gradients::new(),
         }

@@ -204,6 +204,23 @@ fn large_element_wise_ops_give_the_same_bits_on_two_kernel_threads() {
     assert_eq!(run(1), run(2));
 }
 
+#[test]
+fn large_leaves_copied_by_two_threads_hold_their_values() {
+    // 100,000 values: a tape re-recording after `clear` copies a leaf this
+    // large with its threads. Each leaf must hold exactly its own values.
+    let a = Tensor::<f32>::rand_uniform(&[100, 1000], -1.0, 1.0, 5).unwrap();
+    let b = Tensor::<f32>::rand_uniform(&[1000, 100], -1.0, 1.0, 6).unwrap();
+    let mut tape = Tape::<f32>::new();
+    tape.set_threads(2);
+    for (first, second) in [(&a, &b), (&b, &a), (&a, &a)] {
+        tape.clear();
+        let (v, c) = (tape.var(first), tape.constant(second));
+        assert_eq!(v.value().as_slice(), first.as_slice());
+        assert_eq!(c.value().as_slice(), second.as_slice());
+        assert_eq!(v.value().shape().dims(), first.shape().dims());
+    }
+}
+
 /// One W3-like step (a sigmoid MLP layer pair, products large enough to
 /// split) at `threads` kernel threads: the loss and every gradient's bits.
 fn mlp_step_bits(threads: usize) -> Vec<u32> {
