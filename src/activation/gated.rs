@@ -90,6 +90,7 @@ pub struct GeluOp;
 impl<F: Element> UnaryOp<F> for GeluOp {
     const NAME: &'static str = "gelu";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         x * normal_cdf(x, normal_pdf(x))
@@ -118,6 +119,7 @@ pub struct GeluTanhOp;
 impl<F: Element> UnaryOp<F> for GeluTanhOp {
     const NAME: &'static str = "gelu_tanh";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         let (h, l, _) = gelu_tanh_2u(x);
@@ -204,6 +206,7 @@ pub struct SiluOp;
 impl<F: Element> UnaryOp<F> for SiluOp {
     const NAME: &'static str = "silu";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         gate(x, logistic(x))
@@ -234,6 +237,7 @@ pub struct MishOp;
 impl<F: Element> UnaryOp<F> for MishOp {
     const NAME: &'static str = "mish";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         gate(x, softplus1(x).tanh())

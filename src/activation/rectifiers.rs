@@ -73,6 +73,7 @@ pub struct EluOp;
 impl<F: Element> UnaryOp<F> for EluOp {
     const NAME: &'static str = "elu";
     type State = F;
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, c: F) -> F {
         if x > F::zero() { x } else { c * x.exp_m1() }
@@ -114,6 +115,7 @@ pub struct SeluOp;
 impl<F: Element> UnaryOp<F> for SeluOp {
     const NAME: &'static str = "selu";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         if x > F::zero() {
@@ -165,6 +167,7 @@ pub struct SoftplusOp;
 impl<F: Element> UnaryOp<F> for SoftplusOp {
     const NAME: &'static str = "softplus";
     type State = F;
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, c: F) -> F {
         let beta = c;

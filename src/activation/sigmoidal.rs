@@ -74,6 +74,7 @@ pub struct SigmoidOp;
 impl<F: Element> UnaryOp<F> for SigmoidOp {
     const NAME: &'static str = "sigmoid";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         logistic(x)
@@ -97,6 +98,7 @@ pub struct CentredSigmoidOp;
 impl<F: Element> UnaryOp<F> for CentredSigmoidOp {
     const NAME: &'static str = "centred_sigmoid";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         let half = F::from_f64(0.5);
@@ -130,6 +132,7 @@ pub struct LecunTanhOp;
 impl<F: Element> UnaryOp<F> for LecunTanhOp {
     const NAME: &'static str = "lecun_tanh";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         F::from_f64(LECUN_TANH_SCALE) * (x * F::from_f64(LECUN_TANH_GAIN)).tanh()

@@ -30,6 +30,7 @@ pub struct ExpOp;
 impl<F: Element> UnaryOp<F> for ExpOp {
     const NAME: &'static str = "exp";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         x.kernel_exp()
@@ -45,6 +46,7 @@ pub struct LnOp;
 impl<F: Element> UnaryOp<F> for LnOp {
     const NAME: &'static str = "ln";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         x.ln()
@@ -99,6 +101,7 @@ pub struct PowfOp;
 impl<F: Element> UnaryOp<F> for PowfOp {
     const NAME: &'static str = "powf";
     type State = F;
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, c: F) -> F {
         x.powf(c)
@@ -172,6 +175,7 @@ pub struct TanhOp;
 impl<F: Element> UnaryOp<F> for TanhOp {
     const NAME: &'static str = "tanh";
     type State = ();
+    const SPLIT_FROM: usize = crate::ops::SPLIT_COSTLY;
     #[inline]
     fn f(x: F, _: ()) -> F {
         x.kernel_tanh()
