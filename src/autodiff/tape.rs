@@ -533,7 +533,9 @@ impl<F: Element> Tape<F> {
         let mut xs = [F::zero(); N];
         for (x, &p) in xs.iter_mut().zip(&parents) {
             let node = &inner.nodes[p as usize];
-            if node.len != 1 || node.shape != shape {
+            // Every dimension of a one-element shape is 1: two of them are
+            // equal when their ranks are.
+            if node.len != 1 || node.shape.rank() != shape.rank() {
                 return None;
             }
             *x = inner.values[node.offset];
