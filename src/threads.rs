@@ -9,7 +9,9 @@
 //! [`AnalyzerConfig::threads`](crate::analysis::AnalyzerConfig::threads),
 //! [`StatisticsConfig::with_threads`](crate::stats::StatisticsConfig::with_threads),
 //! [`GemmArgs::threads`](crate::element::GemmArgs::threads),
-//! [`Sgd::threads`](crate::optim::Sgd::threads)) follows one
+//! [`Sgd::threads`](crate::optim::Sgd::threads),
+//! [`Adam::threads`](crate::optim::Adam::threads),
+//! [`AdamW::threads`](crate::optim::AdamW::threads)) follows one
 //! rule: a request is clamped to `1 ..= `[`max_threads`]`()`, the
 //! parallelism the machine offers. `0` means one thread, and a request
 //! beyond the machine (up to `usize::MAX`) gets every thread there is, never

@@ -248,6 +248,39 @@ impl<F: Element> StateBuffer<F> {
     }
 }
 
+/// Parameters from this many values up have their updates split between
+/// the optimiser's threads (below it, the hand-off costs more than the
+/// pass).
+pub(crate) const PARALLEL_UPDATE: usize = 1 << 15;
+
+/// A parameter's values, its gradient, and up to two state slices of the
+/// same length (an unused one is empty).
+pub(crate) type Piece<'a, F> = (&'a mut [F], &'a [F], &'a mut [F], &'a mut [F]);
+
+/// Runs `work` over `pieces` contiguous parts of one parameter (split in
+/// halves by `rayon::join`, which allocates nothing; inline for one) and
+/// returns whether every part's `work` returned `true`.
+pub(crate) fn in_pieces<F: Element>(
+    pieces: usize,
+    (value, grad, s1, s2): Piece<'_, F>,
+    work: &(impl Fn(Piece<'_, F>) -> bool + Sync),
+) -> bool {
+    if pieces <= 1 || value.len() < 2 {
+        return work((value, grad, s1, s2));
+    }
+    let left = pieces / 2;
+    let mid = value.len() * left / pieces;
+    let (v0, v1) = value.split_at_mut(mid);
+    let (g0, g1) = grad.split_at(mid);
+    let (a0, a1) = s1.split_at_mut(mid.min(s1.len()));
+    let (b0, b1) = s2.split_at_mut(mid.min(s2.len()));
+    let (a, c) = rayon::join(
+        || in_pieces(left, (v0, g0, a0, b0), work),
+        || in_pieces(pieces - left, (v1, g1, a1, b1), work),
+    );
+    a && c
+}
+
 /// A parameter and its gradient must have the same number of values.
 pub(crate) fn check_lengths(name: &str, values: usize, grads: usize) -> Result<()> {
     if values != grads {

@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::kernels::nan_unless_finite;
 
 use super::{
-    LrSchedule, Optimizer, StateBuffer, check, check_finite_inputs, check_lengths, effective_rate,
-    non_finite,
+    LrSchedule, Optimizer, PARALLEL_UPDATE, StateBuffer, check, check_finite_inputs, check_lengths,
+    effective_rate, in_pieces, non_finite,
 };
 
 /// Stochastic gradient descent. With learning rate `η_t` (the base rate
@@ -171,7 +171,9 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
         // looks for the first bad element. A non-finite value or gradient
         // always makes its update non-finite, so the inputs are examined
         // (and named in the error) only then.
-        if !in_pieces(pieces, (value, grad, b), &|(v, g, b)| rule.sound(v, g, b)) {
+        if !in_pieces(pieces, (value, grad, b, &mut []), &|(v, g, b, _)| {
+            rule.sound(v, g, b)
+        }) {
             check_finite_inputs("Sgd", name, value, grad)?;
             let velocity = |j: usize| b.get(j).copied().unwrap_or_else(F::zero);
             for (j, (&theta, &g)) in value.iter().zip(grad).enumerate() {
@@ -184,7 +186,7 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
                 }
             }
         }
-        in_pieces(pieces, (value, grad, b), &|(v, g, b)| {
+        in_pieces(pieces, (value, grad, b, &mut []), &|(v, g, b, _)| {
             rule.write(v, g, b);
             true
         });
@@ -207,11 +209,6 @@ impl<F: Element> Optimizer<F> for Sgd<F> {
         self.steps
     }
 }
-
-/// Parameters from this many values up have their updates split between
-/// the optimiser's threads (below it, the hand-off costs more than the
-/// pass).
-const PARALLEL_UPDATE: usize = 1 << 15;
 
 /// One step's update rule, per element.
 #[derive(Clone, Copy)]
@@ -284,32 +281,6 @@ impl<F: Element> Rule<F> {
             }
         }
     }
-}
-
-/// A parameter's values, gradient and velocity (empty without momentum).
-type Piece<'a, F> = (&'a mut [F], &'a [F], &'a mut [F]);
-
-/// Runs `work` over `pieces` contiguous parts of one parameter (split in
-/// halves by `rayon::join`, which allocates nothing; inline for one) and
-/// returns whether every part's `work` returned `true`.
-fn in_pieces<F: Element>(
-    pieces: usize,
-    (value, grad, b): Piece<'_, F>,
-    work: &(impl Fn(Piece<'_, F>) -> bool + Sync),
-) -> bool {
-    if pieces <= 1 || value.len() < 2 {
-        return work((value, grad, b));
-    }
-    let left = pieces / 2;
-    let mid = value.len() * left / pieces;
-    let (v0, v1) = value.split_at_mut(mid);
-    let (g0, g1) = grad.split_at(mid);
-    let (b0, b1) = b.split_at_mut(mid.min(b.len()));
-    let (a, c) = rayon::join(
-        || in_pieces(left, (v0, g0, b0), work),
-        || in_pieces(pieces - left, (v1, g1, b1), work),
-    );
-    a && c
 }
 
 #[cfg(test)]
