@@ -1,7 +1,8 @@
 //! A warm training step allocates nothing: `tape.clear()`, forward, loss,
 //! `backward_into` a reused `Gradients`, optimiser step, counted by a global
 //! allocator that tallies the allocations of the calling thread, at W2's,
-//! W3's and W6's sizes (`support/counting_alloc.rs`).
+//! W3's and W6's sizes (`support/counting_alloc.rs`). The same steps on two
+//! threads, counted on every thread, are `tests/alloc_two_threads.rs`.
 
 use gradsign::activation::Activation;
 use gradsign::nn::Mlp;

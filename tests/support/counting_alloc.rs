@@ -4,12 +4,18 @@
 //! declares it once in its `main.rs` (`#[path = "../support/counting_alloc.rs"]
 //! mod counting_alloc;`), which installs it as that binary's global
 //! allocator. Tests run on several threads at once, so every figure is per
-//! thread: another test's allocations never reach it.
+//! thread: another test's allocations never reach it. The one exception,
+//! [`all_allocations`], counts every thread of the process, for a binary
+//! that holds a single test (`tests/alloc_two_threads.rs`).
 // Each binary uses the part its tests need.
 #![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Allocations (and reallocations) made by every thread of the process.
+static ALL: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     /// Allocations (and reallocations) made by this thread.
@@ -23,6 +29,7 @@ thread_local! {
 /// Counts one allocation call of the calling thread.
 fn count() {
     let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    ALL.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Moves the calling thread's live bytes by `delta` and its peak with them.
@@ -44,8 +51,8 @@ struct Counting;
 
 // SAFETY: every call is forwarded unchanged to the system allocator; the
 // counters are thread-local `Cell`s with const initialisers, which neither
-// allocate nor need a destructor. Only allocations that succeed move the
-// live bytes.
+// allocate nor need a destructor, and one atomic. Only allocations that
+// succeed move the live bytes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         count();
@@ -87,6 +94,13 @@ static GLOBAL: Counting = Counting;
 /// Allocations (and reallocations) made by the calling thread so far.
 pub fn allocations() -> usize {
     ALLOCATIONS.with(Cell::get)
+}
+
+/// Allocations (and reallocations) made by every thread of the process so
+/// far: meaningful only in a binary whose one test is the only thing
+/// running.
+pub fn all_allocations() -> usize {
+    ALL.load(Ordering::Relaxed)
 }
 
 /// Bytes the calling thread has allocated and not freed.
