@@ -235,7 +235,7 @@ pub(crate) fn in_halves<F: Element>(
 }
 
 /// [`in_halves`] with the threshold `from`: `out` is split when it holds
-/// at least `from` values.
+/// at least `from` values, and at least two.
 pub(crate) fn in_halves_from<F: Element>(
     from: usize,
     threads: usize,
