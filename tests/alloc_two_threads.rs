@@ -8,7 +8,7 @@
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
-use counting_alloc::all_allocations;
+use counting_alloc::{all_allocations, counted_in};
 use gradsign::Tensor;
 use gradsign::nn::Sequential;
 use gradsign::threads::{Workers, max_threads};
@@ -27,14 +27,9 @@ fn all_allocations_in_warm_steps(
 ) -> usize {
     workers.run(|| {
         let mut trainer = Trainer::new(net.clone(), lr, workers.threads());
-        for _ in 0..2 {
+        counted_in(all_allocations, (2, 5), || {
             std::hint::black_box(trainer.step(x, Target::Classes(labels)));
-        }
-        let before = all_allocations();
-        for _ in 0..5 {
-            std::hint::black_box(trainer.step(x, Target::Classes(labels)));
-        }
-        all_allocations() - before
+        })
     })
 }
 

@@ -15,18 +15,7 @@ use gradsign::stats::{
 };
 use gradsign_studies::bench_data;
 
-use crate::counting_alloc::allocations;
-
-/// Allocations made by this thread during `rounds` calls of `f`, after one
-/// warm-up call.
-fn allocations_in(rounds: usize, mut f: impl FnMut()) -> usize {
-    f();
-    let before = allocations();
-    for _ in 0..rounds {
-        f();
-    }
-    allocations() - before
-}
+use crate::counting_alloc::{allocations, counted_in};
 
 /// `C = A·B` through the tuned kernel on one thread, `dims` =
 /// `[m, n, k, a_rs, a_cs, b_rs, b_cs]`.
@@ -95,11 +84,11 @@ fn warm_statistics_of_w3_allocate_only_inside_the_tuned_matrix_kernel() {
     };
     call();
     assert!(allocations() > first, "the first call sizes the buffers");
-    let in_calls = allocations_in(5, &mut call);
+    let in_calls = counted_in(allocations, (1, 5), &mut call);
 
     let largest = sizes[0] * sizes[1] + sizes[1];
     let (a, b, mut c) = (vec![0.5; largest], vec![0.25; largest], vec![0.0; largest]);
-    let in_kernel = allocations_in(5, || {
+    let in_kernel = counted_in(allocations, (1, 5), || {
         for p in sizes.windows(2) {
             layer_products(&a, &b, &mut c, (batch, p[0] + 1, p[1]));
         }
@@ -138,12 +127,12 @@ fn warm_convolution_statistics_allocate_only_inside_the_tuned_matrix_kernel() {
     let mut call = || ws.layer_statistics_into(&a, &d, &cfg, &mut out).unwrap();
     call();
     assert!(allocations() > first, "the first call sizes the buffers");
-    let in_calls = allocations_in(5, &mut call);
+    let in_calls = counted_in(allocations, (1, 5), &mut call);
 
     let per = j * kp;
     let (x, y) = (vec![0.5f32; batch * pos * kp], vec![0.25f32; batch * per]);
     let mut c = vec![0.0f32; batch * per.max(batch)];
-    let in_kernel = allocations_in(5, || {
+    let in_kernel = counted_in(allocations, (1, 5), || {
         for n in 0..batch {
             product(
                 &y[..pos * j],

@@ -11,7 +11,7 @@ use gradsign::{Gradients, Tape, Tensor};
 use gradsign_studies::bench_data;
 use gradsign_studies::trainer::{Target, Trainer};
 
-use crate::counting_alloc::allocations;
+use crate::counting_alloc::{allocations, counted_in};
 
 /// Runs `warm` steps, then counts the allocations of `measured` more.
 fn allocations_per_warm_steps<F: gradsign::nn::ModelElement>(
@@ -74,18 +74,6 @@ fn a_warm_training_step_performs_no_heap_allocation() {
     assert_eq!(n, 0, "{n} allocations in 100 warm f64 steps");
 }
 
-/// Allocations made by this thread during `rounds` calls of `f`, after two
-/// warm-up calls.
-fn allocations_in(rounds: usize, mut f: impl FnMut()) -> usize {
-    f();
-    f();
-    let before = allocations();
-    for _ in 0..rounds {
-        f();
-    }
-    allocations() - before
-}
-
 /// Allocations of this thread in five warm steps of `net` (softmax
 /// cross-entropy, SGD) on `threads` threads, after two warm-up steps.
 fn warm_step_allocations(
@@ -96,7 +84,7 @@ fn warm_step_allocations(
     threads: usize,
 ) -> usize {
     let mut trainer = Trainer::new(net.clone(), lr, threads);
-    allocations_in(5, || {
+    counted_in(allocations, (2, 5), || {
         std::hint::black_box(trainer.step(x, Target::Classes(labels)));
     })
 }

@@ -103,6 +103,23 @@ pub fn all_allocations() -> usize {
     ALL.load(Ordering::Relaxed)
 }
 
+/// How far `counter` ([`allocations`] or [`all_allocations`]) moves
+/// during `rounds` calls of `f`, after `warm` warm-up calls.
+pub fn counted_in(
+    counter: fn() -> usize,
+    (warm, rounds): (usize, usize),
+    mut f: impl FnMut(),
+) -> usize {
+    for _ in 0..warm {
+        f();
+    }
+    let before = counter();
+    for _ in 0..rounds {
+        f();
+    }
+    counter() - before
+}
+
 /// Bytes the calling thread has allocated and not freed.
 pub fn live_bytes() -> isize {
     LIVE.with(Cell::get)
