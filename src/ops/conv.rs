@@ -674,12 +674,19 @@ fn fold_dense_body<F: Element>(
     let (p, hw) = (g.positions(), g.h * g.w);
     let pw = g.w + 2 * g.pw;
     let padded = &mut plane[..(g.h + 2 * g.ph) * pw];
-    let mut rows = cols.chunks_exact(p.max(1));
-    for c in 0..g.c {
+    let taps = g.kh * g.kw;
+    for (c, rows) in cols.chunks_exact((taps * p).max(1)).take(g.c).enumerate() {
         padded.fill(F::zero());
-        for i in 0..g.kh {
-            for j in 0..g.kw {
-                let Some(row) = rows.next() else { return };
+        // Tap column `j` outermost: tap `(i + 1, j)` then adds its runs at
+        // the very addresses tap `(i, j)` wrote one output row earlier,
+        // which the CPU forwards from its store queue. In row order, tap
+        // `(i, j + 1)` would read one element off the runs `(i, j)` had
+        // just stored, and a load that only partly overlaps a store still
+        // in flight waits for it to reach the cache: 1.52 → 1.27 ms for a
+        // W6 step's 64 folds at one thread.
+        for j in 0..g.kw {
+            for i in 0..g.kh {
+                let row = &rows[(i * g.kw + j) * p..][..p];
                 for (oy, src) in row.chunks_exact(g.ow).enumerate() {
                     add_span(&mut padded[(oy + i) * pw + j..][..g.ow], src);
                 }
