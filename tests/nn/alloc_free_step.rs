@@ -23,12 +23,8 @@ fn allocations_per_warm_steps<F: gradsign::nn::ModelElement>(
 ) -> (usize, F) {
     let mut tape = Tape::new();
     let mut grads = Gradients::new();
-    let mut before = 0;
     let mut loss_value = F::zero();
-    for step in 0..3 + measured {
-        if step == 3 {
-            before = allocations();
-        }
+    let n = counted_in(allocations, (3, measured), || {
         tape.clear();
         let input = tape.constant(x);
         let target = tape.constant(y);
@@ -38,8 +34,8 @@ fn allocations_per_warm_steps<F: gradsign::nn::ModelElement>(
         loss_value = loss.item().unwrap();
         loss.backward_into(&mut grads).unwrap();
         opt.step(&mut *mlp, &trace, &grads).unwrap();
-    }
-    (allocations() - before, loss_value)
+    });
+    (n, loss_value)
 }
 
 #[test]

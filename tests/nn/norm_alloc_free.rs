@@ -10,7 +10,7 @@ use gradsign::nn::{
 use gradsign::optim::{Optimizer, Sgd};
 use gradsign::{Gradients, Tape, Tensor};
 
-use crate::counting_alloc::allocations;
+use crate::counting_alloc::{allocations, counted_in};
 
 #[test]
 fn a_warm_training_step_through_normalisation_layers_allocates_nothing() {
@@ -28,24 +28,18 @@ fn a_warm_training_step_through_normalisation_layers_allocates_nothing() {
     let mut opt = Sgd::new(0.05f32);
     let mut tape = Tape::new();
     let mut grads = Gradients::new();
-    let mut before = 0;
-    let mut first = f32::NAN;
+    let mut first = None;
     let mut last = f32::NAN;
-    for step in 0..103 {
-        if step == 3 {
-            before = allocations();
-        }
+    let n = counted_in(allocations, (3, 100), || {
         tape.clear();
         let (out, trace) = gradsign::nn::forward(&net, &tape, tape.constant(&x)).unwrap();
         let loss = (out - tape.constant(&y)).square().mean().unwrap();
         last = loss.item().unwrap();
-        if step == 0 {
-            first = last;
-        }
+        first.get_or_insert(last);
         loss.backward_into(&mut grads).unwrap();
         opt.step(&mut net, &trace, &grads).unwrap();
-    }
-    let n = allocations() - before;
+    });
+    let first = first.expect("the first step ran");
     assert_eq!(n, 0, "{n} allocations in 100 warm steps");
     assert!(last < first, "training made progress: {first} -> {last}");
     let bn = net.layer::<BatchNorm<f32>>(1).unwrap();
