@@ -107,7 +107,8 @@ fn a_warm_w6_step_allocates_nothing() {
 
 #[test]
 fn the_counter_sees_allocations() {
-    // Guards the test above against a counter that never counts.
+    // Guards the allocation tests of this binary (here, in `observe.rs`
+    // and in `norm_alloc_free.rs`) against a counter that never counts.
     let before = allocations();
     let v = std::hint::black_box(vec![1u8; 64]);
     assert!(allocations() > before);
