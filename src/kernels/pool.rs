@@ -25,6 +25,7 @@
 #![allow(unsafe_code)]
 
 use crate::element::Element;
+#[cfg(target_arch = "x86_64")]
 use std::any::TypeId;
 
 /// One `w`-wide plane of a 2 × 2, stride-2 max-pool's backward: `plane`
