@@ -1219,14 +1219,14 @@ fn max_pool_2x2_plane_backward<F: Element>(
                 let (top, bottom) = gplane[2 * oy * w..].split_at_mut(w);
                 let (g0, g1) = (top, &mut bottom[..w]);
                 let (m, go) = (&yout[oy * ow..][..ow], &gout[oy * ow..][..ow]);
-                if accumulate {
-                    if !vectorised {
-                        rows::<F, true>((r0, r1), (m, go), (g0, g1));
-                    }
-                } else {
-                    if !vectorised {
+                if !vectorised {
+                    if accumulate {
+                        rows::<F, true>((r0, r1), (m, go), (&mut *g0, &mut *g1));
+                    } else {
                         rows::<F, false>((r0, r1), (m, go), (&mut *g0, &mut *g1));
                     }
+                }
+                if !accumulate {
                     // An odd width leaves a column no window covers.
                     g0[2 * ow..].fill(F::zero());
                     g1[2 * ow..].fill(F::zero());
