@@ -1,11 +1,12 @@
 //! Numeric kernels on slices, private to the crate. The only module allowed
 //! `unsafe`: it wraps the tuned matrix-multiply crate behind bounds-checked
-//! safe functions, and calls the loops of [`bits`], [`pool`] and [`reduce`] compiled
+//! safe functions, and calls the loops of [`bits`], [`conv`], [`pool`] and [`reduce`] compiled
 //! for the instructions the CPU was found to have. Element types reach them
 //! through [`Element`](crate::Element); thread counts follow
 //! [`threads`](crate::threads).
 
 pub(crate) mod bits;
+pub(crate) mod conv;
 pub(crate) mod matmul;
 pub(crate) mod pool;
 pub(crate) mod reduce;

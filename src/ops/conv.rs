@@ -7,7 +7,12 @@
 //! `(O, C·kh·kw)` by it, straight into the NCHW output; the backward sweep
 //! rebuilds the patches for `dW = Σ_n δ_n·patchesₙᵀ` and folds `Wᵀ·δ_n`
 //! back onto the input. The tape keeps no patch matrix, and one example's
-//! patches (per thread) stay in cache. The sign analysis reads a
+//! patches (per thread) stay in cache. In `f32` on a CPU with AVX2, a
+//! stride-1, undilated layer with channels in sixteens and small enough
+//! planes (W6's two) takes its three products as direct correlations of
+//! zero-padded planes instead (the crate's own AVX2 kernel), with no
+//! patch matrix at all; the input gradient is then the output gradient
+//! correlated with the filters turned half round. The sign analysis reads a
 //! convolution as the dense layer it is at every position (a filter's
 //! gradient on one position is `δ_p·patch_p`: one-signed when the patch
 //! is); its [`LayerTrace`](crate::nn::LayerTrace) builds the patch rows
@@ -756,6 +761,30 @@ fn conv_forward<F: Element>(
     threads: usize,
 ) {
     let (p, k, chw) = (g.positions(), g.patch_len(), g.c * g.h * g.w);
+    if let (true, Some(planes)) = (direct_plan::<F>(g, o).forward, input_planes(g)) {
+        // The filters tap-major, shared by the threads; each thread's
+        // padded planes, whose border every example leaves zero.
+        let per = planes.len().unwrap_or(0);
+        let space = scratch_slice(scratch, o * k + threads * per);
+        let (wt, space) = space.split_at_mut(o * k);
+        block_into(w, (o, k), wt);
+        let wt = &*wt;
+        in_groups(g.n, threads, (y, o * p), (space, per), |range, y, xp| {
+            xp.fill(F::zero());
+            for (e, y_e) in range.zip(y.chunks_exact_mut((o * p).max(1))) {
+                pad_into(
+                    &x[e * chw..][..chw],
+                    (g.c, g.h, g.w),
+                    (xp, planes),
+                    (g.ph, g.pw),
+                );
+                let done =
+                    kernels::conv::correlate((xp, planes), (wt, o, (g.kh, g.kw)), b, (y_e, false));
+                assert!(done, "conv2d: the direct forward was planned but declined");
+            }
+        });
+        return;
+    }
     let per = k * p + plane_len(g).unwrap_or(0);
     let space = scratch_slice(scratch, threads * per);
     in_groups(g.n, threads, (y, o * p), (space, per), |range, y, mine| {
@@ -786,6 +815,129 @@ fn conv_forward<F: Element>(
     });
 }
 
+/// Which of `conv2d`'s three products run as direct correlations
+/// ([`kernels::conv`]) instead of through the patch matrix.
+#[derive(Clone, Copy, Debug, Default)]
+struct Direct {
+    forward: bool,
+    input: bool,
+    weight: bool,
+}
+
+/// The most values of padded planes, or of filters, a direct product
+/// takes: it reads the planes once per 16 filters and the filters once
+/// per four positions, so both must stay in the core's cache (256 KiB of
+/// `f32` each). W6's layers take at most 12,800 filter weights and 10,368
+/// plane values; larger layers keep the patch matrix and the matrix kernel.
+const DIRECT_LIMIT: usize = 1 << 16;
+
+/// The direct products `conv2d` runs for geometry `g` with `o` filters:
+/// `f32` on a CPU with AVX2 and FMA, stride 1 and no dilation, filters
+/// (for the forward and the weight gradient) or input channels (for the
+/// input gradient, a correlation of the padded `δ` with the flipped
+/// filters, which needs padding below the kernel) in multiples of 16, and
+/// planes and filters within [`DIRECT_LIMIT`].
+fn direct_plan<F: Element>(g: &Geometry, o: usize) -> Direct {
+    let dense = (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1);
+    if !dense || g.n == 0 || g.positions() == 0 || !kernels::conv::available::<F>() {
+        return Direct::default();
+    }
+    let filters = o.checked_mul(g.patch_len());
+    let fits = |values: Option<usize>| {
+        filters.is_some_and(|f| f <= DIRECT_LIMIT) && values.is_some_and(|v| v <= DIRECT_LIMIT)
+    };
+    let inputs = input_planes(g).and_then(kernels::conv::Planes::len);
+    let grads = grad_planes(g, o).and_then(kernels::conv::Planes::len);
+    let whole = |n: usize| n > 0 && n.is_multiple_of(kernels::conv::FILTERS);
+    Direct {
+        forward: whole(o) && fits(inputs),
+        input: whole(g.c) && g.ph < g.kh && g.pw < g.kw && fits(grads),
+        weight: whole(o) && fits(inputs.and_then(|n| n.checked_add(g.positions().checked_mul(o)?))),
+    }
+}
+
+/// The input's planes with their zero padding, for the direct products.
+fn input_planes(g: &Geometry) -> Option<kernels::conv::Planes> {
+    Some(kernels::conv::Planes {
+        c: g.c,
+        h: g.h.checked_add(g.ph.checked_mul(2)?)?,
+        w: g.w.checked_add(g.pw.checked_mul(2)?)?,
+    })
+}
+
+/// The output gradient's planes padded for the input gradient's
+/// correlation with the flipped filters: `kh − 1 − ph` rows above and
+/// below (and as many columns), which makes its output `h × w`.
+fn grad_planes(g: &Geometry, o: usize) -> Option<kernels::conv::Planes> {
+    Some(kernels::conv::Planes {
+        c: o,
+        h: g.h.checked_add(g.kh)?.checked_sub(1)?,
+        w: g.w.checked_add(g.kw)?.checked_sub(1)?,
+    })
+}
+
+/// The working space the direct products of `plan` take on `threads`
+/// threads (`None` if it overflows a usize).
+fn direct_space(g: &Geometry, o: usize, threads: usize, plan: Direct) -> Option<usize> {
+    let filters = o.checked_mul(g.patch_len())?;
+    let inputs = input_planes(g)?.len()?;
+    let grads = grad_planes(g, o)?.len()?;
+    let shared_plus = |per: usize| threads.checked_mul(per)?.checked_add(filters);
+    let mut space = 0;
+    if plan.forward {
+        space = space.max(shared_plus(inputs)?);
+    }
+    if plan.input {
+        space = space.max(shared_plus(grads)?);
+    }
+    if plan.weight {
+        let per = inputs
+            .checked_add(filters)?
+            .checked_add(g.positions().checked_mul(o)?)?;
+        space = space.max(threads.checked_mul(per)?);
+    }
+    Some(space)
+}
+
+/// `rows` filters of `cols` values each (filter-major, as a weight or an
+/// output gradient is held) into the direct products' filter-blocked
+/// layout ([`kernels::conv::blocked`]).
+/// `rows` is a multiple of the block; the output is written in order, from
+/// one read stream per row of the block.
+fn block_into<F: Copy>(src: &[F], (rows, cols): (usize, usize), dst: &mut [F]) {
+    const B: usize = kernels::conv::FILTERS;
+    debug_assert!(rows % B == 0);
+    let block = B * cols;
+    for (src, dst) in src
+        .chunks_exact(block.max(1))
+        .zip(dst.chunks_exact_mut(block.max(1)))
+    {
+        for (t, lanes) in dst.chunks_exact_mut(B).enumerate() {
+            for (l, d) in lanes.iter_mut().enumerate() {
+                *d = src[l * cols + t];
+            }
+        }
+    }
+}
+
+/// `c` planes of `h × w` from `src` into the interior of `planes` at row
+/// `top` and column `left` (the border is left as it is).
+fn pad_into<F: Copy>(
+    src: &[F],
+    (c, h, w): (usize, usize, usize),
+    (dst, planes): (&mut [F], kernels::conv::Planes),
+    (top, left): (usize, usize),
+) {
+    for (ch, plane) in src.chunks_exact((h * w).max(1)).take(c).enumerate() {
+        for (y, row) in plane.chunks_exact(w.max(1)).enumerate() {
+            copy_span(
+                &mut dst[(ch * planes.h + y + top) * planes.w + left..][..w],
+                row,
+            );
+        }
+    }
+}
+
 /// Backward of `conv2d`: `dx` (if the input needs it) folds `Wᵀ·δ_n`
 /// back, `dW` sums `δ_n·patchesₙᵀ` over the examples (one partial sum per
 /// thread, added in order), `db` sums `δ` over examples and positions.
@@ -796,8 +948,53 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let (x, w, dy) = (ctx.input(0), ctx.input(1), ctx.grad_out());
     // Checked when the op was recorded.
     let plane = plane_len(&g).unwrap_or(0);
+    let plan = direct_plan::<F>(&g, o);
     let mut scratch = ctx.scratch();
     if let Some(Slot {
+        data: gx,
+        accumulate,
+    }) = ctx.grad_slot(0)
+        && let (true, Some(planes)) = (plan.input, grad_planes(&g, o))
+    {
+        // `dx = Σ_o δ_o ⋆ flip(W_o)`: the output gradient padded by
+        // `kh − 1 − ph` (and `kw − 1 − pw`), correlated with the filters
+        // turned half round, their in- and out-channels swapped.
+        let per = planes.len().unwrap_or(0);
+        let space = scratch_slice(&mut scratch, o * k + threads * per);
+        let (wt, space) = space.split_at_mut(o * k);
+        let (c, kh, kw) = (g.c, g.kh, g.kw);
+        for (f, filter) in w.chunks_exact(k.max(1)).take(o).enumerate() {
+            for (ch, taps) in filter.chunks_exact((kh * kw).max(1)).enumerate() {
+                for (t, &v) in taps.iter().enumerate() {
+                    let (i, j) = (kh - 1 - t / kw, kw - 1 - t % kw);
+                    wt[kernels::conv::blocked((f * kh + i) * kw + j, ch, o * kh * kw)] = v;
+                }
+            }
+        }
+        let wt = &*wt;
+        let pad = (kh - 1 - g.ph, kw - 1 - g.pw);
+        in_groups(g.n, threads, (gx, chw), (space, per), |range, gx, dp| {
+            dp.fill(F::zero());
+            for (e, gx_e) in range.zip(gx.chunks_exact_mut(chw.max(1))) {
+                pad_into(
+                    &dy[e * o * p..][..o * p],
+                    (o, g.oh, g.ow),
+                    (dp, planes),
+                    pad,
+                );
+                let done = kernels::conv::correlate(
+                    (dp, planes),
+                    (wt, c, (kh, kw)),
+                    None,
+                    (gx_e, accumulate),
+                );
+                assert!(
+                    done,
+                    "conv2d: the direct input gradient was planned but declined"
+                );
+            }
+        });
+    } else if let Some(Slot {
         data: gx,
         accumulate,
     }) = ctx.grad_slot(0)
@@ -839,81 +1036,118 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
         // and then transposed: W6's first layer (16 filters × 25 taps over
         // 784 positions) measured 0.82 → 0.56 ms per batch that way, while
         // its second (32 × 400) is as fast either way.
-        let transposed = k < SHORT_PATCH;
-        let per = k * p + o * k + plane;
         let groups = threads.clamp(1, g.n.max(1));
-        let space = scratch_slice(&mut scratch, groups * per);
-        let weight_grad = |range: std::ops::Range<usize>,
-                           part: &mut [F],
-                           cols: &mut [F],
-                           plane: &mut [F],
-                           add: bool| {
-            for (i, e) in range.enumerate() {
-                unfold_example(&g, &x[e * chw..][..chw], cols, plane);
-                let dy_e = &dy[e * o * p..][..o * p];
-                let accumulate = add || i > 0;
-                F::gemm(if transposed {
-                    GemmArgs {
-                        m: k,
-                        n: o,
-                        k: p,
-                        a: cols,
-                        a_rs: p,
-                        a_cs: 1,
-                        b: dy_e,
-                        b_rs: 1,
-                        b_cs: p,
-                        c: part,
-                        c_rs: o,
-                        accumulate,
-                        threads: 1,
-                    }
-                } else {
-                    GemmArgs {
-                        m: o,
-                        n: k,
-                        k: p,
-                        a: dy_e,
-                        a_rs: p,
-                        a_cs: 1,
-                        b: cols,
-                        b_rs: 1,
-                        b_cs: p,
-                        c: part,
-                        c_rs: k,
-                        accumulate,
-                        threads: 1,
-                    }
-                });
-            }
-        };
-        if groups == 1 && !transposed {
-            let (cols, rest) = space.split_at_mut(k * p);
-            weight_grad(0..g.n, gw, cols, &mut rest[o * k..], accumulate);
-        } else {
+        if let (true, Some(planes)) = (plan.weight, input_planes(&g)) {
+            // Per group: its partial `dWᵀ` (taps × filters), the padded
+            // input and the output gradient position-major.
+            let inputs = planes.len().unwrap_or(0);
+            let per = o * k + inputs + p * o;
+            let space = scratch_slice(&mut scratch, groups * per);
             in_groups(g.n, groups, (&mut [], 0), (space, per), |range, _, mine| {
-                let (cols, rest) = mine.split_at_mut(k * p);
-                let (part, plane) = rest.split_at_mut(o * k);
-                weight_grad(range, part, cols, plane, false);
+                let (part, rest) = mine.split_at_mut(o * k);
+                let (xp, dyt) = rest.split_at_mut(inputs);
+                xp.fill(F::zero());
+                for (i, e) in range.enumerate() {
+                    pad_into(
+                        &x[e * chw..][..chw],
+                        (g.c, g.h, g.w),
+                        (xp, planes),
+                        (g.ph, g.pw),
+                    );
+                    block_into(&dy[e * o * p..][..o * p], (o, p), dyt);
+                    let done = kernels::conv::correlate_weights(
+                        (xp, planes),
+                        (dyt, o),
+                        (g.kh, g.kw),
+                        (part, i > 0),
+                    );
+                    assert!(
+                        done,
+                        "conv2d: the direct weight gradient was planned but declined"
+                    );
+                }
             });
-            // The partials in order, into the slot (the first overwrites
-            // an unwritten one); a transposed partial is read column-wise.
             for (i, chunk) in space.chunks_exact(per).enumerate() {
-                let part = &chunk[k * p..][..o * k];
+                let part = &chunk[..o * k];
                 let add = i > 0 || accumulate;
-                if transposed {
-                    for (c, row) in gw.chunks_exact_mut(k.max(1)).enumerate() {
-                        for (j, d) in row.iter_mut().enumerate() {
-                            let v = part[j * o + c];
-                            *d = if add { *d + v } else { v };
+                for (f, row) in gw.chunks_exact_mut(k.max(1)).take(o).enumerate() {
+                    for (t, d) in row.iter_mut().enumerate() {
+                        let v = part[kernels::conv::blocked(t, f, k)];
+                        *d = if add { *d + v } else { v };
+                    }
+                }
+            }
+        } else {
+            let transposed = k < SHORT_PATCH;
+            let per = k * p + o * k + plane;
+            let space = scratch_slice(&mut scratch, groups * per);
+            let weight_grad = |range: std::ops::Range<usize>,
+                               part: &mut [F],
+                               cols: &mut [F],
+                               plane: &mut [F],
+                               add: bool| {
+                for (i, e) in range.enumerate() {
+                    unfold_example(&g, &x[e * chw..][..chw], cols, plane);
+                    let dy_e = &dy[e * o * p..][..o * p];
+                    let accumulate = add || i > 0;
+                    F::gemm(if transposed {
+                        GemmArgs {
+                            m: k,
+                            n: o,
+                            k: p,
+                            a: cols,
+                            a_rs: p,
+                            a_cs: 1,
+                            b: dy_e,
+                            b_rs: 1,
+                            b_cs: p,
+                            c: part,
+                            c_rs: o,
+                            accumulate,
+                            threads: 1,
                         }
+                    } else {
+                        GemmArgs {
+                            m: o,
+                            n: k,
+                            k: p,
+                            a: dy_e,
+                            a_rs: p,
+                            a_cs: 1,
+                            b: cols,
+                            b_rs: 1,
+                            b_cs: p,
+                            c: part,
+                            c_rs: k,
+                            accumulate,
+                            threads: 1,
+                        }
+                    });
+                }
+            };
+            if groups == 1 && !transposed {
+                let (cols, rest) = space.split_at_mut(k * p);
+                weight_grad(0..g.n, gw, cols, &mut rest[o * k..], accumulate);
+            } else {
+                in_groups(g.n, groups, (&mut [], 0), (space, per), |range, _, mine| {
+                    let (cols, rest) = mine.split_at_mut(k * p);
+                    let (part, plane) = rest.split_at_mut(o * k);
+                    weight_grad(range, part, cols, plane, false);
+                });
+                // The partials in order, into the slot (the first overwrites
+                // an unwritten one); a transposed partial is read column-wise.
+                for (i, chunk) in space.chunks_exact(per).enumerate() {
+                    let part = &chunk[k * p..][..o * k];
+                    let add = i > 0 || accumulate;
+                    if transposed {
+                        add_transposed(part, (o, k), gw, add);
+                    } else if add {
+                        for (d, &v) in gw.iter_mut().zip(part) {
+                            *d += v;
+                        }
+                    } else {
+                        gw.copy_from_slice(part);
                     }
-                } else if add {
-                    for (d, &v) in gw.iter_mut().zip(part) {
-                        *d += v;
-                    }
-                } else {
-                    gw.copy_from_slice(part);
                 }
             }
         }
@@ -939,6 +1173,18 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                 }
             }
             *d += lanes.iter().fold(F::zero(), |s, &l| s + l);
+        }
+    }
+}
+
+/// `gw[f][t] (+)= part[t·o + f]`: a partial weight gradient kept
+/// tap-major (`k` taps of `o` filters), into the filter-major slot; adding
+/// with `add`, overwriting otherwise.
+fn add_transposed<F: Element>(part: &[F], (o, k): (usize, usize), gw: &mut [F], add: bool) {
+    for (f, row) in gw.chunks_exact_mut(k.max(1)).take(o).enumerate() {
+        for (t, d) in row.iter_mut().enumerate() {
+            let v = part[t * o + f];
+            *d = if add { *d + v } else { v };
         }
     }
 }
@@ -1491,7 +1737,8 @@ impl<'t, F: Element> Var<'t, F> {
             .and_then(|p| p.checked_add(filters))
             .and_then(|p| p.checked_add(plane_len(&g)?))
             .and_then(|p| p.checked_mul(threads));
-        let Some(space) = per_thread else {
+        let direct = direct_space(&g, o, threads, direct_plan::<F>(&g, o));
+        let Some(space) = per_thread.zip(direct).map(|(a, b)| a.max(b)) else {
             return Err(Error::TooLarge {
                 op: OP,
                 what: format!(

@@ -341,6 +341,99 @@ proptest! {
     }
 }
 
+/// Stride-1, undilated geometries whose channel counts are multiples of 16:
+/// in f32 on a CPU with AVX2 these take the direct products (kernel widths
+/// 1, 3, 5 and 7 written out, the others general; padding up to the
+/// kernel, where the input gradient falls back to the patch matrix).
+fn direct_geometry()
+-> impl Strategy<Value = (usize, usize, usize, usize, usize, (usize, usize), Window)> {
+    (
+        1usize..3,
+        prop::sample::select(vec![1usize, 16]),
+        prop::sample::select(vec![16usize, 32]),
+        1usize..8,
+        1usize..8,
+    )
+        .prop_flat_map(|(n, c, o, kh, kw)| (Just((n, c, o, kh, kw)), 0..=kh, 0..=kw))
+        .prop_flat_map(|((n, c, o, kh, kw), ph, pw)| {
+            let min_h = (kh + 1).saturating_sub(2 * ph).max(1);
+            let min_w = (kw + 1).saturating_sub(2 * pw).max(1);
+            (
+                Just((n, c, o, kh, kw, ph, pw)),
+                min_h..min_h + 9,
+                min_w..min_w + 9,
+            )
+        })
+        .prop_map(|((n, c, o, kh, kw, ph, pw), h, w)| {
+            let window = Window::default().padding(0).stride(1);
+            let window = Window {
+                padding: (ph, pw),
+                ..window
+            };
+            (n, c, h, w, o, (kh, kw), window)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The values and all three gradients, with the input, the filters and
+    /// the bias each used twice (so that every gradient is also added into
+    /// one already written), in f32 against f64 (the patch matrix) within
+    /// the rounding of their sums.
+    #[test]
+    fn conv2d_on_the_direct_path_matches_f64_values_and_gradients(
+        (n, c, h, w, o, k, window) in direct_geometry(),
+        seed in 0u64..1000,
+    ) {
+        let x = Tensor::rand_uniform(&[n, c, h, w], -1.0, 1.0, seed).unwrap();
+        let wt = Tensor::rand_uniform(&[o, c, k.0, k.1], -1.0, 1.0, seed + 1).unwrap();
+        let b = Tensor::rand_uniform(&[o], -1.0, 1.0, seed + 2).unwrap();
+        let (oh, ow) = window.output_size("test", (h, w), k).unwrap();
+        let r = Tensor::rand_uniform(&[2 * n * o * oh * ow], -1.0, 1.0, seed + 3).unwrap();
+        // y, dx, dw, db of `Σ r₀·conv(x) + Σ r₁·conv(x)`, in f64 or f32.
+        fn run<F: gradsign::Element>(ts: [&Tensor<f64>; 4], window: &Window) -> [Vec<f64>; 4] {
+            let tape = Tape::<F>::new();
+            let [x, wt, b, r] = ts.map(|t| t.cast::<F>());
+            let (xv, wv, bv) = (tape.var(&x), tape.var(&wt), tape.var(&b));
+            let half = r.as_slice().len() / 2;
+            let mut loss = None;
+            let mut y0 = Vec::new();
+            for (i, r) in r.as_slice().chunks_exact(half).enumerate() {
+                let y = xv.conv2d(wv, Some(bv), window).unwrap();
+                if i == 0 {
+                    y0 = y.value().cast::<f64>().as_slice().to_vec();
+                }
+                let rv = tape.constant(&Tensor::from_vec(r.to_vec(), &y.dims()).unwrap());
+                let term = (y * rv).sum();
+                loss = Some(match loss { None => term, Some(l) => l + term });
+            }
+            let g = loss.unwrap().backward().unwrap();
+            let f = |v| g.get(v).unwrap().iter().map(|&z: &F| z.to_f64()).collect();
+            [y0, f(xv), f(wv), f(bv)]
+        }
+        let ts = [&x, &wt, &b, &r];
+        let want = run::<f64>(ts, &window);
+        let got = run::<f32>(ts, &window);
+        let abs = [x.map(f64::abs), wt.map(f64::abs), b.map(f64::abs), r.map(f64::abs)];
+        let scale = run::<f64>([&abs[0], &abs[1], &abs[2], &abs[3]], &window);
+        // Terms summed: the forward's taps and bias; the input gradient's
+        // filters × taps, twice; the weight's and bias's positions, twice.
+        let terms = [c * k.0 * k.1 + 1, 2 * o * k.0 * k.1, 2 * n * oh * ow, 2 * n * oh * ow];
+        let u = f64::from(f32::EPSILON) / 2.0;
+        for (q, name) in ["y", "dx", "dw", "db"].iter().enumerate() {
+            prop_assert_eq!(got[q].len(), want[q].len());
+            for (i, ((a, e), s)) in got[q].iter().zip(&want[q]).zip(&scale[q]).enumerate() {
+                let tol = (terms[q] as f64 + 3.0) * u * s + f64::from(f32::MIN_POSITIVE);
+                prop_assert!(
+                    (a - e).abs() <= tol,
+                    "{}[{}]: {} vs {} (tolerance {:e})", name, i, a, e, tol
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn geometry_that_does_not_fit_is_refused_naming_the_op_and_the_sizes() {
     let tape = Tape::<f64>::new();
