@@ -74,6 +74,46 @@ pub(crate) fn blocked(t: usize, f: usize, n: usize) -> usize {
     ((f / FILTERS) * n + t) * FILTERS + f % FILTERS
 }
 
+/// `rows` rows of `cols` values each (filter-major, as weights and output
+/// gradients are held; `rows` a multiple of [`FILTERS`]) into the
+/// [`blocked`] layout: on AVX2 for `f32`, eight by eight values per
+/// transpose; otherwise in order of the output, one read stream per row of
+/// a block.
+///
+/// # Panics
+/// If `rows` is not a multiple of [`FILTERS`] or a slice holds fewer than
+/// `rows·cols` values.
+pub(crate) fn block_rows<F: Element>(src: &[F], (rows, cols): (usize, usize), dst: &mut [F]) {
+    let n = rows * cols;
+    assert!(
+        rows.is_multiple_of(FILTERS) && src.len() >= n && dst.len() >= n,
+        "block_rows: {rows} × {cols} values need a multiple of {FILTERS} rows and {n} values, \
+         got {} and {}",
+        src.len(),
+        dst.len()
+    );
+    #[cfg(target_arch = "x86_64")]
+    if available::<F>() {
+        // SAFETY: as in `correlate`.
+        let src = unsafe { std::slice::from_raw_parts(src.as_ptr().cast::<f32>(), n) };
+        let dst = unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<f32>(), n) };
+        // SAFETY: AVX2 was detected just above.
+        unsafe { block_rows_avx2(src, cols, dst) };
+        return;
+    }
+    let block = FILTERS * cols;
+    for (src, dst) in src[..n]
+        .chunks_exact(block.max(1))
+        .zip(dst.chunks_exact_mut(block.max(1)))
+    {
+        for (t, lanes) in dst.chunks_exact_mut(FILTERS).enumerate() {
+            for (l, d) in lanes.iter_mut().enumerate() {
+                *d = src[l * cols + t];
+            }
+        }
+    }
+}
+
 /// `out[f][y][x] = bias[f] + Σ_{c,i,j} wt(t = (c·kh + i)·kw + j, f) · xp[c][y + i][x + j]`
 /// over the `(h − kh + 1) × (w − kw + 1)` positions of `planes`, for `nf`
 /// filters (a multiple of [`FILTERS`]); `wt` holds the filters
@@ -192,7 +232,8 @@ pub(crate) fn correlate_weights<F: Element>(
 use std::arch::x86_64::{
     __m256, _mm_add_ps, _mm_loadu_ps, _mm_storeu_ps, _mm256_add_ps, _mm256_broadcast_ss,
     _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_loadu_ps,
-    _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps,
+    _mm256_permute2f128_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
+    _mm256_unpackhi_ps, _mm256_unpacklo_ps,
 };
 
 /// Where position `p` of an `ow`-wide output starts in a `w`-wide plane.
@@ -299,6 +340,88 @@ unsafe fn correlate_rows<const KW: usize>(
             }
         }
     }
+}
+
+/// [`block_rows`] on AVX2: each block's two groups of eight rows,
+/// transposed eight columns at a time; the columns past the last eight
+/// one by one.
+///
+/// # Safety
+/// AVX2 must be available; `src` and `dst` hold the same whole number of
+/// blocks of `FILTERS · cols` values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn block_rows_avx2(src: &[f32], cols: usize, dst: &mut [f32]) {
+    let block = FILTERS * cols;
+    for (src, dst) in src
+        .chunks_exact(block.max(1))
+        .zip(dst.chunks_exact_mut(block.max(1)))
+    {
+        for group in 0..FILTERS / 8 {
+            let rows = &src[group * 8 * cols..][..8 * cols];
+            let mut t = 0;
+            while t + 8 <= cols {
+                // SAFETY: row `r` holds columns `t..t + 8` (`t + 8 ≤ cols`),
+                // and `dst` columns `t + m` at offset `group · 8`.
+                unsafe {
+                    let at = rows.as_ptr().add(t);
+                    let mut v = [_mm256_setzero_ps(); 8];
+                    for (r, v) in v.iter_mut().enumerate() {
+                        *v = _mm256_loadu_ps(at.add(r * cols));
+                    }
+                    let u = transpose8(v);
+                    for (m, &u) in u.iter().enumerate() {
+                        _mm256_storeu_ps(dst.as_mut_ptr().add((t + m) * FILTERS + group * 8), u);
+                    }
+                }
+                t += 8;
+            }
+            for t in t..cols {
+                for r in 0..8 {
+                    dst[t * FILTERS + group * 8 + r] = rows[r * cols + t];
+                }
+            }
+        }
+    }
+}
+
+/// An 8 × 8 transpose: lane `r` of output `m` is lane `m` of input `r`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn transpose8(v: [__m256; 8]) -> [__m256; 8] {
+    let t = [
+        _mm256_unpacklo_ps(v[0], v[1]),
+        _mm256_unpackhi_ps(v[0], v[1]),
+        _mm256_unpacklo_ps(v[2], v[3]),
+        _mm256_unpackhi_ps(v[2], v[3]),
+        _mm256_unpacklo_ps(v[4], v[5]),
+        _mm256_unpackhi_ps(v[4], v[5]),
+        _mm256_unpacklo_ps(v[6], v[7]),
+        _mm256_unpackhi_ps(v[6], v[7]),
+    ];
+    // Per 128-bit half, s[m] is column m of rows 0..4 (columns 4..8 in
+    // the high half), s[m + 4] the same of rows 4..8.
+    let s = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+    ];
+    [
+        _mm256_permute2f128_ps::<0x20>(s[0], s[4]),
+        _mm256_permute2f128_ps::<0x20>(s[1], s[5]),
+        _mm256_permute2f128_ps::<0x20>(s[2], s[6]),
+        _mm256_permute2f128_ps::<0x20>(s[3], s[7]),
+        _mm256_permute2f128_ps::<0x31>(s[0], s[4]),
+        _mm256_permute2f128_ps::<0x31>(s[1], s[5]),
+        _mm256_permute2f128_ps::<0x31>(s[2], s[6]),
+        _mm256_permute2f128_ps::<0x31>(s[3], s[7]),
+    ]
 }
 
 /// Four positions' accumulators of eight filters each (filters in lanes),
@@ -549,6 +672,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn block_rows_puts_each_value_where_blocked_says() {
+        fn check<F: Element>() {
+            for rows in [16, 32, 48] {
+                for cols in 0..21 {
+                    let src: Vec<F> = (0..rows * cols).map(|i| F::from_f64(i as f64)).collect();
+                    let mut dst = vec![F::zero(); rows * cols];
+                    block_rows(&src, (rows, cols), &mut dst);
+                    for r in 0..rows {
+                        for t in 0..cols {
+                            assert_eq!(
+                                dst[blocked(t, r, cols)],
+                                src[r * cols + t],
+                                "{rows}×{cols}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        check::<f32>();
+        check::<f64>();
     }
 
     #[test]

@@ -767,7 +767,7 @@ fn conv_forward<F: Element>(
         let per = planes.len().unwrap_or(0);
         let space = scratch_slice(scratch, o * k + threads * per);
         let (wt, space) = space.split_at_mut(o * k);
-        block_into(w, (o, k), wt);
+        kernels::conv::block_rows(w, (o, k), wt);
         let wt = &*wt;
         in_groups(g.n, threads, (y, o * p), (space, per), |range, y, xp| {
             xp.fill(F::zero());
@@ -897,27 +897,6 @@ fn direct_space(g: &Geometry, o: usize, threads: usize, plan: Direct) -> Option<
         space = space.max(threads.checked_mul(per)?);
     }
     Some(space)
-}
-
-/// `rows` filters of `cols` values each (filter-major, as a weight or an
-/// output gradient is held) into the direct products' filter-blocked
-/// layout ([`kernels::conv::blocked`]).
-/// `rows` is a multiple of the block; the output is written in order, from
-/// one read stream per row of the block.
-fn block_into<F: Copy>(src: &[F], (rows, cols): (usize, usize), dst: &mut [F]) {
-    const B: usize = kernels::conv::FILTERS;
-    debug_assert!(rows % B == 0);
-    let block = B * cols;
-    for (src, dst) in src
-        .chunks_exact(block.max(1))
-        .zip(dst.chunks_exact_mut(block.max(1)))
-    {
-        for (t, lanes) in dst.chunks_exact_mut(B).enumerate() {
-            for (l, d) in lanes.iter_mut().enumerate() {
-                *d = src[l * cols + t];
-            }
-        }
-    }
 }
 
 /// `c` planes of `h × w` from `src` into the interior of `planes` at row
@@ -1054,7 +1033,7 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                         (xp, planes),
                         (g.ph, g.pw),
                     );
-                    block_into(&dy[e * o * p..][..o * p], (o, p), dyt);
+                    kernels::conv::block_rows(&dy[e * o * p..][..o * p], (o, p), dyt);
                     let done = kernels::conv::correlate_weights(
                         (xp, planes),
                         (dyt, o),
