@@ -929,11 +929,12 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let plane = plane_len(&g).unwrap_or(0);
     let plan = direct_plan::<F>(&g, o);
     let mut scratch = ctx.scratch();
-    if let Some(Slot {
-        data: gx,
-        accumulate,
-    }) = ctx.grad_slot(0)
-        && let (true, Some(planes)) = (plan.input, grad_planes(&g, o))
+    // The plan first: taking the slot marks it written.
+    if let (true, Some(planes)) = (plan.input, grad_planes(&g, o))
+        && let Some(Slot {
+            data: gx,
+            accumulate,
+        }) = ctx.grad_slot(0)
     {
         // `dx = Σ_o δ_o ⋆ flip(W_o)`: the output gradient padded by
         // `kh − 1 − ph` (and `kw − 1 − pw`), correlated with the filters

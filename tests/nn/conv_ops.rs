@@ -391,26 +391,37 @@ proptest! {
         let b = Tensor::rand_uniform(&[o], -1.0, 1.0, seed + 2).unwrap();
         let (oh, ow) = window.output_size("test", (h, w), k).unwrap();
         let r = Tensor::rand_uniform(&[2 * n * o * oh * ow], -1.0, 1.0, seed + 3).unwrap();
-        // y, dx, dw, db of `Σ r₀·conv(x) + Σ r₁·conv(x)`, in f64 or f32.
+        // y, dx, dw, db of `Σ r₀·conv(x) + Σ r₁·conv(x)`, in f64 or f32:
+        // the second of two steps into the same gradient buffer, so that a
+        // gradient added where it should have been written shows.
         fn run<F: gradsign::Element>(ts: [&Tensor<f64>; 4], window: &Window) -> [Vec<f64>; 4] {
-            let tape = Tape::<F>::new();
+            let mut tape = Tape::<F>::new();
+            let mut grads = Gradients::new();
             let [x, wt, b, r] = ts.map(|t| t.cast::<F>());
-            let (xv, wv, bv) = (tape.var(&x), tape.var(&wt), tape.var(&b));
-            let half = r.as_slice().len() / 2;
-            let mut loss = None;
-            let mut y0 = Vec::new();
-            for (i, r) in r.as_slice().chunks_exact(half).enumerate() {
-                let y = xv.conv2d(wv, Some(bv), window).unwrap();
-                if i == 0 {
-                    y0 = y.value().cast::<f64>().as_slice().to_vec();
+            let mut out = [vec![], vec![], vec![], vec![]];
+            for _step in 0..2 {
+                tape.clear();
+                let (xv, wv, bv) = (tape.var(&x), tape.var(&wt), tape.var(&b));
+                let half = r.as_slice().len() / 2;
+                let mut loss = None;
+                for (i, r) in r.as_slice().chunks_exact(half).enumerate() {
+                    let y = xv.conv2d(wv, Some(bv), window).unwrap();
+                    if i == 0 {
+                        out[0] = y.value().cast::<f64>().as_slice().to_vec();
+                    }
+                    let rv = tape.constant(&Tensor::from_vec(r.to_vec(), &y.dims()).unwrap());
+                    let term = (y * rv).sum();
+                    loss = Some(match loss {
+                        None => term,
+                        Some(l) => l + term,
+                    });
                 }
-                let rv = tape.constant(&Tensor::from_vec(r.to_vec(), &y.dims()).unwrap());
-                let term = (y * rv).sum();
-                loss = Some(match loss { None => term, Some(l) => l + term });
+                loss.unwrap().backward_into(&mut grads).unwrap();
+                for (slot, v) in out[1..].iter_mut().zip([xv, wv, bv]) {
+                    *slot = grads.get(v).unwrap().iter().map(|&z: &F| z.to_f64()).collect();
+                }
             }
-            let g = loss.unwrap().backward().unwrap();
-            let f = |v| g.get(v).unwrap().iter().map(|&z: &F| z.to_f64()).collect();
-            [y0, f(xv), f(wv), f(bv)]
+            out
         }
         let ts = [&x, &wt, &b, &r];
         let want = run::<f64>(ts, &window);
