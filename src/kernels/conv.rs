@@ -56,12 +56,13 @@ pub(crate) fn available<F: Element>() -> bool {
     }
 }
 
-/// The output size of a `kh × kw` correlation over `planes`, and the
-/// positions it has (`None` if the kernel does not fit).
+/// The output width of a `kh × kw` correlation over `planes`, and the
+/// positions it has (`None` if the kernel does not fit, no position is
+/// left or there is no plane).
 fn output(planes: Planes, (kh, kw): (usize, usize)) -> Option<(usize, usize)> {
     let oh = (planes.h + 1).checked_sub(kh)?;
     let ow = (planes.w + 1).checked_sub(kw)?;
-    (kh > 0 && kw > 0).then_some((ow, oh * ow))
+    (kh > 0 && kw > 0 && oh > 0 && ow > 0 && planes.c > 0).then_some((ow, oh.checked_mul(ow)?))
 }
 
 /// Where the value of tap (or position) `t` of filter `f` sits in a
@@ -133,12 +134,13 @@ pub(crate) fn correlate<F: Element>(
 ) -> bool {
     let (ow, positions) = output(planes, kernel).expect("correlate: the kernel fits the planes");
     let taps = planes.c * kernel.0 * kernel.1;
+    let fits = |s: usize, a: usize, b: usize| a.checked_mul(b).is_some_and(|n| s >= n);
     assert!(
         nf > 0
             && nf.is_multiple_of(FILTERS)
             && planes.len().is_some_and(|n| xp.len() >= n)
-            && wt.len() >= taps * nf
-            && out.len() >= nf * positions
+            && fits(wt.len(), taps, nf)
+            && fits(out.len(), nf, positions)
             && bias.is_none_or(|b| b.len() >= nf),
         "correlate: {nf} filters of {taps} taps over {planes:?} need {} weights and {} outputs, \
          got {} and {} (and {} input values)",
@@ -192,12 +194,13 @@ pub(crate) fn correlate_weights<F: Element>(
     let (ow, positions) =
         output(planes, kernel).expect("correlate_weights: the kernel fits the planes");
     let taps = planes.c * kernel.0 * kernel.1;
+    let fits = |s: usize, a: usize, b: usize| a.checked_mul(b).is_some_and(|n| s >= n);
     assert!(
         nf > 0
             && nf.is_multiple_of(FILTERS)
             && planes.len().is_some_and(|n| xp.len() >= n)
-            && dyt.len() >= positions * nf
-            && gwt.len() >= taps * nf,
+            && fits(dyt.len(), positions, nf)
+            && fits(gwt.len(), taps, nf),
         "correlate_weights: {nf} filters of {taps} taps over {planes:?} need {} gradients and \
          {} weights, got {} and {} (and {} input values)",
         positions * nf,
@@ -587,14 +590,17 @@ mod tests {
             return;
         }
         let mut rng = ChaCha8Rng::seed_from_u64(11);
-        // Heights and widths whose position counts leave 0–3 positions
-        // over a step of four, and tap counts that leave 0–3 taps.
+        // Position counts that leave 0–3 positions over a step of four
+        // (1 × 1 output included), tap counts that leave 0–3 taps.
         for &(c, h, w, kh, kw, nf) in &[
             (1, 32, 32, 5, 5, 16),
             (3, 7, 9, 3, 2, 16),
             (2, 5, 5, 5, 5, 32),
             (16, 18, 18, 5, 5, 32),
             (1, 3, 4, 1, 1, 16),
+            (2, 5, 7, 3, 3, 16),
+            (1, 4, 9, 3, 5, 16),
+            (3, 5, 5, 1, 1, 16),
             (2, 9, 10, 3, 3, 16),
             (1, 8, 12, 2, 7, 16),
             (4, 6, 11, 2, 4, 48),

@@ -832,14 +832,16 @@ struct Direct {
 const DIRECT_LIMIT: usize = 1 << 16;
 
 /// The direct products `conv2d` runs for geometry `g` with `o` filters:
-/// `f32` on a CPU with AVX2 and FMA, stride 1 and no dilation, filters
+/// `f32` on a CPU with AVX2 and FMA, a non-empty batch, input and output,
+/// stride 1 and no dilation, filters
 /// (for the forward and the weight gradient) or input channels (for the
 /// input gradient, a correlation of the padded `δ` with the flipped
 /// filters, which needs padding below the kernel) in multiples of 16, and
 /// planes and filters within [`DIRECT_LIMIT`].
 fn direct_plan<F: Element>(g: &Geometry, o: usize) -> Direct {
     let dense = (g.sh, g.sw, g.dh, g.dw) == (1, 1, 1, 1);
-    if !dense || g.n == 0 || g.positions() == 0 || !kernels::conv::available::<F>() {
+    let empty = [g.n, g.c, g.h, g.w, g.positions()].contains(&0);
+    if !dense || empty || !kernels::conv::available::<F>() {
         return Direct::default();
     }
     let filters = o.checked_mul(g.patch_len());
@@ -878,20 +880,24 @@ fn grad_planes(g: &Geometry, o: usize) -> Option<kernels::conv::Planes> {
 
 /// The working space the direct products of `plan` take on `threads`
 /// threads (`None` if it overflows a usize).
+/// Only the planned products are sized: a layer that takes none needs
+/// nothing here, whatever its geometry.
 fn direct_space(g: &Geometry, o: usize, threads: usize, plan: Direct) -> Option<usize> {
+    if !(plan.forward || plan.input || plan.weight) {
+        return Some(0);
+    }
     let filters = o.checked_mul(g.patch_len())?;
-    let inputs = input_planes(g)?.len()?;
-    let grads = grad_planes(g, o)?.len()?;
     let shared_plus = |per: usize| threads.checked_mul(per)?.checked_add(filters);
     let mut space = 0;
     if plan.forward {
-        space = space.max(shared_plus(inputs)?);
+        space = space.max(shared_plus(input_planes(g)?.len()?)?);
     }
     if plan.input {
-        space = space.max(shared_plus(grads)?);
+        space = space.max(shared_plus(grad_planes(g, o)?.len()?)?);
     }
     if plan.weight {
-        let per = inputs
+        let per = input_planes(g)?
+            .len()?
             .checked_add(filters)?
             .checked_add(g.positions().checked_mul(o)?)?;
         space = space.max(threads.checked_mul(per)?);
@@ -929,8 +935,12 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     let plane = plane_len(&g).unwrap_or(0);
     let plan = direct_plan::<F>(&g, o);
     let mut scratch = ctx.scratch();
-    // The plan first: taking the slot marks it written.
-    if let (true, Some(planes)) = (plan.input, grad_planes(&g, o))
+    // The plan first: taking the slot marks it written. The correlation
+    // also multiplies the output gradient's zero padding by the filters,
+    // which the definition leaves out: with an infinite weight that would
+    // be a NaN where the patch matrix gives ±∞, so non-finite filters take
+    // the patch matrix.
+    if let (true, Some(planes)) = (plan.input && kernels::all_finite(w), grad_planes(&g, o))
         && let Some(Slot {
             data: gx,
             accumulate,

@@ -341,23 +341,24 @@ proptest! {
     }
 }
 
-/// Stride-1, undilated geometries whose channel counts are multiples of 16:
-/// in f32 on a CPU with AVX2 these take the direct products (kernel widths
-/// 1, 3, 5 and 7 written out, the others general; padding up to the
-/// kernel, where the input gradient falls back to the patch matrix).
+/// Stride-1, undilated geometries, most with channel counts in sixteens: in
+/// f32 on a CPU with AVX2 these take the direct products (kernel widths
+/// 1, 3, 5 and 7 written out, the others general; outputs down to one
+/// position; padding up to the kernel, where the input gradient falls
+/// back to the patch matrix), the others one or two of them.
 fn direct_geometry()
 -> impl Strategy<Value = (usize, usize, usize, usize, usize, (usize, usize), Window)> {
     (
-        1usize..3,
-        prop::sample::select(vec![1usize, 16]),
-        prop::sample::select(vec![16usize, 32]),
+        1usize..5,
+        prop::sample::select(vec![1usize, 3, 16, 32]),
+        prop::sample::select(vec![5usize, 16, 32, 48]),
         1usize..8,
         1usize..8,
     )
         .prop_flat_map(|(n, c, o, kh, kw)| (Just((n, c, o, kh, kw)), 0..=kh, 0..=kw))
         .prop_flat_map(|((n, c, o, kh, kw), ph, pw)| {
-            let min_h = (kh + 1).saturating_sub(2 * ph).max(1);
-            let min_w = (kw + 1).saturating_sub(2 * pw).max(1);
+            let min_h = kh.saturating_sub(2 * ph).max(1);
+            let min_w = kw.saturating_sub(2 * pw).max(1);
             (
                 Just((n, c, o, kh, kw, ph, pw)),
                 min_h..min_h + 9,
@@ -384,6 +385,7 @@ proptest! {
     #[test]
     fn conv2d_on_the_direct_path_matches_f64_values_and_gradients(
         (n, c, h, w, o, k, window) in direct_geometry(),
+        threads in 1usize..4,
         seed in 0u64..1000,
     ) {
         let x = Tensor::rand_uniform(&[n, c, h, w], -1.0, 1.0, seed).unwrap();
@@ -394,8 +396,13 @@ proptest! {
         // y, dx, dw, db of `Σ r₀·conv(x) + Σ r₁·conv(x)`, in f64 or f32:
         // the second of two steps into the same gradient buffer, so that a
         // gradient added where it should have been written shows.
-        fn run<F: gradsign::Element>(ts: [&Tensor<f64>; 4], window: &Window) -> [Vec<f64>; 4] {
+        fn run<F: gradsign::Element>(
+            ts: [&Tensor<f64>; 4],
+            window: &Window,
+            threads: usize,
+        ) -> [Vec<f64>; 4] {
             let mut tape = Tape::<F>::new();
+            tape.set_threads(threads);
             let mut grads = Gradients::new();
             let [x, wt, b, r] = ts.map(|t| t.cast::<F>());
             let mut out = [vec![], vec![], vec![], vec![]];
@@ -424,10 +431,10 @@ proptest! {
             out
         }
         let ts = [&x, &wt, &b, &r];
-        let want = run::<f64>(ts, &window);
-        let got = run::<f32>(ts, &window);
+        let want = run::<f64>(ts, &window, 1);
+        let got = run::<f32>(ts, &window, threads);
         let abs = [x.map(f64::abs), wt.map(f64::abs), b.map(f64::abs), r.map(f64::abs)];
-        let scale = run::<f64>([&abs[0], &abs[1], &abs[2], &abs[3]], &window);
+        let scale = run::<f64>([&abs[0], &abs[1], &abs[2], &abs[3]], &window, 1);
         // Terms summed: the forward's taps and bias; the input gradient's
         // filters × taps, twice; the weight's and bias's positions, twice.
         let terms = [c * k.0 * k.1 + 1, 2 * o * k.0 * k.1, 2 * n * oh * ow, 2 * n * oh * ow];
@@ -443,6 +450,60 @@ proptest! {
             }
         }
     }
+}
+
+/// An infinite weight: where the patch matrix leaves the padding out of
+/// the input gradient (±∞), the direct correlation would multiply it by
+/// the padding's zeros (NaN); both element types give the definition's
+/// classes.
+#[test]
+fn an_infinite_weight_gives_the_input_gradient_of_the_definition() {
+    fn dx<F: gradsign::Element>() -> Vec<f64> {
+        let tape = Tape::<F>::new();
+        let x = Tensor::<f64>::from_vec(vec![1.0; 16 * 9], &[1, 16, 3, 3]).unwrap();
+        let mut w = vec![0.5; 16 * 16 * 9];
+        w[0] = f64::INFINITY; // filter 0, channel 0, tap (0, 0)
+        let w = Tensor::from_vec(w, &[16, 16, 3, 3]).unwrap();
+        let (x, w) = (tape.var(&x.cast::<F>()), tape.var(&w.cast::<F>()));
+        let y = x.conv2d(w, None, &Window::default().padding(1)).unwrap();
+        let g = y.sum().backward().unwrap();
+        g.get(x).unwrap().iter().map(|&v: &F| v.to_f64()).collect()
+    }
+    let (d64, d32) = (dx::<f64>(), dx::<f32>());
+    assert!(d64[..9].iter().any(|v| v.is_infinite()) && d64.iter().all(|v| !v.is_nan()));
+    for (i, (a, b)) in d32.iter().zip(&d64).enumerate() {
+        assert!(
+            a.is_nan() == b.is_nan() && a.is_infinite() == b.is_infinite(),
+            "dx[{i}]: f32 {a}, f64 {b}"
+        );
+    }
+}
+
+/// A layer no direct product takes is not refused for sizes only those
+/// products would need (here a padding whose padded planes overflow).
+#[test]
+fn a_strided_layer_with_huge_padding_is_not_refused_for_the_direct_products() {
+    let tape = Tape::<f64>::new();
+    let x = tape.var(&Tensor::from_vec(vec![1.0; 4], &[1, 4, 1, 1]).unwrap());
+    let w = tape.var(&Tensor::from_vec(vec![1.0; 4], &[1, 4, 1, 1]).unwrap());
+    let window = Window::default().padding(1 << 31).stride(1 << 32);
+    let y = x.conv2d(w, None, &window).unwrap();
+    assert_eq!(y.value().as_slice(), &[0.0; 4]);
+}
+
+/// No input channels, on the filters the direct forward takes: the output
+/// is the bias, and the bias gradient counts the positions.
+#[test]
+fn zero_input_channels_give_the_bias() {
+    let tape = Tape::<f32>::new();
+    let x = tape.var(&Tensor::<f32>::zeros(&[1, 0, 5, 5]).unwrap());
+    let w = tape.var(&Tensor::<f32>::zeros(&[16, 0, 3, 3]).unwrap());
+    let b = tape.var(&Tensor::from_vec(vec![1.0f32; 16], &[16]).unwrap());
+    let y = x.conv2d(w, Some(b), &Window::default()).unwrap();
+    assert_eq!(y.dims(), [1, 16, 3, 3]);
+    assert!(y.value().as_slice().iter().all(|&v| v == 1.0));
+    let g = y.sum().backward().unwrap();
+    assert_eq!(g.get(b).unwrap(), &[9.0f32; 16]);
 }
 
 #[test]
