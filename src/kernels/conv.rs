@@ -19,9 +19,8 @@
 
 #![allow(unsafe_code)]
 
+use super::as_f32;
 use crate::element::Element;
-#[cfg(target_arch = "x86_64")]
-use std::any::TypeId;
 
 /// The filters (or channels) one step computes: the direct products need
 /// a multiple of this many.
@@ -44,11 +43,14 @@ impl Planes {
 /// Whether the direct products run for `F` on this CPU: `f32` with AVX2
 /// and FMA.
 pub(crate) fn available<F: Element>() -> bool {
+    as_f32::<F>(&[]).is_some() && avx2_fma()
+}
+
+/// Whether this CPU has AVX2 and FMA.
+fn avx2_fma() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        TypeId::of::<F>() == TypeId::of::<f32>()
-            && std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -63,6 +65,35 @@ fn output(planes: Planes, (kh, kw): (usize, usize)) -> Option<(usize, usize)> {
     let oh = (planes.h + 1).checked_sub(kh)?;
     let ow = (planes.w + 1).checked_sub(kw)?;
     (kh > 0 && kw > 0 && oh > 0 && ow > 0 && planes.c > 0).then_some((ow, oh.checked_mul(ow)?))
+}
+
+/// The output width, the positions and the taps of a `kernel` correlation
+/// of `nf` filters over `planes` held in `xp` values, checked as both
+/// kernels need them.
+///
+/// # Panics
+/// If the kernel does not fit, `nf` is not a positive multiple of
+/// [`FILTERS`] or `xp` holds fewer values than the planes.
+fn sizes(
+    op: &str,
+    (xp, planes): (usize, Planes),
+    kernel: (usize, usize),
+    nf: usize,
+) -> (usize, usize, usize) {
+    let Some((ow, positions)) = output(planes, kernel) else {
+        panic!("{op}: a {kernel:?} kernel does not fit {planes:?}")
+    };
+    assert!(
+        nf > 0 && nf.is_multiple_of(FILTERS) && planes.len().is_some_and(|n| xp >= n),
+        "{op}: {nf} filters over {planes:?} need a multiple of {FILTERS} and the planes' \
+         values, got {xp}"
+    );
+    (ow, positions, planes.c * kernel.0 * kernel.1)
+}
+
+/// Whether `len` values hold `a × b` of them.
+fn holds(len: usize, a: usize, b: usize) -> bool {
+    a.checked_mul(b).is_some_and(|n| len >= n)
 }
 
 /// Where the value of tap (or position) `t` of filter `f` sits in a
@@ -94,10 +125,11 @@ pub(crate) fn block_rows<F: Element>(src: &[F], (rows, cols): (usize, usize), ds
         dst.len()
     );
     #[cfg(target_arch = "x86_64")]
-    if available::<F>() {
-        // SAFETY: as in `correlate`.
-        let src = unsafe { std::slice::from_raw_parts(src.as_ptr().cast::<f32>(), n) };
-        let dst = unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast::<f32>(), n) };
+    if let (Some(src), Some(dst), true) = (
+        as_f32(&src[..n]),
+        super::as_f32_mut(&mut dst[..n]),
+        std::arch::is_x86_feature_detected!("avx2"),
+    ) {
         // SAFETY: AVX2 was detected just above.
         unsafe { block_rows_avx2(src, cols, dst) };
         return;
@@ -132,40 +164,28 @@ pub(crate) fn correlate<F: Element>(
     bias: Option<&[F]>,
     (out, add): (&mut [F], bool),
 ) -> bool {
-    let (ow, positions) = output(planes, kernel).expect("correlate: the kernel fits the planes");
-    let taps = planes.c * kernel.0 * kernel.1;
-    let fits = |s: usize, a: usize, b: usize| a.checked_mul(b).is_some_and(|n| s >= n);
+    let (ow, positions, taps) = sizes("correlate", (xp.len(), planes), kernel, nf);
     assert!(
-        nf > 0
-            && nf.is_multiple_of(FILTERS)
-            && planes.len().is_some_and(|n| xp.len() >= n)
-            && fits(wt.len(), taps, nf)
-            && fits(out.len(), nf, positions)
+        holds(wt.len(), taps, nf)
+            && holds(out.len(), nf, positions)
             && bias.is_none_or(|b| b.len() >= nf),
-        "correlate: {nf} filters of {taps} taps over {planes:?} need {} weights and {} outputs, \
-         got {} and {} (and {} input values)",
-        taps * nf,
-        nf * positions,
+        "correlate: {nf} filters of {taps} taps over {positions} positions, got {} weights, \
+         {} outputs and {:?} biases",
         wt.len(),
         out.len(),
-        xp.len()
+        bias.map(<[F]>::len)
     );
     #[cfg(target_arch = "x86_64")]
-    if available::<F>() {
-        // SAFETY: `F` is `f32` (same type id), so each slice is a slice of
-        // `f32` of the same length; `out` is borrowed mutably here, so its
-        // copy aliases nothing.
-        let cast =
-            |s: &[F]| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) };
-        let out =
-            unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<f32>(), out.len()) };
+    if let (Some(xp), Some(wt), Some(out), true) =
+        (as_f32(xp), as_f32(wt), super::as_f32_mut(out), avx2_fma())
+    {
         // SAFETY: AVX2 and FMA were detected just above; the lengths were
         // checked against the sizes the loops index with.
         unsafe {
             correlate_avx2(
-                (cast(xp), planes),
-                (cast(wt), nf, kernel),
-                bias.map(cast),
+                (xp, planes),
+                (wt, nf, kernel),
+                bias.and_then(as_f32),
                 (out, add),
                 (ow, positions),
             )
@@ -191,41 +211,20 @@ pub(crate) fn correlate_weights<F: Element>(
     kernel: (usize, usize),
     (gwt, add): (&mut [F], bool),
 ) -> bool {
-    let (ow, positions) =
-        output(planes, kernel).expect("correlate_weights: the kernel fits the planes");
-    let taps = planes.c * kernel.0 * kernel.1;
-    let fits = |s: usize, a: usize, b: usize| a.checked_mul(b).is_some_and(|n| s >= n);
+    let (ow, positions, taps) = sizes("correlate_weights", (xp.len(), planes), kernel, nf);
     assert!(
-        nf > 0
-            && nf.is_multiple_of(FILTERS)
-            && planes.len().is_some_and(|n| xp.len() >= n)
-            && fits(dyt.len(), positions, nf)
-            && fits(gwt.len(), taps, nf),
-        "correlate_weights: {nf} filters of {taps} taps over {planes:?} need {} gradients and \
-         {} weights, got {} and {} (and {} input values)",
-        positions * nf,
-        taps * nf,
+        holds(dyt.len(), positions, nf) && holds(gwt.len(), taps, nf),
+        "correlate_weights: {nf} filters of {taps} taps over {positions} positions, got {} \
+         gradients and {} weights",
         dyt.len(),
-        gwt.len(),
-        xp.len()
+        gwt.len()
     );
     #[cfg(target_arch = "x86_64")]
-    if available::<F>() {
+    if let (Some(xp), Some(dyt), Some(gwt), true) =
+        (as_f32(xp), as_f32(dyt), super::as_f32_mut(gwt), avx2_fma())
+    {
         // SAFETY: as in `correlate`.
-        let cast =
-            |s: &[F]| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) };
-        let gwt =
-            unsafe { std::slice::from_raw_parts_mut(gwt.as_mut_ptr().cast::<f32>(), gwt.len()) };
-        // SAFETY: as in `correlate`.
-        unsafe {
-            weights_avx2(
-                (cast(xp), planes),
-                (cast(dyt), nf),
-                kernel,
-                (gwt, add),
-                (ow, positions),
-            )
-        };
+        unsafe { weights_avx2((xp, planes), (dyt, nf), kernel, (gwt, add), (ow, positions)) };
         return true;
     }
     false

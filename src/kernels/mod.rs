@@ -13,6 +13,26 @@ pub(crate) mod reduce;
 pub(crate) mod vmath;
 
 use crate::element::Element;
+use std::any::TypeId;
+
+/// `xs` as the `f32` slice it is, when `F` is `f32` (the AVX2 kernels'
+/// one element type); `None` for any other `F`.
+#[allow(unsafe_code)]
+pub(crate) fn as_f32<F: Element>(xs: &[F]) -> Option<&[f32]> {
+    // SAFETY: `F` is `f32` (same type id), so the slice is one of `f32` of
+    // the same length.
+    (TypeId::of::<F>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts(xs.as_ptr().cast::<f32>(), xs.len()) })
+}
+
+/// [`as_f32`] for a slice borrowed mutably (the view aliases nothing else:
+/// it takes over the borrow).
+#[allow(unsafe_code)]
+pub(crate) fn as_f32_mut<F: Element>(xs: &mut [F]) -> Option<&mut [f32]> {
+    // SAFETY: as in `as_f32`.
+    (TypeId::of::<F>() == TypeId::of::<f32>())
+        .then(|| unsafe { std::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<f32>(), xs.len()) })
+}
 
 /// `x − x`: 0 for a finite `x`, NaN for an infinity or a NaN.
 #[inline(always)]

@@ -25,8 +25,6 @@
 #![allow(unsafe_code)]
 
 use crate::element::Element;
-#[cfg(target_arch = "x86_64")]
-use std::any::TypeId;
 
 /// One `w`-wide plane of a 2 × 2, stride-2 max-pool's backward: `plane`
 /// the input, `yout` the saved maxima and `gout` the output gradient of its
@@ -68,20 +66,13 @@ pub(crate) fn max_pool_2x2_plane_backward<F: Element>(
         gout.len()
     );
     #[cfg(target_arch = "x86_64")]
-    if TypeId::of::<F>() == TypeId::of::<f32>() && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `F` is `f32` (same type id), so each slice is a slice of
-        // `f32` of the same length.
-        let cast =
-            |s: &[F]| unsafe { std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len()) };
-        let (plane, yout, gout) = (
-            cast(&plane[..rows]),
-            cast(&yout[..oh * ow]),
-            cast(&gout[..oh * ow]),
-        );
-        // SAFETY: as above, for the gradient (borrowed mutably here, so the
-        // new slice aliases nothing else).
-        let gplane =
-            unsafe { std::slice::from_raw_parts_mut(gplane.as_mut_ptr().cast::<f32>(), rows) };
+    if let (Some(plane), Some(yout), Some(gout), Some(gplane), true) = (
+        super::as_f32(&plane[..rows]),
+        super::as_f32(&yout[..oh * ow]),
+        super::as_f32(&gout[..oh * ow]),
+        super::as_f32_mut(&mut gplane[..rows]),
+        std::arch::is_x86_feature_detected!("avx2"),
+    ) {
         // SAFETY: AVX2 was detected on this CPU just above.
         unsafe { plane_avx2((plane, w), (yout, gout), ow, gplane, add) };
         return true;

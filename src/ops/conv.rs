@@ -761,7 +761,7 @@ fn conv_forward<F: Element>(
     threads: usize,
 ) {
     let (p, k, chw) = (g.positions(), g.patch_len(), g.c * g.h * g.w);
-    if let (true, Some(planes)) = (direct_plan::<F>(g, o).forward, input_planes(g)) {
+    if let Some(planes) = direct_plan::<F>(g, o).forward {
         // The filters tap-major, shared by the threads; each thread's
         // padded planes, whose border every example leaves zero.
         let per = planes.len().unwrap_or(0);
@@ -816,12 +816,13 @@ fn conv_forward<F: Element>(
 }
 
 /// Which of `conv2d`'s three products run as direct correlations
-/// ([`kernels::conv`]) instead of through the patch matrix.
+/// ([`kernels::conv`]) instead of through the patch matrix, each with the
+/// padded planes it reads (`None`: the patch matrix).
 #[derive(Clone, Copy, Debug, Default)]
 struct Direct {
-    forward: bool,
-    input: bool,
-    weight: bool,
+    forward: Option<kernels::conv::Planes>,
+    input: Option<kernels::conv::Planes>,
+    weight: Option<kernels::conv::Planes>,
 }
 
 /// The most values of padded planes, or of filters, a direct product
@@ -844,17 +845,24 @@ fn direct_plan<F: Element>(g: &Geometry, o: usize) -> Direct {
     if !dense || empty || !kernels::conv::available::<F>() {
         return Direct::default();
     }
-    let filters = o.checked_mul(g.patch_len());
-    let fits = |values: Option<usize>| {
-        filters.is_some_and(|f| f <= DIRECT_LIMIT) && values.is_some_and(|v| v <= DIRECT_LIMIT)
-    };
-    let inputs = input_planes(g).and_then(kernels::conv::Planes::len);
-    let grads = grad_planes(g, o).and_then(kernels::conv::Planes::len);
+    let small = |n: Option<usize>| n.is_some_and(|n| n <= DIRECT_LIMIT);
+    if !small(o.checked_mul(g.patch_len())) {
+        return Direct::default();
+    }
     let whole = |n: usize| n > 0 && n.is_multiple_of(kernels::conv::FILTERS);
+    let inputs = input_planes(g).filter(|pl| whole(o) && small(pl.len()));
+    // The weight gradient also holds the output gradient, position-major.
+    let with_grads = |pl: &kernels::conv::Planes| {
+        small(
+            pl.len()
+                .and_then(|n| n.checked_add(g.positions().checked_mul(o)?)),
+        )
+    };
     Direct {
-        forward: whole(o) && fits(inputs),
-        input: whole(g.c) && g.ph < g.kh && g.pw < g.kw && fits(grads),
-        weight: whole(o) && fits(inputs.and_then(|n| n.checked_add(g.positions().checked_mul(o)?))),
+        forward: inputs,
+        input: grad_planes(g, o)
+            .filter(|pl| whole(g.c) && g.ph < g.kh && g.pw < g.kw && small(pl.len())),
+        weight: inputs.filter(with_grads),
     }
 }
 
@@ -879,24 +887,20 @@ fn grad_planes(g: &Geometry, o: usize) -> Option<kernels::conv::Planes> {
 }
 
 /// The working space the direct products of `plan` take on `threads`
-/// threads (`None` if it overflows a usize).
-/// Only the planned products are sized: a layer that takes none needs
-/// nothing here, whatever its geometry.
+/// threads (`None` if it overflows a usize; nothing for a layer that takes
+/// none of them).
 fn direct_space(g: &Geometry, o: usize, threads: usize, plan: Direct) -> Option<usize> {
-    if !(plan.forward || plan.input || plan.weight) {
-        return Some(0);
-    }
     let filters = o.checked_mul(g.patch_len())?;
     let shared_plus = |per: usize| threads.checked_mul(per)?.checked_add(filters);
     let mut space = 0;
-    if plan.forward {
-        space = space.max(shared_plus(input_planes(g)?.len()?)?);
+    if let Some(planes) = plan.forward {
+        space = space.max(shared_plus(planes.len()?)?);
     }
-    if plan.input {
-        space = space.max(shared_plus(grad_planes(g, o)?.len()?)?);
+    if let Some(planes) = plan.input {
+        space = space.max(shared_plus(planes.len()?)?);
     }
-    if plan.weight {
-        let per = input_planes(g)?
+    if let Some(planes) = plan.weight {
+        let per = planes
             .len()?
             .checked_add(filters)?
             .checked_add(g.positions().checked_mul(o)?)?;
@@ -940,7 +944,7 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     // which the definition leaves out: with an infinite weight that would
     // be a NaN where the patch matrix gives ±∞, so non-finite filters take
     // the patch matrix.
-    if let (true, Some(planes)) = (plan.input && kernels::all_finite(w), grad_planes(&g, o))
+    if let Some(planes) = plan.input.filter(|_| kernels::all_finite(w))
         && let Some(Slot {
             data: gx,
             accumulate,
@@ -1027,9 +1031,9 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
         // 784 positions) measured 0.82 → 0.56 ms per batch that way, while
         // its second (32 × 400) is as fast either way.
         let groups = threads.clamp(1, g.n.max(1));
-        if let (true, Some(planes)) = (plan.weight, input_planes(&g)) {
-            // Per group: its partial `dWᵀ` (taps × filters), the padded
-            // input and the output gradient position-major.
+        if let Some(planes) = plan.weight {
+            // Per group: its partial `dW` and the output gradient, both
+            // blocked (`kernels::conv::blocked`), and the padded input.
             let inputs = planes.len().unwrap_or(0);
             let per = o * k + inputs + p * o;
             let space = scratch_slice(&mut scratch, groups * per);
@@ -1059,13 +1063,9 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
             });
             for (i, chunk) in space.chunks_exact(per).enumerate() {
                 let part = &chunk[..o * k];
-                let add = i > 0 || accumulate;
-                for (f, row) in gw.chunks_exact_mut(k.max(1)).take(o).enumerate() {
-                    for (t, d) in row.iter_mut().enumerate() {
-                        let v = part[kernels::conv::blocked(t, f, k)];
-                        *d = if add { *d + v } else { v };
-                    }
-                }
+                into_filters(gw, (o, k), i > 0 || accumulate, |t, f| {
+                    part[kernels::conv::blocked(t, f, k)]
+                });
             }
         } else {
             let transposed = k < SHORT_PATCH;
@@ -1130,7 +1130,7 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
                     let part = &chunk[k * p..][..o * k];
                     let add = i > 0 || accumulate;
                     if transposed {
-                        add_transposed(part, (o, k), gw, add);
+                        into_filters(gw, (o, k), add, |t, f| part[t * o + f]);
                     } else if add {
                         for (d, &v) in gw.iter_mut().zip(part) {
                             *d += v;
@@ -1167,13 +1167,18 @@ fn conv2d_backward<F: Element>(ctx: &mut BackwardCtx<'_, F>) {
     }
 }
 
-/// `gw[f][t] (+)= part[t·o + f]`: a partial weight gradient kept
-/// tap-major (`k` taps of `o` filters), into the filter-major slot; adding
-/// with `add`, overwriting otherwise.
-fn add_transposed<F: Element>(part: &[F], (o, k): (usize, usize), gw: &mut [F], add: bool) {
+/// `gw[f][t] (+)= part(t, f)`: a partial weight gradient held in another
+/// layout (tap-major, or blocked) into the filter-major slot of `o`
+/// filters of `k` taps; adding with `add`, overwriting otherwise.
+fn into_filters<F: Element>(
+    gw: &mut [F],
+    (o, k): (usize, usize),
+    add: bool,
+    part: impl Fn(usize, usize) -> F,
+) {
     for (f, row) in gw.chunks_exact_mut(k.max(1)).take(o).enumerate() {
         for (t, d) in row.iter_mut().enumerate() {
-            let v = part[t * o + f];
+            let v = part(t, f);
             *d = if add { *d + v } else { v };
         }
     }

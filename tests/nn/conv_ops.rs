@@ -309,35 +309,14 @@ proptest! {
         }
     }
 
+    /// Values and all three gradients in f32 against f64 (as
+    /// [`f32_matches_f64`]), over strides, padding and dilation.
     #[test]
     fn conv2d_in_f32_matches_f64_within_rounding(
-        (n, c, h, w, o, k, window) in geometry(),
+        geometry in geometry(),
         seed in 0u64..1000,
     ) {
-        let x = Tensor::rand_uniform(&[n, c, h, w], -1.0, 1.0, seed).unwrap();
-        let wt = Tensor::rand_uniform(&[o, c, k.0, k.1], -1.0, 1.0, seed + 1).unwrap();
-        let run = |x: &Tensor<f64>, wt: &Tensor<f64>| {
-            let t64 = Tape::<f64>::new();
-            let y64 = t64.var(x).conv2d(t64.var(wt), None, &window).unwrap().value();
-            let t32 = Tape::<f32>::new();
-            let y32 = t32
-                .var(&x.cast::<f32>())
-                .conv2d(t32.var(&wt.cast::<f32>()), None, &window)
-                .unwrap()
-                .value()
-                .cast::<f64>();
-            (y64, y32)
-        };
-        let (y64, y32) = run(&x, &wt);
-        let (abs, _) = run(&x.map(f64::abs), &wt.map(f64::abs));
-        let terms = (c * k.0 * k.1) as f64;
-        let u = f64::from(f32::EPSILON) / 2.0;
-        for ((a, b), s) in y32.as_slice().iter().zip(y64.as_slice()).zip(abs.as_slice()) {
-            // Inputs rounded to f32 (one u each) plus the n·u·Σ|terms| of a
-            // dot product of `terms` terms.
-            let tol = (terms + 2.0) * u * s + f64::from(f32::MIN_POSITIVE);
-            prop_assert!((a - b).abs() <= tol, "{a} vs {b} (tolerance {tol:e})");
-        }
+        f32_matches_f64(geometry, 1, seed)?;
     }
 }
 
@@ -366,10 +345,9 @@ fn direct_geometry()
             )
         })
         .prop_map(|((n, c, o, kh, kw, ph, pw), h, w)| {
-            let window = Window::default().padding(0).stride(1);
             let window = Window {
                 padding: (ph, pw),
-                ..window
+                ..Window::default()
             };
             (n, c, h, w, o, (kh, kw), window)
         })
@@ -378,78 +356,110 @@ fn direct_geometry()
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
-    /// The values and all three gradients, with the input, the filters and
-    /// the bias each used twice (so that every gradient is also added into
-    /// one already written), in f32 against f64 (the patch matrix) within
-    /// the rounding of their sums.
+    /// Values and all three gradients in f32 against f64 on the geometries
+    /// the direct products take, at one to three threads.
     #[test]
     fn conv2d_on_the_direct_path_matches_f64_values_and_gradients(
-        (n, c, h, w, o, k, window) in direct_geometry(),
+        geometry in direct_geometry(),
         threads in 1usize..4,
         seed in 0u64..1000,
     ) {
-        let x = Tensor::rand_uniform(&[n, c, h, w], -1.0, 1.0, seed).unwrap();
-        let wt = Tensor::rand_uniform(&[o, c, k.0, k.1], -1.0, 1.0, seed + 1).unwrap();
-        let b = Tensor::rand_uniform(&[o], -1.0, 1.0, seed + 2).unwrap();
-        let (oh, ow) = window.output_size("test", (h, w), k).unwrap();
-        let r = Tensor::rand_uniform(&[2 * n * o * oh * ow], -1.0, 1.0, seed + 3).unwrap();
-        // y, dx, dw, db of `Σ r₀·conv(x) + Σ r₁·conv(x)`, in f64 or f32:
-        // the second of two steps into the same gradient buffer, so that a
-        // gradient added where it should have been written shows.
-        fn run<F: gradsign::Element>(
-            ts: [&Tensor<f64>; 4],
-            window: &Window,
-            threads: usize,
-        ) -> [Vec<f64>; 4] {
-            let mut tape = Tape::<F>::new();
-            tape.set_threads(threads);
-            let mut grads = Gradients::new();
-            let [x, wt, b, r] = ts.map(|t| t.cast::<F>());
-            let mut out = [vec![], vec![], vec![], vec![]];
-            for _step in 0..2 {
-                tape.clear();
-                let (xv, wv, bv) = (tape.var(&x), tape.var(&wt), tape.var(&b));
-                let half = r.as_slice().len() / 2;
-                let mut loss = None;
-                for (i, r) in r.as_slice().chunks_exact(half).enumerate() {
-                    let y = xv.conv2d(wv, Some(bv), window).unwrap();
-                    if i == 0 {
-                        out[0] = y.value().cast::<f64>().as_slice().to_vec();
-                    }
-                    let rv = tape.constant(&Tensor::from_vec(r.to_vec(), &y.dims()).unwrap());
-                    let term = (y * rv).sum();
-                    loss = Some(match loss {
-                        None => term,
-                        Some(l) => l + term,
-                    });
+        f32_matches_f64(geometry, threads, seed)?;
+    }
+}
+
+/// The values and all three gradients of `conv2d` (bias included), with
+/// the input, the filters and the bias each used twice (so that every
+/// gradient is also added into one already written) and two steps into one
+/// gradient buffer, in f32 at `threads` threads against f64 at one, within
+/// the rounding of their sums.
+fn f32_matches_f64(
+    (n, c, h, w, o, k, window): (usize, usize, usize, usize, usize, (usize, usize), Window),
+    threads: usize,
+    seed: u64,
+) -> Result<(), TestCaseError> {
+    let x = Tensor::rand_uniform(&[n, c, h, w], -1.0, 1.0, seed).unwrap();
+    let wt = Tensor::rand_uniform(&[o, c, k.0, k.1], -1.0, 1.0, seed + 1).unwrap();
+    let b = Tensor::rand_uniform(&[o], -1.0, 1.0, seed + 2).unwrap();
+    let (oh, ow) = window.output_size("test", (h, w), k).unwrap();
+    let r = Tensor::rand_uniform(&[2 * n * o * oh * ow], -1.0, 1.0, seed + 3).unwrap();
+    // y, dx, dw, db of `Σ r₀·conv(x) + Σ r₁·conv(x)`, in f64 or f32:
+    // the second of two steps into the same gradient buffer, so that a
+    // gradient added where it should have been written shows.
+    fn run<F: gradsign::Element>(
+        ts: [&Tensor<f64>; 4],
+        window: &Window,
+        threads: usize,
+    ) -> [Vec<f64>; 4] {
+        let mut tape = Tape::<F>::new();
+        tape.set_threads(threads);
+        let mut grads = Gradients::new();
+        let [x, wt, b, r] = ts.map(|t| t.cast::<F>());
+        let mut out = [vec![], vec![], vec![], vec![]];
+        for _step in 0..2 {
+            tape.clear();
+            let (xv, wv, bv) = (tape.var(&x), tape.var(&wt), tape.var(&b));
+            let half = r.as_slice().len() / 2;
+            let mut loss = None;
+            for (i, r) in r.as_slice().chunks_exact(half).enumerate() {
+                let y = xv.conv2d(wv, Some(bv), window).unwrap();
+                if i == 0 {
+                    out[0] = y.value().cast::<f64>().as_slice().to_vec();
                 }
-                loss.unwrap().backward_into(&mut grads).unwrap();
-                for (slot, v) in out[1..].iter_mut().zip([xv, wv, bv]) {
-                    *slot = grads.get(v).unwrap().iter().map(|&z: &F| z.to_f64()).collect();
-                }
+                let rv = tape.constant(&Tensor::from_vec(r.to_vec(), &y.dims()).unwrap());
+                let term = (y * rv).sum();
+                loss = Some(match loss {
+                    None => term,
+                    Some(l) => l + term,
+                });
             }
-            out
+            loss.unwrap().backward_into(&mut grads).unwrap();
+            for (slot, v) in out[1..].iter_mut().zip([xv, wv, bv]) {
+                *slot = grads
+                    .get(v)
+                    .unwrap()
+                    .iter()
+                    .map(|&z: &F| z.to_f64())
+                    .collect();
+            }
         }
-        let ts = [&x, &wt, &b, &r];
-        let want = run::<f64>(ts, &window, 1);
-        let got = run::<f32>(ts, &window, threads);
-        let abs = [x.map(f64::abs), wt.map(f64::abs), b.map(f64::abs), r.map(f64::abs)];
-        let scale = run::<f64>([&abs[0], &abs[1], &abs[2], &abs[3]], &window, 1);
-        // Terms summed: the forward's taps and bias; the input gradient's
-        // filters × taps, twice; the weight's and bias's positions, twice.
-        let terms = [c * k.0 * k.1 + 1, 2 * o * k.0 * k.1, 2 * n * oh * ow, 2 * n * oh * ow];
-        let u = f64::from(f32::EPSILON) / 2.0;
-        for (q, name) in ["y", "dx", "dw", "db"].iter().enumerate() {
-            prop_assert_eq!(got[q].len(), want[q].len());
-            for (i, ((a, e), s)) in got[q].iter().zip(&want[q]).zip(&scale[q]).enumerate() {
-                let tol = (terms[q] as f64 + 3.0) * u * s + f64::from(f32::MIN_POSITIVE);
-                prop_assert!(
-                    (a - e).abs() <= tol,
-                    "{}[{}]: {} vs {} (tolerance {:e})", name, i, a, e, tol
-                );
-            }
+        out
+    }
+    let ts = [&x, &wt, &b, &r];
+    let want = run::<f64>(ts, &window, 1);
+    let got = run::<f32>(ts, &window, threads);
+    let abs = [
+        x.map(f64::abs),
+        wt.map(f64::abs),
+        b.map(f64::abs),
+        r.map(f64::abs),
+    ];
+    let scale = run::<f64>([&abs[0], &abs[1], &abs[2], &abs[3]], &window, 1);
+    // Terms summed: the forward's taps and bias; the input gradient's
+    // filters × taps, twice; the weight's and bias's positions, twice.
+    let terms = [
+        c * k.0 * k.1 + 1,
+        2 * o * k.0 * k.1,
+        2 * n * oh * ow,
+        2 * n * oh * ow,
+    ];
+    let u = f64::from(f32::EPSILON) / 2.0;
+    for (q, name) in ["y", "dx", "dw", "db"].iter().enumerate() {
+        prop_assert_eq!(got[q].len(), want[q].len());
+        for (i, ((a, e), s)) in got[q].iter().zip(&want[q]).zip(&scale[q]).enumerate() {
+            let tol = (terms[q] as f64 + 3.0) * u * s + f64::from(f32::MIN_POSITIVE);
+            prop_assert!(
+                (a - e).abs() <= tol,
+                "{}[{}]: {} vs {} (tolerance {:e})",
+                name,
+                i,
+                a,
+                e,
+                tol
+            );
         }
     }
+    Ok(())
 }
 
 /// An infinite weight: where the patch matrix leaves the padding out of
